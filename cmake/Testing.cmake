@@ -1,0 +1,20 @@
+# plexus_add_test(name source...): one Boost.Test executable registered with CTest.
+# Tests find the build's plugins, binary and sources through these definitions.
+function(plexus_add_test name)
+  add_executable(${name} ${ARGN})
+  target_link_libraries(${name} PRIVATE plexus_core Boost::unit_test_framework)
+  target_compile_definitions(${name} PRIVATE
+    BOOST_TEST_DYN_LINK BOOST_DLL_USE_STD_FS
+    PLEXUS_TEST_PLUGIN_DIR="${PLEXUS_PLUGIN_OUTPUT_DIR}"
+    PLEXUS_TEST_BINARY="${PROJECT_BINARY_DIR}/bin/plexus"
+    PLEXUS_TEST_SOURCE_DIR="${PROJECT_SOURCE_DIR}"
+    PLEXUS_TEST_BUILD_DIR="${PROJECT_BINARY_DIR}"
+    PLEXUS_TEST_FIXTURE_DIR="${PROJECT_BINARY_DIR}/tests/fixtures")
+  set_target_properties(${name} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR}/tests)
+  plexus_warnings(${name})
+  add_test(NAME ${name} COMMAND ${name} WORKING_DIRECTORY ${PROJECT_BINARY_DIR}/tests)
+  # Every test may need every plugin and the app; build them first.
+  if(TARGET plexus_all_plugins)
+    add_dependencies(${name} plexus_all_plugins)
+  endif()
+endfunction()

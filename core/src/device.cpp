@@ -1,0 +1,75 @@
+#include "plexus/device.hpp"
+
+#include <string>
+
+#include "plexus/error.hpp"
+
+namespace plexus {
+
+Tensor Tensor::rows(std::size_t begin, std::size_t count) const {
+    if (begin + count > shape_.rows())
+        throw ShapeError("row view [" + std::to_string(begin) + ", " +
+                         std::to_string(begin + count) + ") outside a tensor of shape " +
+                         shape_.str());
+    return Tensor(device_, storage_, offset_ + begin * shape_.cols(), shape_.with_rows(count));
+}
+
+Tensor Tensor::reshaped(const Shape& shape) const {
+    if (shape.numel() != numel())
+        throw ShapeError("cannot reshape " + shape_.str() + " to " + shape.str());
+    return Tensor(device_, storage_, offset_, shape);
+}
+
+Device::Device() = default;
+Device::~Device() = default;
+
+Tensor Device::alloc(const Shape& shape) {
+    const std::size_t bytes = shape.numel() * sizeof(float);
+    void* handle = allocate(bytes ? bytes : sizeof(float));
+    ++counters_.allocations;
+    counters_.alloc_bytes += bytes;
+    counters_.live_bytes += bytes;
+    // The deleter is core code, so it stays valid whatever plugin made the device; the
+    // device must outlive its tensors (owners destroy models before devices).
+    std::shared_ptr<void> storage(handle, [this, bytes](void* h) {
+        counters_.live_bytes -= bytes;
+        deallocate(h);
+    });
+    return Tensor(this, std::move(storage), 0, shape);
+}
+
+void Device::upload(const Tensor& dst, std::span<const float> src) {
+    if (dst.device() != this) throw DeviceError("upload: tensor lives on another device");
+    if (src.size() != dst.numel())
+        throw DeviceError("upload: " + std::to_string(src.size()) + " values into a tensor of " +
+                          dst.shape().str());
+    const std::size_t bytes = src.size() * sizeof(float);
+    write(dst.handle(), dst.offset() * sizeof(float), src.data(), bytes);
+    counters_.h2d_bytes += bytes;
+}
+
+void Device::download(const Tensor& src, std::span<float> dst) {
+    if (src.device() != this) throw DeviceError("download: tensor lives on another device");
+    if (dst.size() != src.numel())
+        throw DeviceError("download: tensor of " + src.shape().str() + " into " +
+                          std::to_string(dst.size()) + " values");
+    const std::size_t bytes = dst.size() * sizeof(float);
+    read(src.handle(), src.offset() * sizeof(float), dst.data(), bytes);
+    counters_.d2h_bytes += bytes;
+}
+
+float Device::download_scalar(const Tensor& src) {
+    float value = 0.0f;
+    download(src, std::span<float>(&value, 1));
+    return value;
+}
+
+void Device::reset_counters() {
+    const std::uint64_t live = counters_.live_bytes;
+    counters_ = DeviceCounters{};
+    counters_.live_bytes = live;
+}
+
+bool Device::try_fused(std::string_view, const FusedArgs&) { return false; }
+
+}  // namespace plexus

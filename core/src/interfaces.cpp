@@ -1,0 +1,34 @@
+// Out-of-line virtual destructors and default hooks: they anchor each interface's vtable and
+// RTTI in libplexus_core.so, so host and plugins agree on one type identity.
+#include "plexus/plexus.hpp"
+
+namespace plexus {
+
+Error::Error(const std::string& message) : std::runtime_error(message) {}
+Error::~Error() = default;
+PluginError::~PluginError() = default;
+ParamError::~ParamError() = default;
+ConfigError::~ConfigError() = default;
+ShapeError::~ShapeError() = default;
+DataError::~DataError() = default;
+DeviceError::~DeviceError() = default;
+
+Layer::~Layer() = default;
+std::vector<Parameter*> Layer::parameters() { return {}; }
+std::vector<NamedTensor> Layer::state() { return {}; }
+
+Loss::~Loss() = default;
+
+Optimizer::~Optimizer() = default;
+std::vector<NamedTensor> Optimizer::state() { return {}; }
+
+Metric::~Metric() = default;
+
+Callback::~Callback() = default;
+void Callback::on_train_begin(TrainState&) {}
+void Callback::on_epoch_begin(TrainState&) {}
+void Callback::on_batch_end(TrainState&) {}
+void Callback::on_epoch_end(TrainState&) {}
+void Callback::on_train_end(TrainState&) {}
+
+}  // namespace plexus

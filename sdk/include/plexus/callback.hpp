@@ -1,0 +1,71 @@
+// Callback: hooks into the training loop.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "plexus/export.hpp"
+#include "plexus/plugin_kind.hpp"
+
+namespace plexus {
+
+/// Named values logged during training ("loss", "val_accuracy", "lr", ...), in order.
+class Logs {
+public:
+    void set(const std::string& name, double value) {
+        for (auto& [k, v] : items_)
+            if (k == name) {
+                v = value;
+                return;
+            }
+        items_.emplace_back(name, value);
+    }
+    std::optional<double> get(const std::string& name) const {
+        for (const auto& [k, v] : items_)
+            if (k == name) return v;
+        return std::nullopt;
+    }
+    void clear() { items_.clear(); }
+    const std::vector<std::pair<std::string, double>>& items() const { return items_; }
+
+private:
+    std::vector<std::pair<std::string, double>> items_;
+};
+
+/// What the trainer shares with callbacks. Callbacks may set stop_training and
+/// learning_rate; the trainer honours both before the next batch.
+struct TrainState {
+    std::size_t epoch = 0;  // 0-based
+    std::size_t epochs = 0;
+    std::size_t batch = 0;  // 0-based within the epoch
+    std::size_t batches = 0;
+    std::size_t batch_size = 0;
+    std::size_t samples = 0;       // training samples per epoch
+    std::size_t samples_done = 0;  // within this epoch
+    double epoch_seconds = 0.0;    // since the epoch began
+    float learning_rate = 0.0f;
+    bool stop_training = false;
+    std::string stop_reason;
+    Logs batch_logs;  // running "loss" and metrics of this epoch so far
+    Logs logs;        // at epoch end: the epoch's train and validation values
+};
+
+class PLEXUS_API Callback {
+public:
+    using Interface = Callback;
+    static constexpr Kind kKind = Kind::callback;
+
+    virtual ~Callback();
+
+    virtual void on_train_begin(TrainState& state);
+    virtual void on_epoch_begin(TrainState& state);
+    virtual void on_batch_end(TrainState& state);
+    /// state.logs holds the epoch's values.
+    virtual void on_epoch_end(TrainState& state);
+    virtual void on_train_end(TrainState& state);
+};
+
+}  // namespace plexus

@@ -1,0 +1,158 @@
+// Device: memory plus a fixed set of primitive ops. Layers, losses, optimizers and metrics
+// are written only in terms of these ops, so every component runs on every device.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "plexus/export.hpp"
+#include "plexus/plugin_kind.hpp"
+#include "plexus/tensor.hpp"
+
+namespace plexus {
+
+enum class Transpose : std::uint8_t { no, yes };
+
+/// y = f(x) elementwise; `alpha` is the op's scalar where it has one.
+enum class UnaryOp : std::uint8_t {
+    identity,    // y = x
+    scale,       // y = alpha * x
+    add_scalar,  // y = x + alpha
+    neg,
+    abs,
+    square,
+    sqrt,
+    exp,
+    log,
+    relu,
+    sigmoid,
+    tanh,
+};
+
+/// y = f(a, b) elementwise, b broadcast (see Device::binary).
+enum class BinaryOp : std::uint8_t {
+    add,
+    sub,
+    mul,
+    div,
+    max,
+    min,
+    equal,          // 1 where a == b, else 0
+    relu_backward,  // a * (b > 0): a is dy, b is the ReLU input
+};
+
+enum class ReduceOp : std::uint8_t { sum, mean, max, argmax };
+
+/// Which dimension a reduction removes, seeing the tensor as a row-major [rows, cols] matrix.
+enum class Axis : std::uint8_t {
+    rows,  // over the batch: result has cols() elements
+    cols,  // within each row: result has rows() elements
+    all,   // everything: result has 1 element
+};
+
+enum class Distribution : std::uint8_t {
+    uniform,    // in [a, b)
+    normal,     // mean a, standard deviation b
+    bernoulli,  // 1 with probability a, else 0
+};
+
+/// Operands of a fused kernel; what each key expects is documented where the key is used.
+struct FusedArgs {
+    std::span<const Tensor* const> inputs;
+    std::span<Tensor* const> outputs;
+    std::span<const float> scalars;
+};
+
+/// Allocation and transfer counters, kept by the Device base class for every device.
+struct DeviceCounters {
+    std::uint64_t allocations = 0;  // calls to alloc()
+    std::uint64_t alloc_bytes = 0;  // bytes requested by alloc() in total
+    std::uint64_t live_bytes = 0;   // bytes currently allocated
+    std::uint64_t h2d_bytes = 0;    // bytes uploaded host -> device
+    std::uint64_t d2h_bytes = 0;    // bytes downloaded device -> host
+};
+
+/// Tensors are row-major [batch, features...]. Every op requires its tensors to live on this
+/// device; shapes are checked by element counts as documented per op. Ops may run
+/// asynchronously; download() and synchronize() wait for them.
+class PLEXUS_API Device {
+public:
+    using Interface = Device;
+    static constexpr Kind kKind = Kind::device;
+
+    Device();
+    virtual ~Device();
+    Device(const Device&) = delete;
+    Device& operator=(const Device&) = delete;
+
+    /// Short name, e.g. "cpu".
+    virtual std::string name() const = 0;
+    /// One line about the hardware and libraries, e.g. "cpu: 2 threads, OpenBLAS 0.3.21".
+    virtual std::string description() const = 0;
+
+    // ---- memory (non-virtual: counting lives here, devices implement allocate/write/read)
+
+    /// Allocates an uninitialised tensor. Ensures counters().allocations grows by one.
+    /// Throws DeviceError when out of memory, naming the size.
+    Tensor alloc(const Shape& shape);
+    /// Copies host floats into `dst`. Requires src.size() == dst.numel().
+    void upload(const Tensor& dst, std::span<const float> src);
+    /// Copies `src` into host floats, waiting for pending ops. Requires dst.size() == src.numel().
+    void download(const Tensor& src, std::span<float> dst);
+    /// Convenience: downloads a one-element tensor.
+    float download_scalar(const Tensor& src);
+
+    const DeviceCounters& counters() const { return counters_; }
+    void reset_counters();
+
+    // ---- primitive ops
+
+    /// c = alpha * op(a) * op(b) + beta * c with a, b, c seen as row-major matrices
+    /// [rows, cols]. Requires op(a) M×K, op(b) K×N, c M×N.
+    virtual void gemm(Transpose ta, Transpose tb, float alpha, const Tensor& a, const Tensor& b,
+                      float beta, const Tensor& c) = 0;
+    /// y = value everywhere.
+    virtual void fill(const Tensor& y, float value) = 0;
+    /// y = x. Requires equal numel.
+    virtual void copy(const Tensor& x, const Tensor& y) = 0;
+    /// y = op(x) elementwise. Requires equal numel; x and y may be the same tensor.
+    virtual void unary(UnaryOp op, const Tensor& x, const Tensor& y, float alpha = 0.0f) = 0;
+    /// y = op(a, b). Requires y.numel() == a.numel() and b either of a's size (elementwise),
+    /// of a.cols() elements (a row broadcast over every row of a), or of one element.
+    /// y may alias a.
+    virtual void binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& y) = 0;
+    /// y = alpha * x + beta * y. Requires equal numel.
+    virtual void axpby(float alpha, const Tensor& x, float beta, const Tensor& y) = 0;
+    /// Reduces x along `axis` into y (see Axis for y's size). argmax writes the index as a
+    /// float (first maximum wins).
+    virtual void reduce(ReduceOp op, const Tensor& x, Axis axis, const Tensor& y) = 0;
+    /// Row-wise softmax of a [rows, cols] tensor, or log-softmax when `log`; numerically
+    /// stable (the row maximum is subtracted first). y may alias x.
+    virtual void softmax(const Tensor& x, const Tensor& y, bool log = false) = 0;
+    /// Fills y from `dist` with parameters a, b. Counter-based: the same (seed, counter)
+    /// gives the same values on the same device, whatever was drawn before.
+    virtual void random(Distribution dist, std::uint64_t seed, std::uint64_t counter,
+                        const Tensor& y, float a, float b) = 0;
+    /// Waits until every queued op has finished.
+    virtual void synchronize() {}
+    /// Runs a fused kernel for `key` (e.g. "softmax_cross_entropy.backward") if this device
+    /// has one and returns true; returns false otherwise so the caller uses primitives.
+    virtual bool try_fused(std::string_view key, const FusedArgs& args);
+
+protected:
+    /// Returns a buffer of `bytes` bytes, or throws DeviceError.
+    virtual void* allocate(std::size_t bytes) = 0;
+    virtual void deallocate(void* handle) noexcept = 0;
+    /// Copies bytes between host memory and a buffer at a byte offset.
+    virtual void write(void* handle, std::size_t offset_bytes, const void* src,
+                       std::size_t bytes) = 0;
+    virtual void read(const void* handle, std::size_t offset_bytes, void* dst,
+                      std::size_t bytes) = 0;
+
+private:
+    DeviceCounters counters_;
+};
+
+}  // namespace plexus

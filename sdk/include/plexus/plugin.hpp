@@ -1,0 +1,92 @@
+// The plugin boundary: a plain-data Manifest exported under one symbol.
+//
+//   PLEXUS_PLUGIN(plexus::component<Dense>("dense", "0.1.0", "Fully connected layer",
+//                                          kDenseParams))
+//
+// Nothing here points into plugin code except the noexcept factories, so the host can read
+// the manifest without running anything else of the plugin.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <exception>
+#include <vector>  // Boost.DLL 1.74 needs <vector> before its headers
+
+#include <boost/dll/alias.hpp>
+
+#include "plexus/export.hpp"
+#include "plexus/params.hpp"
+#include "plexus/plugin_kind.hpp"
+
+namespace plexus {
+
+/// Creates a component from validated params. Returns a pointer to the kind's interface
+/// (Layer*, Device*, ...) as void*, or nullptr with a one-line message in `error`.
+using FactoryFn = void* (*)(const Params& params, char* error, std::size_t error_size) noexcept;
+
+struct ComponentInfo {
+    Kind kind;
+    const char* name;
+    const char* version;
+    const char* summary;  // one line
+    const ParamSpec* params;
+    std::size_t param_count;
+    FactoryFn create;
+};
+
+struct Manifest {
+    std::uint32_t abi_version;  // PLEXUS_ABI_VERSION the plugin was built with
+    std::uint32_t struct_size;  // sizeof(Manifest) in the plugin
+    const char* build_tag;      // PLEXUS_BUILD_TAG the plugin was built with
+    const ComponentInfo* components;
+    std::size_t component_count;
+};
+
+/// The symbol every plugin exports (via BOOST_DLL_ALIAS).
+inline constexpr const char* kManifestSymbol = "plexus_manifest_v1";
+
+namespace detail {
+template <class Impl>
+void* create(const Params& params, char* error, std::size_t error_size) noexcept {
+    auto fail = [&](const char* message) -> void* {
+        if (error && error_size) {
+            std::strncpy(error, message, error_size - 1);
+            error[error_size - 1] = '\0';
+        }
+        return nullptr;
+    };
+    try {
+        return static_cast<typename Impl::Interface*>(new Impl(params));
+    } catch (const std::exception& e) {
+        return fail(e.what());
+    } catch (...) {
+        return fail("unknown exception");
+    }
+}
+}  // namespace detail
+
+/// Describes one component. Impl derives from an interface and is constructible from
+/// `const Params&`.
+template <class Impl, std::size_t N>
+constexpr ComponentInfo component(const char* name, const char* version, const char* summary,
+                                  const ParamSpec (&params)[N]) {
+    return {Impl::kKind, name, version, summary, params, N, &detail::create<Impl>};
+}
+template <class Impl>
+constexpr ComponentInfo component(const char* name, const char* version, const char* summary) {
+    return {Impl::kKind, name, version, summary, nullptr, 0, &detail::create<Impl>};
+}
+
+}  // namespace plexus
+
+/// Exports the manifest of a plugin library; use once per library, at namespace scope.
+#define PLEXUS_PLUGIN(...)                                                                  \
+    namespace plexus_plugin_detail {                                                        \
+    static const ::plexus::ComponentInfo kComponents[] = {__VA_ARGS__};                     \
+    static const ::plexus::Manifest kManifest = {                                           \
+        PLEXUS_ABI_VERSION, static_cast<std::uint32_t>(sizeof(::plexus::Manifest)),        \
+        PLEXUS_BUILD_TAG, kComponents, sizeof(kComponents) / sizeof(kComponents[0])};       \
+    const ::plexus::Manifest* manifest() { return &kManifest; }                             \
+    }                                                                                       \
+    BOOST_DLL_ALIAS(plexus_plugin_detail::manifest, plexus_manifest_v1)
