@@ -7,6 +7,9 @@
 
 #include "plexus/shape.hpp"
 
+// Core internals used by the app and tests are exported from libplexus_core.so too.
+#pragma GCC visibility push(default)
+
 namespace plexus::core {
 
 /// A labelled classification dataset. Pixels stay uint8 in memory (`u8`) when the source is
@@ -26,3 +29,5 @@ struct Dataset {
 };
 
 }  // namespace plexus::core
+
+#pragma GCC visibility pop

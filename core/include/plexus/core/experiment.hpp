@@ -9,6 +9,9 @@
 #include <string>
 #include <vector>
 
+// Core internals used by the app and tests are exported from libplexus_core.so too.
+#pragma GCC visibility push(default)
+
 namespace plexus::core {
 
 /// One value and where it came from: "examples/fashion_mlp.ini:12" or "--set".
@@ -58,3 +61,5 @@ private:
 };
 
 }  // namespace plexus::core
+
+#pragma GCC visibility pop

@@ -8,6 +8,9 @@
 
 #include "plexus/core/dataset.hpp"
 
+// Core internals used by the app and tests are exported from libplexus_core.so too.
+#pragma GCC visibility push(default)
+
 namespace plexus::core {
 
 /// One IDX file of unsigned bytes (type code 0x08).
@@ -31,3 +34,5 @@ IdxArray read_idx(const std::filesystem::path& path);
 Dataset load_idx_dataset(const std::filesystem::path& prefix);
 
 }  // namespace plexus::core
+
+#pragma GCC visibility pop

@@ -11,6 +11,9 @@
 
 #include "plexus/plugin.hpp"
 
+// Core internals used by the app and tests are exported from libplexus_core.so too.
+#pragma GCC visibility push(default)
+
 namespace plexus::core {
 
 /// "dense units=256 init=he_normal" split into a name and key=value pairs.
@@ -96,3 +99,5 @@ std::string describe_range(const ParamSpec& spec);
 Kind kind_from_name(std::string_view name);
 
 }  // namespace plexus::core
+
+#pragma GCC visibility pop

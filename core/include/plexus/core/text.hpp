@@ -5,6 +5,9 @@
 #include <string_view>
 #include <vector>
 
+// Core internals used by the app and tests are exported from libplexus_core.so too.
+#pragma GCC visibility push(default)
+
 namespace plexus::core {
 
 std::string trim(std::string_view s);
@@ -19,3 +22,5 @@ std::string did_you_mean(std::string_view word, const std::vector<std::string>& 
 std::string join(const std::vector<std::string>& items, std::string_view sep = ", ");
 
 }  // namespace plexus::core
+
+#pragma GCC visibility pop

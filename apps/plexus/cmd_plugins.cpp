@@ -1,0 +1,106 @@
+#include <cstdio>
+#include <iostream>
+
+#include "commands.hpp"
+#include "plexus/core/text.hpp"
+#include "plexus/error.hpp"
+
+namespace po = boost::program_options;
+
+namespace plexus::app {
+
+void add_plugin_options(po::options_description& desc) {
+    desc.add_options()("plugin-path", po::value<std::vector<std::string>>()->composing(),
+                       "search DIR for plugins first (repeatable)")(
+        "allow-insecure-plugins", "load plugins from files or folders writable by others");
+}
+
+core::RegistryOptions registry_options(const po::variables_map& vm) {
+    core::RegistryOptions o;
+    if (vm.count("plugin-path"))
+        for (const auto& p : vm["plugin-path"].as<std::vector<std::string>>()) o.plugin_paths.emplace_back(p);
+    o.allow_insecure = vm.count("allow-insecure-plugins") != 0;
+    return o;
+}
+
+namespace {
+
+void print_component(const core::ComponentEntry& e) {
+    const ComponentInfo& c = *e.info;
+    std::cout << "Name        " << c.name << "\n"
+              << "Kind        " << kind_name(c.kind) << "\n"
+              << "Version     " << c.version << "\n"
+              << "Summary     " << c.summary << "\n"
+              << "Library     " << e.library.string() << "\n\n";
+    if (c.param_count == 0) {
+        std::cout << "Parameters  none\n";
+        return;
+    }
+    std::cout << "Parameters\n";
+    static const char* kTypes[] = {"integer", "real", "boolean", "string", "choice"};
+    for (std::size_t i = 0; i < c.param_count; ++i) {
+        const ParamSpec& p = c.params[i];
+        std::printf("  %-16s %s\n", p.name, p.doc ? p.doc : "");
+        std::printf("  %-16s type %s, default %s", "", kTypes[static_cast<int>(p.type)],
+                    p.default_value ? p.default_value : "(required)");
+        const std::string range = core::describe_range(p);
+        if (!range.empty()) std::printf(", %s %s", p.type == ParamType::choice ? "one of" : "range", range.c_str());
+        std::printf("\n");
+    }
+    std::fflush(stdout);
+}
+
+}  // namespace
+
+int cmd_plugins(const std::vector<std::string>& args) {
+    po::options_description desc("usage: plexus plugins [NAME] [options]\n\n"
+                                 "Lists every plugin component found on the search path, or the "
+                                 "parameters of component NAME.\n\noptions");
+    desc.add_options()("help,h", "show this help");
+    add_plugin_options(desc);
+    po::options_description hidden;
+    hidden.add_options()("name", po::value<std::string>());
+    po::options_description all;
+    all.add(desc).add(hidden);
+    po::positional_options_description pos;
+    pos.add("name", 1);
+    po::variables_map vm;
+    po::store(po::command_line_parser(args).options(all).positional(pos).run(), vm);
+    po::notify(vm);
+    if (vm.count("help")) {
+        std::cout << desc << "\n";
+        return 0;
+    }
+    core::Registry registry(registry_options(vm));
+
+    if (vm.count("name")) {
+        const std::string name = vm["name"].as<std::string>();
+        const auto found = registry.find_any(name);
+        if (found.empty()) {
+            std::vector<std::string> names;
+            for (const auto& c : registry.components()) names.emplace_back(c.info->name);
+            throw PluginError("no plugin component named '" + name + "'" + core::did_you_mean(name, names) +
+                              " (see `plexus plugins`)");
+        }
+        for (std::size_t i = 0; i < found.size(); ++i) {
+            if (i) std::cout << "\n";
+            print_component(*found[i]);
+        }
+        return 0;
+    }
+
+    std::printf("%-10s %-24s %-8s %-34s %s\n", "KIND", "NAME", "VERSION", "LIBRARY", "SUMMARY");
+    for (const auto& e : registry.components())
+        std::printf("%-10s %-24s %-8s %-34s %s\n", kind_name(e.info->kind), e.info->name,
+                    e.info->version, e.library.filename().c_str(), e.info->summary);
+    std::printf("%zu components; search path: %s\n", registry.components().size(), [&] {
+        std::vector<std::string> paths;
+        for (const auto& p : registry.search_path()) paths.push_back(p.lexically_normal().string());
+        return core::join(paths, ":");
+    }().c_str());
+    std::fflush(stdout);
+    for (const auto& err : registry.errors()) std::cerr << "plexus: plugin error: " << err.message << "\n";
+    return 0;
+}
+
+}  // namespace plexus::app

@@ -1,0 +1,54 @@
+#include <iostream>
+
+#include "commands.hpp"
+#include "plexus/core/files.hpp"
+#include "plexus/core/run.hpp"
+
+namespace po = boost::program_options;
+
+namespace plexus::app {
+
+int cmd_train(const std::vector<std::string>& args) {
+    po::options_description desc(
+        "usage: plexus train EXP.ini [options]\n\n"
+        "Trains the model described by an experiment file and writes runs/<name>-<time>/\n"
+        "(experiment.ini, history.csv, metrics.json).\n\noptions");
+    desc.add_options()("help,h", "show this help")(
+        "set", po::value<std::vector<std::string>>()->composing(),
+        "override a setting, e.g. --set train.epochs=2 (repeatable)")(
+        "device", po::value<std::string>(), "device plugin to train on (sets train.device)")(
+        "seed", po::value<std::string>(), "seed for splits, shuffling and initialisation")(
+        "out", po::value<std::string>()->default_value("runs"), "folder for run directories");
+    add_plugin_options(desc);
+    po::options_description hidden;
+    hidden.add_options()("experiment", po::value<std::string>());
+    po::options_description all;
+    all.add(desc).add(hidden);
+    po::positional_options_description pos;
+    pos.add("experiment", 1);
+    po::variables_map vm;
+    po::store(po::command_line_parser(args).options(all).positional(pos).run(), vm);
+    po::notify(vm);
+    if (vm.count("help")) {
+        std::cout << desc << "\n";
+        return 0;
+    }
+    if (!vm.count("experiment")) throw po::error("missing the experiment file (plexus train EXP.ini)");
+
+    auto experiment = core::Experiment::load(vm["experiment"].as<std::string>());
+    if (vm.count("set"))
+        for (const auto& s : vm["set"].as<std::vector<std::string>>()) experiment.apply_override(s);
+    if (vm.count("device")) experiment.set("train.device", vm["device"].as<std::string>(), "--device");
+    if (vm.count("seed")) {
+        experiment.set("data.seed", vm["seed"].as<std::string>(), "--seed");
+        experiment.set("train.seed", vm["seed"].as<std::string>(), "--seed");
+    }
+    core::RunOptions options;
+    options.registry = registry_options(vm);
+    options.out_dir = vm["out"].as<std::string>();
+    core::install_interrupt_handler();
+    const auto result = core::run_experiment(experiment, options, std::cout);
+    return result.stop_reason.rfind("interrupted", 0) == 0 ? 130 : 0;
+}
+
+}  // namespace plexus::app

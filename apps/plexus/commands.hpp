@@ -1,0 +1,19 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <boost/program_options.hpp>
+
+#include "plexus/core/registry.hpp"
+
+namespace plexus::app {
+
+int cmd_plugins(const std::vector<std::string>& args);
+int cmd_train(const std::vector<std::string>& args);
+
+/// --plugin-path and --allow-insecure-plugins, shared by every command that loads plugins.
+void add_plugin_options(boost::program_options::options_description& desc);
+core::RegistryOptions registry_options(const boost::program_options::variables_map& vm);
+
+}  // namespace plexus::app

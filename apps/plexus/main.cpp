@@ -1,0 +1,64 @@
+// The `plexus` command: plugins, train, --version. Every error ends as one line on stderr
+// and a non-zero exit.
+#include <cstdio>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include <boost/program_options.hpp>
+
+#include "commands.hpp"
+#include "plexus/error.hpp"
+#include "plexus/export.hpp"
+
+namespace po = boost::program_options;
+
+namespace {
+
+const char* kUsage =
+    "usage: plexus <command> [options]\n"
+    "\n"
+    "commands:\n"
+    "  plugins [NAME]   list the plugins found, or show one component's parameters\n"
+    "  train EXP.ini    train the model an experiment file describes\n"
+    "\n"
+    "options:\n"
+    "  --version        print the version and exit\n"
+    "  -h, --help       this help; `plexus <command> --help` for a command's options\n";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    std::vector<std::string> args(argv + 1, argv + argc);
+    if (args.empty()) {
+        std::cerr << kUsage;
+        return 2;
+    }
+    const std::string command = args[0];
+    args.erase(args.begin());
+    try {
+        if (command == "--version" || command == "version") {
+            std::cout << "plexus " PLEXUS_VERSION_STRING " (plugin ABI " << PLEXUS_ABI_VERSION
+                      << ", " PLEXUS_BUILD_TAG ")\n";
+            return 0;
+        }
+        if (command == "-h" || command == "--help" || command == "help") {
+            std::cout << kUsage;
+            return 0;
+        }
+        if (command == "plugins") return plexus::app::cmd_plugins(args);
+        if (command == "train") return plexus::app::cmd_train(args);
+        std::cerr << "plexus: unknown command '" << command << "' (commands: plugins, train; see plexus --help)\n";
+        return 2;
+    } catch (const po::error& e) {
+        std::cerr << "plexus " << command << ": " << e.what() << " (see plexus " << command
+                  << " --help)\n";
+        return 2;
+    } catch (const plexus::Error& e) {
+        std::cerr << "plexus: error: " << e.what() << "\n";
+        return 1;
+    } catch (const std::exception& e) {
+        std::cerr << "plexus: internal error: " << e.what() << "\n";
+        return 3;
+    }
+}

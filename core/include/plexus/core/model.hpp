@@ -1,0 +1,61 @@
+// Sequential model: layers applied in order, with shape inference at build time and
+// activation/gradient buffers allocated once for the largest batch.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "plexus/layer.hpp"
+
+// Core internals used by the app and tests are exported from libplexus_core.so too.
+#pragma GCC visibility push(default)
+
+namespace plexus::core {
+
+class Sequential {
+public:
+    /// Appends a layer; `name` is its component name, used in messages and summaries.
+    void add(std::shared_ptr<Layer> layer, std::string name);
+
+    /// Builds every layer for inputs of `input` shape (first dimension: largest batch).
+    /// Throws ShapeError "layer I (NAME): input [..]: reason" naming the layer index and
+    /// shapes. Returns the output shape.
+    Shape build(const Shape& input, Device& device, std::uint64_t seed);
+
+    /// Runs the layers on x (x.rows() <= the built batch). Returns a view of the output
+    /// buffer, valid until the next forward. Allocates nothing.
+    const Tensor& forward(const Tensor& x, Mode mode);
+    /// Back-propagates dL/d(output) through every layer, writing parameter gradients.
+    /// Requires the preceding forward() on the same x. Allocates nothing.
+    void backward(const Tensor& x, const Tensor& doutput);
+    /// The buffer backward() reads dL/d(output) from, for x.rows() rows; the loss writes
+    /// its gradient here.
+    Tensor output_grad(std::size_t rows) const;
+
+    /// Parameters of every layer, named "layerI.NAME".
+    const std::vector<Parameter*>& parameters() const { return params_; }
+    std::size_t parameter_count() const;
+    std::size_t size() const { return layers_.size(); }
+    const Shape& output_shape() const { return output_shape_; }
+    /// Layer table (index, name, output shape, parameters) for the terminal.
+    std::string summary() const;
+
+private:
+    struct Entry {
+        std::shared_ptr<Layer> layer;
+        std::string name;
+        Shape output;       // with the largest batch
+        Tensor activation;  // output buffer
+        Tensor grad;        // dL/d(output) buffer
+        Tensor act_view, grad_view;  // views for the current batch
+    };
+    std::vector<Entry> layers_;
+    std::vector<Parameter*> params_;
+    Shape input_shape_, output_shape_;
+    Tensor output_view_;
+};
+
+}  // namespace plexus::core
+
+#pragma GCC visibility pop

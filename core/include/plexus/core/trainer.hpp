@@ -1,0 +1,88 @@
+// The training loop: seeded shuffle per epoch, mini-batches uploaded once, forward, loss,
+// backward and optimizer step on the device, per-epoch train/validation loss and metrics.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "plexus/callback.hpp"
+#include "plexus/core/dataset.hpp"
+#include "plexus/core/model.hpp"
+#include "plexus/loss.hpp"
+#include "plexus/metric.hpp"
+#include "plexus/optimizer.hpp"
+
+// Core internals used by the app and tests are exported from libplexus_core.so too.
+#pragma GCC visibility push(default)
+
+namespace plexus::core {
+
+/// Rows of a dataset chosen by index (a split).
+struct Subset {
+    const Dataset* data = nullptr;
+    std::vector<std::uint32_t> indices;
+    std::size_t size() const { return indices.size(); }
+};
+
+struct History {
+    std::vector<std::string> columns;  // "epoch", "loss", "accuracy", "val_loss", ...
+    std::vector<std::vector<double>> rows;
+    /// CSV text with a header row.
+    std::string to_csv() const;
+};
+
+struct TrainOptions {
+    std::size_t batch_size = 32;
+    std::size_t epochs = 1;
+    std::uint64_t seed = 42;
+    float divide = 255.0f;  // uint8 pixels are divided by this when converted to float
+};
+
+class Trainer {
+public:
+    Trainer(Device& device, Sequential& model, Loss& loss, Optimizer& optimizer,
+            std::vector<std::shared_ptr<Metric>> metrics,
+            std::vector<std::shared_ptr<Callback>> callbacks, TrainOptions options);
+
+    /// Allocates every device buffer for `features` inputs and `classes` outputs; throws
+    /// ShapeError when the model's output does not match the classes.
+    void build(std::size_t features, std::size_t classes);
+
+    /// Trains on `train`, evaluating on `validation` (may be empty) after every epoch.
+    /// Calls `on_epoch` after each epoch with the history so far (to save it). Stops early
+    /// when a callback asks, on Ctrl-C, or when the loss is not finite (stop_reason says why).
+    History fit(const Subset& train, const Subset& validation,
+                const std::function<void(const History&)>& on_epoch = {});
+
+    /// Mean loss and metrics over a whole subset, in infer mode: {"loss", ...}.
+    Logs evaluate(const Subset& data);
+
+    const std::string& stop_reason() const { return stop_reason_; }
+    /// Training samples per second over the whole fit (excluding validation).
+    double samples_per_second() const { return samples_per_second_; }
+    double seconds_per_epoch() const { return seconds_per_epoch_; }
+
+private:
+    void load_batch(const Subset& subset, std::size_t begin, std::size_t count);
+
+    Device& device_;
+    Sequential& model_;
+    Loss& loss_;
+    Optimizer& optimizer_;
+    std::vector<std::shared_ptr<Metric>> metrics_;
+    std::vector<std::shared_ptr<Callback>> callbacks_;
+    TrainOptions options_;
+
+    std::size_t features_ = 0, classes_ = 0;
+    std::vector<float> host_x_, host_t_;
+    Tensor x_, t_;
+    std::string stop_reason_;
+    double samples_per_second_ = 0.0, seconds_per_epoch_ = 0.0;
+};
+
+}  // namespace plexus::core
+
+#pragma GCC visibility pop

@@ -1,0 +1,71 @@
+// Classification accuracy: the fraction of rows whose arg-max prediction is the arg-max of
+// the one-hot target. Streaming: integer counts are kept across batches, so the result over
+// a set is exact rather than an average of per-batch ratios.
+#include <cmath>
+#include <cstdint>
+#include <string>
+
+#include "plexus/plexus.hpp"
+
+namespace {
+
+class Accuracy final : public plexus::Metric {
+public:
+    explicit Accuracy(const plexus::Params&) {}
+
+    void build(const plexus::Shape& pred, plexus::Device& device) override {
+        if (pred.rank() < 2 || pred.cols() < 2)
+            throw plexus::ShapeError("accuracy: expected scores [batch, classes] with at least 2 "
+                                     "classes, got " +
+                                     pred.str());
+        cols_ = pred.cols();
+        pred_class_ = device.alloc({pred.rows()});
+        target_class_ = device.alloc({pred.rows()});
+        correct_count_ = device.alloc({1});
+    }
+
+    void reset() override {
+        correct_ = 0;
+        total_ = 0;
+    }
+
+    void update(const plexus::Tensor& pred, const plexus::Tensor& target) override {
+        if (pred_class_.empty()) throw plexus::ShapeError("accuracy: update() before build()");
+        const std::size_t n = pred.rows();
+        if (pred.cols() != cols_ || n > pred_class_.rows() || target.numel() != pred.numel())
+            throw plexus::ShapeError("accuracy: built for up to " +
+                                     std::to_string(pred_class_.rows()) + " rows of " +
+                                     std::to_string(cols_) + " classes, got pred " +
+                                     pred.shape().str() + " and target " + target.shape().str());
+        if (n == 0) return;
+        plexus::Device& device = *pred.device();
+        const plexus::Tensor p = pred_class_.rows(0, n);
+        const plexus::Tensor t = target_class_.rows(0, n);
+        device.reduce(plexus::ReduceOp::argmax, pred, plexus::Axis::cols, p);
+        device.reduce(plexus::ReduceOp::argmax, target, plexus::Axis::cols, t);
+        device.binary(plexus::BinaryOp::equal, p, t, p);
+        device.reduce(plexus::ReduceOp::sum, p, plexus::Axis::all, correct_count_);
+        // A float sum of 0/1 flags is exact up to 2^24 rows, far above any batch.
+        correct_ += static_cast<std::uint64_t>(std::llround(device.download_scalar(correct_count_)));
+        total_ += n;
+    }
+
+    plexus::MetricValues result() const override {
+        const double accuracy =
+            total_ ? static_cast<double>(correct_) / static_cast<double>(total_) : 0.0;
+        return {{"accuracy", accuracy}};
+    }
+
+private:
+    std::size_t cols_ = 0;
+    plexus::Tensor pred_class_;    // [max rows]: arg-max index per row, then the match flags
+    plexus::Tensor target_class_;  // [max rows]
+    plexus::Tensor correct_count_;
+    std::uint64_t correct_ = 0;
+    std::uint64_t total_ = 0;
+};
+
+}  // namespace
+
+PLEXUS_PLUGIN(plexus::component<Accuracy>("accuracy", "0.1.0",
+                                          "Fraction of rows whose arg-max matches the target's"))

@@ -1,0 +1,188 @@
+// The plugin registry and parameter validation: every bad plugin gets its own one-line
+// message and the registry keeps going with the rest.
+#define BOOST_TEST_MODULE registry
+#include <sys/stat.h>
+
+#include <boost/test/unit_test.hpp>
+#include <filesystem>
+#include <fstream>
+
+#include "plexus/core/registry.hpp"
+#include "plexus/plexus.hpp"
+
+namespace fs = std::filesystem;
+using plexus::Kind;
+using plexus::core::Registry;
+using plexus::core::RegistryOptions;
+
+namespace {
+
+const fs::path kFixtures = PLEXUS_TEST_FIXTURE_DIR;
+const fs::path kPlugins = PLEXUS_TEST_PLUGIN_DIR;
+
+RegistryOptions only(std::vector<fs::path> paths) {
+    RegistryOptions o;
+    o.plugin_paths = std::move(paths);
+    o.use_environment = false;
+    o.use_defaults = false;
+    return o;
+}
+
+struct TempDir {
+    fs::path path;
+    TempDir() {
+        path = fs::temp_directory_path() /
+               ("plexus-registry-" + std::to_string(::getpid()) + "-" + std::to_string(counter()++));
+        fs::remove_all(path);
+        fs::create_directories(path);
+        fs::permissions(path, fs::perms::others_write, fs::perm_options::remove);
+    }
+    ~TempDir() { fs::remove_all(path); }
+    static int& counter() {
+        static int c = 0;
+        return c;
+    }
+};
+
+bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+
+std::string only_error(const Registry& r) {
+    BOOST_REQUIRE_EQUAL(r.errors().size(), 1u);
+    return r.errors()[0].message;
+}
+
+template <class F>
+std::string message_of(F f) {
+    try {
+        f();
+    } catch (const plexus::Error& e) {
+        return e.what();
+    }
+    BOOST_FAIL("expected a plexus::Error");
+    return {};
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(good_plugin_loads_and_creates) {
+    Registry r(only({kFixtures / "good"}));
+    BOOST_TEST(r.errors().empty());
+    const auto* e = r.find(Kind::layer, "fixture_gain");
+    BOOST_REQUIRE(e);
+    BOOST_TEST(std::string(e->info->version) == "1.0.0");
+    auto layer = r.create_as<plexus::Layer>("fixture_gain gain=2");
+    BOOST_TEST(layer != nullptr);
+}
+
+BOOST_AUTO_TEST_CASE(library_without_entry_point) {
+    Registry r(only({kFixtures / "noentry"}));
+    const std::string m = only_error(r);
+    BOOST_TEST(contains(m, "libplexus-layers-fixture_noentry.so"));
+    BOOST_TEST(contains(m, "not a Plexus plugin"));
+    BOOST_TEST(r.components().empty());
+}
+
+BOOST_AUTO_TEST_CASE(non_elf_file) {
+    TempDir dir;
+    std::ofstream(dir.path / "libplexus-layers-notes.so") << "these are notes, not a library\n";
+    Registry r(only({dir.path}));
+    const std::string m = only_error(r);
+    BOOST_TEST(contains(m, "libplexus-layers-notes.so: not an ELF shared library"));
+}
+
+BOOST_AUTO_TEST_CASE(truncated_library) {
+    TempDir dir;
+    const fs::path copy = dir.path / "libplexus-layers-fixture_good.so";
+    fs::copy_file(kFixtures / "good" / "libplexus-layers-fixture_good.so", copy);
+    fs::resize_file(copy, fs::file_size(copy) / 2);
+    Registry r(only({dir.path}));
+    const std::string m = only_error(r);
+    BOOST_TEST(contains(m, "is truncated"));
+    BOOST_TEST(contains(m, "reinstall"));
+}
+
+BOOST_AUTO_TEST_CASE(plugin_for_another_abi) {
+    Registry r(only({kFixtures / "abi"}));
+    const std::string m = only_error(r);
+    BOOST_TEST(contains(m, "ABI 99"));
+    BOOST_TEST(contains(m, "ABI " + std::to_string(PLEXUS_ABI_VERSION)));
+    BOOST_TEST(contains(m, "rebuild"));
+    BOOST_TEST(r.find(Kind::layer, "fixture_gain") == nullptr);
+}
+
+BOOST_AUTO_TEST_CASE(duplicate_name_is_reported_first_wins) {
+    Registry r(only({kPlugins, kFixtures / "dup"}));
+    const std::string m = only_error(r);
+    BOOST_TEST(contains(m, "duplicate layer 'relu'"));
+    BOOST_TEST(contains(m, "libplexus-layers-relu.so"));
+    const auto* relu = r.find(Kind::layer, "relu");
+    BOOST_REQUIRE(relu);
+    BOOST_TEST(std::string(relu->info->version) != "9.9.9");
+    BOOST_TEST(r.find(Kind::layer, "dense") != nullptr);  // the rest still loads
+}
+
+BOOST_AUTO_TEST_CASE(bad_files_do_not_stop_good_ones) {
+    TempDir dir;
+    fs::copy_file(kFixtures / "good" / "libplexus-layers-fixture_good.so",
+                  dir.path / "libplexus-layers-fixture_good.so");
+    std::ofstream(dir.path / "libplexus-layers-broken.so") << "garbage";
+    fs::copy_file(kFixtures / "noentry" / "libplexus-layers-fixture_noentry.so",
+                  dir.path / "libplexus-layers-fixture_noentry.so");
+    Registry r(only({dir.path}));
+    BOOST_TEST(r.errors().size() == 2u);
+    BOOST_TEST(r.find(Kind::layer, "fixture_gain") != nullptr);
+}
+
+BOOST_AUTO_TEST_CASE(world_writable_plugin_is_refused_unless_allowed) {
+    TempDir dir;
+    const fs::path copy = dir.path / "libplexus-layers-fixture_good.so";
+    fs::copy_file(kFixtures / "good" / "libplexus-layers-fixture_good.so", copy);
+    fs::permissions(copy, fs::perms::others_write, fs::perm_options::add);
+    Registry refused(only({dir.path}));
+    BOOST_TEST(contains(only_error(refused), "writable by others"));
+    auto options = only({dir.path});
+    options.allow_insecure = true;
+    Registry allowed(options);
+    BOOST_TEST(allowed.errors().empty());
+    BOOST_TEST(allowed.find(Kind::layer, "fixture_gain") != nullptr);
+}
+
+BOOST_AUTO_TEST_CASE(unknown_parameter_lists_valid_names) {
+    Registry r(only({kFixtures / "good"}));
+    const std::string m = message_of([&] { r.create_as<plexus::Layer>("fixture_gain gian=2", "exp.ini:4"); });
+    BOOST_TEST(m == "exp.ini:4: unknown parameter 'gian' for layer 'fixture_gain' (valid: gain) "
+                    "(did you mean 'gain'?)");
+}
+
+BOOST_AUTO_TEST_CASE(wrong_type_and_out_of_range) {
+    Registry r(only({kFixtures / "good"}));
+    BOOST_TEST(contains(message_of([&] { r.create_as<plexus::Layer>("fixture_gain gain=abc"); }),
+                        "parameter 'gain' of layer 'fixture_gain': 'abc' is not a number"));
+    BOOST_TEST(contains(message_of([&] { r.create_as<plexus::Layer>("fixture_gain gain=20"); }),
+                        "'20' is out of range [0, 10]"));
+}
+
+BOOST_AUTO_TEST_CASE(unknown_plugin_suggests_the_closest) {
+    Registry r(only({kFixtures / "good"}));
+    const std::string m = message_of([&] { r.create_as<plexus::Layer>("fixture_gian"); });
+    BOOST_TEST(m == "unknown layer 'fixture_gian' (did you mean 'fixture_gain'?)");
+}
+
+BOOST_AUTO_TEST_CASE(required_and_choice_parameters) {
+    Registry r(only({kPlugins}));
+    BOOST_TEST(contains(message_of([&] { r.create_as<plexus::Layer>("dense"); }),
+                        "missing required parameter 'units' for layer 'dense'"));
+    BOOST_TEST(contains(message_of([&] { r.create_as<plexus::Layer>("dense units=3 init=he_norml"); }),
+                        "(did you mean 'he_normal'?)"));
+    BOOST_TEST(contains(message_of([&] { r.create_as<plexus::Layer>("dense units=2.5"); }),
+                        "'2.5' is not an integer"));
+}
+
+BOOST_AUTO_TEST_CASE(spec_syntax_errors) {
+    BOOST_TEST(message_of([] { plexus::core::parse_component_spec("dense units", "a.ini:3"); }) ==
+               "a.ini:3: expected key=value after 'dense', found 'units'");
+    const auto spec = plexus::core::parse_component_spec("  dense  units=4   init=he_normal ");
+    BOOST_TEST(spec.name == "dense");
+    BOOST_REQUIRE_EQUAL(spec.params.size(), 2u);
+    BOOST_TEST(spec.params[1].second == "he_normal");
+}
