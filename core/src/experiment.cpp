@@ -32,8 +32,8 @@ constexpr KeySpec kKeys[] = {
     {"data.test", false, "test set, e.g. idx:PREFIX"},
     {"data.validation", false, "fraction of train held out for validation, e.g. 0.1"},
     {"data.seed", false, "seed for shuffling and the validation split"},
-    {"data.train_limit", false, "use only the first N training samples"},
-    {"data.test_limit", false, "use only the first N test samples"},
+    {"data.train_limit", false, "use N training samples (a seeded random subset)"},
+    {"data.test_limit", false, "use N test samples (a seeded random subset)"},
     {"data.divide", false, "pixels are divided by this (default 255 for uint8 data)"},
     {"model.layer", true, "one layer: name key=value ..."},
     {"model.loss", false, "loss: name key=value ..."},
@@ -301,6 +301,9 @@ std::string Experiment::resolved_text() const {
             if (key.compare(0, prefix.size(), prefix) != 0) continue;
             for (const auto& s : get_all(key))
                 body += key.substr(prefix.size()) + " = " + s.value + "\n";
+            // Record the name even when it came from the file's stem, so the copy in a run
+            // folder names the same experiment.
+            if (key == "experiment.name" && !get(key)) body += "name = " + name() + "\n";
         }
         if (body.empty()) continue;
         if (!out.empty()) out += "\n";

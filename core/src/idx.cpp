@@ -58,12 +58,12 @@ public:
     explicit GzReader(const std::filesystem::path& path) : path_(path) {
         errno = 0;
         file_ = gzopen(path.c_str(), "rb");
-        if (file_) gzbuffer(file_, 1u << 18);
         if (!file_) {
-            const int err = errno;
+            const int err = errno;  // zlib leaves 0 when it ran out of memory
             fail(path, std::string("cannot open (") +
                            (err ? std::generic_category().message(err) : "out of memory") + ")");
         }
+        gzbuffer(file_, 1u << 18);  // the default 8 KiB doubles the time to inflate MNIST
     }
     ~GzReader() {
         if (file_) gzclose(file_);

@@ -122,9 +122,13 @@ Registry::Registry(RegistryOptions options) : options_(std::move(options)) {
     if (options_.use_defaults) {
         boost::dll::fs::error_code ec;
         const auto exe = boost::dll::program_location(ec);
-        if (!ec) search_path_.push_back(fs::path(exe).parent_path() / ".." / "lib" / "plexus" / "plugins");
+        const fs::path installed = fs::path(exe).parent_path() / ".." / "lib" / "plexus" / "plugins";
+        if (!ec) search_path_.push_back(installed);
 #ifdef PLEXUS_BUILD_PLUGIN_DIR
-        search_path_.emplace_back(PLEXUS_BUILD_PLUGIN_DIR);
+        // The build tree is a fallback for binaries that have no installed plugins beside
+        // them (tests, tools); an installed plexus never mixes in a build tree's plugins.
+        std::error_code exists_ec;
+        if (ec || !fs::is_directory(installed, exists_ec)) search_path_.emplace_back(PLEXUS_BUILD_PLUGIN_DIR);
 #endif
     }
 

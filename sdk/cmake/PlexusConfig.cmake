@@ -1,5 +1,7 @@
 # find_package(Plexus) for out-of-tree plugins. Provides the imported target Plexus::core
-# (SDK headers + libplexus_core.so) and plexus_add_plugin(<kind>-<name> SOURCES ...).
+# (SDK headers + libplexus_core.so), plexus_add_plugin(<kind>-<name> SOURCES ...),
+# plexus_warnings(<target>), and Plexus_PLUGIN_DIR: the folder holding this Plexus's own
+# plugins (the cpu device, ...), for tests that load them.
 include(CMakeFindDependencyMacro)
 find_dependency(Boost 1.74)
 include(${CMAKE_CURRENT_LIST_DIR}/PlexusTargets.cmake)
@@ -7,3 +9,12 @@ include(${CMAKE_CURRENT_LIST_DIR}/PlexusWarnings.cmake)
 include(${CMAKE_CURRENT_LIST_DIR}/PlexusPlugin.cmake)
 set(CMAKE_CXX_STANDARD 20)
 set(CMAKE_CXX_STANDARD_REQUIRED ON)
+
+# An install keeps this file in <libdir>/cmake/Plexus and the plugins in <libdir>/plexus/plugins;
+# a build tree keeps it in <build>/sdk/cmake and the plugins in <build>/lib/plexus/plugins.
+get_filename_component(Plexus_PLUGIN_DIR "${CMAKE_CURRENT_LIST_DIR}/../../plexus/plugins"
+                       ABSOLUTE)
+if(NOT IS_DIRECTORY "${Plexus_PLUGIN_DIR}")
+  get_filename_component(Plexus_PLUGIN_DIR "${CMAKE_CURRENT_LIST_DIR}/../../lib/plexus/plugins"
+                         ABSOLUTE)
+endif()

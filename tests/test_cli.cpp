@@ -1,0 +1,135 @@
+// End to end through the `plexus` binary: training on a Fashion-MNIST subset, plugin
+// listing, and bad input that must fail cleanly without leaving a run folder behind.
+#define BOOST_TEST_MODULE cli
+#include <boost/test/unit_test.hpp>
+#include <nlohmann/json.hpp>
+
+#include "cli.hpp"
+
+namespace fs = std::filesystem;
+using plexus::test::run_plexus;
+using plexus::test::TempDir;
+
+namespace {
+
+const std::string kFashion = "/usr/share/datasets/fashion-mnist";
+const std::string kExample = std::string(PLEXUS_TEST_SOURCE_DIR) + "/examples/fashion_mlp.ini";
+
+bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+
+std::size_t entries(const fs::path& dir) {
+    if (!fs::exists(dir)) return 0;
+    return static_cast<std::size_t>(std::distance(fs::directory_iterator(dir), fs::directory_iterator()));
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(version_and_help) {
+    const auto v = run_plexus("--version");
+    BOOST_TEST(v.exit_code == 0);
+    BOOST_TEST(contains(v.out, "plexus 0.1.0"));
+    for (const char* cmd : {"plugins --help", "train --help"}) {
+        const auto h = run_plexus(cmd);
+        BOOST_TEST(h.exit_code == 0);
+        BOOST_TEST(contains(h.out, "usage: plexus"));
+    }
+    const auto bad = run_plexus("trian");
+    BOOST_TEST(bad.exit_code != 0);
+    BOOST_TEST(contains(bad.err, "unknown command 'trian'"));
+}
+
+BOOST_AUTO_TEST_CASE(plugins_lists_every_component) {
+    const auto r = run_plexus("plugins");
+    BOOST_TEST(r.exit_code == 0);
+    for (const char* name : {"cpu", "dense", "relu", "softmax_cross_entropy", "sgd", "accuracy", "progress"})
+        BOOST_TEST(contains(r.out, name), name);
+    const auto one = run_plexus("plugins dense");
+    BOOST_TEST(one.exit_code == 0);
+    BOOST_TEST(contains(one.out, "units"));
+    BOOST_TEST(contains(one.out, "he_normal|glorot_uniform"));
+    const auto unknown = run_plexus("plugins dens");
+    BOOST_TEST(unknown.exit_code != 0);
+    BOOST_TEST(contains(unknown.err, "did you mean 'dense'"));
+}
+
+BOOST_AUTO_TEST_CASE(a_broken_plugin_file_only_removes_itself) {
+    // An install tree: bin/plexus finds its plugins in ../lib/plexus/plugins.
+    TempDir root("install");
+    const fs::path plugins = root.path / "lib" / "plexus" / "plugins";
+    fs::create_directories(plugins);
+    fs::create_directories(root.path / "bin");
+    fs::copy_file(PLEXUS_TEST_BINARY, root.path / "bin" / "plexus");
+    for (const auto& e : fs::directory_iterator(PLEXUS_TEST_PLUGIN_DIR))
+        fs::copy_file(e.path(), plugins / e.path().filename());
+    fs::resize_file(plugins / "libplexus-layers-relu.so", 100);   // corrupted
+    fs::remove(plugins / "libplexus-optimizers-sgd.so");           // deleted
+    const auto r = run_plexus("plugins", "", (root.path / "bin" / "plexus").string());
+    BOOST_TEST(r.exit_code == 0);
+    BOOST_TEST(contains(r.err, "libplexus-layers-relu.so"));
+    BOOST_TEST(std::count(r.err.begin(), r.err.end(), '\n') == 1, r.err);  // one line, one file
+    BOOST_TEST(contains(r.out, "dense"));
+    BOOST_TEST(!contains(r.out, "relu"));
+    BOOST_TEST(!contains(r.out, " sgd "));
+}
+
+BOOST_AUTO_TEST_CASE(trains_a_subset_end_to_end) {
+    if (!fs::exists(kFashion)) {
+        BOOST_TEST_MESSAGE("Fashion-MNIST not installed; skipping");
+        return;
+    }
+    TempDir out("runs");
+    const auto r = run_plexus("train '" + kExample + "' --out '" + out.path.string() +
+                              "' --set data.train_limit=2000 --set data.test_limit=1000 "
+                              "--set train.epochs=2 --set train.batch_size=50");
+    BOOST_TEST_REQUIRE(r.exit_code == 0, r.err);
+    BOOST_TEST(contains(r.out, "test: loss"));
+    BOOST_REQUIRE_EQUAL(entries(out.path), 1u);
+    const fs::path run = fs::directory_iterator(out.path)->path();
+    BOOST_TEST(fs::exists(run / "experiment.ini"));
+    const auto metrics = nlohmann::json::parse(plexus::test::read_text(run / "metrics.json"));
+    BOOST_TEST(metrics["test"]["accuracy"].get<double>() > 0.5);  // chance is 0.1
+    const std::string history = plexus::test::read_text(run / "history.csv");
+    BOOST_TEST(std::count(history.begin(), history.end(), '\n') == 3);  // header + 2 epochs
+    // Loss falls from epoch 1 to epoch 2 (second column).
+    std::istringstream lines(history);
+    std::string header, e1, e2;
+    std::getline(lines, header);
+    std::getline(lines, e1);
+    std::getline(lines, e2);
+    auto loss_of = [](const std::string& row) { return std::stod(row.substr(row.find(',') + 1)); };
+    BOOST_TEST(loss_of(e2) < loss_of(e1));
+    const std::string resolved = plexus::test::read_text(run / "experiment.ini");
+    BOOST_TEST(contains(resolved, "epochs = 2"));
+}
+
+BOOST_AUTO_TEST_CASE(bad_experiment_files_fail_cleanly) {
+    TempDir dir("bad");
+    const fs::path runs = dir.path / "runs";
+    struct Case {
+        std::string text, expected;
+    };
+    const std::vector<Case> cases = {
+        {"[data]\ntrain = idx:/nonexistent\n[trian]\nepochs = 2\n", "bad.ini:3: unknown section [trian]"},
+        {"[data]\ntrain = idx:" + kFashion + "/train\n[model]\nlayer = dens units=10\n",
+         "bad.ini:4: unknown layer 'dens' (did you mean 'dense'?)"},
+        {"[data]\ntrain = idx:" + kFashion + "/train\n[model]\nlayer = dense unit=10\n",
+         "bad.ini:4: unknown parameter 'unit' for layer 'dense'"},
+        {"[model]\nthis is not ini\n", "bad.ini:2: syntax error"},
+        {"[data]\ntrain = idx:/nonexistent/train\n[model]\nlayer = dense units=10\n", "/nonexistent/train"},
+    };
+    for (const auto& c : cases) {
+        std::ofstream(dir.path / "bad.ini") << c.text;
+        const auto r = run_plexus("train '" + (dir.path / "bad.ini").string() + "' --out '" + runs.string() + "'");
+        BOOST_TEST(r.exit_code != 0, c.expected);
+        BOOST_TEST(contains(r.err, c.expected), r.err + " vs " + c.expected);
+        BOOST_TEST(std::count(r.err.begin(), r.err.end(), '\n') == 1, r.err);
+        BOOST_TEST(entries(runs) == 0u, c.expected);
+    }
+    const auto missing = run_plexus("train '" + (dir.path / "missing.ini").string() + "'");
+    BOOST_TEST(missing.exit_code != 0);
+    BOOST_TEST(contains(missing.err, "missing.ini"));
+    const auto bad_set = run_plexus("train '" + kExample + "' --set train.epochz=3 --out '" + runs.string() + "'");
+    BOOST_TEST(bad_set.exit_code != 0);
+    BOOST_TEST(contains(bad_set.err, "epochz"));
+    BOOST_TEST(entries(runs) == 0u);
+}

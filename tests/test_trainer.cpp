@@ -1,0 +1,180 @@
+// The training loop on synthetic data, through the real plugins: a step allocates nothing
+// after the first batch, only the batch goes up and only scalars come back.
+#define BOOST_TEST_MODULE trainer
+#include <boost/test/unit_test.hpp>
+#include <random>
+
+#include "plexus/core/registry.hpp"
+#include "plexus/core/trainer.hpp"
+#include "plexus/plexus.hpp"
+
+using namespace plexus;
+using plexus::core::Registry;
+
+namespace {
+
+// Two well-separated classes of 8 features, as uint8 pixels.
+core::Dataset make_blobs(std::size_t count, std::uint64_t seed) {
+    core::Dataset d;
+    d.sample_shape = Shape{8};
+    d.count = count;
+    d.classes = 2;
+    std::mt19937 rng(static_cast<std::uint32_t>(seed));
+    std::normal_distribution<float> noise(0.0f, 20.0f);
+    for (std::size_t i = 0; i < count; ++i) {
+        const std::uint32_t label = i % 2;
+        d.labels.push_back(label);
+        for (int j = 0; j < 8; ++j) {
+            const float centre = (label == 0) == (j % 2 == 0) ? 190.0f : 60.0f;
+            d.u8.push_back(static_cast<std::uint8_t>(std::clamp(centre + noise(rng), 0.0f, 255.0f)));
+        }
+    }
+    return d;
+}
+
+core::Subset all_of(const core::Dataset& d) {
+    core::Subset s{&d, {}};
+    for (std::uint32_t i = 0; i < d.count; ++i) s.indices.push_back(i);
+    return s;
+}
+
+struct CounterProbe : Callback {
+    Device* device = nullptr;
+    std::vector<DeviceCounters> at_batch_end;
+    void on_batch_end(TrainState&) override { at_batch_end.push_back(device->counters()); }
+};
+
+struct Fixture {
+    Registry registry;
+    std::shared_ptr<Device> device = registry.create_as<Device>("cpu");
+    core::Sequential model;
+    std::shared_ptr<Loss> loss = registry.create_as<Loss>("softmax_cross_entropy");
+    std::shared_ptr<Optimizer> sgd = registry.create_as<Optimizer>("sgd lr=0.1");
+    std::shared_ptr<Metric> accuracy = registry.create_as<Metric>("accuracy");
+    Fixture() {
+        model.add(registry.create_as<Layer>("dense units=16 init=he_normal"), "dense");
+        model.add(registry.create_as<Layer>("relu"), "relu");
+        model.add(registry.create_as<Layer>("dense units=2"), "dense");
+    }
+};
+
+}  // namespace
+
+BOOST_FIXTURE_TEST_CASE(step_allocates_nothing_and_moves_only_batches_and_scalars, Fixture) {
+    auto probe = std::make_shared<CounterProbe>();
+    probe->device = device.get();
+    core::TrainOptions opt;
+    opt.batch_size = 32;
+    opt.epochs = 2;
+    core::Trainer trainer(*device, model, *loss, *sgd, {accuracy}, {probe}, opt);
+    trainer.build(8, 2);
+    const auto train = make_blobs(200, 1), val = make_blobs(50, 2);  // 200 = 6 full + 1 partial
+    const auto history = trainer.fit(all_of(train), all_of(val));
+
+    BOOST_REQUIRE_EQUAL(probe->at_batch_end.size(), 14u);
+    const auto& first = probe->at_batch_end.front();
+    const auto& last = probe->at_batch_end.back();
+    BOOST_TEST(last.allocations == first.allocations);  // incl. partial batches and validation
+    const auto& b1 = probe->at_batch_end[1];
+    const auto& b2 = probe->at_batch_end[2];
+    BOOST_TEST(b2.h2d_bytes - b1.h2d_bytes == 32u * (8 + 2) * sizeof(float));
+    BOOST_TEST(b2.d2h_bytes - b1.d2h_bytes <= 2u * sizeof(float));  // loss + accuracy count
+    BOOST_TEST(history.rows.size() == 2u);
+}
+
+BOOST_FIXTURE_TEST_CASE(learns_separable_data_and_logs_history, Fixture) {
+    core::TrainOptions opt;
+    opt.batch_size = 16;
+    opt.epochs = 5;
+    core::Trainer trainer(*device, model, *loss, *sgd, {accuracy}, {}, opt);
+    trainer.build(8, 2);
+    const auto train = make_blobs(400, 3), val = make_blobs(100, 4);
+    const auto history = trainer.fit(all_of(train), all_of(val));
+    const std::vector<std::string> expected{"epoch", "loss", "accuracy", "val_loss",
+                                            "val_accuracy", "lr", "seconds"};
+    BOOST_TEST(history.columns == expected, boost::test_tools::per_element());
+    BOOST_REQUIRE_EQUAL(history.rows.size(), 5u);
+    BOOST_TEST(history.rows.back()[1] < history.rows.front()[1]);  // loss falls
+    BOOST_TEST(history.rows.back()[4] > 0.95);                     // val_accuracy
+    const auto test = trainer.evaluate(all_of(make_blobs(100, 5)));
+    BOOST_TEST(test.get("accuracy").value() > 0.95);
+}
+
+BOOST_FIXTURE_TEST_CASE(output_width_must_match_classes, Fixture) {
+    core::Trainer trainer(*device, model, *loss, *sgd, {accuracy}, {}, core::TrainOptions{});
+    try {
+        trainer.build(8, 3);
+        BOOST_FAIL("expected ShapeError");
+    } catch (const ShapeError& e) {
+        BOOST_TEST(std::string(e.what()).find("3 classes") != std::string::npos);
+        BOOST_TEST(std::string(e.what()).find("dense units=3") != std::string::npos);
+    }
+}
+
+namespace {
+// Stands in for a layer with input requirements, e.g. a convolution wanting [N, C, H, W].
+struct WantsImages : Layer {
+    Shape build(const Shape& input, Device&, const BuildContext&) override {
+        if (input.rank() != 4) throw ShapeError("expects [*, C, H, W] images");
+        return input;
+    }
+    void forward(const Tensor&, const Tensor&, Mode) override {}
+    void backward(const Tensor&, const Tensor&, const Tensor&, const Tensor*) override {}
+};
+}  // namespace
+
+BOOST_FIXTURE_TEST_CASE(shape_mismatch_names_layer_index_and_shapes, Fixture) {
+    core::Sequential bad;
+    bad.add(registry.create_as<Layer>("dense units=4"), "dense");
+    bad.add(std::make_shared<WantsImages>(), "conv2d");
+    try {
+        bad.build(Shape{32, 8}, *device, 1);
+        BOOST_FAIL("expected ShapeError");
+    } catch (const ShapeError& e) {
+        BOOST_TEST(std::string(e.what()) == "layer 1 (conv2d): input [*, 4]: expects [*, C, H, W] images");
+    }
+}
+
+// A partial last batch runs through row views of buffers built for the full batch; its
+// gradients must equal those of a model built for exactly that many rows.
+BOOST_AUTO_TEST_CASE(partial_batch_gradients_match_an_exact_build) {
+    Registry registry;
+    auto device = registry.create_as<Device>("cpu");
+    auto grads_for = [&](std::size_t built_rows, std::size_t rows) {
+        core::Sequential model;
+        model.add(registry.create_as<Layer>("dense units=6 init=he_normal"), "dense");
+        model.add(registry.create_as<Layer>("relu"), "relu");
+        model.add(registry.create_as<Layer>("dense units=3"), "dense");
+        auto loss = registry.create_as<Loss>("softmax_cross_entropy");
+        const Shape out = model.build(Shape{built_rows, 5}, *device, 7);
+        loss->build(out, *device);
+        // Fill the full-size buffers with a different batch first, so stale rows would show.
+        std::vector<float> x(built_rows * 5), t(built_rows * 3, 0.0f);
+        for (std::size_t i = 0; i < x.size(); ++i) x[i] = std::sin(0.7f * float(i)) * (i < rows * 5 ? 1.0f : 9.0f);
+        for (std::size_t r = 0; r < built_rows; ++r) t[r * 3 + r % 3] = 1.0f;
+        auto run = [&](std::size_t n) {
+            Tensor xt = device->alloc(Shape{n, 5}), tt = device->alloc(Shape{n, 3});
+            device->upload(xt, std::span<const float>(x.data(), n * 5));
+            device->upload(tt, std::span<const float>(t.data(), n * 3));
+            const Tensor& y = model.forward(xt, Mode::train);
+            const float l = loss->forward(y, tt);
+            const Tensor dy = model.output_grad(n);
+            loss->backward(y, tt, dy);
+            model.backward(xt, dy);
+            return l;
+        };
+        run(built_rows);
+        const float l = run(rows);
+        std::vector<float> all{l};
+        for (Parameter* p : model.parameters()) {
+            std::vector<float> g(p->grad.numel());
+            device->download(p->grad, g);
+            all.insert(all.end(), g.begin(), g.end());
+        }
+        return all;
+    };
+    const auto partial = grads_for(32, 8);
+    const auto exact = grads_for(8, 8);
+    BOOST_REQUIRE_EQUAL(partial.size(), exact.size());
+    for (std::size_t i = 0; i < exact.size(); ++i) BOOST_TEST(partial[i] == exact[i], boost::test_tools::tolerance(1e-5f));
+}
