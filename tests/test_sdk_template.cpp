@@ -4,10 +4,9 @@
 // trained with by the `plexus` command. Nothing is copied; all output goes to a temporary
 // folder that is removed afterwards.
 #define BOOST_TEST_MODULE sdk_template
-#include <boost/test/unit_test.hpp>
-
 #include <sys/wait.h>
 
+#include <boost/test/unit_test.hpp>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -85,15 +84,17 @@ struct TemplateBuild {
 #if defined(__SANITIZE_ADDRESS__)
         // A sanitized libplexus_core.so needs the sanitizer runtime first in the executable
         // that links it; mirror cmake/Sanitizers.cmake.
-        flags += " -fsanitize=address,undefined -fno-omit-frame-pointer "
-                 "-fno-sanitize-recover=undefined";
+        flags +=
+            " -fsanitize=address,undefined -fno-omit-frame-pointer "
+            "-fno-sanitize-recover=undefined";
         link_flags = "-fsanitize=address,undefined";
 #endif
-        std::string command = quote(cmake) + " -S " + quote((kSourceDir / "sdk/template").string()) +
-                              " -B " + quote(build.string()) + " -G Ninja" +
-                              " -DCMAKE_BUILD_TYPE=Release" +
+        std::string command = quote(cmake) + " -S " +
+                              quote((kSourceDir / "sdk/template").string()) + " -B " +
+                              quote(build.string()) + " -G Ninja" + " -DCMAKE_BUILD_TYPE=Release" +
                               " -DPlexus_DIR=" + quote((kBuildDir / "sdk/cmake").string());
-        if (auto cxx = cache_value("CMAKE_CXX_COMPILER")) command += " -DCMAKE_CXX_COMPILER=" + quote(*cxx);
+        if (auto cxx = cache_value("CMAKE_CXX_COMPILER"))
+            command += " -DCMAKE_CXX_COMPILER=" + quote(*cxx);
         if (auto ninja = cache_value("CMAKE_MAKE_PROGRAM"))
             command += " -DCMAKE_MAKE_PROGRAM=" + quote(*ninja);
         if (!flags.empty()) command += " -DCMAKE_CXX_FLAGS=" + quote(flags);
@@ -110,7 +111,9 @@ struct TemplateBuild {
         fs::remove_all(root, ec);
     }
 
-    bool ok() const { return configure.exit_code == 0 && compile.exit_code == 0; }
+    bool ok() const {
+        return configure.exit_code == 0 && compile.exit_code == 0;
+    }
 };
 
 const TemplateBuild& template_build() {
@@ -118,7 +121,9 @@ const TemplateBuild& template_build() {
     return build;
 }
 
-std::string plexus(const std::string& args) { return quote(PLEXUS_TEST_BINARY) + " " + args; }
+std::string plexus(const std::string& args) {
+    return quote(PLEXUS_TEST_BINARY) + " " + args;
+}
 
 boost::test_tools::assertion_result has_fashion_mnist(boost::unit_test::test_unit_id) {
     boost::test_tools::assertion_result r(fs::exists(kFashionMnist / "train-images-idx3-ubyte.gz"));
@@ -130,7 +135,8 @@ boost::test_tools::assertion_result has_fashion_mnist(boost::unit_test::test_uni
 
 BOOST_AUTO_TEST_CASE(the_template_builds_without_warnings_against_the_build_tree) {
     const auto& t = template_build();
-    BOOST_TEST_REQUIRE(t.configure.exit_code == 0, "cmake configure failed:\n" << t.configure.output);
+    BOOST_TEST_REQUIRE(t.configure.exit_code == 0, "cmake configure failed:\n"
+                                                       << t.configure.output);
     BOOST_TEST_REQUIRE(t.compile.exit_code == 0, "cmake --build failed:\n" << t.compile.output);
     BOOST_TEST(t.compile.output.find("warning") == std::string::npos, t.compile.output);
     BOOST_TEST(fs::is_regular_file(t.build / "libplexus-layers-scaled_tanh.so"));
@@ -150,8 +156,9 @@ BOOST_AUTO_TEST_CASE(plexus_plugins_lists_the_plugin_from_its_build_folder) {
     const std::string path = " --plugin-path " + quote(t.build.string());
     const auto list = run(plexus("plugins" + path), t.root / "plugins.log");
     BOOST_TEST(list.exit_code == 0, list.output);
-    BOOST_TEST(list.output.find("scaled_tanh") != std::string::npos, list.output);
-    BOOST_TEST(list.output.find("libplexus-layers-scaled_tanh.so") != std::string::npos, list.output);
+    BOOST_TEST(list.output.find(" scaled_tanh ") != std::string::npos, list.output);
+    BOOST_TEST(list.output.find("libplexus-layers-scaled_tanh.so") != std::string::npos,
+               list.output);
     BOOST_TEST(list.output.find("plugin error") == std::string::npos, list.output);
 
     const auto help = run(plexus("plugins scaled_tanh" + path), t.root / "help.log");
@@ -167,8 +174,12 @@ BOOST_AUTO_TEST_CASE(plexus_trains_a_model_that_uses_the_plugin,
     std::ofstream(exp) << "[experiment]\n"
                           "name = scaled_tanh_mlp\n"
                           "[data]\n"
-                          "train = idx:" << (kFashionMnist / "train").string() << "\n"
-                          "test = idx:" << (kFashionMnist / "t10k").string() << "\n"
+                          "train = idx:"
+                       << (kFashionMnist / "train").string()
+                       << "\n"
+                          "test = idx:"
+                       << (kFashionMnist / "t10k").string()
+                       << "\n"
                           "validation = 0.1\n"
                           "train_limit = 2000\n"
                           "test_limit = 500\n"

@@ -25,7 +25,7 @@ constexpr ParamSpec kScaledTanhParams[] = {
     {"a", ParamType::real, "1.7159", 0, kInf, nullptr, "Output scale A in A*tanh(B*x)",
      plexus::kMinExclusive},
     {"b", ParamType::real, "0.6666666666666666", 0, kInf, nullptr,
-     "Input scale B in A*tanh(B*x) (default 2/3)", plexus::kMinExclusive},
+     "Input scale B in A*tanh(B*x); with the default A, 2/3 gives f(1) = 1", plexus::kMinExclusive},
 };
 
 class ScaledTanh final : public plexus::Layer {
