@@ -1,4 +1,6 @@
+#include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <iostream>
 
 #include "commands.hpp"
@@ -13,6 +15,23 @@ void add_plugin_options(po::options_description& desc) {
     desc.add_options()("plugin-path", po::value<std::vector<std::string>>()->composing(),
                        "search DIR for plugins first (repeatable)")(
         "allow-insecure-plugins", "load plugins from files or folders writable by others");
+}
+
+bool parse_command(const std::vector<std::string>& args, const po::options_description& desc,
+                   const char* positional, po::variables_map& vm) {
+    po::options_description hidden;
+    hidden.add_options()(positional, po::value<std::string>());
+    po::options_description all;
+    all.add(desc).add(hidden);
+    po::positional_options_description pos;
+    pos.add(positional, 1);
+    po::store(po::command_line_parser(args).options(all).positional(pos).run(), vm);
+    po::notify(vm);
+    if (vm.count("help")) {
+        std::cout << desc << "\n";
+        return false;
+    }
+    return true;
 }
 
 core::RegistryOptions registry_options(const po::variables_map& vm) {
@@ -58,19 +77,8 @@ int cmd_plugins(const std::vector<std::string>& args) {
                                  "parameters of component NAME.\n\noptions");
     desc.add_options()("help,h", "show this help");
     add_plugin_options(desc);
-    po::options_description hidden;
-    hidden.add_options()("name", po::value<std::string>());
-    po::options_description all;
-    all.add(desc).add(hidden);
-    po::positional_options_description pos;
-    pos.add("name", 1);
     po::variables_map vm;
-    po::store(po::command_line_parser(args).options(all).positional(pos).run(), vm);
-    po::notify(vm);
-    if (vm.count("help")) {
-        std::cout << desc << "\n";
-        return 0;
-    }
+    if (!parse_command(args, desc, "name", vm)) return 0;
     core::Registry registry(registry_options(vm));
 
     if (vm.count("name")) {
@@ -89,10 +97,16 @@ int cmd_plugins(const std::vector<std::string>& args) {
         return 0;
     }
 
-    std::printf("%-10s %-24s %-8s %-34s %s\n", "KIND", "NAME", "VERSION", "LIBRARY", "SUMMARY");
+    int w_name = 4, w_lib = 7;
+    for (const auto& e : registry.components()) {
+        w_name = std::max(w_name, static_cast<int>(std::strlen(e.info->name)));
+        w_lib = std::max(w_lib, static_cast<int>(e.library.filename().string().size()));
+    }
+    std::printf("%-10s %-*s %-8s %-*s %s\n", "KIND", w_name, "NAME", "VERSION", w_lib, "LIBRARY",
+                "SUMMARY");
     for (const auto& e : registry.components())
-        std::printf("%-10s %-24s %-8s %-34s %s\n", kind_name(e.info->kind), e.info->name,
-                    e.info->version, e.library.filename().c_str(), e.info->summary);
+        std::printf("%-10s %-*s %-8s %-*s %s\n", kind_name(e.info->kind), w_name, e.info->name,
+                    e.info->version, w_lib, e.library.filename().c_str(), e.info->summary);
     std::printf("%zu components; search path: %s\n", registry.components().size(), [&] {
         std::vector<std::string> paths;
         for (const auto& p : registry.search_path()) paths.push_back(p.lexically_normal().string());

@@ -20,19 +20,8 @@ int cmd_train(const std::vector<std::string>& args) {
         "seed", po::value<std::string>(), "seed for splits, shuffling and initialisation")(
         "out", po::value<std::string>()->default_value("runs"), "folder for run directories");
     add_plugin_options(desc);
-    po::options_description hidden;
-    hidden.add_options()("experiment", po::value<std::string>());
-    po::options_description all;
-    all.add(desc).add(hidden);
-    po::positional_options_description pos;
-    pos.add("experiment", 1);
     po::variables_map vm;
-    po::store(po::command_line_parser(args).options(all).positional(pos).run(), vm);
-    po::notify(vm);
-    if (vm.count("help")) {
-        std::cout << desc << "\n";
-        return 0;
-    }
+    if (!parse_command(args, desc, "experiment", vm)) return 0;
     if (!vm.count("experiment")) throw po::error("missing the experiment file (plexus train EXP.ini)");
 
     auto experiment = core::Experiment::load(vm["experiment"].as<std::string>());

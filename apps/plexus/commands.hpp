@@ -14,6 +14,11 @@ int cmd_train(const std::vector<std::string>& args);
 
 /// --plugin-path and --allow-insecure-plugins, shared by every command that loads plugins.
 void add_plugin_options(boost::program_options::options_description& desc);
+/// Parses a command's options plus one positional argument named `positional`. Returns
+/// false after printing the help when --help was given.
+bool parse_command(const std::vector<std::string>& args,
+                   const boost::program_options::options_description& desc,
+                   const char* positional, boost::program_options::variables_map& vm);
 core::RegistryOptions registry_options(const boost::program_options::variables_map& vm);
 
 }  // namespace plexus::app
