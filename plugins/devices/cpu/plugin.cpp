@@ -6,6 +6,8 @@
 // which keeps one owner of the cores (DESIGN §7). No op allocates.
 #include <cblas.h>
 
+#include <armadillo>
+
 #include <algorithm>
 #include <array>
 #include <climits>
@@ -395,10 +397,15 @@ public:
         float* py = data(y, "axpby", "y");
         const std::size_t n = x.numel();
         require_numel("axpby", "y", y, n);
-        if (beta == 0.0f)  // as in BLAS, y is not read: it may be freshly allocated garbage
+        if (beta == 0.0f) {  // as in BLAS, y is not read: it may be freshly allocated garbage
             for (std::size_t i = 0; i < n; ++i) py[i] = alpha * px[i];
-        else
-            for (std::size_t i = 0; i < n; ++i) py[i] = alpha * px[i] + beta * py[i];
+            return;
+        }
+        // Armadillo views over the buffers (no copy, strict size): the expression is
+        // evaluated in one elementwise pass with no temporary, as DESIGN §2 describes.
+        const arma::fvec xv(const_cast<float*>(px), n, false, true);
+        arma::fvec yv(py, n, false, true);
+        yv = alpha * xv + beta * yv;
     }
 
     void reduce(ReduceOp op, const Tensor& x, Axis axis, const Tensor& y) override {
@@ -433,7 +440,8 @@ public:
         float* py = data(y, "softmax", "y");
         const std::size_t rows = x.rows(), cols = x.cols();
         require_numel("softmax", "y", y, x.numel());
-        for (std::size_t r = 0; r < rows && cols; ++r) {
+        if (cols == 0) return;
+        for (std::size_t r = 0; r < rows; ++r) {
             const float* xr = px + r * cols;
             float* yr = py + r * cols;
             float m = xr[0];
@@ -542,4 +550,4 @@ private:
 }  // namespace
 
 PLEXUS_PLUGIN(plexus::component<CpuDevice>("cpu", "0.1.0",
-                                           "CPU device: OpenBLAS GEMM + vectorised loops", kParams))
+                                           "CPU device: OpenBLAS GEMM, Armadillo views and vectorised loops", kParams))
