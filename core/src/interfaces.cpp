@@ -18,6 +18,7 @@ std::vector<Parameter*> Layer::parameters() { return {}; }
 std::vector<NamedTensor> Layer::state() { return {}; }
 
 Loss::~Loss() = default;
+void Loss::set_class_counts(const std::vector<std::size_t>&) {}
 
 Optimizer::~Optimizer() = default;
 std::vector<NamedTensor> Optimizer::state() { return {}; }
@@ -25,6 +26,7 @@ std::vector<NamedTensor> Optimizer::state() { return {}; }
 Metric::~Metric() = default;
 
 Callback::~Callback() = default;
+ModelAccess::~ModelAccess() = default;
 void Callback::on_train_begin(TrainState&) {}
 void Callback::on_epoch_begin(TrainState&) {}
 void Callback::on_batch_end(TrainState&) {}

@@ -351,11 +351,23 @@ public:
                 return map(px, py, n, [](float v) { return 1.0f / (1.0f + std::exp(-v)); });
             case UnaryOp::tanh:
                 return map(px, py, n, [](float v) { return std::tanh(v); });
+            case UnaryOp::sign:
+                return map(px, py, n, [](float v) { return float(v > 0.0f) - float(v < 0.0f); });
+            case UnaryOp::leaky_relu:
+                return map(px, py, n, [alpha](float v) { return v > 0.0f ? v : alpha * v; });
+            case UnaryOp::elu:
+                return map(px, py, n,
+                           [alpha](float v) { return v > 0.0f ? v : alpha * std::expm1(v); });
+            case UnaryOp::clip:
+                return map(px, py, n, [alpha](float v) { return std::clamp(v, -alpha, alpha); });
+            case UnaryOp::reciprocal:
+                return map(px, py, n, [](float v) { return 1.0f / v; });
         }
         fail("unary: unknown op " + std::to_string(static_cast<int>(op)));
     }
 
-    void binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& y) override {
+    void binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& y,
+                float alpha) override {
         flush_subnormals();
         const float* pa = data(a, "binary", "a");
         const float* pb = data(b, "binary", "b");
@@ -387,6 +399,16 @@ public:
             case BinaryOp::relu_backward:
                 // A select, not a product: an infinite dy where the ReLU was off gives 0, not NaN.
                 return run([](float u, float v) { return v > 0.0f ? u : 0.0f; });
+            case BinaryOp::leaky_relu_backward:
+                return run([alpha](float u, float v) { return v > 0.0f ? u : alpha * u; });
+            case BinaryOp::elu_backward:
+                return run([alpha](float u, float v) { return v > 0.0f ? u : u * alpha * std::exp(v); });
+            case BinaryOp::sigmoid_backward:
+                return run([](float u, float v) { return u * v * (1.0f - v); });
+            case BinaryOp::tanh_backward:
+                return run([](float u, float v) { return u * (1.0f - v * v); });
+            case BinaryOp::greater:
+                return run([](float u, float v) { return u > v ? 1.0f : 0.0f; });
         }
         fail("binary: unknown op " + std::to_string(static_cast<int>(op)));
     }
@@ -463,6 +485,25 @@ public:
                 const float inv = static_cast<float>(1.0 / s);
                 for (std::size_t c = 0; c < cols; ++c) yr[c] *= inv;
             }
+        }
+    }
+
+    void softmax_backward(const Tensor& y, const Tensor& dy, const Tensor& dx) override {
+        flush_subnormals();
+        const float* py = data(y, "softmax_backward", "y");
+        const float* pdy = data(dy, "softmax_backward", "dy");
+        float* pdx = data(dx, "softmax_backward", "dx");
+        const std::size_t rows = y.rows(), cols = y.cols();
+        require_numel("softmax_backward", "dy", dy, y.numel());
+        require_numel("softmax_backward", "dx", dx, y.numel());
+        for (std::size_t r = 0; r < rows; ++r) {
+            const float* yr = py + r * cols;
+            const float* gr = pdy + r * cols;
+            float* dr = pdx + r * cols;
+            float dot = 0.0f;
+#pragma omp simd reduction(+ : dot)
+            for (std::size_t c = 0; c < cols; ++c) dot += gr[c] * yr[c];
+            for (std::size_t c = 0; c < cols; ++c) dr[c] = yr[c] * (gr[c] - dot);
         }
     }
 

@@ -35,6 +35,19 @@ private:
     std::vector<std::pair<std::string, double>> items_;
 };
 
+/// The trainer's side of callbacks that keep or restore weights (early stopping,
+/// checkpoints). Not for use inside a step: these copy between device and host.
+class PLEXUS_API ModelAccess {
+public:
+    virtual ~ModelAccess();
+    /// Copies every parameter and state tensor (running statistics, ...) to `out`.
+    virtual void snapshot(std::vector<float>& out) = 0;
+    /// Restores weights taken by snapshot() of this model.
+    virtual void restore(const std::vector<float>& in) = 0;
+    /// Writes the weights as a .safetensors file, atomically (temporary file + rename).
+    virtual void save(const std::string& path) = 0;
+};
+
 /// What the trainer shares with callbacks. Callbacks may set stop_training and
 /// learning_rate; the trainer honours both before the next batch.
 struct TrainState {
@@ -51,6 +64,9 @@ struct TrainState {
     std::string stop_reason;
     Logs batch_logs;  // running "loss" and metrics of this epoch so far
     Logs logs;        // at epoch end: the epoch's train and validation values
+    ModelAccess* model = nullptr;  // weights access; valid during fit()
+    std::string run_dir;           // the run folder ("" when not writing one)
+    std::size_t step = 0;          // optimizer steps since training began
 };
 
 class PLEXUS_API Callback {

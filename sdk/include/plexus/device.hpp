@@ -29,6 +29,11 @@ enum class UnaryOp : std::uint8_t {
     relu,
     sigmoid,
     tanh,
+    sign,        // -1, 0 or 1
+    leaky_relu,  // x > 0 ? x : alpha * x
+    elu,         // x > 0 ? x : alpha * (exp(x) - 1)
+    clip,        // clamp(x, -alpha, alpha)
+    reciprocal,  // 1 / x
 };
 
 /// y = f(a, b) elementwise, b broadcast (see Device::binary).
@@ -40,7 +45,12 @@ enum class BinaryOp : std::uint8_t {
     max,
     min,
     equal,          // 1 where a == b, else 0
-    relu_backward,  // a * (b > 0): a is dy, b is the ReLU input
+    relu_backward,        // a * (b > 0): a is dy, b is the ReLU input
+    leaky_relu_backward,  // a * (b > 0 ? 1 : alpha): b is the input
+    elu_backward,         // a * (b > 0 ? 1 : alpha * exp(b)): b is the input
+    sigmoid_backward,     // a * b * (1 - b): b is the sigmoid output
+    tanh_backward,        // a * (1 - b * b): b is the tanh output
+    greater,              // 1 where a > b, else 0
 };
 
 enum class ReduceOp : std::uint8_t { sum, mean, max, argmax };
@@ -74,7 +84,8 @@ struct DeviceCounters {
     std::uint64_t d2h_bytes = 0;    // bytes downloaded device -> host
 };
 
-/// Tensors are row-major [batch, features...]. Every op requires its tensors to live on this
+/// Tensors are row-major [batch, features...]. A device must outlive every tensor it
+/// allocated (owners destroy models before devices). Every op requires its tensors to live on this
 /// device; shapes are checked by element counts as documented per op. Ops may run
 /// asynchronously; download() and synchronize() wait for them.
 class PLEXUS_API Device {
@@ -110,7 +121,8 @@ public:
     // ---- primitive ops
 
     /// c = alpha * op(a) * op(b) + beta * c with a, b, c seen as row-major matrices
-    /// [rows, cols]. Requires op(a) M×K, op(b) K×N, c M×N.
+    /// [rows, cols]. Requires op(a) M×K, op(b) K×N, c M×N, c not overlapping a or b. With
+    /// beta == 0, c is not read.
     virtual void gemm(Transpose ta, Transpose tb, float alpha, const Tensor& a, const Tensor& b,
                       float beta, const Tensor& c) = 0;
     /// y = value everywhere.
@@ -119,11 +131,14 @@ public:
     virtual void copy(const Tensor& x, const Tensor& y) = 0;
     /// y = op(x) elementwise. Requires equal numel; x and y may be the same tensor.
     virtual void unary(UnaryOp op, const Tensor& x, const Tensor& y, float alpha = 0.0f) = 0;
-    /// y = op(a, b). Requires y.numel() == a.numel() and b either of a's size (elementwise),
-    /// of a.cols() elements (a row broadcast over every row of a), or of one element.
-    /// y may alias a.
-    virtual void binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& y) = 0;
-    /// y = alpha * x + beta * y. Requires equal numel.
+    /// y = op(a, b), `alpha` being the op's scalar where it has one. Requires
+    /// y.numel() == a.numel() and b either of a's size (elementwise), of a.cols() elements (a
+    /// row broadcast over every row of a), or of one element; when two readings are possible
+    /// the elementwise one wins. y may alias a, and b when b is elementwise.
+    virtual void binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& y,
+                        float alpha = 0.0f) = 0;
+    /// y = alpha * x + beta * y. Requires equal numel. With beta == 0, y is not read (as in
+    /// BLAS), so it may be uninitialised.
     virtual void axpby(float alpha, const Tensor& x, float beta, const Tensor& y) = 0;
     /// Reduces x along `axis` into y (see Axis for y's size). argmax writes the index as a
     /// float (first maximum wins).
@@ -131,6 +146,9 @@ public:
     /// Row-wise softmax of a [rows, cols] tensor, or log-softmax when `log`; numerically
     /// stable (the row maximum is subtracted first). y may alias x.
     virtual void softmax(const Tensor& x, const Tensor& y, bool log = false) = 0;
+    /// Gradient of a row-wise softmax: dx = y * (dy - rowsum(dy * y)), y being the softmax
+    /// output. dx may alias dy.
+    virtual void softmax_backward(const Tensor& y, const Tensor& dy, const Tensor& dx) = 0;
     /// Fills y from `dist` with parameters a, b. Counter-based: the same (seed, counter)
     /// gives the same values on the same device, whatever was drawn before.
     virtual void random(Distribution dist, std::uint64_t seed, std::uint64_t counter,

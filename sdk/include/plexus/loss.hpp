@@ -1,6 +1,8 @@
 // Loss: the scalar objective and its gradient.
 #pragma once
 
+#include <vector>
+
 #include "plexus/device.hpp"
 #include "plexus/export.hpp"
 #include "plexus/plugin_kind.hpp"
@@ -24,6 +26,10 @@ public:
 
     /// dpred = dL/dpred of the mean loss (already divided by the batch size).
     virtual void backward(const Tensor& pred, const Tensor& target, const Tensor& dpred) = 0;
+
+    /// Samples per class in the training split, given before build() by the trainer so a
+    /// loss can weight classes (class_weight=balanced). The default ignores them.
+    virtual void set_class_counts(const std::vector<std::size_t>& counts);
 };
 
 }  // namespace plexus
