@@ -68,7 +68,7 @@ BOOST_AUTO_TEST_CASE(a_broken_plugin_file_only_removes_itself) {
     BOOST_TEST(contains(r.err, "libplexus-layers-relu.so"));
     BOOST_TEST(std::count(r.err.begin(), r.err.end(), '\n') == 1, r.err);  // one line, one file
     BOOST_TEST(contains(r.out, "dense"));
-    BOOST_TEST(!contains(r.out, "relu"));
+    BOOST_TEST(!contains(r.out, " relu "));
     BOOST_TEST(!contains(r.out, " sgd "));
 }
 
@@ -132,4 +132,21 @@ BOOST_AUTO_TEST_CASE(bad_experiment_files_fail_cleanly) {
     BOOST_TEST(bad_set.exit_code != 0);
     BOOST_TEST(contains(bad_set.err, "epochz"));
     BOOST_TEST(entries(runs) == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(a_diverging_run_stops_with_a_hint_instead_of_printing_nan) {
+    if (!fs::exists(kFashion)) return;
+    TempDir out("runs");
+    const auto r = run_plexus("train '" + std::string(PLEXUS_TEST_SOURCE_DIR) +
+                              "/examples/lr_too_high.ini' --out '" + out.path.string() +
+                              "' --set data.train_limit=2000 --set data.test_limit=500");
+    BOOST_TEST(r.exit_code == 0, r.err);
+    BOOST_TEST(contains(r.out, "stopped: loss became"), r.out);
+    BOOST_TEST(contains(r.out, "lower the learning rate"));
+    BOOST_TEST(!contains(r.out, "nan"));
+    BOOST_TEST(!contains(r.out, "inf "));
+    BOOST_REQUIRE_EQUAL(entries(out.path), 1u);
+    const fs::path run = fs::directory_iterator(out.path)->path();
+    const auto metrics = nlohmann::json::parse(plexus::test::read_text(run / "metrics.json"));
+    BOOST_TEST(contains(metrics["stop_reason"].get<std::string>(), "lower the learning rate"));
 }

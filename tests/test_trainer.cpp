@@ -178,3 +178,92 @@ BOOST_AUTO_TEST_CASE(partial_batch_gradients_match_an_exact_build) {
     BOOST_REQUIRE_EQUAL(partial.size(), exact.size());
     for (std::size_t i = 0; i < exact.size(); ++i) BOOST_TEST(partial[i] == exact[i], boost::test_tools::tolerance(1e-5f));
 }
+
+namespace {
+
+core::Dataset zeros_dataset(std::size_t count) {
+    core::Dataset d;
+    d.sample_shape = Shape{4};
+    d.count = count;
+    d.classes = 2;
+    d.u8.assign(count * 4, 0);
+    for (std::size_t i = 0; i < count; ++i) d.labels.push_back(static_cast<std::uint32_t>(i % 2));
+    return d;
+}
+
+// Wraps the real loss and turns its value into NaN from the `bad_call`-th forward on.
+struct PoisonedLoss : Loss {
+    std::shared_ptr<Loss> inner;
+    int calls = 0, bad_call = 0;
+    void build(const Shape& pred, Device& device) override { inner->build(pred, device); }
+    float forward(const Tensor& pred, const Tensor& target) override {
+        const float v = inner->forward(pred, target);
+        return ++calls >= bad_call ? std::nanf("") : v;
+    }
+    void backward(const Tensor& pred, const Tensor& target, const Tensor& dpred) override {
+        inner->backward(pred, target, dpred);
+    }
+};
+
+struct EpochSnapshots : Callback {
+    std::vector<std::vector<float>> weights;
+    void on_epoch_end(TrainState& s) override {
+        weights.emplace_back();
+        s.model->snapshot(weights.back());
+    }
+};
+
+}  // namespace
+
+// With zero inputs the data gradient of the kernel is xᵀ·dy = 0, so one SGD step leaves
+// exactly the L2 term: w' = w − lr·2·l2·w, and the logged penalty is l2·Σw² before the step.
+BOOST_AUTO_TEST_CASE(l2_penalty_enters_loss_and_gradient) {
+    Registry registry;
+    auto device = registry.create_as<Device>("cpu");
+    core::Sequential model;
+    model.add(registry.create_as<Layer>("dense units=2 init=he_normal l2=0.25"), "dense");
+    auto loss = registry.create_as<Loss>("softmax_cross_entropy");
+    auto sgd = registry.create_as<Optimizer>("sgd lr=0.1");
+    core::TrainOptions opt;
+    opt.batch_size = 8;
+    opt.epochs = 1;
+    core::Trainer trainer(*device, model, *loss, *sgd, {}, {}, opt);
+    trainer.build(4, 2);
+    std::vector<float> before, after;
+    trainer.weights().snapshot(before);  // kernel (4x2) first, then bias (2)
+    const auto data = zeros_dataset(8);
+    const auto history = trainer.fit(all_of(data), core::Subset{});
+    trainer.weights().snapshot(after);
+
+    double sum_sq = 0.0;
+    for (int i = 0; i < 8; ++i) {
+        sum_sq += double(before[i]) * before[i];
+        BOOST_TEST(after[i] == before[i] * (1.0f - 0.1f * 2.0f * 0.25f), boost::test_tools::tolerance(1e-5f));
+    }
+    BOOST_REQUIRE(history.columns[2] == "reg_loss");
+    BOOST_TEST(history.rows[0][2] == 0.25 * sum_sq, boost::test_tools::tolerance(1e-4));
+    // The reported loss is the data loss plus the penalty: ln 2 for a zero-input model
+    // whose biases start equal.
+    BOOST_TEST(history.rows[0][1] == std::log(2.0) + 0.25 * sum_sq, boost::test_tools::tolerance(1e-4));
+}
+
+BOOST_FIXTURE_TEST_CASE(nan_loss_stops_and_restores_the_best_epoch, Fixture) {
+    auto poisoned = std::make_shared<PoisonedLoss>();
+    poisoned->inner = loss;
+    poisoned->bad_call = 2 * 7 + 3;  // 7 steps per epoch (no validation): the third step of epoch 3
+    auto snaps = std::make_shared<EpochSnapshots>();
+    core::TrainOptions opt;
+    opt.batch_size = 32;
+    opt.epochs = 5;
+    core::Trainer trainer(*device, model, *poisoned, *sgd, {accuracy}, {snaps}, opt);
+    trainer.build(8, 2);
+    const auto history = trainer.fit(all_of(make_blobs(200, 1)), core::Subset{});
+    BOOST_TEST(history.rows.size() == 2u);
+    BOOST_TEST(trainer.stop_reason().find("loss became NaN at epoch 3 step 3") == 0u, trainer.stop_reason());
+    const std::size_t best = history.rows[1][1] < history.rows[0][1] ? 2 : 1;
+    BOOST_TEST(trainer.stop_reason().find("restored the weights of epoch " + std::to_string(best)) !=
+               std::string::npos);
+    std::vector<float> now;
+    trainer.weights().snapshot(now);
+    BOOST_TEST(now == snaps->weights[best - 1], boost::test_tools::per_element());
+}

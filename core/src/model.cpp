@@ -80,6 +80,15 @@ void Sequential::backward(const Tensor& x, const Tensor& doutput) {
     }
 }
 
+std::vector<NamedTensor> Sequential::weights() const {
+    std::vector<NamedTensor> out;
+    for (const Parameter* p : params_) out.push_back({p->name, p->value});
+    for (std::size_t i = 0; i < layers_.size(); ++i)
+        for (auto& s : layers_[i].layer->state())
+            out.push_back({"layer" + std::to_string(i) + "." + s.name, s.value});
+    return out;
+}
+
 std::size_t Sequential::parameter_count() const {
     std::size_t n = 0;
     for (const Parameter* p : params_) n += p->value.numel();

@@ -81,7 +81,10 @@ fs::path make_run_dir(const fs::path& root, const std::string& name) {
 RunResult run_experiment(const Experiment& exp, const RunOptions& options, std::ostream& out) {
     // 1. Everything that can be wrong with the experiment is checked before any output.
     TrainOptions topt;
-    topt.batch_size = static_cast<std::size_t>(number(exp, "train.batch_size", 32, 1, 1 << 20, true));
+    const auto batch_setting = exp.get("train.batch_size");
+    const bool full_batch = batch_setting && batch_setting->value == "full";
+    if (!full_batch)
+        topt.batch_size = static_cast<std::size_t>(number(exp, "train.batch_size", 32, 1, 1 << 20, true));
     topt.epochs = static_cast<std::size_t>(number(exp, "train.epochs", 1, 1, 1e6, true));
     const auto data_seed = static_cast<std::uint64_t>(number(exp, "data.seed", 42, 0, 4e18, true));
     topt.seed = static_cast<std::uint64_t>(number(exp, "train.seed", double(data_seed), 0, 4e18, true));
@@ -145,13 +148,26 @@ RunResult run_experiment(const Experiment& exp, const RunOptions& options, std::
         if (test_limit > 0 && test_limit < test.indices.size()) test.indices.resize(std::size_t(test_limit));
     }
     const std::size_t classes = std::max(train_data.classes, test_data ? test_data->classes : 0);
+    std::vector<std::size_t> class_counts(classes, 0);
+    for (std::uint32_t i : train.indices) ++class_counts[train_data.labels[i]];
 
+    // Batch gradient descent is batch_size = full; a batch never exceeds the training set.
+    if (full_batch || topt.batch_size > train.size()) topt.batch_size = train.size();
+    std::vector<std::string> layer_specs;
+    for (const auto& s : exp.get_all("model.layer")) layer_specs.push_back(s.value);
+    topt.metadata = {{"format", "plexus"},
+                     {"plexus_version", PLEXUS_VERSION_STRING},
+                     {"experiment", exp.name()},
+                     {"layers", nlohmann::json(layer_specs).dump()},
+                     {"input_shape", nlohmann::json(std::vector<std::size_t>{train_data.features()}).dump()},
+                     {"class_names", nlohmann::json(train_data.class_names).dump()}};
     Trainer trainer(*device, model, *loss, *optimizer, metrics, callbacks, topt);
-    trainer.build(train_data.features(), classes);
+    trainer.build(train_data.features(), classes, class_counts);
 
     // 3. Outputs. Every file is written atomically; history after every epoch.
     RunResult result;
     result.run_dir = make_run_dir(options.out_dir, exp.name());
+    trainer.set_run_dir(result.run_dir.string());
     write_file_atomic(result.run_dir / "experiment.ini", exp.resolved_text());
     out << "plexus " PLEXUS_VERSION_STRING " | " << device->description() << "\n"
         << "data: " << train.size() << " train, " << val.size() << " validation, " << test.size()
@@ -165,6 +181,7 @@ RunResult run_experiment(const Experiment& exp, const RunOptions& options, std::
     result.samples_per_second = trainer.samples_per_second();
     result.seconds_per_epoch = trainer.seconds_per_epoch();
     if (!result.stop_reason.empty()) out << "stopped: " << result.stop_reason << "\n";
+    if (!history.rows.empty()) trainer.weights().save((result.run_dir / "model.safetensors").string());
 
     nlohmann::json metrics_json;
     metrics_json["experiment"] = exp.name();
@@ -193,10 +210,13 @@ RunResult run_experiment(const Experiment& exp, const RunOptions& options, std::
         metrics_json["test"] = tj;
     }
     write_file_atomic(result.run_dir / "metrics.json", metrics_json.dump(2) + "\n");
-    char perf[128];
-    std::snprintf(perf, sizeof perf, "%.0f training samples/s, %.2f s/epoch\n",
-                  result.samples_per_second, result.seconds_per_epoch);
-    out << perf << "run saved to " << result.run_dir.string() << "\n";
+    if (!history.rows.empty()) {
+        char perf[128];
+        std::snprintf(perf, sizeof perf, "%.0f training samples/s, %.2f s/epoch\n",
+                      result.samples_per_second, result.seconds_per_epoch);
+        out << perf;
+    }
+    out << "run saved to " << result.run_dir.string() << "\n";
     return result;
 }
 

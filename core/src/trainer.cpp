@@ -5,9 +5,11 @@
 #include <cmath>
 #include <cstdio>
 #include <numeric>
+#include <limits>
 #include <random>
 
 #include "plexus/core/files.hpp"
+#include "plexus/core/safetensors.hpp"
 #include "plexus/error.hpp"
 
 namespace plexus::core {
@@ -20,6 +22,49 @@ double seconds_since(Clock::time_point t0) {
 }
 
 }  // namespace
+
+/// Weights on the host for callbacks and NaN recovery; never used inside a step.
+class Trainer::Weights final : public ModelAccess {
+public:
+    Weights(Device& device, Sequential& model, const std::map<std::string, std::string>& metadata)
+        : device_(device), model_(model), metadata_(metadata) {}
+
+    void snapshot(std::vector<float>& out) override {
+        std::size_t total = 0;
+        for (const auto& w : model_.weights()) total += w.value.numel();
+        out.resize(total);
+        std::size_t at = 0;
+        for (const auto& w : model_.weights()) {
+            device_.download(w.value, std::span<float>(out.data() + at, w.value.numel()));
+            at += w.value.numel();
+        }
+    }
+
+    void restore(const std::vector<float>& in) override {
+        std::size_t at = 0;
+        for (const auto& w : model_.weights()) {
+            if (at + w.value.numel() > in.size())
+                throw Error("restore: the snapshot does not match this model's weights");
+            device_.upload(w.value, std::span<const float>(in.data() + at, w.value.numel()));
+            at += w.value.numel();
+        }
+    }
+
+    void save(const std::string& path) override {
+        std::vector<HostTensor> tensors;
+        for (const auto& w : model_.weights()) {
+            HostTensor t{w.name, w.value.shape(), std::vector<float>(w.value.numel())};
+            device_.download(w.value, t.values);
+            tensors.push_back(std::move(t));
+        }
+        write_safetensors(path, tensors, metadata_);
+    }
+
+private:
+    Device& device_;
+    Sequential& model_;
+    std::map<std::string, std::string> metadata_;
+};
 
 std::string History::to_csv() const {
     std::string out;
@@ -47,30 +92,68 @@ Trainer::Trainer(Device& device, Sequential& model, Loss& loss, Optimizer& optim
       callbacks_(std::move(callbacks)),
       options_(options) {}
 
-void Trainer::build(std::size_t features, std::size_t classes) {
+Trainer::~Trainer() = default;
+
+ModelAccess& Trainer::weights() { return *weights_; }
+
+void Trainer::build(std::size_t features, std::size_t classes,
+                    const std::vector<std::size_t>& class_counts) {
     features_ = features;
     classes_ = classes;
     const std::size_t b = options_.batch_size;
     const Shape out = model_.build(Shape{b, features}, device_, options_.seed);
-    if (out.rank() != 2 || out[1] != classes)
+    const bool binary = classes == 2 && out.rank() == 2 && out[1] == 1;
+    if (out.rank() != 2 || (out[1] != classes && !binary))
         throw ShapeError("the model's output is " + out.str() + " per batch but the data has " +
                          std::to_string(classes) + " classes: make the last layer produce " +
                          std::to_string(classes) + " values (e.g. dense units=" +
                          std::to_string(classes) + ")");
+    target_cols_ = out[1];
+    if (!class_counts.empty()) loss_.set_class_counts(class_counts);
     loss_.build(out, device_);
     for (auto& m : metrics_) m->build(out, device_);
     optimizer_.build(model_.parameters(), device_);
     host_x_.assign(b * features, 0.0f);
-    host_t_.assign(b * classes, 0.0f);
+    host_t_.assign(b * target_cols_, 0.0f);
     x_ = device_.alloc(Shape{b, features});
-    t_ = device_.alloc(Shape{b, classes});
+    t_ = device_.alloc(Shape{b, target_cols_});
+    scalar_ = device_.alloc(Shape{1});
+    regularized_.clear();
+    for (Parameter* p : model_.parameters())
+        if (p->l1 > 0.0f || p->l2 > 0.0f) regularized_.push_back({p, device_.alloc(p->value.shape())});
+    weights_ = std::make_unique<Weights>(device_, model_, options_.metadata);
+}
+
+double Trainer::regularize() {
+    // Keras convention: penalty = l1·Σ|w| + l2·Σw², gradient l1·sign(w) + 2·l2·w.
+    double penalty = 0.0;
+    for (auto& r : regularized_) {
+        const Parameter& p = *r.param;
+        if (p.l2 > 0.0f) {
+            device_.unary(UnaryOp::square, p.value, r.work);
+            device_.reduce(ReduceOp::sum, r.work, Axis::all, scalar_);
+            penalty += static_cast<double>(p.l2) * device_.download_scalar(scalar_);
+            if (p.trainable) device_.axpby(2.0f * p.l2, p.value, 1.0f, p.grad);
+        }
+        if (p.l1 > 0.0f) {
+            device_.unary(UnaryOp::abs, p.value, r.work);
+            device_.reduce(ReduceOp::sum, r.work, Axis::all, scalar_);
+            penalty += static_cast<double>(p.l1) * device_.download_scalar(scalar_);
+            if (p.trainable) {
+                device_.unary(UnaryOp::sign, p.value, r.work);
+                device_.axpby(p.l1, r.work, 1.0f, p.grad);
+            }
+        }
+    }
+    return penalty;
 }
 
 void Trainer::load_batch(const Subset& subset, std::size_t begin, std::size_t count) {
     const Dataset& d = *subset.data;
     const std::size_t f = features_;
     const float scale = 1.0f / options_.divide;
-    std::fill(host_t_.begin(), host_t_.begin() + count * classes_, 0.0f);
+    const std::size_t tc = target_cols_;
+    std::fill(host_t_.begin(), host_t_.begin() + count * tc, 0.0f);
     for (std::size_t r = 0; r < count; ++r) {
         const std::size_t i = subset.indices[begin + r];
         float* dst = host_x_.data() + r * f;
@@ -80,16 +163,20 @@ void Trainer::load_batch(const Subset& subset, std::size_t begin, std::size_t co
         } else {
             std::copy_n(d.f32.data() + i * f, f, dst);
         }
-        host_t_[r * classes_ + d.labels[i]] = 1.0f;
+        if (tc == 1)
+            host_t_[r] = static_cast<float>(d.labels[i]);  // binary: 0/1 in one column
+        else
+            host_t_[r * tc + d.labels[i]] = 1.0f;
     }
     device_.upload(x_.rows(0, count), std::span<const float>(host_x_.data(), count * f));
-    device_.upload(t_.rows(0, count), std::span<const float>(host_t_.data(), count * classes_));
+    device_.upload(t_.rows(0, count), std::span<const float>(host_t_.data(), count * tc));
 }
 
 History Trainer::fit(const Subset& train, const Subset& validation,
                      const std::function<void(const History&)>& on_epoch) {
     History history;
     history.columns = {"epoch", "loss"};
+    if (!regularized_.empty()) history.columns.push_back("reg_loss");
     for (auto& m : metrics_) {
         m->reset();
         for (const auto& [name, value] : m->result()) history.columns.push_back(name);
@@ -109,7 +196,16 @@ History Trainer::fit(const Subset& train, const Subset& validation,
     state.samples = train.size();
     state.batches = (train.size() + b - 1) / b;
     state.learning_rate = optimizer_.learning_rate();
+    state.model = weights_.get();
+    state.run_dir = options_.run_dir;
     for (auto& c : callbacks_) c->on_train_begin(state);
+
+    // The trainer keeps the best epoch's weights itself, so a diverging run (NaN loss)
+    // ends with what it had learned, not with garbage.
+    std::vector<float> best_weights;
+    double best_value = std::numeric_limits<double>::infinity();
+    std::size_t best_epoch = 0;
+    const char* best_key = validation.size() ? "val_loss" : "loss";
 
     Subset shuffled = train;
     double train_seconds = 0.0;
@@ -124,7 +220,7 @@ History Trainer::fit(const Subset& train, const Subset& validation,
         for (auto& m : metrics_) m->reset();
 
         const auto t0 = Clock::now();
-        double loss_sum = 0.0;
+        double loss_sum = 0.0, penalty_sum = 0.0;
         std::size_t seen = 0;
         for (std::size_t batch = 0; batch < state.batches; ++batch) {
             const std::size_t begin = batch * b, n = std::min(b, train.size() - begin);
@@ -132,29 +228,37 @@ History Trainer::fit(const Subset& train, const Subset& validation,
             const Tensor x = x_.rows(0, n), t = t_.rows(0, n);
             const Tensor& y = model_.forward(x, Mode::train);
             const float loss = loss_.forward(y, t);
-            if (!std::isfinite(loss)) {
-                char msg[256];
-                std::snprintf(msg, sizeof msg,
-                              "loss became %s at epoch %zu step %zu (last finite epoch loss %.4g): "
-                              "lower the learning rate",
-                              std::isnan(loss) ? "NaN" : "infinite", epoch + 1, batch + 1,
-                              seen ? loss_sum / seen : 0.0);
-                state.stop_training = true;
-                state.stop_reason = msg;
-                break;
-            }
+            for (auto& m : metrics_) m->update(y, t);
             const Tensor dy = model_.output_grad(n);
             loss_.backward(y, t, dy);
             model_.backward(x, dy);
+            const double penalty = regularized_.empty() ? 0.0 : regularize();
+            if (!std::isfinite(loss) || !std::isfinite(penalty)) {
+                char msg[320];
+                std::snprintf(msg, sizeof msg,
+                              "loss became %s at epoch %zu step %zu (last finite loss %.4g): "
+                              "lower the learning rate",
+                              std::isnan(loss + penalty) ? "NaN" : "infinite", epoch + 1, batch + 1,
+                              seen ? (loss_sum + penalty_sum) / seen : 0.0);
+                state.stop_training = true;
+                state.stop_reason = msg;
+                if (!best_weights.empty()) {
+                    weights_->restore(best_weights);
+                    state.stop_reason += "; restored the weights of epoch " + std::to_string(best_epoch);
+                }
+                seen = 0;  // this epoch's numbers are not reported
+                break;
+            }
             optimizer_.step(model_.parameters(), state.learning_rate);
-            for (auto& m : metrics_) m->update(y, t);
 
             loss_sum += static_cast<double>(loss) * n;
+            penalty_sum += penalty * n;
             seen += n;
+            ++state.step;
             state.batch = batch;
             state.samples_done = seen;
             state.epoch_seconds = seconds_since(t0);
-            state.batch_logs.set("loss", loss_sum / seen);
+            state.batch_logs.set("loss", (loss_sum + penalty_sum) / seen);
             for (auto& c : callbacks_) c->on_batch_end(state);
             if (interrupt_requested()) {
                 state.stop_training = true;
@@ -168,14 +272,18 @@ History Trainer::fit(const Subset& train, const Subset& validation,
         trained_samples += seen;
         ++epochs_done;
 
-        state.logs.set("loss", loss_sum / seen);
+        state.logs.set("loss", (loss_sum + penalty_sum) / seen);
+        if (!regularized_.empty()) state.logs.set("reg_loss", penalty_sum / seen);
         for (auto& m : metrics_)
             for (const auto& [name, value] : m->result()) state.logs.set(name, value);
         if (validation.size()) {
             const Logs val = evaluate(validation);
             for (const auto& [name, value] : val.items()) state.logs.set("val_" + name, value);
         }
-        state.logs.set("lr", state.learning_rate);
+        // Logged as the float it is, printed without float-to-double noise (0.15, not 0.1500000059).
+        char lr_text[32];
+        std::snprintf(lr_text, sizeof lr_text, "%.7g", static_cast<double>(state.learning_rate));
+        state.logs.set("lr", std::strtod(lr_text, nullptr));
         state.logs.set("seconds", epoch_seconds);
         state.epoch_seconds = epoch_seconds;
 
@@ -183,6 +291,12 @@ History Trainer::fit(const Subset& train, const Subset& validation,
         for (std::size_t c = 1; c < history.columns.size(); ++c)
             row.push_back(state.logs.get(history.columns[c]).value_or(std::nan("")));
         history.rows.push_back(std::move(row));
+        const double monitored = state.logs.get(best_key).value_or(std::nan(""));
+        if (monitored < best_value) {
+            best_value = monitored;
+            best_epoch = epoch + 1;
+            weights_->snapshot(best_weights);
+        }
         for (auto& c : callbacks_) c->on_epoch_end(state);
         if (on_epoch) on_epoch(history);
     }

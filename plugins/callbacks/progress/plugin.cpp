@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <string>
 
@@ -21,7 +22,9 @@ std::string format_logs(const plexus::Logs& logs) {
     char buf[96];
     for (const auto& [name, value] : logs.items()) {
         if (name == "seconds") continue;
-        std::snprintf(buf, sizeof buf, name == "lr" ? " - %s: %.3g" : " - %s: %.4f", name.c_str(), value);
+        // Fixed decimals read best; a diverging loss (1e+25) switches to exponent form.
+        const bool compact = name == "lr" || !(std::fabs(value) < 1e6);
+        std::snprintf(buf, sizeof buf, compact ? " - %s: %.4g" : " - %s: %.4f", name.c_str(), value);
         out += buf;
     }
     return out;

@@ -35,6 +35,9 @@ public:
 
     /// Parameters of every layer, named "layerI.NAME".
     const std::vector<Parameter*>& parameters() const { return params_; }
+    /// Every tensor that defines the trained model: parameter values, then layer state
+    /// (running statistics, ...), named "layerI.NAME".
+    std::vector<NamedTensor> weights() const;
     std::size_t parameter_count() const;
     std::size_t size() const { return layers_.size(); }
     const Shape& output_shape() const { return output_shape_; }

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -35,10 +36,12 @@ struct History {
 };
 
 struct TrainOptions {
-    std::size_t batch_size = 32;
+    std::size_t batch_size = 32;  // capped at the training set size ("full" batch)
     std::size_t epochs = 1;
     std::uint64_t seed = 42;
     float divide = 255.0f;  // uint8 pixels are divided by this when converted to float
+    std::string run_dir;    // passed to callbacks (checkpoints, logs); may be empty
+    std::map<std::string, std::string> metadata;  // stored with saved weights
 };
 
 class Trainer {
@@ -46,10 +49,14 @@ public:
     Trainer(Device& device, Sequential& model, Loss& loss, Optimizer& optimizer,
             std::vector<std::shared_ptr<Metric>> metrics,
             std::vector<std::shared_ptr<Callback>> callbacks, TrainOptions options);
+    ~Trainer();
 
     /// Allocates every device buffer for `features` inputs and `classes` outputs; throws
-    /// ShapeError when the model's output does not match the classes.
-    void build(std::size_t features, std::size_t classes);
+    /// ShapeError when the model's output does not match the classes. A model with one
+    /// output on two classes gets 0/1 targets (binary classification); otherwise targets are
+    /// one-hot rows. `class_counts` (training split) goes to the loss for class weighting.
+    void build(std::size_t features, std::size_t classes,
+               const std::vector<std::size_t>& class_counts = {});
 
     /// Trains on `train`, evaluating on `validation` (may be empty) after every epoch.
     /// Calls `on_epoch` after each epoch with the history so far (to save it). Stops early
@@ -61,12 +68,19 @@ public:
     Logs evaluate(const Subset& data);
 
     const std::string& stop_reason() const { return stop_reason_; }
+    /// Weights access shared with callbacks (snapshot, restore, save).
+    ModelAccess& weights();
+    /// The run folder callbacks see (set once it exists, before fit()).
+    void set_run_dir(const std::string& dir) { options_.run_dir = dir; }
     /// Training samples per second over the whole fit (excluding validation).
     double samples_per_second() const { return samples_per_second_; }
     double seconds_per_epoch() const { return seconds_per_epoch_; }
 
 private:
+    class Weights;
     void load_batch(const Subset& subset, std::size_t begin, std::size_t count);
+    /// Adds the l1/l2 gradients of every regularised parameter; returns the penalty.
+    double regularize();
 
     Device& device_;
     Sequential& model_;
@@ -76,7 +90,14 @@ private:
     std::vector<std::shared_ptr<Callback>> callbacks_;
     TrainOptions options_;
 
-    std::size_t features_ = 0, classes_ = 0;
+    std::size_t features_ = 0, classes_ = 0, target_cols_ = 0;
+    std::unique_ptr<Weights> weights_;
+    struct Regularized {
+        Parameter* param;
+        Tensor work;  // same shape as the parameter
+    };
+    std::vector<Regularized> regularized_;
+    Tensor scalar_;
     std::vector<float> host_x_, host_t_;
     Tensor x_, t_;
     std::string stop_reason_;
