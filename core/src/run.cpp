@@ -162,7 +162,11 @@ RunResult run_experiment(const Experiment& exp, const RunOptions& options, std::
                      {"input_shape", nlohmann::json(std::vector<std::size_t>{train_data.features()}).dump()},
                      {"class_names", nlohmann::json(train_data.class_names).dump()}};
     Trainer trainer(*device, model, *loss, *optimizer, metrics, callbacks, topt);
-    trainer.build(train_data.features(), classes, class_counts);
+    try {
+        trainer.build(train_data.features(), classes, class_counts);
+    } catch (const Error& e) {  // model and loss shapes: name the experiment they came from
+        throw ConfigError(exp.path().string() + ": " + e.what());
+    }
 
     // 3. Outputs. Every file is written atomically; history after every epoch.
     RunResult result;

@@ -17,10 +17,13 @@
 #include <cstring>
 #include <limits>
 #include <string>
+#include <string_view>
 #if defined(__SSE__)
 #include <xmmintrin.h>
 #endif
 
+#include "fused_batchnorm.hpp"
+#include "fused_optimizer.hpp"
 #include "plexus/device.hpp"
 #include "plexus/error.hpp"
 #include "plexus/plugin.hpp"
@@ -553,6 +556,20 @@ public:
         fail("random: unknown distribution " + std::to_string(static_cast<int>(dist)));
     }
 
+    // Fused kernels, by key; the layouts are documented by the layers that use them.
+    bool try_fused(std::string_view key, const plexus::FusedArgs& args) override {
+        flush_subnormals();
+        if (key == "batchnorm.forward") {
+            batchnorm_forward(args);
+            return true;
+        }
+        if (key == "batchnorm.backward") {
+            batchnorm_backward(args);
+            return true;
+        }
+        return fused_optimizer(key, args);
+    }
+
 protected:
     void* allocate(std::size_t bytes) override {
         // aligned_alloc wants a multiple of the alignment; the guard keeps the round-up from
@@ -585,6 +602,129 @@ private:
         if (t.device() != this) [[unlikely]]
             fail_foreign(op, what);
         return static_cast<float*>(t.handle()) + t.offset();
+    }
+
+    // A fused operand that may be absent (nullptr); present, it needs `numel` elements.
+    float* optional(const Tensor* t, const char* op, const char* what, std::size_t numel) const {
+        if (!t) return nullptr;
+        require_numel(op, what, *t, numel);
+        return data(*t, op, what);
+    }
+    float* required(const Tensor* t, const char* op, const char* what, std::size_t numel) const {
+        if (!t) [[unlikely]]
+            fail(std::string(op) + ": operand '" + what + "' is missing");
+        return optional(t, op, what, numel);
+    }
+
+    // inputs {x [n,f], gamma|null, beta|null (, moving_mean, moving_var in infer)};
+    // outputs train {y, xhat, mean, invstd, moving_mean, moving_var}, infer {y};
+    // scalars {epsilon, momentum, train (1) or infer (0)}.
+    void batchnorm_forward(const plexus::FusedArgs& args) const {
+        constexpr const char* op = "batchnorm.forward";
+        if (args.scalars.size() != 3 || args.inputs.size() < 3 || !args.inputs[0]) [[unlikely]]
+            fail(std::string(op) + ": expected 3 scalars and inputs {x, gamma, beta, ...}");
+        const bool train = args.scalars[2] != 0.0f;
+        const Tensor& x = *args.inputs[0];
+        const std::size_t n = x.rows(), f = x.cols(), nf = n * f;
+        if (args.inputs.size() != (train ? 3u : 5u) || args.outputs.size() != (train ? 6u : 1u))
+            [[unlikely]]
+            fail(std::string(op) + (train ? ": train mode takes 3 inputs and 6 outputs"
+                                          : ": infer mode takes 5 inputs and 1 output"));
+        cpu_fused::BatchNormForward a{};
+        a.x = data(x, op, "x");
+        a.gamma = optional(args.inputs[1], op, "gamma", f);
+        a.beta = optional(args.inputs[2], op, "beta", f);
+        a.y = required(args.outputs[0], op, "y", nf);
+        a.n = n;
+        a.f = f;
+        a.epsilon = args.scalars[0];
+        a.momentum = args.scalars[1];
+        if (!train) {
+            a.moving_mean = required(args.inputs[3], op, "moving_mean", f);
+            a.moving_var = required(args.inputs[4], op, "moving_variance", f);
+            return cpu_fused::batchnorm_forward_infer(a);
+        }
+        a.xhat = required(args.outputs[1], op, "xhat", nf);
+        a.mean = required(args.outputs[2], op, "mean", f);
+        a.invstd = required(args.outputs[3], op, "invstd", f);
+        a.moving_mean = required(args.outputs[4], op, "moving_mean", f);
+        a.moving_var = required(args.outputs[5], op, "moving_variance", f);
+        if (n < 2) [[unlikely]]
+            fail(std::string(op) + ": a training batch needs at least 2 rows, got " +
+                 x.shape().str());
+        cpu_fused::batchnorm_forward_train(a);
+    }
+
+    // inputs {dy [n,f], xhat [n,f], gamma|null, invstd [f]}; outputs {dx|null, dgamma, dbeta}.
+    void batchnorm_backward(const plexus::FusedArgs& args) const {
+        constexpr const char* op = "batchnorm.backward";
+        if (args.inputs.size() != 4 || args.outputs.size() != 3 || !args.inputs[0]) [[unlikely]]
+            fail(std::string(op) + ": expected inputs {dy, xhat, gamma, invstd} and outputs "
+                                   "{dx, dgamma, dbeta}");
+        const Tensor& dy = *args.inputs[0];
+        const std::size_t n = dy.rows(), f = dy.cols(), nf = n * f;
+        cpu_fused::BatchNormBackward a{};
+        a.dy = data(dy, op, "dy");
+        a.xhat = required(args.inputs[1], op, "xhat", nf);
+        a.gamma = optional(args.inputs[2], op, "gamma", f);
+        a.invstd = required(args.inputs[3], op, "invstd", f);
+        a.dx = optional(args.outputs[0], op, "dx", nf);
+        a.dgamma = required(args.outputs[1], op, "dgamma", f);
+        a.dbeta = required(args.outputs[2], op, "dbeta", f);
+        a.n = n;
+        a.f = f;
+        cpu_fused::batchnorm_backward(a);
+    }
+
+    // ---- fused optimizer updates; layouts in plugins/optimizers/{adam,sgd}/README.md
+
+    bool fused_optimizer(std::string_view key, const plexus::FusedArgs& args) const {
+        if (key == "adam.update") {
+            adam_update(args);
+            return true;
+        }
+        if (key == "sgd.momentum_update") {
+            sgd_momentum_update(args);
+            return true;
+        }
+        return false;
+    }
+
+    // inputs {grad}; outputs {value, m, v} or {value, m, v, v_max} (AMSGrad); scalars {lr,
+    // beta1, beta2, epsilon, bias_correction1, bias_correction2, weight_decay, grad_scale,
+    // clipvalue}.
+    void adam_update(const plexus::FusedArgs& args) const {
+        constexpr const char* op = "adam.update";
+        const std::size_t no = args.outputs.size();
+        if (args.inputs.size() != 1 || (no != 3 && no != 4) || args.scalars.size() != 9 ||
+            !args.inputs[0]) [[unlikely]]
+            fail(std::string(op) + ": expected inputs {grad}, outputs {value, m, v[, v_max]} "
+                                   "and 9 scalars");
+        const Tensor& g = *args.inputs[0];
+        const std::size_t n = g.numel();
+        const auto s = args.scalars;
+        cpu_fused::adam_update({data(g, op, "grad"), required(args.outputs[0], op, "value", n),
+                                required(args.outputs[1], op, "m", n),
+                                required(args.outputs[2], op, "v", n),
+                                no == 4 ? required(args.outputs[3], op, "v_max", n) : nullptr, n,
+                                s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7], s[8]});
+    }
+
+    // inputs {grad}; outputs {value, velocity}; scalars {lr, momentum, nesterov (0 or 1),
+    // weight_decay, grad_scale, clipvalue}.
+    void sgd_momentum_update(const plexus::FusedArgs& args) const {
+        constexpr const char* op = "sgd.momentum_update";
+        if (args.inputs.size() != 1 || args.outputs.size() != 2 || args.scalars.size() != 6 ||
+            !args.inputs[0]) [[unlikely]]
+            fail(std::string(op) + ": expected inputs {grad}, outputs {value, velocity} and "
+                                   "6 scalars");
+        const Tensor& g = *args.inputs[0];
+        const std::size_t n = g.numel();
+        const auto s = args.scalars;
+        cpu_fused::sgd_momentum_update({data(g, op, "grad"),
+                                        required(args.outputs[0], op, "value", n),
+                                        required(args.outputs[1], op, "velocity", n), n, s[0],
+                                        s[1], s[3], s[2] != 0.0f, s[4], s[5]});
     }
 };
 

@@ -458,6 +458,120 @@ BOOST_AUTO_TEST_CASE(subnormals_are_flushed) {
     BOOST_TEST(host(sub)[0] == 0.0f);
 }
 
+BOOST_AUTO_TEST_CASE(activation_unary_ops) {
+    const Tensor x = make({5}, {-2, -0.5f, 0, 1, 4});
+    const Tensor y = dev->alloc({5});
+    auto run = [&](UnaryOp op, float alpha = 0.0f) {
+        dev->unary(op, x, y, alpha);
+        return host(y);
+    };
+    check_close(run(UnaryOp::sign), {-1, -1, 0, 1, 1});
+    check_close(run(UnaryOp::leaky_relu, 0.1f), {-0.2f, -0.05f, 0, 1, 4});
+    // alpha*(e^x - 1): e^-2 = 0.13533528, e^-0.5 = 0.60653066.
+    check_close(run(UnaryOp::elu, 1.0f), {-0.86466472f, -0.39346934f, 0, 1, 4});
+    check_close(run(UnaryOp::elu, 2.0f), {-1.7293294f, -0.78693868f, 0, 1, 4});
+    check_close(run(UnaryOp::clip, 1.0f), {-1, -0.5f, 0, 1, 1});
+    check_close(run(UnaryOp::clip, 3.0f), {-2, -0.5f, 0, 1, 3});
+    const Tensor p = make({4}, {0.25f, 1, 4, -2});
+    dev->unary(UnaryOp::reciprocal, p, p);  // in place
+    check_close(host(p), {4, 1, 0.25f, -0.5f});
+}
+
+BOOST_AUTO_TEST_CASE(activation_backward_and_greater_binary_ops) {
+    const Tensor a = make({2, 3}, {1, 2, 3, 4, 5, 6});  // dy
+    const Tensor y = dev->alloc({2, 3});
+    auto run = [&](BinaryOp op, const Tensor& b, float alpha = 0.0f) {
+        dev->binary(op, a, b, y, alpha);
+        return host(y);
+    };
+    // b is the input x: slope alpha where x <= 0 (including 0), 1 elsewhere.
+    const Tensor input = make({2, 3}, {-1, 0, 2, 3, -4, 0.5f});
+    check_close(run(BinaryOp::leaky_relu_backward, input, 0.5f), {0.5f, 1, 3, 4, 2.5f, 6});
+    // dy * alpha * e^x where x <= 0: 2 e^-1 = 0.73575888, 2*2*e^0 = 4, 10 e^-4 = 0.18315639.
+    check_close(run(BinaryOp::elu_backward, input, 2.0f), {0.73575888f, 4, 3, 4, 0.18315639f, 6});
+    // b is the output: dy*y*(1-y) and dy*(1-y^2).
+    const Tensor out = make({2, 3}, {0.5f, 0.25f, 0, 1, 0.1f, 0.9f});
+    check_close(run(BinaryOp::sigmoid_backward, out), {0.25f, 0.375f, 0, 0, 0.45f, 0.54f});
+    check_close(run(BinaryOp::tanh_backward, out), {0.75f, 1.875f, 3, 0, 4.95f, 1.14f});
+    check_close(run(BinaryOp::greater, make({2, 3}, {0, 2, 4, 4, 6, 5})), {1, 0, 0, 0, 0, 1});
+    check_close(run(BinaryOp::greater, make({3}, {2, 2, 7})), {0, 0, 0, 1, 1, 0});
+    check_close(run(BinaryOp::greater, make({1}, {3})), {0, 0, 0, 1, 1, 1});
+}
+
+BOOST_AUTO_TEST_CASE(softmax_backward) {
+    // Row 0: y = (0.5, 0.25, 0.25), dy = (1, 2, 3): y.dy = 1.75, dx = y*(dy - 1.75).
+    // Row 1: y = (0.1, 0.6, 0.3), dy = (0, 1, 0): y.dy = 0.6.
+    const Tensor y = make({2, 3}, {0.5f, 0.25f, 0.25f, 0.1f, 0.6f, 0.3f});
+    const Tensor dy = make({2, 3}, {1, 2, 3, 0, 1, 0});
+    const Tensor dx = dev->alloc({2, 3});
+    dev->softmax_backward(y, dy, dx);
+    const Floats want = {-0.375f, 0.0625f, 0.3125f, -0.06f, 0.24f, -0.18f};
+    check_close(host(dx), want);
+    dev->softmax_backward(y, dy, dy);  // dx may alias dy
+    check_close(host(dy), want);
+    BOOST_CHECK_THROW(dev->softmax_backward(y, dev->alloc({5}), dx), DeviceError);
+}
+
+// x = [[1,0],[3,0],[5,0],[7,8]]: feature 0 has mean 4 and biased variance 5, feature 1 mean 2
+// and variance 12; with epsilon 4, invstd = (1/3, 1/4). gamma = (2, -1), beta = (0.5, 1).
+BOOST_AUTO_TEST_CASE(fused_batchnorm_forward) {
+    const Tensor x = make({4, 2}, {1, 0, 3, 0, 5, 0, 7, 8});
+    const Tensor gamma = make({2}, {2, -1}), beta = make({2}, {0.5f, 1});
+    Tensor y = dev->alloc({4, 2}), xhat = dev->alloc({4, 2});
+    Tensor mean = dev->alloc({2}), invstd = dev->alloc({2});
+    Tensor mm = make({2}, {0, 0}), mv = make({2}, {1, 1});
+    {
+        const Tensor* in[] = {&x, &gamma, &beta};
+        Tensor* const out[] = {&y, &xhat, &mean, &invstd, &mm, &mv};
+        const float scalars[] = {4.0f, 0.9f, 1.0f};
+        BOOST_TEST(dev->try_fused("batchnorm.forward", {in, out, scalars}));
+    }
+    check_close(host(xhat), {-1, -0.5f, -1.0f / 3, -0.5f, 1.0f / 3, -0.5f, 1, 1.5f});
+    check_close(host(y), {-1.5f, 1.5f, -1.0f / 6, 1.5f, 7.0f / 6, 1.5f, 2.5f, -0.5f});
+    check_close(host(mean), {4, 2});
+    check_close(host(invstd), {1.0f / 3, 0.25f});
+    check_close(host(mm), {0.4f, 0.2f});  // 0.9*0 + 0.1*mean
+    check_close(host(mv), {1.4f, 2.1f});  // 0.9*1 + 0.1*var (biased)
+
+    // Infer: (x - moving_mean)/sqrt(moving_var + eps); x = (7, 3), mm = (1, -1), mv = (5, 12).
+    const Tensor xi = make({1, 2}, {7, 3});
+    const Tensor m1 = make({2}, {1, -1}), v1 = make({2}, {5, 12});
+    Tensor yi = dev->alloc({1, 2});
+    Tensor* const out[] = {&yi};
+    const float scalars[] = {4.0f, 0.9f, 0.0f};
+    const Tensor* in[] = {&xi, &gamma, &beta, &m1, &v1};
+    BOOST_TEST(dev->try_fused("batchnorm.forward", {in, out, scalars}));
+    check_close(host(yi), {4.5f, 0});
+    const Tensor* bare[] = {&xi, nullptr, nullptr, &m1, &v1};  // gamma 1, beta 0
+    BOOST_TEST(dev->try_fused("batchnorm.forward", {bare, out, scalars}));
+    check_close(host(yi), {2, 1});
+
+    BOOST_TEST(!dev->try_fused("no.such.kernel", {}));
+    const Tensor* too_few[] = {&xi, &gamma};
+    BOOST_CHECK_THROW(dev->try_fused("batchnorm.forward", {too_few, out, scalars}), DeviceError);
+}
+
+BOOST_AUTO_TEST_CASE(fused_batchnorm_backward) {
+    // dy = e0 in feature 0 and e3 in feature 1, N = 4. Feature 0: sum dy = 1, sum dy*xhat =
+    // -1, dx = 2/3/4 * (4 dy - 1 + xhat) = (1/3, -2/9, -1/9, 0). Feature 1: sum dy = 1, sum
+    // dy*xhat = 1.5, dx = -1/16 * (4 dy - 1 - 1.5 xhat) = (1/64, 1/64, 1/64, -3/64).
+    const Tensor dy = make({4, 2}, {1, 0, 0, 0, 0, 0, 0, 1});
+    const Tensor xhat = make({4, 2}, {-1, -0.5f, -1.0f / 3, -0.5f, 1.0f / 3, -0.5f, 1, 1.5f});
+    const Tensor gamma = make({2}, {2, -1}), invstd = make({2}, {1.0f / 3, 0.25f});
+    Tensor dx = dev->alloc({4, 2}), dgamma = dev->alloc({2}), dbeta = dev->alloc({2});
+    const Tensor* in[] = {&dy, &xhat, &gamma, &invstd};
+    Tensor* const out[] = {&dx, &dgamma, &dbeta};
+    BOOST_TEST(dev->try_fused("batchnorm.backward", {in, out, {}}));
+    const float s = 1.0f / 64;
+    check_close(host(dx), {1.0f / 3, s, -2.0f / 9, s, -1.0f / 9, s, 0, -3 * s});
+    check_close(host(dgamma), {-1, 1.5f});
+    check_close(host(dbeta), {1, 1});
+    Tensor* const no_dx[] = {nullptr, &dgamma, &dbeta};
+    dev->fill(dgamma, 0.0f);
+    BOOST_TEST(dev->try_fused("batchnorm.backward", {in, no_dx, {}}));
+    check_close(host(dgamma), {-1, 1.5f});
+}
+
 BOOST_AUTO_TEST_CASE(threads_parameter) {
     BOOST_CHECK_THROW(load_cpu("cpu threads=-1"), plexus::ParamError);
     // Process-wide, so this case runs last.

@@ -1,0 +1,93 @@
+#define BOOST_TEST_MODULE mae
+#include <boost/test/unit_test.hpp>
+#include <cmath>
+#include <vector>
+
+#include "plexus/plexus.hpp"
+#include "plexus/testing.hpp"
+
+using plexus::testing::load;
+using plexus::testing::make_tensor;
+using plexus::testing::to_host;
+
+namespace {
+
+void check_close(const std::vector<float>& got, const std::vector<float>& want) {
+    BOOST_REQUIRE_EQUAL(got.size(), want.size());
+    for (std::size_t i = 0; i < got.size(); ++i) {
+        BOOST_TEST_CONTEXT("element " << i) {
+            BOOST_TEST(std::abs(got[i] - want[i]) <= 1e-6f * (1.0f + std::abs(want[i])),
+                       got[i] << " != " << want[i]);
+        }
+    }
+}
+
+// pred - target = {1, 0, -2, 0.5}
+const std::vector<float> kPred = {1, 2, 3, 4};
+const std::vector<float> kTarget = {0, 2, 5, 3.5f};
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(forward_and_backward_match_hand_computed_values) {
+    auto device = load<plexus::Device>("cpu");
+    auto loss = load<plexus::Loss>("mae");
+    loss->build({2, 2}, *device);
+    const auto pred = make_tensor(*device, {2, 2}, kPred);
+    const auto target = make_tensor(*device, {2, 2}, kTarget);
+    // (|1| + |0| + |-2| + |0.5|) / 4 = 3.5 / 4
+    BOOST_TEST(loss->forward(pred, target) == 0.875, boost::test_tools::tolerance(1e-6));
+    // sign(p - t) / 4, with sign(0) = 0 at the kink
+    const auto dpred = device->alloc({2, 2});
+    loss->backward(pred, target, dpred);
+    check_close(to_host(*device, dpred), {0.25f, 0, -0.25f, 0.25f});
+}
+
+BOOST_AUTO_TEST_CASE(smaller_batches_match_an_exact_build_without_allocating) {
+    auto device = load<plexus::Device>("cpu");
+    auto exact = load<plexus::Loss>("mae");
+    auto larger = load<plexus::Loss>("mae");
+    exact->build({2, 2}, *device);
+    larger->build({8, 2}, *device);
+    const auto pred = make_tensor(*device, {2, 2}, kPred);
+    const auto target = make_tensor(*device, {2, 2}, kTarget);
+    const auto d_exact = device->alloc({2, 2});
+    const auto d_larger = device->alloc({2, 2});
+    exact->backward(pred, target, d_exact);
+    device->reset_counters();
+    BOOST_TEST(larger->forward(pred, target) == exact->forward(pred, target));
+    larger->backward(pred, target, d_larger);
+    BOOST_TEST(device->counters().allocations == 0u);
+    BOOST_TEST(device->counters().h2d_bytes == 0u);
+    BOOST_TEST(device->counters().d2h_bytes == 2 * sizeof(float));  // the two scalar losses
+    check_close(to_host(*device, d_larger), to_host(*device, d_exact));
+}
+
+BOOST_AUTO_TEST_CASE(large_errors_stay_finite) {
+    auto device = load<plexus::Device>("cpu");
+    auto loss = load<plexus::Loss>("mae");
+    loss->build({2, 1}, *device);
+    const auto pred = make_tensor(*device, {2, 1}, {1000, -1000});
+    const auto target = make_tensor(*device, {2, 1}, {-1000, -1000});
+    // (2000 + 0) / 2
+    BOOST_TEST(loss->forward(pred, target) == 1000.0, boost::test_tools::tolerance(1e-6));
+}
+
+BOOST_AUTO_TEST_CASE(gradient_matches_finite_differences) {
+    auto device = load<plexus::Device>("cpu");
+    auto loss = load<plexus::Loss>("mae");
+    const std::vector<float> target = {0.5f, -1, 0, 1.5f, -0.25f, 2, 0, 1, -2, 0.75f, 0.1f, -0.6f};
+    const auto r = plexus::testing::check_loss(*loss, *device, {4, 3}, target);
+    BOOST_TEST(r.max_rel_error < 1e-2, "worst " << r.worst);
+    BOOST_TEST(r.checked == 12u);
+}
+
+BOOST_AUTO_TEST_CASE(rejects_mismatched_shapes) {
+    auto device = load<plexus::Device>("cpu");
+    auto loss = load<plexus::Loss>("mae");
+    const auto pred = device->alloc({2, 3});
+    BOOST_CHECK_THROW(loss->forward(pred, pred), plexus::ShapeError);  // before build()
+    loss->build({2, 3}, *device);
+    BOOST_CHECK_THROW(loss->forward(pred, device->alloc({2, 2})), plexus::ShapeError);
+    BOOST_CHECK_THROW(loss->forward(device->alloc({3, 3}), device->alloc({3, 3})),
+                      plexus::ShapeError);
+}

@@ -1,0 +1,84 @@
+// Adam (Kingma & Ba, "Adam: A Method for Stochastic Optimization", ICLR 2015), with the
+// AMSGrad variant (Reddi et al., ICLR 2018) and decoupled weight decay (AdamW, Loshchilov &
+// Hutter, ICLR 2019). Shared by the adam and adamw plugins, which differ only in their
+// parameter tables: adam has no weight decay, adamw defaults it to 0.01.
+//
+// Adaptive per-element step sizes from running means of the gradient and its square make
+// Adam work with little tuning across very different layers, which is why it is the usual
+// first choice for a new network.
+#pragma once
+
+#include <cmath>
+
+#include "../common/optimizer_common.hpp"
+
+namespace plexus::optimizers {
+
+class Adam : public OptimizerBase {
+public:
+    Adam(const Params& params, const char* kind)
+        : OptimizerBase(params, kind),
+          beta1_(static_cast<float>(params.get_real("beta1"))),
+          beta2_(static_cast<float>(params.get_real("beta2"))),
+          epsilon_(static_cast<float>(params.get_real("epsilon"))),
+          weight_decay_(params.has("weight_decay")
+                            ? static_cast<float>(params.get_real("weight_decay"))
+                            : 0.0f),
+          amsgrad_(params.get_bool("amsgrad")) {
+        add_slot(kFirstMoment);
+        add_slot(kSecondMoment);
+        if (amsgrad_) add_slot(kMaxSecondMoment);
+    }
+
+protected:
+    void update(const Update& u) override {
+        const auto t = static_cast<double>(steps());
+        const auto bc1 = static_cast<float>(1.0 - std::pow(static_cast<double>(beta1_), t));
+        const auto bc2 = static_cast<float>(1.0 - std::pow(static_cast<double>(beta2_), t));
+        Tensor& w = u.param.value;
+        Tensor& m = u.state[0];
+        Tensor& v = u.state[1];
+        // "adam.update" (layout in README.md): one pass over the five arrays.
+        const std::array<float, 7> scalars = {u.lr, beta1_,          beta2_,       epsilon_,
+                                              bc1,  bc2,             weight_decay_};
+        if (amsgrad_ ? try_fused("adam.update", u, std::array{&w, &m, &v, &u.state[2]}, scalars)
+                     : try_fused("adam.update", u, std::array{&w, &m, &v}, scalars))
+            return;
+
+        Device& d = device();
+        const Tensor& g = clipped_grad(u);
+        const Tensor& s = u.work;
+        if (weight_decay_ != 0.0f) d.unary(UnaryOp::scale, w, w, 1.0f - u.lr * weight_decay_);
+        d.axpby(1.0f - beta1_, g, beta1_, m);  // m = β1·m + (1-β1)·g
+        d.unary(UnaryOp::square, g, s);
+        d.axpby(1.0f - beta2_, s, beta2_, v);  // v = β2·v + (1-β2)·g²
+        const Tensor* v_used = &v;
+        if (amsgrad_) {
+            d.binary(BinaryOp::max, u.state[2], v, u.state[2]);
+            v_used = &u.state[2];
+        }
+        // w -= lr/bc1 · m / (sqrt(v)/sqrt(bc2) + ε)
+        d.unary(UnaryOp::sqrt, *v_used, s);
+        d.unary(UnaryOp::scale, s, s, 1.0f / std::sqrt(bc2));
+        d.unary(UnaryOp::add_scalar, s, s, epsilon_);
+        d.binary(BinaryOp::div, m, s, s);
+        d.axpby(-u.lr / bc1, s, 1.0f, w);
+    }
+
+private:
+    float beta1_, beta2_, epsilon_, weight_decay_;
+    bool amsgrad_;
+};
+
+// Rows both plugins share; each adds its own lr/weight_decay rows around them.
+inline constexpr ParamSpec kBeta1Spec = {
+    "beta1", ParamType::real, "0.9", 0.0, 1.0, nullptr,
+    "Decay rate of the running mean of gradients (first moment)", kMaxExclusive};
+inline constexpr ParamSpec kBeta2Spec = {
+    "beta2", ParamType::real, "0.999", 0.0, 1.0, nullptr,
+    "Decay rate of the running mean of squared gradients (second moment)", kMaxExclusive};
+inline constexpr ParamSpec kAmsgradSpec = {
+    "amsgrad", ParamType::boolean, "false", -kInf, kInf, nullptr,
+    "AMSGrad (Reddi et al., 2018): divide by the running maximum of the second moment"};
+
+}  // namespace plexus::optimizers

@@ -1,0 +1,222 @@
+// What every optimizer plugin shares, written once: the parameter rows they all accept
+// (lr, epsilon, clipnorm, clipvalue, fused), gradient clipping, the per-parameter state
+// and its checkpoint names, and the shared workspaces. Header-only: each optimizer is its
+// own library and includes this file by a relative path.
+//
+// A concrete optimizer derives from OptimizerBase, lists its state slots in the
+// constructor (add_slot) and implements update() for one trainable parameter.
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "plexus/plexus.hpp"
+
+namespace plexus::optimizers {
+
+inline constexpr double kInf = std::numeric_limits<double>::infinity();
+
+// ---- parameter rows shared by every optimizer's spec table
+
+constexpr ParamSpec lr_spec(const char* default_value) {
+    return {"lr", ParamType::real, default_value, 0.0, kInf, nullptr,
+            "Learning rate (the trainer's starting value; callbacks may change it)",
+            kMinExclusive};
+}
+constexpr ParamSpec epsilon_spec(const char* default_value) {
+    return {"epsilon", ParamType::real, default_value, 0.0, kInf, nullptr,
+            "Added to the square root in the denominator, for numerical stability",
+            kMinExclusive};
+}
+inline constexpr ParamSpec kClipnormSpec = {
+    "clipnorm", ParamType::real, "0", 0.0, kInf, nullptr,
+    "Rescale each parameter's gradient to at most this L2 norm (per tensor, as Keras' "
+    "clipnorm); 0 = off. Costs one device sync per parameter per step"};
+inline constexpr ParamSpec kClipvalueSpec = {
+    "clipvalue", ParamType::real, "0", 0.0, kInf, nullptr,
+    "Clamp every gradient element to [-clipvalue, clipvalue] (after clipnorm); 0 = off"};
+inline constexpr ParamSpec kFusedSpec = {
+    "fused", ParamType::boolean, "true", -kInf, kInf, nullptr,
+    "Use the device's fused update kernel when it has one; false forces the primitive "
+    "reference path (for testing devices)"};
+
+// ---- state names in checkpoints: "step", then "<parameter name>.<slot>"
+
+inline constexpr const char* kStepName = "step";
+inline constexpr const char* kFirstMoment = "m";        // mean of gradients
+inline constexpr const char* kSecondMoment = "v";       // mean of squared gradients
+inline constexpr const char* kMaxSecondMoment = "v_max";  // AMSGrad's running maximum of v
+inline constexpr const char* kMomentum = "momentum";    // velocity / momentum buffer
+inline constexpr const char* kAccumulator = "accumulator";  // Adagrad's sum of squares
+
+class OptimizerBase : public Optimizer {
+public:
+    // `kind` names the optimizer in error messages.
+    OptimizerBase(const Params& params, const char* kind)
+        : kind_(kind),
+          lr_(static_cast<float>(params.get_real("lr"))),
+          clipnorm_(static_cast<float>(params.get_real("clipnorm"))),
+          clipvalue_(static_cast<float>(params.get_real("clipvalue"))),
+          fused_(params.get_bool("fused")) {}
+
+    // State is kept for frozen parameters too, so unfreezing one later needs no allocation.
+    void build(std::span<Parameter* const> params, Device& device) final {
+        device_ = &device;
+        names_.clear();
+        state_.assign(params.size(), {});
+        work_.assign(params.size(), {});
+        clipped_.assign(params.size(), {});
+        std::size_t widest = 0;
+        for (const Parameter* p : params) widest = std::max(widest, p->value.numel());
+        // One workspace (two with clipping) as wide as the widest parameter, shared by all:
+        // step() handles one parameter at a time.
+        const Tensor work = device.alloc({widest});
+        const Tensor clip = clipping() ? device.alloc({widest}) : Tensor{};
+        if (clipnorm_ > 0.0f) norm_ = device.alloc({1});
+        step_tensor_ = device.alloc({1});
+        device.fill(step_tensor_, 0.0f);
+        for (std::size_t i = 0; i < params.size(); ++i) {
+            const Parameter& p = *params[i];
+            names_.push_back(p.name);
+            const Shape& shape = p.value.shape();
+            for (const Slot& slot : slots_) {
+                state_[i].push_back(device.alloc(shape));
+                device.fill(state_[i].back(), slot.initial);
+            }
+            work_[i] = work.rows(0, shape.numel()).reshaped(shape);
+            if (clipping()) clipped_[i] = clip.rows(0, shape.numel()).reshaped(shape);
+        }
+        step_ = 0;
+        reload_step_ = false;
+    }
+
+    void step(std::span<Parameter* const> params, float lr) final {
+        if (!device_ || params.size() != state_.size()) [[unlikely]]
+            throw Error(std::string(kind_) + ": step() got " + std::to_string(params.size()) +
+                        " parameters but build() " +
+                        (device_ ? "got " + std::to_string(state_.size()) : "was not called") +
+                        "; build the optimizer with the parameters it will update");
+        // state() hands out the tensors, so a checkpoint may have been loaded into them.
+        if (reload_step_) [[unlikely]] {
+            step_ = static_cast<std::int64_t>(device_->download_scalar(step_tensor_));
+            reload_step_ = false;
+        }
+        ++step_;
+        device_->fill(step_tensor_, static_cast<float>(step_));
+        for (std::size_t i = 0; i < params.size(); ++i) {
+            Parameter& p = *params[i];
+            if (!p.trainable) continue;
+            if (p.grad.numel() != p.value.numel() ||
+                p.value.numel() != work_[i].numel()) [[unlikely]]
+                throw Error(std::string(kind_) + ": parameter '" + p.name +
+                            "' changed shape since build(); rebuild the optimizer");
+            update(Update{p, state_[i], work_[i], clipped_[i], lr, grad_scale(p.grad, i)});
+        }
+    }
+
+    float learning_rate() const override { return lr_; }
+
+    // "step" (one element, the number of steps taken, exact up to 2^24), then
+    // "<parameter>.<slot>" for every parameter and slot. The tensors are the live state:
+    // writing into them (a checkpoint restore) is picked up by the next step().
+    std::vector<NamedTensor> state() override {
+        std::vector<NamedTensor> out;
+        if (!device_) return out;
+        out.push_back({kStepName, step_tensor_});
+        for (std::size_t i = 0; i < names_.size(); ++i)
+            for (std::size_t k = 0; k < slots_.size(); ++k)
+                out.push_back({names_[i] + "." + slots_[k].name, state_[i][k]});
+        reload_step_ = true;
+        return out;
+    }
+
+protected:
+    // Everything update() needs for one trainable parameter.
+    struct Update {
+        Parameter& param;
+        std::vector<Tensor>& state;  // one tensor per slot, in add_slot order
+        const Tensor& work;                // scratch shaped like the parameter
+        const Tensor& clipped;             // scratch for the clipped gradient (when clipping)
+        float lr;
+        float grad_scale;  // clipnorm's factor for this gradient (1 when not clipping)
+    };
+
+    // Declares a state tensor per parameter, filled with `initial` at build().
+    void add_slot(const char* name, float initial = 0.0f) { slots_.push_back({name, initial}); }
+
+    virtual void update(const Update& u) = 0;
+
+    Device& device() const { return *device_; }
+    std::int64_t steps() const { return step_; }
+    bool fused() const { return fused_; }
+    float clipvalue() const { return clipvalue_; }
+
+    // The gradient after clipping, for the primitive path: p.grad itself when no clipping is
+    // configured, else the clipped copy. Fused kernels take grad_scale and clipvalue instead.
+    const Tensor& clipped_grad(const Update& u) const {
+        if (!clipping()) return u.param.grad;
+        const Tensor* g = &u.param.grad;
+        if (u.grad_scale != 1.0f) {
+            device_->unary(UnaryOp::scale, *g, u.clipped, u.grad_scale);
+            g = &u.clipped;
+        }
+        if (clipvalue_ > 0.0f) {
+            device_->unary(UnaryOp::clip, *g, u.clipped, clipvalue_);
+            g = &u.clipped;
+        }
+        return *g;
+    }
+
+    // Runs a fused kernel: inputs {grad}, the given outputs, the given scalars followed by
+    // grad_scale and clipvalue. Returns false when disabled or the device has no such kernel.
+    template <std::size_t NOut, std::size_t NScalar>
+    bool try_fused(const char* key, const Update& u, const std::array<Tensor*, NOut>& outputs,
+                   const std::array<float, NScalar>& scalars) const {
+        if (!fused_) return false;
+        std::array<float, NScalar + 2> all{};
+        std::copy(scalars.begin(), scalars.end(), all.begin());
+        all[NScalar] = u.grad_scale;
+        all[NScalar + 1] = clipvalue_;
+        const Tensor* inputs[] = {&u.param.grad};
+        return device_->try_fused(key, FusedArgs{inputs, outputs, all});
+    }
+
+private:
+    struct Slot {
+        const char* name;
+        float initial;
+    };
+
+    bool clipping() const { return clipnorm_ > 0.0f || clipvalue_ > 0.0f; }
+
+    // min(1, clipnorm / ||g||): a download per parameter, the price of per-tensor norms.
+    float grad_scale(const Tensor& grad, std::size_t i) {
+        if (clipnorm_ <= 0.0f) return 1.0f;
+        device_->unary(UnaryOp::square, grad, work_[i]);
+        device_->reduce(ReduceOp::sum, work_[i], Axis::all, norm_);
+        const float norm = std::sqrt(device_->download_scalar(norm_));
+        return norm > clipnorm_ ? clipnorm_ / norm : 1.0f;
+    }
+
+    const char* kind_;
+    float lr_, clipnorm_, clipvalue_;
+    bool fused_;
+    std::vector<Slot> slots_;
+
+    Device* device_ = nullptr;
+    std::vector<std::string> names_;
+    std::vector<std::vector<Tensor>> state_;  // [parameter][slot]
+    std::vector<Tensor> work_, clipped_;      // per-parameter views of the shared workspaces
+    Tensor norm_, step_tensor_;
+    std::int64_t step_ = 0;
+    bool reload_step_ = false;
+};
+
+}  // namespace plexus::optimizers
