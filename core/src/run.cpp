@@ -178,9 +178,22 @@ RunResult run_experiment(const Experiment& exp, const RunOptions& options, std::
         << " test samples; " << classes << " classes; " << train_data.features() << " features\n"
         << model.summary() << std::flush;
 
-    const History history = trainer.fit(train, val, [&](const History& h) {
-        write_file_atomic(result.run_dir / "history.csv", h.to_csv());
-    });
+    std::size_t epochs_saved = 0;
+    History history;
+    try {
+        history = trainer.fit(train, val, [&](const History& h) {
+            write_file_atomic(result.run_dir / "history.csv", h.to_csv());
+            epochs_saved = h.rows.size();
+        });
+    } catch (const Error&) {
+        // A failure before the first epoch ended (e.g. a callback monitoring a value that is
+        // never logged) leaves nothing worth keeping; after that the saved epochs stay.
+        if (epochs_saved == 0) {
+            std::error_code ec;
+            fs::remove_all(result.run_dir, ec);
+        }
+        throw;
+    }
     result.stop_reason = trainer.stop_reason();
     result.samples_per_second = trainer.samples_per_second();
     result.seconds_per_epoch = trainer.seconds_per_epoch();

@@ -556,7 +556,8 @@ public:
         fail("random: unknown distribution " + std::to_string(static_cast<int>(dist)));
     }
 
-    // Fused kernels, by key; the layouts are documented by the layers that use them.
+    // Fused kernels, by key; the layouts are documented by the layers and optimizers that use
+    // them.
     bool try_fused(std::string_view key, const plexus::FusedArgs& args) override {
         flush_subnormals();
         if (key == "batchnorm.forward") {

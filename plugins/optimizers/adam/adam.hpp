@@ -39,8 +39,8 @@ protected:
         Tensor& m = u.state[0];
         Tensor& v = u.state[1];
         // "adam.update" (layout in README.md): one pass over the five arrays.
-        const std::array<float, 7> scalars = {u.lr, beta1_,          beta2_,       epsilon_,
-                                              bc1,  bc2,             weight_decay_};
+        const std::array<float, 7> scalars = {u.lr, beta1_, beta2_,       epsilon_,
+                                              bc1,  bc2,    weight_decay_};
         if (amsgrad_ ? try_fused("adam.update", u, std::array{&w, &m, &v, &u.state[2]}, scalars)
                      : try_fused("adam.update", u, std::array{&w, &m, &v}, scalars))
             return;

@@ -10,11 +10,12 @@ const std::string kSpec = "adam lr=0.1 beta1=0.5 beta2=0.75 epsilon=0.5";
 
 BOOST_AUTO_TEST_CASE(three_steps_with_bias_correction) {
     // Element 0, w = 1, g = 2, −2, 2:
-    //  t1: m = .5·2 = 1,             v = .25·4 = 1;          m̂ = 2,    v̂ = 4 → w = 1 − .1·2/2.5 = 0.92
-    //  t2: m = .5 − 1 = −.5,         v = .75 + 1 = 1.75;     m̂ = −2/3, v̂ = 4 → w = .92 + .1·(2/3)/2.5
-    //      = 0.9466667
-    //  t3: m = −.25 + 1 = .75,       v = 1.3125 + 1 = 2.3125; m̂ = 6/7,  v̂ = 4 → w − .1·(6/7)/2.5
-    //      = 0.9123810
+    //  t1: m = .5·2 = 1,       v = .25·4 = 1;           m̂ = 2,    v̂ = 4
+    //      w = 1 − .1·2/2.5 = 0.92
+    //  t2: m = .5 − 1 = −.5,   v = .75 + 1 = 1.75;      m̂ = −2/3, v̂ = 1.75/.4375 = 4
+    //      w = .92 + .1·(2/3)/2.5 = 0.9466667
+    //  t3: m = −.25 + 1 = .75, v = 1.3125 + 1 = 2.3125; m̂ = 6/7,  v̂ = 2.3125/.578125 = 4
+    //      w = .9466667 − .1·(6/7)/2.5 = 0.9123810
     // Element 1, w = −1, g = 1 every step: m̂ = v̂ = 1 exactly thanks to the bias correction
     // (uncorrected m = .5, .75, .875), so each step is −.1·1/1.5 = −0.0666667.
     check_steps(kSpec, {1, -1}, {{2, 1}, {-2, 1}, {2, 1}},
@@ -24,7 +25,8 @@ BOOST_AUTO_TEST_CASE(three_steps_with_bias_correction) {
 BOOST_AUTO_TEST_CASE(amsgrad_divides_by_the_running_maximum) {
     // w = 1, g = 2, 0, 1.
     //  t1: m = 1, v = 1, v_max = 1: as above, w = 0.92
-    //  t2: m = .5, v = .75, v_max = 1; m̂ = .5/.75 = 2/3, sqrt(v_max/bc2) = sqrt(1/.4375) = 1.5118579
+    //  t2: m = .5, v = .75, v_max = 1; m̂ = .5/.75 = 2/3,
+    //      sqrt(v_max/bc2) = sqrt(1/.4375) = 1.5118579
     //      w = .92 − .1·(2/3)/(1.5118579 + .5) = 0.8868631   (plain Adam: sqrt(.75/.4375) →
     //      0.8831535)
     //  t3: m = .75, v = .8125, v_max = 1; m̂ = 6/7, sqrt(1/.578125) = 1.3151919
@@ -42,7 +44,8 @@ BOOST_AUTO_TEST_CASE(clipvalue_clamps_each_element) {
 }
 
 BOOST_AUTO_TEST_CASE(clipnorm_rescales_the_whole_tensor) {
-    // g = (6, 8) has norm 10 → (.6, .8); (.3, .4) has norm .5 < 1 and is kept; (−6, −8) → (−.6, −.8).
+    // g = (6, 8) has norm 10 → (.6, .8); (.3, .4) has norm .5 < 1 and is kept;
+    // (−6, −8) → (−.6, −.8).
     //  t1: m̂ = g, v̂ = g² → w = 1 − .1·.6/1.1 = 0.9454545, 1 − .1·.8/1.3 = 0.9384615
     //  t2: m = (.3, .4), m̂ = (.4, .5333); v = (.09, .16), v̂ = (.2057, .3657)
     //      w = 0.9454545 − .1·.4/(.4535574 + .5) = 0.9035064, 0.9384615 − .1·.5333/(.6047432 + .5)

@@ -50,10 +50,10 @@ inline constexpr ParamSpec kFusedSpec = {
 // ---- state names in checkpoints: "step", then "<parameter name>.<slot>"
 
 inline constexpr const char* kStepName = "step";
-inline constexpr const char* kFirstMoment = "m";        // mean of gradients
-inline constexpr const char* kSecondMoment = "v";       // mean of squared gradients
-inline constexpr const char* kMaxSecondMoment = "v_max";  // AMSGrad's running maximum of v
-inline constexpr const char* kMomentum = "momentum";    // velocity / momentum buffer
+inline constexpr const char* kFirstMoment = "m";            // mean of gradients
+inline constexpr const char* kSecondMoment = "v";           // mean of squared gradients
+inline constexpr const char* kMaxSecondMoment = "v_max";    // AMSGrad's running maximum of v
+inline constexpr const char* kMomentum = "momentum";        // velocity / momentum buffer
 inline constexpr const char* kAccumulator = "accumulator";  // Adagrad's sum of squares
 
 class OptimizerBase : public Optimizer {

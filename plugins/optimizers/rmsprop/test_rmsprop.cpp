@@ -31,7 +31,8 @@ BOOST_AUTO_TEST_CASE(momentum) {
 
 BOOST_AUTO_TEST_CASE(clipping) {
     // clipvalue 1: g = 1, −1, 1 → v = .5, .75, .875
-    //  q = 1/(.7071068 + .5) = .8284271, −1/(.8660254 + .5) = −.7320508, 1/(.9354143 + .5) = .6966639
+    //  q = 1/(.7071068 + .5) = .8284271, −1/(.8660254 + .5) = −.7320508,
+    //      1/(.9354143 + .5) = .6966639
     //  w = .9171573, .9903624, .9206960
     check_steps(kSpec + " clipvalue=1", {1}, kGrads, {{0.9171573f}, {0.9903624f}, {0.9206960f}});
     // clipnorm 1 on one-element tensors is the same clamp to ±1.

@@ -60,8 +60,8 @@ private:
             return;
         }
         const plexus::Tensor& b = u.state[0];
-        d.axpby(1.0f, g, momentum_, b);                         // b ← μ·b + g
-        if (weight_decay_ != 0.0f) d.axpby(weight_decay_, w, 1.0f, b);  // ... + wd·w
+        d.axpby(1.0f, g, momentum_, b);                                 // b ← μ·b + g
+        if (weight_decay_ != 0.0f) d.axpby(weight_decay_, w, 1.0f, b);  // b += wd·w
         if (!nesterov_) {
             d.axpby(-u.lr, b, 1.0f, w);
             return;

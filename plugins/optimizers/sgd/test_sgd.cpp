@@ -64,7 +64,8 @@ BOOST_AUTO_TEST_CASE(weight_decay_momentum_and_nesterov) {
 BOOST_AUTO_TEST_CASE(clipvalue) {
     // clipvalue .5 turns the gradients into (.5, −.5), (.5, 0), (−.5, .5).
     //  lr .1: e0 1 → .95 → .9 → .95;  e1 2 → 2.05 → 2.05 → 2
-    check_steps("sgd lr=0.1 clipvalue=0.5", kW0, kGrads, {{0.95f, 2.05f}, {0.9f, 2.05f}, {0.95f, 2}});
+    check_steps("sgd lr=0.1 clipvalue=0.5", kW0, kGrads,
+                {{0.95f, 2.05f}, {0.9f, 2.05f}, {0.95f, 2}});
     //  with μ .5 (the fused kernel clips too): b = (.5, −.5), (.75, −.25), (−.125, .375)
     //  e0: .95, .875, .8875;  e1: 2.05, 2.075, 2.0375
     check_steps("sgd lr=0.1 momentum=0.5 clipvalue=0.5", kW0, kGrads,
