@@ -152,3 +152,18 @@ BOOST_AUTO_TEST_CASE(a_diverging_run_stops_with_a_hint_instead_of_printing_nan) 
     const auto metrics = nlohmann::json::parse(plexus::test::read_text(run / "metrics.json"));
     BOOST_TEST(contains(metrics["stop_reason"].get<std::string>(), "lower the learning rate"));
 }
+
+BOOST_AUTO_TEST_CASE(full_batch_is_batch_gradient_descent) {
+    if (!fs::exists(kFashion)) return;
+    TempDir out("runs");
+    const auto r = run_plexus("train '" + kExample + "' --out '" + out.path.string() +
+                              "' --set data.train_limit=500 --set data.test_limit=100 "
+                              "--set train.epochs=2 --set train.batch_size=full");
+    BOOST_TEST_REQUIRE(r.exit_code == 0, r.err);
+    // 450 training samples in one batch: one step per epoch.
+    BOOST_TEST(contains(r.out, "data: 450 train"));
+    const auto bad = run_plexus("train '" + kExample + "' --out '" + out.path.string() +
+                                "' --set train.batch_size=fulll");
+    BOOST_TEST(bad.exit_code != 0);
+    BOOST_TEST(contains(bad.err, "train.batch_size must be"));
+}

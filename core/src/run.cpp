@@ -83,8 +83,13 @@ RunResult run_experiment(const Experiment& exp, const RunOptions& options, std::
     TrainOptions topt;
     const auto batch_setting = exp.get("train.batch_size");
     const bool full_batch = batch_setting && batch_setting->value == "full";
-    if (!full_batch)
-        topt.batch_size = static_cast<std::size_t>(number(exp, "train.batch_size", 32, 1, 1 << 20, true));
+    if (!full_batch) {
+        try {
+            topt.batch_size = static_cast<std::size_t>(number(exp, "train.batch_size", 32, 1, 1 << 20, true));
+        } catch (const ConfigError& e) {
+            throw ConfigError(std::string(e.what()) + " (or 'full' for batch gradient descent)");
+        }
+    }
     topt.epochs = static_cast<std::size_t>(number(exp, "train.epochs", 1, 1, 1e6, true));
     const auto data_seed = static_cast<std::uint64_t>(number(exp, "data.seed", 42, 0, 4e18, true));
     topt.seed = static_cast<std::uint64_t>(number(exp, "train.seed", double(data_seed), 0, 4e18, true));
