@@ -33,7 +33,7 @@ double number(const Experiment& exp, const std::string& key, double fallback, do
     const bool ok = ec == std::errc() && p == s->value.data() + s->value.size() && std::isfinite(v);
     if (!ok || (integer && v != std::floor(v)) || v < min || v > max) {
         char range[96];
-        std::snprintf(range, sizeof range, "%s in [%g, %g]", integer ? "an integer" : "a number",
+        std::snprintf(range, sizeof range, "%s in [%.15g, %.15g]", integer ? "an integer" : "a number",
                       min, max);
         throw ConfigError(at(*s) + key + " must be " + range + ", found '" + s->value + "'");
     }
