@@ -167,3 +167,15 @@ BOOST_AUTO_TEST_CASE(full_batch_is_batch_gradient_descent) {
     BOOST_TEST(bad.exit_code != 0);
     BOOST_TEST(contains(bad.err, "train.batch_size must be"));
 }
+
+BOOST_AUTO_TEST_CASE(debug_plugins_prints_every_candidate) {
+    const auto r = run_plexus("plugins", "PLEXUS_DEBUG_PLUGINS=1");
+    BOOST_TEST(r.exit_code == 0);
+    std::size_t libraries = 0;
+    for (const auto& e : fs::directory_iterator(PLEXUS_TEST_PLUGIN_DIR))
+        libraries += e.path().extension() == ".so";
+    std::size_t candidates = 0;
+    for (std::size_t at = 0; (at = r.err.find("plugin candidate", at)) != std::string::npos; ++at) ++candidates;
+    BOOST_TEST(candidates == libraries, r.err);
+    BOOST_TEST(contains(r.err, "loaded, "));
+}
