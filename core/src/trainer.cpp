@@ -124,7 +124,7 @@ void Trainer::build(std::size_t features, std::size_t classes,
     weights_ = std::make_unique<Weights>(device_, model_, options_.metadata);
 }
 
-double Trainer::regularize() {
+double Trainer::regularize(bool add_gradients) {
     // Keras convention: penalty = l1·Σ|w| + l2·Σw², gradient l1·sign(w) + 2·l2·w.
     double penalty = 0.0;
     for (auto& r : regularized_) {
@@ -133,13 +133,13 @@ double Trainer::regularize() {
             device_.unary(UnaryOp::square, p.value, r.work);
             device_.reduce(ReduceOp::sum, r.work, Axis::all, scalar_);
             penalty += static_cast<double>(p.l2) * device_.download_scalar(scalar_);
-            if (p.trainable) device_.axpby(2.0f * p.l2, p.value, 1.0f, p.grad);
+            if (p.trainable && add_gradients) device_.axpby(2.0f * p.l2, p.value, 1.0f, p.grad);
         }
         if (p.l1 > 0.0f) {
             device_.unary(UnaryOp::abs, p.value, r.work);
             device_.reduce(ReduceOp::sum, r.work, Axis::all, scalar_);
             penalty += static_cast<double>(p.l1) * device_.download_scalar(scalar_);
-            if (p.trainable) {
+            if (p.trainable && add_gradients) {
                 device_.unary(UnaryOp::sign, p.value, r.work);
                 device_.axpby(p.l1, r.work, 1.0f, p.grad);
             }
@@ -232,7 +232,7 @@ History Trainer::fit(const Subset& train, const Subset& validation,
             const Tensor dy = model_.output_grad(n);
             loss_.backward(y, t, dy);
             model_.backward(x, dy);
-            const double penalty = regularized_.empty() ? 0.0 : regularize();
+            const double penalty = regularized_.empty() ? 0.0 : regularize(true);
             if (!std::isfinite(loss) || !std::isfinite(penalty)) {
                 char msg[320];
                 std::snprintf(msg, sizeof msg,
@@ -320,7 +320,9 @@ Logs Trainer::evaluate(const Subset& data) {
         for (auto& m : metrics_) m->update(y, t);
     }
     Logs logs;
-    logs.set("loss", data.size() ? loss_sum / data.size() : 0.0);
+    // As in Keras, the evaluated loss includes the weights' penalty, like the training loss.
+    const double penalty = regularized_.empty() ? 0.0 : regularize(false);
+    logs.set("loss", data.size() ? loss_sum / data.size() + penalty : 0.0);
     for (auto& m : metrics_)
         for (const auto& [name, value] : m->result()) logs.set(name, value);
     return logs;

@@ -64,7 +64,7 @@ public:
     History fit(const Subset& train, const Subset& validation,
                 const std::function<void(const History&)>& on_epoch = {});
 
-    /// Mean loss and metrics over a whole subset, in infer mode: {"loss", ...}.
+    /// Mean loss (plus the weights' penalty) and metrics over a whole subset, in infer mode.
     Logs evaluate(const Subset& data);
 
     const std::string& stop_reason() const { return stop_reason_; }
@@ -79,8 +79,9 @@ public:
 private:
     class Weights;
     void load_batch(const Subset& subset, std::size_t begin, std::size_t count);
-    /// Adds the l1/l2 gradients of every regularised parameter; returns the penalty.
-    double regularize();
+    /// The l1/l2 penalty of every regularised parameter; with add_gradients, also adds its
+    /// gradient to the parameters' gradients.
+    double regularize(bool add_gradients);
 
     Device& device_;
     Sequential& model_;
