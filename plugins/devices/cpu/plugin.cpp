@@ -9,36 +9,35 @@
 #include <armadillo>
 
 #include <algorithm>
-#include <array>
 #include <climits>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
-#include <limits>
 #include <string>
 #include <string_view>
-#if defined(__SSE__)
-#include <xmmintrin.h>
-#endif
 
-#include "fused_batchnorm.hpp"
-#include "fused_optimizer.hpp"
+#include "checks.hpp"
+#include "fused_args.hpp"
+#include "kernels.hpp"
+#include "random.hpp"
 #include "plexus/device.hpp"
-#include "plexus/error.hpp"
 #include "plexus/plugin.hpp"
 
 namespace {
 
 using plexus::Axis;
 using plexus::BinaryOp;
-using plexus::DeviceError;
 using plexus::Distribution;
 using plexus::ReduceOp;
-using plexus::Shape;
 using plexus::Tensor;
 using plexus::Transpose;
 using plexus::UnaryOp;
+
+// This device's own helpers: checks.hpp, kernels.hpp, random.hpp and fused_args.hpp. Only
+// this file includes them and their functions are static, so each has internal linkage and
+// GCC may inline, clone or drop it as freely as if it were written here.
+using namespace plexus_cpu;
 
 constexpr plexus::ParamSpec kParams[] = {
     {"threads", plexus::ParamType::integer, "0", 0, 1024, nullptr,
@@ -47,209 +46,6 @@ constexpr plexus::ParamSpec kParams[] = {
 };
 
 constexpr std::size_t kAlignment = 64;  // a cache line, and a full AVX-512 register
-// Reductions over the batch accumulate this many columns at a time in a stack buffer of
-// doubles, so sums over many rows keep their precision without a heap temporary.
-constexpr std::size_t kBlock = 256;
-
-// ---- errors: built out of line so the checks on the hot path stay a compare and a branch
-
-[[noreturn, gnu::cold, gnu::noinline]] void fail(const std::string& message) {
-    throw DeviceError("cpu: " + message);
-}
-
-[[noreturn, gnu::cold, gnu::noinline]] void fail_foreign(const char* op, const char* what) {
-    fail(std::string(op) + ": tensor '" + what +
-         "' is empty or lives on another device; allocate it with this device's alloc()");
-}
-
-[[noreturn, gnu::cold, gnu::noinline]] void fail_size(const char* op, const char* what,
-                                                      const Shape& shape, std::size_t want) {
-    fail(std::string(op) + ": '" + what + "' has shape " + shape.str() + " (" +
-         std::to_string(shape.numel()) + " elements) but " + std::to_string(want) +
-         " elements are required");
-}
-
-void require_numel(const char* op, const char* what, const Tensor& t, std::size_t want) {
-    if (t.numel() != want) [[unlikely]]
-        fail_size(op, what, t.shape(), want);
-}
-
-bool overlaps(const float* p, std::size_t n, const float* q, std::size_t m) {
-    const auto a = reinterpret_cast<std::uintptr_t>(p);
-    const auto b = reinterpret_cast<std::uintptr_t>(q);
-    return n && m && a < b + m * sizeof(float) && b < a + n * sizeof(float);
-}
-
-// Subnormals (e.g. Adam's decaying moments) cost ~100 cycles per operation on x86; flushing
-// them is worth 15 %–2× here (DESIGN §7). MXCSR is per thread and reading it is cheap, so
-// every op makes sure the thread running it flushes, whichever thread that is.
-void flush_subnormals() {
-#if defined(__SSE__)
-    constexpr unsigned kFtzDaz = 0x8040;  // FTZ (bit 15) | DAZ (bit 6)
-    const unsigned csr = _mm_getcsr();
-    if ((csr & kFtzDaz) != kFtzDaz) [[unlikely]]
-        _mm_setcsr(csr | kFtzDaz);
-#endif
-}
-
-// ---- elementwise kernels: one loop per op, the lambda inlined so each loop vectorises
-
-template <class F>
-void map(const float* x, float* y, std::size_t n, F f) {
-    for (std::size_t i = 0; i < n; ++i) y[i] = f(x[i]);
-}
-
-// b is elementwise (nb == rows*cols), one row broadcast over every row (nb == cols), or a
-// scalar; the elementwise reading wins where shapes make two readings possible.
-template <class F>
-void zip(const float* a, const float* b, float* y, std::size_t rows, std::size_t cols,
-         std::size_t nb, F f) {
-    const std::size_t n = rows * cols;
-    if (nb == n) {
-        for (std::size_t i = 0; i < n; ++i) y[i] = f(a[i], b[i]);
-    } else if (nb == cols) {
-        for (std::size_t r = 0; r < rows; ++r) {
-            const float* ar = a + r * cols;
-            float* yr = y + r * cols;
-            for (std::size_t c = 0; c < cols; ++c) yr[c] = f(ar[c], b[c]);
-        }
-    } else {
-        const float s = b[0];
-        for (std::size_t i = 0; i < n; ++i) y[i] = f(a[i], s);
-    }
-}
-
-// ---- reductions. Sums accumulate in double: float sums of a whole tensor drift visibly.
-
-// Reduces each row of a [rows, cols] matrix to one value; Axis::all is the 1×n case.
-void reduce_within_rows(ReduceOp op, const float* x, std::size_t rows, std::size_t cols, float* y) {
-    for (std::size_t r = 0; r < rows; ++r) {
-        const float* xr = x + r * cols;
-        switch (op) {
-            case ReduceOp::sum:
-            case ReduceOp::mean: {
-                double s = 0.0;
-#pragma omp simd reduction(+ : s)
-                for (std::size_t c = 0; c < cols; ++c) s += xr[c];
-                y[r] = static_cast<float>(op == ReduceOp::mean ? s / static_cast<double>(cols) : s);
-                break;
-            }
-            case ReduceOp::max: {
-                float m = xr[0];
-#pragma omp simd reduction(max : m)
-                for (std::size_t c = 1; c < cols; ++c) m = xr[c] > m ? xr[c] : m;
-                y[r] = m;
-                break;
-            }
-            case ReduceOp::argmax: {
-                std::size_t best = 0;
-                for (std::size_t c = 1; c < cols; ++c)
-                    if (xr[c] > xr[best]) best = c;  // strict: the first maximum wins
-                y[r] = static_cast<float>(best);
-                break;
-            }
-        }
-    }
-}
-
-// Reduces over the rows (the batch) into one value per column, a block of columns at a time
-// so the running values stay in registers/L1 while the rows stream past.
-void reduce_over_rows(ReduceOp op, const float* x, std::size_t rows, std::size_t cols, float* y) {
-    for (std::size_t c0 = 0; c0 < cols; c0 += kBlock) {
-        const std::size_t w = std::min(kBlock, cols - c0);
-        const float* x0 = x + c0;
-        float* y0 = y + c0;
-        switch (op) {
-            case ReduceOp::sum:
-            case ReduceOp::mean: {
-                std::array<double, kBlock> acc{};
-                for (std::size_t r = 0; r < rows; ++r) {
-                    const float* xr = x0 + r * cols;
-                    for (std::size_t j = 0; j < w; ++j) acc[j] += xr[j];
-                }
-                const double scale = op == ReduceOp::mean ? 1.0 / static_cast<double>(rows) : 1.0;
-                for (std::size_t j = 0; j < w; ++j) y0[j] = static_cast<float>(acc[j] * scale);
-                break;
-            }
-            case ReduceOp::max: {
-                std::copy_n(x0, w, y0);
-                for (std::size_t r = 1; r < rows; ++r) {
-                    const float* xr = x0 + r * cols;
-                    for (std::size_t j = 0; j < w; ++j) y0[j] = xr[j] > y0[j] ? xr[j] : y0[j];
-                }
-                break;
-            }
-            case ReduceOp::argmax: {
-                std::array<float, kBlock> best;
-                std::copy_n(x0, w, best.begin());
-                std::fill_n(y0, w, 0.0f);
-                for (std::size_t r = 1; r < rows; ++r) {
-                    const float* xr = x0 + r * cols;
-                    const float index = static_cast<float>(r);
-                    for (std::size_t j = 0; j < w; ++j) {
-                        const bool better = xr[j] > best[j];
-                        best[j] = better ? xr[j] : best[j];
-                        y0[j] = better ? index : y0[j];
-                    }
-                }
-                break;
-            }
-        }
-    }
-}
-
-// ---- random numbers: Philox4x32-10 (Salmon et al., "Parallel random numbers: as easy as
-// 1, 2, 3", SC 2011), the generator of cuRAND and Random123. Element i of a draw is a pure
-// function of (seed, counter, i), so results never depend on call history or on how the
-// work is split, and a GPU device can reproduce them bit for bit.
-
-using Block = std::array<std::uint32_t, 4>;
-
-Block philox(std::uint64_t block, std::uint64_t counter, std::uint64_t seed) {
-    std::uint32_t c0 = static_cast<std::uint32_t>(block),
-                  c1 = static_cast<std::uint32_t>(block >> 32);
-    std::uint32_t c2 = static_cast<std::uint32_t>(counter),
-                  c3 = static_cast<std::uint32_t>(counter >> 32);
-    std::uint32_t k0 = static_cast<std::uint32_t>(seed),
-                  k1 = static_cast<std::uint32_t>(seed >> 32);
-    for (int round = 0; round < 10; ++round) {
-        const std::uint64_t p0 = std::uint64_t{0xD2511F53} * c0;
-        const std::uint64_t p1 = std::uint64_t{0xCD9E8D57} * c2;
-        const std::uint32_t n0 = static_cast<std::uint32_t>(p1 >> 32) ^ c1 ^ k0;
-        const std::uint32_t n2 = static_cast<std::uint32_t>(p0 >> 32) ^ c3 ^ k1;
-        c1 = static_cast<std::uint32_t>(p1);
-        c3 = static_cast<std::uint32_t>(p0);
-        c0 = n0;
-        c2 = n2;
-        k0 += 0x9E3779B9;
-        k1 += 0xBB67AE85;
-    }
-    return {c0, c1, c2, c3};
-}
-
-// The top 24 bits as a float in [0, 1): every value exactly representable, 1 never reached.
-float unit(std::uint32_t bits) {
-    return static_cast<float>(bits >> 8) * 0x1p-24f;
-}
-
-// Element i takes lane i % 4 of block i / 4; `make` turns one block into four values.
-template <class F>
-void fill_random(float* y, std::size_t n, std::uint64_t seed, std::uint64_t counter, F make) {
-    for (std::size_t base = 0; base < n; base += 4) {
-        const std::array<float, 4> v = make(philox(base / 4, counter, seed));
-        const std::size_t take = std::min<std::size_t>(4, n - base);
-        for (std::size_t j = 0; j < take; ++j) y[base + j] = v[j];
-    }
-}
-
-// Box–Muller: each pair of lanes gives two independent standard normals (cos and sin).
-void box_muller(std::uint32_t b0, std::uint32_t b1, float* z) {
-    const float u1 = static_cast<float>((b0 >> 8) + 1) * 0x1p-24f;  // (0, 1]: log stays finite
-    const float r = std::sqrt(-2.0f * std::log(u1));
-    const float theta = 6.28318530717958647692f * unit(b1);
-    z[0] = r * std::cos(theta);
-    z[1] = r * std::sin(theta);
-}
 
 // ---- the device
 
@@ -466,29 +262,7 @@ public:
         const std::size_t rows = x.rows(), cols = x.cols();
         require_numel("softmax", "y", y, x.numel());
         if (cols == 0) return;
-        for (std::size_t r = 0; r < rows; ++r) {
-            const float* xr = px + r * cols;
-            float* yr = py + r * cols;
-            float m = xr[0];
-#pragma omp simd reduction(max : m)
-            for (std::size_t c = 1; c < cols; ++c) m = xr[c] > m ? xr[c] : m;
-            double s = 0.0;
-            if (log) {
-                // y is written only after the sum, so y may alias x; (x - m) is exact, which
-                // keeps rows like [1000, 1001] accurate where x - (m + log s) would round.
-                for (std::size_t c = 0; c < cols; ++c) s += std::exp(xr[c] - m);
-                const float log_s = static_cast<float>(std::log(s));
-                for (std::size_t c = 0; c < cols; ++c) yr[c] = (xr[c] - m) - log_s;
-            } else {
-                for (std::size_t c = 0; c < cols; ++c) {
-                    const float e = std::exp(xr[c] - m);
-                    yr[c] = e;
-                    s += e;
-                }
-                const float inv = static_cast<float>(1.0 / s);
-                for (std::size_t c = 0; c < cols; ++c) yr[c] *= inv;
-            }
-        }
+        softmax_rows(px, py, rows, cols, log);
     }
 
     void softmax_backward(const Tensor& y, const Tensor& dy, const Tensor& dx) override {
@@ -499,15 +273,7 @@ public:
         const std::size_t rows = y.rows(), cols = y.cols();
         require_numel("softmax_backward", "dy", dy, y.numel());
         require_numel("softmax_backward", "dx", dx, y.numel());
-        for (std::size_t r = 0; r < rows; ++r) {
-            const float* yr = py + r * cols;
-            const float* gr = pdy + r * cols;
-            float* dr = pdx + r * cols;
-            float dot = 0.0f;
-#pragma omp simd reduction(+ : dot)
-            for (std::size_t c = 0; c < cols; ++c) dot += gr[c] * yr[c];
-            for (std::size_t c = 0; c < cols; ++c) dr[c] = yr[c] * (gr[c] - dot);
-        }
+        softmax_backward_rows(py, pdy, pdx, rows, cols);
     }
 
     void random(Distribution dist, std::uint64_t seed, std::uint64_t counter, const Tensor& y,
@@ -520,13 +286,7 @@ public:
                 if (!(a <= b) || !std::isfinite(a) || !std::isfinite(b)) [[unlikely]]
                     fail("random: uniform needs finite a <= b, got a=" + std::to_string(a) +
                          " b=" + std::to_string(b));
-                // a + (b - a) * u can round up to b; clamp to keep the interval half-open.
-                const float top = b > a ? std::nextafter(b, a) : a, width = b - a;
-                return fill_random(py, n, seed, counter, [=](const Block& r) {
-                    std::array<float, 4> v;
-                    for (int j = 0; j < 4; ++j) v[j] = std::min(a + width * unit(r[j]), top);
-                    return v;
-                });
+                return fill_uniform(py, n, seed, counter, a, b);
             }
             case Distribution::normal: {
                 if (!(b >= 0.0f) || !std::isfinite(a) || !std::isfinite(b)) [[unlikely]]
@@ -534,23 +294,13 @@ public:
                         "random: normal needs a finite mean a and standard deviation b >= 0, "
                         "got a=" +
                         std::to_string(a) + " b=" + std::to_string(b));
-                return fill_random(py, n, seed, counter, [=](const Block& r) {
-                    std::array<float, 4> v;
-                    box_muller(r[0], r[1], &v[0]);
-                    box_muller(r[2], r[3], &v[2]);
-                    for (float& z : v) z = a + b * z;
-                    return v;
-                });
+                return fill_normal(py, n, seed, counter, a, b);
             }
             case Distribution::bernoulli: {
                 if (!(a >= 0.0f && a <= 1.0f)) [[unlikely]]
                     fail("random: bernoulli needs a probability a in [0, 1], got a=" +
                          std::to_string(a));
-                return fill_random(py, n, seed, counter, [=](const Block& r) {
-                    std::array<float, 4> v;
-                    for (int j = 0; j < 4; ++j) v[j] = unit(r[j]) < a ? 1.0f : 0.0f;
-                    return v;
-                });
+                return fill_bernoulli(py, n, seed, counter, a);
             }
         }
         fail("random: unknown distribution " + std::to_string(static_cast<int>(dist)));
@@ -561,11 +311,11 @@ public:
     bool try_fused(std::string_view key, const plexus::FusedArgs& args) override {
         flush_subnormals();
         if (key == "batchnorm.forward") {
-            batchnorm_forward(args);
+            fused_batchnorm_forward(this, args);
             return true;
         }
         if (key == "batchnorm.backward") {
-            batchnorm_backward(args);
+            fused_batchnorm_backward(this, args);
             return true;
         }
         return fused_optimizer(key, args);
@@ -600,132 +350,19 @@ protected:
 
 private:
     float* data(const Tensor& t, const char* op, const char* what) const {
-        if (t.device() != this) [[unlikely]]
-            fail_foreign(op, what);
-        return static_cast<float*>(t.handle()) + t.offset();
+        return tensor_data(this, t, op, what);
     }
-
-    // A fused operand that may be absent (nullptr); present, it needs `numel` elements.
-    float* optional(const Tensor* t, const char* op, const char* what, std::size_t numel) const {
-        if (!t) return nullptr;
-        require_numel(op, what, *t, numel);
-        return data(*t, op, what);
-    }
-    float* required(const Tensor* t, const char* op, const char* what, std::size_t numel) const {
-        if (!t) [[unlikely]]
-            fail(std::string(op) + ": operand '" + what + "' is missing");
-        return optional(t, op, what, numel);
-    }
-
-    // inputs {x [n,f], gamma|null, beta|null (, moving_mean, moving_var in infer)};
-    // outputs train {y, xhat, mean, invstd, moving_mean, moving_var}, infer {y};
-    // scalars {epsilon, momentum, train (1) or infer (0)}.
-    void batchnorm_forward(const plexus::FusedArgs& args) const {
-        constexpr const char* op = "batchnorm.forward";
-        if (args.scalars.size() != 3 || args.inputs.size() < 3 || !args.inputs[0]) [[unlikely]]
-            fail(std::string(op) + ": expected 3 scalars and inputs {x, gamma, beta, ...}");
-        const bool train = args.scalars[2] != 0.0f;
-        const Tensor& x = *args.inputs[0];
-        const std::size_t n = x.rows(), f = x.cols(), nf = n * f;
-        if (args.inputs.size() != (train ? 3u : 5u) || args.outputs.size() != (train ? 6u : 1u))
-            [[unlikely]]
-            fail(std::string(op) + (train ? ": train mode takes 3 inputs and 6 outputs"
-                                          : ": infer mode takes 5 inputs and 1 output"));
-        cpu_fused::BatchNormForward a{};
-        a.x = data(x, op, "x");
-        a.gamma = optional(args.inputs[1], op, "gamma", f);
-        a.beta = optional(args.inputs[2], op, "beta", f);
-        a.y = required(args.outputs[0], op, "y", nf);
-        a.n = n;
-        a.f = f;
-        a.epsilon = args.scalars[0];
-        a.momentum = args.scalars[1];
-        if (!train) {
-            a.moving_mean = required(args.inputs[3], op, "moving_mean", f);
-            a.moving_var = required(args.inputs[4], op, "moving_variance", f);
-            return cpu_fused::batchnorm_forward_infer(a);
-        }
-        a.xhat = required(args.outputs[1], op, "xhat", nf);
-        a.mean = required(args.outputs[2], op, "mean", f);
-        a.invstd = required(args.outputs[3], op, "invstd", f);
-        a.moving_mean = required(args.outputs[4], op, "moving_mean", f);
-        a.moving_var = required(args.outputs[5], op, "moving_variance", f);
-        if (n < 2) [[unlikely]]
-            fail(std::string(op) + ": a training batch needs at least 2 rows, got " +
-                 x.shape().str());
-        cpu_fused::batchnorm_forward_train(a);
-    }
-
-    // inputs {dy [n,f], xhat [n,f], gamma|null, invstd [f]}; outputs {dx|null, dgamma, dbeta}.
-    void batchnorm_backward(const plexus::FusedArgs& args) const {
-        constexpr const char* op = "batchnorm.backward";
-        if (args.inputs.size() != 4 || args.outputs.size() != 3 || !args.inputs[0]) [[unlikely]]
-            fail(std::string(op) + ": expected inputs {dy, xhat, gamma, invstd} and outputs "
-                                   "{dx, dgamma, dbeta}");
-        const Tensor& dy = *args.inputs[0];
-        const std::size_t n = dy.rows(), f = dy.cols(), nf = n * f;
-        cpu_fused::BatchNormBackward a{};
-        a.dy = data(dy, op, "dy");
-        a.xhat = required(args.inputs[1], op, "xhat", nf);
-        a.gamma = optional(args.inputs[2], op, "gamma", f);
-        a.invstd = required(args.inputs[3], op, "invstd", f);
-        a.dx = optional(args.outputs[0], op, "dx", nf);
-        a.dgamma = required(args.outputs[1], op, "dgamma", f);
-        a.dbeta = required(args.outputs[2], op, "dbeta", f);
-        a.n = n;
-        a.f = f;
-        cpu_fused::batchnorm_backward(a);
-    }
-
-    // ---- fused optimizer updates; layouts in plugins/optimizers/{adam,sgd}/README.md
 
     bool fused_optimizer(std::string_view key, const plexus::FusedArgs& args) const {
         if (key == "adam.update") {
-            adam_update(args);
+            fused_adam_update(this, args);
             return true;
         }
         if (key == "sgd.momentum_update") {
-            sgd_momentum_update(args);
+            fused_sgd_momentum_update(this, args);
             return true;
         }
         return false;
-    }
-
-    // inputs {grad}; outputs {value, m, v} or {value, m, v, v_max} (AMSGrad); scalars {lr,
-    // beta1, beta2, epsilon, bias_correction1, bias_correction2, weight_decay, grad_scale,
-    // clipvalue}.
-    void adam_update(const plexus::FusedArgs& args) const {
-        constexpr const char* op = "adam.update";
-        const std::size_t no = args.outputs.size();
-        if (args.inputs.size() != 1 || (no != 3 && no != 4) || args.scalars.size() != 9 ||
-            !args.inputs[0]) [[unlikely]]
-            fail(std::string(op) + ": expected inputs {grad}, outputs {value, m, v[, v_max]} "
-                                   "and 9 scalars");
-        const Tensor& g = *args.inputs[0];
-        const std::size_t n = g.numel();
-        const auto s = args.scalars;
-        cpu_fused::adam_update({data(g, op, "grad"), required(args.outputs[0], op, "value", n),
-                                required(args.outputs[1], op, "m", n),
-                                required(args.outputs[2], op, "v", n),
-                                no == 4 ? required(args.outputs[3], op, "v_max", n) : nullptr, n,
-                                s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7], s[8]});
-    }
-
-    // inputs {grad}; outputs {value, velocity}; scalars {lr, momentum, nesterov (0 or 1),
-    // weight_decay, grad_scale, clipvalue}.
-    void sgd_momentum_update(const plexus::FusedArgs& args) const {
-        constexpr const char* op = "sgd.momentum_update";
-        if (args.inputs.size() != 1 || args.outputs.size() != 2 || args.scalars.size() != 6 ||
-            !args.inputs[0]) [[unlikely]]
-            fail(std::string(op) + ": expected inputs {grad}, outputs {value, velocity} and "
-                                   "6 scalars");
-        const Tensor& g = *args.inputs[0];
-        const std::size_t n = g.numel();
-        const auto s = args.scalars;
-        cpu_fused::sgd_momentum_update({data(g, op, "grad"),
-                                        required(args.outputs[0], op, "value", n),
-                                        required(args.outputs[1], op, "velocity", n), n, s[0],
-                                        s[1], s[3], s[2] != 0.0f, s[4], s[5]});
     }
 };
 

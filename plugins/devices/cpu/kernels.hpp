@@ -1,0 +1,171 @@
+// Loops behind the CPU device's elementwise, reduce and softmax ops (see plugin.cpp): plain
+// loops, compiled -O3, with reductions marked `omp simd`. The callers check shapes and
+// operands; these only compute. No allocation. Only plugin.cpp includes this (see there for
+// why the functions are static).
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstddef>
+
+#include "plexus/device.hpp"
+
+namespace plexus_cpu {
+
+// Reductions over the batch accumulate this many columns at a time in a stack buffer of
+// doubles, so sums over many rows keep their precision without a heap temporary.
+constexpr std::size_t kBlock = 256;
+
+// ---- elementwise kernels: one loop per op, the lambda inlined so each loop vectorises
+
+template <class F>
+static void map(const float* x, float* y, std::size_t n, F f) {
+    for (std::size_t i = 0; i < n; ++i) y[i] = f(x[i]);
+}
+
+// b is elementwise (nb == rows*cols), one row broadcast over every row (nb == cols), or a
+// scalar; the elementwise reading wins where shapes make two readings possible.
+template <class F>
+static void zip(const float* a, const float* b, float* y, std::size_t rows, std::size_t cols,
+                std::size_t nb, F f) {
+    const std::size_t n = rows * cols;
+    if (nb == n) {
+        for (std::size_t i = 0; i < n; ++i) y[i] = f(a[i], b[i]);
+    } else if (nb == cols) {
+        for (std::size_t r = 0; r < rows; ++r) {
+            const float* ar = a + r * cols;
+            float* yr = y + r * cols;
+            for (std::size_t c = 0; c < cols; ++c) yr[c] = f(ar[c], b[c]);
+        }
+    } else {
+        const float s = b[0];
+        for (std::size_t i = 0; i < n; ++i) y[i] = f(a[i], s);
+    }
+}
+
+// ---- reductions. Sums accumulate in double: float sums of a whole tensor drift visibly.
+
+// Reduces each row of a [rows, cols] matrix to one value; Axis::all is the 1×n case.
+static void reduce_within_rows(plexus::ReduceOp op, const float* x, std::size_t rows,
+                               std::size_t cols, float* y) {
+    using plexus::ReduceOp;
+    for (std::size_t r = 0; r < rows; ++r) {
+        const float* xr = x + r * cols;
+        switch (op) {
+            case ReduceOp::sum:
+            case ReduceOp::mean: {
+                double s = 0.0;
+#pragma omp simd reduction(+ : s)
+                for (std::size_t c = 0; c < cols; ++c) s += xr[c];
+                y[r] = static_cast<float>(op == ReduceOp::mean ? s / static_cast<double>(cols) : s);
+                break;
+            }
+            case ReduceOp::max: {
+                float m = xr[0];
+#pragma omp simd reduction(max : m)
+                for (std::size_t c = 1; c < cols; ++c) m = xr[c] > m ? xr[c] : m;
+                y[r] = m;
+                break;
+            }
+            case ReduceOp::argmax: {
+                std::size_t best = 0;
+                for (std::size_t c = 1; c < cols; ++c)
+                    if (xr[c] > xr[best]) best = c;  // strict: the first maximum wins
+                y[r] = static_cast<float>(best);
+                break;
+            }
+        }
+    }
+}
+
+// Reduces over the rows (the batch) into one value per column, a block of columns at a time
+// so the running values stay in registers/L1 while the rows stream past.
+static void reduce_over_rows(plexus::ReduceOp op, const float* x, std::size_t rows,
+                             std::size_t cols, float* y) {
+    using plexus::ReduceOp;
+    for (std::size_t c0 = 0; c0 < cols; c0 += kBlock) {
+        const std::size_t w = std::min(kBlock, cols - c0);
+        const float* x0 = x + c0;
+        float* y0 = y + c0;
+        switch (op) {
+            case ReduceOp::sum:
+            case ReduceOp::mean: {
+                std::array<double, kBlock> acc{};
+                for (std::size_t r = 0; r < rows; ++r) {
+                    const float* xr = x0 + r * cols;
+                    for (std::size_t j = 0; j < w; ++j) acc[j] += xr[j];
+                }
+                const double scale = op == ReduceOp::mean ? 1.0 / static_cast<double>(rows) : 1.0;
+                for (std::size_t j = 0; j < w; ++j) y0[j] = static_cast<float>(acc[j] * scale);
+                break;
+            }
+            case ReduceOp::max: {
+                std::copy_n(x0, w, y0);
+                for (std::size_t r = 1; r < rows; ++r) {
+                    const float* xr = x0 + r * cols;
+                    for (std::size_t j = 0; j < w; ++j) y0[j] = xr[j] > y0[j] ? xr[j] : y0[j];
+                }
+                break;
+            }
+            case ReduceOp::argmax: {
+                std::array<float, kBlock> best;
+                std::copy_n(x0, w, best.begin());
+                std::fill_n(y0, w, 0.0f);
+                for (std::size_t r = 1; r < rows; ++r) {
+                    const float* xr = x0 + r * cols;
+                    const float index = static_cast<float>(r);
+                    for (std::size_t j = 0; j < w; ++j) {
+                        const bool better = xr[j] > best[j];
+                        best[j] = better ? xr[j] : best[j];
+                        y0[j] = better ? index : y0[j];
+                    }
+                }
+                break;
+            }
+        }
+    }
+}
+
+// ---- softmax over each row of a [rows, cols] matrix (cols > 0), and its backward pass
+
+static void softmax_rows(const float* x, float* y, std::size_t rows, std::size_t cols, bool log) {
+    for (std::size_t r = 0; r < rows; ++r) {
+        const float* xr = x + r * cols;
+        float* yr = y + r * cols;
+        float m = xr[0];
+#pragma omp simd reduction(max : m)
+        for (std::size_t c = 1; c < cols; ++c) m = xr[c] > m ? xr[c] : m;
+        double s = 0.0;
+        if (log) {
+            // y is written only after the sum, so y may alias x; (x - m) is exact, which
+            // keeps rows like [1000, 1001] accurate where x - (m + log s) would round.
+            for (std::size_t c = 0; c < cols; ++c) s += std::exp(xr[c] - m);
+            const float log_s = static_cast<float>(std::log(s));
+            for (std::size_t c = 0; c < cols; ++c) yr[c] = (xr[c] - m) - log_s;
+        } else {
+            for (std::size_t c = 0; c < cols; ++c) {
+                const float e = std::exp(xr[c] - m);
+                yr[c] = e;
+                s += e;
+            }
+            const float inv = static_cast<float>(1.0 / s);
+            for (std::size_t c = 0; c < cols; ++c) yr[c] *= inv;
+        }
+    }
+}
+
+static void softmax_backward_rows(const float* y, const float* dy, float* dx, std::size_t rows,
+                                  std::size_t cols) {
+    for (std::size_t r = 0; r < rows; ++r) {
+        const float* yr = y + r * cols;
+        const float* gr = dy + r * cols;
+        float* dr = dx + r * cols;
+        float dot = 0.0f;
+#pragma omp simd reduction(+ : dot)
+        for (std::size_t c = 0; c < cols; ++c) dot += gr[c] * yr[c];
+        for (std::size_t c = 0; c < cols; ++c) dr[c] = yr[c] * (gr[c] - dot);
+    }
+}
+
+}  // namespace plexus_cpu
