@@ -14,6 +14,7 @@
 
 #include "plexus/core/files.hpp"
 #include "plexus/core/idx.hpp"
+#include "plexus/core/splits.hpp"
 #include "plexus/core/trainer.hpp"
 #include "plexus/plexus.hpp"
 
@@ -94,7 +95,6 @@ RunResult run_experiment(const Experiment& exp, const RunOptions& options, std::
     const auto data_seed = static_cast<std::uint64_t>(number(exp, "data.seed", 42, 0, 4e18, true));
     topt.seed = static_cast<std::uint64_t>(number(exp, "train.seed", double(data_seed), 0, 4e18, true));
     topt.divide = static_cast<float>(number(exp, "data.divide", 255, 1e-30, 1e30, false));
-    const double validation = number(exp, "data.validation", 0.0, 0.0, 0.9, false);
     const double train_limit = number(exp, "data.train_limit", 0, 0, 1e12, true);
     const double test_limit = number(exp, "data.test_limit", 0, 0, 1e12, true);
     const bool verbose = number(exp, "train.verbose", 1, 0, 2, true) > 0;
@@ -133,29 +133,63 @@ RunResult run_experiment(const Experiment& exp, const RunOptions& options, std::
         callbacks.push_back(registry.create_as<Callback>(parse_component_spec("progress", "default")));
 
     // 2. Data and splits: a seeded shuffle before every split, never "the last rows".
+    SplitSpec split_spec;
+    if (const auto v = exp.get("data.validation"))
+        split_spec.validation = parse_fraction(v->value, v->where, split_spec.stratified);
+    const auto test_setting = exp.get("data.test");
+    bool test_from_file = false;
+    if (test_setting) {
+        test_from_file = test_setting->value.find(':') != std::string::npos;
+        if (!test_from_file) {
+            bool stratified_test = false;
+            split_spec.test = parse_fraction(test_setting->value, test_setting->where, stratified_test);
+            split_spec.stratified |= stratified_test;
+        }
+    }
+    if (split_spec.validation + split_spec.test >= 0.95)
+        throw ConfigError(exp.path().string() + ": validation and test fractions leave almost nothing to train on");
+
     const Dataset train_data = load_source(exp, *train_source);
     std::optional<Dataset> test_data;
-    if (const auto t = exp.get("data.test")) {
-        test_data = load_source(exp, *t);
+    if (test_from_file) {
+        test_data = load_source(exp, *test_setting);
         if (test_data->features() != train_data.features())
-            throw DataError(at(*t) + "test samples have " + std::to_string(test_data->features()) +
+            throw DataError(at(*test_setting) + "test samples have " + std::to_string(test_data->features()) +
                             " features, training samples " + std::to_string(train_data.features()));
     }
-    auto order = shuffled_indices(train_data.count, data_seed);
-    if (train_limit > 0 && train_limit < order.size()) order.resize(std::size_t(train_limit));
-    const std::size_t n_val = static_cast<std::size_t>(std::llround(validation * order.size()));
-    Subset val{&train_data, std::vector<std::uint32_t>(order.begin(), order.begin() + n_val)};
-    Subset train{&train_data, std::vector<std::uint32_t>(order.begin() + n_val, order.end())};
+    // train_limit takes a seeded random subset; make_splits shuffles (seeded) again itself.
+    std::vector<std::uint32_t> pool;
+    if (train_limit > 0 && train_limit < train_data.count) {
+        pool = shuffled_indices(train_data.count, data_seed + 1);
+        pool.resize(std::size_t(train_limit));
+    } else {
+        pool.resize(train_data.count);
+        std::iota(pool.begin(), pool.end(), 0u);
+    }
+    Splits parts = make_splits(pool, train_data.labels, split_spec, data_seed);
+    Subset val{&train_data, std::move(parts.validation)};
+    Subset train{&train_data, std::move(parts.train)};
     if (train.size() == 0) throw ConfigError("no training samples left after the validation split");
-    Subset test;
+    Subset test{&train_data, std::move(parts.test)};
     if (test_data) {
-        test = {&*test_data, shuffled_indices(test_data->count, data_seed + 1)};
+        test = {&*test_data, shuffled_indices(test_data->count, data_seed + 2)};
         if (test_limit > 0 && test_limit < test.indices.size()) test.indices.resize(std::size_t(test_limit));
     }
     const std::size_t classes = std::max(train_data.classes, test_data ? test_data->classes : 0);
-    std::vector<std::size_t> class_counts(classes, 0);
-    for (std::uint32_t i : train.indices) ++class_counts[train_data.labels[i]];
-
+    const std::vector<std::size_t> counts = class_counts(train.indices, train_data.labels, classes);
+    nlohmann::json split_json;
+    std::vector<std::string> warnings;
+    for (const auto& [name, subset] : {std::pair<const char*, const Subset*>{"train", &train},
+                                       {"validation", &val}, {"test", &test}}) {
+        if (subset->size() == 0) continue;
+        const auto c = class_counts(subset->indices, subset->data->labels, classes);
+        split_json[name] = {{"samples", subset->size()}, {"class_counts", c}};
+        for (std::size_t k = 0; k < classes; ++k)
+            if (c[k] == 0)
+                warnings.push_back(std::string("warning: class ") +
+                                   (k < train_data.class_names.size() ? "'" + train_data.class_names[k] + "' " : "") +
+                                   "(" + std::to_string(k) + ") has no samples in the " + name + " split");
+    }
     // Batch gradient descent is batch_size = full; a batch never exceeds the training set.
     if (full_batch || topt.batch_size > train.size()) topt.batch_size = train.size();
     std::vector<std::string> layer_specs;
@@ -168,7 +202,7 @@ RunResult run_experiment(const Experiment& exp, const RunOptions& options, std::
                      {"class_names", nlohmann::json(train_data.class_names).dump()}};
     Trainer trainer(*device, model, *loss, *optimizer, metrics, callbacks, topt);
     try {
-        trainer.build(train_data.features(), classes, class_counts);
+        trainer.build(train_data.features(), classes, counts);
     } catch (const Error& e) {  // model and loss shapes: name the experiment they came from
         throw ConfigError(exp.path().string() + ": " + e.what());
     }
@@ -181,7 +215,9 @@ RunResult run_experiment(const Experiment& exp, const RunOptions& options, std::
     out << "plexus " PLEXUS_VERSION_STRING " | " << device->description() << "\n"
         << "data: " << train.size() << " train, " << val.size() << " validation, " << test.size()
         << " test samples; " << classes << " classes; " << train_data.features() << " features\n"
-        << model.summary() << std::flush;
+        << model.summary();
+    for (const auto& w : warnings) out << w << "\n";
+    out << std::flush;
 
     std::size_t epochs_saved = 0;
     History history;
@@ -211,7 +247,7 @@ RunResult run_experiment(const Experiment& exp, const RunOptions& options, std::
     metrics_json["train_samples_per_second"] = result.samples_per_second;
     metrics_json["seconds_per_epoch"] = result.seconds_per_epoch;
     metrics_json["stop_reason"] = result.stop_reason;
-    metrics_json["split"] = {{"train", train.size()}, {"validation", val.size()}, {"test", test.size()}};
+    metrics_json["split"] = split_json;
     if (!history.rows.empty()) {
         nlohmann::json last;
         for (std::size_t c = 1; c < history.columns.size(); ++c)
