@@ -1,5 +1,6 @@
 #include "plexus/device.hpp"
 
+#include <cstdint>
 #include <string>
 
 #include "plexus/error.hpp"
@@ -24,7 +25,12 @@ Device::Device() = default;
 Device::~Device() = default;
 
 Tensor Device::alloc(const Shape& shape) {
-    const std::size_t bytes = shape.numel() * sizeof(float);
+    std::size_t count = 1;
+    for (std::size_t i = 0; i < shape.rank(); ++i)
+        if (__builtin_mul_overflow(count, shape[i], &count) || count > SIZE_MAX / sizeof(float))
+            throw DeviceError(name() + ": cannot allocate a tensor of shape " + shape.str() +
+                              ": too large (use fewer units or a smaller batch)");
+    const std::size_t bytes = count * sizeof(float);
     void* handle = allocate(bytes ? bytes : sizeof(float));
     ++counters_.allocations;
     counters_.alloc_bytes += bytes;

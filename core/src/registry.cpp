@@ -150,8 +150,8 @@ void Registry::scan_folder(const fs::path& folder) {
         return;
     }
     struct stat st {};
-    if (!options_.allow_insecure && ::stat(folder.c_str(), &st) == 0 && (st.st_mode & S_IWOTH) &&
-        !(st.st_mode & S_ISVTX)) {
+    // The sticky bit does not help: anyone may still add a file to such a folder.
+    if (!options_.allow_insecure && ::stat(folder.c_str(), &st) == 0 && (st.st_mode & S_IWOTH)) {
         errors_.push_back({folder, folder.string() +
                                        ": plugin folder is writable by others; refusing to load "
                                        "from it (chmod o-w it, or pass --allow-insecure-plugins)"});
@@ -214,8 +214,14 @@ void Registry::load_file(const fs::path& file) {
     std::size_t added = 0;
     for (std::size_t i = 0; i < manifest->component_count; ++i) {
         const ComponentInfo& c = manifest->components[i];
-        if (!c.name || !*c.name || !kind_name(c.kind) || !c.create) {
-            fail("component #" + std::to_string(i) + " is malformed (no name, kind or factory)");
+        bool params_ok = c.param_count == 0 || c.params;
+        for (std::size_t p = 0; params_ok && p < c.param_count; ++p)
+            params_ok = c.params[p].name && c.params[p].doc &&
+                        static_cast<std::uint32_t>(c.params[p].type) <= static_cast<std::uint32_t>(ParamType::choice) &&
+                        (c.params[p].type != ParamType::choice || c.params[p].choices);
+        if (!c.name || !*c.name || !kind_name(c.kind) || !c.create || !c.version || !c.summary || !params_ok) {
+            fail("component #" + std::to_string(i) +
+                 " is malformed (missing name, kind, version, summary, factory or parameter fields)");
             continue;
         }
         if (const ComponentEntry* prev = find(c.kind, c.name)) {
@@ -253,6 +259,9 @@ const ComponentEntry& Registry::require(Kind kind, std::string_view name,
         msg += " (available: " + join(names) + ")";
     else
         msg += std::string(" (no ") + kind_name(kind) + " plugins found; see `plexus plugins`)";
+    if (!errors_.empty())
+        msg += "; " + std::to_string(errors_.size()) +
+               " plugin file(s) failed to load: `plexus plugins` lists why";
     throw PluginError(msg);
 }
 
@@ -296,7 +305,9 @@ Params Registry::validate(const ComponentEntry& entry, const ComponentSpec& spec
                 break;
             }
             case ParamType::real:
-                if (!parse_double(value, number)) throw ParamError(bad + "is not a number");
+                // Plugins read reals as float: a value beyond float's range would become inf.
+                if (!parse_double(value, number) || std::fabs(number) > 3.4e38)
+                    throw ParamError(bad + "is not a number in float range");
                 break;
             case ParamType::boolean:
                 if (value != "true" && value != "false" && value != "1" && value != "0" &&

@@ -102,6 +102,13 @@ RunResult run_experiment(const Experiment& exp, const RunOptions& options, std::
     if (!train_source)
         throw ConfigError(exp.path().string() + ": no training data: add 'train = idx:PATH' to [data]");
 
+    const std::string run_name = exp.name();
+    if (run_name.empty() || run_name == "." || run_name == ".." ||
+        run_name.find_first_of("/\\\"") != std::string::npos ||
+        !nlohmann::json::accept("\"" + run_name + "\""))
+        throw ConfigError(exp.path().string() + ": experiment name '" + run_name +
+                          "' cannot name a run folder (use letters, digits, '-', '_' or '.')");
+
     Registry registry(options.registry);
     auto spec = [&](const std::string& key, const std::string& fallback) {
         const auto s = exp.get(key);
@@ -197,9 +204,9 @@ RunResult run_experiment(const Experiment& exp, const RunOptions& options, std::
     topt.metadata = {{"format", "plexus"},
                      {"plexus_version", PLEXUS_VERSION_STRING},
                      {"experiment", exp.name()},
-                     {"layers", nlohmann::json(layer_specs).dump()},
-                     {"input_shape", nlohmann::json(std::vector<std::size_t>{train_data.features()}).dump()},
-                     {"class_names", nlohmann::json(train_data.class_names).dump()}};
+                     {"layers", nlohmann::json(layer_specs).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)},
+                     {"input_shape", nlohmann::json(std::vector<std::size_t>{train_data.features()}).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)},
+                     {"class_names", nlohmann::json(train_data.class_names).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)}};
     Trainer trainer(*device, model, *loss, *optimizer, metrics, callbacks, topt);
     try {
         trainer.build(train_data.features(), classes, counts);
@@ -226,7 +233,7 @@ RunResult run_experiment(const Experiment& exp, const RunOptions& options, std::
             write_file_atomic(result.run_dir / "history.csv", h.to_csv());
             epochs_saved = h.rows.size();
         });
-    } catch (const Error&) {
+    } catch (...) {
         // A failure before the first epoch ended (e.g. a callback monitoring a value that is
         // never logged) leaves nothing worth keeping; after that the saved epochs stay.
         if (epochs_saved == 0) {
@@ -239,6 +246,7 @@ RunResult run_experiment(const Experiment& exp, const RunOptions& options, std::
     result.samples_per_second = trainer.samples_per_second();
     result.seconds_per_epoch = trainer.seconds_per_epoch();
     if (!result.stop_reason.empty()) out << "stopped: " << result.stop_reason << "\n";
+    if (!trainer.restored_note().empty()) out << trainer.restored_note() << "\n";
     if (!history.rows.empty()) trainer.weights().save((result.run_dir / "model.safetensors").string());
 
     nlohmann::json metrics_json;
@@ -267,7 +275,7 @@ RunResult run_experiment(const Experiment& exp, const RunOptions& options, std::
         out << "\n";
         metrics_json["test"] = tj;
     }
-    write_file_atomic(result.run_dir / "metrics.json", metrics_json.dump(2) + "\n");
+    write_file_atomic(result.run_dir / "metrics.json", metrics_json.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
     if (!history.rows.empty()) {
         char perf[128];
         std::snprintf(perf, sizeof perf, "%.0f training samples/s, %.2f s/epoch\n",

@@ -21,7 +21,7 @@ std::string encode_safetensors(const std::vector<HostTensor>& tensors,
         header[t.name] = {{"dtype", "F32"}, {"shape", shape}, {"data_offsets", {offset, offset + bytes}}};
         offset += bytes;
     }
-    std::string json = header.dump();
+    std::string json = header.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     json.append((8 - json.size() % 8) % 8, ' ');  // the data starts 8-byte aligned
     std::string out(8, '\0');
     std::uint64_t n = json.size();

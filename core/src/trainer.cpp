@@ -117,34 +117,41 @@ void Trainer::build(std::size_t features, std::size_t classes,
     host_t_.assign(b * target_cols_, 0.0f);
     x_ = device_.alloc(Shape{b, features});
     t_ = device_.alloc(Shape{b, target_cols_});
-    scalar_ = device_.alloc(Shape{1});
     regularized_.clear();
     for (Parameter* p : model_.parameters())
         if (p->l1 > 0.0f || p->l2 > 0.0f) regularized_.push_back({p, device_.alloc(p->value.shape())});
+    // Two slots per regularised parameter (Σw², Σ|w|), reduced on the device; the step
+    // downloads them once, together.
+    penalty_sums_ = device_.alloc(Shape{std::max<std::size_t>(1, 2 * regularized_.size())});
+    penalty_host_.assign(penalty_sums_.numel(), 0.0f);
     weights_ = std::make_unique<Weights>(device_, model_, options_.metadata);
 }
 
 double Trainer::regularize(bool add_gradients) {
     // Keras convention: penalty = l1·Σ|w| + l2·Σw², gradient l1·sign(w) + 2·l2·w.
-    double penalty = 0.0;
-    for (auto& r : regularized_) {
+    device_.fill(penalty_sums_, 0.0f);
+    for (std::size_t i = 0; i < regularized_.size(); ++i) {
+        auto& r = regularized_[i];
         const Parameter& p = *r.param;
         if (p.l2 > 0.0f) {
             device_.unary(UnaryOp::square, p.value, r.work);
-            device_.reduce(ReduceOp::sum, r.work, Axis::all, scalar_);
-            penalty += static_cast<double>(p.l2) * device_.download_scalar(scalar_);
+            device_.reduce(ReduceOp::sum, r.work, Axis::all, penalty_sums_.rows(2 * i, 1));
             if (p.trainable && add_gradients) device_.axpby(2.0f * p.l2, p.value, 1.0f, p.grad);
         }
         if (p.l1 > 0.0f) {
             device_.unary(UnaryOp::abs, p.value, r.work);
-            device_.reduce(ReduceOp::sum, r.work, Axis::all, scalar_);
-            penalty += static_cast<double>(p.l1) * device_.download_scalar(scalar_);
+            device_.reduce(ReduceOp::sum, r.work, Axis::all, penalty_sums_.rows(2 * i + 1, 1));
             if (p.trainable && add_gradients) {
                 device_.unary(UnaryOp::sign, p.value, r.work);
                 device_.axpby(p.l1, r.work, 1.0f, p.grad);
             }
         }
     }
+    device_.download(penalty_sums_, penalty_host_);
+    double penalty = 0.0;
+    for (std::size_t i = 0; i < regularized_.size(); ++i)
+        penalty += static_cast<double>(regularized_[i].param->l2) * penalty_host_[2 * i] +
+                   static_cast<double>(regularized_[i].param->l1) * penalty_host_[2 * i + 1];
     return penalty;
 }
 
@@ -224,6 +231,9 @@ History Trainer::fit(const Subset& train, const Subset& validation,
         std::size_t seen = 0;
         for (std::size_t batch = 0; batch < state.batches; ++batch) {
             const std::size_t begin = batch * b, n = std::min(b, train.size() - begin);
+            // A trailing batch of one sample has no batch statistics (batchnorm) and is the
+            // noisiest step of the epoch; like drop_last for this one case, it is skipped.
+            if (n == 1 && b > 1) break;
             load_batch(shuffled, begin, n);
             const Tensor x = x_.rows(0, n), t = t_.rows(0, n);
             const Tensor& y = model_.forward(x, Mode::train);
@@ -262,7 +272,9 @@ History Trainer::fit(const Subset& train, const Subset& validation,
             for (auto& c : callbacks_) c->on_batch_end(state);
             if (interrupt_requested()) {
                 state.stop_training = true;
-                state.stop_reason = "interrupted (Ctrl-C) during epoch " + std::to_string(epoch + 1);
+                state.stop_reason = "interrupted (Ctrl-C) during epoch " + std::to_string(epoch + 1) +
+                                    "; the weights include its completed steps";
+                seen = 0;  // a partial epoch is not reported as if it were complete
                 break;
             }
         }
@@ -301,6 +313,17 @@ History Trainer::fit(const Subset& train, const Subset& validation,
         if (on_epoch) on_epoch(history);
     }
     stop_reason_ = state.stop_reason;
+    // The model a run keeps is its best epoch's (DESIGN §5), not whatever the last epoch left;
+    // callbacks that restore by their own monitor (early stopping) run after this.
+    restored_note_.clear();
+    if (!best_weights.empty() && best_epoch != history.rows.size() &&
+        stop_reason_.find("restored the weights") == std::string::npos) {
+        weights_->restore(best_weights);
+        char note[160];
+        std::snprintf(note, sizeof note, "kept the weights of epoch %zu (best %s %.4f)", best_epoch,
+                      best_key, best_value);
+        restored_note_ = note;
+    }
     for (auto& c : callbacks_) c->on_train_end(state);
     samples_per_second_ = train_seconds > 0 ? trained_samples / train_seconds : 0.0;
     seconds_per_epoch_ = epochs_done ? train_seconds / epochs_done : 0.0;

@@ -1,6 +1,8 @@
 // Classification accuracy: the fraction of rows whose arg-max prediction is the arg-max of
 // the one-hot target. Streaming: integer counts are kept across batches, so the result over
-// a set is exact rather than an average of per-batch ratios.
+// a set is exact rather than an average of per-batch ratios. With a single output column
+// (binary classification from one logit) a row is predicted positive when its logit is > 0,
+// i.e. sigmoid > 0.5, and compared with the 0/1 target, as Keras' binary_accuracy does.
 #include <cmath>
 #include <cstdint>
 #include <string>
@@ -14,11 +16,13 @@ public:
     explicit Accuracy(const plexus::Params&) {}
 
     void build(const plexus::Shape& pred, plexus::Device& device) override {
-        if (pred.rank() < 2 || pred.cols() < 2)
-            throw plexus::ShapeError("accuracy: expected scores [batch, classes] with at least 2 "
-                                     "classes, got " +
+        if (pred.rank() < 2)
+            throw plexus::ShapeError("accuracy: expected scores [batch, classes] (or [batch, 1] "
+                                     "logits for two classes), got " +
                                      pred.str());
         cols_ = pred.cols();
+        zero_ = device.alloc({1});
+        device.fill(zero_, 0.0f);
         pred_class_ = device.alloc({pred.rows()});
         target_class_ = device.alloc({pred.rows()});
         correct_count_ = device.alloc({1});
@@ -41,8 +45,13 @@ public:
         plexus::Device& device = *pred.device();
         const plexus::Tensor p = pred_class_.rows(0, n);
         const plexus::Tensor t = target_class_.rows(0, n);
-        device.reduce(plexus::ReduceOp::argmax, pred, plexus::Axis::cols, p);
-        device.reduce(plexus::ReduceOp::argmax, target, plexus::Axis::cols, t);
+        if (cols_ == 1) {
+            device.binary(plexus::BinaryOp::greater, pred.reshaped({n}), zero_, p);
+            device.copy(target, t);
+        } else {
+            device.reduce(plexus::ReduceOp::argmax, pred, plexus::Axis::cols, p);
+            device.reduce(plexus::ReduceOp::argmax, target, plexus::Axis::cols, t);
+        }
         device.binary(plexus::BinaryOp::equal, p, t, p);
         device.reduce(plexus::ReduceOp::sum, p, plexus::Axis::all, correct_count_);
         // A float sum of 0/1 flags is exact up to 2^24 rows, far above any batch.
@@ -61,6 +70,7 @@ private:
     plexus::Tensor pred_class_;    // [max rows]: arg-max index per row, then the match flags
     plexus::Tensor target_class_;  // [max rows]
     plexus::Tensor correct_count_;
+    plexus::Tensor zero_;  // the logit threshold for one-column predictions
     std::uint64_t correct_ = 0;
     std::uint64_t total_ = 0;
 };
@@ -68,4 +78,4 @@ private:
 }  // namespace
 
 PLEXUS_PLUGIN(plexus::component<Accuracy>("accuracy", "0.1.0",
-                                          "Fraction of rows whose arg-max matches the target's"))
+                                          "Fraction of rows whose arg-max (or logit > 0 for one column) matches the target"))

@@ -68,8 +68,19 @@ BOOST_AUTO_TEST_CASE(rejects_shapes_it_cannot_score) {
     auto device = load<plexus::Device>("cpu");
     auto metric = load<plexus::Metric>("accuracy");
     BOOST_CHECK_THROW(metric->build({4}, *device), plexus::ShapeError);
-    BOOST_CHECK_THROW(metric->build({4, 1}, *device), plexus::ShapeError);
     metric->build({2, 3}, *device);
     const auto pred = device->alloc({3, 3});
     BOOST_CHECK_THROW(metric->update(pred, pred), plexus::ShapeError);
+}
+
+BOOST_AUTO_TEST_CASE(one_logit_column_is_binary_accuracy) {
+    auto device = load<plexus::Device>("cpu");
+    auto metric = load<plexus::Metric>("accuracy");
+    metric->build({4, 1}, *device);
+    metric->reset();
+    // Logits 2.0, -1.0, 0.0, -3.0 predict 1, 0, 0 (0 is not > 0), 0; targets 1, 1, 0, 0:
+    // rows 0, 2 and 3 are right -> 3/4.
+    metric->update(make_tensor(*device, {4, 1}, {2.0f, -1.0f, 0.0f, -3.0f}),
+                   make_tensor(*device, {4, 1}, {1, 1, 0, 0}));
+    BOOST_TEST(accuracy(*metric) == 0.75, boost::test_tools::tolerance(1e-12));
 }

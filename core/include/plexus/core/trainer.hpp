@@ -68,6 +68,8 @@ public:
     Logs evaluate(const Subset& data);
 
     const std::string& stop_reason() const { return stop_reason_; }
+    /// Set when fit() ended on weights other than the last epoch's best: which epoch it kept.
+    const std::string& restored_note() const { return restored_note_; }
     /// Weights access shared with callbacks (snapshot, restore, save).
     ModelAccess& weights();
     /// The run folder callbacks see (set once it exists, before fit()).
@@ -98,10 +100,11 @@ private:
         Tensor work;  // same shape as the parameter
     };
     std::vector<Regularized> regularized_;
-    Tensor scalar_;
+    Tensor penalty_sums_;
+    std::vector<float> penalty_host_;
     std::vector<float> host_x_, host_t_;
     Tensor x_, t_;
-    std::string stop_reason_;
+    std::string stop_reason_, restored_note_;
     double samples_per_second_ = 0.0, seconds_per_epoch_ = 0.0;
 };
 
