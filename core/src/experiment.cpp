@@ -193,6 +193,9 @@ Experiment Experiment::load(const std::filesystem::path& file) {
     std::error_code ec;
     if (std::filesystem::is_directory(file, ec))
         throw ConfigError(file.string() + ": cannot read (expected a file, found a directory)");
+    // A FIFO or device would block or never end; experiments are regular files.
+    if (std::filesystem::exists(file, ec) && !std::filesystem::is_regular_file(file, ec))
+        throw ConfigError(file.string() + ": cannot read (expected a regular file)");
     std::ifstream in(file, std::ios::binary);
     if (!in)
         throw ConfigError(file.string() + ": cannot read (" +
