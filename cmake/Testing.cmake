@@ -3,6 +3,7 @@
 function(plexus_add_test name)
   add_executable(${name} ${ARGN})
   target_link_libraries(${name} PRIVATE plexus_core Boost::unit_test_framework)
+  target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR}/tests/support)
   target_compile_definitions(${name} PRIVATE
     BOOST_TEST_DYN_LINK BOOST_DLL_USE_STD_FS
     PLEXUS_TEST_PLUGIN_DIR="${PLEXUS_PLUGIN_OUTPUT_DIR}"

@@ -9,23 +9,17 @@
 
 #include "plexus/plexus.hpp"
 #include "plexus/testing.hpp"
+#include "check_close.hpp"
 
 using plexus::testing::load;
 using plexus::testing::make_tensor;
 using plexus::testing::to_host;
 using Floats = std::vector<float>;
 
+using plexus::test::check_close;
+
 namespace {
 
-void check_close(const Floats& got, const Floats& want, float tol = 1e-5f) {
-    BOOST_REQUIRE_EQUAL(got.size(), want.size());
-    for (std::size_t i = 0; i < got.size(); ++i) {
-        BOOST_TEST_CONTEXT("element " << i) {
-            BOOST_TEST(std::abs(got[i] - want[i]) <= tol * (1.0f + std::abs(want[i])),
-                       got[i] << " != " << want[i]);
-        }
-    }
-}
 
 const Floats kX = {-2, -0.5f, 0.5f, 3};
 const Floats kDy = {1, 2, 3, 4};

@@ -8,22 +8,17 @@
 
 #include "plexus/plexus.hpp"
 #include "plexus/testing.hpp"
+#define PLEXUS_CHECK_CLOSE_TOLERANCE 1e-6f
+#include "check_close.hpp"
 
 using plexus::testing::load;
 using plexus::testing::make_tensor;
 using plexus::testing::to_host;
 
+using plexus::test::check_close;
+
 namespace {
 
-void check_close(const std::vector<float>& got, const std::vector<float>& want) {
-    BOOST_REQUIRE_EQUAL(got.size(), want.size());
-    for (std::size_t i = 0; i < got.size(); ++i) {
-        BOOST_TEST_CONTEXT("element " << i) {
-            BOOST_TEST(std::abs(got[i] - want[i]) <= 1e-6f * (1.0f + std::abs(want[i])),
-                       got[i] << " != " << want[i]);
-        }
-    }
-}
 
 // pred - target = {1, 0, -2, 0.5}
 const std::vector<float> kPred = {1, 2, 3, 4};
