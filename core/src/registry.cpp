@@ -87,14 +87,6 @@ ComponentSpec parse_component_spec(std::string_view text, const std::string& whe
     return spec;
 }
 
-Kind kind_from_name(std::string_view name) {
-    for (std::uint32_t k = 0; k <= static_cast<std::uint32_t>(Kind::sampler); ++k) {
-        const char* n = kind_name(static_cast<Kind>(k));
-        if (name == n || std::string(name) == std::string(n) + "s") return static_cast<Kind>(k);
-    }
-    throw ConfigError("unknown component kind '" + std::string(name) + "'");
-}
-
 std::string describe_range(const ParamSpec& spec) {
     if (spec.type == ParamType::choice) return spec.choices ? spec.choices : "";
     if (spec.type == ParamType::boolean) return "true|false";

@@ -95,8 +95,6 @@ private:
 
 /// Formats a ParamSpec's range or choices for help text: "[0, 1)", "he_normal|glorot_uniform".
 std::string describe_range(const ParamSpec& spec);
-/// "layer" -> Kind::layer; throws ConfigError for an unknown kind name.
-Kind kind_from_name(std::string_view name);
 
 }  // namespace plexus::core
 
