@@ -25,6 +25,17 @@ std::vector<NamedTensor> Optimizer::state() { return {}; }
 
 Metric::~Metric() = default;
 
+Transform::~Transform() = default;
+bool Transform::train_only() const { return false; }
+bool Transform::needs_fit() const { return false; }
+void Transform::fit_begin() {}
+void Transform::fit_batch(const float*, std::size_t) {}
+std::vector<std::string> Transform::fit_end() { return {}; }
+std::vector<TransformState> Transform::state() const { return {}; }
+void Transform::load_state(const std::vector<TransformState>& state) {
+    if (!state.empty()) throw DataError("this transform has no saved state, but the model holds some");
+}
+
 Callback::~Callback() = default;
 ModelAccess::~ModelAccess() = default;
 void Callback::on_train_begin(TrainState&) {}

@@ -45,13 +45,15 @@ void destroy(Kind kind, void* object) {
         case Kind::metric: delete static_cast<Metric*>(object); break;
         case Kind::callback: delete static_cast<Callback*>(object); break;
         case Kind::device: delete static_cast<Device*>(object); break;
+        case Kind::transform: delete static_cast<Transform*>(object); break;
         default: break;  // kinds without an interface yet are never created
     }
 }
 
 bool has_interface(Kind kind) {
     return kind == Kind::layer || kind == Kind::optimizer || kind == Kind::loss ||
-           kind == Kind::metric || kind == Kind::callback || kind == Kind::device;
+           kind == Kind::metric || kind == Kind::callback || kind == Kind::device ||
+           kind == Kind::transform;
 }
 
 bool parse_double(const std::string& s, double& out) {

@@ -1,5 +1,7 @@
 #include "plexus/core/trainer.hpp"
 
+#include "batch_loader.hpp"
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -113,8 +115,16 @@ void Trainer::build(std::size_t features, std::size_t classes,
     loss_.build(out, device_);
     for (auto& m : metrics_) m->build(out, device_);
     optimizer_.build(model_.parameters(), device_);
-    host_x_.assign(b * features, 0.0f);
-    host_t_.assign(b * target_cols_, 0.0f);
+    pipeline_ = options_.pipeline;
+    if (!pipeline_) {
+        own_pipeline_ = std::make_unique<Pipeline>();
+        own_pipeline_->build(Shape{features}, b, options_.divide, options_.seed);
+        pipeline_ = own_pipeline_.get();
+    }
+    if (pipeline_->output_features() != features)
+        throw ShapeError("the data pipeline gives " + std::to_string(pipeline_->output_features()) +
+                         " features per sample, the model was built for " + std::to_string(features));
+    loader_ = std::make_unique<BatchLoader>(*pipeline_, b, target_cols_, options_.prefetch);
     x_ = device_.alloc(Shape{b, features});
     t_ = device_.alloc(Shape{b, target_cols_});
     regularized_.clear();
@@ -155,28 +165,9 @@ double Trainer::regularize(bool add_gradients) {
     return penalty;
 }
 
-void Trainer::load_batch(const Subset& subset, std::size_t begin, std::size_t count) {
-    const Dataset& d = *subset.data;
-    const std::size_t f = features_;
-    const float scale = 1.0f / options_.divide;
-    const std::size_t tc = target_cols_;
-    std::fill(host_t_.begin(), host_t_.begin() + count * tc, 0.0f);
-    for (std::size_t r = 0; r < count; ++r) {
-        const std::size_t i = subset.indices[begin + r];
-        float* dst = host_x_.data() + r * f;
-        if (!d.u8.empty()) {
-            const std::uint8_t* src = d.u8.data() + i * f;
-            for (std::size_t j = 0; j < f; ++j) dst[j] = static_cast<float>(src[j]) * scale;
-        } else {
-            std::copy_n(d.f32.data() + i * f, f, dst);
-        }
-        if (tc == 1)
-            host_t_[r] = static_cast<float>(d.labels[i]);  // binary: 0/1 in one column
-        else
-            host_t_[r * tc + d.labels[i]] = 1.0f;
-    }
-    device_.upload(x_.rows(0, count), std::span<const float>(host_x_.data(), count * f));
-    device_.upload(t_.rows(0, count), std::span<const float>(host_t_.data(), count * tc));
+void Trainer::upload(const PreparedBatch& batch) {
+    device_.upload(x_.rows(0, batch.rows), std::span<const float>(batch.x, batch.rows * features_));
+    device_.upload(t_.rows(0, batch.rows), std::span<const float>(batch.t, batch.rows * target_cols_));
 }
 
 History Trainer::fit(const Subset& train, const Subset& validation,
@@ -227,6 +218,7 @@ History Trainer::fit(const Subset& train, const Subset& validation,
         for (auto& m : metrics_) m->reset();
 
         const auto t0 = Clock::now();
+        loader_->start(shuffled, b, Mode::train, epoch);
         double loss_sum = 0.0, penalty_sum = 0.0;
         std::size_t seen = 0;
         for (std::size_t batch = 0; batch < state.batches; ++batch) {
@@ -234,7 +226,7 @@ History Trainer::fit(const Subset& train, const Subset& validation,
             // A trailing batch of one sample has no batch statistics (batchnorm) and is the
             // noisiest step of the epoch; like drop_last for this one case, it is skipped.
             if (n == 1 && b > 1) break;
-            load_batch(shuffled, begin, n);
+            upload(loader_->next());
             const Tensor x = x_.rows(0, n), t = t_.rows(0, n);
             const Tensor& y = model_.forward(x, Mode::train);
             const float loss = loss_.forward(y, t);
@@ -278,6 +270,7 @@ History Trainer::fit(const Subset& train, const Subset& validation,
                 break;
             }
         }
+        loader_->stop();
         const double epoch_seconds = seconds_since(t0);
         if (seen == 0) break;
         train_seconds += epoch_seconds;
@@ -334,14 +327,16 @@ Logs Trainer::evaluate(const Subset& data) {
     for (auto& m : metrics_) m->reset();
     const std::size_t b = options_.batch_size;
     double loss_sum = 0.0;
+    loader_->start(data, b, Mode::infer, 0);
     for (std::size_t begin = 0; begin < data.size(); begin += b) {
         const std::size_t n = std::min(b, data.size() - begin);
-        load_batch(data, begin, n);
+        upload(loader_->next());
         const Tensor x = x_.rows(0, n), t = t_.rows(0, n);
         const Tensor& y = model_.forward(x, Mode::infer);
         loss_sum += static_cast<double>(loss_.forward(y, t)) * n;
         for (auto& m : metrics_) m->update(y, t);
     }
+    loader_->stop();
     Logs logs;
     // As in Keras, the evaluated loss includes the weights' penalty, like the training loss.
     const double penalty = regularized_.empty() ? 0.0 : regularize(false);

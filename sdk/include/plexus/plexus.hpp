@@ -12,3 +12,4 @@
 #include "plexus/plugin.hpp"
 #include "plexus/shape.hpp"
 #include "plexus/tensor.hpp"
+#include "plexus/transform.hpp"

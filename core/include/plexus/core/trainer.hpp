@@ -12,6 +12,7 @@
 #include "plexus/callback.hpp"
 #include "plexus/core/dataset.hpp"
 #include "plexus/core/model.hpp"
+#include "plexus/core/pipeline.hpp"
 #include "plexus/loss.hpp"
 #include "plexus/metric.hpp"
 #include "plexus/optimizer.hpp"
@@ -20,6 +21,9 @@
 #pragma GCC visibility push(default)
 
 namespace plexus::core {
+
+class BatchLoader;
+struct PreparedBatch;
 
 /// Rows of a dataset chosen by index (a split).
 struct Subset {
@@ -40,6 +44,11 @@ struct TrainOptions {
     std::size_t epochs = 1;
     std::uint64_t seed = 42;
     float divide = 255.0f;  // uint8 pixels are divided by this when converted to float
+    /// The data pipeline (gather + transforms), built and fitted by the caller; null: the
+    /// trainer gathers rows itself (uint8 divided by `divide`), with no transforms.
+    Pipeline* pipeline = nullptr;
+    /// Prepare the next batch on a background thread while the device computes this one.
+    bool prefetch = true;
     std::string run_dir;    // passed to callbacks (checkpoints, logs); may be empty
     std::map<std::string, std::string> metadata;  // stored with saved weights
 };
@@ -51,7 +60,8 @@ public:
             std::vector<std::shared_ptr<Callback>> callbacks, TrainOptions options);
     ~Trainer();
 
-    /// Allocates every device buffer for `features` inputs and `classes` outputs; throws
+    /// Allocates every device buffer for `features` inputs (the pipeline's output features
+    /// when the options carry a pipeline) and `classes` outputs; throws
     /// ShapeError when the model's output does not match the classes. A model with one
     /// output on two classes gets 0/1 targets (binary classification); otherwise targets are
     /// one-hot rows. `class_counts` (training split) goes to the loss for class weighting.
@@ -80,7 +90,7 @@ public:
 
 private:
     class Weights;
-    void load_batch(const Subset& subset, std::size_t begin, std::size_t count);
+    void upload(const PreparedBatch& batch);
     /// The l1/l2 penalty of every regularised parameter; with add_gradients, also adds its
     /// gradient to the parameters' gradients.
     double regularize(bool add_gradients);
@@ -102,7 +112,9 @@ private:
     std::vector<Regularized> regularized_;
     Tensor penalty_sums_;
     std::vector<float> penalty_host_;
-    std::vector<float> host_x_, host_t_;
+    std::unique_ptr<Pipeline> own_pipeline_;
+    Pipeline* pipeline_ = nullptr;
+    std::unique_ptr<BatchLoader> loader_;
     Tensor x_, t_;
     std::string stop_reason_, restored_note_;
     double samples_per_second_ = 0.0, seconds_per_epoch_ = 0.0;
