@@ -162,7 +162,7 @@ BOOST_AUTO_TEST_CASE(reports_unknown_sections_and_keys) {
 BOOST_AUTO_TEST_CASE(reports_duplicates_and_empty_values) {
     BOOST_TEST(parse_error("[train]\nepochs = 2\nbatch_size = 8\nepochs = 3\n") ==
                "exp.ini:4: duplicate key 'epochs' in [train] (first set at exp.ini:2; only "
-               "model.layer, train.metric, train.callback may repeat)");
+               "data.transform, model.layer, train.metric, train.callback may repeat)");
     BOOST_TEST(parse_error("[data]\ntrain =   ; nothing\n") ==
                "exp.ini:2: empty value for 'train' in [data]");
     // The same key in two [train] blocks is still a duplicate.
@@ -192,9 +192,10 @@ BOOST_AUTO_TEST_CASE(resolved_text_round_trips) {
 
 BOOST_AUTO_TEST_CASE(knows_its_keys) {
     const auto keys = Experiment::known_keys();
-    BOOST_TEST(keys.size() == 19u);
+    BOOST_TEST(keys.size() == 22u);
     BOOST_TEST(std::is_sorted(keys.begin(), keys.end()));
     BOOST_TEST(keys.front() == "data.divide");
+    BOOST_TEST(Experiment::is_list_key("data.transform"));
     BOOST_TEST(Experiment::is_list_key("model.layer"));
     BOOST_TEST(Experiment::is_list_key("train.metric"));
     BOOST_TEST(Experiment::is_list_key("train.callback"));

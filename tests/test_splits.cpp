@@ -78,3 +78,114 @@ BOOST_AUTO_TEST_CASE(fractions_parse_with_clear_errors) {
     BOOST_CHECK_THROW(make_splits(iota(10), std::vector<std::uint32_t>(10, 0), {0.6, 0.4, false}, 1),
                       plexus::ConfigError);
 }
+
+BOOST_AUTO_TEST_CASE(split_presets_parse_to_fractions) {
+    struct Case {
+        const char* text;
+        double validation, test;
+        bool stratified;
+    };
+    for (const auto& c :
+         {Case{"80:20", 0.0, 0.2, false}, Case{"70:30", 0.0, 0.3, false},
+          Case{"60:20:20", 0.2, 0.2, false}, Case{"70:15:15", 0.15, 0.15, false},
+          Case{"98:1:1", 0.01, 0.01, false}, Case{"stratified 80:20", 0.0, 0.2, true},
+          Case{"70:15:15 stratified", 0.15, 0.15, true}, Case{" 90 : 10 ", 0.0, 0.1, false},
+          Case{"33.4:33.3:33.3", 0.333, 0.333, false}}) {
+        BOOST_TEST_CONTEXT("split '" << c.text << "'") {
+            const SplitSpec spec = parse_split(c.text, "exp.ini:9");
+            BOOST_TEST(spec.validation == c.validation, boost::test_tools::tolerance(1e-12));
+            BOOST_TEST(spec.test == c.test, boost::test_tools::tolerance(1e-12));
+            BOOST_TEST(spec.stratified == c.stratified);
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(split_presets_give_hand_computed_sizes) {
+    const auto labels = imbalanced_labels();  // classes of 700, 200 and 100
+    using Counts = std::vector<std::size_t>;
+    struct Case {
+        const char* text;
+        Counts train, validation, test;  // per class, stratified; their sums unstratified
+    };
+    for (const auto& c : {Case{"80:20", {560, 160, 80}, {0, 0, 0}, {140, 40, 20}},
+                          Case{"70:30", {490, 140, 70}, {0, 0, 0}, {210, 60, 30}},
+                          Case{"60:20:20", {420, 120, 60}, {140, 40, 20}, {140, 40, 20}},
+                          Case{"70:15:15", {490, 140, 70}, {105, 30, 15}, {105, 30, 15}},
+                          Case{"98:1:1", {686, 196, 98}, {7, 2, 1}, {7, 2, 1}}}) {
+        for (const char* word : {"", " stratified"}) {
+            const std::string text = c.text + std::string(word);
+            BOOST_TEST_CONTEXT("split '" << text << "'") {
+                const SplitSpec spec = parse_split(text, "");
+                const auto s = make_splits(iota(1000), labels, spec, 11);
+                const auto sum = [](const Counts& v) {
+                    return std::accumulate(v.begin(), v.end(), std::size_t{0});
+                };
+                BOOST_TEST(s.train.size() == sum(c.train));
+                BOOST_TEST(s.validation.size() == sum(c.validation));
+                BOOST_TEST(s.test.size() == sum(c.test));
+                std::set<std::uint32_t> all;
+                for (const auto* part : {&s.train, &s.validation, &s.test})
+                    all.insert(part->begin(), part->end());
+                BOOST_TEST(all.size() == 1000u);  // disjoint and covering the pool
+                if (spec.stratified) {
+                    BOOST_TEST(class_counts(s.train, labels, 3) == c.train,
+                               boost::test_tools::per_element());
+                    BOOST_TEST(class_counts(s.validation, labels, 3) == c.validation,
+                               boost::test_tools::per_element());
+                    BOOST_TEST(class_counts(s.test, labels, 3) == c.test,
+                               boost::test_tools::per_element());
+                }
+            }
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(stratified_split_is_within_one_sample_per_class) {
+    std::vector<std::uint32_t> labels(1000);  // classes of 334, 333 and 333: shares are not whole
+    for (std::size_t i = 0; i < labels.size(); ++i) labels[i] = static_cast<std::uint32_t>(i % 3);
+    const std::vector<std::size_t> sizes{334, 333, 333};
+    for (const char* text : {"70:15:15 stratified", "stratified 98:1:1", "80:20 stratified"}) {
+        const SplitSpec spec = parse_split(text, "");
+        const auto s = make_splits(iota(1000), labels, spec, 5);
+        const double train = 1.0 - spec.validation - spec.test;
+        for (const auto& [part, fraction] :
+             {std::pair{&s.train, train}, std::pair{&s.validation, spec.validation},
+              std::pair{&s.test, spec.test}}) {
+            const auto counts = class_counts(*part, labels, 3);
+            for (std::size_t k = 0; k < 3; ++k)
+                BOOST_TEST(std::abs(static_cast<double>(counts[k]) -
+                                    fraction * static_cast<double>(sizes[k])) <= 1.0,
+                           text << ": class " << k << " has " << counts[k]);
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(split_errors_say_what_and_how) {
+    const std::string advice =
+        " (use e.g. 80:20, 70:30, 60:20:20, 70:15:15 or 98:1:1, optionally with 'stratified')";
+    struct Case {
+        const char* text;
+        const char* what;
+    };
+    for (const auto& c :
+         {Case{"80:30", "has parts that add up to 110, not 100"},
+          Case{"abc", "is not a ratio train:test or train:validation:test"},
+          Case{"0:100", "has the part 0; every part must be above 0"},
+          Case{"80:-20", "has the part -20; every part must be above 0"},
+          Case{"0.8:0.2", "has parts that add up to 1, not 100"},
+          Case{"80:x", "has 'x', which is not a number"},
+          Case{"80:", "has '', which is not a number"},
+          Case{"inf:20", "has 'inf', which is not a number"},
+          Case{"40:30:20:10", "is not a ratio train:test or train:validation:test"},
+          Case{"80:20 70:30", "has an unexpected word '70:30'"},
+          Case{"stratified 80:20 stratified", "has an unexpected word 'stratified'"},
+          Case{"stratified", "has no ratio"}, Case{"", "has no ratio"}}) {
+        try {
+            parse_split(c.text, "exp.ini:9");
+            BOOST_ERROR("accepted '" << c.text << "'");
+        } catch (const plexus::ConfigError& e) {
+            BOOST_TEST(std::string(e.what()) ==
+                       "exp.ini:9: split '" + std::string(c.text) + "' " + c.what + advice);
+        }
+    }
+}

@@ -21,6 +21,7 @@ const char* kUsage =
     "commands:\n"
     "  plugins [NAME]   list the plugins found, or show one component's parameters\n"
     "  train EXP.ini    train the model an experiment file describes\n"
+    "  predict MODEL    run a trained model on data and write predictions.csv\n"
     "\n"
     "options:\n"
     "  --version        print the version and exit\n"
@@ -48,7 +49,8 @@ int main(int argc, char** argv) {
         }
         if (command == "plugins") return plexus::app::cmd_plugins(args);
         if (command == "train") return plexus::app::cmd_train(args);
-        std::cerr << "plexus: unknown command '" << command << "' (commands: plugins, train; see plexus --help)\n";
+        if (command == "predict") return plexus::app::cmd_predict(args);
+        std::cerr << "plexus: unknown command '" << command << "' (commands: plugins, train, predict; see plexus --help)\n";
         return 2;
     } catch (const po::error& e) {
         std::cerr << "plexus " << command << ": " << e.what() << " (see plexus " << command

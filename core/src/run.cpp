@@ -13,9 +13,9 @@
 #include <random>
 
 #include "plexus/core/files.hpp"
-#include "plexus/core/idx.hpp"
-#include "plexus/core/splits.hpp"
+#include "plexus/core/pipeline.hpp"
 #include "plexus/core/trainer.hpp"
+#include "plexus/core/run_data.hpp"
 #include "plexus/plexus.hpp"
 
 namespace fs = std::filesystem;
@@ -23,42 +23,10 @@ namespace fs = std::filesystem;
 namespace plexus::core {
 namespace {
 
-std::string at(const Setting& s) { return s.where.empty() ? "" : s.where + ": "; }
-
-double number(const Experiment& exp, const std::string& key, double fallback, double min,
-              double max, bool integer) {
-    const auto s = exp.get(key);
-    if (!s) return fallback;
-    double v = 0;
-    auto [p, ec] = std::from_chars(s->value.data(), s->value.data() + s->value.size(), v);
-    const bool ok = ec == std::errc() && p == s->value.data() + s->value.size() && std::isfinite(v);
-    if (!ok || (integer && v != std::floor(v)) || v < min || v > max) {
-        char range[96];
-        std::snprintf(range, sizeof range, "%s in [%.15g, %.15g]", integer ? "an integer" : "a number",
-                      min, max);
-        throw ConfigError(at(*s) + key + " must be " + range + ", found '" + s->value + "'");
-    }
-    return v;
-}
-
-Dataset load_source(const Experiment& exp, const Setting& s) {
-    const auto colon = s.value.find(':');
-    const std::string scheme = colon == std::string::npos ? "" : s.value.substr(0, colon);
-    if (scheme != "idx")
-        throw ConfigError(at(s) + "unsupported data source '" + s.value +
-                          "' (supported: idx:PATH_PREFIX, e.g. idx:/usr/share/datasets/"
-                          "fashion-mnist/train)");
-    fs::path path = s.value.substr(colon + 1);
-    if (path.is_relative() && !exp.path().empty()) path = exp.path().parent_path() / path;
-    return load_idx_dataset(path);
-}
-
-std::vector<std::uint32_t> shuffled_indices(std::size_t n, std::uint64_t seed) {
-    std::vector<std::uint32_t> idx(n);
-    std::iota(idx.begin(), idx.end(), 0u);
-    std::mt19937_64 rng(seed);
-    std::shuffle(idx.begin(), idx.end(), rng);
-    return idx;
+std::vector<std::size_t> dims_of(const Shape& shape) {
+    std::vector<std::size_t> d;
+    for (std::size_t i = 0; i < shape.rank(); ++i) d.push_back(shape[i]);
+    return d;
 }
 
 fs::path make_run_dir(const fs::path& root, const std::string& name) {
@@ -94,14 +62,11 @@ RunResult run_experiment(const Experiment& exp, const RunOptions& options, std::
     topt.epochs = static_cast<std::size_t>(number(exp, "train.epochs", 1, 1, 1e6, true));
     const auto data_seed = static_cast<std::uint64_t>(number(exp, "data.seed", 42, 0, 4e18, true));
     topt.seed = static_cast<std::uint64_t>(number(exp, "train.seed", double(data_seed), 0, 4e18, true));
-    topt.divide = static_cast<float>(number(exp, "data.divide", 255, 1e-30, 1e30, false));
-    const double train_limit = number(exp, "data.train_limit", 0, 0, 1e12, true);
-    const double test_limit = number(exp, "data.test_limit", 0, 0, 1e12, true);
+    const auto prefetch = exp.get("data.prefetch");
+    if (prefetch && prefetch->value != "true" && prefetch->value != "false")
+        throw ConfigError(at(*prefetch) + "data.prefetch must be true or false, found '" + prefetch->value + "'");
+    topt.prefetch = !prefetch || prefetch->value == "true";
     const bool verbose = number(exp, "train.verbose", 1, 0, 2, true) > 0;
-    const auto train_source = exp.get("data.train");
-    if (!train_source)
-        throw ConfigError(exp.path().string() + ": no training data: add 'train = idx:PATH' to [data]");
-
     const std::string run_name = exp.name();
     if (run_name.empty() || run_name == "." || run_name == ".." ||
         run_name.find_first_of("/\\\"") != std::string::npos ||
@@ -139,77 +104,52 @@ RunResult run_experiment(const Experiment& exp, const RunOptions& options, std::
     if (verbose && !has_progress)
         callbacks.push_back(registry.create_as<Callback>(parse_component_spec("progress", "default")));
 
-    // 2. Data and splits: a seeded shuffle before every split, never "the last rows".
-    SplitSpec split_spec;
-    if (const auto v = exp.get("data.validation"))
-        split_spec.validation = parse_fraction(v->value, v->where, split_spec.stratified);
-    const auto test_setting = exp.get("data.test");
-    bool test_from_file = false;
-    if (test_setting) {
-        test_from_file = test_setting->value.find(':') != std::string::npos;
-        if (!test_from_file) {
-            bool stratified_test = false;
-            split_spec.test = parse_fraction(test_setting->value, test_setting->where, stratified_test);
-            split_spec.stratified |= stratified_test;
-        }
+    Pipeline pipeline;
+    for (const auto& s : exp.get_all("data.transform")) {
+        const ComponentSpec cs = parse_component_spec(s.value, s.where);
+        pipeline.add(registry.create_as<Transform>(cs), s.value);
     }
-    if (split_spec.validation + split_spec.test >= 0.95)
-        throw ConfigError(exp.path().string() + ": validation and test fractions leave almost nothing to train on");
 
-    const Dataset train_data = load_source(exp, *train_source);
-    std::optional<Dataset> test_data;
-    if (test_from_file) {
-        test_data = load_source(exp, *test_setting);
-        if (test_data->features() != train_data.features())
-            throw DataError(at(*test_setting) + "test samples have " + std::to_string(test_data->features()) +
-                            " features, training samples " + std::to_string(train_data.features()));
-    }
-    // train_limit takes a seeded random subset; make_splits shuffles (seeded) again itself.
-    std::vector<std::uint32_t> pool;
-    if (train_limit > 0 && train_limit < train_data.count) {
-        pool = shuffled_indices(train_data.count, data_seed + 1);
-        pool.resize(std::size_t(train_limit));
-    } else {
-        pool.resize(train_data.count);
-        std::iota(pool.begin(), pool.end(), 0u);
-    }
-    Splits parts = make_splits(pool, train_data.labels, split_spec, data_seed);
-    Subset val{&train_data, std::move(parts.validation)};
-    Subset train{&train_data, std::move(parts.train)};
-    if (train.size() == 0) throw ConfigError("no training samples left after the validation split");
-    Subset test{&train_data, std::move(parts.test)};
-    if (test_data) {
-        test = {&*test_data, shuffled_indices(test_data->count, data_seed + 2)};
-        if (test_limit > 0 && test_limit < test.indices.size()) test.indices.resize(std::size_t(test_limit));
-    }
-    const std::size_t classes = std::max(train_data.classes, test_data ? test_data->classes : 0);
-    const std::vector<std::size_t> counts = class_counts(train.indices, train_data.labels, classes);
-    nlohmann::json split_json;
-    std::vector<std::string> warnings;
-    for (const auto& [name, subset] : {std::pair<const char*, const Subset*>{"train", &train},
-                                       {"validation", &val}, {"test", &test}}) {
-        if (subset->size() == 0) continue;
-        const auto c = class_counts(subset->indices, subset->data->labels, classes);
-        split_json[name] = {{"samples", subset->size()}, {"class_counts", c}};
-        for (std::size_t k = 0; k < classes; ++k)
-            if (c[k] == 0)
-                warnings.push_back(std::string("warning: class ") +
-                                   (k < train_data.class_names.size() ? "'" + train_data.class_names[k] + "' " : "") +
-                                   "(" + std::to_string(k) + ") has no samples in the " + name + " split");
-    }
+    // 2. Data and splits: a seeded shuffle before every split, never "the last rows".
+    const std::unique_ptr<RunData> data = load_run_data(exp);
+    const Dataset& train_data = data->train_data;
+    const Subset &train = data->train, &val = data->validation, &test = data->test;
+    const std::size_t classes = data->classes;
+    // uint8 sources arrive in [0, 1] (data.divide); float sources as they are.
+    const float divide = static_cast<float>(number(exp, "data.divide", 255, 1e-30, 1e30, false));
+    topt.divide = divide;
     // Batch gradient descent is batch_size = full; a batch never exceeds the training set.
     if (full_batch || topt.batch_size > train.size()) topt.batch_size = train.size();
+    try {
+        pipeline.build(train_data.sample_shape, topt.batch_size, divide, topt.seed);
+    } catch (const Error& e) {
+        throw ConfigError(exp.path().string() + ": " + e.what());
+    }
+    // Fitted on the training split only: validation and test statistics never leak in.
+    std::vector<std::string> warnings = pipeline.fit(train_data, train.indices);
+    warnings.insert(warnings.end(), data->warnings.begin(), data->warnings.end());
+    topt.pipeline = &pipeline;
+
+    auto json_text = [](const nlohmann::json& j) {
+        return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    };
     std::vector<std::string> layer_specs;
     for (const auto& s : exp.get_all("model.layer")) layer_specs.push_back(s.value);
+    char divide_text[32];
+    std::snprintf(divide_text, sizeof divide_text, "%.9g", static_cast<double>(divide));
     topt.metadata = {{"format", "plexus"},
                      {"plexus_version", PLEXUS_VERSION_STRING},
                      {"experiment", exp.name()},
-                     {"layers", nlohmann::json(layer_specs).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)},
-                     {"input_shape", nlohmann::json(std::vector<std::size_t>{train_data.features()}).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)},
-                     {"class_names", nlohmann::json(train_data.class_names).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)}};
+                     {"layers", json_text(layer_specs)},
+                     {"loss", exp.get_or("model.loss", "softmax_cross_entropy")},
+                     {"transforms", json_text(pipeline.specs())},
+                     {"input_shape", json_text(dims_of(train_data.sample_shape))},
+                     {"divide", divide_text},
+                     {"classes", std::to_string(classes)},
+                     {"class_names", json_text(train_data.class_names)}};
     Trainer trainer(*device, model, *loss, *optimizer, metrics, callbacks, topt);
     try {
-        trainer.build(train_data.features(), classes, counts);
+        trainer.build(pipeline.output_features(), classes, data->train_counts);
     } catch (const Error& e) {  // model and loss shapes: name the experiment they came from
         throw ConfigError(exp.path().string() + ": " + e.what());
     }
@@ -221,8 +161,9 @@ RunResult run_experiment(const Experiment& exp, const RunOptions& options, std::
     write_file_atomic(result.run_dir / "experiment.ini", exp.resolved_text());
     out << "plexus " PLEXUS_VERSION_STRING " | " << device->description() << "\n"
         << "data: " << train.size() << " train, " << val.size() << " validation, " << test.size()
-        << " test samples; " << classes << " classes; " << train_data.features() << " features\n"
-        << model.summary();
+        << " test samples; " << classes << " classes; samples " << train_data.sample_shape.str();
+    if (pipeline.size()) out << " -> " << pipeline.output_shape().str() << " after " << pipeline.size() << " transform(s)";
+    out << "\n" << model.summary();
     for (const auto& w : warnings) out << w << "\n";
     out << std::flush;
 
@@ -255,7 +196,7 @@ RunResult run_experiment(const Experiment& exp, const RunOptions& options, std::
     metrics_json["train_samples_per_second"] = result.samples_per_second;
     metrics_json["seconds_per_epoch"] = result.seconds_per_epoch;
     metrics_json["stop_reason"] = result.stop_reason;
-    metrics_json["split"] = split_json;
+    metrics_json["split"] = data->split_json;
     if (!history.rows.empty()) {
         nlohmann::json last;
         for (std::size_t c = 1; c < history.columns.size(); ++c)

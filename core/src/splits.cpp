@@ -1,8 +1,10 @@
 #include "plexus/core/splits.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cmath>
+#include <cstdio>
 #include <random>
 
 #include "plexus/core/text.hpp"
@@ -82,6 +84,64 @@ double parse_fraction(const std::string& text, const std::string& where, bool& s
                           "optionally followed by 'stratified' (e.g. 0.1 stratified), found '" +
                           text + "'");
     return v;
+}
+
+SplitSpec parse_split(const std::string& text, const std::string& where) {
+    const auto fail = [&](const std::string& what) {
+        return ConfigError((where.empty() ? "" : where + ": ") + "split '" + text + "' " + what +
+                           " (use e.g. 80:20, 70:30, 60:20:20, 70:15:15 or 98:1:1, optionally with "
+                           "'stratified')");
+    };
+    // Words are separated by white space; white space around ':' is part of the ratio.
+    std::vector<std::string> words(1);
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const char c = text[i];
+        if (!std::isspace(static_cast<unsigned char>(c))) {
+            words.back() += c;
+            continue;
+        }
+        const auto next = text.find_first_not_of(" \t\r\n\v\f", i);
+        const bool joins = (!words.back().empty() && words.back().back() == ':') ||
+                           (next != std::string::npos && text[next] == ':');
+        if (!joins && !words.back().empty()) words.emplace_back();
+    }
+    SplitSpec spec;
+    std::string ratio;
+    for (const auto& w : words) {
+        if (w.empty()) continue;
+        if (w == "stratified" && !spec.stratified)
+            spec.stratified = true;
+        else if (ratio.empty() && w != "stratified")
+            ratio = w;
+        else
+            throw fail("has an unexpected word '" + w + "'");
+    }
+    if (ratio.empty()) throw fail("has no ratio");
+    const auto parts = split(ratio, ':');
+    if (parts.size() < 2 || parts.size() > 3)
+        throw fail("is not a ratio train:test or train:validation:test");
+    std::vector<double> values;
+    double sum = 0;
+    for (const auto& part : parts) {
+        double v = 0;
+        const auto [p, ec] = std::from_chars(part.data(), part.data() + part.size(), v);
+        if (part.empty() || ec != std::errc() || p != part.data() + part.size() ||
+            !std::isfinite(v))
+            throw fail("has '" + part + "', which is not a number");
+        if (!(v > 0)) throw fail("has the part " + part + "; every part must be above 0");
+        values.push_back(v);
+        sum += v;
+    }
+    // Percentages must add up: rescaling 80:30 would hide a typo.
+    if (std::fabs(sum - 100.0) > 1e-6) {
+        char buf[32];
+        std::snprintf(buf, sizeof buf, "%g", sum);
+        throw fail(std::string("has parts that add up to ") + buf + ", not 100");
+    }
+    spec.test = values.back() / sum;
+    if (values.size() == 3) spec.validation = values[1] / sum;
+    if (spec.validation + spec.test >= 1.0) throw fail("leaves no samples for training");
+    return spec;
 }
 
 }  // namespace plexus::core

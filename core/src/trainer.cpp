@@ -28,8 +28,9 @@ double seconds_since(Clock::time_point t0) {
 /// Weights on the host for callbacks and NaN recovery; never used inside a step.
 class Trainer::Weights final : public ModelAccess {
 public:
-    Weights(Device& device, Sequential& model, const std::map<std::string, std::string>& metadata)
-        : device_(device), model_(model), metadata_(metadata) {}
+    Weights(Device& device, Sequential& model, const Pipeline& pipeline,
+            const std::map<std::string, std::string>& metadata)
+        : device_(device), model_(model), pipeline_(pipeline), metadata_(metadata) {}
 
     void snapshot(std::vector<float>& out) override {
         std::size_t total = 0;
@@ -59,12 +60,15 @@ public:
             device_.download(w.value, t.values);
             tensors.push_back(std::move(t));
         }
+        // Fitted transforms travel with the weights: predict prepares data as training did.
+        for (auto& t : pipeline_.state()) tensors.push_back(std::move(t));
         write_safetensors(path, tensors, metadata_);
     }
 
 private:
     Device& device_;
     Sequential& model_;
+    const Pipeline& pipeline_;
     std::map<std::string, std::string> metadata_;
 };
 
@@ -134,7 +138,7 @@ void Trainer::build(std::size_t features, std::size_t classes,
     // downloads them once, together.
     penalty_sums_ = device_.alloc(Shape{std::max<std::size_t>(1, 2 * regularized_.size())});
     penalty_host_.assign(penalty_sums_.numel(), 0.0f);
-    weights_ = std::make_unique<Weights>(device_, model_, options_.metadata);
+    weights_ = std::make_unique<Weights>(device_, model_, *pipeline_, options_.metadata);
 }
 
 double Trainer::regularize(bool add_gradients) {

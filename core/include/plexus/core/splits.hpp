@@ -34,6 +34,13 @@ std::vector<std::size_t> class_counts(const std::vector<std::uint32_t>& indices,
 /// is set when the word is present. Throws ConfigError prefixed with `where`.
 double parse_fraction(const std::string& text, const std::string& where, bool& stratified);
 
+/// Parses a split written as percentages: "A:B" is train:test, "A:B:C" is
+/// train:validation:test (e.g. 80:20, 70:30, 60:20:20, 70:15:15, 98:1:1). Every part is a
+/// positive number and the parts sum to 100 (a typo such as 80:30 is an error, not rescaled);
+/// the word "stratified" may come before or after the ratio. Throws ConfigError prefixed
+/// with `where`.
+SplitSpec parse_split(const std::string& text, const std::string& where);
+
 }  // namespace plexus::core
 
 #pragma GCC visibility pop

@@ -1,0 +1,87 @@
+#include <algorithm>
+#include <cstdio>
+#include <iostream>
+
+#include "commands.hpp"
+#include "plexus/core/files.hpp"
+#include "plexus/core/saved_model.hpp"
+#include "plexus/core/sources.hpp"
+
+namespace po = boost::program_options;
+
+namespace plexus::app {
+namespace {
+
+/// A CSV cell: quoted when it holds a delimiter, quote or line break (RFC 4180).
+std::string csv_cell(const std::string& s) {
+    if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
+    std::string q = "\"";
+    for (char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
+    return q + "\"";
+}
+
+}  // namespace
+
+int cmd_predict(const std::vector<std::string>& args) {
+    po::options_description desc(
+        "usage: plexus predict MODEL --data SPEC --out predictions.csv [options]\n\n"
+        "Runs a trained model (a run folder or its model.safetensors) on a data set, with the\n"
+        "transforms fitted during training, and writes one CSV row per sample: index, true\n"
+        "label, predicted class id and name, and the probability of every class.\n\noptions");
+    desc.add_options()("help,h", "show this help")(
+        "data", po::value<std::string>(), "data to predict, e.g. idx:/usr/share/datasets/fashion-mnist/t10k")(
+        "out", po::value<std::string>(), "CSV file to write (atomically)")(
+        "device", po::value<std::string>()->default_value("cpu"), "device plugin to run on")(
+        "batch-size", po::value<std::size_t>()->default_value(1024), "samples per forward pass");
+    add_plugin_options(desc);
+    po::variables_map vm;
+    if (!parse_command(args, desc, "model", vm)) return 0;
+    if (!vm.count("model")) throw po::error("missing the model (plexus predict RUN_DIR --data SPEC --out FILE)");
+    if (!vm.count("data")) throw po::error("missing --data (e.g. --data idx:/usr/share/datasets/fashion-mnist/t10k)");
+    if (!vm.count("out")) throw po::error("missing --out (the CSV file to write)");
+    const std::size_t batch = vm["batch-size"].as<std::size_t>();
+    if (batch == 0 || batch > (1u << 20)) throw po::error("--batch-size must be in [1, 1048576]");
+
+    core::Registry registry(registry_options(vm));
+    auto model = core::load_model(vm["model"].as<std::string>(), registry, vm["device"].as<std::string>(), batch);
+    const core::Dataset reference = model->reference();
+    const core::Dataset data = core::load_dataset(vm["data"].as<std::string>(), {}, "--data", &reference);
+    if (data.features() != reference.features())
+        throw DataError(data.source + ": samples are " + data.sample_shape.str() + ", the model was trained on " +
+                        reference.sample_shape.str());
+    std::vector<std::uint32_t> ids(data.count);
+    for (std::size_t i = 0; i < ids.size(); ++i) ids[i] = static_cast<std::uint32_t>(i);
+    std::vector<float> probabilities;
+    model->predict(data, ids, probabilities);
+
+    const std::size_t cols = model->output_columns();
+    const bool binary = cols == 1 && model->classes == 2;
+    auto name_of = [&](std::size_t k) {
+        return k < model->class_names.size() ? model->class_names[k] : std::to_string(k);
+    };
+    std::string csv = "index,label,predicted,class";
+    for (std::size_t c = 0; c < cols; ++c) csv += ",p_" + csv_cell(name_of(binary ? 1 : c));
+    csv += "\n";
+    std::size_t correct = 0;
+    char num[32];
+    for (std::size_t i = 0; i < data.count; ++i) {
+        const float* p = probabilities.data() + i * cols;
+        const std::size_t predicted =
+            binary ? (p[0] > 0.5f ? 1 : 0) : std::size_t(std::max_element(p, p + cols) - p);
+        correct += predicted == data.labels[i];
+        csv += std::to_string(i) + "," + std::to_string(data.labels[i]) + "," + std::to_string(predicted) + "," +
+               csv_cell(name_of(predicted));
+        for (std::size_t c = 0; c < cols; ++c) {
+            std::snprintf(num, sizeof num, ",%.6g", static_cast<double>(p[c]));
+            csv += num;
+        }
+        csv += "\n";
+    }
+    const std::string out = vm["out"].as<std::string>();
+    core::write_file_atomic(out, csv);
+    std::printf("%zu predictions written to %s; accuracy against the labels %.4f\n", data.count, out.c_str(),
+                data.count ? double(correct) / double(data.count) : 0.0);
+    return 0;
+}
+
+}  // namespace plexus::app
