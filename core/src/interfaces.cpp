@@ -24,6 +24,7 @@ Optimizer::~Optimizer() = default;
 std::vector<NamedTensor> Optimizer::state() { return {}; }
 
 Metric::~Metric() = default;
+std::vector<MetricTable> Metric::tables() const { return {}; }
 
 Transform::~Transform() = default;
 bool Transform::train_only() const { return false; }

@@ -13,6 +13,17 @@ namespace plexus {
 
 using MetricValues = std::vector<std::pair<std::string, double>>;
 
+/// A labelled table a metric can report besides its scalar values: a confusion matrix (rows
+/// true classes, columns predicted classes), per-class precision/recall/F1, ... Row and
+/// column labels are class ids as text ("0", "1", ...) unless the metric knows better; the
+/// host substitutes class names when it prints them.
+struct MetricTable {
+    std::string name;                     // "confusion_matrix", "per_class", ...
+    std::string row_title, column_title;  // axis names: "true class", "predicted class"
+    std::vector<std::string> row_labels, column_labels;
+    std::vector<double> values;  // row_labels.size() × column_labels.size(), row after row
+};
+
 class PLEXUS_API Metric {
 public:
     using Interface = Metric;
@@ -28,6 +39,8 @@ public:
     virtual void update(const Tensor& pred, const Tensor& target) = 0;
     /// Named results over everything since reset(), e.g. {{"accuracy", 0.91}}.
     virtual MetricValues result() const = 0;
+    /// Tables over everything since reset(); none by default.
+    virtual std::vector<MetricTable> tables() const;
 };
 
 }  // namespace plexus
