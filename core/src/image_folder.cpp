@@ -31,6 +31,8 @@ namespace {
 
 using detail::data_fail;
 
+constexpr std::size_t kMaxBytes = std::size_t{1} << 36;  // 64 GiB of pixels in all
+
 const std::array<std::string, 9> kExtensions = {".png", ".jpg", ".jpeg", ".bmp", ".gif",
                                                 ".tga", ".pgm", ".ppm",  ".pnm"};
 
@@ -193,6 +195,11 @@ Dataset load_image_folder(const fs::path& dir, const ImageFolderOptions& options
         const Info first = image_info(files[0]);
         height = static_cast<std::size_t>(first.height);
         width = static_cast<std::size_t>(first.width);
+        if (height > kMaxImageSide || width > kMaxImageSide)
+            data_fail(files[0], "image too large to set the size (" + std::to_string(height) + "x" +
+                                    std::to_string(width) + "; at most " +
+                                    std::to_string(kMaxImageSide) +
+                                    " per side); give size=HxW to resize every image");
     }
     std::size_t channels = options.channels;
     if (channels == 0) {
@@ -207,11 +214,13 @@ Dataset load_image_folder(const fs::path& dir, const ImageFolderOptions& options
     std::size_t plane = 0, per_image = 0, total = 0;
     if (!detail::checked_mul(height, width, plane) ||
         !detail::checked_mul(plane, channels, per_image) ||
-        !detail::checked_mul(per_image, ds.count, total))
-        data_fail(dir, "images too large for memory (" + ds.sample_shape.str() + " each)");
+        !detail::checked_mul(per_image, ds.count, total) || total > kMaxBytes)
+        data_fail(dir, std::to_string(ds.count) + " images of " + ds.sample_shape.str() +
+                           " need more than " + std::to_string(kMaxBytes >> 30) +
+                           " GiB; give a smaller size=HxW");
     try {
         ds.u8.resize(total);
-    } catch (const std::bad_alloc&) {
+    } catch (const std::exception&) {  // bad_alloc, or length_error beyond max_size()
         data_fail(dir, "out of memory (" + std::to_string(ds.count) + " images of " +
                            ds.sample_shape.str() + ")");
     }

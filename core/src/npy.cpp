@@ -282,7 +282,7 @@ template <typename T>
 void reserve_or_fail(std::vector<T>& v, std::size_t n, const std::filesystem::path& path) {
     try {
         v.resize(n);
-    } catch (const std::bad_alloc&) {
+    } catch (const std::exception&) {  // bad_alloc, or length_error beyond max_size()
         data_fail(path, "out of memory (" + std::to_string(n) + " elements)");
     }
 }

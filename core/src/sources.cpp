@@ -21,7 +21,6 @@ namespace fs = std::filesystem;
 namespace plexus::core {
 namespace {
 
-constexpr std::size_t kMaxSide = 16384;
 constexpr const char* kSchemes = "idx:PREFIX, csv:PATH, npy:PATH labels=PATH or dir:PATH";
 
 struct Scheme {
@@ -138,9 +137,10 @@ ImageFolderOptions dir_options(const Spec& spec, const std::string& at, const Da
             if (x == std::string::npos ||
                 !parse_size(std::string_view(value).substr(0, x), o.height) ||
                 !parse_size(std::string_view(value).substr(x + 1), o.width) || o.height == 0 ||
-                o.width == 0 || o.height > kMaxSide || o.width > kMaxSide)
-                bad_value(at, key, value,
-                          "HxW, each from 1 to " + std::to_string(kMaxSide) + ", e.g. size=32x32");
+                o.width == 0 || o.height > kMaxImageSide || o.width > kMaxImageSide)
+                bad_value(
+                    at, key, value,
+                    "HxW, each from 1 to " + std::to_string(kMaxImageSide) + ", e.g. size=32x32");
         } else if (key == "channels") {
             if (value != "1" && value != "3") bad_value(at, key, value, "1 or 3");
             o.channels = value == "1" ? 1 : 3;

@@ -18,6 +18,9 @@ namespace plexus::core {
 /// Largest class id a label file may hold; a bigger id almost always means the wrong column.
 inline constexpr std::size_t kMaxClassId = 65535;
 
+/// Largest image side an image folder is loaded at (size=HxW, or the first image's size).
+inline constexpr std::size_t kMaxImageSide = 16384;
+
 /// For each class of a freshly loaded dataset, where it was first seen, e.g. "iris.csv:17";
 /// match_classes uses it to point at a label the training data does not know.
 using ClassOrigins = std::vector<std::string>;
