@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "plexus/error.hpp"
+
 namespace plexus::core {
 
 BatchLoader::BatchLoader(Pipeline& pipeline, std::size_t max_rows, std::size_t target_cols,
@@ -23,14 +25,20 @@ void BatchLoader::prepare(std::size_t k, std::size_t slot) {
     const std::size_t begin = k * batch_, n = std::min(batch_, s.size() - begin);
     const std::uint32_t* ids = s.indices.data() + begin;
     pipeline_.prepare(*s.data, ids, n, mode_, epoch_, x_[slot].data());
+    if (target_cols_ == 0) return;  // predictions only: no targets
     float* t = t_[slot].data();
     std::fill(t, t + n * target_cols_, 0.0f);
     for (std::size_t r = 0; r < n; ++r) {
         const std::uint32_t label = s.data->labels[ids[r]];
-        if (target_cols_ == 1)
+        if (target_cols_ == 1) {
             t[r] = static_cast<float>(label);  // binary: 0/1 in one column
-        else
+        } else {
+            if (label >= target_cols_)
+                throw DataError(s.data->source + ": sample " + std::to_string(ids[r]) + " has label " +
+                                std::to_string(label) + ", beyond the model's " + std::to_string(target_cols_) +
+                                " classes");
             t[r * target_cols_ + label] = 1.0f;
+        }
     }
 }
 

@@ -5,6 +5,8 @@
 #include <nlohmann/json.hpp>
 
 #include "plexus/core/safetensors.hpp"
+#include "plexus/core/trainer.hpp"
+#include "batch_loader.hpp"
 #include "plexus/plexus.hpp"
 
 namespace fs = std::filesystem;
@@ -50,21 +52,44 @@ Dataset SavedModel::reference() const {
 
 void SavedModel::predict(const Dataset& data, const std::vector<std::uint32_t>& ids,
                          std::vector<float>& probabilities) {
+    evaluate(data, ids, {}, &probabilities);
+}
+
+void SavedModel::evaluate(const Dataset& data, const std::vector<std::uint32_t>& ids,
+                          const std::vector<std::shared_ptr<Metric>>& metrics,
+                          std::vector<float>* probabilities) {
     const std::size_t f = pipeline.output_features(), cols = output_columns();
-    std::vector<float> host_x(batch * f), logits(batch * cols);
-    Tensor x = device->alloc(Shape{batch, f});
-    probabilities.assign(ids.size() * cols, 0.0f);
+    std::vector<float> logits(batch * cols);
+    Tensor x = device->alloc(Shape{batch, f}), t = device->alloc(Shape{batch, cols});
+    for (auto& m : metrics) {
+        m->build(model.output_shape(), *device);
+        m->reset();
+    }
+    if (probabilities) probabilities->assign(ids.size() * cols, 0.0f);
     const bool softmax = loss == "softmax_cross_entropy" && cols > 1;
     const bool sigmoid = loss == "binary_cross_entropy" || (loss == "softmax_cross_entropy" && cols == 1);
+    // Labels beyond the model's classes cannot be one-hot targets; predict ignores them.
+    bool labels_fit = true;
+    for (const auto i : ids) labels_fit &= data.labels[i] < std::max<std::size_t>(cols, 2);
+    if (!metrics.empty() && !labels_fit)
+        throw DataError(data.source + ": holds labels the model's " + std::to_string(cols) + " outputs cannot score");
+    Subset subset{&data, ids};
+    BatchLoader loader(pipeline, batch, labels_fit ? cols : 0, true);
+    loader.start(subset, batch, Mode::infer, 0);
     for (std::size_t begin = 0; begin < ids.size(); begin += batch) {
-        const std::size_t n = std::min(batch, ids.size() - begin);
-        pipeline.prepare(data, ids.data() + begin, n, Mode::infer, 0, host_x.data());
-        device->upload(x.rows(0, n), std::span<const float>(host_x.data(), n * f));
+        const PreparedBatch b = loader.next();
+        const std::size_t n = b.rows;
+        device->upload(x.rows(0, n), std::span<const float>(b.x, n * f));
         const Tensor& y = model.forward(x.rows(0, n), Mode::infer);
+        if (!metrics.empty()) {
+            device->upload(t.rows(0, n), std::span<const float>(b.t, n * cols));
+            for (auto& m : metrics) m->update(y, t.rows(0, n));
+        }
+        if (!probabilities) continue;
         device->download(y, std::span<float>(logits.data(), n * cols));
         for (std::size_t r = 0; r < n; ++r) {
             const float* z = logits.data() + r * cols;
-            float* p = probabilities.data() + (begin + r) * cols;
+            float* p = probabilities->data() + (begin + r) * cols;
             if (softmax) {
                 const float top = *std::max_element(z, z + cols);
                 double sum = 0.0;
@@ -77,6 +102,7 @@ void SavedModel::predict(const Dataset& data, const std::vector<std::uint32_t>& 
             }
         }
     }
+    loader.stop();
 }
 
 std::unique_ptr<SavedModel> load_model(const fs::path& path, const Registry& registry,

@@ -327,8 +327,12 @@ History Trainer::fit(const Subset& train, const Subset& validation,
     return history;
 }
 
-Logs Trainer::evaluate(const Subset& data) {
+Logs Trainer::evaluate(const Subset& data, const std::vector<std::shared_ptr<Metric>>& extra) {
     for (auto& m : metrics_) m->reset();
+    for (auto& m : extra) {
+        m->build(model_.output_shape(), device_);
+        m->reset();
+    }
     const std::size_t b = options_.batch_size;
     double loss_sum = 0.0;
     loader_->start(data, b, Mode::infer, 0);
@@ -339,6 +343,7 @@ Logs Trainer::evaluate(const Subset& data) {
         const Tensor& y = model_.forward(x, Mode::infer);
         loss_sum += static_cast<double>(loss_.forward(y, t)) * n;
         for (auto& m : metrics_) m->update(y, t);
+        for (auto& m : extra) m->update(y, t);
     }
     loader_->stop();
     Logs logs;

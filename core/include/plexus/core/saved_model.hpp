@@ -13,6 +13,7 @@
 #include "plexus/core/model.hpp"
 #include "plexus/core/pipeline.hpp"
 #include "plexus/core/registry.hpp"
+#include "plexus/metric.hpp"
 
 #pragma GCC visibility push(default)
 
@@ -38,6 +39,10 @@ struct SavedModel {
     /// regression loss): probabilities.size() = ids.size() * output columns.
     void predict(const Dataset& data, const std::vector<std::uint32_t>& ids,
                  std::vector<float>& probabilities);
+    /// The same pass, also updating `metrics` (built and reset here) with the outputs and
+    /// the labels as targets; `probabilities` may be null.
+    void evaluate(const Dataset& data, const std::vector<std::uint32_t>& ids,
+                  const std::vector<std::shared_ptr<Metric>>& metrics, std::vector<float>* probabilities);
     std::size_t output_columns() const { return model.output_shape()[1]; }
 };
 

@@ -75,7 +75,9 @@ public:
                 const std::function<void(const History&)>& on_epoch = {});
 
     /// Mean loss (plus the weights' penalty) and metrics over a whole subset, in infer mode.
-    Logs evaluate(const Subset& data);
+    /// `extra` metrics (e.g. a confusion matrix for the final report) are built, reset and
+    /// updated in the same pass; their values are not added to the returned logs.
+    Logs evaluate(const Subset& data, const std::vector<std::shared_ptr<Metric>>& extra = {});
 
     const std::string& stop_reason() const { return stop_reason_; }
     /// Set when fit() ended on weights other than the last epoch's best: which epoch it kept.
