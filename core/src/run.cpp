@@ -15,7 +15,10 @@
 #include "plexus/core/files.hpp"
 #include "plexus/core/pipeline.hpp"
 #include "plexus/core/trainer.hpp"
+#include "plexus/core/diagnose.hpp"
+#include "plexus/core/report.hpp"
 #include "plexus/core/run_data.hpp"
+#include "plexus/core/run_record.hpp"
 #include "plexus/plexus.hpp"
 
 namespace fs = std::filesystem;
@@ -203,8 +206,15 @@ RunResult run_experiment(const Experiment& exp, const RunOptions& options, std::
             last[history.columns[c]] = history.rows.back()[c];
         metrics_json["final_epoch"] = last;
     }
+    // The final evaluation: test metrics, and on the test set (else validation) the confusion
+    // matrix behind the classification report.
+    std::vector<std::shared_ptr<Metric>> report_metrics;
+    if (registry.find(Kind::metric, "confusion_matrix"))
+        report_metrics.push_back(registry.create_as<Metric>("confusion_matrix", "report"));
+    const Subset* report_set = test.size() ? &test : (val.size() ? &val : nullptr);
+    const char* report_set_name = test.size() ? "test" : "validation";
     if (test.size() && !history.rows.empty()) {
-        result.test = trainer.evaluate(test);
+        result.test = trainer.evaluate(test, report_metrics);
         nlohmann::json tj;
         out << "test:";
         for (const auto& [name, value] : result.test.items()) {
@@ -215,13 +225,37 @@ RunResult run_experiment(const Experiment& exp, const RunOptions& options, std::
         }
         out << "\n";
         metrics_json["test"] = tj;
+    } else if (report_set && !history.rows.empty() && !report_metrics.empty()) {
+        trainer.evaluate(*report_set, report_metrics);
     }
+    metrics_json["class_names"] = train_data.class_names;
+    metrics_json["best_epoch"] = trainer.best_epoch();
+    metrics_json["best_key"] = trainer.best_key();
+    std::vector<std::vector<double>> confusion;
+    if (report_set && !history.rows.empty())
+        for (const auto& m : report_metrics)
+            for (const auto& t : m->tables())
+                if (t.name == "confusion_matrix") confusion = table_rows(t);
+    if (!confusion.empty()) {
+        metrics_json["confusion_matrix"] = confusion;
+        metrics_json["confusion_set"] = report_set_name;
+        const MetricTable report = classification_report(confusion, train_data.class_names);
+        metrics_json["classification_report"] = table_json(report);
+        out << "\nclassification report (" << report_set_name << " set, " << report_set->size() << " samples)\n"
+            << classification_report_text(confusion, train_data.class_names, 3) << "\n"
+            << confusion_matrix_text(confusion, train_data.class_names);
+    }
+    const Diagnosis diagnosis = diagnose(history, result.stop_reason);
+    metrics_json["diagnosis"] = diagnosis.to_json();
+    if (!history.rows.empty()) out << "\n" << diagnosis.to_text();
     write_file_atomic(result.run_dir / "metrics.json", metrics_json.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
     if (!history.rows.empty()) {
+        const RunRecord record{result.run_dir, exp.resolved_text(), history, metrics_json};
+        write_report(result.run_dir / "report.html", report_data(record, diagnosis_lines(diagnosis)));
         char perf[128];
         std::snprintf(perf, sizeof perf, "%.0f training samples/s, %.2f s/epoch\n",
                       result.samples_per_second, result.seconds_per_epoch);
-        out << perf;
+        out << "\n" << perf << "report: " << (result.run_dir / "report.html").string() << "\n";
     }
     out << "run saved to " << result.run_dir.string() << "\n";
     return result;

@@ -310,6 +310,8 @@ History Trainer::fit(const Subset& train, const Subset& validation,
         if (on_epoch) on_epoch(history);
     }
     stop_reason_ = state.stop_reason;
+    best_epoch_ = best_epoch;
+    best_key_ = best_key;
     // The model a run keeps is its best epoch's (DESIGN §5), not whatever the last epoch left;
     // callbacks that restore by their own monitor (early stopping) run after this.
     restored_note_.clear();

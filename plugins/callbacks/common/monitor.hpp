@@ -35,14 +35,14 @@ constexpr ParamSpec mode_param() {
             0,
             0,
             "auto|min|max",
-            "auto: max for names containing acc, precision, recall, f1 or auc, else min"};
+            "auto: max for names containing acc, precision, recall, sensitivity, specificity, f1, fbeta or auc, else min"};
 }
 
 enum class Direction { min, max };
 
 /// Names of values where higher is better; everything else (losses, errors) is minimised.
 inline bool higher_is_better(const std::string& monitor) {
-    for (const char* word : {"acc", "precision", "recall", "f1", "auc"})
+    for (const char* word : {"acc", "precision", "recall", "sensitivity", "specificity", "f1", "fbeta", "auc"})
         if (monitor.find(word) != std::string::npos) return true;
     return false;
 }

@@ -82,6 +82,10 @@ public:
     const std::string& stop_reason() const { return stop_reason_; }
     /// Set when fit() ended on weights other than the last epoch's best: which epoch it kept.
     const std::string& restored_note() const { return restored_note_; }
+    /// The epoch (1-based) whose weights fit() kept by its own criterion, and that criterion
+    /// ("val_loss", else "loss"); 0 before fit().
+    std::size_t best_epoch() const { return best_epoch_; }
+    const std::string& best_key() const { return best_key_; }
     /// Weights access shared with callbacks (snapshot, restore, save).
     ModelAccess& weights();
     /// The run folder callbacks see (set once it exists, before fit()).
@@ -118,7 +122,8 @@ private:
     Pipeline* pipeline_ = nullptr;
     std::unique_ptr<BatchLoader> loader_;
     Tensor x_, t_;
-    std::string stop_reason_, restored_note_;
+    std::string stop_reason_, restored_note_, best_key_;
+    std::size_t best_epoch_ = 0;
     double samples_per_second_ = 0.0, seconds_per_epoch_ = 0.0;
 };
 

@@ -1,0 +1,47 @@
+// Inline SVG pieces of the HTML report: learning-curve line charts and the confusion-matrix
+// heatmap. Output is self-contained markup (no scripts, no external references) that is also
+// well-formed XML, so the report can be checked with an XML parser.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace plexus::core::svg {
+
+/// Escapes & < > " ' for HTML text and attribute values.
+std::string escape(std::string_view text);
+
+/// `v` with `digits` significant digits ("0.9123", "1.5e-05"); "nan" for NaN.
+std::string format_number(double v, int digits = 4);
+
+struct Series {
+    std::string name;       // legend text
+    std::vector<double> y;  // one value per x; NaN or infinite values leave a gap
+    std::string colour;     // CSS colour
+    bool dashed = false;
+};
+
+struct LineChart {
+    std::string y_label;
+    std::vector<double> x;  // epochs (integers), increasing
+    std::vector<Series> series;
+    double best_x = 0.0;     // marked with a dashed vertical line when > 0
+    bool allow_log = false;  // log y axis when every value is positive and they span > 10×
+};
+
+/// A line chart: axes with integer x ticks, y ticks and grid, a legend, one polyline per run
+/// of consecutive finite points (each point also gets a dot, so a single epoch still shows).
+std::string line_chart(const LineChart& chart);
+
+/// Whether confusion_heatmap() writes the counts in the cells for `classes` classes (with
+/// many classes the cells get too small; every cell still has its count as a tooltip).
+bool heatmap_shows_counts(std::size_t classes);
+
+/// The confusion matrix (rows true, columns predicted) as a heatmap coloured by the
+/// row-normalised value, with counts written in the cells.
+std::string confusion_heatmap(const std::vector<std::vector<double>>& confusion,
+                              const std::vector<std::string>& class_names);
+
+}  // namespace plexus::core::svg
