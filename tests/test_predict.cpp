@@ -113,3 +113,44 @@ BOOST_AUTO_TEST_CASE(data_of_another_shape_is_refused) {
     BOOST_TEST(std::count(r.err.begin(), r.err.end(), '\n') == 1, r.err);
     BOOST_TEST(r.err.find("t10k") != std::string::npos, r.err);
 }
+
+BOOST_AUTO_TEST_CASE(evaluate_prints_the_classification_report_and_labelled_matrix) {
+    TrainedIris t;
+    const std::string data = "'csv:" + (t.tmp.path / "test.csv").string() + " label=species'";
+    const auto r = run_plexus("evaluate '" + t.run.string() + "' --data " + data + " --metric 'f1 average=macro'");
+    BOOST_REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    BOOST_TEST(r.out.find("precision    recall  f1-score   support") != std::string::npos, r.out);
+    BOOST_TEST(r.out.find("true \\ predicted") != std::string::npos, r.out);
+    BOOST_TEST(r.out.find("versicolor") != std::string::npos, r.out);
+    // The JSON form: the matrix counts every test sample once, and accuracy is its trace.
+    const auto j = run_plexus("evaluate '" + t.run.string() + "' --data " + data + " --json");
+    BOOST_REQUIRE_MESSAGE(j.exit_code == 0, j.err);
+    const auto doc = nlohmann::json::parse(j.out);
+    double total = 0, trace = 0;
+    for (std::size_t i = 0; i < 3; ++i)
+        for (std::size_t k = 0; k < 3; ++k) {
+            total += doc["confusion_matrix"][i][k].get<double>();
+            if (i == k) trace += doc["confusion_matrix"][i][k].get<double>();
+        }
+    BOOST_TEST(total == 75.0);
+    BOOST_TEST(doc["metrics"]["accuracy"].get<double>() == trace / total, boost::test_tools::tolerance(1e-9));
+    BOOST_TEST(doc["metrics"]["accuracy"].get<double>() == t.test_accuracy, boost::test_tools::tolerance(1e-9));
+}
+
+BOOST_AUTO_TEST_CASE(train_writes_the_report_and_diagnose_reads_the_run) {
+    TrainedIris t;
+    BOOST_TEST(fs::exists(t.run / "report.html"));
+    const auto metrics = nlohmann::json::parse(read_text(t.run / "metrics.json"));
+    BOOST_TEST(metrics["confusion_matrix"].size() == 3u);
+    BOOST_TEST(metrics.contains("diagnosis"));
+    const auto d = run_plexus("diagnose '" + t.run.string() + "'");
+    BOOST_REQUIRE_MESSAGE(d.exit_code == 0, d.err);
+    BOOST_TEST(d.out.find("diagnosis") != std::string::npos, d.out);
+    fs::remove(t.run / "report.html");
+    const auto r = run_plexus("report '" + t.run.string() + "'");
+    BOOST_REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    BOOST_TEST(fs::exists(t.run / "report.html"));
+    const auto bad = run_plexus("report '" + (t.tmp.path / "nothing").string() + "'");
+    BOOST_TEST(bad.exit_code != 0);
+    BOOST_TEST(bad.err.find("not a run folder") != std::string::npos, bad.err);
+}

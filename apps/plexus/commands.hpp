@@ -12,6 +12,9 @@ namespace plexus::app {
 int cmd_plugins(const std::vector<std::string>& args);
 int cmd_train(const std::vector<std::string>& args);
 int cmd_predict(const std::vector<std::string>& args);
+int cmd_evaluate(const std::vector<std::string>& args);
+int cmd_diagnose(const std::vector<std::string>& args);
+int cmd_report(const std::vector<std::string>& args);
 
 /// --plugin-path and --allow-insecure-plugins, shared by every command that loads plugins.
 void add_plugin_options(boost::program_options::options_description& desc);

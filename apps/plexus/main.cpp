@@ -21,7 +21,10 @@ const char* kUsage =
     "commands:\n"
     "  plugins [NAME]   list the plugins found, or show one component's parameters\n"
     "  train EXP.ini    train the model an experiment file describes\n"
+    "  evaluate MODEL   metrics, classification report and confusion matrix on data\n"
     "  predict MODEL    run a trained model on data and write predictions.csv\n"
+    "  diagnose RUN     underfitting, overfitting or the learning rate, and what to try\n"
+    "  report RUN       write RUN/report.html (learning curves, confusion matrix, diagnosis)\n"
     "\n"
     "options:\n"
     "  --version        print the version and exit\n"
@@ -50,7 +53,10 @@ int main(int argc, char** argv) {
         if (command == "plugins") return plexus::app::cmd_plugins(args);
         if (command == "train") return plexus::app::cmd_train(args);
         if (command == "predict") return plexus::app::cmd_predict(args);
-        std::cerr << "plexus: unknown command '" << command << "' (commands: plugins, train, predict; see plexus --help)\n";
+        if (command == "evaluate") return plexus::app::cmd_evaluate(args);
+        if (command == "diagnose") return plexus::app::cmd_diagnose(args);
+        if (command == "report") return plexus::app::cmd_report(args);
+        std::cerr << "plexus: unknown command '" << command << "' (commands: plugins, train, evaluate, predict, diagnose, report; see plexus --help)\n";
         return 2;
     } catch (const po::error& e) {
         std::cerr << "plexus " << command << ": " << e.what() << " (see plexus " << command

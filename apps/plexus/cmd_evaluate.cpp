@@ -1,0 +1,83 @@
+#include <cstdio>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "commands.hpp"
+#include "plexus/core/report.hpp"
+#include "plexus/core/run_record.hpp"
+#include "plexus/core/saved_model.hpp"
+#include "plexus/core/sources.hpp"
+
+namespace po = boost::program_options;
+
+namespace plexus::app {
+
+int cmd_evaluate(const std::vector<std::string>& args) {
+    po::options_description desc(
+        "usage: plexus evaluate RUN_DIR|MODEL --data SPEC [--metric SPEC]... [--json]\n\n"
+        "Evaluates a trained model on a labelled data set, with the transforms fitted during\n"
+        "training: the metrics, a classification report (per-class precision, recall, F1,\n"
+        "support; macro and weighted averages; accuracy) and the labelled confusion matrix.\n\noptions");
+    desc.add_options()("help,h", "show this help")(
+        "data", po::value<std::string>(), "data to evaluate, e.g. idx:/usr/share/datasets/fashion-mnist/t10k")(
+        "metric", po::value<std::vector<std::string>>()->composing(),
+        "a metric, e.g. 'f1 average=macro' (repeatable; default accuracy)")(
+        "json", po::bool_switch(), "print JSON instead of text")(
+        "device", po::value<std::string>()->default_value("cpu"), "device plugin to run on")(
+        "batch-size", po::value<std::size_t>()->default_value(1024), "samples per forward pass");
+    add_plugin_options(desc);
+    po::variables_map vm;
+    if (!parse_command(args, desc, "model", vm)) return 0;
+    if (!vm.count("model")) throw po::error("missing the model (plexus evaluate RUN_DIR --data SPEC)");
+    if (!vm.count("data")) throw po::error("missing --data (e.g. --data idx:/usr/share/datasets/fashion-mnist/t10k)");
+    const std::size_t batch = vm["batch-size"].as<std::size_t>();
+    if (batch == 0 || batch > (1u << 20)) throw po::error("--batch-size must be in [1, 1048576]");
+
+    core::Registry registry(registry_options(vm));
+    // The model (and its device) first: metrics hold device buffers and must go before it.
+    auto model = core::load_model(vm["model"].as<std::string>(), registry, vm["device"].as<std::string>(), batch);
+    std::vector<std::string> specs = vm.count("metric") ? vm["metric"].as<std::vector<std::string>>()
+                                                        : std::vector<std::string>{"accuracy"};
+    std::vector<std::shared_ptr<Metric>> metrics;
+    for (const auto& s : specs) metrics.push_back(registry.create_as<Metric>(s, "--metric"));
+    auto confusion_metric = registry.create_as<Metric>("confusion_matrix", "evaluate");
+    metrics.push_back(confusion_metric);
+
+    const core::Dataset reference = model->reference();
+    const core::Dataset data = core::load_dataset(vm["data"].as<std::string>(), {}, "--data", &reference);
+    if (data.features() != reference.features())
+        throw DataError(data.source + ": samples are " + data.sample_shape.str() + ", the model was trained on " +
+                        reference.sample_shape.str());
+    std::vector<std::uint32_t> ids(data.count);
+    for (std::size_t i = 0; i < ids.size(); ++i) ids[i] = static_cast<std::uint32_t>(i);
+    model->evaluate(data, ids, metrics, nullptr);
+
+    std::vector<std::vector<double>> confusion;
+    for (const auto& t : confusion_metric->tables())
+        if (t.name == "confusion_matrix") confusion = core::table_rows(t);
+    nlohmann::json j;
+    j["model"] = model->file.string();
+    j["data"] = data.source;
+    j["samples"] = data.count;
+    for (std::size_t i = 0; i + 1 < metrics.size(); ++i)
+        for (const auto& [name, value] : metrics[i]->result()) j["metrics"][name] = value;
+    j["class_names"] = model->class_names;
+    j["confusion_matrix"] = confusion;
+    j["classification_report"] = core::table_json(core::classification_report(confusion, model->class_names));
+    if (vm["json"].as<bool>()) {
+        std::cout << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+        return 0;
+    }
+    std::cout << "evaluated " << model->file.string() << " on " << data.source << " (" << data.count
+              << " samples)\n";
+    for (const auto& [name, value] : j["metrics"].items()) {
+        char line[128];
+        std::snprintf(line, sizeof line, "%s %.4f\n", name.c_str(), value.get<double>());
+        std::cout << line;
+    }
+    std::cout << "\n" << core::classification_report_text(confusion, model->class_names, 3) << "\n"
+              << core::confusion_matrix_text(confusion, model->class_names);
+    return 0;
+}
+
+}  // namespace plexus::app
