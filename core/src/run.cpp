@@ -247,7 +247,8 @@ RunResult run_experiment(const Experiment& exp, const RunOptions& options, std::
     }
     const Diagnosis diagnosis = diagnose(history, result.stop_reason);
     metrics_json["diagnosis"] = diagnosis.to_json();
-    if (!history.rows.empty()) out << "\n" << diagnosis.to_text();
+    // A run that diverged in its first epoch has no history but still a diagnosis.
+    if (!history.rows.empty() || !diagnosis.findings.empty()) out << "\n" << diagnosis.to_text();
     write_file_atomic(result.run_dir / "metrics.json", metrics_json.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
     if (!history.rows.empty()) {
         const RunRecord record{result.run_dir, exp.resolved_text(), history, metrics_json};
