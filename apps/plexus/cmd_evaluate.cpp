@@ -5,8 +5,6 @@
 #include "commands.hpp"
 #include "plexus/core/report.hpp"
 #include "plexus/core/run_record.hpp"
-#include "plexus/core/saved_model.hpp"
-#include "plexus/core/sources.hpp"
 
 namespace po = boost::program_options;
 
@@ -22,20 +20,16 @@ int cmd_evaluate(const std::vector<std::string>& args) {
         "data", po::value<std::string>(), "data to evaluate, e.g. idx:/usr/share/datasets/fashion-mnist/t10k")(
         "metric", po::value<std::vector<std::string>>()->composing(),
         "a metric, e.g. 'f1 average=macro' (repeatable; default accuracy)")(
-        "json", po::bool_switch(), "print JSON instead of text")(
-        "device", po::value<std::string>()->default_value("cpu"), "device plugin to run on")(
-        "batch-size", po::value<std::size_t>()->default_value(1024), "samples per forward pass");
+        "json", po::bool_switch(), "print JSON instead of text");
+    add_model_options(desc);
     add_plugin_options(desc);
     po::variables_map vm;
     if (!parse_command(args, desc, "model", vm)) return 0;
     if (!vm.count("model")) throw po::error("missing the model (plexus evaluate RUN_DIR --data SPEC)");
-    if (!vm.count("data")) throw po::error("missing --data (e.g. --data idx:/usr/share/datasets/fashion-mnist/t10k)");
-    const std::size_t batch = vm["batch-size"].as<std::size_t>();
-    if (batch == 0 || batch > (1u << 20)) throw po::error("--batch-size must be in [1, 1048576]");
 
     core::Registry registry(registry_options(vm));
     // The model (and its device) first: metrics hold device buffers and must go before it.
-    auto model = core::load_model(vm["model"].as<std::string>(), registry, vm["device"].as<std::string>(), batch);
+    auto model = load_model_arg(vm, registry);
     std::vector<std::string> specs = vm.count("metric") ? vm["metric"].as<std::vector<std::string>>()
                                                         : std::vector<std::string>{"accuracy"};
     std::vector<std::shared_ptr<Metric>> metrics;
@@ -43,13 +37,8 @@ int cmd_evaluate(const std::vector<std::string>& args) {
     auto confusion_metric = registry.create_as<Metric>("confusion_matrix", "evaluate");
     metrics.push_back(confusion_metric);
 
-    const core::Dataset reference = model->reference();
-    const core::Dataset data = core::load_dataset(vm["data"].as<std::string>(), {}, "--data", &reference);
-    if (data.features() != reference.features())
-        throw DataError(data.source + ": samples are " + data.sample_shape.str() + ", the model was trained on " +
-                        reference.sample_shape.str());
-    std::vector<std::uint32_t> ids(data.count);
-    for (std::size_t i = 0; i < ids.size(); ++i) ids[i] = static_cast<std::uint32_t>(i);
+    std::vector<std::uint32_t> ids;
+    const core::Dataset data = load_data_for(*model, vm, ids);
     model->evaluate(data, ids, metrics, nullptr);
 
     std::vector<std::vector<double>> confusion;

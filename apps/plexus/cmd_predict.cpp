@@ -4,8 +4,6 @@
 
 #include "commands.hpp"
 #include "plexus/core/files.hpp"
-#include "plexus/core/saved_model.hpp"
-#include "plexus/core/sources.hpp"
 
 namespace po = boost::program_options;
 
@@ -30,27 +28,18 @@ int cmd_predict(const std::vector<std::string>& args) {
         "label, predicted class id and name, and the probability of every class.\n\noptions");
     desc.add_options()("help,h", "show this help")(
         "data", po::value<std::string>(), "data to predict, e.g. idx:/usr/share/datasets/fashion-mnist/t10k")(
-        "out", po::value<std::string>(), "CSV file to write (atomically)")(
-        "device", po::value<std::string>()->default_value("cpu"), "device plugin to run on")(
-        "batch-size", po::value<std::size_t>()->default_value(1024), "samples per forward pass");
+        "out", po::value<std::string>(), "CSV file to write (atomically)");
+    add_model_options(desc);
     add_plugin_options(desc);
     po::variables_map vm;
     if (!parse_command(args, desc, "model", vm)) return 0;
     if (!vm.count("model")) throw po::error("missing the model (plexus predict RUN_DIR --data SPEC --out FILE)");
-    if (!vm.count("data")) throw po::error("missing --data (e.g. --data idx:/usr/share/datasets/fashion-mnist/t10k)");
     if (!vm.count("out")) throw po::error("missing --out (the CSV file to write)");
-    const std::size_t batch = vm["batch-size"].as<std::size_t>();
-    if (batch == 0 || batch > (1u << 20)) throw po::error("--batch-size must be in [1, 1048576]");
 
     core::Registry registry(registry_options(vm));
-    auto model = core::load_model(vm["model"].as<std::string>(), registry, vm["device"].as<std::string>(), batch);
-    const core::Dataset reference = model->reference();
-    const core::Dataset data = core::load_dataset(vm["data"].as<std::string>(), {}, "--data", &reference);
-    if (data.features() != reference.features())
-        throw DataError(data.source + ": samples are " + data.sample_shape.str() + ", the model was trained on " +
-                        reference.sample_shape.str());
-    std::vector<std::uint32_t> ids(data.count);
-    for (std::size_t i = 0; i < ids.size(); ++i) ids[i] = static_cast<std::uint32_t>(i);
+    auto model = load_model_arg(vm, registry);
+    std::vector<std::uint32_t> ids;
+    const core::Dataset data = load_data_for(*model, vm, ids);
     std::vector<float> probabilities;
     model->predict(data, ids, probabilities);
 

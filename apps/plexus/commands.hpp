@@ -6,6 +6,7 @@
 #include <boost/program_options.hpp>
 
 #include "plexus/core/registry.hpp"
+#include "plexus/core/saved_model.hpp"
 
 namespace plexus::app {
 
@@ -24,5 +25,15 @@ bool parse_command(const std::vector<std::string>& args,
                    const boost::program_options::options_description& desc,
                    const char* positional, boost::program_options::variables_map& vm);
 core::RegistryOptions registry_options(const boost::program_options::variables_map& vm);
+
+/// --device and --batch-size, for the commands that run a saved model.
+void add_model_options(boost::program_options::options_description& desc);
+/// The model named by the positional argument, on --device with --batch-size rows per pass
+/// (also requires --data).
+std::unique_ptr<core::SavedModel> load_model_arg(const boost::program_options::variables_map& vm,
+                                                 const core::Registry& registry);
+/// --data, read the way the model was trained (class ids, sample shape); `ids` gets every row.
+core::Dataset load_data_for(const core::SavedModel& model, const boost::program_options::variables_map& vm,
+                            std::vector<std::uint32_t>& ids);
 
 }  // namespace plexus::app
