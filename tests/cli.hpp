@@ -10,6 +10,8 @@
 #include <sstream>
 #include <string>
 
+#include "temp_dir.hpp"
+
 namespace plexus::test {
 
 struct CommandResult {
@@ -41,18 +43,5 @@ inline CommandResult run_plexus(const std::string& args, const std::string& env 
     std::filesystem::remove(base.string() + ".err");
     return r;
 }
-
-/// A fresh folder under the temp directory, removed at scope exit.
-struct TempDir {
-    std::filesystem::path path;
-    explicit TempDir(const std::string& tag) {
-        static int counter = 0;
-        path = std::filesystem::temp_directory_path() /
-               ("plexus-" + tag + "-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
-        std::filesystem::remove_all(path);
-        std::filesystem::create_directories(path);
-    }
-    ~TempDir() { std::filesystem::remove_all(path); }
-};
 
 }  // namespace plexus::test

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "plexus/core/idx.hpp"
+#include "temp_dir.hpp"
 #include "plexus/error.hpp"
 
 namespace fs = std::filesystem;
@@ -23,21 +24,7 @@ namespace {
 using Bytes = std::vector<std::uint8_t>;
 
 // A fresh folder per test case, removed afterwards.
-struct TempDir {
-    fs::path dir;
-    TempDir() {
-        static int counter = 0;
-        dir = fs::temp_directory_path() /
-              ("plexus_test_idx_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-        fs::remove_all(dir);
-        fs::create_directories(dir);
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(dir, ec);
-    }
-    fs::path operator/(const std::string& name) const { return dir / name; }
-};
+using plexus::test::TempDir;
 
 Bytes idx_bytes(const std::vector<std::uint32_t>& dims, const Bytes& data,
                 std::uint8_t type = 0x08) {
@@ -182,7 +169,7 @@ BOOST_AUTO_TEST_CASE(rejects_bad_headers) {
                   "truncated header (expected 12 bytes for 2 dimensions, found 10)");
 
     check_message(idx_error(tmp / "missing"), tmp / "missing", "cannot open (no such file)");
-    check_message(idx_error(tmp.dir), tmp.dir, "found a directory");
+    check_message(idx_error(tmp.path), tmp.path, "found a directory");
 }
 
 BOOST_AUTO_TEST_CASE(rejects_truncated_and_trailing_data) {

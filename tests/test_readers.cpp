@@ -15,6 +15,7 @@
 
 #include "plexus/core/sources.hpp"
 #include "plexus/error.hpp"
+#include "temp_dir.hpp"
 
 namespace fs = std::filesystem;
 using plexus::ConfigError;
@@ -28,23 +29,11 @@ using Bytes = std::vector<std::uint8_t>;
 using Names = std::vector<std::string>;
 using Labels = std::vector<std::uint32_t>;
 
-struct TempDir {
-    fs::path dir;
-    TempDir() {
-        static int counter = 0;
-        dir = fs::temp_directory_path() / ("plexus_test_readers_" + std::to_string(::getpid()) +
-                                           "_" + std::to_string(counter++));
-        fs::remove_all(dir);
-        fs::create_directories(dir);
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(dir, ec);
-    }
-    fs::path operator/(const std::string& name) const { return dir / name; }
+struct TempDir : plexus::test::TempDir {
+    TempDir() : plexus::test::TempDir("readers") {}
     // Loads SPEC relative to this folder, as an experiment file here would.
     Dataset load(const std::string& spec, const Dataset* reference = nullptr) const {
-        return load_dataset(spec, dir, "exp.ini:7", reference);
+        return load_dataset(spec, path, "exp.ini:7", reference);
     }
 };
 

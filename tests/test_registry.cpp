@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "plexus/core/registry.hpp"
+#include "temp_dir.hpp"
 #include "plexus/plexus.hpp"
 
 namespace fs = std::filesystem;
@@ -28,20 +29,8 @@ RegistryOptions only(std::vector<fs::path> paths) {
     return o;
 }
 
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        path = fs::temp_directory_path() /
-               ("plexus-registry-" + std::to_string(::getpid()) + "-" + std::to_string(counter()++));
-        fs::remove_all(path);
-        fs::create_directories(path);
-        fs::permissions(path, fs::perms::others_write, fs::perm_options::remove);
-    }
-    ~TempDir() { fs::remove_all(path); }
-    static int& counter() {
-        static int c = 0;
-        return c;
-    }
+struct TempDir : plexus::test::TempDir {
+    TempDir() : plexus::test::TempDir("registry") {}
 };
 
 bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
