@@ -136,6 +136,31 @@ BOOST_AUTO_TEST_CASE(bad_experiment_files_fail_cleanly) {
     BOOST_TEST(entries(runs) == 0u);
 }
 
+BOOST_AUTO_TEST_CASE(profile_environment_prints_the_cpu_devices_op_table) {
+    if (!fs::exists(kFashion)) return;
+    TempDir out("runs");
+    // 2000 samples at batch 50 for 2 epochs: 80 training steps, each one forward GEMM per
+    // dense layer; evaluation adds its own passes, so at least 80 calls of the first shape.
+    const auto r = run_plexus("train '" + kExample + "' --out '" + out.path.string() +
+                                  "' --set data.train_limit=2000 --set data.test_limit=200 "
+                                  "--set train.epochs=2 --set train.batch_size=50",
+                              "PLEXUS_PROFILE=1");
+    BOOST_TEST_REQUIRE(r.exit_code == 0, r.err);
+    BOOST_TEST(contains(r.err, "cpu device profile (PLEXUS_PROFILE)"), r.err);
+    const auto at = r.err.find("gemm NN 50x256x784");
+    BOOST_TEST_REQUIRE(at != std::string::npos, r.err);
+    std::istringstream row(r.err.substr(at + std::string("gemm NN 50x256x784").size()));
+    unsigned long calls = 0;
+    row >> calls;
+    BOOST_TEST(calls >= 80u);
+    BOOST_TEST(contains(r.err, "(outside device ops)"));
+    // Without the variable, nothing is printed.
+    const auto quiet = run_plexus("train '" + kExample + "' --out '" + out.path.string() +
+                                  "' --set data.train_limit=200 --set data.test_limit=50 --set train.epochs=1");
+    BOOST_TEST_REQUIRE(quiet.exit_code == 0, quiet.err);
+    BOOST_TEST(!contains(quiet.err, "device profile"));
+}
+
 BOOST_AUTO_TEST_CASE(a_diverging_run_stops_with_a_hint_instead_of_printing_nan) {
     if (!fs::exists(kFashion)) return;
     TempDir out("runs");

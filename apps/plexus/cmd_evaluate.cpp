@@ -1,3 +1,4 @@
+#include <chrono>
 #include <cstdio>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -39,7 +40,11 @@ int cmd_evaluate(const std::vector<std::string>& args) {
 
     std::vector<std::uint32_t> ids;
     const core::Dataset data = load_data_for(*model, vm, ids);
+    // Inference throughput, as Keras prints ms/step: preparation, forward passes and metric
+    // updates, not loading the model or reading the data.
+    const auto t0 = std::chrono::steady_clock::now();
     model->evaluate(data, ids, metrics, nullptr);
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
     std::vector<std::vector<double>> confusion;
     for (const auto& t : confusion_metric->tables())
@@ -48,6 +53,9 @@ int cmd_evaluate(const std::vector<std::string>& args) {
     j["model"] = model->file.string();
     j["data"] = data.source;
     j["samples"] = data.count;
+    j["batch_size"] = model->batch;
+    j["seconds"] = seconds;
+    j["samples_per_second"] = seconds > 0 ? static_cast<double>(ids.size()) / seconds : 0.0;
     for (std::size_t i = 0; i + 1 < metrics.size(); ++i)
         for (const auto& [name, value] : metrics[i]->result()) j["metrics"][name] = value;
     j["class_names"] = model->class_names;
@@ -59,6 +67,10 @@ int cmd_evaluate(const std::vector<std::string>& args) {
     }
     std::cout << "evaluated " << model->file.string() << " on " << data.source << " (" << data.count
               << " samples)\n";
+    char speed[160];
+    std::snprintf(speed, sizeof speed, "%.3f s, %.0f samples/s at batch %zu\n", seconds,
+                  j["samples_per_second"].get<double>(), model->batch);
+    std::cout << speed;
     for (const auto& [name, value] : j["metrics"].items()) {
         char line[128];
         std::snprintf(line, sizeof line, "%s %.4f\n", name.c_str(), value.get<double>());

@@ -2,7 +2,7 @@
 // plexus::FusedArgs and hands the raw pointers to its kernel in fused_batchnorm.hpp or
 // fused_optimizer.hpp. The layouts are documented by the layers and optimizers that use them.
 // Only plugin.cpp includes this (see there for why the functions are static).
-#pragma once
+// No include guard: cpu_device.inc includes this once per instruction set.
 
 #include <cstddef>
 #include <string>
@@ -90,10 +90,30 @@ static void fused_batchnorm_backward(const plexus::Device* device, const plexus:
 
 // ---- fused optimizer updates; layouts in plugins/optimizers/{adam,sgd}/README.md
 
+// Below this many parameters an update runs on the calling thread: waking a helper costs
+// more than it saves.
+constexpr std::size_t kParallelUpdate = 32768;
+
+// Runs `update` (an elementwise kernel taking a cpu_fused::*Update) over [0, a.n), split into
+// one contiguous slice per pool thread when the tensor is large. Slices start on 64-byte
+// boundaries; every element is computed exactly as on one thread.
+template <class Update, class Kernel>
+static void run_update(WorkerPool* pool, const Update& a, Kernel update) {
+    if (!pool || pool->parts() == 1 || a.n < kParallelUpdate) return update(a);
+    auto body = [&](unsigned part, unsigned parts) {
+        const std::size_t chunk = (a.n + parts - 1) / parts;
+        const std::size_t begin = std::min(a.n, (chunk * part + 15) / 16 * 16);
+        const std::size_t end = part + 1 == parts ? a.n : std::min(a.n, (chunk * (part + 1) + 15) / 16 * 16);
+        if (begin < end) update(a.slice(begin, end - begin));
+    };
+    pool->run(body);
+}
+
 // inputs {grad}; outputs {value, m, v} or {value, m, v, v_max} (AMSGrad); scalars {lr,
 // beta1, beta2, epsilon, bias_correction1, bias_correction2, weight_decay, grad_scale,
 // clipvalue}.
-static void fused_adam_update(const plexus::Device* device, const plexus::FusedArgs& args) {
+static void fused_adam_update(const plexus::Device* device, const plexus::FusedArgs& args,
+                              WorkerPool* pool) {
     constexpr const char* op = "adam.update";
     const std::size_t no = args.outputs.size();
     if (args.inputs.size() != 1 || (no != 3 && no != 4) || args.scalars.size() != 9 ||
@@ -103,19 +123,19 @@ static void fused_adam_update(const plexus::Device* device, const plexus::FusedA
     const plexus::Tensor& g = *args.inputs[0];
     const std::size_t n = g.numel();
     const auto s = args.scalars;
-    cpu_fused::adam_update(
-        {tensor_data(device, g, op, "grad"),
+    run_update(pool, cpu_fused::AdamUpdate{tensor_data(device, g, op, "grad"),
          required_operand(device, args.outputs[0], op, "value", n),
          required_operand(device, args.outputs[1], op, "m", n),
          required_operand(device, args.outputs[2], op, "v", n),
          no == 4 ? required_operand(device, args.outputs[3], op, "v_max", n) : nullptr, n, s[0],
-         s[1], s[2], s[3], s[4], s[5], s[6], s[7], s[8]});
+         s[1], s[2], s[3], s[4], s[5], s[6], s[7], s[8]},
+               [](const cpu_fused::AdamUpdate& part) { cpu_fused::adam_update(part); });
 }
 
 // inputs {grad}; outputs {value, velocity}; scalars {lr, momentum, nesterov (0 or 1),
 // weight_decay, grad_scale, clipvalue}.
-static void fused_sgd_momentum_update(const plexus::Device* device,
-                                      const plexus::FusedArgs& args) {
+static void fused_sgd_momentum_update(const plexus::Device* device, const plexus::FusedArgs& args,
+                                      WorkerPool* pool) {
     constexpr const char* op = "sgd.momentum_update";
     if (args.inputs.size() != 1 || args.outputs.size() != 2 || args.scalars.size() != 6 ||
         !args.inputs[0]) [[unlikely]]
@@ -124,10 +144,12 @@ static void fused_sgd_momentum_update(const plexus::Device* device,
     const plexus::Tensor& g = *args.inputs[0];
     const std::size_t n = g.numel();
     const auto s = args.scalars;
-    cpu_fused::sgd_momentum_update({tensor_data(device, g, op, "grad"),
-                                    required_operand(device, args.outputs[0], op, "value", n),
-                                    required_operand(device, args.outputs[1], op, "velocity", n),
-                                    n, s[0], s[1], s[3], s[2] != 0.0f, s[4], s[5]});
+    run_update(pool,
+               cpu_fused::SgdMomentumUpdate{tensor_data(device, g, op, "grad"),
+                                            required_operand(device, args.outputs[0], op, "value", n),
+                                            required_operand(device, args.outputs[1], op, "velocity", n),
+                                            n, s[0], s[1], s[3], s[2] != 0.0f, s[4], s[5]},
+               [](const cpu_fused::SgdMomentumUpdate& part) { cpu_fused::sgd_momentum_update(part); });
 }
 
 }  // namespace plexus_cpu

@@ -5,7 +5,7 @@
 // each input once for the column statistics and once more to write the outputs. Columns are
 // strided in a row-major tensor, so a block of columns is accumulated at a time in stack
 // arrays while the rows stream past, as the device's reduce_over_rows does. No allocation.
-#pragma once
+// No include guard: cpu_device.inc includes this once per instruction set.
 
 #include <algorithm>
 #include <array>

@@ -5,7 +5,7 @@
 // The primitive path of one Adam step makes about ten passes over parameter-sized arrays;
 // these make one, reading each array once and writing it once. Every expression follows
 // the primitive path's order of operations, so both paths round alike. No allocation.
-#pragma once
+// No include guard: cpu_device.inc includes this once per instruction set.
 
 #include <cmath>
 #include <cstddef>
@@ -35,6 +35,18 @@ struct AdamUpdate {
     std::size_t n;
     float lr, beta1, beta2, epsilon, bias_correction1, bias_correction2, weight_decay;
     float grad_scale, clipvalue;
+
+    // The same update restricted to elements [begin, begin + count).
+    AdamUpdate slice(std::size_t begin, std::size_t count) const {
+        AdamUpdate s = *this;
+        s.grad += begin;
+        s.w += begin;
+        s.m += begin;
+        s.v += begin;
+        if (s.v_max) s.v_max += begin;
+        s.n = count;
+        return s;
+    }
 };
 
 template <bool kAmsgrad>
@@ -76,6 +88,15 @@ struct SgdMomentumUpdate {
     float lr, momentum, weight_decay;
     bool nesterov;
     float grad_scale, clipvalue;
+
+    SgdMomentumUpdate slice(std::size_t begin, std::size_t count) const {
+        SgdMomentumUpdate s = *this;
+        s.grad += begin;
+        s.w += begin;
+        s.velocity += begin;
+        s.n = count;
+        return s;
+    }
 };
 
 template <bool kNesterov>

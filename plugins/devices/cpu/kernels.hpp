@@ -1,8 +1,8 @@
 // Loops behind the CPU device's elementwise, reduce and softmax ops (see plugin.cpp): plain
 // loops, compiled -O3, with reductions marked `omp simd`. The callers check shapes and
-// operands; these only compute. No allocation. Only plugin.cpp includes this (see there for
-// why the functions are static).
-#pragma once
+// operands; these only compute. No allocation. Only cpu_device.inc includes this (see plugin.cpp
+// for why the functions are static).
+// No include guard: cpu_device.inc includes this once per instruction set.
 
 #include <algorithm>
 #include <array>

@@ -4,7 +4,7 @@
 // how the work is split, and a GPU device can reproduce them bit for bit.
 //
 // Only plugin.cpp includes this (see there for why the functions are static).
-#pragma once
+// No include guard: cpu_device.inc includes this once per instruction set.
 
 #include <algorithm>
 #include <array>

@@ -5,6 +5,7 @@
 #include <boost/test/unit_test.hpp>
 #include <cmath>
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <memory>
 #include <numeric>
@@ -570,6 +571,121 @@ BOOST_AUTO_TEST_CASE(fused_batchnorm_backward) {
     dev->fill(dgamma, 0.0f);
     BOOST_TEST(dev->try_fused("batchnorm.backward", {in, no_dx, {}}));
     check_close(host(dgamma), {-1, 1.5f});
+}
+
+// ---- the two instruction-set variants and the helper threads
+
+Floats pattern(std::size_t n, float scale, float shift) {
+    Floats v(n);
+    for (std::size_t i = 0; i < n; ++i) v[i] = scale * std::sin(0.37f * static_cast<float>(i) + shift);
+    return v;
+}
+
+Floats run_on(Device& d, const std::function<Tensor(Device&)>& op) {
+    const Tensor y = op(d);
+    Floats out(y.numel());
+    d.download(y, out);
+    return out;
+}
+
+Tensor upload_to(Device& d, const Shape& shape, const Floats& values) {
+    Tensor t = d.alloc(shape);
+    d.upload(t, values);
+    return t;
+}
+
+BOOST_AUTO_TEST_CASE(baseline_and_avx2_variants_compute_alike) {
+    auto base = load_cpu("cpu isa=baseline");
+    BOOST_TEST(base->description().find("baseline loops") != std::string::npos, base->description());
+    std::shared_ptr<Device> wide;
+    try {
+        wide = load_cpu("cpu isa=avx2");
+    } catch (const std::exception& e) {
+        BOOST_TEST_MESSAGE("no AVX2 here, only the baseline variant is checked: " << e.what());
+        return;
+    }
+    BOOST_TEST(wide->description().find("AVX2 loops") != std::string::npos, wide->description());
+    const std::size_t rows = 37, cols = 53;  // odd sizes: every vector loop has a tail
+    const Floats a = pattern(rows * cols, 3.0f, 0.1f), b = pattern(rows * cols, 2.0f, 1.3f);
+    const Floats row = pattern(cols, 1.5f, 0.7f);
+    // Elementwise ops round alike (no FMA contraction in either variant): bit-identical.
+    const std::vector<std::function<Tensor(Device&)>> exact = {
+        [&](Device& d) {
+            Tensor x = upload_to(d, {rows, cols}, a), y = d.alloc({rows, cols});
+            d.unary(UnaryOp::sigmoid, x, y);
+            return y;
+        },
+        [&](Device& d) {
+            Tensor x = upload_to(d, {rows, cols}, a), y = d.alloc({rows, cols});
+            d.unary(UnaryOp::sqrt, x, y);  // NaN for negatives in both
+            d.unary(UnaryOp::abs, y, y);
+            return y;
+        },
+        [&](Device& d) {
+            Tensor x = upload_to(d, {rows, cols}, a), r = upload_to(d, {cols}, row), y = d.alloc({rows, cols});
+            d.binary(BinaryOp::add, x, r, y);
+            d.binary(BinaryOp::relu_backward, y, x, y);
+            return y;
+        },
+        [&](Device& d) {
+            Tensor x = upload_to(d, {rows, cols}, a), z = upload_to(d, {rows, cols}, b);
+            d.axpby(0.25f, x, -1.5f, z);
+            d.binary(BinaryOp::div, z, x, z);
+            return z;
+        },
+        [&](Device& d) {
+            Tensor x = upload_to(d, {rows, cols}, a), y = d.alloc({rows, cols});
+            d.softmax(x, y, true);
+            return y;
+        },
+    };
+    for (std::size_t i = 0; i < exact.size(); ++i) {
+        const Floats x = run_on(*base, exact[i]), y = run_on(*wide, exact[i]);
+        BOOST_TEST_REQUIRE(x.size() == y.size());
+        for (std::size_t j = 0; j < x.size(); ++j)
+            BOOST_TEST((x[j] == y[j] || (std::isnan(x[j]) && std::isnan(y[j]))),
+                       "case " << i << " element " << j << ": " << x[j] << " vs " << y[j]);
+    }
+    // Sums group their terms by the vector width: equal within float rounding.
+    for (Axis axis : {Axis::rows, Axis::cols, Axis::all}) {
+        const auto sum = [&](Device& d) {
+            Tensor x = upload_to(d, {rows, cols}, a);
+            Tensor y = d.alloc({axis == Axis::rows ? cols : axis == Axis::cols ? rows : 1});
+            d.reduce(ReduceOp::sum, x, axis, y);
+            return y;
+        };
+        check_close(run_on(*wide, sum), run_on(*base, sum), 1e-6f);
+    }
+}
+
+// The fused Adam update over a tensor large enough to be split across the helper threads
+// gives exactly what one thread computes, element by element.
+BOOST_AUTO_TEST_CASE(parallel_adam_update_matches_one_thread) {
+    const std::size_t n = 100003;  // above the split threshold, not a multiple of 16
+    const Floats g = pattern(n, 0.01f, 0.3f), w0 = pattern(n, 0.5f, 2.1f);
+    const float scalars[] = {1e-3f, 0.9f, 0.999f, 1e-7f, 0.19f, 0.002f, 0.0f, 1.0f, 0.0f};
+    const auto steps = [&](Device& d) {
+        Tensor grad = upload_to(d, {n}, g), w = upload_to(d, {n}, w0);
+        Tensor m = d.alloc({n}), v = d.alloc({n});
+        d.fill(m, 0.0f);
+        d.fill(v, 0.0f);
+        const Tensor* in[] = {&grad};
+        Tensor* const out[] = {&w, &m, &v};
+        for (int step = 0; step < 3; ++step) BOOST_TEST(d.try_fused("adam.update", {in, out, scalars}));
+        return w;
+    };
+    // Each device sets OpenBLAS's (process-wide) thread count when created, so each runs
+    // right after its own creation.
+    const Floats parallel = run_on(*load_cpu("cpu threads=2"), steps);
+    const Floats single = run_on(*load_cpu("cpu threads=1"), steps);
+    BOOST_TEST_REQUIRE(parallel.size() == single.size());
+    std::size_t differ = 0;
+    for (std::size_t i = 0; i < n; ++i) differ += parallel[i] != single[i];
+    BOOST_TEST(differ == 0u);
+    // And it moved every weight against its gradient: a split that skipped a slice would not.
+    std::size_t moved = 0;
+    for (std::size_t i = 0; i < n; ++i) moved += (parallel[i] - w0[i]) * g[i] < 0.0f;
+    BOOST_TEST(moved == n);
 }
 
 BOOST_AUTO_TEST_CASE(threads_parameter) {

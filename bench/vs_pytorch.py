@@ -1,0 +1,199 @@
+#!/usr/bin/python3
+"""Plexus against PyTorch on this CPU, side by side in one run (bench/README.md).
+
+Trains the same models on Fashion-MNIST with both systems, alternating them REPEATS times,
+and prints steady-state training samples/s, seconds per epoch, inference samples/s (batch
+1024) and test accuracy after EPOCHS epochs, with the Plexus/PyTorch ratio of each
+(median, min and max over the repeats); for the wide model also GFLOP/s against the sgemm
+ceiling measured in the same run through the same BLAS; then `plexus plugins` start-up
+(median of 10) and peak RSS.
+
+    bench/vs_pytorch.sh [--repeats 3] [--epochs 5] [--models abc] [--json FILE]
+
+Run it through bench/vs_pytorch.sh, which installs python3-torch and builds Plexus first.
+"""
+import argparse
+import csv
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = "/usr/share/datasets/fashion-mnist"
+TRAIN_SAMPLES = 60000
+
+# name -> (experiment file in bench/models, description, batch, layer widths)
+MODELS = {
+    "a": ("mlp_adam.ini", "784-256-128-10 Adam, batch 128", 128, [784, 256, 128, 10]),
+    "b": ("mlp_bn_dropout.ini", "(a) + batchnorm + dropout 0.3", 128, [784, 256, 128, 10]),
+    "c": ("wide_mlp.ini", "784-2048-2048-10 Adam, batch 512", 512, [784, 2048, 2048, 10]),
+}
+
+
+def step_gemms(batch, widths):
+    """The GEMMs of one training step of a dense MLP, as the dense layer calls them
+    (row-major OP:MxNxK): forward x·W, weight gradient xᵀ·dy, input gradient dy·Wᵀ (not for
+    the first layer, whose input needs no gradient — PyTorch skips it too)."""
+    shapes = []
+    for i, (k, n) in enumerate(zip(widths, widths[1:])):
+        shapes.append(f"NN:{batch}x{n}x{k}")
+        shapes.append(f"TN:{k}x{n}x{batch}")
+        if i > 0:
+            shapes.append(f"NT:{batch}x{k}x{n}")
+    return shapes
+
+
+def gemm_flops(shape):
+    m, n, k = (int(v) for v in shape.split(":")[1].split("x"))
+    return 2.0 * m * n * k
+
+
+def run(cmd, **kw):
+    result = subprocess.run(cmd, capture_output=True, text=True, **kw)
+    if result.returncode != 0:
+        sys.exit(f"vs_pytorch: {' '.join(map(str, cmd))} failed ({result.returncode}):\n"
+                 f"{result.stdout[-2000:]}{result.stderr[-2000:]}")
+    return result
+
+
+def peak_rss_mb(stderr):
+    for line in stderr.splitlines():
+        if "Maximum resident set size" in line:
+            return int(line.split(":")[1]) / 1024.0
+    return float("nan")
+
+
+def summarize(epoch_seconds):
+    """Steady state excludes the first epoch (warm-up: page faults, thread pools, caches)."""
+    steady = statistics.median(epoch_seconds[1:]) if len(epoch_seconds) > 1 else epoch_seconds[0]
+    return {"train_samples_per_second": TRAIN_SAMPLES / steady,
+            "seconds_per_epoch": statistics.fmean(epoch_seconds),
+            "steady_epoch_seconds": steady}
+
+
+def run_plexus(plexus, model, epochs, out):
+    ini = ROOT / "bench" / "models" / MODELS[model][0]
+    res = run(["/usr/bin/time", "-v", plexus, "train", ini, "--set", f"train.epochs={epochs}",
+               "--out", out])
+    run_dir = next(p for p in Path(out).iterdir() if p.is_dir())  # one run per folder
+    with open(run_dir / "history.csv") as f:
+        epoch_seconds = [float(row["seconds"]) for row in csv.DictReader(f)]
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    ev = json.loads(run([plexus, "evaluate", run_dir, "--data", f"idx:{DATA}/t10k",
+                         "--batch-size", "1024", "--json"]).stdout)
+    return {**summarize(epoch_seconds), "epoch_seconds": epoch_seconds,
+            "test_accuracy": metrics["test"]["accuracy"],
+            "inference_samples_per_second": ev["samples_per_second"],
+            "peak_rss_mb": peak_rss_mb(res.stderr)}
+
+
+def run_torch(model, epochs, threads, seed):
+    res = run(["/usr/bin/time", "-v", "/usr/bin/python3", ROOT / "bench" / "torch_mlp.py", model,
+               str(epochs), str(threads), str(seed), DATA])
+    d = json.loads(res.stdout.strip().splitlines()[-1])
+    return {**summarize(d["epoch_seconds"]), "epoch_seconds": d["epoch_seconds"],
+            "test_accuracy": d["test_accuracy"],
+            "inference_samples_per_second": d["inference_samples_per_second"],
+            "peak_rss_mb": peak_rss_mb(res.stderr), "version": d["version"]}
+
+
+def spread(values, fmt):
+    return f"{fmt(statistics.median(values))} ({fmt(min(values))}–{fmt(max(values))})"
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--epochs", type=int, default=5)
+    ap.add_argument("--models", default="abc")
+    ap.add_argument("--plexus", default=str(ROOT / "build" / "release" / "bin" / "plexus"))
+    ap.add_argument("--json", help="also write every measurement to this file")
+    args = ap.parse_args()
+    plexus = args.plexus
+    ceiling_tool = str(Path(plexus).with_name("plexus-sgemm-ceiling"))
+    models = [m for m in args.models if m in MODELS]
+
+    info = {"date": time.strftime("%Y-%m-%d %H:%M"), "machine": os.uname().nodename,
+            "cpus": os.cpu_count(), "repeats": args.repeats, "epochs": args.epochs}
+    print(f"vs_pytorch: {args.repeats} repeats, {args.epochs} epochs, models {''.join(models)}, "
+          f"{os.cpu_count()} CPUs", flush=True)
+
+    # PyTorch's fastest thread setting, per model: 1 or 2 intra-op threads, one warm epoch each.
+    threads = {}
+    for m in models:
+        times = {t: run_torch(m, 2, t, 1)["steady_epoch_seconds"] for t in (1, 2)}
+        threads[m] = min(times, key=times.get)
+        print(f"  pytorch threads for ({m}): 1 → {times[1]:.2f} s/epoch, 2 → {times[2]:.2f} s/epoch; "
+              f"using {threads[m]}", flush=True)
+
+    results = {m: {"plexus": [], "pytorch": []} for m in models}
+    with tempfile.TemporaryDirectory() as tmp:
+        for r in range(args.repeats):
+            for m in models:
+                order = ("plexus", "pytorch") if r % 2 == 0 else ("pytorch", "plexus")
+                for system in order:
+                    if system == "plexus":
+                        out = Path(tmp) / f"{m}-{r}"
+                        out.mkdir()
+                        res = run_plexus(plexus, m, args.epochs, out)
+                    else:
+                        res = run_torch(m, args.epochs, threads[m], 1 + r)
+                    results[m][system].append(res)
+                    print(f"  repeat {r + 1} ({m}) {system}: {res['train_samples_per_second']:,.0f} samples/s, "
+                          f"test accuracy {res['test_accuracy']:.4f}", flush=True)
+
+    ceiling = None
+    if "c" in models:
+        _, _, batch, widths = MODELS["c"]
+        ceiling = json.loads(run([ceiling_tool, *step_gemms(batch, widths)]).stdout)
+
+    startup = []
+    for _ in range(10):
+        t0 = time.perf_counter()
+        run([plexus, "plugins"])
+        startup.append(time.perf_counter() - t0)
+
+    rows = [("training samples/s", "train_samples_per_second", lambda v: f"{v:,.0f}", True),
+            ("seconds per epoch", "seconds_per_epoch", lambda v: f"{v:.2f}", False),
+            ("inference samples/s (batch 1024)", "inference_samples_per_second", lambda v: f"{v:,.0f}", True),
+            (f"test accuracy after {args.epochs} epochs", "test_accuracy", lambda v: f"{100 * v:.2f} %", None),
+            ("peak RSS (MB)", "peak_rss_mb", lambda v: f"{v:.0f}", False)]
+    print()
+    for m in models:
+        _, desc, batch, widths = MODELS[m]
+        px, pt = results[m]["plexus"], results[m]["pytorch"]
+        print(f"({m}) {desc} — PyTorch {pt[0]['version']} with {threads[m]} thread(s)")
+        print(f"  {'':34} {'Plexus':>26} {'PyTorch':>26} {'Plexus/PyTorch':>24}")
+        for label, key, fmt, higher_better in rows:
+            a = [x[key] for x in px]
+            b = [x[key] for x in pt]
+            if higher_better is None:
+                ratio = spread([100 * (x - y) for x, y in zip(a, b)], lambda v: f"{v:+.2f} pt")
+            else:
+                ratio = spread([x / y for x, y in zip(a, b)], lambda v: f"{v:.2f}×")
+            print(f"  {label:34} {spread(a, fmt):>26} {spread(b, fmt):>26} {ratio:>24}")
+        if m == "c" and ceiling:
+            step_flops = sum(gemm_flops(s) for s in step_gemms(batch, widths))
+            steps = TRAIN_SAMPLES / batch
+            for system, runs in (("Plexus", px), ("PyTorch", pt)):
+                g = [step_flops * steps / x["steady_epoch_seconds"] / 1e9 for x in runs]
+                print(f"  {system + ' GEMM GFLOP/s':34} {spread(g, lambda v: f'{v:.0f}'):>26} "
+                      f"{'of ceiling':>26} "
+                      f"{spread([x / ceiling['sequence_gflops'] for x in g], lambda v: f'{100 * v:.0f} %'):>24}")
+            print(f"  sgemm ceiling (this step's GEMMs back to back, {ceiling['threads']} threads): "
+                  f"{ceiling['sequence_gflops']:.0f} GFLOP/s; 4096² square: {ceiling['square_gflops']:.0f} GFLOP/s")
+        print()
+    print(f"plexus plugins start-up, median of 10: {1000 * statistics.median(startup):.0f} ms "
+          f"(min {1000 * min(startup):.0f}, max {1000 * max(startup):.0f})")
+    if args.json:
+        Path(args.json).write_text(json.dumps({"info": info, "threads": threads, "results": results,
+                                               "ceiling": ceiling, "startup_seconds": startup}, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,178 @@
+// The CPU device's per-op timer: with PLEXUS_PROFILE=1 in the environment, the device times
+// every op (GEMMs by shape and transposes, elementwise ops by name, fused kernels by key)
+// and prints a table to stderr when it is destroyed: calls, total milliseconds, share of the
+// time between the first and the last op, and GFLOP/s for GEMMs. The time not spent in any
+// op is the framework's own (the trainer, layers and metrics deciding what to run) plus the
+// waits for the next batch. Off, each op pays one predictable branch.
+#pragma once
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "plexus/device.hpp"
+
+namespace plexus_cpu {
+
+class OpProfiler {
+public:
+    using Clock = std::chrono::steady_clock;
+
+    static bool enabled_by_environment() {
+        const char* v = std::getenv("PLEXUS_PROFILE");
+        return v && *v && std::strcmp(v, "0") != 0;
+    }
+
+    // Starts timing one op; `flops` is counted for GEMMs (2·M·N·K), 0 otherwise.
+    Clock::time_point begin() {
+        const auto now = Clock::now();
+        if (!started_) {
+            first_ = now;
+            started_ = true;
+        }
+        return now;
+    }
+
+    void end(const std::string& key, Clock::time_point t0, double flops = 0.0) {
+        const auto now = Clock::now();
+        last_ = now;
+        const double seconds = std::chrono::duration<double>(now - t0).count();
+        auto it = std::find_if(rows_.begin(), rows_.end(), [&](const Row& r) { return r.key == key; });
+        if (it == rows_.end()) {
+            rows_.push_back({key, 0, 0.0, 0.0});
+            it = rows_.end() - 1;
+        }
+        ++it->calls;
+        it->seconds += seconds;
+        it->flops += flops;
+    }
+
+    void print(std::FILE* out) const {
+        if (rows_.empty()) return;
+        std::vector<Row> rows = rows_;
+        std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) { return a.seconds > b.seconds; });
+        const double span = std::chrono::duration<double>(last_ - first_).count();
+        double in_ops = 0.0;
+        for (const auto& r : rows) in_ops += r.seconds;
+        std::fprintf(out, "\ncpu device profile (PLEXUS_PROFILE): %.3f s from the first op to the last\n", span);
+        std::fprintf(out, "  %-44s %9s %10s %7s %8s\n", "op", "calls", "ms", "share", "GFLOP/s");
+        for (const auto& r : rows) {
+            char gflops[16] = "";
+            if (r.flops > 0 && r.seconds > 0) std::snprintf(gflops, sizeof gflops, "%.1f", r.flops / r.seconds / 1e9);
+            std::fprintf(out, "  %-44s %9lu %10.1f %6.1f%% %8s\n", r.key.c_str(), r.calls, 1e3 * r.seconds,
+                         span > 0 ? 100.0 * r.seconds / span : 0.0, gflops);
+        }
+        std::fprintf(out, "  %-44s %9s %10.1f %6.1f%%\n", "(outside device ops)", "",
+                     1e3 * (span - in_ops), span > 0 ? 100.0 * (span - in_ops) / span : 0.0);
+    }
+
+private:
+    struct Row {
+        std::string key;
+        unsigned long calls;
+        double seconds, flops;
+    };
+    std::vector<Row> rows_;
+    Clock::time_point first_{}, last_{};
+    bool started_ = false;
+};
+
+// A device with every op timed by an OpProfiler; the table prints when it is destroyed.
+template <class Device>
+class Profiled final : public Device {
+public:
+    using Device::Device;
+    ~Profiled() override { profile_.print(stderr); }
+
+    void gemm(plexus::Transpose ta, plexus::Transpose tb, float alpha, const plexus::Tensor& a,
+              const plexus::Tensor& b, float beta, const plexus::Tensor& c) override {
+        const auto t0 = profile_.begin();
+        Device::gemm(ta, tb, alpha, a, b, beta, c);
+        const std::size_t k = ta == plexus::Transpose::yes ? a.rows() : a.cols();
+        char key[64];
+        std::snprintf(key, sizeof key, "gemm %c%c %zux%zux%zu", ta == plexus::Transpose::yes ? 'T' : 'N',
+                      tb == plexus::Transpose::yes ? 'T' : 'N', c.rows(), c.cols(), k);
+        profile_.end(key, t0, 2.0 * c.rows() * c.cols() * k);
+    }
+    void fill(const plexus::Tensor& y, float value) override {
+        const auto t0 = profile_.begin();
+        Device::fill(y, value);
+        profile_.end("fill", t0);
+    }
+    void copy(const plexus::Tensor& x, const plexus::Tensor& y) override {
+        const auto t0 = profile_.begin();
+        Device::copy(x, y);
+        profile_.end("copy", t0);
+    }
+    void unary(plexus::UnaryOp op, const plexus::Tensor& x, const plexus::Tensor& y, float alpha) override {
+        const auto t0 = profile_.begin();
+        Device::unary(op, x, y, alpha);
+        profile_.end("unary " + std::to_string(static_cast<int>(op)), t0);
+    }
+    void binary(plexus::BinaryOp op, const plexus::Tensor& a, const plexus::Tensor& b,
+                const plexus::Tensor& y, float alpha) override {
+        const auto t0 = profile_.begin();
+        Device::binary(op, a, b, y, alpha);
+        profile_.end("binary " + std::to_string(static_cast<int>(op)) +
+                         (b.numel() == a.numel() ? "" : b.numel() == 1 ? " scalar" : " row"),
+                     t0);
+    }
+    void axpby(float alpha, const plexus::Tensor& x, float beta, const plexus::Tensor& y) override {
+        const auto t0 = profile_.begin();
+        Device::axpby(alpha, x, beta, y);
+        profile_.end("axpby", t0);
+    }
+    void reduce(plexus::ReduceOp op, const plexus::Tensor& x, plexus::Axis axis,
+                const plexus::Tensor& y) override {
+        const auto t0 = profile_.begin();
+        Device::reduce(op, x, axis, y);
+        profile_.end("reduce " + std::to_string(static_cast<int>(op)) + " axis " +
+                         std::to_string(static_cast<int>(axis)),
+                     t0);
+    }
+    void softmax(const plexus::Tensor& x, const plexus::Tensor& y, bool log) override {
+        const auto t0 = profile_.begin();
+        Device::softmax(x, y, log);
+        profile_.end(log ? "log_softmax" : "softmax", t0);
+    }
+    void softmax_backward(const plexus::Tensor& y, const plexus::Tensor& dy, const plexus::Tensor& dx) override {
+        const auto t0 = profile_.begin();
+        Device::softmax_backward(y, dy, dx);
+        profile_.end("softmax_backward", t0);
+    }
+    void random(plexus::Distribution dist, std::uint64_t seed, std::uint64_t counter,
+                const plexus::Tensor& y, float a, float b) override {
+        const auto t0 = profile_.begin();
+        Device::random(dist, seed, counter, y, a, b);
+        profile_.end("random " + std::to_string(static_cast<int>(dist)), t0);
+    }
+    bool try_fused(std::string_view key, const plexus::FusedArgs& args) override {
+        const auto t0 = profile_.begin();
+        const bool ran = Device::try_fused(key, args);
+        const std::size_t n = !args.inputs.empty() && args.inputs[0] ? args.inputs[0]->numel() : 0;
+        profile_.end("fused " + std::string(key) + (n >= 32768 ? " (large)" : ""), t0);
+        return ran;
+    }
+
+protected:
+    void write(void* handle, std::size_t offset_bytes, const void* src, std::size_t bytes) override {
+        const auto t0 = profile_.begin();
+        Device::write(handle, offset_bytes, src, bytes);
+        profile_.end("upload", t0);
+    }
+    void read(const void* handle, std::size_t offset_bytes, void* dst, std::size_t bytes) override {
+        const auto t0 = profile_.begin();
+        Device::read(handle, offset_bytes, dst, bytes);
+        profile_.end("download", t0);
+    }
+
+private:
+    OpProfiler profile_;
+};
+
+}  // namespace plexus_cpu
