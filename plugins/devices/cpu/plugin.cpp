@@ -11,6 +11,9 @@
 // contraction into FMA: -ffp-contract=off), except that vectorised sums group their terms
 // by the vector width.
 #include <cblas.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include <armadillo>
 
