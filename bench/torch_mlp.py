@@ -6,7 +6,7 @@ Tensors are preloaded (pixels scaled to [0, 1]) and batched by hand, no DataLoad
 initialization scheme is Plexus's (he_normal hidden layers, glorot_uniform output, zero
 biases) and batchnorm uses Plexus's defaults (epsilon 1e-3, running-average weight 0.99).
 
-    /usr/bin/python3 bench/torch_mlp.py MODEL EPOCHS THREADS SEED [DATA_DIR]
+    /usr/bin/python3 bench/torch_mlp.py MODEL EPOCHS THREADS SEED [DATA_DIR [TRAIN_LIMIT]]
 
 MODEL is a (784-256-128-10, batch 128), b (a + batchnorm + dropout 0.3) or c
 (784-2048-2048-10, batch 512); all train with Adam lr 0.001.
@@ -67,9 +67,11 @@ def main():
     data_dir = sys.argv[5] if len(sys.argv) > 5 else "/usr/share/datasets/fashion-mnist"
     hidden, batch, batchnorm = MODELS[model_name]
     torch.set_num_threads(threads)
-    if "--no-ftz" not in sys.argv: torch.set_flush_denormal(True)
+    torch.set_flush_denormal(True)
     torch.manual_seed(seed)
     x_train, y_train = load(data_dir, "train")
+    if len(sys.argv) > 6:  # a shorter run, for choosing the thread setting
+        x_train, y_train = x_train[:int(sys.argv[6])], y_train[:int(sys.argv[6])]
     x_test, y_test = load(data_dir, "t10k")
 
     model = build(hidden, batchnorm)
