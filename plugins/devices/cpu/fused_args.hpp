@@ -88,6 +88,25 @@ static void fused_batchnorm_backward(const plexus::Device* device, const plexus:
     cpu_fused::batchnorm_backward(a);
 }
 
+// ---- softmax cross-entropy; layout in plugins/losses/softmax_cross_entropy/plugin.cpp
+
+// inputs {pred, target}; outputs {dpred}; scalars {scale}: dpred = (softmax(pred) - target) *
+// scale, row by row. dpred may alias pred.
+static void fused_softmax_cross_entropy_backward(const plexus::Device* device,
+                                                 const plexus::FusedArgs& args) {
+    constexpr const char* op = "softmax_cross_entropy.backward";
+    if (args.inputs.size() != 2 || args.outputs.size() != 1 || args.scalars.size() != 1 ||
+        !args.inputs[0] || !args.inputs[1]) [[unlikely]]
+        fail(std::string(op) + ": expected inputs {pred, target}, outputs {dpred} and 1 scalar");
+    const plexus::Tensor& pred = *args.inputs[0];
+    const std::size_t n = pred.numel(), cols = pred.cols();
+    const float* t = required_operand(device, args.inputs[1], op, "target", n);
+    float* dx = required_operand(device, args.outputs[0], op, "dpred", n);
+    if (n == 0 || cols == 0) return;
+    softmax_cross_entropy_backward_rows(tensor_data(device, pred, op, "pred"), t, dx, pred.rows(),
+                                        cols, args.scalars[0]);
+}
+
 // ---- fused optimizer updates; layouts in plugins/optimizers/{adam,sgd}/README.md
 
 // Below this many parameters an update runs on the calling thread: waking a helper costs

@@ -155,6 +155,29 @@ static void softmax_rows(const float* x, float* y, std::size_t rows, std::size_t
     }
 }
 
+// The softmax cross-entropy gradient in one pass per row: dx = (softmax(x) - t) * scale,
+// with softmax_rows's arithmetic, then the subtraction and the scaling as the primitive path
+// (softmax, binary sub, unary scale) rounds them.
+static void softmax_cross_entropy_backward_rows(const float* x, const float* t, float* dx,
+                                                std::size_t rows, std::size_t cols, float scale) {
+    for (std::size_t r = 0; r < rows; ++r) {
+        const float* xr = x + r * cols;
+        const float* tr = t + r * cols;
+        float* dr = dx + r * cols;
+        float m = xr[0];
+#pragma omp simd reduction(max : m)
+        for (std::size_t c = 1; c < cols; ++c) m = xr[c] > m ? xr[c] : m;
+        double s = 0.0;
+        for (std::size_t c = 0; c < cols; ++c) {
+            const float e = std::exp(xr[c] - m);
+            dr[c] = e;
+            s += e;
+        }
+        const float inv = static_cast<float>(1.0 / s);
+        for (std::size_t c = 0; c < cols; ++c) dr[c] = scale * (dr[c] * inv - tr[c]);
+    }
+}
+
 static void softmax_backward_rows(const float* y, const float* dy, float* dx, std::size_t rows,
                                   std::size_t cols) {
     for (std::size_t r = 0; r < rows; ++r) {

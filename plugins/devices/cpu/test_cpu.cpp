@@ -679,6 +679,42 @@ BOOST_AUTO_TEST_CASE(baseline_and_avx2_variants_compute_alike) {
 
 // The fused Adam update over a tensor large enough to be split across the helper threads
 // gives exactly what one thread computes, element by element.
+BOOST_AUTO_TEST_CASE(fused_softmax_cross_entropy_backward_matches_the_primitives) {
+    // Hand values: logits (0, ln 3) give softmax (1/4, 3/4); target (0, 1); scale 1/2:
+    // dpred = ((1/4 - 0) / 2, (3/4 - 1) / 2) = (1/8, -1/8).
+    auto d = load_cpu();
+    const Tensor x = upload_to(*d, {1, 2}, {0.0f, std::log(3.0f)}), t = upload_to(*d, {1, 2}, {0, 1});
+    Tensor dx = d->alloc({1, 2});
+    const Tensor* in[] = {&x, &t};
+    Tensor* const out[] = {&dx};
+    const float half[] = {0.5f};
+    BOOST_TEST_REQUIRE(d->try_fused("softmax_cross_entropy.backward", {in, out, half}));
+    check_close(run_on(*d, [&](Device&) { return dx; }), {0.125f, -0.125f}, 1e-6f);
+    // Odd shapes: bit-identical to softmax, sub and scale, also when dpred aliases pred.
+    const std::size_t rows = 13, cols = 7;
+    const Floats logits = pattern(rows * cols, 6.0f, 0.2f), target = pattern(rows * cols, 0.5f, 0.9f);
+    const float scale[] = {1.0f / rows};
+    const auto fused = [&](Device& dev) {
+        Tensor p = upload_to(dev, {rows, cols}, logits), q = upload_to(dev, {rows, cols}, target);
+        const Tensor* ins[] = {&p, &q};
+        Tensor* const outs[] = {&p};
+        BOOST_TEST(dev.try_fused("softmax_cross_entropy.backward", {ins, outs, scale}));
+        return p;
+    };
+    const auto primitive = [&](Device& dev) {
+        Tensor p = upload_to(dev, {rows, cols}, logits), q = upload_to(dev, {rows, cols}, target);
+        Tensor y = dev.alloc({rows, cols});
+        dev.softmax(p, y);
+        dev.binary(BinaryOp::sub, y, q, y);
+        dev.unary(UnaryOp::scale, y, y, scale[0]);
+        return y;
+    };
+    const Floats a = run_on(*d, fused), b = run_on(*d, primitive);
+    BOOST_TEST(a == b, boost::test_tools::per_element());
+    const float too_many[] = {1.0f, 2.0f};
+    BOOST_CHECK_THROW(d->try_fused("softmax_cross_entropy.backward", {in, out, too_many}), DeviceError);
+}
+
 BOOST_AUTO_TEST_CASE(parallel_adam_update_matches_one_thread) {
     const std::size_t n = 100003;  // above the split threshold, not a multiple of 16
     const Floats g = pattern(n, 0.01f, 0.3f), w0 = pattern(n, 0.5f, 2.1f);
