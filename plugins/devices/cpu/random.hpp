@@ -108,44 +108,44 @@ static void philox_lanes(std::uint64_t first, std::uint64_t counter, std::uint64
 }
 #endif
 
-// Element i takes word i % 4 of block i / 4; `make` turns one block into four values.
-// Blocks are generated kLanes at a time (philox_lanes), the tail one by one.
-template <class F>
-static void fill_random(float* y, std::size_t n, std::uint64_t seed, std::uint64_t counter,
-                        F make) {
-    std::size_t base = 0;
+// Element i of a draw takes word i % 4 of block i / 4. Calls emit(first, words, count) with
+// the words of elements [first, first + count): 64 at a time from philox_lanes, then the
+// tail block by block.
+template <class Emit>
+static void generate(std::size_t n, std::uint64_t seed, std::uint64_t counter, Emit emit) {
     std::uint32_t words[4 * kLanes];
+    std::size_t base = 0;
     for (; base + 4 * kLanes <= n; base += 4 * kLanes) {
         philox_lanes(base / 4, counter, seed, words);
-        for (std::size_t l = 0; l < kLanes; ++l) {
-            const std::uint32_t* w = words + 4 * l;
-            const std::array<float, 4> v = make(Block{w[0], w[1], w[2], w[3]});
-            for (std::size_t j = 0; j < 4; ++j) y[base + 4 * l + j] = v[j];
-        }
+        emit(base, words, 4 * kLanes);
     }
     for (; base < n; base += 4) {
-        const std::array<float, 4> v = make(philox(base / 4, counter, seed));
-        const std::size_t take = std::min<std::size_t>(4, n - base);
-        for (std::size_t j = 0; j < take; ++j) y[base + j] = v[j];
+        const Block b = philox(base / 4, counter, seed);
+        std::copy(b.begin(), b.end(), words);
+        emit(base, words, std::min<std::size_t>(4, n - base));
     }
 }
 
-// The same when each value depends on one word only (uniform, bernoulli): element i is
-// `value(word i)`, a loop the compiler vectorises.
+// `make` turns one block into four values (Box–Muller needs pairs of words).
+template <class F>
+static void fill_random(float* y, std::size_t n, std::uint64_t seed, std::uint64_t counter,
+                        F make) {
+    generate(n, seed, counter, [&](std::size_t first, const std::uint32_t* w, std::size_t count) {
+        for (std::size_t b = 0; b < count; b += 4) {
+            const std::array<float, 4> v = make(Block{w[b], w[b + 1], w[b + 2], w[b + 3]});
+            for (std::size_t j = 0; j < 4 && b + j < count; ++j) y[first + b + j] = v[j];
+        }
+    });
+}
+
+// The same when each value depends on one word only (uniform, bernoulli): a loop the
+// compiler vectorises.
 template <class F>
 static void fill_words(float* y, std::size_t n, std::uint64_t seed, std::uint64_t counter,
                        F value) {
-    std::size_t base = 0;
-    std::uint32_t words[4 * kLanes];
-    for (; base + 4 * kLanes <= n; base += 4 * kLanes) {
-        philox_lanes(base / 4, counter, seed, words);
-        for (std::size_t i = 0; i < 4 * kLanes; ++i) y[base + i] = value(words[i]);
-    }
-    for (; base < n; base += 4) {
-        const Block r = philox(base / 4, counter, seed);
-        const std::size_t take = std::min<std::size_t>(4, n - base);
-        for (std::size_t j = 0; j < take; ++j) y[base + j] = value(r[j]);
-    }
+    generate(n, seed, counter, [&](std::size_t first, const std::uint32_t* w, std::size_t count) {
+        for (std::size_t i = 0; i < count; ++i) y[first + i] = value(w[i]);
+    });
 }
 
 // Box–Muller: each pair of lanes gives two independent standard normals (cos and sin).

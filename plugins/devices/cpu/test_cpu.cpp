@@ -694,19 +694,19 @@ BOOST_AUTO_TEST_CASE(fused_softmax_cross_entropy_backward_matches_the_primitives
     const std::size_t rows = 13, cols = 7;
     const Floats logits = pattern(rows * cols, 6.0f, 0.2f), target = pattern(rows * cols, 0.5f, 0.9f);
     const float scale[] = {1.0f / rows};
-    const auto fused = [&](Device& dev) {
-        Tensor p = upload_to(dev, {rows, cols}, logits), q = upload_to(dev, {rows, cols}, target);
+    const auto fused = [&](Device& device) {
+        Tensor p = upload_to(device, {rows, cols}, logits), q = upload_to(device, {rows, cols}, target);
         const Tensor* ins[] = {&p, &q};
         Tensor* const outs[] = {&p};
-        BOOST_TEST(dev.try_fused("softmax_cross_entropy.backward", {ins, outs, scale}));
+        BOOST_TEST(device.try_fused("softmax_cross_entropy.backward", {ins, outs, scale}));
         return p;
     };
-    const auto primitive = [&](Device& dev) {
-        Tensor p = upload_to(dev, {rows, cols}, logits), q = upload_to(dev, {rows, cols}, target);
-        Tensor y = dev.alloc({rows, cols});
-        dev.softmax(p, y);
-        dev.binary(BinaryOp::sub, y, q, y);
-        dev.unary(UnaryOp::scale, y, y, scale[0]);
+    const auto primitive = [&](Device& device) {
+        Tensor p = upload_to(device, {rows, cols}, logits), q = upload_to(device, {rows, cols}, target);
+        Tensor y = device.alloc({rows, cols});
+        device.softmax(p, y);
+        device.binary(BinaryOp::sub, y, q, y);
+        device.unary(UnaryOp::scale, y, y, scale[0]);
         return y;
     };
     const Floats a = run_on(*d, fused), b = run_on(*d, primitive);
