@@ -129,27 +129,39 @@ static void reduce_over_rows(plexus::ReduceOp op, const float* x, std::size_t ro
 
 // ---- softmax over each row of a [rows, cols] matrix (cols > 0), and its backward pass
 
+static float row_max(const float* x, std::size_t cols) {
+    float m = x[0];
+#pragma omp simd reduction(max : m)
+    for (std::size_t c = 1; c < cols; ++c) m = x[c] > m ? x[c] : m;
+    return m;
+}
+
+// e = exp(x - max x) for one row (e may alias x); returns 1 / sum(e), the sum taken in double.
+static float exp_row(const float* x, float* e, std::size_t cols) {
+    const float m = row_max(x, cols);
+    double s = 0.0;
+    for (std::size_t c = 0; c < cols; ++c) {
+        const float v = std::exp(x[c] - m);
+        e[c] = v;
+        s += v;
+    }
+    return static_cast<float>(1.0 / s);
+}
+
 static void softmax_rows(const float* x, float* y, std::size_t rows, std::size_t cols, bool log) {
     for (std::size_t r = 0; r < rows; ++r) {
         const float* xr = x + r * cols;
         float* yr = y + r * cols;
-        float m = xr[0];
-#pragma omp simd reduction(max : m)
-        for (std::size_t c = 1; c < cols; ++c) m = xr[c] > m ? xr[c] : m;
-        double s = 0.0;
         if (log) {
             // y is written only after the sum, so y may alias x; (x - m) is exact, which
             // keeps rows like [1000, 1001] accurate where x - (m + log s) would round.
+            const float m = row_max(xr, cols);
+            double s = 0.0;
             for (std::size_t c = 0; c < cols; ++c) s += std::exp(xr[c] - m);
             const float log_s = static_cast<float>(std::log(s));
             for (std::size_t c = 0; c < cols; ++c) yr[c] = (xr[c] - m) - log_s;
         } else {
-            for (std::size_t c = 0; c < cols; ++c) {
-                const float e = std::exp(xr[c] - m);
-                yr[c] = e;
-                s += e;
-            }
-            const float inv = static_cast<float>(1.0 / s);
+            const float inv = exp_row(xr, yr, cols);
             for (std::size_t c = 0; c < cols; ++c) yr[c] *= inv;
         }
     }
@@ -161,19 +173,9 @@ static void softmax_rows(const float* x, float* y, std::size_t rows, std::size_t
 static void softmax_cross_entropy_backward_rows(const float* x, const float* t, float* dx,
                                                 std::size_t rows, std::size_t cols, float scale) {
     for (std::size_t r = 0; r < rows; ++r) {
-        const float* xr = x + r * cols;
         const float* tr = t + r * cols;
         float* dr = dx + r * cols;
-        float m = xr[0];
-#pragma omp simd reduction(max : m)
-        for (std::size_t c = 1; c < cols; ++c) m = xr[c] > m ? xr[c] : m;
-        double s = 0.0;
-        for (std::size_t c = 0; c < cols; ++c) {
-            const float e = std::exp(xr[c] - m);
-            dr[c] = e;
-            s += e;
-        }
-        const float inv = static_cast<float>(1.0 / s);
+        const float inv = exp_row(x + r * cols, dr, cols);
         for (std::size_t c = 0; c < cols; ++c) dr[c] = scale * (dr[c] * inv - tr[c]);
     }
 }
