@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <iterator>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -82,6 +83,37 @@ private:
     bool started_ = false;
 };
 
+// Op names for the table, in the enums' order (plexus/device.hpp).
+inline const char* op_name(plexus::UnaryOp op) {
+    static constexpr const char* kNames[] = {"identity", "scale", "add_scalar", "neg", "abs", "square",
+                                             "sqrt", "exp", "log", "relu", "sigmoid", "tanh", "sign",
+                                             "leaky_relu", "elu", "clip", "reciprocal"};
+    const auto i = static_cast<std::size_t>(op);
+    return i < std::size(kNames) ? kNames[i] : "?";
+}
+inline const char* op_name(plexus::BinaryOp op) {
+    static constexpr const char* kNames[] = {"add", "sub", "mul", "div", "max", "min", "equal",
+                                             "relu_backward", "leaky_relu_backward", "elu_backward",
+                                             "sigmoid_backward", "tanh_backward", "greater"};
+    const auto i = static_cast<std::size_t>(op);
+    return i < std::size(kNames) ? kNames[i] : "?";
+}
+inline const char* op_name(plexus::ReduceOp op) {
+    static constexpr const char* kNames[] = {"sum", "mean", "max", "argmax"};
+    const auto i = static_cast<std::size_t>(op);
+    return i < std::size(kNames) ? kNames[i] : "?";
+}
+inline const char* op_name(plexus::Axis axis) {
+    static constexpr const char* kNames[] = {"over rows", "within rows", "all"};
+    const auto i = static_cast<std::size_t>(axis);
+    return i < std::size(kNames) ? kNames[i] : "?";
+}
+inline const char* op_name(plexus::Distribution dist) {
+    static constexpr const char* kNames[] = {"uniform", "normal", "bernoulli"};
+    const auto i = static_cast<std::size_t>(dist);
+    return i < std::size(kNames) ? kNames[i] : "?";
+}
+
 // A device with every op timed by an OpProfiler; the table prints when it is destroyed.
 template <class Device>
 class Profiled final : public Device {
@@ -112,14 +144,14 @@ public:
     void unary(plexus::UnaryOp op, const plexus::Tensor& x, const plexus::Tensor& y, float alpha) override {
         const auto t0 = profile_.begin();
         Device::unary(op, x, y, alpha);
-        profile_.end("unary " + std::to_string(static_cast<int>(op)), t0);
+        profile_.end(std::string("unary ") + op_name(op), t0);
     }
     void binary(plexus::BinaryOp op, const plexus::Tensor& a, const plexus::Tensor& b,
                 const plexus::Tensor& y, float alpha) override {
         const auto t0 = profile_.begin();
         Device::binary(op, a, b, y, alpha);
-        profile_.end("binary " + std::to_string(static_cast<int>(op)) +
-                         (b.numel() == a.numel() ? "" : b.numel() == 1 ? " scalar" : " row"),
+        profile_.end(std::string("binary ") + op_name(op) +
+                         (b.numel() == a.numel() ? "" : b.numel() == 1 ? " (scalar b)" : " (row b)"),
                      t0);
     }
     void axpby(float alpha, const plexus::Tensor& x, float beta, const plexus::Tensor& y) override {
@@ -131,9 +163,7 @@ public:
                 const plexus::Tensor& y) override {
         const auto t0 = profile_.begin();
         Device::reduce(op, x, axis, y);
-        profile_.end("reduce " + std::to_string(static_cast<int>(op)) + " axis " +
-                         std::to_string(static_cast<int>(axis)),
-                     t0);
+        profile_.end(std::string("reduce ") + op_name(op) + " " + op_name(axis), t0);
     }
     void softmax(const plexus::Tensor& x, const plexus::Tensor& y, bool log) override {
         const auto t0 = profile_.begin();
@@ -149,13 +179,13 @@ public:
                 const plexus::Tensor& y, float a, float b) override {
         const auto t0 = profile_.begin();
         Device::random(dist, seed, counter, y, a, b);
-        profile_.end("random " + std::to_string(static_cast<int>(dist)), t0);
+        profile_.end(std::string("random ") + op_name(dist), t0);
     }
     bool try_fused(std::string_view key, const plexus::FusedArgs& args) override {
         const auto t0 = profile_.begin();
         const bool ran = Device::try_fused(key, args);
         const std::size_t n = !args.inputs.empty() && args.inputs[0] ? args.inputs[0]->numel() : 0;
-        profile_.end("fused " + std::string(key) + (n >= 32768 ? " (large)" : ""), t0);
+        profile_.end("fused " + std::string(key) + (n >= 32768 ? " (>= 32768 elements)" : ""), t0);
         return ran;
     }
 
