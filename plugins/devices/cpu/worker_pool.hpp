@@ -1,9 +1,11 @@
 // Helper threads for the CPU device's large elementwise kernels (the fused optimizer
 // updates): the calling thread and `workers` helpers each run one part of a loop.
 //
-// OpenBLAS owns the cores during a GEMM; these threads only run between GEMMs, and they
-// sleep on a futex (std::atomic::wait) while idle instead of spinning, so they never fight
-// OpenBLAS's pool for a core (DESIGN §7). A part must not throw.
+// OpenBLAS owns the cores during a GEMM; these threads only run between GEMMs. Idle, a helper
+// polls for about a millisecond with sched_yield (so a runnable OpenBLAS thread keeps the
+// core) and then sleeps on a futex (std::atomic::wait): it never busy-waits against
+// OpenBLAS's pool (DESIGN §7), and a burst of updates does not pay a wake-up each. A part
+// must not throw.
 #pragma once
 
 #include <atomic>
@@ -63,6 +65,12 @@ private:
     void loop(unsigned part) {
         std::uint64_t seen = 0;
         for (;;) {
+            // Updates come in bursts (one per parameter tensor), and waking a sleeping thread
+            // can take longer than the update itself (an idle virtual CPU is halted): poll
+            // for a short while, yielding so a runnable OpenBLAS thread keeps the core, then
+            // sleep.
+            for (int spin = 0; spin < kSpins && generation_.load(std::memory_order_acquire) == seen; ++spin)
+                std::this_thread::yield();
             generation_.wait(seen, std::memory_order_acquire);
             seen = generation_.load(std::memory_order_acquire);
             if (stop_.load(std::memory_order_relaxed)) return;
@@ -70,6 +78,8 @@ private:
             if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) pending_.notify_one();
         }
     }
+
+    static constexpr int kSpins = 2000;  // about 0.5–1 ms of sched_yield calls
 
     std::vector<std::thread> threads_;
     void (*task_)(void*, unsigned, unsigned) = nullptr;
