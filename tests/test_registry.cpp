@@ -175,3 +175,27 @@ BOOST_AUTO_TEST_CASE(spec_syntax_errors) {
     BOOST_REQUIRE_EQUAL(spec.params.size(), 2u);
     BOOST_TEST(spec.params[1].second == "he_normal");
 }
+
+// `--device NAME:N`: the index becomes the plugin's `device` parameter; a plugin without one
+// (cpu) is only NAME:0. Device plugins export an enumerator for `plexus devices`; the cpu
+// plugin's lists one device, cpu:0, with the machine's cores and memory.
+BOOST_AUTO_TEST_CASE(device_index_suffix_and_listers) {
+    Registry r(only({kPlugins}));
+    BOOST_TEST(r.create_as<plexus::Device>("cpu:0")->name() == "cpu");
+    BOOST_CHECK_EXCEPTION(r.create_as<plexus::Device>("cpu:1"), plexus::PluginError,
+                          [](const plexus::PluginError& e) { return contains(e.what(), "only one device, cpu:0"); });
+    BOOST_CHECK_THROW(r.create_as<plexus::Device>("cpu:x"), plexus::ConfigError);
+    BOOST_CHECK_THROW(r.create_as<plexus::Device>("nope:0"), plexus::PluginError);
+    const auto* cpu = r.find(Kind::device, "cpu");
+    BOOST_REQUIRE(cpu);
+    const auto lister = r.device_lister(*cpu);
+    BOOST_REQUIRE(lister);
+    plexus::DeviceListing listing[2]{};
+    char error[128] = "";
+    BOOST_TEST(lister(listing, 2, error, sizeof error) == 1);
+    BOOST_TEST(std::string(listing[0].spec) == "cpu:0");
+    BOOST_TEST(std::string(listing[0].type) == "cpu");
+    BOOST_TEST(listing[0].compute_units >= 1u);
+    BOOST_TEST(listing[0].memory_bytes > (std::uint64_t{1} << 26));  // some 64 MiB at least
+    if (const auto* opencl = r.find(Kind::device, "opencl")) BOOST_TEST(r.device_lister(*opencl));
+}

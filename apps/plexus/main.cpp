@@ -20,6 +20,7 @@ const char* kUsage =
     "\n"
     "commands:\n"
     "  plugins [NAME]   list the plugins found, or show one component's parameters\n"
+    "  devices          list every device of every device plugin (opencl:0, ...)\n"
     "  train EXP.ini    train the model an experiment file describes\n"
     "  evaluate MODEL   metrics, classification report and confusion matrix on data\n"
     "  predict MODEL    run a trained model on data and write predictions.csv\n"
@@ -51,12 +52,13 @@ int main(int argc, char** argv) {
             return 0;
         }
         if (command == "plugins") return plexus::app::cmd_plugins(args);
+        if (command == "devices") return plexus::app::cmd_devices(args);
         if (command == "train") return plexus::app::cmd_train(args);
         if (command == "predict") return plexus::app::cmd_predict(args);
         if (command == "evaluate") return plexus::app::cmd_evaluate(args);
         if (command == "diagnose") return plexus::app::cmd_diagnose(args);
         if (command == "report") return plexus::app::cmd_report(args);
-        std::cerr << "plexus: unknown command '" << command << "' (commands: plugins, train, evaluate, predict, diagnose, report; see plexus --help)\n";
+        std::cerr << "plexus: unknown command '" << command << "' (commands: plugins, devices, train, evaluate, predict, diagnose, report; see plexus --help)\n";
         return 2;
     } catch (const po::error& e) {
         std::cerr << "plexus " << command << ": " << e.what() << " (see plexus " << command

@@ -335,12 +335,57 @@ Params Registry::validate(const ComponentEntry& entry, const ComponentSpec& spec
     return params;
 }
 
-std::shared_ptr<void> Registry::create(Kind kind, const ComponentSpec& spec) const {
+ListDevicesFn Registry::device_lister(const ComponentEntry& entry) const {
+    for (const auto& l : libraries_) {
+        if (l->path != entry.library) continue;
+        if (!l->lib.has(kDeviceListSymbol)) return nullptr;
+        try {
+            return l->lib.get_alias<ListDevicesFn()>(kDeviceListSymbol)();
+        } catch (const std::exception&) {
+            return nullptr;
+        }
+    }
+    return nullptr;
+}
+
+namespace {
+
+// "opencl:1" -> "opencl device=1"; "cpu:0" -> "cpu" when cpu has no `device` parameter.
+ComponentSpec device_index_spec(const Registry& registry, ComponentSpec spec) {
+    const auto colon = spec.name.rfind(':');
+    if (colon == std::string::npos || colon == 0) return spec;
+    const std::string index = spec.name.substr(colon + 1);
+    unsigned long long n = 0;
+    auto [p, ec] = std::from_chars(index.data(), index.data() + index.size(), n);
+    if (index.empty() || ec != std::errc() || p != index.data() + index.size())
+        throw ConfigError(prefix(spec.where) + "device '" + spec.name +
+                          "': expected NAME or NAME:INDEX (e.g. opencl:0; see `plexus devices`)");
+    spec.name.resize(colon);
+    const ComponentEntry& entry = registry.require(Kind::device, spec.name, spec.where);
+    bool indexed = false;
+    for (std::size_t i = 0; i < entry.info->param_count; ++i)
+        indexed |= std::string_view(entry.info->params[i].name) == "device";
+    for (const auto& [key, value] : spec.params)
+        if (key == "device")
+            throw ConfigError(prefix(spec.where) + "device '" + spec.name + ":" + index +
+                              "' also sets device=" + value + "; give the index once");
+    if (indexed)
+        spec.params.emplace_back("device", index);
+    else if (n != 0)
+        throw PluginError(prefix(spec.where) + "device '" + spec.name + "' has only one device, " +
+                          spec.name + ":0 (see `plexus devices`)");
+    return spec;
+}
+
+}  // namespace
+
+std::shared_ptr<void> Registry::create(Kind kind, const ComponentSpec& given) const {
+    const ComponentSpec spec = kind == Kind::device ? device_index_spec(*this, given) : given;
     const ComponentEntry& entry = require(kind, spec.name, spec.where);
     if (!has_interface(kind))
         throw PluginError(prefix(spec.where) + kind_name(kind) + " plugins are not supported yet");
     const Params params = validate(entry, spec);
-    char error[512] = {};
+    char error[4096] = {};  // room for a device's kernel build log
     void* object = entry.info->create(params, error, sizeof error);
     if (!object)
         throw PluginError(prefix(spec.where) + "cannot create " + kind_name(kind) + " '" +

@@ -25,10 +25,14 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <cstdio>
 #include <limits>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <thread>
+
+#include <unistd.h>
 
 #include "checks.hpp"
 #include "profiler.hpp"
@@ -111,8 +115,40 @@ void* create_cpu_device(const plexus::Params& params, char* error, std::size_t e
     return create<cpu_baseline::CpuDevice>(params, error, error_size);
 }
 
+// `plexus devices`: the one CPU device, with the processor's name, memory and core count.
+long list_cpu_device(plexus::DeviceListing* out, std::size_t capacity, char*, std::size_t) noexcept {
+    if (capacity == 0) return 1;
+    plexus::DeviceListing& l = out[0];
+    plexus::copy_field(l.component, "cpu");
+    plexus::copy_field(l.spec, "cpu:0");
+    const std::string config = openblas_get_config();
+    const std::size_t space = config.find(' ');
+    plexus::copy_field(l.platform, config.substr(0, config.find(' ', space + 1)).c_str());
+    std::string model = "x86-64 processor";
+    if (std::FILE* f = std::fopen("/proc/cpuinfo", "r")) {
+        char line[256];
+        while (std::fgets(line, sizeof line, f))
+            if (std::strncmp(line, "model name", 10) == 0) {
+                if (const char* colon = std::strchr(line, ':')) {
+                    model = colon + 1;
+                    model.erase(0, model.find_first_not_of(' '));
+                    model.erase(model.find_last_not_of("\n ") + 1);
+                }
+                break;
+            }
+        std::fclose(f);
+    }
+    plexus::copy_field(l.name, (model + (has_avx2() ? ", AVX2 loops" : ", baseline loops")).c_str());
+    plexus::copy_field(l.type, "cpu");
+    const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    l.memory_bytes = pages > 0 && page > 0 ? static_cast<std::uint64_t>(pages) * static_cast<std::uint64_t>(page) : 0;
+    l.compute_units = std::thread::hardware_concurrency();
+    return 1;
+}
+
 }  // namespace
 
 PLEXUS_PLUGIN(plexus::ComponentInfo{plexus::Kind::device, "cpu", "0.1.0",
                                     "CPU device: OpenBLAS GEMM, Armadillo views and vectorised loops",
                                     kParams, std::size(kParams), &create_cpu_device})
+PLEXUS_DEVICE_LIST(list_cpu_device)

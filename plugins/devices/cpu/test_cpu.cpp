@@ -715,6 +715,15 @@ BOOST_AUTO_TEST_CASE(fused_softmax_cross_entropy_backward_matches_the_primitives
     BOOST_CHECK_THROW(d->try_fused("softmax_cross_entropy.backward", {in, out, too_many}), DeviceError);
 }
 
+BOOST_AUTO_TEST_CASE(empty_tensors_upload_and_download_nothing) {
+    // Zero bytes: nothing is copied (memcpy is never handed a null buffer; UBSan checks it).
+    Tensor empty = dev->alloc({0, 5});
+    dev->upload(empty, {});
+    Floats none;
+    dev->download(empty, none);
+    BOOST_TEST(none.empty());
+}
+
 BOOST_AUTO_TEST_CASE(parallel_adam_update_matches_one_thread) {
     const std::size_t n = 100003;  // above the split threshold, not a multiple of 16
     const Floats g = pattern(n, 0.01f, 0.3f), w0 = pattern(n, 0.5f, 2.1f);

@@ -78,6 +78,37 @@ constexpr ComponentInfo component(const char* name, const char* version, const c
     return {Impl::kKind, name, version, summary, nullptr, 0, &detail::create<Impl>};
 }
 
+// ---- optional: the devices a device plugin can run on, for `plexus devices`
+
+/// One device a device plugin can create, as plain data (fixed-size, NUL-terminated text).
+struct DeviceListing {
+    char component[32];   // the device component's name, e.g. "opencl"
+    char spec[48];        // what selects it in train.device / --device, e.g. "opencl:0"
+    char platform[96];    // driver or platform, e.g. "Portable Computing Language"
+    char name[128];       // the hardware, e.g. "NVIDIA GeForce RTX 4090"
+    char type[16];        // "gpu", "cpu", "accelerator", ...
+    std::uint64_t memory_bytes;    // global memory; 0 when unknown
+    std::uint32_t compute_units;   // 0 when unknown
+};
+
+/// Fills `out` with up to `capacity` listings and returns how many devices there are (call
+/// again with a larger buffer when that exceeds `capacity`). When the plugin cannot
+/// enumerate (no driver, no hardware) it returns -1 with a one-line message in `error`, the
+/// same message creating the device would give. Must not throw.
+using ListDevicesFn = long (*)(DeviceListing* out, std::size_t capacity, char* error,
+                               std::size_t error_size) noexcept;
+
+/// The optional symbol a device plugin library exports (via PLEXUS_DEVICE_LIST). A plugin
+/// without it is still listed, as the one device its default parameters create.
+inline constexpr const char* kDeviceListSymbol = "plexus_devices_v1";
+
+/// Copies `text` into a fixed-size field, truncating and NUL-terminating it.
+template <std::size_t N>
+void copy_field(char (&field)[N], const char* text) {
+    std::strncpy(field, text ? text : "", N - 1);
+    field[N - 1] = '\0';
+}
+
 }  // namespace plexus
 
 /// Exports the manifest of a plugin library; use once per library, at namespace scope.
@@ -90,3 +121,11 @@ constexpr ComponentInfo component(const char* name, const char* version, const c
     const ::plexus::Manifest* manifest() { return &kManifest; }                             \
     }                                                                                       \
     BOOST_DLL_ALIAS(plexus_plugin_detail::manifest, plexus_manifest_v1)
+
+/// Exports a device plugin's enumerator (a plexus::ListDevicesFn); at most once per library,
+/// at namespace scope, beside PLEXUS_PLUGIN.
+#define PLEXUS_DEVICE_LIST(fn)                                                              \
+    namespace plexus_plugin_detail {                                                        \
+    ::plexus::ListDevicesFn device_list() { return &(fn); }                                 \
+    }                                                                                       \
+    BOOST_DLL_ALIAS(plexus_plugin_detail::device_list, plexus_devices_v1)

@@ -67,8 +67,14 @@ public:
     /// Checks `spec` against the entry's ParamSpecs and fills defaults; throws ParamError.
     static Params validate(const ComponentEntry& entry, const ComponentSpec& spec);
 
+    /// The enumerator a device plugin's library exports with PLEXUS_DEVICE_LIST, or nullptr
+    /// when it has none (it is then one device, made from its default parameters).
+    ListDevicesFn device_lister(const ComponentEntry& entry) const;
+
     /// Creates a component; the returned pointer is the kind's interface and keeps the
-    /// library loaded. Throws PluginError or ParamError.
+    /// library loaded. Throws PluginError or ParamError. A device may be named "NAME:N"
+    /// (`--device opencl:1`): that is "NAME device=N", and "NAME:0" is NAME itself for a
+    /// device plugin without a `device` parameter (e.g. "cpu:0").
     std::shared_ptr<void> create(Kind kind, const ComponentSpec& spec) const;
     template <class T>
     std::shared_ptr<T> create_as(const ComponentSpec& spec) const {

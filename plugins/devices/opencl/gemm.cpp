@@ -1,0 +1,93 @@
+// GEMM on the OpenCL device: CLBlast (Nugteren, "CLBlast: A Tuned OpenCL BLAS Library",
+// IWOCL 2018) where the plugin was built with it and the device is a GPU; otherwise our own
+// kernels: kernels/gemm.cl (tiles staged in local memory, for GPUs) or kernels/gemm_direct.cl
+// (no local memory or barriers, float4 blocks: what CPU implementations such as PoCL run
+// well; the tiled kernel ran 10x slower there). When CLBlast fails, our kernel takes over for
+// the rest of the run and description() says why.
+#include <algorithm>
+#include <iostream>
+#include <string>
+
+#ifdef PLEXUS_HAVE_CLBLAST
+#include <clblast.h>
+#endif
+
+#include "opencl_device.hpp"
+
+namespace plexus_opencl {
+
+using plexus::Tensor;
+using plexus::Transpose;
+
+void OpenClDevice::gemm(Transpose ta, Transpose tb, float alpha, const Tensor& a, const Tensor& b,
+                        float beta, const Tensor& c) {
+    view(a, "gemm", "a");
+    view(b, "gemm", "b");
+    view(c, "gemm", "c");
+    const bool at = ta == Transpose::yes, bt = tb == Transpose::yes;
+    const std::size_t m = at ? a.cols() : a.rows(), k = at ? a.rows() : a.cols();
+    const std::size_t kb = bt ? b.cols() : b.rows(), n = bt ? b.rows() : b.cols();
+    if (kb != k || c.rows() != m || c.cols() != n) [[unlikely]]
+        fail("gemm: op(a) is " + std::to_string(m) + "x" + std::to_string(k) + " (a " +
+             a.shape().str() + (at ? " transposed" : "") + "), op(b) is " + std::to_string(kb) +
+             "x" + std::to_string(n) + " (b " + b.shape().str() + (bt ? " transposed" : "") +
+             "), c is " + c.shape().str() + "; need op(a) MxK, op(b) KxN and c MxN");
+    if (overlaps(c, a) || overlaps(c, b)) [[unlikely]]
+        fail("gemm: c overlaps a or b; GEMM needs a separate output");
+    if (m == 0 || n == 0) return;
+    if (gemm_ == GemmChoice::clblast && k > 0 && gemm_clblast(at, bt, m, n, k, alpha, a, b, beta, c))
+        return;
+    gemm_own(at, bt, m, n, k, alpha, a, b, beta, c);
+}
+
+void OpenClDevice::gemm_own(bool at, bool bt, std::size_t m, std::size_t n, std::size_t k,
+                            float alpha, const Tensor& a, const Tensor& b, float beta,
+                            const Tensor& c) {
+    const View va = view(a, "gemm", "a"), vb = view(b, "gemm", "b"), vc = view(c, "gemm", "c");
+    const auto u = [](std::size_t v) { return static_cast<cl_uint>(v); };
+    if (own_gemm_ == GemmChoice::direct) {
+        // CPUs (PoCL): no local memory, no barriers; a 4x4 block of C per work-item.
+        launch(Kernel::gemm_direct, "gemm", {(n + 3) / 4, (m + 3) / 4}, {0, 0}, u(m), u(n), u(k), alpha,
+               va, u(a.cols()), cl_int{at}, vb, u(b.cols()), cl_int{bt}, beta, vc, u(c.cols()));
+        return;
+    }
+    // Work-items: GEMM_TS along N (columns of C), GEMM_TS / GEMM_WPT along M.
+    const std::size_t rts = gemm_tile_ / gemm_wpt_;
+    const std::size_t tiles_n = (n + gemm_tile_ - 1) / gemm_tile_;
+    const std::size_t tiles_m = (m + gemm_tile_ - 1) / gemm_tile_;
+    launch(Kernel::gemm, "gemm", {tiles_n * gemm_tile_, tiles_m * rts}, {gemm_tile_, rts}, u(m),
+           u(n), u(k), alpha, va, u(a.cols()), cl_int{at}, vb, u(b.cols()), cl_int{bt}, beta, vc,
+           u(c.cols()));
+}
+
+#ifdef PLEXUS_HAVE_CLBLAST
+bool OpenClDevice::gemm_clblast(bool at, bool bt, std::size_t m, std::size_t n, std::size_t k,
+                                float alpha, const Tensor& a, const Tensor& b, float beta,
+                                const Tensor& c) {
+    const View va = view(a, "gemm", "a"), vb = view(b, "gemm", "b"), vc = view(c, "gemm", "c");
+    // The device contract says beta == 0 does not read c (it may hold NaN); CLBlast's padded
+    // paths may, so c is zeroed first.
+    if (beta == 0.0f) fill(c, 0.0f);
+    cl_command_queue queue = queue_;
+    const auto status = clblast::Gemm<float>(
+        clblast::Layout::kRowMajor, at ? clblast::Transpose::kYes : clblast::Transpose::kNo,
+        bt ? clblast::Transpose::kYes : clblast::Transpose::kNo, m, n, k, alpha, va.mem,
+        va.offset, a.cols(), vb.mem, vb.offset, b.cols(), beta, vc.mem, vc.offset, c.cols(),
+        &queue, nullptr);
+    if (status == clblast::StatusCode::kSuccess) return true;
+    const int code = static_cast<int>(status);
+    if (is_out_of_memory(code)) fail_enqueue(code, "gemm (CLBlast)");
+    gemm_note_ = "CLBlast failed with status " + std::to_string(code) + ", so not CLBlast";
+    std::cerr << "plexus: opencl: CLBlast GEMM failed (status " << code
+              << "); using the own GEMM kernel from now on\n";
+    gemm_ = own_gemm_;
+    return false;
+}
+#else
+bool OpenClDevice::gemm_clblast(bool, bool, std::size_t, std::size_t, std::size_t, float,
+                                const Tensor&, const Tensor&, float, const Tensor&) {
+    return false;
+}
+#endif
+
+}  // namespace plexus_opencl
