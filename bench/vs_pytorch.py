@@ -162,10 +162,11 @@ def main():
         run([plexus, "plugins"])
         startup.append(time.perf_counter() - t0)
 
-    rows = [("training samples/s", "train_samples_per_second", lambda v: f"{v:,.0f}", True),
+    # (label, key, format, compared as a difference in points rather than a ratio)
+    rows = [("training samples/s", "train_samples_per_second", lambda v: f"{v:,.0f}", False),
             ("seconds per epoch", "seconds_per_epoch", lambda v: f"{v:.2f}", False),
-            ("inference samples/s (batch 1024)", "inference_samples_per_second", lambda v: f"{v:,.0f}", True),
-            (f"test accuracy after {args.epochs} epochs", "test_accuracy", lambda v: f"{100 * v:.2f} %", None),
+            ("inference samples/s (batch 1024)", "inference_samples_per_second", lambda v: f"{v:,.0f}", False),
+            (f"test accuracy after {args.epochs} epochs", "test_accuracy", lambda v: f"{100 * v:.2f} %", True),
             ("peak RSS (MB)", "peak_rss_mb", lambda v: f"{v:.0f}", False)]
     print()
     for m in models:
@@ -173,10 +174,10 @@ def main():
         px, pt = results[m]["plexus"], results[m]["pytorch"]
         print(f"({m}) {desc} — PyTorch {pt[0]['version']} with {threads[m]} thread(s)")
         print(f"  {'':34} {'Plexus':>26} {'PyTorch':>26} {'Plexus/PyTorch':>24}")
-        for label, key, fmt, higher_better in rows:
+        for label, key, fmt, as_points in rows:
             a = [x[key] for x in px]
             b = [x[key] for x in pt]
-            if higher_better is None:
+            if as_points:
                 ratio = spread([100 * (x - y) for x, y in zip(a, b)], lambda v: f"{v:+.2f} pt")
             else:
                 ratio = spread([x / y for x, y in zip(a, b)], lambda v: f"{v:.2f}×")

@@ -6,16 +6,5 @@
 #   bench/vs_pytorch.sh [--repeats 3] [--epochs 5] [--models abc] [--json FILE]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-.ci/quickstart build
-missing=()
-for p in python3-torch time; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "vs_pytorch: installing ${missing[*]}"
-  sudo_cmd=()
-  [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
-  "${sudo_cmd[@]}" apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
-fi
+EXTRA_PACKAGES="python3-torch time" .ci/quickstart build
 exec /usr/bin/python3 bench/vs_pytorch.py "$@"

@@ -44,6 +44,12 @@ namespace cpu_isa {
 
 constexpr std::size_t kAlignment = 64;  // a cache line, and a full AVX-512 register
 
+// "OpenBLAS 0.3.21 DYNAMIC_ARCH NO_AFFINITY SkylakeX MAX_THREADS=64" -> "OpenBLAS 0.3.21".
+inline std::string openblas_library() {
+    const std::string config = openblas_get_config();
+    return config.substr(0, config.find(' ', config.find(' ') + 1));
+}
+
 }  // namespace cpu_isa
 
 // This device's own helpers (kernels.hpp, random.hpp, fused_*.hpp) are included by
@@ -121,9 +127,7 @@ long list_cpu_device(plexus::DeviceListing* out, std::size_t capacity, char*, st
     plexus::DeviceListing& l = out[0];
     plexus::copy_field(l.component, "cpu");
     plexus::copy_field(l.spec, "cpu:0");
-    const std::string config = openblas_get_config();
-    const std::size_t space = config.find(' ');
-    plexus::copy_field(l.platform, config.substr(0, config.find(' ', space + 1)).c_str());
+    plexus::copy_field(l.platform, cpu_isa::openblas_library().c_str());
     std::string model = "x86-64 processor";
     if (std::FILE* f = std::fopen("/proc/cpuinfo", "r")) {
         char line[256];
