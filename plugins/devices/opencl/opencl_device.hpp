@@ -137,6 +137,23 @@ private:
     void fused_adam_update(const plexus::FusedArgs& args);
     void fused_sgd_momentum_update(const plexus::FusedArgs& args);
 
+    // Uploads go through pinned host buffers, so write() returns once the bytes are copied
+    // there and the transfer runs behind the queued kernels (see write()).
+    struct Staging {
+        cl_mem mem = nullptr;
+        void* host = nullptr;  // mapped for the buffer's life
+        std::size_t capacity = 0;
+        cl_event done = nullptr;  // the last transfer from `host`
+    };
+    static constexpr std::size_t kStagingSlots = 4;
+    static constexpr std::size_t kStagingMax = std::size_t{16} << 20;  // larger ones block
+    std::array<Staging, kStagingSlots> staging_{};
+    std::size_t next_staging_ = 0;
+    bool overlap_uploads_ = true;
+    // The next slot, idle and holding at least `bytes` (plugin.cpp).
+    Staging& staging_for(std::size_t bytes);
+    void release_staging(Staging& s) noexcept;
+
     DeviceEntry entry_;
     std::size_t index_ = 0;  // in enumerate_devices() order: opencl:<index>
     cl_context context_ = nullptr;

@@ -11,6 +11,7 @@
 #include <climits>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -41,6 +42,9 @@ constexpr plexus::ParamSpec kParams[] = {
     {"cache", plexus::ParamType::boolean, "true", 0, 0, nullptr,
      "cache compiled kernels in $XDG_CACHE_HOME/plexus (else ~/.cache/plexus), so later runs "
      "start without compiling"},
+    {"overlap_uploads", plexus::ParamType::boolean, "true", 0, 0, nullptr,
+     "queue uploads from pinned staging buffers without waiting for the kernels before them; "
+     "false makes every upload wait (to measure what overlapping gains)"},
 };
 
 std::string device_list_text(const std::vector<DeviceEntry>& devices) {
@@ -73,6 +77,7 @@ void OpenClDevice::setup(const plexus::Params& params) {
              " (see `plexus devices`)");
     entry_ = devices[index_];
 
+    overlap_uploads_ = params.get_bool("overlap_uploads");
     const std::string gemm = params.get_string("gemm");
     own_gemm_ = gemm == "tiled"                       ? GemmChoice::tiled
                 : gemm == "direct"                    ? GemmChoice::direct
@@ -129,6 +134,7 @@ OpenClDevice::~OpenClDevice() { release(); }
 
 void OpenClDevice::release() noexcept {
     if (queue_) clFinish(queue_);
+    for (Staging& s : staging_) release_staging(s);
     for (cl_kernel k : kernels_)
         if (k) clReleaseKernel(k);
     if (program_) clReleaseProgram(program_);
@@ -239,15 +245,71 @@ void OpenClDevice::deallocate(void* handle) noexcept {
     clReleaseMemObject(static_cast<cl_mem>(handle));
 }
 
-// Blocking: the host span may be gone when this returns. Later kernels are queued behind the
-// write on the in-order queue.
+// The host span may be reused as soon as write() returns, and the transfer should not wait
+// for the kernels queued before it (a blocking write would: the queue is in order). So an
+// upload of up to kStagingMax bytes is copied into a pinned staging buffer and queued
+// without blocking: the training step's next batch goes up behind the previous step's
+// kernels while the host goes on queueing. Four slots rotate; a slot is reused only after
+// its transfer has finished (a training step uploads two tensors, so that wait is for a
+// transfer two steps back). Larger uploads (weights being restored) block, and so does every
+// upload with overlap_uploads=false.
 void OpenClDevice::write(void* handle, std::size_t offset_bytes, const void* src,
                          std::size_t bytes) {
     if (!bytes) return;
-    const cl_int err = clEnqueueWriteBuffer(queue_, static_cast<cl_mem>(handle), CL_TRUE,
-                                            offset_bytes, bytes, src, 0, nullptr, nullptr);
+    cl_int err = CL_SUCCESS;
+    if (bytes > kStagingMax || !overlap_uploads_) {
+        err = clEnqueueWriteBuffer(queue_, static_cast<cl_mem>(handle), CL_TRUE, offset_bytes,
+                                   bytes, src, 0, nullptr, nullptr);
+    } else {
+        Staging& s = staging_for(bytes);
+        std::memcpy(s.host, src, bytes);
+        err = clEnqueueWriteBuffer(queue_, static_cast<cl_mem>(handle), CL_FALSE, offset_bytes,
+                                   bytes, s.host, 0, nullptr, &s.done);
+    }
     if (err != CL_SUCCESS) [[unlikely]]
         fail_enqueue(err, "upload");
+}
+
+OpenClDevice::Staging& OpenClDevice::staging_for(std::size_t bytes) {
+    Staging& s = staging_[next_staging_];
+    next_staging_ = (next_staging_ + 1) % kStagingSlots;
+    if (s.done) {
+        const cl_int err = clWaitForEvents(1, &s.done);
+        clReleaseEvent(s.done);
+        s.done = nullptr;
+        check(err, "upload (waiting for an earlier transfer)");
+    }
+    if (s.capacity >= bytes) return s;
+    release_staging(s);
+    const std::size_t capacity = std::max({bytes, std::size_t{1} << 20, std::bit_ceil(bytes)});
+    cl_int err = CL_SUCCESS;
+    s.mem = clCreateBuffer(context_, CL_MEM_READ_ONLY | CL_MEM_ALLOC_HOST_PTR, capacity, nullptr,
+                           &err);
+    if (err != CL_SUCCESS || !s.mem) {
+        s.mem = nullptr;
+        fail_enqueue(err, "upload (allocating a pinned staging buffer)");
+    }
+    s.host = clEnqueueMapBuffer(queue_, s.mem, CL_TRUE, CL_MAP_WRITE, 0, capacity, 0, nullptr,
+                                nullptr, &err);
+    if (err != CL_SUCCESS || !s.host) {
+        release_staging(s);
+        fail_enqueue(err, "upload (mapping a pinned staging buffer)");
+    }
+    s.capacity = capacity;
+    return s;
+}
+
+void OpenClDevice::release_staging(Staging& s) noexcept {
+    if (s.done) {
+        clWaitForEvents(1, &s.done);
+        clReleaseEvent(s.done);
+    }
+    if (s.host) {
+        clEnqueueUnmapMemObject(queue_, s.mem, s.host, 0, nullptr, nullptr);
+        clFinish(queue_);
+    }
+    if (s.mem) clReleaseMemObject(s.mem);
+    s = Staging{};
 }
 
 void OpenClDevice::read(const void* handle, std::size_t offset_bytes, void* dst,

@@ -516,6 +516,59 @@ BOOST_AUTO_TEST_CASE(a_tensor_too_large_names_its_size_and_suggests_a_smaller_ba
 
 BOOST_AUTO_TEST_SUITE_END()
 
+// Uploads return before the transfer has run (they are staged in pinned buffers and queued
+// behind the kernels); these check that the host's memory is free to reuse at once and that
+// the queue keeps every upload in order with the kernels around it.
+BOOST_AUTO_TEST_SUITE(uploads)
+
+// A GEMM of about 0.1 s on PoCL, queued first so the uploads after it are still pending
+// when the host overwrites their sources.
+void keep_the_queue_busy(Device& d) {
+    static const Tensor a = d.alloc({512, 512}), c = d.alloc({512, 512});
+    d.fill(a, 0.5f);
+    d.gemm(Transpose::no, Transpose::no, 1.0f, a, a, 0.0f, c);
+}
+
+BOOST_AUTO_TEST_CASE(the_host_buffer_may_be_reused_when_upload_returns) {
+    Device& d = opencl();
+    // More uploads than staging slots, sizes that make slots grow (over 1 MiB), and one over
+    // the staging limit (16 MiB), which blocks.
+    const std::vector<std::size_t> sizes = {1, 7, 300000, 5, 1 << 20, 3, 4500000, 2, 300001, 9};
+    std::vector<Tensor> tensors;
+    keep_the_queue_busy(d);
+    Floats host;
+    for (std::size_t i = 0; i < sizes.size(); ++i) {
+        tensors.push_back(d.alloc({sizes[i]}));
+        host.assign(sizes[i], 0.0f);
+        for (std::size_t j = 0; j < sizes[i]; ++j) host[j] = static_cast<float>(i * 1000 + j % 997);
+        d.upload(tensors.back(), host);
+        std::fill(host.begin(), host.end(), kNaN);  // what the transfer must not see
+    }
+    for (std::size_t i = 0; i < sizes.size(); ++i) {
+        const Floats got = plexus::testing::to_host(d, tensors[i]);
+        std::size_t wrong = 0;
+        for (std::size_t j = 0; j < sizes[i]; ++j)
+            wrong += got[j] != static_cast<float>(i * 1000 + j % 997);
+        BOOST_TEST(wrong == 0u, "upload " << i << " of " << sizes[i] << " floats: " << wrong << " wrong");
+    }
+}
+
+BOOST_AUTO_TEST_CASE(uploads_stay_in_order_with_the_kernels_around_them) {
+    Device& d = opencl();
+    const Tensor x = d.alloc({4, 3}), y = d.alloc({4, 3});
+    d.upload(x, Floats(12, 1.0f));
+    keep_the_queue_busy(d);
+    d.unary(UnaryOp::scale, x, y, 2.0f);        // reads the first upload ...
+    d.upload(x.rows(1, 2), Floats(6, 10.0f));   // ... before this one overwrites rows 1-2
+    d.binary(BinaryOp::add, x, y, y);           // reads the second
+    BOOST_TEST((plexus::testing::to_host(d, y) ==
+                Floats{3, 3, 3, 12, 12, 12, 12, 12, 12, 3, 3, 3}));
+    BOOST_TEST((plexus::testing::to_host(d, x) ==
+                Floats{1, 1, 1, 10, 10, 10, 10, 10, 10, 1, 1, 1}));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
 #ifdef PLEXUS_HAVE_CLBLAST
 // CLBlast is chosen on GPUs; on PoCL it is asked for explicitly. Its GEMM must agree with the
 // CPU device like ours does (or, should it fail here, the own kernel must have taken over).
