@@ -69,11 +69,32 @@ bool OpenClDevice::gemm_clblast(bool at, bool bt, std::size_t m, std::size_t n, 
     // paths may, so c is zeroed first.
     if (beta == 0.0f) fill(c, 0.0f);
     cl_command_queue queue = queue_;
-    const auto status = clblast::Gemm<float>(
-        clblast::Layout::kRowMajor, at ? clblast::Transpose::kYes : clblast::Transpose::kNo,
-        bt ? clblast::Transpose::kYes : clblast::Transpose::kNo, m, n, k, alpha, va.mem,
-        va.offset, a.cols(), vb.mem, vb.offset, b.cols(), beta, vc.mem, vc.offset, c.cols(),
-        &queue, nullptr);
+    const auto layout = clblast::Layout::kRowMajor;
+    const auto ta = at ? clblast::Transpose::kYes : clblast::Transpose::kNo;
+    const auto tb = bt ? clblast::Transpose::kYes : clblast::Transpose::kNo;
+    // CLBlast pads and transposes operands into a scratch buffer, which it would create and
+    // free on every call; ours grows to the largest GEMM of the run and is then reused, so a
+    // training step allocates nothing.
+    std::size_t temp_bytes = 0;
+    auto status = clblast::GemmTempBufferSize<float>(layout, ta, tb, m, n, k, va.offset, a.cols(),
+                                                     vb.offset, b.cols(), vc.offset, c.cols(),
+                                                     &queue, temp_bytes);
+    if (status == clblast::StatusCode::kSuccess && temp_bytes > clblast_temp_bytes_) {
+        if (clblast_temp_) clReleaseMemObject(clblast_temp_);
+        clblast_temp_ = nullptr;
+        clblast_temp_bytes_ = 0;
+        cl_int err = CL_SUCCESS;
+        clblast_temp_ = clCreateBuffer(context_, CL_MEM_READ_WRITE, temp_bytes, nullptr, &err);
+        if (err != CL_SUCCESS || !clblast_temp_) {
+            clblast_temp_ = nullptr;
+            fail_enqueue(err, "gemm (CLBlast's scratch buffer)");
+        }
+        clblast_temp_bytes_ = temp_bytes;
+    }
+    if (status == clblast::StatusCode::kSuccess)
+        status = clblast::Gemm<float>(layout, ta, tb, m, n, k, alpha, va.mem, va.offset, a.cols(),
+                                      vb.mem, vb.offset, b.cols(), beta, vc.mem, vc.offset,
+                                      c.cols(), &queue, nullptr, clblast_temp_);
     if (status == clblast::StatusCode::kSuccess) return true;
     const int code = static_cast<int>(status);
     if (is_out_of_memory(code)) fail_enqueue(code, "gemm (CLBlast)");

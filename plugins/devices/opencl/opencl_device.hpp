@@ -165,6 +165,8 @@ private:
     std::size_t gemm_tile_ = 32, gemm_wpt_ = 4;
     GemmChoice gemm_ = GemmChoice::direct;
     GemmChoice own_gemm_ = GemmChoice::direct;  // what runs when CLBlast is not used
+    cl_mem clblast_temp_ = nullptr;  // CLBlast's scratch, grown to the largest need
+    std::size_t clblast_temp_bytes_ = 0;
     std::string gemm_note_;      // why our kernel runs where CLBlast was wanted
     std::string program_note_;   // "built in 1.2 s" / "from cache, 0.03 s" / "cache off"
 };

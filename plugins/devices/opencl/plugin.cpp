@@ -135,6 +135,7 @@ OpenClDevice::~OpenClDevice() { release(); }
 void OpenClDevice::release() noexcept {
     if (queue_) clFinish(queue_);
     for (Staging& s : staging_) release_staging(s);
+    if (clblast_temp_) clReleaseMemObject(clblast_temp_);
     for (cl_kernel k : kernels_)
         if (k) clReleaseKernel(k);
     if (program_) clReleaseProgram(program_);

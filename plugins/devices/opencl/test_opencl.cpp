@@ -284,7 +284,8 @@ std::vector<Case> gemm_cases() {
     std::vector<Case> cases;
     // (M, N, K): odd sizes, a single row, a single column, tiles that do not divide, K = 0.
     const std::vector<std::array<std::size_t, 3>> sizes = {
-        {1, 1, 1}, {1, 10, 784}, {7, 5, 3}, {33, 65, 17}, {128, 10, 256}, {100, 300, 70}, {4, 6, 0}};
+        {1, 1, 1}, {1, 10, 784}, {7, 5, 3}, {33, 65, 17}, {128, 10, 256}, {100, 300, 70},
+        {257, 130, 300}, {4, 6, 0}};
     const std::vector<std::pair<float, float>> scales = {{1.0f, 0.0f}, {0.5f, 1.0f}, {-2.0f, 0.25f}};
     for (const auto& [m, n, k] : sizes)
         for (Transpose ta : {Transpose::no, Transpose::yes})
@@ -577,5 +578,8 @@ BOOST_AUTO_TEST_CASE(clblast_gemm_matches_cpu) {
     BOOST_TEST(clblast->description().find("GEMM: CLBlast") != std::string::npos,
                clblast->description());
     check_all(gemm_cases(), *clblast);
+    // No case made it fall back to the own kernel (its scratch buffer was big enough).
+    BOOST_TEST(clblast->description().find("CLBlast failed") == std::string::npos,
+               clblast->description());
 }
 #endif
