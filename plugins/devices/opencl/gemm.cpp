@@ -51,11 +51,11 @@ void OpenClDevice::gemm_own(bool at, bool bt, std::size_t m, std::size_t n, std:
                va, u(a.cols()), cl_int{at}, vb, u(b.cols()), cl_int{bt}, beta, vc, u(c.cols()));
         return;
     }
-    // Work-items: GEMM_TS along N (columns of C), GEMM_TS / GEMM_WPT along M.
-    const std::size_t rts = gemm_tile_ / gemm_wpt_;
+    // A work-group of r x r work-items per GEMM_TS x GEMM_TS tile of C (dimension 0 along N).
+    const std::size_t r = gemm_tile_ / gemm_wpt_;
     const std::size_t tiles_n = (n + gemm_tile_ - 1) / gemm_tile_;
     const std::size_t tiles_m = (m + gemm_tile_ - 1) / gemm_tile_;
-    launch(Kernel::gemm, "gemm", {tiles_n * gemm_tile_, tiles_m * rts}, {gemm_tile_, rts}, u(m),
+    launch(Kernel::gemm, "gemm", {tiles_n * r, tiles_m * r}, {r, r}, u(m),
            u(n), u(k), alpha, va, u(a.cols()), cl_int{at}, vb, u(b.cols()), cl_int{bt}, beta, vc,
            u(c.cols()));
 }

@@ -162,7 +162,7 @@ private:
     std::array<cl_kernel, static_cast<std::size_t>(Kernel::count)> kernels_{};
     std::array<std::size_t, static_cast<std::size_t>(Kernel::count)> kernel_group_{};
     std::size_t row_group_max_ = 1;  // PLEXUS_WG the program was built with
-    std::size_t gemm_tile_ = 32, gemm_wpt_ = 4;
+    std::size_t gemm_tile_ = 128, gemm_wpt_ = 8;  // kernels/gemm.cl's GEMM_TS, GEMM_WPT
     GemmChoice gemm_ = GemmChoice::direct;
     GemmChoice own_gemm_ = GemmChoice::direct;  // what runs when CLBlast is not used
     cl_mem clblast_temp_ = nullptr;  // CLBlast's scratch, grown to the largest need

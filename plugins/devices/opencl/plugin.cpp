@@ -100,7 +100,9 @@ void OpenClDevice::setup(const plexus::Params& params) {
 
     // Local arrays are sized at compile time: the row kernels' groups, and GEMM's tile.
     row_group_max_ = floor_pow2(std::min<std::size_t>(256, entry_.max_work_group));
-    while (gemm_tile_ * gemm_tile_ / gemm_wpt_ > entry_.max_work_group && gemm_tile_ > 8)
+    // GEMM's work-groups are (tile / wpt)^2: 16 x 16 for 128-wide tiles of 8 x 8 blocks.
+    while ((gemm_tile_ / gemm_wpt_) * (gemm_tile_ / gemm_wpt_) > entry_.max_work_group &&
+           gemm_tile_ > gemm_wpt_)
         gemm_tile_ /= 2;
     std::string options = "-cl-std=CL1.2 -DPLEXUS_WG=" + std::to_string(row_group_max_) +
                           " -DGEMM_TS=" + std::to_string(gemm_tile_) +
