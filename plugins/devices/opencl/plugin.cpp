@@ -39,9 +39,9 @@ constexpr plexus::ParamSpec kParams[] = {
     {"gemm", plexus::ParamType::choice, "auto", 0, 0, "auto|clblast|tiled|direct",
      "GEMM kernel: auto = CLBlast on GPUs when the plugin was built with it, else our tiled "
      "kernel on GPUs and our direct kernel on CPUs; or one of them by name"},
-    {"gemm_tile", plexus::ParamType::integer, "128", 16, 128, nullptr,
-     "side of the tiles of C that the own tiled GEMM (gemm=tiled) gives each work-group: 16, "
-     "32, 64 or 128; larger tiles reuse more data, smaller ones keep more work-groups busy"},
+    {"gemm_tile", plexus::ParamType::integer, "128", 64, 128, nullptr,
+     "side of the tiles of C that the own tiled GEMM (gemm=tiled) gives each work-group: 64 "
+     "or 128; larger tiles reuse more data, smaller ones keep more work-groups busy"},
     {"cache", plexus::ParamType::boolean, "true", 0, 0, nullptr,
      "cache compiled kernels in $XDG_CACHE_HOME/plexus (else ~/.cache/plexus), so later runs "
      "start without compiling"},
@@ -104,10 +104,11 @@ void OpenClDevice::setup(const plexus::Params& params) {
     // Local arrays are sized at compile time: the row kernels' groups, and GEMM's tile.
     row_group_max_ = floor_pow2(std::min<std::size_t>(256, entry_.max_work_group));
     // The tiled GEMM's work-groups are 16 x 16 work-items, each computing a (tile / 16)^2
-    // block of C (8 x 8 for 128-wide tiles); on devices with smaller groups each computes more.
+    // block of C (8 x 8 for 128-wide tiles, 4 x 4 for 64); on devices with smaller groups
+    // each computes more. kernels/gemm.cl needs blocks of a multiple of 4.
     gemm_tile_ = static_cast<std::size_t>(params.get_int("gemm_tile"));
-    if (!std::has_single_bit(gemm_tile_))
-        fail("gemm_tile=" + std::to_string(gemm_tile_) + ": must be 16, 32, 64 or 128");
+    if (gemm_tile_ != 64 && gemm_tile_ != 128)
+        fail("gemm_tile=" + std::to_string(gemm_tile_) + ": must be 64 or 128");
     gemm_wpt_ = gemm_tile_ / 16;
     while ((gemm_tile_ / gemm_wpt_) * (gemm_tile_ / gemm_wpt_) > entry_.max_work_group &&
            gemm_wpt_ < gemm_tile_)
