@@ -35,6 +35,22 @@
 #define GEMM_B_N(e) (tb ? (e) / GEMM_TK : (e) % GEMM_TS)
 #define GEMM_B_K(e) (tb ? (e) % GEMM_TK : (e) / GEMM_TS)
 
+// This work-item's share of the slice starting at depth K0, into next_a and next_b.
+#define GEMM_LOAD_SLICE(K0)                                                                   \
+    do {                                                                                      \
+        for (int l = 0; l < GEMM_LOADS; ++l) {                                                \
+            const uint e = tid + l * GEMM_THREADS;                                            \
+            const uint gm = m0 + GEMM_A_M(e), gk = (K0) + GEMM_A_K(e);                        \
+            next_a[l] = gm < M && gk < K                                                      \
+                            ? A[ao + (ta ? (size_t)gk * lda + gm : (size_t)gm * lda + gk)]    \
+                            : 0.0f;                                                           \
+            const uint gn = n0 + GEMM_B_N(e), hk = (K0) + GEMM_B_K(e);                        \
+            next_b[l] = gn < N && hk < K                                                      \
+                            ? B[bo + (tb ? (size_t)gn * ldb + hk : (size_t)hk * ldb + gn)]    \
+                            : 0.0f;                                                           \
+        }                                                                                     \
+    } while (0)
+
 __kernel __attribute__((reqd_work_group_size(GEMM_R, GEMM_R, 1)))
 void gemm(uint M, uint N, uint K, float alpha, __global const float* A, uint ao, uint lda,
           int ta, __global const float* B, uint bo, uint ldb, int tb, float beta,
@@ -53,14 +69,7 @@ void gemm(uint M, uint N, uint K, float alpha, __global const float* A, uint ao,
         for (int j = 0; j < GEMM_WPT; ++j) acc[i][j] = 0.0f;
 
     float next_a[GEMM_LOADS], next_b[GEMM_LOADS];  // this work-item's share of the next slice
-#pragma unroll
-    for (int l = 0; l < GEMM_LOADS; ++l) {
-        const uint e = tid + l * GEMM_THREADS;
-        const uint gm = m0 + GEMM_A_M(e), gk = GEMM_A_K(e);
-        next_a[l] = gm < M && gk < K ? A[ao + (ta ? (size_t)gk * lda + gm : (size_t)gm * lda + gk)] : 0.0f;
-        const uint gn = n0 + GEMM_B_N(e), hk = GEMM_B_K(e);
-        next_b[l] = gn < N && hk < K ? B[bo + (tb ? (size_t)gn * ldb + hk : (size_t)hk * ldb + gn)] : 0.0f;
-    }
+    GEMM_LOAD_SLICE(0);
 
     for (uint k0 = 0; k0 < K; k0 += GEMM_TK) {
 #pragma unroll
@@ -71,16 +80,7 @@ void gemm(uint M, uint N, uint K, float alpha, __global const float* A, uint ao,
         }
         barrier(CLK_LOCAL_MEM_FENCE);
         const uint k1 = k0 + GEMM_TK;
-        if (k1 < K) {
-#pragma unroll
-            for (int l = 0; l < GEMM_LOADS; ++l) {
-                const uint e = tid + l * GEMM_THREADS;
-                const uint gm = m0 + GEMM_A_M(e), gk = k1 + GEMM_A_K(e);
-                next_a[l] = gm < M && gk < K ? A[ao + (ta ? (size_t)gk * lda + gm : (size_t)gm * lda + gk)] : 0.0f;
-                const uint gn = n0 + GEMM_B_N(e), hk = k1 + GEMM_B_K(e);
-                next_b[l] = gn < N && hk < K ? B[bo + (tb ? (size_t)gn * ldb + hk : (size_t)hk * ldb + gn)] : 0.0f;
-            }
-        }
+        if (k1 < K) GEMM_LOAD_SLICE(k1);
 #pragma unroll
         for (int k = 0; k < GEMM_TK; ++k) {
             float a[GEMM_WPT], b[GEMM_WPT];
