@@ -2,7 +2,7 @@
 # Packs Plexus for a machine that has no build tools, no Debian packages and maybe an older
 # glibc: one archive, gpu-bundle/plexus-bundle.tar.xz, holding
 #
-#   plexus-bundle/bin/plexus                 the release binary
+#   plexus-bundle/bin/plexus                 the release binary (and plexus-device-gemm)
 #   plexus-bundle/lib/                       libplexus_core and every shared library that the
 #                                            binary and the plugins need (ldd's closure:
 #                                            OpenBLAS, CLBlast, the ocl-icd loader
@@ -44,9 +44,10 @@ trap 'rm -rf "$tmp"' EXIT
 stage=$tmp/plexus-bundle
 mkdir -p "$stage/bin" "$stage/lib/plexus/plugins" "$stage/glibc" "$stage/data"
 
-cp "$build/bin/plexus" "$stage/bin/"
+[ -x "$build/bin/plexus-device-gemm" ] || { echo "bundle: $build/bin/plexus-device-gemm is not built" >&2; exit 2; }
+cp "$build/bin/plexus" "$build/bin/plexus-device-gemm" "$stage/bin/"
 cp "$build"/lib/plexus/plugins/libplexus-*.so "$stage/lib/plexus/plugins/"
-objects=("$build/bin/plexus" "$build"/lib/plexus/plugins/libplexus-*.so)
+objects=("$build/bin/plexus" "$build/bin/plexus-device-gemm" "$build"/lib/plexus/plugins/libplexus-*.so)
 
 # glibc's own libraries go to glibc/, everything else to lib/ (so that lib/ alone also
 # works with the host's loader and glibc, when they are new enough).
@@ -86,7 +87,7 @@ done
 
 # The libraries must all resolve inside the bundle through its own loader.
 libpath="$stage/glibc:$stage/lib"
-for obj in "$stage/bin/plexus" "$stage"/lib/plexus/plugins/*.so; do
+for obj in "$stage/bin/plexus" "$stage/bin/plexus-device-gemm" "$stage"/lib/plexus/plugins/*.so; do
   if ! out=$(env -i "$stage/glibc/ld-linux-x86-64.so.2" --library-path "$libpath" --list "$obj" 2>&1); then
     echo "bundle: $obj does not load through the bundled loader:" >&2; echo "$out" >&2; exit 1
   fi

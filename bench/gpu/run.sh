@@ -30,7 +30,9 @@
 #          batch 256, target 0.5 s); --dry-run: unpack, detect and list the devices and the
 #          planned runs, train nothing; --only LIST: only these runs, comma-separated
 #          MODEL, SYSTEM or MODEL:SYSTEM (models a128 a1024 w1024; systems plexus-cpu
-#          plexus-opencl plexus-opencl-tiled torch-cuda torch-cpu).
+#          plexus-opencl plexus-opencl-tiled torch-cuda torch-cpu), or gemm for the GEMM
+#          rates (plexus-device-gemm and torch.mm on the wide MLP's shapes, after the
+#          wide runs; always part of a run without --only).
 # Environment: OUT, BUNDLE (the archive), PYTHON, OPENCL_DEVICE (e.g. opencl:1, default: the
 # first GPU), NVIDIA_OPENCL_LIB (the driver library, default: searched), KEEP=1 (keep the
 # unpacked folder), TMPDIR.
@@ -407,9 +409,44 @@ main() {
     esac
   }
 
+  # gemm_rates: GFLOP/s of Device::gemm on the wide MLP's step shapes (plexus-device-gemm)
+  # for cpu, opencl (CLBlast) and our tiled kernel at both tile sizes, and of torch.mm on
+  # CUDA, so that a training figure can be told apart into GEMM and the rest. Into gemm.md.
+  gemm_rates() {
+    if [ -n "$only" ] && [[ ",$only," != *",gemm,"* ]]; then return; fi
+    local gx=("${PX[@]:0:${#PX[@]}-1}" "$B/bin/plexus-device-gemm") specs=() shapes=() secs
+    local seconds=0.5
+    [ "$quick" = 1 ] && { seconds=0.2; shapes=(NN:512x512x512 TN:512x512x256 NT:256x512x512); }
+    if [ "$dry" = 1 ]; then say "  would run: plexus-device-gemm and bench/gpu/torch_gemm.py"; return; fi
+    if [ "$plexus_ok" = 1 ]; then
+      specs=(--device "$cpu_device")
+      if [ -n "$ocl" ]; then
+        local n=${ocl#opencl:}
+        specs+=(--device "opencl device=$n" --device "opencl device=$n gemm=tiled"
+                --device "opencl device=$n gemm=tiled gemm_tile=64")
+      fi
+      secs=$(time_left 120)
+      if [ "$secs" -ge 20 ]; then
+        timeout -k 5 "$secs" "${gx[@]}" --seconds "$seconds" "${specs[@]}" "${shapes[@]}" > "$out/gemm.md" 2> "$out/logs/gemm.log" ||
+          { say "  plexus-device-gemm $(status_of $? "$secs")"; fail_tail "$out/logs/gemm.log"; }
+        sed 's/^/  /' "$out/logs/gemm.log"
+        cat "$out/gemm.md"
+      fi
+    fi
+    if [ -n "$py" ] && [ "$torch_cuda" = 1 ]; then
+      secs=$(time_left 60)
+      if [ "$secs" -ge 20 ]; then
+        timeout -k 5 "$secs" "$py" bench/gpu/torch_gemm.py --device cuda --seconds "$seconds" "${shapes[@]}" > "$out/gemm_torch.md" 2> "$out/logs/gemm_torch.log" ||
+          { say "  torch_gemm.py $(status_of $? "$secs")"; fail_tail "$out/logs/gemm_torch.log"; }
+        cat "$out/gemm_torch.md"
+      fi
+    fi
+  }
+
   # The goal model first, so that a tight budget still measures it.
   section "runs"
   for s in plexus-opencl torch-cuda plexus-cpu plexus-opencl-tiled torch-cpu; do one w1024 "$s"; done
+  gemm_rates
   for k in a1024 a128; do
     for s in plexus-opencl torch-cuda plexus-cpu torch-cpu; do one "$k" "$s"; done
   done
@@ -427,6 +464,11 @@ main() {
   else
     say "no python: no table; the logs are in $out/logs"
     grep -H 'training samples/s' "$out"/logs/*.log
+  fi
+  if [ -s "$out/gemm.md" ] || [ -s "$out/gemm_torch.md" ]; then
+    { printf '\n## GEMM GFLOP/s (FP32, best of three windows)\n\n'
+      [ -s "$out/gemm.md" ] && cat "$out/gemm.md" && echo
+      [ -s "$out/gemm_torch.md" ] && cat "$out/gemm_torch.md"; } >> "$out/results.md"
   fi
   say "done in $(elapsed) s; files in $out"
 }

@@ -45,7 +45,12 @@ void OpenClDevice::gemm_own(bool at, bool bt, std::size_t m, std::size_t n, std:
                             const Tensor& c) {
     const View va = view(a, "gemm", "a"), vb = view(b, "gemm", "b"), vc = view(c, "gemm", "c");
     const auto u = [](std::size_t v) { return static_cast<cl_uint>(v); };
-    if (own_gemm_ == GemmChoice::direct) {
+    // gemm=auto on a CPU: the direct kernel for GEMMs with a side under 256 (batches of 128,
+    // the output layer's 10 columns), where it was faster; the tiled one from 256 up, where
+    // the direct kernel's strided reads of a transposed A made it up to 7x slower (PoCL,
+    // bench/device_gemm.cpp; the wide MLP trained 2.4x faster).
+    const bool tiled_pays = direct_small_only_ && m >= 256 && n >= 256 && k >= 256;
+    if (own_gemm_ == GemmChoice::direct && !tiled_pays) {
         // CPUs (PoCL): no local memory, no barriers; a 4x4 block of C per work-item.
         launch(Kernel::gemm_direct, "gemm", {(n + 3) / 4, (m + 3) / 4}, {0, 0}, u(m), u(n), u(k), alpha,
                va, u(a.cols()), cl_int{at}, vb, u(b.cols()), cl_int{bt}, beta, vc, u(c.cols()));

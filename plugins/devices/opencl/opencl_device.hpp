@@ -165,6 +165,7 @@ private:
     std::size_t gemm_tile_ = 128, gemm_wpt_ = 8;  // kernels/gemm.cl's GEMM_TS, GEMM_WPT
     GemmChoice gemm_ = GemmChoice::direct;
     GemmChoice own_gemm_ = GemmChoice::direct;  // what runs when CLBlast is not used
+    bool direct_small_only_ = false;  // gemm=auto on a CPU: direct below 256 each way, else tiled
     cl_mem clblast_temp_ = nullptr;  // CLBlast's scratch, grown to the largest need
     std::size_t clblast_temp_bytes_ = 0;
     std::string gemm_note_;      // why our kernel runs where CLBlast was wanted

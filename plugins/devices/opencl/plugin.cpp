@@ -38,7 +38,8 @@ constexpr plexus::ParamSpec kParams[] = {
      "(--device opencl:N sets it)"},
     {"gemm", plexus::ParamType::choice, "auto", 0, 0, "auto|clblast|tiled|direct",
      "GEMM kernel: auto = CLBlast on GPUs when the plugin was built with it, else our tiled "
-     "kernel on GPUs and our direct kernel on CPUs; or one of them by name"},
+     "kernel on GPUs; on CPUs our direct kernel, and the tiled one for GEMMs of 256 or more "
+     "each way; or one of them by name"},
     {"gemm_tile", plexus::ParamType::integer, "128", 64, 128, nullptr,
      "side of the tiles of C that the own tiled GEMM (gemm=tiled) gives each work-group: 64 "
      "or 128; larger tiles reuse more data, smaller ones keep more work-groups busy"},
@@ -86,6 +87,7 @@ void OpenClDevice::setup(const plexus::Params& params) {
                 : gemm == "direct"                    ? GemmChoice::direct
                 : entry_.is_gpu() || gemm == "clblast" ? GemmChoice::tiled
                                                       : GemmChoice::direct;
+    direct_small_only_ = gemm == "auto" && own_gemm_ == GemmChoice::direct;
     gemm_ = own_gemm_;
 #ifdef PLEXUS_HAVE_CLBLAST
     if (gemm == "clblast" || (gemm == "auto" && entry_.is_gpu())) gemm_ = GemmChoice::clblast;
@@ -157,7 +159,8 @@ void OpenClDevice::release() noexcept {
 std::string OpenClDevice::description() const {
     std::string gemm = gemm_ == GemmChoice::clblast ? "CLBlast"
                        : gemm_ == GemmChoice::tiled ? "own tiled kernel"
-                                                    : "own direct kernel";
+                       : direct_small_only_ ? "own direct kernel below 256 each way, else own tiled kernel"
+                                            : "own direct kernel";
     if (!gemm_note_.empty()) gemm += " (" + gemm_note_ + ")";
     return "opencl:" + std::to_string(index_) + ": " + entry_.name + " (" + entry_.platform_name +
            ", " + entry_.type_name() + ", " + std::to_string(entry_.compute_units) +
