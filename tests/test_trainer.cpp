@@ -78,7 +78,7 @@ BOOST_FIXTURE_TEST_CASE(step_allocates_nothing_and_moves_only_batches_and_scalar
     const auto& b1 = probe->at_batch_end[1];
     const auto& b2 = probe->at_batch_end[2];
     BOOST_TEST(b2.h2d_bytes - b1.h2d_bytes == 32u * (8 + 2) * sizeof(float));
-    BOOST_TEST(b2.d2h_bytes - b1.d2h_bytes <= 2u * sizeof(float));  // loss + accuracy count
+    BOOST_TEST(b2.d2h_bytes - b1.d2h_bytes == sizeof(float));  // the loss; accuracy counts on the device
     BOOST_TEST(history.rows.size() == 2u);
 }
 

@@ -1,12 +1,13 @@
 // Classification accuracy: the fraction of rows whose arg-max prediction is the arg-max of
 // the one-hot target. Streaming: integer counts are kept across batches, so the result over
-// a set is exact rather than an average of per-batch ratios. With a single output column
+// a set is exact rather than an average of per-batch ratios. The count of matches stays on
+// the device until result() reads it (common/device_counts.hpp). With a single output column
 // (binary classification from one logit) a row is predicted positive when its logit is > 0,
 // i.e. sigmoid > 0.5, and compared with the 0/1 target, as Keras' binary_accuracy does.
-#include <cmath>
 #include <cstdint>
 #include <string>
 
+#include "../common/device_counts.hpp"
 #include "plexus/plexus.hpp"
 
 namespace {
@@ -26,10 +27,12 @@ public:
         pred_class_ = device.alloc({pred.rows()});
         target_class_ = device.alloc({pred.rows()});
         correct_count_ = device.alloc({1});
+        correct_.build(device, 1);
+        total_ = 0;
     }
 
     void reset() override {
-        correct_ = 0;
+        if (!pred_class_.empty()) correct_.reset();
         total_ = 0;
     }
 
@@ -55,13 +58,13 @@ public:
         device.binary(plexus::BinaryOp::equal, p, t, p);
         device.reduce(plexus::ReduceOp::sum, p, plexus::Axis::all, correct_count_);
         // A float sum of 0/1 flags is exact up to 2^24 rows, far above any batch.
-        correct_ += static_cast<std::uint64_t>(std::llround(device.download_scalar(correct_count_)));
+        correct_.add(correct_count_, n);
         total_ += n;
     }
 
     plexus::MetricValues result() const override {
         const double accuracy =
-            total_ ? static_cast<double>(correct_) / static_cast<double>(total_) : 0.0;
+            total_ ? static_cast<double>(correct_.counts()[0]) / static_cast<double>(total_) : 0.0;
         return {{"accuracy", accuracy}};
     }
 
@@ -71,7 +74,7 @@ private:
     plexus::Tensor target_class_;  // [max rows]
     plexus::Tensor correct_count_;
     plexus::Tensor zero_;  // the logit threshold for one-column predictions
-    std::uint64_t correct_ = 0;
+    plexus::metrics::DeviceCounts correct_;  // rows whose prediction matched
     std::uint64_t total_ = 0;
 };
 

@@ -49,7 +49,8 @@ BOOST_AUTO_TEST_CASE(streams_counts_across_batches) {
     BOOST_TEST(accuracy(*metric) == 0.5, boost::test_tools::tolerance(1e-12));
 }
 
-BOOST_AUTO_TEST_CASE(allocates_nothing_and_downloads_one_scalar_per_update) {
+// Updates keep the count on the device; reading the result brings it over once.
+BOOST_AUTO_TEST_CASE(updates_allocate_and_download_nothing_and_the_result_one_scalar) {
     auto device = load<plexus::Device>("cpu");
     auto metric = load<plexus::Metric>("accuracy");
     metric->build({4, 2}, *device);
@@ -59,9 +60,19 @@ BOOST_AUTO_TEST_CASE(allocates_nothing_and_downloads_one_scalar_per_update) {
     device->reset_counters();
     const auto before = device->counters().allocations;
     metric->update(pred, target);
+    metric->update(pred.rows(0, 2), target.rows(0, 2));
     BOOST_TEST(device->counters().allocations == before);
+    BOOST_TEST(device->counters().d2h_bytes == 0u);
+    BOOST_TEST(accuracy(*metric) == 5.0 / 6, boost::test_tools::tolerance(1e-12));
     BOOST_TEST(device->counters().d2h_bytes == sizeof(float));
-    BOOST_TEST(accuracy(*metric) == 0.75, boost::test_tools::tolerance(1e-12));
+    BOOST_TEST(accuracy(*metric) == 5.0 / 6, boost::test_tools::tolerance(1e-12));  // read twice,
+    BOOST_TEST(device->counters().d2h_bytes == sizeof(float));                      // fetched once
+    metric->update(pred.rows(2, 2), target.rows(2, 2));  // counts go on after a read: 6 of 8
+    BOOST_TEST(accuracy(*metric) == 6.0 / 8, boost::test_tools::tolerance(1e-12));
+    metric->update(pred, target);  // counted on the device, never read, then dropped:
+    metric->reset();
+    metric->update(pred.rows(0, 1), target.rows(0, 1));  // counting starts from zero
+    BOOST_TEST(accuracy(*metric) == 1.0, boost::test_tools::tolerance(1e-12));
 }
 
 BOOST_AUTO_TEST_CASE(rejects_shapes_it_cannot_score) {

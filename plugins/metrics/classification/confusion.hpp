@@ -1,11 +1,11 @@
 // The streaming core every classification metric of this library shares: a k×k confusion
 // matrix (rows true classes, columns predicted classes) accumulated over a whole evaluation
-// set. Each update computes the batch's matrix on the device and brings back only those k²
-// counts; the host keeps exact integer totals, so every rate derived from them is the rate
-// over the set, never an average of per-batch rates.
+// set. Each update computes the batch's matrix on the device and adds it to the device's
+// sums; reading a count brings the k² sums over once (common/device_counts.hpp) into exact
+// integer totals, so every rate derived from them is the rate over the set, never an
+// average of per-batch rates.
 #pragma once
 
-#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "../common/class_rows.hpp"
+#include "../common/device_counts.hpp"
 #include "plexus/device.hpp"
 #include "plexus/metric.hpp"
 
@@ -56,17 +57,16 @@ public:
         pred_hot_ = device.alloc({rows, classes_});
         target_hot_ = device.alloc({rows, classes_});
         batch_counts_ = device.alloc({classes_, classes_});
-        downloaded_.assign(classes_ * classes_, 0.0f);
-        counts_.assign(classes_ * classes_, 0);
+        counts_.build(device, classes_ * classes_);
         total_ = 0;
     }
 
     void reset() {
-        counts_.assign(counts_.size(), 0);
+        if (!batch_counts_.empty()) counts_.reset();
         total_ = 0;
     }
 
-    /// Adds one batch. Allocates nothing; downloads the k² counts of the batch once.
+    /// Adds one batch. Allocates nothing and downloads nothing.
     void update(const Tensor& pred, const Tensor& target) {
         const std::size_t n = check_batch(metric_ ? metric_ : "metric", !batch_counts_.empty(),
                                           pred, target, pred_class_.rows(), cols_);
@@ -86,9 +86,7 @@ public:
         // counts[i, j] = Σ_r t_hot[r, i] · p_hot[r, j]: rows true, columns predicted. Sums of
         // 0/1 products are exact in float up to 2^24 rows, far above any batch.
         device.gemm(Transpose::yes, Transpose::no, 1.0f, t_hot, p_hot, 0.0f, batch_counts_);
-        device.download(batch_counts_, downloaded_);
-        for (std::size_t i = 0; i < counts_.size(); ++i)
-            counts_[i] += static_cast<std::uint64_t>(std::llround(downloaded_[i]));
+        counts_.add(batch_counts_, n);
         total_ += n;
     }
 
@@ -98,7 +96,7 @@ public:
     std::uint64_t total() const { return total_; }
     /// Rows of true class `true_class` predicted as `predicted`.
     std::uint64_t count(std::size_t true_class, std::size_t predicted) const {
-        return counts_[true_class * classes_ + predicted];
+        return counts_.counts()[true_class * classes_ + predicted];
     }
 
     /// Class `c` against the rest: tp = C[c,c], fn = rest of row c, fp = rest of column c.
@@ -141,8 +139,7 @@ private:
     Tensor pred_class_, target_class_;           // [max rows]: class index per row
     Tensor pred_hot_, target_hot_;               // [max rows, k]: one-hot rows
     Tensor batch_counts_;                        // [k, k]
-    std::vector<float> downloaded_;              // k², reused by every update
-    std::vector<std::uint64_t> counts_;          // k², row-major, since reset()
+    DeviceCounts counts_;                        // k², row-major, since reset()
     std::uint64_t total_ = 0;
 };
 

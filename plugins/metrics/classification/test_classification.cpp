@@ -288,7 +288,8 @@ BOOST_AUTO_TEST_CASE(zero_division_for_classes_never_predicted) {
                0.0);
 }
 
-BOOST_AUTO_TEST_CASE(allocates_nothing_and_downloads_the_counts_once) {
+// Updates keep the k x k counts on the device; reading the result brings them over once.
+BOOST_AUTO_TEST_CASE(updates_allocate_and_download_nothing_and_the_result_the_counts_once) {
     auto device = load<plexus::Device>("cpu");
     auto metric = load<plexus::Metric>("f1 average=macro");
     metric->build({4, 3}, *device);
@@ -296,9 +297,13 @@ BOOST_AUTO_TEST_CASE(allocates_nothing_and_downloads_the_counts_once) {
     const auto pred = make_tensor(*device, {3, 3}, {1, 0, 0, 0, 1, 0, 0, 0, 1});
     device->reset_counters();
     metric->update(pred, pred);
+    metric->update(pred, pred);
     BOOST_TEST(device->counters().allocations == 0u);
+    BOOST_TEST(device->counters().d2h_bytes == 0u);
+    BOOST_TEST(value(*metric, "f1") == 1.0);
     BOOST_TEST(device->counters().d2h_bytes == 3 * 3 * sizeof(float));
     BOOST_TEST(value(*metric, "f1") == 1.0);
+    BOOST_TEST(device->counters().d2h_bytes == 3 * 3 * sizeof(float));  // not fetched again
 }
 
 BOOST_AUTO_TEST_CASE(rejects_bad_params_and_shapes) {

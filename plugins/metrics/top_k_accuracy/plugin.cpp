@@ -4,12 +4,12 @@
 // favour, as in tf.math.in_top_k (Keras' top_k_categorical_accuracy): a row is correct when
 // fewer than k classes score strictly higher than its target class. Streaming: the host keeps
 // integer counts, so the result over a set is exact rather than an average of batch ratios.
-#include <cmath>
 #include <cstdint>
 #include <limits>
 #include <string>
 
 #include "../common/class_rows.hpp"
+#include "../common/device_counts.hpp"
 #include "plexus/plexus.hpp"
 
 namespace {
@@ -39,11 +39,16 @@ public:
         miss_threshold_ = device.alloc({1});
         device.fill(miss_threshold_, static_cast<float>(k_) - 0.5f);
         misses_ = device.alloc({1});
+        missed_.build(device, 1);
+        seen_ = 0;
     }
 
-    void reset() override { hits_ = seen_ = 0; }
+    void reset() override {
+        if (!misses_.empty()) missed_.reset();
+        seen_ = 0;
+    }
 
-    // Allocates nothing; downloads one number, the batch's misses.
+    // Allocates nothing and downloads nothing: the batch's misses are summed on the device.
     void update(const plexus::Tensor& pred, const plexus::Tensor& target) override {
         const std::size_t n = plexus::metrics::check_batch("top_k_accuracy", !misses_.empty(), pred,
                                                            target, above_.rows(), cols_);
@@ -63,15 +68,14 @@ public:
         device.reduce(plexus::ReduceOp::sum, work, plexus::Axis::cols, above);
         device.binary(plexus::BinaryOp::greater, above, miss_threshold_, above);
         device.reduce(plexus::ReduceOp::sum, above, plexus::Axis::all, misses_);
-        const auto misses =
-            static_cast<std::uint64_t>(std::llround(device.download_scalar(misses_)));
-        hits_ += n - misses;
+        missed_.add(misses_, n);
         seen_ += n;
     }
 
     plexus::MetricValues result() const override {
         if (seen_ == 0) return {{"top_k_accuracy", 0.0}};
-        return {{"top_k_accuracy", static_cast<double>(hits_) / static_cast<double>(seen_)}};
+        const std::uint64_t hits = seen_ - missed_.counts()[0];
+        return {{"top_k_accuracy", static_cast<double>(hits) / static_cast<double>(seen_)}};
     }
 
 private:
@@ -83,7 +87,8 @@ private:
     plexus::Tensor above_;                    // [max rows]: classes scoring higher, then miss flags
     plexus::Tensor work_;                     // [max rows, classes]
     plexus::Tensor miss_threshold_, misses_;  // [1]
-    std::uint64_t hits_ = 0, seen_ = 0;       // rows right, rows seen since reset()
+    plexus::metrics::DeviceCounts missed_;    // rows missed since reset()
+    std::uint64_t seen_ = 0;                  // rows seen since reset()
 };
 
 }  // namespace
