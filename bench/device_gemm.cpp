@@ -10,8 +10,6 @@
 // of the wide MLP 784-4096-4096-10 at batch 1024 (forward, weight gradients, input
 // gradients of the two upper layers) and the 4096^3 square. Prints a Markdown table, GFLOP/s
 // per shape and device (best of three windows), and the step's sequence.
-#include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
@@ -19,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "best_rate.hpp"
 #include "plexus/core/registry.hpp"
 #include "plexus/device.hpp"
 
@@ -61,28 +60,11 @@ struct Operands {
     }
 };
 
-// Best of three timed windows of `seconds` / 3 each, after two untimed calls (the first
+// Best of three timed windows (bench/best_rate.hpp) after two untimed calls (the first
 // compiles kernels on devices that build them lazily).
 template <class F>
 double gflops(Device& d, F&& body, double flops, double seconds) {
-    using Clock = std::chrono::steady_clock;
-    body();
-    body();
-    d.synchronize();
-    double best = 0.0;
-    for (int window = 0; window < 3; ++window) {
-        long calls = 0;
-        const auto t0 = Clock::now();
-        double elapsed = 0.0;
-        do {
-            body();
-            ++calls;
-            d.synchronize();
-            elapsed = std::chrono::duration<double>(Clock::now() - t0).count();
-        } while (elapsed < seconds / 3);
-        best = std::max(best, calls * flops / elapsed / 1e9);
-    }
-    return best;
+    return plexus::bench::best_gflops(body, [&] { d.synchronize(); }, flops, seconds, 2);
 }
 
 const char* const kWideStep[] = {

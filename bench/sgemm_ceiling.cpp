@@ -10,11 +10,12 @@
 #include <pmmintrin.h>
 #include <xmmintrin.h>
 
-#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
 #include <vector>
+
+#include "best_rate.hpp"
 
 namespace {
 
@@ -45,24 +46,10 @@ bool parse(const std::string& text, Gemm& g) {
     return true;
 }
 
-// Best of three timed windows of `seconds` / 3 each, after one untimed warm-up call.
+// Best of three timed windows (bench/best_rate.hpp) after one untimed warm-up call.
 template <class F>
 double gflops(F&& body, double flops, double seconds) {
-    using Clock = std::chrono::steady_clock;
-    body();
-    double best = 0.0;
-    for (int window = 0; window < 3; ++window) {
-        long calls = 0;
-        const auto t0 = Clock::now();
-        double elapsed = 0.0;
-        do {
-            body();
-            ++calls;
-            elapsed = std::chrono::duration<double>(Clock::now() - t0).count();
-        } while (elapsed < seconds / 3);
-        best = std::max(best, calls * flops / elapsed / 1e9);
-    }
-    return best;
+    return plexus::bench::best_gflops(body, [] {}, flops, seconds, 1);
 }
 
 }  // namespace

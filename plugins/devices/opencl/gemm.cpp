@@ -1,9 +1,9 @@
 // GEMM on the OpenCL device: CLBlast (Nugteren, "CLBlast: A Tuned OpenCL BLAS Library",
 // IWOCL 2018) where the plugin was built with it and the device is a GPU; otherwise our own
-// kernels: kernels/gemm.cl (tiles staged in local memory, for GPUs) or kernels/gemm_direct.cl
-// (no local memory or barriers, float4 blocks: what CPU implementations such as PoCL run
-// well; the tiled kernel ran 10x slower there). When CLBlast fails, our kernel takes over for
-// the rest of the run and description() says why.
+// kernels: kernels/gemm.cl (tiles staged in local memory, for GPUs, and on CPUs for GEMMs of
+// 256 or more each way) or kernels/gemm_direct.cl (no local memory or barriers, float4
+// blocks: what CPU implementations such as PoCL run well on small GEMMs). When CLBlast fails,
+// our kernel takes over for the rest of the run and description() says why.
 #include <algorithm>
 #include <iostream>
 #include <string>
@@ -78,28 +78,36 @@ bool OpenClDevice::gemm_clblast(bool at, bool bt, std::size_t m, std::size_t n, 
     const auto ta = at ? clblast::Transpose::kYes : clblast::Transpose::kNo;
     const auto tb = bt ? clblast::Transpose::kYes : clblast::Transpose::kNo;
     // CLBlast pads and transposes operands into a scratch buffer, which it would create and
-    // free on every call; ours grows to the largest GEMM of the run and is then reused, so a
-    // training step allocates nothing.
-    std::size_t temp_bytes = 0;
-    auto status = clblast::GemmTempBufferSize<float>(layout, ta, tb, m, n, k, va.offset, a.cols(),
-                                                     vb.offset, b.cols(), vc.offset, c.cols(),
-                                                     &queue, temp_bytes);
-    if (status == clblast::StatusCode::kSuccess && temp_bytes > clblast_temp_bytes_) {
+    // free on every call; ours is passed on every call and grown (then reused) only when
+    // CLBlast says it is too small, so a training step allocates and queries nothing.
+    const auto grow_scratch = [&](std::size_t bytes) {
         if (clblast_temp_) clReleaseMemObject(clblast_temp_);
-        clblast_temp_ = nullptr;
         clblast_temp_bytes_ = 0;
         cl_int err = CL_SUCCESS;
-        clblast_temp_ = clCreateBuffer(context_, CL_MEM_READ_WRITE, temp_bytes, nullptr, &err);
+        clblast_temp_ = clCreateBuffer(context_, CL_MEM_READ_WRITE, bytes, nullptr, &err);
         if (err != CL_SUCCESS || !clblast_temp_) {
             clblast_temp_ = nullptr;
             fail_enqueue(err, "gemm (CLBlast's scratch buffer)");
         }
-        clblast_temp_bytes_ = temp_bytes;
+        clblast_temp_bytes_ = bytes;
+    };
+    const auto run = [&] {
+        return clblast::Gemm<float>(layout, ta, tb, m, n, k, alpha, va.mem, va.offset, a.cols(),
+                                    vb.mem, vb.offset, b.cols(), beta, vc.mem, vc.offset, c.cols(),
+                                    &queue, nullptr, clblast_temp_);
+    };
+    if (!clblast_temp_) grow_scratch(std::size_t{1} << 20);  // never null: null means "make one"
+    auto status = run();
+    if (status == clblast::StatusCode::kInsufficientMemoryTemp) {  // checked before it queues
+        std::size_t bytes = 0;
+        status = clblast::GemmTempBufferSize<float>(layout, ta, tb, m, n, k, va.offset, a.cols(),
+                                                    vb.offset, b.cols(), vc.offset, c.cols(),
+                                                    &queue, bytes);
+        if (status == clblast::StatusCode::kSuccess) {
+            grow_scratch(std::max(bytes, 2 * clblast_temp_bytes_));
+            status = run();
+        }
     }
-    if (status == clblast::StatusCode::kSuccess)
-        status = clblast::Gemm<float>(layout, ta, tb, m, n, k, alpha, va.mem, va.offset, a.cols(),
-                                      vb.mem, vb.offset, b.cols(), beta, vc.mem, vc.offset,
-                                      c.cols(), &queue, nullptr, clblast_temp_);
     if (status == clblast::StatusCode::kSuccess) return true;
     const int code = static_cast<int>(status);
     if (is_out_of_memory(code)) fail_enqueue(code, "gemm (CLBlast)");

@@ -32,7 +32,7 @@ public:
     }
 
     void reset() override {
-        if (!pred_class_.empty()) correct_.reset();
+        correct_.reset();
         total_ = 0;
     }
 

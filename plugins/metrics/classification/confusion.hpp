@@ -62,7 +62,7 @@ public:
     }
 
     void reset() {
-        if (!batch_counts_.empty()) counts_.reset();
+        counts_.reset();
         total_ = 0;
     }
 

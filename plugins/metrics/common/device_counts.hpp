@@ -26,7 +26,7 @@ public:
         pending_rows_ = 0;
     }
 
-    /// Zeroes every count.
+    /// Zeroes every count (before build() too: nothing is pending then).
     void reset() {
         counts_.assign(counts_.size(), 0);
         if (pending_rows_) device_->fill(sums_, 0.0f);

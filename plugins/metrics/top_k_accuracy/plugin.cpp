@@ -44,7 +44,7 @@ public:
     }
 
     void reset() override {
-        if (!misses_.empty()) missed_.reset();
+        missed_.reset();
         seen_ = 0;
     }
 
