@@ -4,6 +4,7 @@
 # plugins (the cpu device, ...), for tests that load them.
 include(CMakeFindDependencyMacro)
 find_dependency(Boost 1.74)
+find_dependency(fmt 9)
 include(${CMAKE_CURRENT_LIST_DIR}/PlexusTargets.cmake)
 include(${CMAKE_CURRENT_LIST_DIR}/PlexusWarnings.cmake)
 include(${CMAKE_CURRENT_LIST_DIR}/PlexusPlugin.cmake)
