@@ -2,8 +2,9 @@
 #
 # Builds libplexus-<kind>-<name>.so as a module loaded at run time: hidden visibility (only
 # the manifest symbol is exported), -z defs (an unresolved symbol fails the link, not the
-# load), linked against libplexus_core.so for the SDK's exported classes. Used both in this
-# tree and, through find_package(Plexus), by out-of-tree plugins.
+# load), linked against Plexus::sdk: the SDK headers and libplexus_core.so for the SDK's
+# exported classes, never the core's own headers. Used both in this tree and, through
+# find_package(Plexus), by out-of-tree plugins.
 function(plexus_add_plugin name)
   cmake_parse_arguments(ARG "" "" "SOURCES;LIBRARIES;DEFINITIONS" ${ARGN})
   if(NOT ARG_SOURCES)
@@ -11,7 +12,7 @@ function(plexus_add_plugin name)
   endif()
   set(target plexus-${name})
   add_library(${target} MODULE ${ARG_SOURCES})
-  target_link_libraries(${target} PRIVATE Plexus::core ${ARG_LIBRARIES})
+  target_link_libraries(${target} PRIVATE Plexus::sdk ${ARG_LIBRARIES})
   target_compile_definitions(${target} PRIVATE BOOST_DLL_USE_STD_FS ${ARG_DEFINITIONS})
   target_compile_options(${target} PRIVATE -fvisibility=hidden -fvisibility-inlines-hidden)
   target_link_options(${target} PRIVATE -Wl,-z,defs)

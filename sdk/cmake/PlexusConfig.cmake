@@ -1,5 +1,6 @@
-# find_package(Plexus) for out-of-tree plugins. Provides the imported target Plexus::core
-# (SDK headers + libplexus_core.so), plexus_add_plugin(<kind>-<name> SOURCES ...),
+# find_package(Plexus) for out-of-tree plugins. Provides the imported targets Plexus::sdk
+# (SDK headers + libplexus_core.so: what plugins and their tests link) and Plexus::core (the
+# same, kept for older projects), plexus_add_plugin(<kind>-<name> SOURCES ...),
 # plexus_warnings(<target>), and Plexus_PLUGIN_DIR: the folder holding this Plexus's own
 # plugins (the cpu device, ...), for tests that load them.
 include(CMakeFindDependencyMacro)

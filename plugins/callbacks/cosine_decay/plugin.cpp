@@ -9,8 +9,8 @@
 #include <limits>
 #include <numbers>
 
-#include "../common/schedule.hpp"
 #include "plexus/plexus.hpp"
+#include "plexus/support/schedule.hpp"
 
 namespace {
 
@@ -23,10 +23,10 @@ const plexus::ParamSpec kParams[] = {
      "final rate as a fraction of the initial rate"},
     {"warmup_epochs", plexus::ParamType::integer, "0", 0, kInf, nullptr,
      "epochs of linear warm-up before the cosine"},
-    plexus::callbacks::per_param(),
+    plexus::support::schedule_per_param(),
 };
 
-class CosineDecay final : public plexus::callbacks::Schedule {
+class CosineDecay final : public plexus::support::Schedule {
 public:
     explicit CosineDecay(const plexus::Params& p)
         : Schedule(p.get_string("per") == "step"),

@@ -5,10 +5,10 @@
 #include <boost/test/unit_test.hpp>
 #include <vector>
 
-#include "../common/schedule_test.hpp"
+#include "plexus/testing/callbacks.hpp"
 
 namespace tt = boost::test_tools;
-using plexus::callbacks::testing::step_rates;
+using plexus::testing::step_rates;
 
 BOOST_AUTO_TEST_CASE(warm_up_then_cosine_over_the_rest_of_the_run,
                      *boost::unit_test::tolerance(1e-6f)) {

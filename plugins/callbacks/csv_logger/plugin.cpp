@@ -2,17 +2,18 @@
 // pandas or gnuplot. The whole file is rewritten atomically after each epoch (temporary file +
 // rename), so a reader — or a run killed mid-write — never sees a torn row. With append=true a
 // run adds its rows to an existing file with the same columns (e.g. runs resumed in turns).
-#include <cstdio>
+#include <fmt/format.h>
+
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
 #include <vector>
 
-#include "../common/run_path.hpp"
-#include "plexus/core/files.hpp"
-#include "plexus/core/text.hpp"
 #include "plexus/plexus.hpp"
+#include "plexus/support/files.hpp"
+#include "plexus/support/run_path.hpp"
+#include "plexus/support/text.hpp"
 
 namespace {
 
@@ -38,7 +39,7 @@ public:
     }
 
     void on_train_begin(plexus::TrainState& s) override {
-        path_ = plexus::callbacks::expand_path("csv_logger", pattern_, s);
+        path_ = plexus::support::expand_run_path("csv_logger", pattern_, s);
         columns_.clear();
         content_.clear();
         if (append_ && std::filesystem::exists(path_)) {
@@ -49,18 +50,14 @@ public:
 
     void on_epoch_end(plexus::TrainState& s) override {
         if (columns_.empty()) start(s.logs);
-        char buf[64];
-        std::snprintf(buf, sizeof buf, "%zu", s.epoch + 1);
-        std::string row = buf;
+        std::string row = fmt::format("{}", s.epoch + 1);
         for (const auto& name : columns_) {
             row += ',';
-            if (const auto value = s.logs.get(name)) {
-                std::snprintf(buf, sizeof buf, "%.6g", *value);
-                row += buf;
-            }
+            if (const auto value = s.logs.get(name))
+                fmt::format_to(std::back_inserter(row), "{:.6g}", *value);
         }
         content_ += row + '\n';
-        plexus::core::write_file_atomic(path_, content_);
+        plexus::support::write_file_atomic(path_, content_);
     }
 
 private:
@@ -68,9 +65,9 @@ private:
     // empty cell.
     void start(const plexus::Logs& logs) {
         for (const auto& [name, value] : logs.items()) columns_.push_back(name);
-        const std::string header = "epoch," + plexus::core::join(columns_, ",");
+        const std::string header = "epoch," + plexus::support::join(columns_, ",");
         if (content_.empty()) {
-            plexus::callbacks::create_parent_folder("csv_logger", path_);
+            plexus::support::create_parent_folder("csv_logger", path_);
             content_ = header + '\n';
             return;
         }

@@ -8,14 +8,14 @@
 #include <sstream>
 #include <string>
 
-#include "../common/fake_model.hpp"
 #include "plexus/plexus.hpp"
 #include "plexus/testing.hpp"
+#include "plexus/testing/callbacks.hpp"
 
 namespace {
 
-using plexus::callbacks::testing::make_state;
-using plexus::callbacks::testing::run_epoch;
+using plexus::testing::make_train_state;
+using plexus::testing::run_epoch;
 
 struct Scratch {
     std::filesystem::path dir =
@@ -33,7 +33,7 @@ std::string read(const std::filesystem::path& p) {
 // Two epochs of a run writing to `spec`.
 void two_epochs(const std::string& spec, const std::string& run_dir = "") {
     auto cb = plexus::testing::load<plexus::Callback>(spec);
-    auto s = make_state(2);
+    auto s = make_train_state(2);
     s.run_dir = run_dir;
     cb->on_train_begin(s);
     run_epoch(*cb, s, 0, {{"loss", 0.5}, {"accuracy", 0.875}, {"val_loss", 0.625}, {"lr", 0.1}});
@@ -65,7 +65,7 @@ BOOST_AUTO_TEST_CASE(the_file_is_complete_after_every_epoch) {
     Scratch scratch;
     const auto path = scratch.dir / "sub" / "a.csv";
     auto cb = plexus::testing::load<plexus::Callback>("csv_logger path=" + path.string());
-    auto s = make_state(3);
+    auto s = make_train_state(3);
     cb->on_train_begin(s);
     run_epoch(*cb, s, 0, {{"loss", 0.5}, {"val_loss", 0.75}});
     BOOST_TEST(read(path) == "epoch,loss,val_loss\n1,0.5,0.75\n");

@@ -2,26 +2,27 @@
 // training once a monitored value has not improved for `patience` epochs and, by default,
 // puts back the weights of the best epoch — a model that stopped early should be the best
 // one seen, not the last one.
+#include <fmt/format.h>
+
 #include <cmath>
-#include <cstdio>
 #include <cstdlib>
 #include <limits>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include "../common/monitor.hpp"
 #include "plexus/plexus.hpp"
+#include "plexus/support/monitor.hpp"
 
 namespace {
 
-using plexus::callbacks::Monitor;
+using plexus::support::Monitor;
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
 const plexus::ParamSpec kParams[] = {
-    plexus::callbacks::monitor_param(),
-    plexus::callbacks::mode_param(),
+    plexus::support::monitor_param(),
+    plexus::support::mode_param(),
     {"min_delta", plexus::ParamType::real, "0", 0, kInf, nullptr,
      "an improvement must be larger than this (a change of exactly min_delta does not count)"},
     {"patience", plexus::ParamType::integer, "0", 0, kInf, nullptr,
@@ -44,9 +45,7 @@ std::optional<double> parse_baseline(const std::string& text) {
 }
 
 std::string number(double v) {
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%.4g", v);
-    return buf;
+    return fmt::format("{:.4g}", v);
 }
 
 class EarlyStopping final : public plexus::Callback {
@@ -114,10 +113,10 @@ public:
         if (!current_is_best) {
             model_->restore(best_weights_);
             if (!stopped_)
-                std::printf(
-                    "early_stopping: restored the weights of epoch %zu (%s %s), the best "
-                    "of this run\n",
-                    best_epoch_ + 1, monitor_.name().c_str(), number(best_).c_str());
+                fmt::print(
+                    "early_stopping: restored the weights of epoch {} ({} {}), the best of "
+                    "this run\n",
+                    best_epoch_ + 1, monitor_.name(), number(best_));
         }
         best_weights_ = {};
         have_weights_ = false;

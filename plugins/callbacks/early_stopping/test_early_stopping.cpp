@@ -5,14 +5,14 @@
 #include <string>
 #include <vector>
 
-#include "../common/fake_model.hpp"
 #include "plexus/plexus.hpp"
 #include "plexus/testing.hpp"
+#include "plexus/testing/callbacks.hpp"
 
 namespace {
 
-using plexus::callbacks::testing::FakeModel;
-using plexus::callbacks::testing::make_state;
+using plexus::testing::FakeModel;
+using plexus::testing::make_train_state;
 
 struct Run {
     std::shared_ptr<plexus::Callback> cb;
@@ -21,14 +21,14 @@ struct Run {
     std::size_t epoch = 0;
 
     Run(const std::string& spec, std::size_t epochs = 20)
-        : cb(plexus::testing::load<plexus::Callback>(spec)), state(make_state(epochs, &model)) {
+        : cb(plexus::testing::load<plexus::Callback>(spec)),
+          state(make_train_state(epochs, &model)) {
         cb->on_train_begin(state);
     }
     // One epoch whose weights are {epoch index}; returns whether the callback stopped.
     bool epoch_with(const std::string& key, double value) {
         model.weights = {static_cast<float>(epoch)};
-        return plexus::callbacks::testing::run_epoch(*cb, state, epoch++,
-                                                     {{"loss", 1.0}, {key, value}});
+        return plexus::testing::run_epoch(*cb, state, epoch++, {{"loss", 1.0}, {key, value}});
     }
     // Feeds values until the callback stops; returns the 0-based epoch it stopped at, or -1.
     int stop_epoch(const std::string& key, const std::vector<double>& values) {
@@ -149,7 +149,7 @@ BOOST_AUTO_TEST_CASE(restore_best_false_keeps_the_last_weights) {
 
     // Without a model, restore_best=false still works and restore_best=true is refused.
     auto cb = plexus::testing::load<plexus::Callback>("early_stopping restore_best=false");
-    auto s = make_state(5);
+    auto s = make_train_state(5);
     cb->on_train_begin(s);
     auto restoring = plexus::testing::load<plexus::Callback>("early_stopping");
     BOOST_CHECK_THROW(restoring->on_train_begin(s), plexus::Error);
@@ -158,12 +158,12 @@ BOOST_AUTO_TEST_CASE(restore_best_false_keeps_the_last_weights) {
 BOOST_AUTO_TEST_CASE(a_missing_monitor_is_an_error_naming_the_logged_values) {
     auto cb = plexus::testing::load<plexus::Callback>("early_stopping monitor=val_los");
     FakeModel model;
-    auto s = make_state(5, &model);
+    auto s = make_train_state(5, &model);
     cb->on_train_begin(s);
     const std::vector<std::pair<std::string, double>> logs = {
         {"loss", 0.5}, {"accuracy", 0.8}, {"val_loss", 0.6}, {"val_accuracy", 0.7}};
     try {
-        plexus::callbacks::testing::run_epoch(*cb, s, 0, logs);
+        plexus::testing::run_epoch(*cb, s, 0, logs);
         BOOST_FAIL("expected an error");
     } catch (const plexus::Error& e) {
         BOOST_TEST(std::string(e.what()) ==
@@ -174,7 +174,7 @@ BOOST_AUTO_TEST_CASE(a_missing_monitor_is_an_error_naming_the_logged_values) {
     auto no_val = plexus::testing::load<plexus::Callback>("early_stopping");
     no_val->on_train_begin(s);
     try {
-        plexus::callbacks::testing::run_epoch(*no_val, s, 0, {{"loss", 0.5}});
+        plexus::testing::run_epoch(*no_val, s, 0, {{"loss", 0.5}});
         BOOST_FAIL("expected an error");
     } catch (const plexus::Error& e) {
         BOOST_TEST(

@@ -4,8 +4,8 @@
 #include <cmath>
 #include <limits>
 
-#include "../common/schedule.hpp"
 #include "plexus/plexus.hpp"
+#include "plexus/support/schedule.hpp"
 
 namespace {
 
@@ -16,12 +16,12 @@ const plexus::ParamSpec kParams[] = {
      "factor applied every decay_steps units", plexus::kMinExclusive},
     {"decay_steps", plexus::ParamType::integer, "1", 1, kInf, nullptr,
      "units (epochs or steps, see per) over which the rate is multiplied by decay_rate"},
-    plexus::callbacks::per_param(),
+    plexus::support::schedule_per_param(),
     {"staircase", plexus::ParamType::boolean, "false", 0, 0, nullptr,
      "round n / decay_steps down: the rate changes once every decay_steps units"},
 };
 
-class ExponentialDecay final : public plexus::callbacks::Schedule {
+class ExponentialDecay final : public plexus::support::Schedule {
 public:
     explicit ExponentialDecay(const plexus::Params& p)
         : Schedule(p.get_string("per") == "step"),

@@ -4,10 +4,10 @@
 #include <boost/test/unit_test.hpp>
 #include <vector>
 
-#include "../common/schedule_test.hpp"
+#include "plexus/testing/callbacks.hpp"
 
 namespace tt = boost::test_tools;
-using plexus::callbacks::testing::step_rates;
+using plexus::testing::step_rates;
 
 BOOST_AUTO_TEST_CASE(per_epoch, *boost::unit_test::tolerance(1e-6f)) {
     // 0.5^(e/2) for e = 0..4

@@ -4,17 +4,18 @@
 // atomically by the trainer (temporary file + rename): a reader never sees half a checkpoint.
 #include <string>
 
-#include "../common/monitor.hpp"
-#include "../common/run_path.hpp"
 #include "plexus/plexus.hpp"
+#include "plexus/support/files.hpp"
+#include "plexus/support/monitor.hpp"
+#include "plexus/support/run_path.hpp"
 
 namespace {
 
 const plexus::ParamSpec kParams[] = {
     {"path", plexus::ParamType::string, "{run_dir}/checkpoint.safetensors", 0, 0, nullptr,
      "file to write; {run_dir} is the run folder, {epoch} the 1-based epoch number"},
-    plexus::callbacks::monitor_param(),
-    plexus::callbacks::mode_param(),
+    plexus::support::monitor_param(),
+    plexus::support::mode_param(),
     {"save_best_only", plexus::ParamType::boolean, "true", 0, 0, nullptr,
      "save only when the monitored value improves (false: after every epoch)"},
 };
@@ -34,7 +35,7 @@ public:
                 "model_checkpoint: this trainer gives no access to the model's weights "
                 "(TrainState.model is null), so there is nothing to save");
         const std::size_t first = 0;
-        plexus::callbacks::expand_path("model_checkpoint", path_, s, &first);  // fail early
+        plexus::support::expand_run_path("model_checkpoint", path_, s, &first);  // fail early
         best_ = monitor_.worst();
     }
 
@@ -45,14 +46,14 @@ public:
             best_ = current;
         }
         const std::string path =
-            plexus::callbacks::expand_path("model_checkpoint", path_, s, &s.epoch);
-        plexus::callbacks::create_parent_folder("model_checkpoint", path);
+            plexus::support::expand_run_path("model_checkpoint", path_, s, &s.epoch);
+        plexus::support::create_parent_folder("model_checkpoint", path);
         s.model->save(path);
     }
 
 private:
     std::string path_;
-    plexus::callbacks::Monitor monitor_;
+    plexus::support::Monitor monitor_;
     bool save_best_only_;
     double best_ = 0.0;
 };

@@ -8,15 +8,15 @@
 #include <string>
 #include <vector>
 
-#include "../common/fake_model.hpp"
 #include "plexus/plexus.hpp"
 #include "plexus/testing.hpp"
+#include "plexus/testing/callbacks.hpp"
 
 namespace {
 
-using plexus::callbacks::testing::FakeModel;
-using plexus::callbacks::testing::make_state;
-using plexus::callbacks::testing::run_epoch;
+using plexus::testing::FakeModel;
+using plexus::testing::make_train_state;
+using plexus::testing::run_epoch;
 
 std::filesystem::path scratch() {
     return std::filesystem::temp_directory_path() /
@@ -28,7 +28,7 @@ std::vector<std::string> saves(const std::string& spec, const std::vector<double
                                const std::string& run_dir = "") {
     auto cb = plexus::testing::load<plexus::Callback>(spec);
     FakeModel model;
-    auto s = make_state(values.size(), &model);
+    auto s = make_train_state(values.size(), &model);
     s.run_dir = run_dir;
     cb->on_train_begin(s);
     for (std::size_t e = 0; e < values.size(); ++e)
@@ -71,7 +71,7 @@ BOOST_AUTO_TEST_CASE(clear_errors) {
     BOOST_CHECK_THROW(saves("model_checkpoint", {0.5}), plexus::Error);
     BOOST_CHECK_THROW(saves("model_checkpoint path=m{step}", {0.5}), plexus::Error);
     auto cb = plexus::testing::load<plexus::Callback>("model_checkpoint path=m");
-    auto s = make_state(1);
+    auto s = make_train_state(1);
     try {
         cb->on_train_begin(s);
         BOOST_FAIL("expected an error");

@@ -1,10 +1,12 @@
 // Progress reporting in the style of Keras' verbose=1: a live bar with ETA and throughput
 // when stdout is a terminal, one plain line per epoch otherwise (logs, CI, pipes).
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <iterator>
 #include <string>
 
 #include "plexus/plexus.hpp"
@@ -19,27 +21,23 @@ const plexus::ParamSpec kParams[] = {
 
 std::string format_logs(const plexus::Logs& logs) {
     std::string out;
-    char buf[96];
     for (const auto& [name, value] : logs.items()) {
         if (name == "seconds") continue;
         // Fixed decimals read best; a diverging loss (1e+25) switches to exponent form.
         const bool compact = name == "lr" || !(std::fabs(value) < 1e6);
-        std::snprintf(buf, sizeof buf, compact ? " - %s: %.4g" : " - %s: %.4f", name.c_str(), value);
-        out += buf;
+        if (compact)
+            fmt::format_to(std::back_inserter(out), " - {}: {:.4g}", name, value);
+        else
+            fmt::format_to(std::back_inserter(out), " - {}: {:.4f}", name, value);
     }
     return out;
 }
 
 std::string format_duration(double seconds) {
-    char buf[32];
-    if (seconds < 60)
-        std::snprintf(buf, sizeof buf, "%.0fs", seconds);
-    else if (seconds < 3600)
-        std::snprintf(buf, sizeof buf, "%d:%02d", int(seconds) / 60, int(seconds) % 60);
-    else
-        std::snprintf(buf, sizeof buf, "%d:%02d:%02d", int(seconds) / 3600, int(seconds) / 60 % 60,
-                      int(seconds) % 60);
-    return buf;
+    const int whole = static_cast<int>(seconds);
+    if (seconds < 60) return fmt::format("{:.0f}s", seconds);
+    if (seconds < 3600) return fmt::format("{}:{:02}", whole / 60, whole % 60);
+    return fmt::format("{}:{:02}:{:02}", whole / 3600, whole / 60 % 60, whole % 60);
 }
 
 class Progress : public plexus::Callback {
@@ -51,7 +49,7 @@ public:
     }
 
     void on_epoch_begin(plexus::TrainState& s) override {
-        if (bar_) std::printf("Epoch %zu/%zu\n", s.epoch + 1, s.epochs);
+        if (bar_) fmt::print("Epoch {}/{}\n", s.epoch + 1, s.epochs);
         last_draw_ = {};
     }
 
@@ -69,13 +67,11 @@ public:
         const double seconds = s.logs.get("seconds").value_or(s.epoch_seconds);
         const double rate = seconds > 0 ? s.samples / seconds : 0.0;
         if (bar_) {
-            char took[32];
-            std::snprintf(took, sizeof took, "%.1fs", seconds);
-            draw(s, took, rate, format_logs(s.logs));
-            std::printf("\n");
+            draw(s, fmt::format("{:.1f}s", seconds), rate, format_logs(s.logs));
+            fmt::print("\n");
         } else {
-            std::printf("epoch %zu/%zu - %.1fs - %.0f samples/s%s\n", s.epoch + 1, s.epochs,
-                        seconds, rate, format_logs(s.logs).c_str());
+            fmt::print("epoch {}/{} - {:.1f}s - {:.0f} samples/s{}\n", s.epoch + 1, s.epochs,
+                       seconds, rate, format_logs(s.logs));
         }
         std::fflush(stdout);
     }
@@ -88,8 +84,8 @@ private:
         for (int i = 0; i < done; ++i) bar[static_cast<std::size_t>(i)] = '=';
         if (done < width_) bar[static_cast<std::size_t>(done)] = '>';
         // \r + clear-to-end-of-line redraws the same line in place.
-        std::printf("\r\033[K%zu/%zu [%s] - %s - %.0f samples/s%s", s.batch + 1, s.batches,
-                    bar.c_str(), timing.c_str(), rate, logs.c_str());
+        fmt::print("\r\033[K{}/{} [{}] - {} - {:.0f} samples/s{}", s.batch + 1, s.batches, bar,
+                   timing, rate, logs);
         std::fflush(stdout);
     }
 

@@ -6,15 +6,15 @@
 #include <limits>
 #include <string>
 
-#include "../common/monitor.hpp"
 #include "plexus/plexus.hpp"
+#include "plexus/support/monitor.hpp"
 
 namespace {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
 const plexus::ParamSpec kParams[] = {
-    plexus::callbacks::monitor_param(),
+    plexus::support::monitor_param(),
     {"factor", plexus::ParamType::real, "0.1", 0, 1, nullptr, "new lr = lr * factor",
      plexus::kMinExclusive | plexus::kMaxExclusive},
     {"patience", plexus::ParamType::integer, "10", 0, kInf, nullptr,
@@ -25,7 +25,7 @@ const plexus::ParamSpec kParams[] = {
      "the rate is never reduced below this"},
     {"min_delta", plexus::ParamType::real, "1e-4", 0, kInf, nullptr,
      "an improvement must be larger than this (a change of exactly min_delta does not count)"},
-    plexus::callbacks::mode_param(),
+    plexus::support::mode_param(),
 };
 
 class ReduceLrOnPlateau final : public plexus::Callback {
@@ -67,7 +67,7 @@ public:
     }
 
 private:
-    plexus::callbacks::Monitor monitor_;
+    plexus::support::Monitor monitor_;
     double factor_;
     std::size_t patience_;
     std::size_t cooldown_;

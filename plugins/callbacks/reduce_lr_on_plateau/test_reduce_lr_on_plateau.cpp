@@ -6,9 +6,9 @@
 #include <string>
 #include <vector>
 
-#include "../common/fake_model.hpp"
 #include "plexus/plexus.hpp"
 #include "plexus/testing.hpp"
+#include "plexus/testing/callbacks.hpp"
 
 namespace {
 
@@ -16,11 +16,11 @@ namespace {
 std::vector<float> rates(const std::string& spec, const std::vector<double>& values,
                          const std::string& monitor = "val_loss") {
     auto cb = plexus::testing::load<plexus::Callback>(spec);
-    auto s = plexus::callbacks::testing::make_state(values.size(), nullptr, 1, 1.0f);
+    auto s = plexus::testing::make_train_state(values.size(), nullptr, 1, 1.0f);
     cb->on_train_begin(s);
     std::vector<float> out;
     for (std::size_t e = 0; e < values.size(); ++e) {
-        plexus::callbacks::testing::run_epoch(*cb, s, e, {{"loss", 1.0}, {monitor, values[e]}});
+        plexus::testing::run_epoch(*cb, s, e, {{"loss", 1.0}, {monitor, values[e]}});
         out.push_back(s.learning_rate);
     }
     return out;

@@ -3,8 +3,8 @@
 #include <cmath>
 #include <limits>
 
-#include "../common/schedule.hpp"
 #include "plexus/plexus.hpp"
+#include "plexus/support/schedule.hpp"
 
 namespace {
 
@@ -17,7 +17,7 @@ const plexus::ParamSpec kParams[] = {
      "factor applied every step_size epochs", plexus::kMinExclusive},
 };
 
-class StepDecay final : public plexus::callbacks::Schedule {
+class StepDecay final : public plexus::support::Schedule {
 public:
     explicit StepDecay(const plexus::Params& p)
         : Schedule(false),

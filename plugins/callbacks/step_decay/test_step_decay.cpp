@@ -3,10 +3,10 @@
 #include <boost/test/unit_test.hpp>
 #include <vector>
 
-#include "../common/schedule_test.hpp"
+#include "plexus/testing/callbacks.hpp"
 
 namespace tt = boost::test_tools;
-using plexus::callbacks::testing::step_rates;
+using plexus::testing::step_rates;
 
 BOOST_AUTO_TEST_CASE(multiplies_by_gamma_every_step_size_epochs) {
     BOOST_TEST(step_rates("step_decay step_size=2 gamma=0.5", 5) ==
@@ -23,7 +23,7 @@ BOOST_AUTO_TEST_CASE(multiplies_by_gamma_every_step_size_epochs) {
 
 BOOST_AUTO_TEST_CASE(is_computed_from_the_initial_rate_not_compounded) {
     auto cb = plexus::testing::load<plexus::Callback>("step_decay step_size=1 gamma=0.5");
-    auto s = plexus::callbacks::testing::make_state(3, nullptr, 1, 1.0f);
+    auto s = plexus::testing::make_train_state(3, nullptr, 1, 1.0f);
     cb->on_train_begin(s);
     cb->on_epoch_begin(s);
     s.learning_rate = 123.0f;  // someone else changed it during epoch 1

@@ -6,20 +6,20 @@
 #include <limits>
 #include <string>
 
-#include "../common/fake_model.hpp"
 #include "plexus/plexus.hpp"
 #include "plexus/testing.hpp"
+#include "plexus/testing/callbacks.hpp"
 
 namespace {
 
-using plexus::callbacks::testing::make_state;
-using plexus::callbacks::testing::run_epoch;
+using plexus::testing::make_train_state;
+using plexus::testing::run_epoch;
 
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(stops_on_a_nan_running_loss_with_epoch_and_step) {
     auto cb = plexus::testing::load<plexus::Callback>("terminate_on_nan");
-    auto s = make_state(5, nullptr, 10);
+    auto s = make_train_state(5, nullptr, 10);
     cb->on_train_begin(s);
     BOOST_TEST(!run_epoch(*cb, s, 0, {{"loss", 0.5}, {"val_loss", 0.6}, {"lr", 0.1}}));
 
@@ -38,7 +38,7 @@ BOOST_AUTO_TEST_CASE(stops_on_a_nan_running_loss_with_epoch_and_step) {
 
 BOOST_AUTO_TEST_CASE(stops_on_any_non_finite_epoch_value) {
     auto cb = plexus::testing::load<plexus::Callback>("terminate_on_nan");
-    auto s = make_state(5);
+    auto s = make_train_state(5);
     cb->on_train_begin(s);
     const double inf = std::numeric_limits<double>::infinity();
     BOOST_TEST(run_epoch(*cb, s, 2, {{"loss", 0.5}, {"val_loss", inf}}));

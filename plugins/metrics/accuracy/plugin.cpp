@@ -1,14 +1,14 @@
 // Classification accuracy: the fraction of rows whose arg-max prediction is the arg-max of
 // the one-hot target. Streaming: integer counts are kept across batches, so the result over
 // a set is exact rather than an average of per-batch ratios. The count of matches stays on
-// the device until result() reads it (common/device_counts.hpp). With a single output column
-// (binary classification from one logit) a row is predicted positive when its logit is > 0,
+// the device until result() reads it (plexus/support/device_counts.hpp). With a single output
+// column (binary classification from one logit) a row is predicted positive when its logit is > 0,
 // i.e. sigmoid > 0.5, and compared with the 0/1 target, as Keras' binary_accuracy does.
 #include <cstdint>
 #include <string>
 
-#include "../common/device_counts.hpp"
 #include "plexus/plexus.hpp"
+#include "plexus/support/device_counts.hpp"
 
 namespace {
 
@@ -74,7 +74,7 @@ private:
     plexus::Tensor target_class_;  // [max rows]
     plexus::Tensor correct_count_;
     plexus::Tensor zero_;  // the logit threshold for one-column predictions
-    plexus::metrics::DeviceCounts correct_;  // rows whose prediction matched
+    plexus::support::DeviceCounts correct_;  // rows whose prediction matched
     std::uint64_t total_ = 0;
 };
 

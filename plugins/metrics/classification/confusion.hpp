@@ -1,7 +1,7 @@
 // The streaming core every classification metric of this library shares: a k×k confusion
 // matrix (rows true classes, columns predicted classes) accumulated over a whole evaluation
 // set. Each update computes the batch's matrix on the device and adds it to the device's
-// sums; reading a count brings the k² sums over once (common/device_counts.hpp) into exact
+// sums; reading a count brings the k² sums over once (plexus/support/device_counts.hpp) into exact
 // integer totals, so every rate derived from them is the rate over the set, never an
 // average of per-batch rates.
 #pragma once
@@ -12,10 +12,10 @@
 #include <utility>
 #include <vector>
 
-#include "../common/class_rows.hpp"
-#include "../common/device_counts.hpp"
 #include "plexus/device.hpp"
 #include "plexus/metric.hpp"
+#include "plexus/support/class_rows.hpp"
+#include "plexus/support/device_counts.hpp"
 
 namespace plexus::metrics {
 
@@ -41,8 +41,8 @@ public:
     /// i.e. sigmoid > 0.5; the 0/1 target counts as class 1 when > 0.5). `metric` names the
     /// component in errors and must outlive this object.
     void build(const char* metric, const Shape& pred, Device& device) {
-        require_scores(metric, pred, 1,
-                       "scores [batch, classes] (or [batch, 1] logits for two classes)");
+        support::require_scores(metric, pred, 1,
+                                "scores [batch, classes] (or [batch, 1] logits for two classes)");
         metric_ = metric;
         cols_ = pred.cols();
         classes_ = cols_ == 1 ? 2 : cols_;
@@ -68,8 +68,9 @@ public:
 
     /// Adds one batch. Allocates nothing and downloads nothing.
     void update(const Tensor& pred, const Tensor& target) {
-        const std::size_t n = check_batch(metric_ ? metric_ : "metric", !batch_counts_.empty(),
-                                          pred, target, pred_class_.rows(), cols_);
+        const std::size_t n =
+            support::check_batch(metric_ ? metric_ : "metric", !batch_counts_.empty(), pred, target,
+                                 pred_class_.rows(), cols_);
         if (n == 0) return;
         Device& device = *pred.device();
         const Tensor p = pred_class_.rows(0, n), t = target_class_.rows(0, n);
@@ -134,12 +135,12 @@ public:
 private:
     const char* metric_ = nullptr;
     std::size_t cols_ = 0, classes_ = 0;
-    ClassRows rows_;
+    support::ClassRows rows_;
     Tensor logit_threshold_, target_threshold_;  // [1]: 0 and 0.5, for one-column scores
     Tensor pred_class_, target_class_;           // [max rows]: class index per row
     Tensor pred_hot_, target_hot_;               // [max rows, k]: one-hot rows
     Tensor batch_counts_;                        // [k, k]
-    DeviceCounts counts_;                        // k², row-major, since reset()
+    support::DeviceCounts counts_;               // k², row-major, since reset()
     std::uint64_t total_ = 0;
 };
 

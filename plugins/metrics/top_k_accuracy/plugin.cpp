@@ -8,9 +8,9 @@
 #include <limits>
 #include <string>
 
-#include "../common/class_rows.hpp"
-#include "../common/device_counts.hpp"
 #include "plexus/plexus.hpp"
+#include "plexus/support/class_rows.hpp"
+#include "plexus/support/device_counts.hpp"
 
 namespace {
 
@@ -24,7 +24,7 @@ public:
     explicit TopKAccuracy(const plexus::Params& params) : k_(params.get_int("k")) {}
 
     void build(const plexus::Shape& pred, plexus::Device& device) override {
-        plexus::metrics::require_scores(
+        plexus::support::require_scores(
             "top_k_accuracy", pred, 2,
             "scores [batch, classes] with at least two classes (for one logit column use "
             "accuracy)");
@@ -50,7 +50,7 @@ public:
 
     // Allocates nothing and downloads nothing: the batch's misses are summed on the device.
     void update(const plexus::Tensor& pred, const plexus::Tensor& target) override {
-        const std::size_t n = plexus::metrics::check_batch("top_k_accuracy", !misses_.empty(), pred,
+        const std::size_t n = plexus::support::check_batch("top_k_accuracy", !misses_.empty(), pred,
                                                            target, above_.rows(), cols_);
         if (n == 0) return;
         plexus::Device& device = *pred.device();
@@ -81,13 +81,13 @@ public:
 private:
     long long k_;
     std::size_t cols_ = 0;
-    plexus::metrics::ClassRows rows_;
+    plexus::support::ClassRows rows_;
     plexus::Tensor target_class_;             // [max rows]: arg-max of the target
     plexus::Tensor target_score_;             // [max rows]: pred at the target class
     plexus::Tensor above_;                    // [max rows]: classes scoring higher, then miss flags
     plexus::Tensor work_;                     // [max rows, classes]
     plexus::Tensor miss_threshold_, misses_;  // [1]
-    plexus::metrics::DeviceCounts missed_;    // rows missed since reset()
+    plexus::support::DeviceCounts missed_;    // rows missed since reset()
     std::uint64_t seen_ = 0;                  // rows seen since reset()
 };
 

@@ -7,12 +7,27 @@
 #include <cstdint>
 #include <string>
 
-#include "../common/transform_params.hpp"
-#include "../common/warp.hpp"
+#include "plexus/support/image.hpp"
+#include "plexus/support/value_range.hpp"
 #include "plexus/transform.hpp"
 #include "random.hpp"
 
 namespace plexus::transforms {
+
+using support::about_centre;
+using support::Affine;
+using support::clip;
+using support::fill_param;
+using support::fill_value_param;
+using support::FillSpec;
+using support::image_dims;
+using support::ImageDims;
+using support::parse_fill;
+using support::parse_range;
+using support::range_param;
+using support::rotation;
+using support::ValueRange;
+using support::warp;
 
 /// FNV-1a of a component name: the salt that gives each augmentation its own stream.
 constexpr std::uint64_t name_salt(const char* name) {

@@ -5,7 +5,6 @@
 #include <string>
 #include <vector>
 
-#include "../common/warp.hpp"
 #include "check_close.hpp"
 #include "plexus/plexus.hpp"
 #include "plexus/testing.hpp"
@@ -163,44 +162,6 @@ BOOST_AUTO_TEST_CASE(rotate_draws_angles_in_both_directions_up_to_degrees) {
     }
     BOOST_TEST(low < -60);
     BOOST_TEST(high > 60);
-}
-
-BOOST_AUTO_TEST_CASE(warp_rotates_counter_clockwise_about_the_centre) {
-    using namespace plexus::transforms;
-    const ImageDims d{1, 3, 3};
-    const Floats x = {1, 2, 3, 4, 5, 6, 7, 8, 9};
-    Floats y(9), z(9);
-    const double quarter = 1.5707963267948966;
-    warp(x.data(), d, y.data(), 3, 3, rotation(d, quarter), {});
-    // numpy.rot90: the right column becomes the top row.
-    check_close(y, {3, 6, 9, 2, 5, 8, 1, 4, 7});
-    // Four quarter turns give the image back.
-    for (int i = 0; i < 3; ++i) {
-        warp(y.data(), d, z.data(), 3, 3, rotation(d, quarter), {});
-        y.swap(z);
-    }
-    check_close(y, x);
-}
-
-BOOST_AUTO_TEST_CASE(warp_fills_points_outside_the_image) {
-    using namespace plexus::transforms;
-    const ImageDims d{1, 1, 4};
-    const Floats x = {1, 2, 3, 4};  // a b c d
-    Floats y(4);
-    const Affine right_by_two = about_centre(d, 1, 0, 0, 1, 2, 0);
-    warp(x.data(), d, y.data(), 1, 4, right_by_two, {Fill::reflect, 0});
-    BOOST_TEST(y == Floats({2, 1, 1, 2}), boost::test_tools::per_element());  // b a | a b
-    warp(x.data(), d, y.data(), 1, 4, right_by_two, {Fill::nearest, 0});
-    BOOST_TEST(y == Floats({1, 1, 1, 2}), boost::test_tools::per_element());
-    warp(x.data(), d, y.data(), 1, 4, right_by_two, {Fill::constant, 9});
-    BOOST_TEST(y == Floats({9, 9, 1, 2}), boost::test_tools::per_element());
-    // Half a pixel: the first output mixes the fill value and a equally.
-    warp(x.data(), d, y.data(), 1, 4, about_centre(d, 1, 0, 0, 1, 0.5, 0), {Fill::constant, 9});
-    check_close(y, {5, 1.5f, 2.5f, 3.5f});
-    // Reflection repeats with period 2·len: d c b a | a b c d | d c b a.
-    // x + 10 reads positions 10..13 of a b c d | d c b a | a b c d | d c b a.
-    warp(x.data(), d, y.data(), 1, 4, about_centre(d, 1, 0, 0, 1, -10, 0), {Fill::reflect, 0});
-    BOOST_TEST(y == Floats({3, 4, 4, 3}), boost::test_tools::per_element());
 }
 
 BOOST_AUTO_TEST_CASE(zero_ranges_are_the_identity_and_constant_images_stay_constant) {

@@ -4,9 +4,9 @@
 #include <string>
 #include <utility>
 
-#include "../common/transform_params.hpp"
-#include "../common/warp.hpp"
 #include "plexus/plexus.hpp"
+#include "plexus/support/image.hpp"
+#include "plexus/support/text.hpp"
 
 namespace {
 
@@ -15,8 +15,8 @@ using plexus::ParamSpec;
 using plexus::ParamType;
 using plexus::Shape;
 using plexus::ShapeError;
-using plexus::transforms::image_dims;
-using plexus::transforms::ImageDims;
+using plexus::support::image_dims;
+using plexus::support::ImageDims;
 
 constexpr ParamSpec kResizeParams[] = {
     {"size", ParamType::string, nullptr, 0, 0, nullptr,
@@ -66,8 +66,7 @@ private:
 // Parses "HxW" with positive H and W.
 std::pair<std::size_t, std::size_t> parse_size(const std::string& text) {
     std::size_t h = 0, w = 0;
-    if (!plexus::transforms::parse_pair(text, 'x', h, w) || h == 0 || w == 0 || h > 65536 ||
-        w > 65536)
+    if (!plexus::support::parse_pair(text, 'x', h, w) || h == 0 || w == 0 || h > 65536 || w > 65536)
         throw plexus::ParamError("resize: size '" + text +
                                  "' must be 'HxW' with positive integers, e.g. size=32x32");
     return {h, w};
@@ -95,14 +94,14 @@ public:
                const plexus::ApplyContext&) const override {
         const std::size_t out_n = dims_.channels * size_.first * size_.second;
         for (std::size_t r = 0; r < rows; ++r)
-            plexus::transforms::warp(in + r * dims_.numel(), dims_, out + r * out_n, size_.first,
-                                     size_.second, map_, {plexus::transforms::Fill::nearest, 0});
+            plexus::support::warp(in + r * dims_.numel(), dims_, out + r * out_n, size_.first,
+                                  size_.second, map_, {plexus::support::Fill::nearest, 0});
     }
 
 private:
     std::pair<std::size_t, std::size_t> size_;  // output height, width
     ImageDims dims_;
-    plexus::transforms::Affine map_;
+    plexus::support::Affine map_;
 };
 
 }  // namespace

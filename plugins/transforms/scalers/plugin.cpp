@@ -19,10 +19,10 @@ using plexus::DataError;
 using plexus::Params;
 using plexus::ParamSpec;
 using plexus::ParamType;
+using plexus::support::parse_range;
+using plexus::support::range_param;
 using plexus::transforms::parse_per;
-using plexus::transforms::parse_range;
 using plexus::transforms::per_param;
-using plexus::transforms::range_param;
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
@@ -104,7 +104,7 @@ private:
     }
     const char* degenerate_reason() const override { return "max == min"; }
 
-    plexus::transforms::ValueRange range_;
+    plexus::support::ValueRange range_;
     float divide_;
     std::vector<float> low_, high_;  // running min and max per slot while fitting
 };

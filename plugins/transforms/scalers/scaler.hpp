@@ -9,10 +9,29 @@
 #include <string>
 #include <vector>
 
-#include "../common/transform_params.hpp"
+#include "plexus/params.hpp"
+#include "plexus/support/value_range.hpp"
 #include "plexus/transform.hpp"
 
 namespace plexus::transforms {
+
+/// The `per` parameter of the scalers.
+constexpr ParamSpec per_param() {
+    return {"per",
+            ParamType::choice,
+            "feature",
+            0,
+            0,
+            "feature|global",
+            "feature: one statistic per value position (like scikit-learn); global: one over "
+            "all values"};
+}
+
+enum class Per { feature, global };
+
+inline Per parse_per(const Params& params) {
+    return params.get_string("per") == "global" ? Per::global : Per::feature;
+}
 
 class Scaler : public Transform {
 public:

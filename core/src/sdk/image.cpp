@@ -1,82 +1,44 @@
-// Bilinear resampling of channel-major images through an affine map from output to input
-// pixel coordinates, shared by resize and the geometric augmentations (rotate, shift, zoom).
-//
-// Conventions follow TensorFlow's ImageProjectiveTransform, which Keras's preprocessing layers
-// use: pixel centres sit at integer coordinates, an output pixel (x, y) reads the input at
-// m(x, y), and points outside the input are filled by the fill mode. Header-only.
-#pragma once
+#include "plexus/support/image.hpp"
 
 #include <cmath>
-#include <cstddef>
-#include <limits>
 #include <string>
 
-#include "transform_params.hpp"
+#include "plexus/error.hpp"
 
-namespace plexus::transforms {
+namespace plexus::support {
 
-enum class Fill { constant, nearest, reflect };
-
-/// The `fill` parameter of the geometric augmentations.
-constexpr ParamSpec fill_param() {
-    return {"fill",
-            ParamType::choice,
-            "constant",
-            0,
-            0,
-            "constant|nearest|reflect",
-            "Points read from outside the image: constant (fill_value), nearest (edge pixel) or "
-            "reflect (dcba|abcd|dcba)"};
+ImageDims image_dims(const Shape& sample, const char* who) {
+    if (sample.rank() == 2) return {1, sample[0], sample[1]};
+    if (sample.rank() == 3) return {sample[0], sample[1], sample[2]};
+    std::string what = "these samples are " + sample.str();
+    if (sample.rank() == 1) what += " features";
+    throw ShapeError(std::string(who) + " needs images ([H,W] or [C,H,W]); " + what);
 }
 
-constexpr ParamSpec fill_value_param() {
-    return {"fill_value",
-            ParamType::real,
-            "0",
-            -std::numeric_limits<double>::infinity(),
-            std::numeric_limits<double>::infinity(),
-            nullptr,
-            "Value of points outside the image with fill=constant"};
-}
-
-struct FillSpec {
-    Fill mode = Fill::constant;
-    float value = 0.0f;
-};
-
-inline FillSpec parse_fill(const Params& params) {
+FillSpec parse_fill(const Params& params) {
     const std::string& mode = params.get_string("fill");
     return {
         mode == "nearest" ? Fill::nearest : (mode == "reflect" ? Fill::reflect : Fill::constant),
         static_cast<float>(params.get_real("fill_value"))};
 }
 
-/// Input coordinates read by output pixel (x, y): (xx·x + xy·y + x0, yx·x + yy·y + y0).
-struct Affine {
-    double xx = 1, xy = 0, x0 = 0;
-    double yx = 0, yy = 1, y0 = 0;
-};
-
-/// The map that applies the 2×2 matrix [[a, b], [c, d]] about the image centre and then
-/// reads `shift_x`, `shift_y` pixels back (so the content moves by +shift).
-inline Affine about_centre(const ImageDims& d, double a, double b, double c, double e,
-                           double shift_x = 0, double shift_y = 0) {
+Affine about_centre(const ImageDims& d, double a, double b, double c, double e, double shift_x,
+                    double shift_y) {
     const double cx = (static_cast<double>(d.width) - 1) / 2;
     const double cy = (static_cast<double>(d.height) - 1) / 2;
     return {a, b, cx - a * cx - b * cy - shift_x, c, e, cy - c * cx - e * cy - shift_y};
 }
 
-/// Rotation by `radians` counter-clockwise on screen (Keras RandomRotation's sense).
-inline Affine rotation(const ImageDims& d, double radians) {
+Affine rotation(const ImageDims& d, double radians) {
     const double c = std::cos(radians), s = std::sin(radians);
     return about_centre(d, c, -s, s, c);
 }
 
-namespace detail {
+namespace {
 
-/// Maps a coordinate outside [0, len-1] back inside for nearest and reflect (TensorFlow's
-/// MapCoordinate); constant leaves it, the neighbours outside then read the fill value.
-inline double map_coordinate(double v, std::size_t len, Fill mode) {
+// Maps a coordinate outside [0, len-1] back inside for nearest and reflect (TensorFlow's
+// MapCoordinate); constant leaves it, the neighbours outside then read the fill value.
+double map_coordinate(double v, std::size_t len, Fill mode) {
     const double last = static_cast<double>(len) - 1;
     if (mode == Fill::constant || (v >= 0 && v <= last)) return v;
     if (mode == Fill::reflect && len > 1) {
@@ -94,19 +56,16 @@ struct Tap {
 };
 
 // floor() without the libm call; `v` is within a few image sizes of the image here.
-inline Tap tap(double v) {
+Tap tap(double v) {
     auto lo = static_cast<std::ptrdiff_t>(v);
     lo -= v < static_cast<double>(lo);
     return {lo, static_cast<float>(v - static_cast<double>(lo))};
 }
 
-}  // namespace detail
+}  // namespace
 
-/// Resamples every channel of `in` (dims `src`) into `out` ([channels, out_h, out_w]) through
-/// `m`, bilinearly. Equal neighbours give exactly their value and integer coordinates copy
-/// pixels exactly, so an identity map is an exact copy. Allocates nothing.
-inline void warp(const float* in, const ImageDims& src, float* out, std::size_t out_h,
-                 std::size_t out_w, const Affine& m, const FillSpec& fill) {
+void warp(const float* in, const ImageDims& src, float* out, std::size_t out_h, std::size_t out_w,
+          const Affine& m, const FillSpec& fill) {
     const auto h = static_cast<std::ptrdiff_t>(src.height);
     const auto w = static_cast<std::ptrdiff_t>(src.width);
     const std::size_t in_plane = src.plane(), out_plane = out_h * out_w;
@@ -118,14 +77,14 @@ inline void warp(const float* in, const ImageDims& src, float* out, std::size_t 
             double sx = m.xx * fx + row_x, sy = m.yx * fx + row_y;
             float* o = out + y * out_w + x;
             if (fill.mode != Fill::constant) {
-                sx = detail::map_coordinate(sx, src.width, fill.mode);
-                sy = detail::map_coordinate(sy, src.height, fill.mode);
+                sx = map_coordinate(sx, src.width, fill.mode);
+                sy = map_coordinate(sy, src.height, fill.mode);
             } else if (!(sx > -1 && sx < static_cast<double>(w) && sy > -1 &&
                          sy < static_cast<double>(h))) {
                 for (std::size_t c = 0; c < src.channels; ++c) o[c * out_plane] = fill.value;
                 continue;  // no neighbour inside the image
             }
-            const auto tx = detail::tap(sx), ty = detail::tap(sy);
+            const auto tx = tap(sx), ty = tap(sy);
             const bool x0in = tx.lo >= 0, x1in = tx.lo + 1 < w;
             const bool y0in = ty.lo >= 0, y1in = ty.lo + 1 < h;
             const std::ptrdiff_t row0 = ty.lo * w, row1 = row0 + w;
@@ -144,4 +103,4 @@ inline void warp(const float* in, const ImageDims& src, float* out, std::size_t 
     }
 }
 
-}  // namespace plexus::transforms
+}  // namespace plexus::support

@@ -1,8 +1,8 @@
-#include "plexus/core/text.hpp"
+#include "plexus/support/text.hpp"
 
 #include <algorithm>
 
-namespace plexus::core {
+namespace plexus::support {
 
 std::string trim(std::string_view s) {
     const auto* ws = " \t\r\n";
@@ -65,4 +65,4 @@ std::string join(const std::vector<std::string>& items, std::string_view sep) {
     return out;
 }
 
-}  // namespace plexus::core
+}  // namespace plexus::support

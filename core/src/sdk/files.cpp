@@ -1,22 +1,21 @@
-#include "plexus/core/files.hpp"
+#include "plexus/support/files.hpp"
 
 #include <unistd.h>
 
-#include <atomic>
-#include <csignal>
 #include <cstdio>
-#include <fstream>
+#include <system_error>
 
 #include "plexus/error.hpp"
 
-namespace plexus::core {
+namespace plexus::support {
 
 void write_file_atomic(const std::filesystem::path& path, const std::string& content) {
     const std::filesystem::path tmp =
         path.parent_path() / ("." + path.filename().string() + ".tmp" + std::to_string(::getpid()));
     {
         std::FILE* f = std::fopen(tmp.c_str(), "wb");
-        if (!f) throw Error(path.string() + ": cannot write (check the folder exists and is writable)");
+        if (!f)
+            throw Error(path.string() + ": cannot write (check the folder exists and is writable)");
         const bool ok = std::fwrite(content.data(), 1, content.size(), f) == content.size() &&
                         std::fflush(f) == 0 && ::fsync(::fileno(f)) == 0;
         if (std::fclose(f) != 0 || !ok) {
@@ -32,16 +31,12 @@ void write_file_atomic(const std::filesystem::path& path, const std::string& con
     }
 }
 
-namespace {
-std::atomic<bool> g_interrupted{false};
-extern "C" void on_sigint(int) {
-    g_interrupted.store(true);
-    std::signal(SIGINT, SIG_DFL);
+void create_parent_folder(const std::string& who, const std::filesystem::path& path) {
+    const std::filesystem::path parent = path.parent_path();
+    if (parent.empty()) return;
+    std::error_code ec;
+    std::filesystem::create_directories(parent, ec);
+    if (ec) throw Error(who + ": cannot create folder '" + parent.string() + "': " + ec.message());
 }
-}  // namespace
 
-void request_interrupt() noexcept { g_interrupted.store(true); }
-bool interrupt_requested() noexcept { return g_interrupted.load(std::memory_order_relaxed); }
-void install_interrupt_handler() { std::signal(SIGINT, on_sigint); }
-
-}  // namespace plexus::core
+}  // namespace plexus::support

@@ -1,0 +1,24 @@
+// Writing output files so that a reader never sees half a file: the content goes to a
+// temporary file in the same folder, is flushed to disk, then renamed over the target.
+// Every file in a run folder is written this way; plugins that write files should be too.
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+#include "plexus/export.hpp"
+
+namespace plexus::support {
+
+/// Replaces `path` with `content` atomically. Requires: the parent folder exists (see
+/// create_parent_folder). Ensures: `path` holds either its old content or all of `content`,
+/// and no temporary file is left behind. Throws plexus::Error naming the path when the
+/// folder is not writable, the disk is full or the rename fails.
+PLEXUS_API void write_file_atomic(const std::filesystem::path& path, const std::string& content);
+
+/// Creates the folder that `path` will be written into (and its parents), so a parameter
+/// such as path=checkpoints/best works. Nothing to do for a bare file name. Throws
+/// plexus::Error naming `who` (the component) and the folder when it cannot be created.
+PLEXUS_API void create_parent_folder(const std::string& who, const std::filesystem::path& path);
+
+}  // namespace plexus::support
