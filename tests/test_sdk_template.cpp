@@ -4,65 +4,24 @@
 // trained with by the `plexus` command. Nothing is copied; all output goes to a temporary
 // folder that is removed afterwards.
 #define BOOST_TEST_MODULE sdk_template
-#include <sys/wait.h>
-
 #include <boost/test/unit_test.hpp>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <optional>
-#include <sstream>
 #include <string>
 #include <vector>
 
+#include "sdk_project.hpp"
+
 namespace fs = std::filesystem;
+using plexus::test::quote;
+using plexus::test::Result;
+using plexus::test::run;
 
 namespace {
 
 const fs::path kSourceDir = PLEXUS_TEST_SOURCE_DIR;
 const fs::path kBuildDir = PLEXUS_TEST_BUILD_DIR;
 const fs::path kFashionMnist = "/usr/share/datasets/fashion-mnist";
-
-std::string quote(const std::string& s) {
-    std::string out = "'";
-    for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-    return out + "'";
-}
-
-std::string read_file(const fs::path& path) {
-    std::ifstream in(path);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
-
-struct Result {
-    int exit_code = -1;  // -1: not run, killed by a signal, or system() failed
-    std::string output;  // stdout and stderr together
-};
-
-// Runs `command` through the shell with stdout and stderr captured to `log`.
-Result run(const std::string& command, const fs::path& log) {
-    Result r;
-    const int status = std::system((command + " > " + quote(log.string()) + " 2>&1").c_str());
-    if (status != -1 && WIFEXITED(status)) r.exit_code = WEXITSTATUS(status);
-    r.output = read_file(log);
-    return r;
-}
-
-// A value from the main build's CMakeCache.txt ("KEY:TYPE=VALUE"), so the template is built
-// with the same cmake, compiler and flags as the Plexus it loads into.
-std::optional<std::string> cache_value(const std::string& key) {
-    std::ifstream in(kBuildDir / "CMakeCache.txt");
-    for (std::string line; std::getline(in, line);) {
-        const auto colon = line.find(':');
-        const auto eq = line.find('=');
-        if (colon != std::string::npos && eq != std::string::npos && colon < eq &&
-            line.compare(0, colon, key) == 0 && colon == key.size())
-            return line.substr(eq + 1);
-    }
-    return std::nullopt;
-}
 
 // The template configured, built and tested once, in a temporary folder that lives until
 // the test program exits.
@@ -73,37 +32,15 @@ struct TemplateBuild {
     Result compile;
 
     TemplateBuild() {
-        std::string pattern = (fs::temp_directory_path() / "plexus-sdk-template-XXXXXX").string();
-        if (!::mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed for " + pattern);
-        root = pattern;
+        root = plexus::test::make_temp_folder("plexus-sdk-template");
         build = root / "build";
-
-        const std::string cmake = cache_value("CMAKE_COMMAND").value_or("cmake");
-        std::string flags = cache_value("CMAKE_CXX_FLAGS").value_or("");
-        std::string link_flags;
-#if defined(__SANITIZE_ADDRESS__)
-        // A sanitized libplexus_core.so needs the sanitizer runtime first in the executable
-        // that links it; mirror cmake/Sanitizers.cmake.
-        flags +=
-            " -fsanitize=address,undefined -fno-omit-frame-pointer "
-            "-fno-sanitize-recover=undefined";
-        link_flags = "-fsanitize=address,undefined";
-#endif
-        std::string command = quote(cmake) + " -S " +
-                              quote((kSourceDir / "sdk/template").string()) + " -B " +
-                              quote(build.string()) + " -G Ninja" + " -DCMAKE_BUILD_TYPE=Release" +
-                              " -DPlexus_DIR=" + quote((kBuildDir / "sdk/cmake").string());
-        if (auto cxx = cache_value("CMAKE_CXX_COMPILER"))
-            command += " -DCMAKE_CXX_COMPILER=" + quote(*cxx);
-        if (auto ninja = cache_value("CMAKE_MAKE_PROGRAM"))
-            command += " -DCMAKE_MAKE_PROGRAM=" + quote(*ninja);
-        if (!flags.empty()) command += " -DCMAKE_CXX_FLAGS=" + quote(flags);
-        if (!link_flags.empty())
-            command += " -DCMAKE_EXE_LINKER_FLAGS=" + quote(link_flags) +
-                       " -DCMAKE_MODULE_LINKER_FLAGS=" + quote(link_flags);
-        configure = run(command, root / "configure.log");
+        configure = run(plexus::test::configure_command(
+                            kBuildDir, kSourceDir / "sdk/template", build,
+                            " -DPlexus_DIR=" + quote((kBuildDir / "sdk/cmake").string())),
+                        root / "configure.log");
         if (configure.exit_code == 0)
-            compile = run(quote(cmake) + " --build " + quote(build.string()), root / "build.log");
+            compile = run(plexus::test::cmake_of(kBuildDir) + " --build " + quote(build.string()),
+                          root / "build.log");
     }
 
     ~TemplateBuild() {
@@ -121,7 +58,7 @@ const TemplateBuild& template_build() {
     return build;
 }
 
-std::string plexus(const std::string& args) {
+std::string plexus_command(const std::string& args) {
     return quote(PLEXUS_TEST_BINARY) + " " + args;
 }
 
@@ -154,14 +91,14 @@ BOOST_AUTO_TEST_CASE(plexus_plugins_lists_the_plugin_from_its_build_folder) {
     const auto& t = template_build();
     BOOST_TEST_REQUIRE(t.ok(), "the template did not build");
     const std::string path = " --plugin-path " + quote(t.build.string());
-    const auto list = run(plexus("plugins" + path), t.root / "plugins.log");
+    const auto list = run(plexus_command("plugins" + path), t.root / "plugins.log");
     BOOST_TEST(list.exit_code == 0, list.output);
     BOOST_TEST(list.output.find(" scaled_tanh ") != std::string::npos, list.output);
     BOOST_TEST(list.output.find("libplexus-layers-scaled_tanh.so") != std::string::npos,
                list.output);
     BOOST_TEST(list.output.find("plugin error") == std::string::npos, list.output);
 
-    const auto help = run(plexus("plugins scaled_tanh" + path), t.root / "help.log");
+    const auto help = run(plexus_command("plugins scaled_tanh" + path), t.root / "help.log");
     BOOST_TEST(help.exit_code == 0, help.output);
     BOOST_TEST(help.output.find("default 1.7159") != std::string::npos, help.output);
 }
@@ -196,8 +133,8 @@ BOOST_AUTO_TEST_CASE(plexus_trains_a_model_that_uses_the_plugin,
                           "epochs = 1\n"
                           "metric = accuracy\n";
     const fs::path runs = t.root / "runs";
-    const auto r = run(plexus("train " + quote(exp.string()) + " --plugin-path " +
-                              quote(t.build.string()) + " --out " + quote(runs.string())),
+    const auto r = run(plexus_command("train " + quote(exp.string()) + " --plugin-path " +
+                                      quote(t.build.string()) + " --out " + quote(runs.string())),
                        t.root / "train.log");
     BOOST_TEST_REQUIRE(r.exit_code == 0, r.output);
     BOOST_TEST(r.output.find("scaled_tanh") != std::string::npos, r.output);
@@ -207,5 +144,6 @@ BOOST_AUTO_TEST_CASE(plexus_trains_a_model_that_uses_the_plugin,
     for (const auto& entry : fs::directory_iterator(runs)) run_dirs.push_back(entry.path());
     BOOST_TEST_REQUIRE(run_dirs.size() == 1u);
     BOOST_TEST(fs::is_regular_file(run_dirs[0] / "metrics.json"));
-    BOOST_TEST(read_file(run_dirs[0] / "metrics.json").find("\"test\"") != std::string::npos);
+    BOOST_TEST(plexus::test::read_text(run_dirs[0] / "metrics.json").find("\"test\"") !=
+               std::string::npos);
 }
