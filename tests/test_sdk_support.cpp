@@ -89,7 +89,9 @@ BOOST_AUTO_TEST_CASE(parse_pair_accepts_exactly_two_numbers) {
 BOOST_AUTO_TEST_CASE(fmt_g_formats_like_printf) {
     for (const double v :
          {0.0, 1.0, 0.1, 2.0 / 3.0, 1e-7, 123456789.0, -0.00012345678, 1e21, 0.000123, 100000.0,
-          1000000.0, 0.5, 3.0e-5, std::numeric_limits<double>::infinity()}) {
+          1000000.0, 0.5, 3.0e-5, std::numeric_limits<double>::infinity(),
+          -std::numeric_limits<double>::infinity(), std::numeric_limits<double>::quiet_NaN(),
+          -std::numeric_limits<double>::quiet_NaN()}) {
         char buf[64];
         std::snprintf(buf, sizeof buf, "%.6g", v);
         BOOST_TEST(fmt::format("{:.6g}", v) == buf);
