@@ -1,4 +1,4 @@
-#include "plexus/core/interrupt.hpp"
+#include "plexus/core/training/interrupt.hpp"
 
 #include <atomic>
 #include <csignal>
