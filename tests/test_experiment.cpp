@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "plexus/core/experiment.hpp"
+#include "plexus/core/experiment/experiment.hpp"
 #include "plexus/error.hpp"
 
 namespace fs = std::filesystem;

@@ -9,11 +9,11 @@
 #include <set>
 
 #include "check_close.hpp"
-#include "plexus/core/pipeline.hpp"
-#include "plexus/core/registry.hpp"
-#include "plexus/core/run_data.hpp"
-#include "plexus/core/splits.hpp"
-#include "plexus/core/trainer.hpp"
+#include "plexus/core/data/pipeline.hpp"
+#include "plexus/core/registry/registry.hpp"
+#include "plexus/core/data/run_data.hpp"
+#include "plexus/core/data/splits.hpp"
+#include "plexus/core/training/trainer.hpp"
 #include "plexus/plexus.hpp"
 
 using namespace plexus;

@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "plexus/core/safetensors.hpp"
+#include "plexus/core/modelfile/safetensors.hpp"
 #include "plexus/error.hpp"
 
 namespace fs = std::filesystem;

@@ -4,8 +4,8 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.hpp"
-#include "plexus/core/report.hpp"
-#include "plexus/core/run_record.hpp"
+#include "plexus/core/reporting/report.hpp"
+#include "plexus/core/run/run_record.hpp"
 
 namespace po = boost::program_options;
 

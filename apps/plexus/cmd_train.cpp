@@ -2,7 +2,7 @@
 
 #include "commands.hpp"
 #include "plexus/core/files.hpp"
-#include "plexus/core/run.hpp"
+#include "plexus/core/run/run.hpp"
 
 namespace po = boost::program_options;
 
