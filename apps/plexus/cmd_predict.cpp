@@ -44,9 +44,9 @@ int cmd_predict(const std::vector<std::string>& args) {
     model->predict(data, ids, probabilities);
 
     const std::size_t cols = model->output_columns();
-    const bool binary = cols == 1 && model->classes == 2;
+    const bool binary = cols == 1 && model->card.classes == 2;
     auto name_of = [&](std::size_t k) {
-        return k < model->class_names.size() ? model->class_names[k] : std::to_string(k);
+        return k < model->card.class_names.size() ? model->card.class_names[k] : std::to_string(k);
     };
     std::string csv = "index,label,predicted,class";
     for (std::size_t c = 0; c < cols; ++c) csv += ",p_" + csv_cell(name_of(binary ? 1 : c));

@@ -6,15 +6,15 @@
 
 namespace plexus::core {
 
-BatchLoader::BatchLoader(Pipeline& pipeline, std::size_t max_rows, std::size_t target_cols,
-                         bool background)
+BatchLoader::BatchLoader(Pipeline& pipeline, std::size_t batch, std::size_t target_cols, bool background)
     : pipeline_(pipeline),
       features_(pipeline.output_features()),
+      batch_(batch),
       target_cols_(target_cols),
       background_(background) {
     for (int s = 0; s < 2; ++s) {
-        x_[s].assign(max_rows * features_, 0.0f);
-        t_[s].assign(max_rows * target_cols_, 0.0f);
+        x_[s].assign(batch_ * features_, 0.0f);
+        t_[s].assign(batch_ * target_cols_, 0.0f);
     }
 }
 
@@ -65,11 +65,10 @@ void BatchLoader::work() {
     }
 }
 
-void BatchLoader::start(const Subset& subset, std::size_t batch, Mode mode, std::uint64_t epoch) {
+void BatchLoader::start(const Subset& subset, Mode mode, std::uint64_t epoch) {
     stop();
     subset_ = &subset;
-    batch_ = batch;
-    batches_ = (subset.size() + batch - 1) / batch;
+    batches_ = (subset.size() + batch_ - 1) / batch_;
     next_ = 0;
     mode_ = mode;
     epoch_ = epoch;

@@ -1,6 +1,5 @@
 #include "plexus/core/data/run_data.hpp"
 
-#include <charconv>
 #include <cmath>
 #include <numeric>
 #include <random>
@@ -13,32 +12,13 @@ namespace fs = std::filesystem;
 
 namespace plexus::core {
 
-std::string at(const Setting& s) { return s.where.empty() ? "" : s.where + ": "; }
-
-double number(const Experiment& exp, const std::string& key, double fallback, double min,
-              double max, bool integer) {
-    const auto s = exp.get(key);
-    if (!s) return fallback;
-    double v = 0;
-    auto [p, ec] = std::from_chars(s->value.data(), s->value.data() + s->value.size(), v);
-    const bool ok = ec == std::errc() && p == s->value.data() + s->value.size() && std::isfinite(v);
-    if (!ok || (integer && v != std::floor(v)) || v < min || v > max) {
-        char range[96];
-        std::snprintf(range, sizeof range, "%s in [%.15g, %.15g]", integer ? "an integer" : "a number",
-                      min, max);
-        throw ConfigError(at(*s) + key + " must be " + range + ", found '" + s->value + "'");
-    }
-    return v;
-}
-
 namespace {
 
 /// A source names a scheme ("csv:iris.csv"); a fraction does not ("0.1 stratified").
 bool is_source(const std::string& value) { return value.find(':') != std::string::npos; }
 
-Dataset load(const Experiment& exp, const Setting& s, const Dataset* reference) {
-    const fs::path base = exp.path().empty() ? fs::path() : exp.path().parent_path();
-    Dataset d = load_dataset(s.value, base, s.where, reference);
+Dataset load(const DataSettings& settings, const Setting& s, const Dataset* reference) {
+    Dataset d = load_dataset(s.value, settings.base_dir, s.where, reference);
     if (reference && d.features() != reference->features())
         throw DataError(at(s) + d.source + ": samples have " + std::to_string(d.features()) +
                         " values " + d.sample_shape.str() + ", the training samples " +
@@ -56,11 +36,11 @@ std::vector<std::uint32_t> shuffled_indices(std::size_t n, std::uint64_t seed) {
 }
 
 /// Fractions from data.split, data.validation and data.test (the ones that are not files).
-SplitSpec split_spec(const Experiment& exp, bool test_file, bool validation_file) {
+SplitSpec split_spec(const DataSettings& settings, bool test_file, bool validation_file) {
     SplitSpec spec;
-    const auto validation = exp.get("data.validation");
-    const auto test = exp.get("data.test");
-    if (const auto preset = exp.get("data.split")) {
+    const auto& validation = settings.validation;
+    const auto& test = settings.test;
+    if (const auto& preset = settings.split) {
         spec = parse_split(preset->value, preset->where);
         if (validation && !validation_file && spec.validation > 0)
             throw ConfigError(at(*validation) + "validation is set twice: by split = " + preset->value +
@@ -80,35 +60,33 @@ SplitSpec split_spec(const Experiment& exp, bool test_file, bool validation_file
         spec.stratified |= stratified;
     }
     if (spec.validation + spec.test >= 0.95)
-        throw ConfigError(exp.path().string() + ": validation and test fractions leave almost nothing to train on");
+        throw ConfigError(settings.file.string() + ": validation and test fractions leave almost nothing to train on");
     return spec;
 }
 
 }  // namespace
 
-std::unique_ptr<RunData> load_run_data(const Experiment& exp) {
-    const auto data_seed = static_cast<std::uint64_t>(number(exp, "data.seed", 42, 0, 4e18, true));
-    const double train_limit = number(exp, "data.train_limit", 0, 0, 1e12, true);
-    const double test_limit = number(exp, "data.test_limit", 0, 0, 1e12, true);
-    const auto train_source = exp.get("data.train");
-    if (!train_source)
-        throw ConfigError(exp.path().string() + ": no training data: add 'train = idx:PATH' (or csv:, npy:, dir:) to [data]");
-    const auto test_setting = exp.get("data.test");
-    const auto val_setting = exp.get("data.validation");
+std::unique_ptr<RunData> load_run_data(const DataSettings& settings) {
+    const std::uint64_t data_seed = settings.seed;
+    const std::size_t train_limit = settings.train_limit, test_limit = settings.test_limit;
+    if (!settings.train)
+        throw ConfigError(settings.file.string() + ": no training data: add 'train = idx:PATH' (or csv:, npy:, dir:) to [data]");
+    const auto& test_setting = settings.test;
+    const auto& val_setting = settings.validation;
     const bool test_file = test_setting && is_source(test_setting->value);
     const bool val_file = val_setting && is_source(val_setting->value);
-    const SplitSpec spec = split_spec(exp, test_file, val_file);
+    const SplitSpec spec = split_spec(settings, test_file, val_file);
 
     auto d = std::make_unique<RunData>();
-    d->train_data = load(exp, *train_source, nullptr);
-    if (test_file) d->test_data = std::make_unique<Dataset>(load(exp, *test_setting, &d->train_data));
-    if (val_file) d->validation_data = std::make_unique<Dataset>(load(exp, *val_setting, &d->train_data));
+    d->train_data = load(settings, *settings.train, nullptr);
+    if (test_file) d->test_data = std::make_unique<Dataset>(load(settings, *test_setting, &d->train_data));
+    if (val_file) d->validation_data = std::make_unique<Dataset>(load(settings, *val_setting, &d->train_data));
 
     // train_limit takes a seeded random subset; make_splits shuffles (seeded) again itself.
     std::vector<std::uint32_t> pool;
     if (train_limit > 0 && train_limit < d->train_data.count) {
         pool = shuffled_indices(d->train_data.count, data_seed + 1);
-        pool.resize(std::size_t(train_limit));
+        pool.resize(train_limit);
     } else {
         pool.resize(d->train_data.count);
         std::iota(pool.begin(), pool.end(), 0u);
@@ -122,7 +100,7 @@ std::unique_ptr<RunData> load_run_data(const Experiment& exp) {
         d->validation = {d->validation_data.get(), shuffled_indices(d->validation_data->count, data_seed + 3)};
     if (d->test_data) {
         d->test = {d->test_data.get(), shuffled_indices(d->test_data->count, data_seed + 2)};
-        if (test_limit > 0 && test_limit < d->test.size()) d->test.indices.resize(std::size_t(test_limit));
+        if (test_limit > 0 && test_limit < d->test.size()) d->test.indices.resize(test_limit);
     }
 
     std::size_t classes = d->train_data.classes;

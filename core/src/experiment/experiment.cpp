@@ -4,6 +4,8 @@
 // normalized copy of the text (comments stripped, one line per original line).
 #include "plexus/core/experiment/experiment.hpp"
 
+#include "plexus/core/experiment/keys.hpp"
+
 #include <algorithm>
 #include <fstream>
 #include <sstream>
@@ -18,61 +20,27 @@ namespace po = boost::program_options;
 namespace plexus::core {
 namespace {
 
-struct KeySpec {
-    const char* key;
-    bool list;  // repeated keys build a list
-    const char* doc;
-};
+using KeySpec = ExperimentKey;
 
-// Every key the format knows. Order here is the order of resolved_text().
-constexpr KeySpec kKeys[] = {
-    {"experiment.name", false, "name of the run (default: the file's stem)"},
-    {"experiment.description", false, "free text"},
-    {"data.train", false, "training set: idx:PREFIX, csv:PATH, npy:PATH or dir:PATH [options]"},
-    {"data.test", false, "test set: a source like train, or a fraction of train (0.2 [stratified])"},
-    {"data.validation", false, "validation set: a fraction of train (0.1 [stratified]) or a source"},
-    {"data.split", false, "train:test or train:validation:test preset, e.g. 70:15:15 [stratified]"},
-    {"data.transform", true, "one transform, fitted on the training split: name key=value ..."},
-    {"data.prefetch", false, "prepare the next batch on a background thread (default true)"},
-    {"data.seed", false, "seed for shuffling and the validation split"},
-    {"data.train_limit", false, "use N training samples (a seeded random subset)"},
-    {"data.test_limit", false, "use N test samples (a seeded random subset)"},
-    {"data.divide", false, "pixels are divided by this (default 255 for uint8 data)"},
-    {"model.layer", true, "one layer: name key=value ..."},
-    {"model.loss", false, "loss: name key=value ..."},
-    {"train.device", false, "device: name key=value ..."},
-    {"train.optimizer", false, "optimizer: name key=value ..."},
-    {"train.batch_size", false, "samples per step"},
-    {"train.epochs", false, "passes over the training set"},
-    {"train.metric", true, "one metric: name key=value ..."},
-    {"train.callback", true, "one callback: name key=value ..."},
-    {"train.seed", false, "seed for initialization and dropout"},
-    {"train.verbose", false, "progress output level"},
-};
-constexpr const char* kSectionOrder[] = {"experiment", "data", "model", "train"};
-
-const KeySpec* find_key(const std::string& key) {
-    for (const auto& k : kKeys)
-        if (key == k.key) return &k;
-    return nullptr;
-}
+const KeySpec* find_key(const std::string& key) { return find_experiment_key(key); }
 
 std::vector<std::string> sorted_sections() {
-    std::vector<std::string> s(std::begin(kSectionOrder), std::end(kSectionOrder));
+    std::vector<std::string> s;
+    for (const auto section : experiment_sections()) s.emplace_back(section);
     std::sort(s.begin(), s.end());
     return s;
 }
 
 bool is_section(const std::string& name) {
-    return std::find(std::begin(kSectionOrder), std::end(kSectionOrder), name) !=
-           std::end(kSectionOrder);
+    const auto sections = experiment_sections();
+    return std::find(sections.begin(), sections.end(), name) != sections.end();
 }
 
 // Keys of one section without the prefix, sorted.
 std::vector<std::string> section_keys(const std::string& section) {
     std::vector<std::string> out;
-    for (const auto& k : kKeys) {
-        const std::string key = k.key;
+    for (const auto& k : experiment_keys()) {
+        const std::string key(k.key);
         if (key.compare(0, section.size() + 1, section + ".") == 0)
             out.push_back(key.substr(section.size() + 1));
     }
@@ -82,7 +50,7 @@ std::vector<std::string> section_keys(const std::string& section) {
 
 std::vector<std::string> list_keys() {
     std::vector<std::string> out;
-    for (const auto& k : kKeys)
+    for (const auto& k : experiment_keys())
         if (k.list) out.emplace_back(k.key);
     return out;
 }
@@ -107,11 +75,12 @@ std::string shorten(std::string s) {
 
 po::options_description make_description() {
     po::options_description desc("experiment file");
-    for (const auto& k : kKeys) {
+    for (const auto& k : experiment_keys()) {
+        const std::string key(k.key);
         if (k.list)
-            desc.add_options()(k.key, po::value<std::vector<std::string>>()->composing(), k.doc);
+            desc.add_options()(key.c_str(), po::value<std::vector<std::string>>()->composing());
         else
-            desc.add_options()(k.key, po::value<std::string>(), k.doc);
+            desc.add_options()(key.c_str(), po::value<std::string>());
     }
     return desc;
 }
@@ -227,13 +196,14 @@ Experiment Experiment::parse(const std::string& text, const std::string& name) {
     Experiment exp;
     exp.path_ = name;
     exp.display_name_ = name;
-    for (const auto& k : kKeys) {
-        if (!vm.count(k.key)) continue;
+    for (const auto& spec : experiment_keys()) {
+        const std::string key(spec.key);
+        if (!vm.count(key)) continue;
         std::vector<std::string> values;
-        if (k.list) values = vm[k.key].as<std::vector<std::string>>();
-        else values.push_back(vm[k.key].as<std::string>());
-        const auto it = scan.lines.find(k.key);
-        auto& settings = exp.values_[k.key];
+        if (spec.list) values = vm[key].as<std::vector<std::string>>();
+        else values.push_back(vm[key].as<std::string>());
+        const auto it = scan.lines.find(key);
+        auto& settings = exp.values_[key];
         for (std::size_t i = 0; i < values.size(); ++i) {
             const bool known = it != scan.lines.end() && i < it->second.size();
             settings.push_back(
@@ -299,11 +269,11 @@ std::string Experiment::name() const {
 
 std::string Experiment::resolved_text() const {
     std::string out;
-    for (const char* section : kSectionOrder) {
+    for (const auto section : experiment_sections()) {
         const std::string prefix = std::string(section) + ".";
         std::string body;
-        for (const auto& k : kKeys) {
-            const std::string key = k.key;
+        for (const auto& k : experiment_keys()) {
+            const std::string key(k.key);
             if (key.compare(0, prefix.size(), prefix) != 0) continue;
             for (const auto& s : get_all(key))
                 body += key.substr(prefix.size()) + " = " + s.value + "\n";
@@ -320,7 +290,7 @@ std::string Experiment::resolved_text() const {
 
 std::vector<std::string> Experiment::known_keys() {
     std::vector<std::string> out;
-    for (const auto& k : kKeys) out.emplace_back(k.key);
+    for (const auto& k : experiment_keys()) out.emplace_back(k.key);
     std::sort(out.begin(), out.end());
     return out;
 }

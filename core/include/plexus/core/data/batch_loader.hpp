@@ -24,15 +24,17 @@ class BatchLoader {
 public:
     using Batch = PreparedBatch;
 
-    /// Buffers for batches of up to `max_rows`; targets are one-hot rows, or 0/1 in one
-    /// column when `target_cols` is 1.
-    BatchLoader(Pipeline& pipeline, std::size_t max_rows, std::size_t target_cols, bool background);
+    /// Batches of `batch` rows (the last of a pass may be shorter), within what `pipeline` was
+    /// built for; targets are one-hot rows, 0/1 in one column when `target_cols` is 1, none
+    /// when it is 0.
+    BatchLoader(Pipeline& pipeline, std::size_t batch, std::size_t target_cols, bool background);
     ~BatchLoader();
     BatchLoader(const BatchLoader&) = delete;
     BatchLoader& operator=(const BatchLoader&) = delete;
 
-    /// Begins a pass over `subset` in batches of `batch` rows (the order of subset.indices).
-    void start(const Subset& subset, std::size_t batch, Mode mode, std::uint64_t epoch);
+    /// Begins a pass over `subset` (in the order of subset.indices).
+    void start(const Subset& subset, Mode mode, std::uint64_t epoch);
+    std::size_t batch() const { return batch_; }
     /// The next batch of the pass; valid until the next call. Rethrows a preparation error.
     Batch next();
     /// Ends the pass (early or not) and waits for the thread.
@@ -43,13 +45,13 @@ private:
     void work();
 
     Pipeline& pipeline_;
-    std::size_t features_, target_cols_;
+    std::size_t features_, batch_, target_cols_;
     bool background_;
     std::vector<float> x_[2], t_[2];
 
     // The current pass.
     const Subset* subset_ = nullptr;
-    std::size_t batch_ = 0, batches_ = 0, next_ = 0;
+    std::size_t batches_ = 0, next_ = 0;
     Mode mode_ = Mode::infer;
     std::uint64_t epoch_ = 0;
 

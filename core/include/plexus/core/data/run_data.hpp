@@ -8,18 +8,11 @@
 #include <vector>
 
 #include "plexus/core/data/dataset.hpp"
-#include "plexus/core/experiment/experiment.hpp"
+#include "plexus/core/experiment/settings.hpp"
 
 #pragma GCC visibility push(default)
 
 namespace plexus::core {
-
-/// "FILE:LINE: " for a setting, or "" when it has no origin.
-std::string at(const Setting& s);
-
-/// The number under `key`, or `fallback` when unset; ConfigError naming the range otherwise.
-double number(const Experiment& exp, const std::string& key, double fallback, double min, double max,
-              bool integer);
 
 struct RunData {
     // Subsets point into these, so RunData is never moved (it lives behind a unique_ptr).
@@ -35,7 +28,7 @@ struct RunData {
 /// Loads the experiment's data and splits it: a seeded shuffle before every split, never
 /// "the last rows"; validation is carved from train (or read from its own source), and the
 /// test set is a file or a held-out fraction that training never sees.
-std::unique_ptr<RunData> load_run_data(const Experiment& exp);
+std::unique_ptr<RunData> load_run_data(const DataSettings& settings);
 
 }  // namespace plexus::core
 

@@ -4,7 +4,6 @@
 #pragma once
 
 #include <filesystem>
-#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -12,6 +11,7 @@
 #include "plexus/core/data/dataset.hpp"
 #include "plexus/core/training/model.hpp"
 #include "plexus/core/data/pipeline.hpp"
+#include "plexus/core/modelfile/model_card.hpp"
 #include "plexus/core/registry/registry.hpp"
 #include "plexus/metric.hpp"
 
@@ -21,13 +21,11 @@ namespace plexus::core {
 
 struct SavedModel {
     std::filesystem::path file;  // the .safetensors it came from
-    std::map<std::string, std::string> metadata;
+    ModelCard card;              // its metadata
     std::shared_ptr<Device> device;
     Sequential model;
     Pipeline pipeline;
     std::string loss;  // the training loss's name: how outputs become probabilities
-    std::size_t classes = 0;
-    std::vector<std::string> class_names;
     std::size_t batch = 0;  // rows per forward pass
 
     /// An empty dataset with the model's sample shape and classes, for load_dataset's

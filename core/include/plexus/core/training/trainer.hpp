@@ -28,16 +28,12 @@ class BatchLoader;
 struct PreparedBatch;
 
 struct TrainOptions {
-    std::size_t batch_size = 32;  // capped at the training set size ("full" batch)
+    std::size_t batch_size = 32;  // rows per step; the caller caps it at the training set
     std::size_t epochs = 1;
     std::uint64_t seed = 42;
-    float divide = 255.0f;  // uint8 pixels are divided by this when converted to float
-    /// The data pipeline (gather + transforms), built and fitted by the caller; null: the
-    /// trainer gathers rows itself (uint8 divided by `divide`), with no transforms.
-    Pipeline* pipeline = nullptr;
     /// Prepare the next batch on a background thread while the device computes this one.
     bool prefetch = true;
-    std::string run_dir;    // passed to callbacks (checkpoints, logs); may be empty
+    std::string run_dir;  // passed to callbacks (checkpoints, logs); may be empty
     /// Writes the weights and the pipeline's fitted state when a callback (or the run) saves
     /// the model; the run supplies the model file format. Unset: ModelAccess::save throws.
     std::function<void(const std::string& path, const std::vector<HostTensor>& tensors)> write_model;
@@ -45,18 +41,27 @@ struct TrainOptions {
 
 class Trainer {
 public:
+    /// Trains through `pipeline`, built by the caller for batches of options.batch_size rows
+    /// and fitted on the training split; it must outlive the trainer.
     Trainer(Device& device, Sequential& model, Loss& loss, Optimizer& optimizer,
-            std::vector<std::shared_ptr<Metric>> metrics,
-            std::vector<std::shared_ptr<Callback>> callbacks, TrainOptions options);
+            std::vector<std::shared_ptr<Metric>> metrics, std::vector<std::shared_ptr<Callback>> callbacks,
+            Pipeline& pipeline, TrainOptions options);
+    /// Trains on raw samples through a pipeline of its own that only gathers rows (uint8
+    /// divided by 255), built by build(features, ...): for tests and data without transforms.
+    Trainer(Device& device, Sequential& model, Loss& loss, Optimizer& optimizer,
+            std::vector<std::shared_ptr<Metric>> metrics, std::vector<std::shared_ptr<Callback>> callbacks,
+            TrainOptions options);
     ~Trainer();
 
-    /// Allocates every device buffer for `features` inputs (the pipeline's output features
-    /// when the options carry a pipeline) and `classes` outputs; throws
-    /// ShapeError when the model's output does not match the classes. A model with one
-    /// output on two classes gets 0/1 targets (binary classification); otherwise targets are
-    /// one-hot rows. `class_counts` (training split) goes to the loss for class weighting.
-    void build(std::size_t features, std::size_t classes,
-               const std::vector<std::size_t>& class_counts = {});
+    /// Allocates every device buffer for the pipeline's output features and `classes`
+    /// outputs; throws ShapeError when the model's output does not match the classes. A model
+    /// with one output on two classes gets 0/1 targets (binary classification); otherwise
+    /// targets are one-hot rows. `class_counts` (training split) goes to the loss for class
+    /// weighting.
+    void build(std::size_t classes, const std::vector<std::size_t>& class_counts = {});
+    /// The same for `features` inputs: builds the trainer's own pipeline, or checks that the
+    /// given one produces `features` values per sample (ShapeError otherwise).
+    void build(std::size_t features, std::size_t classes, const std::vector<std::size_t>& class_counts = {});
 
     /// Trains on `train`, evaluating on `validation` (may be empty) after every epoch.
     /// Calls `on_epoch` after each epoch with the history so far (to save it). Stops early
@@ -86,6 +91,15 @@ public:
 
 private:
     class Weights;
+    struct Best;
+    struct EpochSums;
+    History empty_history(bool validation) const;
+    void begin_training(const Subset& train, TrainState& state);
+    /// One pass over `order` in train mode; seen = 0 when the epoch is not to be reported.
+    EpochSums train_epoch(const Subset& order, TrainState& state, Best& best);
+    void end_epoch(const EpochSums& sums, double seconds, const Subset& validation, TrainState& state,
+                   History& history, Best& best);
+    void keep_best(const Best& best, std::size_t epochs_logged);
     void upload(const PreparedBatch& batch);
     /// The l1/l2 penalty of every regularised parameter; with add_gradients, also adds its
     /// gradient to the parameters' gradients.
@@ -108,7 +122,7 @@ private:
     std::vector<Regularized> regularized_;
     Tensor penalty_sums_;
     std::vector<float> penalty_host_;
-    std::unique_ptr<Pipeline> own_pipeline_;
+    std::unique_ptr<Pipeline> own_pipeline_;  // the second constructor's
     Pipeline* pipeline_ = nullptr;
     std::unique_ptr<BatchLoader> loader_;
     Tensor x_, t_;
