@@ -1,7 +1,7 @@
 #include <chrono>
-#include <cstdio>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <fmt/format.h>
 
 #include "commands.hpp"
 #include "plexus/core/reporting/report.hpp"
@@ -67,15 +67,10 @@ int cmd_evaluate(const std::vector<std::string>& args) {
     }
     std::cout << "evaluated " << model->file.string() << " on " << data.source << " (" << data.count
               << " samples)\n";
-    char speed[160];
-    std::snprintf(speed, sizeof speed, "%.3f s, %.0f samples/s at batch %zu\n", seconds,
-                  j["samples_per_second"].get<double>(), model->batch);
-    std::cout << speed;
-    for (const auto& [name, value] : j["metrics"].items()) {
-        char line[128];
-        std::snprintf(line, sizeof line, "%s %.4f\n", name.c_str(), value.get<double>());
-        std::cout << line;
-    }
+    std::cout << fmt::format("{:.3f} s, {:.0f} samples/s at batch {}\n", seconds,
+                             j["samples_per_second"].get<double>(), model->batch);
+    for (const auto& [name, value] : j["metrics"].items())
+        std::cout << fmt::format("{} {:.4f}\n", name, value.get<double>());
     std::cout << "\n" << core::classification_report_text(confusion, model->card.class_names, 3) << "\n"
               << core::confusion_matrix_text(confusion, model->card.class_names);
     return 0;

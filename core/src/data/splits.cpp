@@ -1,10 +1,11 @@
 #include "plexus/core/data/splits.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <cmath>
-#include <cstdio>
 #include <random>
 
 #include "plexus/core/text.hpp"
@@ -134,9 +135,7 @@ SplitSpec parse_split(const std::string& text, const std::string& where) {
     }
     // Percentages must add up: rescaling 80:30 would hide a typo.
     if (std::fabs(sum - 100.0) > 1e-6) {
-        char buf[32];
-        std::snprintf(buf, sizeof buf, "%g", sum);
-        throw fail(std::string("has parts that add up to ") + buf + ", not 100");
+        throw fail(fmt::format("has parts that add up to {:g}, not 100", sum));
     }
     spec.test = values.back() / sum;
     if (values.size() == 3) spec.validation = values[1] / sum;

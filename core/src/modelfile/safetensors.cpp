@@ -3,12 +3,13 @@
 // 10^18 elements is a DataError, never a bad_alloc.
 #include "plexus/core/modelfile/safetensors.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <bit>
 #include <cerrno>
 #include <cmath>
 #include <cstdint>
-#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <limits>
@@ -48,9 +49,7 @@ std::string printable(std::string_view s, bool ascii = false, std::size_t max = 
         const auto c = static_cast<unsigned char>(s[i]);
         if (out.size() >= max && (ascii || (c & 0xC0u) != 0x80u)) return out + "...";
         if (c < 0x20 || c == 0x7f || (ascii && c >= 0x80)) {
-            char buf[8];
-            std::snprintf(buf, sizeof buf, "\\x%02x", c);
-            out += buf;
+            out += fmt::format("\\x{:02x}", c);
         } else {
             out += static_cast<char>(c);
         }
@@ -316,10 +315,8 @@ std::vector<float> convert(const std::string& file, const Entry& e, const char* 
             case Dtype::f64: {
                 const double v = load<double>(p);
                 if (std::isfinite(v) && std::fabs(v) > std::numeric_limits<float>::max()) {
-                    char buf[32];
-                    std::snprintf(buf, sizeof buf, "%g", v);
                     fail(file,
-                         entry_label(e.name) + " holds the F64 value " + buf +
+                         entry_label(e.name) + " holds the F64 value " + fmt::format("{:g}", v) +
                              ", beyond float32's range",
                          "rescale the tensor to fit float32, whose largest value is 3.4e+38");
                 }

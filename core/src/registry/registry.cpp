@@ -1,5 +1,7 @@
 #include "plexus/core/registry/registry.hpp"
 
+#include <fmt/format.h>
+
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -62,9 +64,7 @@ bool parse_double(const std::string& s, double& out) {
 }
 
 std::string format_number(double v) {
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%g", v);
-    return buf;
+    return fmt::format("{:g}", v);
 }
 
 }  // namespace

@@ -3,9 +3,10 @@
 // bias and variance by size (Ng: work on the larger first), then "still improving".
 #include "plexus/core/reporting/diagnose.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
 #include <limits>
 #include <optional>
 
@@ -14,29 +15,16 @@ namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
-// snprintf into a std::string; std::string arguments are passed as C strings.
-template <class T>
-T arg(T value) {
-    return value;
-}
-const char* arg(const std::string& text) {
-    return text.c_str();
-}
-template <class... Args>
-std::string format(const char* pattern, const Args&... args) {
-    char text[512];
-    std::snprintf(text, sizeof text, pattern, arg(args)...);
-    return text;
-}
+using fmt::format;
 
 std::string num(double x) {
-    return format("%.4g", x);
+    return format("{:.4g}", x);
 }
 // Errors as percentages, gaps between errors as percentage points: "9.7 %", "8.5 points".
 std::string pct(double fraction, const char* unit = "%") {
     const double p = 100.0 * fraction;
-    if (p == 0.0) return format("0 %s", unit);
-    return format(std::fabs(p) < 1.0 ? "%.2f %s" : "%.1f %s", p, unit);
+    if (p == 0.0) return format("0 {}", unit);
+    return std::fabs(p) < 1.0 ? format("{:.2f} {}", p, unit) : format("{:.1f} {}", p, unit);
 }
 
 /// The columns the rules read, one value per row; an empty vector is an absent column (or one
@@ -102,10 +90,10 @@ std::size_t argmin(const std::vector<double>& v, std::size_t end) {
 std::string lr_change(double lr, double low, double high, const char* verb) {
     if (!std::isfinite(lr) || lr <= 0) {
         const bool down = high < 1.0;
-        return format("%s the learning rate %.3gx to %.3gx", verb, down ? 1.0 / high : low,
+        return format("{} the learning rate {:.3g}x to {:.3g}x", verb, down ? 1.0 / high : low,
                       down ? 1.0 / low : high);
     }
-    return format("%s the learning rate (lr %s -> %s to %s)", verb, num(lr), num(lr * low),
+    return format("{} the learning rate (lr {} -> {} to {})", verb, num(lr), num(lr * low),
                   num(lr * high));
 }
 
@@ -117,7 +105,7 @@ std::optional<Finding> divergence(const Curves& c, const std::string& stop,
     for (std::size_t i = 0, found = 0; i < c.n && !found; ++i)
         for (const auto* v : {&c.loss, &c.val_loss})
             if (!found && !v->empty() && !std::isfinite((*v)[i])) {
-                f.evidence.push_back(format("epoch %zu: %s %s", c.epoch_of(i),
+                f.evidence.push_back(format("epoch {}: {} {}", c.epoch_of(i),
                                             v == &c.loss ? "loss" : "val_loss", num((*v)[i])));
                 found = 1;
             }
@@ -126,11 +114,11 @@ std::optional<Finding> divergence(const Curves& c, const std::string& stop,
         const double growth = c.loss[c.last] / c.loss[m];
         if (m < c.last && growth >= o.diverge_factor && c.loss[c.last] > c.loss[0]) {
             f.evidence.push_back(
-                format("loss rose from its minimum %s at epoch %zu to %s at epoch %zu (%.3gx), "
-                       "above epoch %zu's %s",
+                format("loss rose from its minimum {} at epoch {} to {} at epoch {} ({:.3g}x), "
+                       "above epoch {}'s {}",
                        num(c.loss[m]), c.epoch_of(m), num(c.loss[c.last]), c.epoch_of(c.last),
                        growth, c.epoch_of(0), num(c.loss[0])));
-            f.summary = format("the loss grew %.3gx from its minimum", growth);
+            f.summary = format("the loss grew {:.3g}x from its minimum", growth);
         }
     }
     if (f.evidence.empty()) return std::nullopt;
@@ -170,15 +158,15 @@ std::optional<Finding> oscillation(const Curves& c, const DiagnoseOptions& o) {
     }
     const char* name = c.watched_name();
     Finding f{"lr_too_high", "", {}, {}};
-    f.summary = format("%s oscillates and the training loss has stopped improving", name);
-    f.evidence.push_back(format("%s changed direction %zu times, counting moves of %s or more",
+    f.summary = format("{} oscillates and the training loss has stopped improving", name);
+    f.evidence.push_back(format("{} changed direction {} times, counting moves of {} or more",
                                 name, turns, pct(o.oscillation_step)));
     if (worst > 0)
-        f.evidence.push_back(format("largest swing: %s %s -> %s -> %s at epochs %zu-%zu", name,
+        f.evidence.push_back(format("largest swing: {} {} -> {} -> {} at epochs {}-{}", name,
                                     num(v[worst - 1]), num(v[worst]), num(v[worst + 1]),
                                     c.epoch_of(worst - 1), c.epoch_of(worst + 1)));
     f.evidence.push_back(format(
-        "loss fell only %s over the last half (%s at epoch %zu -> %s at epoch %zu)", pct(progress),
+        "loss fell only {} over the last half ({} at epoch {} -> {} at epoch {})", pct(progress),
         num(c.loss[half]), c.epoch_of(half), num(c.loss[c.last]), c.epoch_of(c.last)));
     if (std::isfinite(c.last_lr())) f.evidence.push_back("lr " + num(c.last_lr()));
     f.next_steps = {
@@ -197,30 +185,30 @@ std::optional<Finding> overfitting(const Curves& c, const DiagnoseOptions& o, st
         const double gap = c.val_error - c.train_error;
         if (gap >= o.overfit_gap && gap >= o.overfit_gap_ratio * c.train_error) {
             f.evidence.push_back(
-                format("epoch %zu: training error %s, validation error %s (gap %s",
+                format("epoch {}: training error {}, validation error {} (gap {}",
                        c.epoch_of(last), pct(c.train_error), pct(c.val_error), pct(gap, "points")) +
-                (c.train_error > 0 ? format(" = %.3gx the training error)", gap / c.train_error)
+                (c.train_error > 0 ? format(" = {:.3g}x the training error)", gap / c.train_error)
                                    : std::string(")")));
-            why = format("validation error %s is far above training error %s", pct(c.val_error),
+            why = format("validation error {} is far above training error {}", pct(c.val_error),
                          pct(c.train_error));
         }
     } else if (c.loss[last] > 0 && c.val_loss[last] >= o.overfit_loss_ratio * c.loss[last]) {
         const double ratio = c.val_loss[last] / c.loss[last];
-        f.evidence.push_back(format("epoch %zu: loss %s, val_loss %s (%.3gx)", c.epoch_of(last),
+        f.evidence.push_back(format("epoch {}: loss {}, val_loss {} ({:.3g}x)", c.epoch_of(last),
                                     num(c.loss[last]), num(c.val_loss[last]), ratio));
-        why = format("val_loss is %.3gx the training loss", ratio);
+        why = format("val_loss is {:.3g}x the training loss", ratio);
     }
     if (best < last && c.val_loss[best] > 0 && c.loss[best] > 0) {
         const double rise = c.val_loss[last] / c.val_loss[best] - 1.0;
         const double fall = 1.0 - c.loss[last] / c.loss[best];
         if (rise >= o.rise_val_loss && fall >= o.rise_loss_fall) {
             f.evidence.push_back(
-                format("val_loss rose %s from its minimum %s at epoch %zu to %s at epoch %zu while "
-                       "loss fell %s (%s -> %s)",
+                format("val_loss rose {} from its minimum {} at epoch {} to {} at epoch {} while "
+                       "loss fell {} ({} -> {})",
                        pct(rise), num(c.val_loss[best]), c.epoch_of(best), num(c.val_loss[last]),
                        c.epoch_of(last), pct(fall), num(c.loss[best]), num(c.loss[last])));
             why += (why.empty() ? "" : ", and ") +
-                   format("val_loss has risen %s since epoch %zu", pct(rise), c.epoch_of(best));
+                   format("val_loss has risen {} since epoch {}", pct(rise), c.epoch_of(best));
         }
     }
     if (f.evidence.empty()) return std::nullopt;
@@ -232,7 +220,7 @@ std::optional<Finding> overfitting(const Curves& c, const DiagnoseOptions& o, st
                     "more training data (a larger train_limit), or augmentation for images "
                     "(transform = shift width=0.1 height=0.1, flip, rotate, zoom)",
                     format("stop early: callback = early_stopping monitor=val_loss patience=5 "
-                           "restore_best=true (the best epoch was %zu)",
+                           "restore_best=true (the best epoch was {})",
                            c.epoch_of(best)),
                     "a smaller model (fewer units or layers)"};
     return f;
@@ -240,13 +228,13 @@ std::optional<Finding> overfitting(const Curves& c, const DiagnoseOptions& o, st
 
 std::optional<Finding> underfitting(const Curves& c, const DiagnoseOptions& o, bool lr_high) {
     if (!std::isfinite(c.bias) || c.bias < o.underfit_bias) return std::nullopt;
-    Finding f{"underfitting", format("training error %s is high", pct(c.train_error)), {}, {}};
+    Finding f{"underfitting", format("training error {} is high", pct(c.train_error)), {}, {}};
     std::string line = format(
-        "epoch %zu: training error %s (avoidable bias %s over a baseline error of %s)",
+        "epoch {}: training error {} (avoidable bias {} over a baseline error of {})",
         c.epoch_of(c.last), pct(c.train_error), pct(c.bias, "points"), pct(o.baseline_error));
     if (std::isfinite(c.val_error)) {
         const double gap = c.val_error - c.train_error;
-        line += format(", validation error %s (gap %s)", pct(c.val_error), pct(gap, "points"));
+        line += format(", validation error {} (gap {})", pct(c.val_error), pct(gap, "points"));
         if (gap < o.overfit_gap) f.summary += " and close to the validation error";
     }
     f.evidence.push_back(line);
@@ -267,14 +255,14 @@ std::optional<Finding> still_falling(const Curves& c, const DiagnoseOptions& o, 
     if (rate < o.steep_rate) return std::nullopt;
     Finding f{"lr_too_low_or_too_short", "", {}, {}};
     f.summary =
-        format("%s was still falling %s per epoch at the last epoch", c.watched_name(), pct(rate));
+        format("{} was still falling {} per epoch at the last epoch", c.watched_name(), pct(rate));
     f.evidence.push_back(
-        format("%s fell from %s at epoch %zu to %s at epoch %zu (%s per epoch), and epoch %zu is "
+        format("{} fell from {} at epoch {} to {} at epoch {} ({} per epoch), and epoch {} is "
                "the best so far",
                c.watched_name(), num(v[last - k]), c.epoch_of(last - k), num(v[last]),
                c.epoch_of(last), pct(rate), c.epoch_of(last)));
     f.next_steps = {
-        format("train longer: train.epochs = %zu, with callback = early_stopping monitor=val_loss "
+        format("train longer: train.epochs = {}, with callback = early_stopping monitor=val_loss "
                "patience=5 restore_best=true",
                2 * c.epoch_of(last))};
     if (!lr_high) f.next_steps.push_back("or " + lr_change(c.last_lr(), 2.0, 3.0, "raise"));
@@ -284,15 +272,15 @@ std::optional<Finding> still_falling(const Curves& c, const DiagnoseOptions& o, 
 Finding good_fit(const Curves& c, const DiagnoseOptions& o) {
     Finding f{"good_fit", "", {}, {}};
     if (!c.has_errors()) {
-        f.summary = format("epoch %zu: loss %s", c.epoch_of(c.last), num(c.loss[c.last]));
+        f.summary = format("epoch {}: loss {}", c.epoch_of(c.last), num(c.loss[c.last]));
         if (c.has_val()) f.summary += ", val_loss " + num(c.val_loss[c.last]);
         f.evidence.push_back(f.summary + ": no rule fired");
         return f;
     }
     const double variance = c.val_error - c.train_error;
     f.summary =
-        format("training error %s, validation error %s", pct(c.train_error), pct(c.val_error));
-    f.evidence.push_back(format("epoch %zu: avoidable bias %s, variance %s (thresholds %s and %s)",
+        format("training error {}, validation error {}", pct(c.train_error), pct(c.val_error));
+    f.evidence.push_back(format("epoch {}: avoidable bias {}, variance {} (thresholds {} and {})",
                                 c.epoch_of(c.last), pct(c.bias, "points"), pct(variance, "points"),
                                 pct(o.underfit_bias, "points"), pct(o.overfit_gap, "points")));
     f.next_steps.push_back(c.bias >= variance ? "to improve further, reduce the larger part, "
@@ -393,7 +381,7 @@ std::string Diagnosis::to_text() const {
         const bool fraction = name.find("error") != std::string::npos || name == "avoidable_bias" ||
                               name == "variance";
         out += (i ? ", " : "figures: ") + name + " " +
-               (count      ? format("%.0f", value)
+               (count      ? format("{:.0f}", value)
                 : fraction ? pct(value)
                            : num(value));
     }

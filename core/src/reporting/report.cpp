@@ -1,8 +1,9 @@
 #include "plexus/core/reporting/report.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
 
 #include "plexus/core/files.hpp"
 #include "plexus/core/text.hpp"
@@ -32,9 +33,7 @@ std::string class_name(const std::vector<std::string>& names, std::size_t i) {
 
 std::string fixed(double v, int decimals) {
     if (!std::isfinite(v)) return "n/a";
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
-    return buf;
+    return fmt::format("{:.{}f}", v, decimals);
 }
 
 std::string support_text(double v) {

@@ -1,9 +1,10 @@
 #include "svg_chart.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <array>
 #include <cmath>
-#include <cstdio>
 #include <limits>
 
 namespace plexus::core::svg {
@@ -37,18 +38,14 @@ std::string escape(std::string_view text) {
 
 std::string format_number(double v, int digits) {
     if (std::isnan(v)) return "nan";
-    char buf[48];
-    std::snprintf(buf, sizeof buf, "%.*g", digits, v);
-    return buf;
+    return fmt::format("{:.{}g}", v, digits);
 }
 
 namespace {
 
 // Pixel coordinates: one decimal is plenty and keeps the file small.
 std::string px(double v) {
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%.1f", v);
-    return buf;
+    return fmt::format("{:.1f}", v);
 }
 
 struct Axis {
@@ -63,9 +60,7 @@ struct Axis {
     }
     std::string label(double v) const {
         if (log) return format_number(v, 3);
-        char buf[48];
-        std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
-        return buf;
+        return fmt::format("{:.{}f}", v, decimals);
     }
 };
 
@@ -271,10 +266,7 @@ std::array<double, 3> blues(double t) {
 }
 
 std::string rgb(const std::array<double, 3>& c) {
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "rgb(%d,%d,%d)", static_cast<int>(std::lround(c[0])),
-                  static_cast<int>(std::lround(c[1])), static_cast<int>(std::lround(c[2])));
-    return buf;
+    return fmt::format("rgb({},{},{})", std::lround(c[0]), std::lround(c[1]), std::lround(c[2]));
 }
 
 // Dark text on light cells, white text on dark ones (relative luminance, sRGB approximated).
@@ -299,9 +291,7 @@ std::string shorten(const std::string& s, std::size_t limit) {
 
 std::string count_text(double v) {
     if (std::isfinite(v) && v == std::floor(v) && std::abs(v) < 1e15) {
-        char buf[32];
-        std::snprintf(buf, sizeof buf, "%.0f", v);
-        return buf;
+        return fmt::format("{:.0f}", v);
     }
     return format_number(v, 3);
 }

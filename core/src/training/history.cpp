@@ -1,8 +1,9 @@
 #include "plexus/core/training/history.hpp"
 
+#include <fmt/format.h>
+
 #include <charconv>
 #include <cmath>
-#include <cstdio>
 #include <sstream>
 
 #include "plexus/error.hpp"
@@ -27,12 +28,9 @@ std::string History::to_csv() const {
     std::string out;
     for (std::size_t i = 0; i < columns.size(); ++i) out += (i ? "," : "") + columns[i];
     out += "\n";
-    char buf[64];
     for (const auto& row : rows) {
-        for (std::size_t i = 0; i < row.size(); ++i) {
-            std::snprintf(buf, sizeof buf, i == 0 ? "%.0f" : "%.6g", row[i]);
-            out += (i ? "," : "") + std::string(buf);
-        }
+        for (std::size_t i = 0; i < row.size(); ++i)
+            out += i == 0 ? fmt::format("{:.0f}", row[i]) : fmt::format(",{:.6g}", row[i]);
         out += "\n";
     }
     return out;

@@ -1,6 +1,7 @@
 #include "plexus/core/training/model.hpp"
 
-#include <cstdio>
+#include <fmt/format.h>
+
 
 #include "plexus/error.hpp"
 
@@ -96,22 +97,15 @@ std::size_t Sequential::parameter_count() const {
 }
 
 std::string Sequential::summary() const {
-    std::string out;
-    char line[160];
-    std::snprintf(line, sizeof line, "  %-5s %-24s %-18s %12s\n", "#", "layer", "output", "params");
-    out += line;
-    std::snprintf(line, sizeof line, "  %-5s %-24s %-18s %12s\n", "in", "input",
-                  batchless(input_shape_).c_str(), "");
-    out += line;
+    constexpr const char* kRow = "  {:<5} {:<24} {:<18} {:>12}\n";
+    std::string out = fmt::format(kRow, "#", "layer", "output", "params");
+    out += fmt::format(kRow, "in", "input", batchless(input_shape_), "");
     for (std::size_t i = 0; i < layers_.size(); ++i) {
         std::size_t count = 0;
         for (const Parameter* p : layers_[i].layer->parameters()) count += p->value.numel();
-        std::snprintf(line, sizeof line, "  %-5zu %-24s %-18s %12zu\n", i, layers_[i].name.c_str(),
-                      batchless(layers_[i].output).c_str(), count);
-        out += line;
+        out += fmt::format(kRow, i, layers_[i].name, batchless(layers_[i].output), count);
     }
-    std::snprintf(line, sizeof line, "  total parameters: %zu\n", parameter_count());
-    out += line;
+    out += fmt::format("  total parameters: {}\n", parameter_count());
     return out;
 }
 

@@ -3,13 +3,14 @@
 // say "gzip stream" where it matters. The header is validated before anything is allocated.
 #include "plexus/core/data/readers/idx.hpp"
 
+#include <fmt/format.h>
+
 #include <zlib.h>
 
 #include <algorithm>
 #include <array>
 #include <cctype>
 #include <cerrno>
-#include <cstdio>
 #include <cstring>
 #include <new>
 #include <string>
@@ -34,9 +35,7 @@ std::string dims_str(const std::vector<std::size_t>& dims) {
 }
 
 std::string hex_byte(unsigned b) {
-    char buf[8];
-    std::snprintf(buf, sizeof buf, "%02x", b & 0xffu);
-    return buf;
+    return fmt::format("{:02x}", b & 0xffu);
 }
 
 std::string type_name(unsigned code) {

@@ -2,13 +2,13 @@
 // validated, and the label count checked, before any array data is read; the file size must
 // match the header exactly, so a header claiming more data than the file holds is an error
 // rather than an allocation.
+#include <fmt/format.h>
 #include <algorithm>
 #include <bit>
 #include <cerrno>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
-#include <cstdio>
 #include <cstring>
 #include <memory>
 #include <new>
@@ -352,9 +352,7 @@ Dataset load_npy(const std::filesystem::path& path, const NpyOptions& options,
     for (std::size_t i = 0; i < n; ++i) {
         const double v = label_value(labels, raw.data() + i * labels.item_size);
         if (!(v >= 0 && v <= double(kMaxClassId) && v == std::floor(v))) {
-            char shown[48];
-            std::snprintf(shown, sizeof shown, "%.17g", v);
-            data_fail(labels.path, "label " + std::string(shown) + " at index " +
+            data_fail(labels.path, "label " + fmt::format("{:.17g}", v) + " at index " +
                                        std::to_string(i) +
                                        " is not a class id (expected an "
                                        "integer from 0 to " +
