@@ -5,7 +5,7 @@
 
 #include "commands.hpp"
 #include "plexus/core/reporting/report.hpp"
-#include "plexus/core/run/run_record.hpp"
+#include "plexus/core/reporting/summaries.hpp"
 
 namespace po = boost::program_options;
 

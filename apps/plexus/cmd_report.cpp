@@ -3,6 +3,7 @@
 #include "commands.hpp"
 #include "plexus/core/reporting/diagnose.hpp"
 #include "plexus/core/reporting/report.hpp"
+#include "plexus/core/reporting/summaries.hpp"
 #include "plexus/core/run/run_record.hpp"
 
 namespace po = boost::program_options;

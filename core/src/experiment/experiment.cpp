@@ -4,14 +4,13 @@
 // normalized copy of the text (comments stripped, one line per original line).
 #include "plexus/core/experiment/experiment.hpp"
 
-#include "plexus/core/experiment/keys.hpp"
-
 #include <algorithm>
 #include <fstream>
 #include <sstream>
 
 #include <boost/program_options.hpp>
 
+#include "plexus/core/experiment/keys.hpp"
 #include "plexus/core/text.hpp"
 #include "plexus/error.hpp"
 
@@ -19,10 +18,6 @@ namespace po = boost::program_options;
 
 namespace plexus::core {
 namespace {
-
-using KeySpec = ExperimentKey;
-
-const KeySpec* find_key(const std::string& key) { return find_experiment_key(key); }
 
 std::vector<std::string> sorted_sections() {
     std::vector<std::string> s;
@@ -129,7 +124,7 @@ PreScan pre_scan(const std::string& text, const std::string& name) {
             fail("key '" + key + "' before any section (expected a section line first: [" +
                  join(sorted_sections(), "], [") + "])");
         const std::string full = section + "." + key;
-        const KeySpec* spec = find_key(full);
+        const ExperimentKey* spec = find_experiment_key(full);
         if (!spec) {
             const auto valid = section_keys(section);
             const std::string best = closest_match(key, valid);
@@ -225,7 +220,7 @@ void Experiment::apply_override(const std::string& assignment) {
 }
 
 void Experiment::set(const std::string& key, const std::string& value, const std::string& where) {
-    if (!find_key(key)) {
+    if (!find_experiment_key(key)) {
         // Name the keys of the section when it is right, else the sections.
         const auto dot = key.find('.');
         const std::string section = dot == std::string::npos ? "" : key.substr(0, dot);
@@ -296,7 +291,7 @@ std::vector<std::string> Experiment::known_keys() {
 }
 
 bool Experiment::is_list_key(const std::string& key) {
-    const KeySpec* spec = find_key(key);
+    const ExperimentKey* spec = find_experiment_key(key);
     return spec && spec->list;
 }
 

@@ -7,6 +7,7 @@
 #include "plexus/core/files.hpp"
 #include "plexus/core/reporting/diagnose.hpp"
 #include "plexus/core/reporting/report.hpp"
+#include "plexus/core/reporting/summaries.hpp"
 #include "plexus/core/run/run_record.hpp"
 #include "plexus/plexus.hpp"
 #include "run_steps.hpp"

@@ -23,17 +23,6 @@ struct RunRecord {
 /// Reads a run folder. Throws DataError naming the file that is missing or damaged.
 RunRecord read_run(const std::filesystem::path& dir);
 
-/// A metric table's values as rows.
-std::vector<std::vector<double>> table_rows(const MetricTable& table);
-/// A metric table as JSON: {"columns": [...], "rows": {label: [values]}}.
-nlohmann::json table_json(const MetricTable& table);
-/// The confusion matrix as labelled plain text for the terminal (rows true classes, columns
-/// predicted classes; class names shortened to fit).
-std::string confusion_matrix_text(const std::vector<std::vector<double>>& confusion,
-                                  const std::vector<std::string>& class_names);
-/// The diagnosis as the report shows it: one line per finding, evidence and step.
-std::string diagnosis_lines(const struct Diagnosis& diagnosis);
-
 /// What the report shows for a run, from its record and the diagnosis text.
 ReportData report_data(const RunRecord& run, const std::string& diagnosis_text);
 
