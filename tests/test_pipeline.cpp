@@ -10,9 +10,9 @@
 
 #include "check_close.hpp"
 #include "plexus/core/data/pipeline.hpp"
-#include "plexus/core/registry/registry.hpp"
 #include "plexus/core/data/run_data.hpp"
 #include "plexus/core/data/splits.hpp"
+#include "plexus/core/registry/registry.hpp"
 #include "plexus/core/training/trainer.hpp"
 #include "plexus/plexus.hpp"
 

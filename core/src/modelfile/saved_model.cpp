@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
-#include "plexus/core/modelfile/safetensors.hpp"
 #include "plexus/core/data/batch_loader.hpp"
+#include "plexus/core/modelfile/safetensors.hpp"
 #include "plexus/core/training/inference.hpp"
 #include "plexus/plexus.hpp"
 

@@ -9,8 +9,8 @@
 #include <thread>
 #include <vector>
 
-#include "plexus/core/data/pipeline.hpp"
 #include "plexus/core/data/dataset.hpp"
+#include "plexus/core/data/pipeline.hpp"
 
 namespace plexus::core {
 
@@ -34,7 +34,6 @@ public:
 
     /// Begins a pass over `subset` (in the order of subset.indices).
     void start(const Subset& subset, Mode mode, std::uint64_t epoch);
-    std::size_t batch() const { return batch_; }
     /// The next batch of the pass; valid until the next call. Rethrows a preparation error.
     Batch next();
     /// Ends the pass (early or not) and waits for the thread.

@@ -9,10 +9,10 @@
 #include <vector>
 
 #include "plexus/core/data/dataset.hpp"
-#include "plexus/core/training/model.hpp"
 #include "plexus/core/data/pipeline.hpp"
 #include "plexus/core/modelfile/model_card.hpp"
 #include "plexus/core/registry/registry.hpp"
+#include "plexus/core/training/model.hpp"
 #include "plexus/metric.hpp"
 
 #pragma GCC visibility push(default)

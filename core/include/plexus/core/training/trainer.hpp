@@ -4,17 +4,16 @@
 
 #include <cstdint>
 #include <functional>
-#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "plexus/callback.hpp"
 #include "plexus/core/data/dataset.hpp"
-#include "plexus/core/training/model.hpp"
 #include "plexus/core/data/host_tensor.hpp"
 #include "plexus/core/data/pipeline.hpp"
 #include "plexus/core/training/history.hpp"
+#include "plexus/core/training/model.hpp"
 #include "plexus/loss.hpp"
 #include "plexus/metric.hpp"
 #include "plexus/optimizer.hpp"
