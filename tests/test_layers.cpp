@@ -21,8 +21,8 @@ namespace {
 // Lowest first. "base" is the top of plexus/core/ (text.hpp, files.hpp): support code every
 // layer may use. "sdk" is core/src/sdk/, the out-of-line part of the SDK; its testing library
 // loads plugins through the registry, so it sits just above it.
-const std::vector<std::string> kLayers = {"base",     "registry",  "sdk",       "experiment", "data",
-                                          "training", "modelfile", "reporting", "run"};
+const std::vector<std::string> kLayers = {
+    "base", "registry", "sdk", "experiment", "data", "training", "modelfile", "reporting", "run"};
 
 int rank_of(const std::string& layer) {
     const auto it = std::find(kLayers.begin(), kLayers.end(), layer);
@@ -41,7 +41,8 @@ std::vector<std::string> quoted_includes(const fs::path& file) {
 
 class LayerCheck {
 public:
-    explicit LayerCheck(const fs::path& core) : src_(core / "src"), include_(core / "include" / "plexus" / "core") {}
+    explicit LayerCheck(const fs::path& core)
+        : src_(core / "src"), include_(core / "include" / "plexus" / "core") {}
 
     /// One line per include that reaches a higher layer, or per file in an undeclared folder.
     std::vector<std::string> violations() {
@@ -57,14 +58,15 @@ public:
                 if (top && root == include_) continue;
                 const std::string layer = top ? "sdk" : rel.begin()->string();
                 if (rank_of(layer) < 0) {
-                    out.push_back(e.path().string() + ": folder '" + layer + "' is not a declared layer");
+                    out.push_back(e.path().string() + ": folder '" + layer +
+                                  "' is not a declared layer");
                     continue;
                 }
                 for (const auto& inc : quoted_includes(e.path())) {
                     const std::string target = layer_of_include(inc, e.path().parent_path());
                     if (rank_of(target) > rank_of(layer))
-                        out.push_back(e.path().string() + ": layer '" + layer + "' includes \"" + inc +
-                                      "\" of the higher layer '" + target + "'");
+                        out.push_back(e.path().string() + ": layer '" + layer + "' includes \"" +
+                                      inc + "\" of the higher layer '" + target + "'");
                 }
             }
         }
@@ -120,7 +122,8 @@ BOOST_AUTO_TEST_CASE(no_lower_layer_includes_a_higher_one) {
     BOOST_TEST_REQUIRE(fs::is_directory(core / "src" / "training"));
     const auto found = LayerCheck(core).violations();
     for (const auto& v : found) BOOST_TEST_MESSAGE(v);
-    BOOST_TEST(found.empty(), found.size() << " layering violation(s), first: " << (found.empty() ? "" : found.front()));
+    BOOST_TEST(found.empty(), found.size() << " layering violation(s), first: "
+                                           << (found.empty() ? "" : found.front()));
 }
 
 BOOST_AUTO_TEST_CASE(every_declared_layer_has_sources_and_headers) {
@@ -139,20 +142,29 @@ BOOST_AUTO_TEST_CASE(the_check_reports_upward_includes) {
     const fs::path core = dir.path / "core";
     const fs::path inc = core / "include" / "plexus" / "core";
     write(inc / "training" / "trainer.hpp", "#include \"plexus/core/data/dataset.hpp\"\n");
-    write(inc / "data" / "dataset.hpp", "#include \"plexus/shape.hpp\"\n#include \"plexus/core/text.hpp\"\n");
+    write(inc / "data" / "dataset.hpp",
+          "#include \"plexus/shape.hpp\"\n#include \"plexus/core/text.hpp\"\n");
     write(inc / "text.hpp", "#pragma once\n");
     write(inc / "trainer.hpp", "#include \"plexus/core/training/trainer.hpp\"\n");
     write(core / "src" / "data" / "pipeline.cpp", "#include \"plexus/core/trainer.hpp\"\n");
     write(core / "src" / "data" / "loader.cpp", "#include \"../run/helper.hpp\"\n");
     write(core / "src" / "run" / "helper.hpp", "\n");
-    write(core / "src" / "run" / "run.cpp", "#include \"plexus/core/training/trainer.hpp\"\n#include \"helper.hpp\"\n");
+    write(core / "src" / "run" / "run.cpp",
+          "#include \"plexus/core/training/trainer.hpp\"\n#include \"helper.hpp\"\n");
     write(core / "src" / "misc" / "x.cpp", "\n");
     auto found = LayerCheck(core).violations();
     std::sort(found.begin(), found.end());
     BOOST_TEST_REQUIRE(found.size() == 3u);
-    BOOST_TEST(found[0].find("loader.cpp: layer 'data' includes \"../run/helper.hpp\" of the higher layer 'run'") !=
-               std::string::npos, found[0]);
-    BOOST_TEST(found[1].find("pipeline.cpp: layer 'data' includes \"plexus/core/trainer.hpp\" of the higher layer "
-                             "'training'") != std::string::npos, found[1]);
-    BOOST_TEST(found[2].find("x.cpp: folder 'misc' is not a declared layer") != std::string::npos, found[2]);
+    BOOST_TEST(
+        found[0].find(
+            "loader.cpp: layer 'data' includes \"../run/helper.hpp\" of the higher layer 'run'") !=
+            std::string::npos,
+        found[0]);
+    BOOST_TEST(
+        found[1].find(
+            "pipeline.cpp: layer 'data' includes \"plexus/core/trainer.hpp\" of the higher layer "
+            "'training'") != std::string::npos,
+        found[1]);
+    BOOST_TEST(found[2].find("x.cpp: folder 'misc' is not a declared layer") != std::string::npos,
+               found[2]);
 }

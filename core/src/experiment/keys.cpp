@@ -11,6 +11,7 @@ namespace {
 using T = KeyType;
 
 // Order here is the order of resolved_text() and of the help.
+// clang-format off
 constexpr ExperimentKey kKeys[] = {
     {"experiment.name", T::text, false, "", 0, 0, {}, {}, "name of the run (default: the file's stem)"},
     {"experiment.description", T::text, false, "", 0, 0, {}, {}, "free text"},
@@ -44,16 +45,25 @@ constexpr ExperimentKey kKeys[] = {
     {"train.seed", T::integer, false, "data.seed", 0, 4e18, {}, {}, "seed for initialization and dropout"},
     {"train.verbose", T::integer, false, "1", 0, 2, {}, {}, "progress output level (0 hides it)"},
 };
+// clang-format on
 
 constexpr std::string_view kSections[] = {"experiment", "data", "model", "train"};
 
-std::string_view section_of(std::string_view key) { return key.substr(0, key.find('.')); }
-std::string_view name_of(std::string_view key) { return key.substr(key.find('.') + 1); }
+std::string_view section_of(std::string_view key) {
+    return key.substr(0, key.find('.'));
+}
+std::string_view name_of(std::string_view key) {
+    return key.substr(key.find('.') + 1);
+}
 
 }  // namespace
 
-std::span<const ExperimentKey> experiment_keys() { return kKeys; }
-std::span<const std::string_view> experiment_sections() { return kSections; }
+std::span<const ExperimentKey> experiment_keys() {
+    return kKeys;
+}
+std::span<const std::string_view> experiment_sections() {
+    return kSections;
+}
 
 const ExperimentKey* find_experiment_key(std::string_view key) {
     for (const auto& k : kKeys)
@@ -64,14 +74,22 @@ const ExperimentKey* find_experiment_key(std::string_view key) {
 std::string describe_key_value(const ExperimentKey& k) {
     std::string out;
     switch (k.type) {
-        case T::text: out = "text"; break;
-        case T::source: out = "source"; break;
-        case T::component: out = "component"; break;
-        case T::boolean: out = "true or false"; break;
+        case T::text:
+            out = "text";
+            break;
+        case T::source:
+            out = "source";
+            break;
+        case T::component:
+            out = "component";
+            break;
+        case T::boolean:
+            out = "true or false";
+            break;
         case T::integer:
         case T::number:
-            out = fmt::format("{} in [{:.15g}, {:.15g}]", k.type == T::integer ? "integer" : "number", k.min,
-                              k.max);
+            out = fmt::format("{} in [{:.15g}, {:.15g}]",
+                              k.type == T::integer ? "integer" : "number", k.min, k.max);
             break;
     }
     if (!k.word.empty()) out += fmt::format(" or '{}' ({})", k.word, k.word_doc);
@@ -100,8 +118,9 @@ std::string experiment_keys_markdown() {
     std::string out = "| key | value | default | meaning |\n|---|---|---|---|\n";
     for (const auto& k : kKeys) {
         const std::string value = describe_key_value(k);
-        out += fmt::format("| `[{}] {}` | {} | {} | {} |\n", section_of(k.key), name_of(k.key), value,
-                           k.default_value.empty() ? std::string() : fmt::format("`{}`", k.default_value), k.doc);
+        out += fmt::format(
+            "| `[{}] {}` | {} | {} | {} |\n", section_of(k.key), name_of(k.key), value,
+            k.default_value.empty() ? std::string() : fmt::format("`{}`", k.default_value), k.doc);
     }
     return out;
 }

@@ -10,7 +10,9 @@
 
 namespace plexus::core {
 
-std::string at(const Setting& s) { return s.where.empty() ? "" : s.where + ": "; }
+std::string at(const Setting& s) {
+    return s.where.empty() ? "" : s.where + ": ";
+}
 
 namespace {
 
@@ -45,12 +47,15 @@ public:
         if (!spec.word.empty() && s.value == spec.word) return word_value;
         double v = 0;
         const auto [p, ec] = std::from_chars(s.value.data(), s.value.data() + s.value.size(), v);
-        const bool ok = ec == std::errc() && p == s.value.data() + s.value.size() && std::isfinite(v);
+        const bool ok =
+            ec == std::errc() && p == s.value.data() + s.value.size() && std::isfinite(v);
         const bool integer = spec.type == KeyType::integer;
         if (!ok || (integer && v != std::floor(v)) || v < spec.min || v > spec.max) {
-            std::string message = fmt::format("{}{} must be {} in [{:.15g}, {:.15g}], found '{}'", at(s), key,
-                                              integer ? "an integer" : "a number", spec.min, spec.max, s.value);
-            if (!spec.word.empty()) message += fmt::format(" (or '{}' {})", spec.word, spec.word_doc);
+            std::string message =
+                fmt::format("{}{} must be {} in [{:.15g}, {:.15g}], found '{}'", at(s), key,
+                            integer ? "an integer" : "a number", spec.min, spec.max, s.value);
+            if (!spec.word.empty())
+                message += fmt::format(" (or '{}' {})", spec.word, spec.word_doc);
             throw ConfigError(message);
         }
         return v;
@@ -59,14 +64,16 @@ public:
     bool boolean(std::string_view key) const {
         const Setting s = *value(key);
         if (s.value != "true" && s.value != "false")
-            throw ConfigError(fmt::format("{}{} must be true or false, found '{}'", at(s), key, s.value));
+            throw ConfigError(
+                fmt::format("{}{} must be true or false, found '{}'", at(s), key, s.value));
         return s.value == "true";
     }
 
 private:
     static const ExperimentKey& entry(std::string_view key) {
         const ExperimentKey* spec = find_experiment_key(key);
-        if (!spec) throw Error(fmt::format("internal: '{}' is not in the experiment key table", key));
+        if (!spec)
+            throw Error(fmt::format("internal: '{}' is not in the experiment key table", key));
         return *spec;
     }
 

@@ -23,7 +23,8 @@ public:
     const std::string& required(const std::string& key) const {
         const auto it = meta_.find(key);
         if (it == meta_.end())
-            throw DataError(file_ + ": no '" + key + "' in the metadata: not a model written by plexus train " +
+            throw DataError(file_ + ": no '" + key +
+                            "' in the metadata: not a model written by plexus train " +
                             "(plexus " PLEXUS_VERSION_STRING ")");
         return it->second;
     }
@@ -31,14 +32,16 @@ public:
     nlohmann::json list(const std::string& key) const {
         auto j = nlohmann::json::parse(required(key), nullptr, false);
         if (j.is_discarded() || !j.is_array())
-            throw DataError(file_ + ": metadata '" + key + "' is not a JSON list: the file is damaged");
+            throw DataError(file_ + ": metadata '" + key +
+                            "' is not a JSON list: the file is damaged");
         return j;
     }
 
     std::vector<std::string> strings(const std::string& key) const {
         std::vector<std::string> out;
         for (const auto& v : list(key)) {
-            if (!v.is_string()) throw DataError(file_ + ": metadata '" + key + "' holds a non-string entry");
+            if (!v.is_string())
+                throw DataError(file_ + ": metadata '" + key + "' holds a non-string entry");
             out.push_back(v.get<std::string>());
         }
         return out;
@@ -66,12 +69,15 @@ std::map<std::string, std::string> ModelCard::to_metadata() const {
             {"class_names", json_text(class_names)}};
 }
 
-ModelCard ModelCard::from_metadata(const std::map<std::string, std::string>& metadata, const std::string& file) {
+ModelCard ModelCard::from_metadata(const std::map<std::string, std::string>& metadata,
+                                   const std::string& file) {
     const MetadataReader r(metadata, file);
     if (r.required("format") != "plexus")
-        throw DataError(file + ": not a model written by plexus train (metadata format is not 'plexus')");
+        throw DataError(file +
+                        ": not a model written by plexus train (metadata format is not 'plexus')");
     ModelCard card;
-    if (const auto it = metadata.find("experiment"); it != metadata.end()) card.experiment = it->second;
+    if (const auto it = metadata.find("experiment"); it != metadata.end())
+        card.experiment = it->second;
     card.loss = r.required("loss");
     card.class_names = r.strings("class_names");
     try {
@@ -80,7 +86,8 @@ ModelCard ModelCard::from_metadata(const std::map<std::string, std::string>& met
         throw DataError(file + ": metadata 'classes' is not a number");
     }
     for (const auto& d : r.list("input_shape")) {
-        if (!d.is_number_unsigned() || d.get<std::size_t>() == 0 || d.get<std::size_t>() > (1u << 24))
+        if (!d.is_number_unsigned() || d.get<std::size_t>() == 0 ||
+            d.get<std::size_t>() > (1u << 24))
             throw DataError(file + ": metadata 'input_shape' holds a bad dimension");
         card.input_shape.push_back(d.get<std::size_t>());
     }

@@ -34,7 +34,8 @@ std::string confusion_matrix_text(const std::vector<std::vector<double>>& confus
     for (std::size_t i = 0; i < k; ++i) {
         name_w = std::max(name_w, label(i).size());
         cell_w = std::max(cell_w, label(i).size());
-        for (double v : confusion[i]) cell_w = std::max(cell_w, std::to_string(std::llround(v)).size());
+        for (double v : confusion[i])
+            cell_w = std::max(cell_w, std::to_string(std::llround(v)).size());
     }
     auto pad = [](const std::string& t, std::size_t w, bool right) {
         const std::string fill(w > t.size() ? w - t.size() : 0, ' ');

@@ -26,7 +26,8 @@ namespace {
 
 void check_run_name(const ExperimentSettings& settings) {
     const std::string& name = settings.name;
-    if (name.empty() || name == "." || name == ".." || name.find_first_of("/\\\"") != std::string::npos ||
+    if (name.empty() || name == "." || name == ".." ||
+        name.find_first_of("/\\\"") != std::string::npos ||
         !nlohmann::json::accept("\"" + name + "\""))
         throw ConfigError(settings.file.string() + ": experiment name '" + name +
                           "' cannot name a run folder (use letters, digits, '-', '_' or '.')");
@@ -48,7 +49,8 @@ std::shared_ptr<T> create(const Registry& registry, const Setting& setting) {
     return registry.create_as<T>(parse_component_spec(setting.value, setting.where));
 }
 
-std::unique_ptr<Components> create_components(const Registry& registry, const ExperimentSettings& s) {
+std::unique_ptr<Components> create_components(const Registry& registry,
+                                              const ExperimentSettings& s) {
     auto c = std::make_unique<Components>();
     c->device = create<Device>(registry, s.train.device);
     c->optimizer = create<Optimizer>(registry, s.train.optimizer);
@@ -58,8 +60,10 @@ std::unique_ptr<Components> create_components(const Registry& registry, const Ex
         c->model.add(registry.create_as<Layer>(cs), cs.name);
     }
     if (c->model.size() == 0)
-        throw ConfigError(s.file.string() + ": [model] has no layers (add 'layer = dense units=10')");
-    for (const auto& metric : s.train.metrics) c->metrics.push_back(create<Metric>(registry, metric));
+        throw ConfigError(s.file.string() +
+                          ": [model] has no layers (add 'layer = dense units=10')");
+    for (const auto& metric : s.train.metrics)
+        c->metrics.push_back(create<Metric>(registry, metric));
     bool has_progress = false;
     for (const auto& callback : s.train.callbacks) {
         const ComponentSpec cs = parse_component_spec(callback.value, callback.where);
@@ -67,7 +71,8 @@ std::unique_ptr<Components> create_components(const Registry& registry, const Ex
         c->callbacks.push_back(registry.create_as<Callback>(cs));
     }
     if (s.train.verbose > 0 && !has_progress)
-        c->callbacks.push_back(registry.create_as<Callback>(parse_component_spec("progress", "default")));
+        c->callbacks.push_back(
+            registry.create_as<Callback>(parse_component_spec("progress", "default")));
     for (const auto& transform : s.data.transforms)
         c->pipeline.add(create<Transform>(registry, transform), transform.value);
     return c;
@@ -76,8 +81,8 @@ std::unique_ptr<Components> create_components(const Registry& registry, const Ex
 /// Builds the pipeline for the training samples and batches of `batch` rows, and fits it on
 /// the training split only: validation and test statistics never leak in. Returns its
 /// warnings.
-std::vector<std::string> prepare_pipeline(Pipeline& pipeline, const RunData& data, std::size_t batch,
-                                          const ExperimentSettings& s) {
+std::vector<std::string> prepare_pipeline(Pipeline& pipeline, const RunData& data,
+                                          std::size_t batch, const ExperimentSettings& s) {
     try {
         pipeline.build(data.train_data.sample_shape, batch, s.data.divide, s.train.seed);
     } catch (const Error& e) {
@@ -134,7 +139,8 @@ void print_start(std::ostream& out, const Components& c, const RunData& data,
         << data.test.size() << " test samples; " << data.classes << " classes; samples "
         << data.train_data.sample_shape.str();
     if (c.pipeline.size())
-        out << " -> " << c.pipeline.output_shape().str() << " after " << c.pipeline.size() << " transform(s)";
+        out << " -> " << c.pipeline.output_shape().str() << " after " << c.pipeline.size()
+            << " transform(s)";
     out << "\n" << c.model.summary();
     for (const auto& w : warnings) out << w << "\n";
     out << std::flush;
@@ -172,13 +178,14 @@ RunResult run_experiment(const Experiment& exp, const RunOptions& options, std::
     // pipeline fitted on the training split, and the trainer built for them. Batch gradient
     // descent is batch_size = full; a batch never exceeds the training set.
     const std::unique_ptr<RunData> data = load_run_data(settings.data);
-    const std::size_t batch = settings.train.batch_size == 0 ? data->train.size()
-                                                             : std::min(settings.train.batch_size, data->train.size());
+    const std::size_t batch = settings.train.batch_size == 0
+                                  ? data->train.size()
+                                  : std::min(settings.train.batch_size, data->train.size());
     std::vector<std::string> warnings = prepare_pipeline(c->pipeline, *data, batch, settings);
     warnings.insert(warnings.end(), data->warnings.begin(), data->warnings.end());
     const ModelCard card = model_card(settings, *data, c->pipeline);
-    Trainer trainer(*c->device, c->model, *c->loss, *c->optimizer, c->metrics, c->callbacks, c->pipeline,
-                    train_options(settings, batch, card));
+    Trainer trainer(*c->device, c->model, *c->loss, *c->optimizer, c->metrics, c->callbacks,
+                    c->pipeline, train_options(settings, batch, card));
     try {
         trainer.build(data->classes, data->train_counts);
     } catch (const Error& e) {  // model and loss shapes: name the experiment they came from

@@ -69,7 +69,8 @@ void final_evaluation(const FinishedTraining& run, RunResult& result, nlohmann::
     metrics["confusion_matrix"] = confusion;
     metrics["confusion_set"] = report_set_name;
     metrics["classification_report"] = table_json(classification_report(confusion, names));
-    out << "\nclassification report (" << report_set_name << " set, " << report_set->size() << " samples)\n"
+    out << "\nclassification report (" << report_set_name << " set, " << report_set->size()
+        << " samples)\n"
         << classification_report_text(confusion, names, 3) << "\n"
         << confusion_matrix_text(confusion, names);
 }
@@ -83,19 +84,23 @@ void write_run_outputs(const FinishedTraining& run, RunResult& result, std::ostr
     result.seconds_per_epoch = trainer.seconds_per_epoch();
     if (!result.stop_reason.empty()) out << "stopped: " << result.stop_reason << "\n";
     if (!trainer.restored_note().empty()) out << trainer.restored_note() << "\n";
-    if (!run.history.rows.empty()) trainer.weights().save((result.run_dir / "model.safetensors").string());
+    if (!run.history.rows.empty())
+        trainer.weights().save((result.run_dir / "model.safetensors").string());
 
     nlohmann::json metrics = training_json(run, result);
     final_evaluation(run, result, metrics, out);
     const Diagnosis diagnosis = diagnose(run.history, result.stop_reason);
     metrics["diagnosis"] = diagnosis.to_json();
     // A run that diverged in its first epoch has no history but still a diagnosis.
-    if (!run.history.rows.empty() || !diagnosis.findings.empty()) out << "\n" << diagnosis.to_text();
+    if (!run.history.rows.empty() || !diagnosis.findings.empty())
+        out << "\n" << diagnosis.to_text();
     write_file_atomic(result.run_dir / "metrics.json",
                       metrics.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
     if (!run.history.rows.empty()) {
-        const RunRecord record{result.run_dir, run.experiment.resolved_text(), run.history, metrics};
-        write_report(result.run_dir / "report.html", report_data(record, diagnosis_lines(diagnosis)));
+        const RunRecord record{result.run_dir, run.experiment.resolved_text(), run.history,
+                               metrics};
+        write_report(result.run_dir / "report.html",
+                     report_data(record, diagnosis_lines(diagnosis)));
         out << "\n"
             << fmt::format("{:.0f} training samples/s, {:.2f} s/epoch\n", result.samples_per_second,
                            result.seconds_per_epoch)

@@ -49,12 +49,14 @@ History parse_history_csv(const std::string& text, const std::string& name) {
         if (h.columns.empty()) {
             h.columns = std::move(cells);
             if (h.columns.front() != "epoch")
-                throw DataError(name + ":" + std::to_string(line_no) + ": expected a header starting with 'epoch'");
+                throw DataError(name + ":" + std::to_string(line_no) +
+                                ": expected a header starting with 'epoch'");
             continue;
         }
         if (cells.size() != h.columns.size())
-            throw DataError(name + ":" + std::to_string(line_no) + ": expected " + std::to_string(h.columns.size()) +
-                            " values, found " + std::to_string(cells.size()));
+            throw DataError(name + ":" + std::to_string(line_no) + ": expected " +
+                            std::to_string(h.columns.size()) + " values, found " +
+                            std::to_string(cells.size()));
         std::vector<double> row;
         for (const auto& c : cells) {
             double v = 0;
@@ -63,7 +65,8 @@ History parse_history_csv(const std::string& text, const std::string& name) {
             } else {
                 auto [p, ec] = std::from_chars(c.data(), c.data() + c.size(), v);
                 if (ec != std::errc() || p != c.data() + c.size())
-                    throw DataError(name + ":" + std::to_string(line_no) + ": '" + c + "' is not a number");
+                    throw DataError(name + ":" + std::to_string(line_no) + ": '" + c +
+                                    "' is not a number");
             }
             row.push_back(v);
         }

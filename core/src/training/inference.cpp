@@ -2,8 +2,9 @@
 
 namespace plexus::core {
 
-void infer(Device& device, Sequential& model, BatchLoader& loader, const Subset& data, const Tensor& x,
-           const Tensor* t, const std::function<void(const InferBatch&)>& on_batch) {
+void infer(Device& device, Sequential& model, BatchLoader& loader, const Subset& data,
+           const Tensor& x, const Tensor* t,
+           const std::function<void(const InferBatch&)>& on_batch) {
     const std::size_t features = x.numel() / x.rows(), target_cols = t ? t->numel() / t->rows() : 0;
     const Tensor none;
     loader.start(data, Mode::infer, 0);

@@ -6,8 +6,8 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <numeric>
 #include <limits>
+#include <numeric>
 #include <random>
 
 #include "plexus/core/data/batch_loader.hpp"
@@ -31,7 +31,10 @@ class Trainer::Weights final : public ModelAccess {
 public:
     using WriteModel = std::function<void(const std::string&, const std::vector<HostTensor>&)>;
     Weights(Device& device, Sequential& model, const Pipeline& pipeline, WriteModel write_model)
-        : device_(device), model_(model), pipeline_(pipeline), write_model_(std::move(write_model)) {}
+        : device_(device),
+          model_(model),
+          pipeline_(pipeline),
+          write_model_(std::move(write_model)) {}
 
     void snapshot(std::vector<float>& out) override {
         std::size_t total = 0;
@@ -75,15 +78,17 @@ private:
 };
 
 Trainer::Trainer(Device& device, Sequential& model, Loss& loss, Optimizer& optimizer,
-                 std::vector<std::shared_ptr<Metric>> metrics, std::vector<std::shared_ptr<Callback>> callbacks,
-                 Pipeline& pipeline, TrainOptions options)
-    : Trainer(device, model, loss, optimizer, std::move(metrics), std::move(callbacks), std::move(options)) {
+                 std::vector<std::shared_ptr<Metric>> metrics,
+                 std::vector<std::shared_ptr<Callback>> callbacks, Pipeline& pipeline,
+                 TrainOptions options)
+    : Trainer(device, model, loss, optimizer, std::move(metrics), std::move(callbacks),
+              std::move(options)) {
     pipeline_ = &pipeline;
 }
 
 Trainer::Trainer(Device& device, Sequential& model, Loss& loss, Optimizer& optimizer,
-                 std::vector<std::shared_ptr<Metric>> metrics, std::vector<std::shared_ptr<Callback>> callbacks,
-                 TrainOptions options)
+                 std::vector<std::shared_ptr<Metric>> metrics,
+                 std::vector<std::shared_ptr<Callback>> callbacks, TrainOptions options)
     : device_(device),
       model_(model),
       loss_(loss),
@@ -94,9 +99,12 @@ Trainer::Trainer(Device& device, Sequential& model, Loss& loss, Optimizer& optim
 
 Trainer::~Trainer() = default;
 
-ModelAccess& Trainer::weights() { return *weights_; }
+ModelAccess& Trainer::weights() {
+    return *weights_;
+}
 
-void Trainer::build(std::size_t features, std::size_t classes, const std::vector<std::size_t>& class_counts) {
+void Trainer::build(std::size_t features, std::size_t classes,
+                    const std::vector<std::size_t>& class_counts) {
     if (!pipeline_) {
         own_pipeline_ = std::make_unique<Pipeline>();
         own_pipeline_->build(Shape{features}, options_.batch_size, 255.0f, options_.seed);
@@ -104,12 +112,14 @@ void Trainer::build(std::size_t features, std::size_t classes, const std::vector
     }
     if (pipeline_->output_features() != features)
         throw ShapeError("the data pipeline gives " + std::to_string(pipeline_->output_features()) +
-                         " features per sample, the model was built for " + std::to_string(features));
+                         " features per sample, the model was built for " +
+                         std::to_string(features));
     build(classes, class_counts);
 }
 
 void Trainer::build(std::size_t classes, const std::vector<std::size_t>& class_counts) {
-    if (!pipeline_) throw Error("Trainer::build: a trainer without a pipeline needs the feature count");
+    if (!pipeline_)
+        throw Error("Trainer::build: a trainer without a pipeline needs the feature count");
     features_ = pipeline_->output_features();
     classes_ = classes;
     const std::size_t b = options_.batch_size;
@@ -118,8 +128,8 @@ void Trainer::build(std::size_t classes, const std::vector<std::size_t>& class_c
     if (out.rank() != 2 || (out[1] != classes && !binary))
         throw ShapeError("the model's output is " + out.str() + " per batch but the data has " +
                          std::to_string(classes) + " classes: make the last layer produce " +
-                         std::to_string(classes) + " values (e.g. dense units=" +
-                         std::to_string(classes) + ")");
+                         std::to_string(classes) +
+                         " values (e.g. dense units=" + std::to_string(classes) + ")");
     target_cols_ = out[1];
     if (!class_counts.empty()) loss_.set_class_counts(class_counts);
     loss_.build(out, device_);
@@ -130,7 +140,8 @@ void Trainer::build(std::size_t classes, const std::vector<std::size_t>& class_c
     t_ = device_.alloc(Shape{b, target_cols_});
     regularized_.clear();
     for (Parameter* p : model_.parameters())
-        if (p->l1 > 0.0f || p->l2 > 0.0f) regularized_.push_back({p, device_.alloc(p->value.shape())});
+        if (p->l1 > 0.0f || p->l2 > 0.0f)
+            regularized_.push_back({p, device_.alloc(p->value.shape())});
     // Two slots per regularised parameter (Σw², Σ|w|), reduced on the device; the step
     // downloads them once, together.
     penalty_sums_ = device_.alloc(Shape{std::max<std::size_t>(1, 2 * regularized_.size())});
@@ -168,7 +179,8 @@ double Trainer::regularize(bool add_gradients) {
 
 void Trainer::upload(const PreparedBatch& batch) {
     device_.upload(x_.rows(0, batch.rows), std::span<const float>(batch.x, batch.rows * features_));
-    device_.upload(t_.rows(0, batch.rows), std::span<const float>(batch.t, batch.rows * target_cols_));
+    device_.upload(t_.rows(0, batch.rows),
+                   std::span<const float>(batch.t, batch.rows * target_cols_));
 }
 
 /// The weights of the best epoch so far by `key`, kept by the trainer itself, so a diverging
@@ -274,12 +286,14 @@ Trainer::EpochSums Trainer::train_epoch(const Subset& order, TrainState& state, 
         if (!std::isfinite(loss) || !std::isfinite(penalty)) {
             state.stop_training = true;
             state.stop_reason = fmt::format(
-                "loss became {} at epoch {} step {} (last finite loss {:.4g}): lower the learning rate",
+                "loss became {} at epoch {} step {} (last finite loss {:.4g}): lower the learning "
+                "rate",
                 std::isnan(loss + penalty) ? "NaN" : "infinite", state.epoch + 1, batch + 1,
                 sums.seen ? (sums.loss + sums.penalty) / sums.seen : 0.0);
             if (!best.weights.empty()) {
                 weights_->restore(best.weights);
-                state.stop_reason += "; restored the weights of epoch " + std::to_string(best.epoch);
+                state.stop_reason +=
+                    "; restored the weights of epoch " + std::to_string(best.epoch);
             }
             sums.seen = 0;  // this epoch's numbers are not reported
             break;
@@ -297,7 +311,8 @@ Trainer::EpochSums Trainer::train_epoch(const Subset& order, TrainState& state, 
         for (auto& c : callbacks_) c->on_batch_end(state);
         if (interrupt_requested()) {
             state.stop_training = true;
-            state.stop_reason = "interrupted (Ctrl-C) during epoch " + std::to_string(state.epoch + 1) +
+            state.stop_reason = "interrupted (Ctrl-C) during epoch " +
+                                std::to_string(state.epoch + 1) +
                                 "; the weights include its completed steps";
             sums.seen = 0;  // a partial epoch is not reported as if it were complete
             break;
@@ -307,8 +322,8 @@ Trainer::EpochSums Trainer::train_epoch(const Subset& order, TrainState& state, 
     return sums;
 }
 
-void Trainer::end_epoch(const EpochSums& sums, double seconds, const Subset& validation, TrainState& state,
-                        History& history, Best& best) {
+void Trainer::end_epoch(const EpochSums& sums, double seconds, const Subset& validation,
+                        TrainState& state, History& history, Best& best) {
     state.logs.set("loss", (sums.loss + sums.penalty) / sums.seen);
     if (!regularized_.empty()) state.logs.set("reg_loss", sums.penalty / sums.seen);
     for (auto& m : metrics_)
@@ -318,7 +333,9 @@ void Trainer::end_epoch(const EpochSums& sums, double seconds, const Subset& val
         for (const auto& [name, value] : val.items()) state.logs.set("val_" + name, value);
     }
     // Logged as the float it is, printed without float-to-double noise (0.15, not 0.1500000059).
-    state.logs.set("lr", std::strtod(fmt::format("{:.7g}", static_cast<double>(state.learning_rate)).c_str(), nullptr));
+    state.logs.set(
+        "lr", std::strtod(fmt::format("{:.7g}", static_cast<double>(state.learning_rate)).c_str(),
+                          nullptr));
     state.logs.set("seconds", seconds);
     state.epoch_seconds = seconds;
 
@@ -344,7 +361,8 @@ void Trainer::keep_best(const Best& best, std::size_t epochs_logged) {
     if (!best.weights.empty() && best.epoch != epochs_logged &&
         stop_reason_.find("restored the weights") == std::string::npos) {
         weights_->restore(best.weights);
-        restored_note_ = fmt::format("kept the weights of epoch {} (best {} {:.4f})", best.epoch, best.key, best.value);
+        restored_note_ = fmt::format("kept the weights of epoch {} (best {} {:.4f})", best.epoch,
+                                     best.key, best.value);
     }
 }
 

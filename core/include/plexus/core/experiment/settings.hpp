@@ -44,7 +44,7 @@ struct TrainSettings {
 };
 
 struct ExperimentSettings {
-    std::string name;           // experiment.name, else the file's stem
+    std::string name;  // experiment.name, else the file's stem
     std::filesystem::path file;
     DataSettings data;
     ModelSettings model;

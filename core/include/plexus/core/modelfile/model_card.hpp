@@ -16,12 +16,12 @@
 namespace plexus::core {
 
 struct ModelCard {
-    std::string experiment;                // the experiment's name
-    std::vector<std::string> layers;       // component lines, in order
-    std::string loss;                      // component line
-    std::vector<std::string> transforms;   // component lines, in order
-    Shape input_shape;                     // one raw sample, before the transforms
-    float divide = 1.0f;                   // uint8 samples are divided by this
+    std::string experiment;               // the experiment's name
+    std::vector<std::string> layers;      // component lines, in order
+    std::string loss;                     // component line
+    std::vector<std::string> transforms;  // component lines, in order
+    Shape input_shape;                    // one raw sample, before the transforms
+    float divide = 1.0f;                  // uint8 samples are divided by this
     std::size_t classes = 0;
     std::vector<std::string> class_names;
 
@@ -30,7 +30,8 @@ struct ModelCard {
     /// Reads metadata written by to_metadata(). Throws DataError naming `file` for a missing
     /// key, a value that does not parse, a dimension of 0 or above 2^24, or a divisor that is
     /// not a positive finite number.
-    static ModelCard from_metadata(const std::map<std::string, std::string>& metadata, const std::string& file);
+    static ModelCard from_metadata(const std::map<std::string, std::string>& metadata,
+                                   const std::string& file);
 };
 
 }  // namespace plexus::core

@@ -25,8 +25,9 @@ struct InferBatch {
 /// Runs `model` over `data` in infer mode through `loader` (built for batches that fit `x`
 /// and `t`). Each batch's samples go up into `x`, its targets into `t` when `t` is given,
 /// then `on_batch` sees the outputs. Allocates nothing on the device.
-void infer(Device& device, Sequential& model, BatchLoader& loader, const Subset& data, const Tensor& x,
-           const Tensor* t, const std::function<void(const InferBatch&)>& on_batch);
+void infer(Device& device, Sequential& model, BatchLoader& loader, const Subset& data,
+           const Tensor& x, const Tensor* t,
+           const std::function<void(const InferBatch&)>& on_batch);
 
 }  // namespace plexus::core
 

@@ -35,7 +35,8 @@ struct TrainOptions {
     std::string run_dir;  // passed to callbacks (checkpoints, logs); may be empty
     /// Writes the weights and the pipeline's fitted state when a callback (or the run) saves
     /// the model; the run supplies the model file format. Unset: ModelAccess::save throws.
-    std::function<void(const std::string& path, const std::vector<HostTensor>& tensors)> write_model;
+    std::function<void(const std::string& path, const std::vector<HostTensor>& tensors)>
+        write_model;
 };
 
 class Trainer {
@@ -43,13 +44,14 @@ public:
     /// Trains through `pipeline`, built by the caller for batches of options.batch_size rows
     /// and fitted on the training split; it must outlive the trainer.
     Trainer(Device& device, Sequential& model, Loss& loss, Optimizer& optimizer,
-            std::vector<std::shared_ptr<Metric>> metrics, std::vector<std::shared_ptr<Callback>> callbacks,
-            Pipeline& pipeline, TrainOptions options);
+            std::vector<std::shared_ptr<Metric>> metrics,
+            std::vector<std::shared_ptr<Callback>> callbacks, Pipeline& pipeline,
+            TrainOptions options);
     /// Trains on raw samples through a pipeline of its own that only gathers rows (uint8
     /// divided by 255), built by build(features, ...): for tests and data without transforms.
     Trainer(Device& device, Sequential& model, Loss& loss, Optimizer& optimizer,
-            std::vector<std::shared_ptr<Metric>> metrics, std::vector<std::shared_ptr<Callback>> callbacks,
-            TrainOptions options);
+            std::vector<std::shared_ptr<Metric>> metrics,
+            std::vector<std::shared_ptr<Callback>> callbacks, TrainOptions options);
     ~Trainer();
 
     /// Allocates every device buffer for the pipeline's output features and `classes`
@@ -60,7 +62,8 @@ public:
     void build(std::size_t classes, const std::vector<std::size_t>& class_counts = {});
     /// The same for `features` inputs: builds the trainer's own pipeline, or checks that the
     /// given one produces `features` values per sample (ShapeError otherwise).
-    void build(std::size_t features, std::size_t classes, const std::vector<std::size_t>& class_counts = {});
+    void build(std::size_t features, std::size_t classes,
+               const std::vector<std::size_t>& class_counts = {});
 
     /// Trains on `train`, evaluating on `validation` (may be empty) after every epoch.
     /// Calls `on_epoch` after each epoch with the history so far (to save it). Stops early
@@ -96,8 +99,8 @@ private:
     void begin_training(const Subset& train, TrainState& state);
     /// One pass over `order` in train mode; seen = 0 when the epoch is not to be reported.
     EpochSums train_epoch(const Subset& order, TrainState& state, Best& best);
-    void end_epoch(const EpochSums& sums, double seconds, const Subset& validation, TrainState& state,
-                   History& history, Best& best);
+    void end_epoch(const EpochSums& sums, double seconds, const Subset& validation,
+                   TrainState& state, History& history, Best& best);
     void keep_best(const Best& best, std::size_t epochs_logged);
     void upload(const PreparedBatch& batch);
     /// The l1/l2 penalty of every regularised parameter; with add_gradients, also adds its
