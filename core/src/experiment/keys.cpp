@@ -72,26 +72,12 @@ const ExperimentKey* find_experiment_key(std::string_view key) {
 }
 
 std::string describe_key_value(const ExperimentKey& k) {
-    std::string out;
-    switch (k.type) {
-        case T::text:
-            out = "text";
-            break;
-        case T::source:
-            out = "source";
-            break;
-        case T::component:
-            out = "component";
-            break;
-        case T::boolean:
-            out = "true or false";
-            break;
-        case T::integer:
-        case T::number:
-            out = fmt::format("{} in [{:.15g}, {:.15g}]",
-                              k.type == T::integer ? "integer" : "number", k.min, k.max);
-            break;
-    }
+    // In the order of KeyType.
+    static constexpr std::string_view kTypeNames[] = {"text",    "source", "component",
+                                                      "integer", "number", "true or false"};
+    std::string out(kTypeNames[static_cast<int>(k.type)]);
+    if (k.type == T::integer || k.type == T::number)
+        out += fmt::format(" in [{:.15g}, {:.15g}]", k.min, k.max);
     if (!k.word.empty()) out += fmt::format(" or '{}' ({})", k.word, k.word_doc);
     if (k.list) out += ", repeated";
     return out;
