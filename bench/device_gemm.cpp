@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "best_rate.hpp"
-#include "plexus/core/registry.hpp"
+#include "plexus/core/registry/registry.hpp"
 #include "plexus/device.hpp"
 
 namespace {

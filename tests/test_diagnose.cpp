@@ -6,7 +6,7 @@
 #include <cmath>
 #include <limits>
 
-#include "plexus/core/diagnose.hpp"
+#include "plexus/core/reporting/diagnose.hpp"
 
 using namespace plexus::core;
 

@@ -8,7 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "plexus/core/experiment.hpp"
+#include "plexus/core/experiment/experiment.hpp"
+#include "plexus/core/experiment/settings.hpp"
 #include "plexus/error.hpp"
 
 namespace fs = std::filesystem;
@@ -226,4 +227,41 @@ BOOST_AUTO_TEST_CASE(loads_files) {
                                                 ": cannot read (no such file)");
     }
     fs::remove_all(dir);
+}
+
+// Values are typed and checked against the key table once; unset keys take its defaults.
+BOOST_AUTO_TEST_CASE(settings_take_the_table_defaults_and_check_ranges) {
+    using plexus::core::read_settings;
+    const auto defaults = read_settings(Experiment::parse("[data]\nseed = 7\n", "exp.ini"));
+    BOOST_TEST(defaults.data.seed == 7u);
+    BOOST_TEST(defaults.train.seed == 7u);  // train.seed defaults to data.seed
+    BOOST_TEST(defaults.train.batch_size == 32u);
+    BOOST_TEST(defaults.train.epochs == 1u);
+    BOOST_TEST(defaults.data.prefetch);
+    BOOST_TEST(defaults.data.divide == 255.0f);
+    BOOST_TEST(defaults.train.device.value == "cpu");
+    BOOST_TEST_REQUIRE(defaults.train.metrics.size() == 1u);
+    BOOST_TEST(defaults.train.metrics[0].value == "accuracy");
+    BOOST_TEST(defaults.model.loss.value == "softmax_cross_entropy");
+    BOOST_TEST(!defaults.data.train.has_value());
+
+    const auto full = read_settings(Experiment::parse("[train]\nbatch_size = full\nseed = 3\n", "exp.ini"));
+    BOOST_TEST(full.train.batch_size == 0u);
+    BOOST_TEST(full.train.seed == 3u);
+    BOOST_TEST(full.data.seed == 42u);
+
+    auto error = [](const std::string& text) {
+        try {
+            read_settings(Experiment::parse(text, "exp.ini"));
+        } catch (const ConfigError& e) {
+            return std::string(e.what());
+        }
+        return std::string();
+    };
+    BOOST_TEST(error("[train]\nepochs = 2.5\n") == "exp.ini:2: train.epochs must be an integer in [1, 1000000], found '2.5'");
+    BOOST_TEST(error("[train]\n\nbatch_size = fulll\n") ==
+               "exp.ini:3: train.batch_size must be an integer in [1, 1048576], found 'fulll' (or 'full' for batch "
+               "gradient descent)");
+    BOOST_TEST(error("[data]\ndivide = 0\n") == "exp.ini:2: data.divide must be a number in [1e-30, 1e+30], found '0'");
+    BOOST_TEST(error("[data]\nprefetch = yes\n") == "exp.ini:2: data.prefetch must be true or false, found 'yes'");
 }

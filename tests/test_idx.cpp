@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "plexus/core/idx.hpp"
+#include "plexus/core/data/readers/idx.hpp"
 #include "temp_dir.hpp"
 #include "plexus/error.hpp"
 

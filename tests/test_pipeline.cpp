@@ -9,11 +9,11 @@
 #include <set>
 
 #include "check_close.hpp"
-#include "plexus/core/pipeline.hpp"
-#include "plexus/core/registry.hpp"
-#include "plexus/core/run_data.hpp"
-#include "plexus/core/splits.hpp"
-#include "plexus/core/trainer.hpp"
+#include "plexus/core/data/pipeline.hpp"
+#include "plexus/core/data/run_data.hpp"
+#include "plexus/core/data/splits.hpp"
+#include "plexus/core/registry/registry.hpp"
+#include "plexus/core/training/trainer.hpp"
 #include "plexus/plexus.hpp"
 
 using namespace plexus;
@@ -149,10 +149,9 @@ BOOST_AUTO_TEST_CASE(background_preparation_trains_exactly_like_inline_preparati
         opt.batch_size = 16;
         opt.epochs = 3;
         opt.seed = 5;
-        opt.pipeline = &p;
         opt.prefetch = prefetch;
-        core::Trainer trainer(*device, model, *loss, *sgd, {}, {}, opt);
-        trainer.build(p.output_features(), 2);
+        core::Trainer trainer(*device, model, *loss, *sgd, {}, {}, p, opt);
+        trainer.build(2);
         const core::History h = trainer.fit(train, val);
         std::vector<double> l;
         for (const auto& row : h.rows) l.insert(l.end(), row.begin() + 1, row.end() - 2);  // not lr, seconds
@@ -166,7 +165,7 @@ BOOST_AUTO_TEST_CASE(splits_are_disjoint_and_the_test_set_is_held_out) {
         "[data]\ntrain = idx:/usr/share/datasets/fashion-mnist/t10k\ntrain_limit = 2000\n"
         "split = 70:15:15 stratified\n",
         "splits.ini");
-    const auto data = core::load_run_data(exp);
+    const auto data = core::load_run_data(core::read_settings(exp).data);
     // Stratified: each class is rounded on its own, so a total may be off by a few samples.
     BOOST_TEST(data->train.size() + data->validation.size() + data->test.size() == 2000u);
     BOOST_TEST(std::abs(int(data->validation.size()) - 300) <= 5);
@@ -182,7 +181,7 @@ BOOST_AUTO_TEST_CASE(splits_are_disjoint_and_the_test_set_is_held_out) {
 BOOST_AUTO_TEST_CASE(a_split_given_twice_is_an_error) {
     const auto exp = core::Experiment::parse(
         "[data]\ntrain = idx:/usr/share/datasets/fashion-mnist/t10k\nsplit = 80:20\ntest = 0.1\n", "twice.ini");
-    BOOST_CHECK_THROW(core::load_run_data(exp), ConfigError);
+    BOOST_CHECK_THROW(core::load_run_data(core::read_settings(exp).data), ConfigError);
 }
 
 BOOST_AUTO_TEST_CASE(validation_can_be_a_file_of_its_own) {
@@ -190,7 +189,7 @@ BOOST_AUTO_TEST_CASE(validation_can_be_a_file_of_its_own) {
         "[data]\ntrain = idx:/usr/share/datasets/fashion-mnist/t10k\ntrain_limit = 500\n"
         "validation = idx:/usr/share/datasets/fashion-mnist/t10k\ntest = 0.2\n",
         "valfile.ini");
-    const auto data = core::load_run_data(exp);
+    const auto data = core::load_run_data(core::read_settings(exp).data);
     BOOST_TEST(data->train.size() == 400u);
     BOOST_TEST(data->test.size() == 100u);
     BOOST_TEST(data->validation.size() == 10000u);

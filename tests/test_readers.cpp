@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "plexus/core/sources.hpp"
+#include "plexus/core/data/readers/sources.hpp"
 #include "plexus/error.hpp"
 #include "temp_dir.hpp"
 

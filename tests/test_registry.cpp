@@ -7,7 +7,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "plexus/core/registry.hpp"
+#include "plexus/core/registry/registry.hpp"
 #include "temp_dir.hpp"
 #include "plexus/plexus.hpp"
 

@@ -15,7 +15,7 @@
 #include <sstream>
 
 #include "cli.hpp"
-#include "plexus/core/report.hpp"
+#include "plexus/core/reporting/report.hpp"
 #include "plexus/error.hpp"
 
 namespace fs = std::filesystem;

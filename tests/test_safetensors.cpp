@@ -13,7 +13,8 @@
 #include <string>
 #include <vector>
 
-#include "plexus/core/safetensors.hpp"
+#include "plexus/core/modelfile/model_card.hpp"
+#include "plexus/core/modelfile/safetensors.hpp"
 #include "plexus/error.hpp"
 
 namespace fs = std::filesystem;
@@ -343,4 +344,51 @@ BOOST_AUTO_TEST_CASE(reading_names_the_path) {
     BOOST_CHECK_EXCEPTION(read_safetensors(cut), DataError, [&](const DataError& e) {
         return std::string(e.what()).rfind(cut.string() + ": truncated", 0) == 0;
     });
+}
+
+// The model card is what a model file says about its model: written by the run, read back by
+// evaluate and predict, through the same type.
+BOOST_AUTO_TEST_CASE(model_card_round_trips_through_the_metadata) {
+    plexus::core::ModelCard card;
+    card.experiment = "iris";
+    card.layers = {"dense units=8", "relu", "dense units=3"};
+    card.loss = "softmax_cross_entropy";
+    card.transforms = {"standardize"};
+    card.input_shape = plexus::Shape{4};
+    card.divide = 255.0f;
+    card.classes = 3;
+    card.class_names = {"setosa", "versicolor", "virginica"};
+    const auto meta = card.to_metadata();
+    BOOST_TEST(meta.at("format") == "plexus");
+    BOOST_TEST(meta.at("layers") == R"(["dense units=8","relu","dense units=3"])");
+    BOOST_TEST(meta.at("input_shape") == "[4]");
+    BOOST_TEST(meta.at("divide") == "255");
+    BOOST_TEST(meta.at("classes") == "3");
+    BOOST_TEST(meta.at("class_names") == R"(["setosa","versicolor","virginica"])");
+
+    const auto back = plexus::core::ModelCard::from_metadata(meta, "m.safetensors");
+    BOOST_TEST(back.layers == card.layers, boost::test_tools::per_element());
+    BOOST_TEST(back.transforms == card.transforms, boost::test_tools::per_element());
+    BOOST_TEST(back.class_names == card.class_names, boost::test_tools::per_element());
+    BOOST_TEST(back.loss == card.loss);
+    BOOST_TEST(back.input_shape.str() == "[4]");
+    BOOST_TEST(back.divide == card.divide);
+    BOOST_TEST(back.classes == 3u);
+    BOOST_TEST(back.experiment == "iris");
+
+    auto error = [&](const std::string& key, const std::string& value) {
+        auto bad = meta;
+        if (value.empty()) bad.erase(key);
+        else bad[key] = value;
+        try {
+            plexus::core::ModelCard::from_metadata(bad, "m.safetensors");
+        } catch (const plexus::DataError& e) {
+            return std::string(e.what());
+        }
+        return std::string();
+    };
+    BOOST_TEST(error("layers", "").find("m.safetensors: no 'layers' in the metadata") == 0u);
+    BOOST_TEST(error("input_shape", "[0]") == "m.safetensors: metadata 'input_shape' holds a bad dimension");
+    BOOST_TEST(error("divide", "-1") == "m.safetensors: metadata 'divide' must be positive");
+    BOOST_TEST(error("class_names", "{}") == "m.safetensors: metadata 'class_names' is not a JSON list: the file is damaged");
 }

@@ -5,7 +5,7 @@
 #include <numeric>
 #include <set>
 
-#include "plexus/core/splits.hpp"
+#include "plexus/core/data/splits.hpp"
 #include "plexus/error.hpp"
 
 using namespace plexus::core;

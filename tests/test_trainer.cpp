@@ -4,8 +4,8 @@
 #include <boost/test/unit_test.hpp>
 #include <random>
 
-#include "plexus/core/registry.hpp"
-#include "plexus/core/trainer.hpp"
+#include "plexus/core/registry/registry.hpp"
+#include "plexus/core/training/trainer.hpp"
 #include "plexus/plexus.hpp"
 
 using namespace plexus;

@@ -1,11 +1,11 @@
 #include <chrono>
-#include <cstdio>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <fmt/format.h>
 
 #include "commands.hpp"
-#include "plexus/core/report.hpp"
-#include "plexus/core/run_record.hpp"
+#include "plexus/core/reporting/report.hpp"
+#include "plexus/core/reporting/summaries.hpp"
 
 namespace po = boost::program_options;
 
@@ -58,26 +58,21 @@ int cmd_evaluate(const std::vector<std::string>& args) {
     j["samples_per_second"] = seconds > 0 ? static_cast<double>(ids.size()) / seconds : 0.0;
     for (std::size_t i = 0; i + 1 < metrics.size(); ++i)
         for (const auto& [name, value] : metrics[i]->result()) j["metrics"][name] = value;
-    j["class_names"] = model->class_names;
+    j["class_names"] = model->card.class_names;
     j["confusion_matrix"] = confusion;
-    j["classification_report"] = core::table_json(core::classification_report(confusion, model->class_names));
+    j["classification_report"] = core::table_json(core::classification_report(confusion, model->card.class_names));
     if (vm["json"].as<bool>()) {
         std::cout << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
         return 0;
     }
     std::cout << "evaluated " << model->file.string() << " on " << data.source << " (" << data.count
               << " samples)\n";
-    char speed[160];
-    std::snprintf(speed, sizeof speed, "%.3f s, %.0f samples/s at batch %zu\n", seconds,
-                  j["samples_per_second"].get<double>(), model->batch);
-    std::cout << speed;
-    for (const auto& [name, value] : j["metrics"].items()) {
-        char line[128];
-        std::snprintf(line, sizeof line, "%s %.4f\n", name.c_str(), value.get<double>());
-        std::cout << line;
-    }
-    std::cout << "\n" << core::classification_report_text(confusion, model->class_names, 3) << "\n"
-              << core::confusion_matrix_text(confusion, model->class_names);
+    std::cout << fmt::format("{:.3f} s, {:.0f} samples/s at batch {}\n", seconds,
+                             j["samples_per_second"].get<double>(), model->batch);
+    for (const auto& [name, value] : j["metrics"].items())
+        std::cout << fmt::format("{} {:.4f}\n", name, value.get<double>());
+    std::cout << "\n" << core::classification_report_text(confusion, model->card.class_names, 3) << "\n"
+              << core::confusion_matrix_text(confusion, model->card.class_names);
     return 0;
 }
 

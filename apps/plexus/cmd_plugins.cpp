@@ -1,6 +1,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <fmt/format.h>
 #include <iostream>
 
 #include "commands.hpp"
@@ -59,12 +60,12 @@ void print_component(const core::ComponentEntry& e) {
     static const char* kTypes[] = {"integer", "real", "boolean", "string", "choice"};
     for (std::size_t i = 0; i < c.param_count; ++i) {
         const ParamSpec& p = c.params[i];
-        std::printf("  %-16s %s\n", p.name, p.doc ? p.doc : "");
-        std::printf("  %-16s type %s, default %s", "", kTypes[static_cast<int>(p.type)],
-                    p.default_value ? p.default_value : "(required)");
+        fmt::print("  {:<16} {}\n", p.name, p.doc ? p.doc : "");
+        fmt::print("  {:<16} type {}, default {}", "", kTypes[static_cast<int>(p.type)],
+                   p.default_value ? p.default_value : "(required)");
         const std::string range = core::describe_range(p);
-        if (!range.empty()) std::printf(", %s %s", p.type == ParamType::choice ? "one of" : "range", range.c_str());
-        std::printf("\n");
+        if (!range.empty()) fmt::print(", {} {}", p.type == ParamType::choice ? "one of" : "range", range);
+        fmt::print("\n");
     }
     std::fflush(stdout);
 }
@@ -97,21 +98,19 @@ int cmd_plugins(const std::vector<std::string>& args) {
         return 0;
     }
 
-    int w_name = 4, w_lib = 7;
+    std::size_t w_name = 4, w_lib = 7;
     for (const auto& e : registry.components()) {
-        w_name = std::max(w_name, static_cast<int>(std::strlen(e.info->name)));
-        w_lib = std::max(w_lib, static_cast<int>(e.library.filename().string().size()));
+        w_name = std::max(w_name, std::strlen(e.info->name));
+        w_lib = std::max(w_lib, e.library.filename().string().size());
     }
-    std::printf("%-10s %-*s %-8s %-*s %s\n", "KIND", w_name, "NAME", "VERSION", w_lib, "LIBRARY",
-                "SUMMARY");
+    constexpr const char* kRow = "{:<10} {:<{}} {:<8} {:<{}} {}\n";
+    fmt::print(kRow, "KIND", "NAME", w_name, "VERSION", "LIBRARY", w_lib, "SUMMARY");
     for (const auto& e : registry.components())
-        std::printf("%-10s %-*s %-8s %-*s %s\n", kind_name(e.info->kind), w_name, e.info->name,
-                    e.info->version, w_lib, e.library.filename().c_str(), e.info->summary);
-    std::printf("%zu components; search path: %s\n", registry.components().size(), [&] {
-        std::vector<std::string> paths;
-        for (const auto& p : registry.search_path()) paths.push_back(p.lexically_normal().string());
-        return core::join(paths, ":");
-    }().c_str());
+        fmt::print(kRow, kind_name(e.info->kind), e.info->name, w_name, e.info->version,
+                   e.library.filename().string(), w_lib, e.info->summary);
+    std::vector<std::string> paths;
+    for (const auto& p : registry.search_path()) paths.push_back(p.lexically_normal().string());
+    fmt::print("{} components; search path: {}\n", registry.components().size(), core::join(paths, ":"));
     std::fflush(stdout);
     for (const auto& err : registry.errors()) std::cerr << "plexus: plugin error: " << err.message << "\n";
     return 0;

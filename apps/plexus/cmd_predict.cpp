@@ -1,6 +1,6 @@
 #include <algorithm>
-#include <cstdio>
 #include <iostream>
+#include <fmt/format.h>
 
 #include "commands.hpp"
 #include "plexus/core/files.hpp"
@@ -44,15 +44,14 @@ int cmd_predict(const std::vector<std::string>& args) {
     model->predict(data, ids, probabilities);
 
     const std::size_t cols = model->output_columns();
-    const bool binary = cols == 1 && model->classes == 2;
+    const bool binary = cols == 1 && model->card.classes == 2;
     auto name_of = [&](std::size_t k) {
-        return k < model->class_names.size() ? model->class_names[k] : std::to_string(k);
+        return k < model->card.class_names.size() ? model->card.class_names[k] : std::to_string(k);
     };
     std::string csv = "index,label,predicted,class";
     for (std::size_t c = 0; c < cols; ++c) csv += ",p_" + csv_cell(name_of(binary ? 1 : c));
     csv += "\n";
     std::size_t correct = 0;
-    char num[32];
     for (std::size_t i = 0; i < data.count; ++i) {
         const float* p = probabilities.data() + i * cols;
         const std::size_t predicted =
@@ -60,16 +59,13 @@ int cmd_predict(const std::vector<std::string>& args) {
         correct += predicted == data.labels[i];
         csv += std::to_string(i) + "," + std::to_string(data.labels[i]) + "," + std::to_string(predicted) + "," +
                csv_cell(name_of(predicted));
-        for (std::size_t c = 0; c < cols; ++c) {
-            std::snprintf(num, sizeof num, ",%.6g", static_cast<double>(p[c]));
-            csv += num;
-        }
+        for (std::size_t c = 0; c < cols; ++c) csv += fmt::format(",{:.6g}", static_cast<double>(p[c]));
         csv += "\n";
     }
     const std::string out = vm["out"].as<std::string>();
     core::write_file_atomic(out, csv);
-    std::printf("%zu predictions written to %s; accuracy against the labels %.4f\n", data.count, out.c_str(),
-                data.count ? double(correct) / double(data.count) : 0.0);
+    fmt::print("{} predictions written to {}; accuracy against the labels {:.4f}\n", data.count, out,
+               data.count ? double(correct) / double(data.count) : 0.0);
     return 0;
 }
 

@@ -1,9 +1,10 @@
 #include <iostream>
 
 #include "commands.hpp"
-#include "plexus/core/diagnose.hpp"
-#include "plexus/core/report.hpp"
-#include "plexus/core/run_record.hpp"
+#include "plexus/core/reporting/diagnose.hpp"
+#include "plexus/core/reporting/report.hpp"
+#include "plexus/core/reporting/summaries.hpp"
+#include "plexus/core/run/run_record.hpp"
 
 namespace po = boost::program_options;
 

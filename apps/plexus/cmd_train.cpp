@@ -1,8 +1,9 @@
 #include <iostream>
 
 #include "commands.hpp"
+#include "plexus/core/experiment/keys.hpp"
 #include "plexus/core/files.hpp"
-#include "plexus/core/run.hpp"
+#include "plexus/core/run/run.hpp"
 
 namespace po = boost::program_options;
 
@@ -14,6 +15,8 @@ int cmd_train(const std::vector<std::string>& args) {
         "Trains the model described by an experiment file and writes runs/<name>-<time>/\n"
         "(experiment.ini, history.csv, metrics.json).\n\noptions");
     desc.add_options()("help,h", "show this help")(
+        "help-keys", po::value<std::string>()->implicit_value("text"),
+        "list every experiment file key (type, default, doc); =markdown for the README's table")(
         "set", po::value<std::vector<std::string>>()->composing(),
         "override a setting, e.g. --set train.epochs=2 (repeatable)")(
         "device", po::value<std::string>(), "device plugin to train on (sets train.device)")(
@@ -22,6 +25,13 @@ int cmd_train(const std::vector<std::string>& args) {
     add_plugin_options(desc);
     po::variables_map vm;
     if (!parse_command(args, desc, "experiment", vm)) return 0;
+    if (vm.count("help-keys")) {
+        const std::string format = vm["help-keys"].as<std::string>();
+        if (format != "text" && format != "markdown")
+            throw po::error("--help-keys takes text or markdown, found '" + format + "'");
+        std::cout << (format == "text" ? core::experiment_keys_text() : core::experiment_keys_markdown());
+        return 0;
+    }
     if (!vm.count("experiment")) throw po::error("missing the experiment file (plexus train EXP.ini)");
 
     auto experiment = core::Experiment::load(vm["experiment"].as<std::string>());

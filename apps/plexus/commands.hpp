@@ -5,8 +5,8 @@
 
 #include <boost/program_options.hpp>
 
-#include "plexus/core/registry.hpp"
-#include "plexus/core/saved_model.hpp"
+#include "plexus/core/modelfile/saved_model.hpp"
+#include "plexus/core/registry/registry.hpp"
 
 namespace plexus::app {
 

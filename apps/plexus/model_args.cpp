@@ -1,6 +1,6 @@
 // Options and loading shared by the commands that run a saved model (evaluate, predict).
 #include "commands.hpp"
-#include "plexus/core/sources.hpp"
+#include "plexus/core/data/readers/sources.hpp"
 
 namespace po = boost::program_options;
 

@@ -1,0 +1,65 @@
+// Batches for the trainer, prepared (gather, uint8 → float, transforms, targets) on a
+// background thread while the device computes the previous step: double buffering, so the
+// thread is at most one batch ahead and the step never waits on data it could have had.
+#pragma once
+
+#include <condition_variable>
+#include <exception>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "plexus/core/data/dataset.hpp"
+#include "plexus/core/data/pipeline.hpp"
+
+namespace plexus::core {
+
+struct PreparedBatch {
+    const float* x;  // rows × features
+    const float* t;  // rows × target columns
+    std::size_t rows;
+};
+
+class BatchLoader {
+public:
+    using Batch = PreparedBatch;
+
+    /// Batches of `batch` rows (the last of a pass may be shorter), within what `pipeline` was
+    /// built for; targets are one-hot rows, 0/1 in one column when `target_cols` is 1, none
+    /// when it is 0.
+    BatchLoader(Pipeline& pipeline, std::size_t batch, std::size_t target_cols, bool background);
+    ~BatchLoader();
+    BatchLoader(const BatchLoader&) = delete;
+    BatchLoader& operator=(const BatchLoader&) = delete;
+
+    /// Begins a pass over `subset` (in the order of subset.indices).
+    void start(const Subset& subset, Mode mode, std::uint64_t epoch);
+    /// The next batch of the pass; valid until the next call. Rethrows a preparation error.
+    Batch next();
+    /// Ends the pass (early or not) and waits for the thread.
+    void stop();
+
+private:
+    void prepare(std::size_t k, std::size_t slot);
+    void work();
+
+    Pipeline& pipeline_;
+    std::size_t features_, batch_, target_cols_;
+    bool background_;
+    std::vector<float> x_[2], t_[2];
+
+    // The current pass.
+    const Subset* subset_ = nullptr;
+    std::size_t batches_ = 0, next_ = 0;
+    Mode mode_ = Mode::infer;
+    std::uint64_t epoch_ = 0;
+
+    std::thread thread_;
+    std::mutex mutex_;
+    std::condition_variable changed_;
+    bool full_[2] = {false, false};
+    bool cancel_ = false;
+    std::exception_ptr error_;
+};
+
+}  // namespace plexus::core

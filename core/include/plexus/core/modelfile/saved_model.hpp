@@ -1,0 +1,55 @@
+// A trained model back from disk: the layers, loss and transforms an experiment used,
+// recreated from model.safetensors' metadata, with the saved weights and fitted transform
+// state loaded. What evaluate and predict run.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "plexus/core/data/dataset.hpp"
+#include "plexus/core/data/pipeline.hpp"
+#include "plexus/core/modelfile/model_card.hpp"
+#include "plexus/core/registry/registry.hpp"
+#include "plexus/core/training/model.hpp"
+#include "plexus/metric.hpp"
+
+#pragma GCC visibility push(default)
+
+namespace plexus::core {
+
+struct SavedModel {
+    std::filesystem::path file;  // the .safetensors it came from
+    ModelCard card;              // its metadata
+    std::shared_ptr<Device> device;
+    Sequential model;
+    Pipeline pipeline;
+    std::string loss;  // the training loss's name: how outputs become probabilities
+    std::size_t batch = 0;  // rows per forward pass
+
+    /// An empty dataset with the model's sample shape and classes, for load_dataset's
+    /// `reference` (class ids and image sizes follow the training data).
+    Dataset reference() const;
+
+    /// Prepares and runs `ids` of `data` in infer mode; writes per sample the class
+    /// probabilities (softmax, or sigmoid for one binary output; raw outputs for a
+    /// regression loss): probabilities.size() = ids.size() * output columns.
+    void predict(const Dataset& data, const std::vector<std::uint32_t>& ids,
+                 std::vector<float>& probabilities);
+    /// The same pass, also updating `metrics` (built and reset here) with the outputs and
+    /// the labels as targets; `probabilities` may be null.
+    void evaluate(const Dataset& data, const std::vector<std::uint32_t>& ids,
+                  const std::vector<std::shared_ptr<Metric>>& metrics, std::vector<float>* probabilities);
+    std::size_t output_columns() const { return model.output_shape()[1]; }
+};
+
+/// Loads `path`: a run folder (its model.safetensors) or a .safetensors file written by
+/// plexus train. Throws DataError naming the file for a corrupt file or one that does not
+/// match its own architecture, PluginError when a component it needs is not installed.
+std::unique_ptr<SavedModel> load_model(const std::filesystem::path& path, const Registry& registry,
+                                       const std::string& device_spec, std::size_t batch = 1024);
+
+}  // namespace plexus::core
+
+#pragma GCC visibility pop

@@ -1,0 +1,38 @@
+// Runs an experiment end to end: components from the registry, data, splits, training,
+// test evaluation, and the run directory.
+#pragma once
+
+#include <filesystem>
+#include <ostream>
+#include <string>
+
+#include "plexus/callback.hpp"
+#include "plexus/core/experiment/experiment.hpp"
+#include "plexus/core/registry/registry.hpp"
+
+// Core internals used by the app and tests are exported from libplexus_core.so too.
+#pragma GCC visibility push(default)
+
+namespace plexus::core {
+
+struct RunOptions {
+    RegistryOptions registry;
+    std::filesystem::path out_dir = "runs";
+};
+
+struct RunResult {
+    std::filesystem::path run_dir;
+    Logs test;  // empty when the experiment has no test set
+    double samples_per_second = 0.0;
+    double seconds_per_epoch = 0.0;
+    std::string stop_reason;
+};
+
+/// Validates everything (components, parameters, data, shapes) before it creates the run
+/// directory, so a bad experiment leaves nothing behind. Throws plexus::Error subclasses
+/// with one-line messages.
+RunResult run_experiment(const Experiment& experiment, const RunOptions& options, std::ostream& out);
+
+}  // namespace plexus::core
+
+#pragma GCC visibility pop

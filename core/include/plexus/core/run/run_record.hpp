@@ -1,0 +1,31 @@
+// A finished run read back from its folder (history.csv, metrics.json, experiment.ini), for
+// the commands that look at a run after training: diagnose and report.
+#pragma once
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "plexus/core/reporting/report.hpp"
+#include "plexus/core/training/history.hpp"
+
+#pragma GCC visibility push(default)
+
+namespace plexus::core {
+
+struct RunRecord {
+    std::filesystem::path dir;
+    std::string experiment_text;  // experiment.ini
+    History history;              // history.csv
+    nlohmann::json metrics;       // metrics.json (an object)
+};
+
+/// Reads a run folder. Throws DataError naming the file that is missing or damaged.
+RunRecord read_run(const std::filesystem::path& dir);
+
+/// What the report shows for a run, from its record and the diagnosis text.
+ReportData report_data(const RunRecord& run, const std::string& diagnosis_text);
+
+}  // namespace plexus::core
+
+#pragma GCC visibility pop

@@ -1,0 +1,138 @@
+// The training loop: seeded shuffle per epoch, mini-batches uploaded once, forward, loss,
+// backward and optimizer step on the device, per-epoch train/validation loss and metrics.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "plexus/callback.hpp"
+#include "plexus/core/data/dataset.hpp"
+#include "plexus/core/data/host_tensor.hpp"
+#include "plexus/core/data/pipeline.hpp"
+#include "plexus/core/training/history.hpp"
+#include "plexus/core/training/model.hpp"
+#include "plexus/loss.hpp"
+#include "plexus/metric.hpp"
+#include "plexus/optimizer.hpp"
+
+// Core internals used by the app and tests are exported from libplexus_core.so too.
+#pragma GCC visibility push(default)
+
+namespace plexus::core {
+
+class BatchLoader;
+struct PreparedBatch;
+
+struct TrainOptions {
+    std::size_t batch_size = 32;  // rows per step; the caller caps it at the training set
+    std::size_t epochs = 1;
+    std::uint64_t seed = 42;
+    /// Prepare the next batch on a background thread while the device computes this one.
+    bool prefetch = true;
+    std::string run_dir;  // passed to callbacks (checkpoints, logs); may be empty
+    /// Writes the weights and the pipeline's fitted state when a callback (or the run) saves
+    /// the model; the run supplies the model file format. Unset: ModelAccess::save throws.
+    std::function<void(const std::string& path, const std::vector<HostTensor>& tensors)>
+        write_model;
+};
+
+class Trainer {
+public:
+    /// Trains through `pipeline`, built by the caller for batches of options.batch_size rows
+    /// and fitted on the training split; it must outlive the trainer.
+    Trainer(Device& device, Sequential& model, Loss& loss, Optimizer& optimizer,
+            std::vector<std::shared_ptr<Metric>> metrics,
+            std::vector<std::shared_ptr<Callback>> callbacks, Pipeline& pipeline,
+            TrainOptions options);
+    /// Trains on raw samples through a pipeline of its own that only gathers rows (uint8
+    /// divided by 255), built by build(features, ...): for tests and data without transforms.
+    Trainer(Device& device, Sequential& model, Loss& loss, Optimizer& optimizer,
+            std::vector<std::shared_ptr<Metric>> metrics,
+            std::vector<std::shared_ptr<Callback>> callbacks, TrainOptions options);
+    ~Trainer();
+
+    /// Allocates every device buffer for the pipeline's output features and `classes`
+    /// outputs; throws ShapeError when the model's output does not match the classes. A model
+    /// with one output on two classes gets 0/1 targets (binary classification); otherwise
+    /// targets are one-hot rows. `class_counts` (training split) goes to the loss for class
+    /// weighting.
+    void build(std::size_t classes, const std::vector<std::size_t>& class_counts = {});
+    /// The same for `features` inputs: builds the trainer's own pipeline, or checks that the
+    /// given one produces `features` values per sample (ShapeError otherwise).
+    void build(std::size_t features, std::size_t classes,
+               const std::vector<std::size_t>& class_counts = {});
+
+    /// Trains on `train`, evaluating on `validation` (may be empty) after every epoch.
+    /// Calls `on_epoch` after each epoch with the history so far (to save it). Stops early
+    /// when a callback asks, on Ctrl-C, or when the loss is not finite (stop_reason says why).
+    History fit(const Subset& train, const Subset& validation,
+                const std::function<void(const History&)>& on_epoch = {});
+
+    /// Mean loss (plus the weights' penalty) and metrics over a whole subset, in infer mode.
+    /// `extra` metrics (e.g. a confusion matrix for the final report) are built, reset and
+    /// updated in the same pass; their values are not added to the returned logs.
+    Logs evaluate(const Subset& data, const std::vector<std::shared_ptr<Metric>>& extra = {});
+
+    const std::string& stop_reason() const { return stop_reason_; }
+    /// Set when fit() ended on weights other than the last epoch's best: which epoch it kept.
+    const std::string& restored_note() const { return restored_note_; }
+    /// The epoch (1-based) whose weights fit() kept by its own criterion, and that criterion
+    /// ("val_loss", else "loss"); 0 before fit().
+    std::size_t best_epoch() const { return best_epoch_; }
+    const std::string& best_key() const { return best_key_; }
+    /// Weights access shared with callbacks (snapshot, restore, save).
+    ModelAccess& weights();
+    /// The run folder callbacks see (set once it exists, before fit()).
+    void set_run_dir(const std::string& dir) { options_.run_dir = dir; }
+    /// Training samples per second over the whole fit (excluding validation).
+    double samples_per_second() const { return samples_per_second_; }
+    double seconds_per_epoch() const { return seconds_per_epoch_; }
+
+private:
+    class Weights;
+    struct Best;
+    struct EpochSums;
+    History empty_history(bool validation) const;
+    void begin_training(const Subset& train, TrainState& state);
+    /// One pass over `order` in train mode; seen = 0 when the epoch is not to be reported.
+    EpochSums train_epoch(const Subset& order, TrainState& state, Best& best);
+    void end_epoch(const EpochSums& sums, double seconds, const Subset& validation,
+                   TrainState& state, History& history, Best& best);
+    void keep_best(const Best& best, std::size_t epochs_logged);
+    void upload(const PreparedBatch& batch);
+    /// The l1/l2 penalty of every regularised parameter; with add_gradients, also adds its
+    /// gradient to the parameters' gradients.
+    double regularize(bool add_gradients);
+
+    Device& device_;
+    Sequential& model_;
+    Loss& loss_;
+    Optimizer& optimizer_;
+    std::vector<std::shared_ptr<Metric>> metrics_;
+    std::vector<std::shared_ptr<Callback>> callbacks_;
+    TrainOptions options_;
+
+    std::size_t features_ = 0, classes_ = 0, target_cols_ = 0;
+    std::unique_ptr<Weights> weights_;
+    struct Regularized {
+        Parameter* param;
+        Tensor work;  // same shape as the parameter
+    };
+    std::vector<Regularized> regularized_;
+    Tensor penalty_sums_;
+    std::vector<float> penalty_host_;
+    std::unique_ptr<Pipeline> own_pipeline_;  // the second constructor's
+    Pipeline* pipeline_ = nullptr;
+    std::unique_ptr<BatchLoader> loader_;
+    Tensor x_, t_;
+    std::string stop_reason_, restored_note_, best_key_;
+    std::size_t best_epoch_ = 0;
+    double samples_per_second_ = 0.0, seconds_per_epoch_ = 0.0;
+};
+
+}  // namespace plexus::core
+
+#pragma GCC visibility pop

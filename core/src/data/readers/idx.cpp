@@ -1,0 +1,303 @@
+// IDX reader. Every file goes through zlib's gzFile, which reads raw files transparently;
+// gzdirect() tells which of the two it was (by the gzip magic bytes) so that messages can
+// say "gzip stream" where it matters. The header is validated before anything is allocated.
+#include "plexus/core/data/readers/idx.hpp"
+
+#include <fmt/format.h>
+
+#include <zlib.h>
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <cerrno>
+#include <cstring>
+#include <new>
+#include <string>
+#include <system_error>
+
+#include "plexus/error.hpp"
+
+namespace plexus::core {
+namespace {
+
+constexpr std::size_t kMaxBytes = std::size_t{1} << 31;  // 2 GiB of data per file
+constexpr std::size_t kChunk = std::size_t{1} << 20;
+
+[[noreturn]] void fail(const std::filesystem::path& path, const std::string& what) {
+    throw DataError(path.string() + ": " + what);
+}
+
+std::string dims_str(const std::vector<std::size_t>& dims) {
+    std::string s = "[";
+    for (std::size_t i = 0; i < dims.size(); ++i) s += (i ? ", " : "") + std::to_string(dims[i]);
+    return s + "]";
+}
+
+std::string hex_byte(unsigned b) {
+    return fmt::format("{:02x}", b & 0xffu);
+}
+
+std::string type_name(unsigned code) {
+    switch (code) {
+        case 0x08: return "unsigned byte";
+        case 0x09: return "signed byte";
+        case 0x0B: return "int16";
+        case 0x0C: return "int32";
+        case 0x0D: return "float32";
+        case 0x0E: return "float64";
+        default: return "unknown";
+    }
+}
+
+// A gzFile that turns zlib's error state into DataError. A gzip stream cut short is only
+// visible through gzerror() == Z_BUF_ERROR, so every short read checks it.
+class GzReader {
+public:
+    explicit GzReader(const std::filesystem::path& path) : path_(path) {
+        errno = 0;
+        file_ = gzopen(path.c_str(), "rb");
+        if (!file_) {
+            const int err = errno;  // zlib leaves 0 when it ran out of memory
+            fail(path, std::string("cannot open (") +
+                           (err ? std::generic_category().message(err) : "out of memory") + ")");
+        }
+        gzbuffer(file_, 1u << 18);  // the default 8 KiB doubles the time to inflate MNIST
+    }
+    ~GzReader() {
+        if (file_) gzclose(file_);
+    }
+    GzReader(const GzReader&) = delete;
+    GzReader& operator=(const GzReader&) = delete;
+
+    bool compressed() { return gzdirect(file_) == 0; }
+
+    // Reads up to n bytes; returns how many arrived (fewer only at end of input).
+    std::size_t read(std::uint8_t* out, std::size_t n) {
+        std::size_t got = 0;
+        while (got < n) {
+            const auto want = static_cast<unsigned>(std::min(n - got, kChunk));
+            const int r = gzread(file_, out + got, want);
+            if (r > 0) {
+                got += static_cast<std::size_t>(r);
+                total_ += static_cast<std::size_t>(r);
+            }
+            // zlib may flag the error while it still holds good output; report it only
+            // once the data actually runs short.
+            if (r < static_cast<int>(want)) {
+                check();
+                break;
+            }
+        }
+        return got;
+    }
+
+    // Counts (and discards) whatever is left, up to a limit.
+    std::size_t skip_rest() {
+        std::array<std::uint8_t, 4096> sink{};
+        std::size_t total = 0;
+        while (total < kMaxBytes) {
+            const std::size_t r = read(sink.data(), sink.size());
+            total += r;
+            if (r < sink.size()) break;
+        }
+        return total;
+    }
+
+    // Header plus data size, once the header is known; for messages.
+    std::size_t expected_total = 0;
+
+private:
+    void check() {
+        int errnum = Z_OK;
+        const char* msg = gzerror(file_, &errnum);
+        if (errnum == Z_OK) return;
+        if (errnum == Z_BUF_ERROR)
+            fail(path_, "truncated gzip stream (unexpected end of file after " +
+                            std::to_string(total_) +
+                            (expected_total ? " of " + std::to_string(expected_total) : "") +
+                            " decompressed bytes); re-download the file or check it with "
+                            "`gzip -t`");
+        if (errnum == Z_ERRNO)
+            fail(path_, "read error (" + std::generic_category().message(errno) + ")");
+        std::string detail = msg ? msg : "error";
+        const std::string own_prefix = path_.string() + ": ";  // gzerror repeats the path
+        if (detail.rfind(own_prefix, 0) == 0) detail.erase(0, own_prefix.size());
+        fail(path_, "corrupt gzip data (zlib: " + detail +
+                        "); re-download the file or check it with `gzip -t`");
+    }
+
+    std::filesystem::path path_;
+    gzFile file_ = nullptr;
+    std::size_t total_ = 0;
+};
+
+std::uint32_t big_endian_u32(const std::uint8_t* p) {
+    return (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) |
+           (std::uint32_t{p[2]} << 8) | std::uint32_t{p[3]};
+}
+
+void check_readable_file(const std::filesystem::path& path) {
+    std::error_code ec;
+    const auto st = std::filesystem::status(path, ec);
+    if (!std::filesystem::exists(st)) fail(path, "cannot open (no such file)");
+    if (std::filesystem::is_directory(st))
+        fail(path, "cannot open (expected a file, found a directory)");
+    if (std::filesystem::is_regular_file(st) && std::filesystem::file_size(path, ec) == 0 && !ec)
+        fail(path, "empty file (expected an IDX header)");
+}
+
+// Finds PREFIX + suffix, raw first, then gzipped.
+std::filesystem::path find_part(const std::filesystem::path& prefix, const std::string& suffix) {
+    const std::filesystem::path raw = prefix.string() + suffix;
+    const std::filesystem::path gz = raw.string() + ".gz";
+    std::error_code ec;
+    if (std::filesystem::is_regular_file(raw, ec)) return raw;
+    if (std::filesystem::is_regular_file(gz, ec)) return gz;
+    throw DataError(raw.string() + ": not found (expected " + raw.string() + " or " +
+                    gz.string() + "); check the data path prefix");
+}
+
+const std::vector<std::string>& fashion_names() {
+    static const std::vector<std::string> names = {"T-shirt/top", "Trouser", "Pullover",
+                                                   "Dress",       "Coat",    "Sandal",
+                                                   "Shirt",       "Sneaker", "Bag",
+                                                   "Ankle boot"};
+    return names;
+}
+
+bool contains_fashion(const std::filesystem::path& prefix) {
+    std::string s = prefix.string();
+    std::transform(s.begin(), s.end(), s.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return s.find("fashion") != std::string::npos;
+}
+
+}  // namespace
+
+IdxArray read_idx(const std::filesystem::path& path) {
+    check_readable_file(path);
+    GzReader in(path);
+
+    std::array<std::uint8_t, 4> magic{};
+    const std::size_t got_magic = in.read(magic.data(), magic.size());
+    const bool gz = in.compressed();
+    const std::string kind = gz ? " after decompression" : "";
+    if (got_magic == 0) fail(path, "empty file (expected an IDX header" + kind + ")");
+    if (got_magic < magic.size())
+        fail(path, "truncated header (expected 4 bytes" + kind + ", found " +
+                       std::to_string(got_magic) + ")");
+    if (magic[0] != 0 || magic[1] != 0)
+        fail(path, "not an IDX file (expected magic bytes 00 00" + kind + ", found " +
+                       hex_byte(magic[0]) + " " + hex_byte(magic[1]) + ")");
+    if (magic[2] != 0x08)
+        fail(path, "unsupported element type 0x" + hex_byte(magic[2]) + " " +
+                       type_name(magic[2]) + " (expected 0x08 unsigned byte)");
+    const std::size_t ndims = magic[3];
+    if (ndims < 1 || ndims > Shape::kMaxRank)
+        fail(path, "unsupported number of dimensions (expected 1 to " +
+                       std::to_string(Shape::kMaxRank) + ", found " + std::to_string(ndims) + ")");
+
+    std::vector<std::uint8_t> raw_dims(4 * ndims);
+    const std::size_t got_dims = in.read(raw_dims.data(), raw_dims.size());
+    const std::size_t header = 4 + raw_dims.size();
+    if (got_dims < raw_dims.size())
+        fail(path, "truncated header (expected " + std::to_string(header) + " bytes for " +
+                       std::to_string(ndims) + " dimensions, found " +
+                       std::to_string(4 + got_dims) + ")");
+
+    IdxArray out;
+    std::size_t bytes = 1;
+    bool too_large = false;
+    for (std::size_t i = 0; i < ndims; ++i) {
+        const std::size_t d = big_endian_u32(raw_dims.data() + 4 * i);
+        out.dims.push_back(d);
+        if (d != 0 && !too_large) {
+            if (bytes > kMaxBytes / d) too_large = true;
+            else bytes *= d;
+        }
+    }
+    if (std::find(out.dims.begin(), out.dims.end(), 0) != out.dims.end())
+        fail(path, "zero dimension (expected every dimension > 0, found " + dims_str(out.dims) +
+                       ")");
+    if (too_large || bytes > kMaxBytes)
+        fail(path, "data too large (expected at most " + std::to_string(kMaxBytes) +
+                       " bytes, found dimensions " + dims_str(out.dims) + " that need more)");
+
+    // A raw file's size is known: reject truncation or trailing bytes before allocating.
+    in.expected_total = header + bytes;
+    const std::string expected =
+        "expected " + std::to_string(bytes) + " bytes for dimensions " + dims_str(out.dims);
+    if (!gz) {
+        std::error_code ec;
+        const auto size = std::filesystem::file_size(path, ec);
+        if (!ec && size < header + bytes)
+            fail(path, "truncated data (" + expected + ", found " +
+                           std::to_string(size - header) + ")");
+        if (!ec && size > header + bytes)
+            fail(path, "trailing bytes after the data (" + expected + ", found " +
+                           std::to_string(size - header - bytes) + " more)");
+    }
+
+    try {
+        out.data.reserve(bytes);
+    } catch (const std::bad_alloc&) {
+        fail(path, "out of memory (" + expected + ")");
+    }
+    // Grow as data arrives, so a lying gzip header costs no more memory than its content.
+    while (out.data.size() < bytes) {
+        const std::size_t have = out.data.size();
+        const std::size_t step = std::min(bytes - have, kChunk);
+        out.data.resize(have + step);
+        const std::size_t got = in.read(out.data.data() + have, step);
+        if (got < step)
+            fail(path, "truncated data (" + expected + ", found " + std::to_string(have + got) +
+                           ")");
+    }
+    const std::size_t extra = in.skip_rest();
+    if (extra > 0)
+        fail(path, "trailing bytes after the data (" + expected + ", found " +
+                       std::to_string(extra) + (extra >= kMaxBytes ? "+" : "") + " more)");
+    return out;
+}
+
+Dataset load_idx_dataset(const std::filesystem::path& prefix) {
+    const auto images_path = find_part(prefix, "-images-idx3-ubyte");
+    const auto labels_path = find_part(prefix, "-labels-idx1-ubyte");
+    IdxArray images = read_idx(images_path);
+    IdxArray labels = read_idx(labels_path);
+
+    if (images.dims.size() < 2)
+        throw DataError(images_path.string() +
+                        ": images need at least 2 dimensions (expected [count, ...], found " +
+                        dims_str(images.dims) + ")");
+    if (labels.dims.size() != 1)
+        throw DataError(labels_path.string() + ": labels must be 1-D (expected [" +
+                        std::to_string(images.dims[0]) + "], found " + dims_str(labels.dims) +
+                        ")");
+    if (labels.dims[0] != images.dims[0])
+        throw DataError(labels_path.string() +
+                        ": label count does not match the images (expected " +
+                        std::to_string(images.dims[0]) + " labels for " + images_path.string() +
+                        ", found " + std::to_string(labels.dims[0]) + ")");
+
+    Dataset ds;
+    ds.source = prefix.string();
+    ds.count = images.dims[0];
+    for (std::size_t i = 1; i < images.dims.size(); ++i) ds.sample_shape.push_back(images.dims[i]);
+    ds.u8 = std::move(images.data);
+    ds.labels.assign(labels.data.begin(), labels.data.end());
+    const std::uint32_t max_label = *std::max_element(ds.labels.begin(), ds.labels.end());
+    ds.classes = std::size_t{max_label} + 1;
+
+    const auto& fashion = fashion_names();
+    if (contains_fashion(prefix) && ds.classes <= fashion.size()) {
+        ds.classes = fashion.size();
+        ds.class_names = fashion;
+    } else {
+        for (std::size_t c = 0; c < ds.classes; ++c) ds.class_names.push_back(std::to_string(c));
+    }
+    return ds;
+}
+
+}  // namespace plexus::core

@@ -1,0 +1,266 @@
+// The data-source dispatcher: parses `SCHEME:PATH [key=value ...]`, checks every option
+// against the scheme's list before reading anything, then hands typed options to a reader.
+#include "plexus/core/data/readers/sources.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "plexus/core/data/readers/idx.hpp"
+#include "plexus/core/text.hpp"
+#include "plexus/error.hpp"
+
+namespace fs = std::filesystem;
+
+namespace plexus::core {
+namespace {
+
+constexpr const char* kSchemes = "idx:PREFIX, csv:PATH, npy:PATH labels=PATH or dir:PATH";
+
+struct Scheme {
+    const char* name;
+    std::vector<std::string> keys;
+};
+
+const std::vector<Scheme>& schemes() {
+    static const std::vector<Scheme> all = {{"idx", {}},
+                                            {"csv", {"label", "delimiter", "header"}},
+                                            {"npy", {"labels"}},
+                                            {"dir", {"size", "channels"}}};
+    return all;
+}
+
+struct Spec {
+    std::string scheme, path;
+    std::vector<std::pair<std::string, std::string>> options;
+};
+
+bool blank(char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+Spec parse_spec(const std::string& spec, const std::string& at) {
+    std::vector<std::string> words;
+    for (std::size_t i = 0; i < spec.size();) {
+        while (i < spec.size() && blank(spec[i])) ++i;
+        const std::size_t start = i;
+        while (i < spec.size() && !blank(spec[i])) ++i;
+        if (i > start) words.push_back(spec.substr(start, i - start));
+    }
+    if (words.empty()) throw ConfigError(at + "empty data source (expected " + kSchemes + ")");
+    const std::size_t colon = words[0].find(':');
+    if (colon == std::string::npos)
+        throw ConfigError(at + "data source '" + words[0] + "' has no scheme (expected " +
+                          kSchemes + ", e.g. csv:data/iris.csv)");
+    Spec out{words[0].substr(0, colon), words[0].substr(colon + 1), {}};
+    std::transform(out.scheme.begin(), out.scheme.end(), out.scheme.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    std::vector<std::string> names;
+    const Scheme* scheme = nullptr;
+    for (const Scheme& s : schemes()) {
+        names.push_back(s.name);
+        if (out.scheme == s.name) scheme = &s;
+    }
+    if (!scheme)
+        throw ConfigError(at + "unknown data source scheme '" + out.scheme + ":'" +
+                          did_you_mean(out.scheme, names) + " (expected " + kSchemes + ")");
+    if (out.path.empty())
+        throw ConfigError(at + "missing path after '" + out.scheme + ":' (expected " + kSchemes +
+                          ")");
+    const std::string valid = scheme->keys.empty()
+                                  ? out.scheme + ": takes no options"
+                                  : "valid for " + out.scheme + ": " + join(scheme->keys);
+    for (std::size_t i = 1; i < words.size(); ++i) {
+        const std::size_t eq = words[i].find('=');
+        if (eq == std::string::npos || eq == 0 || eq + 1 == words[i].size())
+            throw ConfigError(at + "expected key=value after the data path, found '" + words[i] +
+                              "' (" + valid + "; paths cannot contain blanks)");
+        std::string key = words[i].substr(0, eq);
+        if (std::find(scheme->keys.begin(), scheme->keys.end(), key) == scheme->keys.end())
+            throw ConfigError(at + "unknown option '" + key + "'" +
+                              did_you_mean(key, scheme->keys) + " (" + valid + ")");
+        for (const auto& [k, v] : out.options)
+            if (k == key) throw ConfigError(at + "option '" + key + "' is given twice");
+        out.options.emplace_back(std::move(key), words[i].substr(eq + 1));
+    }
+    return out;
+}
+
+[[noreturn]] void bad_value(const std::string& at, const std::string& key, const std::string& value,
+                            const std::string& expected) {
+    throw ConfigError(at + "bad value for " + key + ": '" + value + "' (expected " + expected +
+                      ")");
+}
+
+bool parse_size(std::string_view s, std::size_t& out) {
+    const auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+    return ec == std::errc() && p == s.data() + s.size() && !s.empty();
+}
+
+CsvOptions csv_options(const Spec& spec, const std::string& at) {
+    CsvOptions o;
+    for (const auto& [key, value] : spec.options) {
+        if (key == "label") {
+            o.label = value;
+        } else if (key == "delimiter") {
+            static const std::vector<std::pair<std::string, char>> named = {
+                {"comma", ','},     {"tab", '\t'},  {"\\t", '\t'},
+                {"semicolon", ';'}, {"space", ' '}, {"pipe", '|'}};
+            const auto it = std::find_if(named.begin(), named.end(),
+                                         [&](const auto& n) { return n.first == value; });
+            if (it != named.end())
+                o.delimiter = it->second;
+            else if (value.size() == 1 && value[0] != '"')
+                o.delimiter = value[0];
+            else
+                bad_value(at, key, value,
+                          "one character other than '\"', or comma, tab, semicolon, space, pipe");
+        } else if (key == "header") {
+            if (value != "true" && value != "false") bad_value(at, key, value, "true or false");
+            o.header = value == "true";
+        }
+    }
+    return o;
+}
+
+ImageFolderOptions dir_options(const Spec& spec, const std::string& at, const Dataset* reference) {
+    ImageFolderOptions o;
+    for (const auto& [key, value] : spec.options) {
+        if (key == "size") {
+            const std::size_t x = value.find_first_of("xX");
+            if (x == std::string::npos ||
+                !parse_size(std::string_view(value).substr(0, x), o.height) ||
+                !parse_size(std::string_view(value).substr(x + 1), o.width) || o.height == 0 ||
+                o.width == 0 || o.height > kMaxImageSide || o.width > kMaxImageSide)
+                bad_value(
+                    at, key, value,
+                    "HxW, each from 1 to " + std::to_string(kMaxImageSide) + ", e.g. size=32x32");
+        } else if (key == "channels") {
+            if (value != "1" && value != "3") bad_value(at, key, value, "1 or 3");
+            o.channels = value == "1" ? 1 : 3;
+        }
+    }
+    // A test or validation folder takes the training images' shape, whatever its own is.
+    if (reference && reference->sample_shape.rank() == 3 &&
+        (reference->sample_shape[0] == 1 || reference->sample_shape[0] == 3)) {
+        const Shape& s = reference->sample_shape;
+        if ((o.height && (o.height != s[1] || o.width != s[2])) ||
+            (o.channels && o.channels != s[0]))
+            throw ConfigError(at + "size/channels differ from the training images " + s.str() +
+                              " ([channels, height, width]); images are brought to the training "
+                              "shape, so drop these options");
+        o.channels = s[0];
+        o.height = s[1];
+        o.width = s[2];
+    }
+    return o;
+}
+
+}  // namespace
+
+void match_classes(Dataset& data, const Dataset& reference, const ClassOrigins& origins) {
+    std::vector<std::string> ref_names;
+    std::unordered_map<std::string, std::uint32_t> ref_id;
+    const std::size_t ref_classes = std::max(reference.classes, reference.class_names.size());
+    for (std::size_t c = 0; c < ref_classes; ++c) {
+        ref_names.push_back(c < reference.class_names.size() ? reference.class_names[c]
+                                                             : std::to_string(c));
+        ref_id.emplace(ref_names.back(), static_cast<std::uint32_t>(c));
+    }
+    const std::size_t classes = std::max(data.classes, data.class_names.size());
+    const auto name = [&](std::size_t k) {
+        return k < data.class_names.size() ? data.class_names[k] : std::to_string(k);
+    };
+    std::vector<bool> used(classes, false);
+    for (std::uint32_t l : data.labels) {
+        if (l >= classes)
+            throw DataError(data.source + ": class id " + std::to_string(l) + " out of range (" +
+                            std::to_string(classes) + " classes)");
+        used[l] = true;
+    }
+
+    std::vector<std::uint32_t> to(classes, 0);
+    std::size_t missing = classes;
+    for (std::size_t k = 0; k < classes && missing == classes; ++k) {
+        if (!used[k]) continue;
+        const auto it = ref_id.find(name(k));
+        if (it == ref_id.end())
+            missing = k;
+        else
+            to[k] = it->second;
+    }
+    if (missing != classes) {
+        // Plain ids ("0", "1", ...) keep their meaning against a reference with named classes.
+        bool plain_ids = true;
+        for (std::size_t k = 0; k < classes && plain_ids; ++k)
+            plain_ids = name(k) == std::to_string(k);
+        if (plain_ids) {
+            missing = classes;
+            for (std::size_t k = 0; k < classes && missing == classes; ++k) {
+                if (!used[k]) continue;
+                if (k < ref_classes)
+                    to[k] = static_cast<std::uint32_t>(k);
+                else
+                    missing = k;
+            }
+        }
+    }
+    if (missing != classes) {
+        const auto n = static_cast<std::ptrdiff_t>(std::min<std::size_t>(20, ref_classes));
+        std::vector<std::string> shown(ref_names.begin(), ref_names.begin() + n);
+        if (ref_classes > shown.size()) shown.push_back("...");
+        const std::string origin = missing < origins.size() ? origins[missing] : data.source;
+        throw DataError(origin + ": label '" + name(missing) +
+                        "' is not a class of the training data (training classes: " + join(shown) +
+                        ")");
+    }
+    for (std::uint32_t& l : data.labels) l = to[l];
+    data.classes = ref_classes;
+    data.class_names = std::move(ref_names);
+}
+
+Dataset load_dataset(const std::string& spec, const fs::path& base_dir, const std::string& where,
+                     const Dataset* reference) {
+    const std::string at = where.empty() ? "" : where + ": ";
+    const Spec s = parse_spec(spec, at);
+    const auto resolve = [&](const std::string& p) {
+        fs::path path = p;
+        if (path.is_relative() && !base_dir.empty()) path = base_dir / path;
+        return path;
+    };
+    const fs::path path = resolve(s.path);
+    ClassOrigins origins;
+    Dataset ds;
+    if (s.scheme == "idx") {
+        ds = load_idx_dataset(path);
+        origins.assign(ds.classes, ds.source);
+    } else if (s.scheme == "npy") {
+        NpyOptions o;
+        for (const auto& [key, value] : s.options) o.labels = resolve(value);
+        if (o.labels.empty())
+            throw ConfigError(at + "npy:" + s.path +
+                              " needs labels=PATH (a .npy of class ids, "
+                              "one per sample)");
+        ds = load_npy(path, o, &origins);
+    } else {
+        const CsvOptions csv = s.scheme == "csv" ? csv_options(s, at) : CsvOptions{};
+        const ImageFolderOptions images =
+            s.scheme == "dir" ? dir_options(s, at, reference) : ImageFolderOptions{};
+        try {
+            ds = s.scheme == "csv" ? load_csv(path, csv, &origins)
+                                   : load_image_folder(path, images, &origins);
+        } catch (const ConfigError& e) {  // an option that does not fit the file
+            throw ConfigError(at + e.what());
+        }
+    }
+    if (reference) match_classes(ds, *reference, origins);
+    return ds;
+}
+
+}  // namespace plexus::core

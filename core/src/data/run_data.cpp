@@ -1,0 +1,127 @@
+#include "plexus/core/data/run_data.hpp"
+
+#include <cmath>
+#include <numeric>
+#include <random>
+
+#include "plexus/core/data/readers/sources.hpp"
+#include "plexus/core/data/splits.hpp"
+#include "plexus/error.hpp"
+
+namespace fs = std::filesystem;
+
+namespace plexus::core {
+
+namespace {
+
+/// A source names a scheme ("csv:iris.csv"); a fraction does not ("0.1 stratified").
+bool is_source(const std::string& value) { return value.find(':') != std::string::npos; }
+
+Dataset load(const DataSettings& settings, const Setting& s, const Dataset* reference) {
+    Dataset d = load_dataset(s.value, settings.base_dir, s.where, reference);
+    if (reference && d.features() != reference->features())
+        throw DataError(at(s) + d.source + ": samples have " + std::to_string(d.features()) +
+                        " values " + d.sample_shape.str() + ", the training samples " +
+                        std::to_string(reference->features()) + " " + reference->sample_shape.str());
+    if (d.count == 0) throw DataError(at(s) + d.source + ": no samples");
+    return d;
+}
+
+std::vector<std::uint32_t> shuffled_indices(std::size_t n, std::uint64_t seed) {
+    std::vector<std::uint32_t> idx(n);
+    std::iota(idx.begin(), idx.end(), 0u);
+    std::mt19937_64 rng(seed);
+    std::shuffle(idx.begin(), idx.end(), rng);
+    return idx;
+}
+
+/// Fractions from data.split, data.validation and data.test (the ones that are not files).
+SplitSpec split_spec(const DataSettings& settings, bool test_file, bool validation_file) {
+    SplitSpec spec;
+    const auto& validation = settings.validation;
+    const auto& test = settings.test;
+    if (const auto& preset = settings.split) {
+        spec = parse_split(preset->value, preset->where);
+        if (validation && !validation_file && spec.validation > 0)
+            throw ConfigError(at(*validation) + "validation is set twice: by split = " + preset->value +
+                              " and here; keep one");
+        if (test && spec.test > 0)
+            throw ConfigError(at(*test) + "the test set is set twice: by split = " + preset->value +
+                              " and here; keep one (a test file with split = TRAIN:VALIDATION:0 is fine)");
+        if (validation_file && spec.validation > 0)
+            throw ConfigError(at(*validation) + "validation is a file, but split = " + preset->value +
+                              " also carves one from train; keep one");
+    }
+    if (validation && !validation_file)
+        spec.validation = parse_fraction(validation->value, validation->where, spec.stratified);
+    if (test && !test_file) {
+        bool stratified = false;
+        spec.test = parse_fraction(test->value, test->where, stratified);
+        spec.stratified |= stratified;
+    }
+    if (spec.validation + spec.test >= 0.95)
+        throw ConfigError(settings.file.string() + ": validation and test fractions leave almost nothing to train on");
+    return spec;
+}
+
+}  // namespace
+
+std::unique_ptr<RunData> load_run_data(const DataSettings& settings) {
+    const std::uint64_t data_seed = settings.seed;
+    const std::size_t train_limit = settings.train_limit, test_limit = settings.test_limit;
+    if (!settings.train)
+        throw ConfigError(settings.file.string() + ": no training data: add 'train = idx:PATH' (or csv:, npy:, dir:) to [data]");
+    const auto& test_setting = settings.test;
+    const auto& val_setting = settings.validation;
+    const bool test_file = test_setting && is_source(test_setting->value);
+    const bool val_file = val_setting && is_source(val_setting->value);
+    const SplitSpec spec = split_spec(settings, test_file, val_file);
+
+    auto d = std::make_unique<RunData>();
+    d->train_data = load(settings, *settings.train, nullptr);
+    if (test_file) d->test_data = std::make_unique<Dataset>(load(settings, *test_setting, &d->train_data));
+    if (val_file) d->validation_data = std::make_unique<Dataset>(load(settings, *val_setting, &d->train_data));
+
+    // train_limit takes a seeded random subset; make_splits shuffles (seeded) again itself.
+    std::vector<std::uint32_t> pool;
+    if (train_limit > 0 && train_limit < d->train_data.count) {
+        pool = shuffled_indices(d->train_data.count, data_seed + 1);
+        pool.resize(train_limit);
+    } else {
+        pool.resize(d->train_data.count);
+        std::iota(pool.begin(), pool.end(), 0u);
+    }
+    Splits parts = make_splits(pool, d->train_data.labels, spec, data_seed);
+    d->train = {&d->train_data, std::move(parts.train)};
+    d->validation = {&d->train_data, std::move(parts.validation)};
+    d->test = {&d->train_data, std::move(parts.test)};
+    if (d->train.size() == 0) throw ConfigError("no training samples left after the validation and test splits");
+    if (d->validation_data)
+        d->validation = {d->validation_data.get(), shuffled_indices(d->validation_data->count, data_seed + 3)};
+    if (d->test_data) {
+        d->test = {d->test_data.get(), shuffled_indices(d->test_data->count, data_seed + 2)};
+        if (test_limit > 0 && test_limit < d->test.size()) d->test.indices.resize(test_limit);
+    }
+
+    std::size_t classes = d->train_data.classes;
+    for (const Dataset* other : {d->test_data.get(), d->validation_data.get()})
+        if (other) classes = std::max(classes, other->classes);
+    d->classes = classes;
+    d->train_counts = class_counts(d->train.indices, d->train_data.labels, classes);
+    const auto& names = d->train_data.class_names;
+    for (const auto& [name, subset] : {std::pair<const char*, const Subset*>{"train", &d->train},
+                                       {"validation", &d->validation}, {"test", &d->test}}) {
+        if (subset->size() == 0) continue;
+        const auto c = class_counts(subset->indices, subset->data->labels, classes);
+        d->split_json[name] = {{"samples", subset->size()}, {"class_counts", c},
+                               {"source", subset->data->source}};
+        for (std::size_t k = 0; k < classes; ++k)
+            if (c[k] == 0)
+                d->warnings.push_back(std::string("warning: class ") +
+                                      (k < names.size() ? "'" + names[k] + "' " : "") + "(" +
+                                      std::to_string(k) + ") has no samples in the " + name + " split");
+    }
+    return d;
+}
+
+}  // namespace plexus::core

@@ -1,0 +1,114 @@
+#include "plexus/core/experiment/keys.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <array>
+
+namespace plexus::core {
+namespace {
+
+using T = KeyType;
+
+// Order here is the order of resolved_text() and of the help.
+// clang-format off
+constexpr ExperimentKey kKeys[] = {
+    {"experiment.name", T::text, false, "", 0, 0, {}, {}, "name of the run (default: the file's stem)"},
+    {"experiment.description", T::text, false, "", 0, 0, {}, {}, "free text"},
+    {"data.train", T::source, false, "", 0, 0, {}, {},
+     "training set: idx:PREFIX, csv:PATH, npy:PATH or dir:PATH [options]"},
+    {"data.test", T::source, false, "", 0, 0, {}, {},
+     "test set: a source like train, or a fraction of train (0.2 [stratified])"},
+    {"data.validation", T::source, false, "", 0, 0, {}, {},
+     "validation set: a fraction of train (0.1 [stratified]) or a source"},
+    {"data.split", T::text, false, "", 0, 0, {}, {},
+     "train:test or train:validation:test preset, e.g. 70:15:15 [stratified]"},
+    {"data.transform", T::component, true, "", 0, 0, {}, {},
+     "one transform, fitted on the training split: name key=value ..."},
+    {"data.prefetch", T::boolean, false, "true", 0, 0, {}, {},
+     "prepare the next batch on a background thread"},
+    {"data.seed", T::integer, false, "42", 0, 4e18, {}, {}, "seed for shuffling and the validation split"},
+    {"data.train_limit", T::integer, false, "0", 0, 1e12, {}, {},
+     "use N training samples (a seeded random subset; 0: all)"},
+    {"data.test_limit", T::integer, false, "0", 0, 1e12, {}, {},
+     "use N test samples (a seeded random subset; 0: all)"},
+    {"data.divide", T::number, false, "255", 1e-30, 1e30, {}, {}, "uint8 pixels are divided by this"},
+    {"model.layer", T::component, true, "", 0, 0, {}, {}, "one layer: name key=value ..."},
+    {"model.loss", T::component, false, "softmax_cross_entropy", 0, 0, {}, {}, "loss: name key=value ..."},
+    {"train.device", T::component, false, "cpu", 0, 0, {}, {}, "device: name key=value ..."},
+    {"train.optimizer", T::component, false, "sgd", 0, 0, {}, {}, "optimizer: name key=value ..."},
+    {"train.batch_size", T::integer, false, "32", 1, 1 << 20, "full", "for batch gradient descent",
+     "samples per step (capped at the training set)"},
+    {"train.epochs", T::integer, false, "1", 1, 1e6, {}, {}, "passes over the training set"},
+    {"train.metric", T::component, true, "accuracy", 0, 0, {}, {}, "one metric: name key=value ..."},
+    {"train.callback", T::component, true, "", 0, 0, {}, {}, "one callback: name key=value ..."},
+    {"train.seed", T::integer, false, "data.seed", 0, 4e18, {}, {}, "seed for initialization and dropout"},
+    {"train.verbose", T::integer, false, "1", 0, 2, {}, {}, "progress output level (0 hides it)"},
+};
+// clang-format on
+
+constexpr std::string_view kSections[] = {"experiment", "data", "model", "train"};
+
+std::string_view section_of(std::string_view key) {
+    return key.substr(0, key.find('.'));
+}
+std::string_view name_of(std::string_view key) {
+    return key.substr(key.find('.') + 1);
+}
+
+}  // namespace
+
+std::span<const ExperimentKey> experiment_keys() {
+    return kKeys;
+}
+std::span<const std::string_view> experiment_sections() {
+    return kSections;
+}
+
+const ExperimentKey* find_experiment_key(std::string_view key) {
+    for (const auto& k : kKeys)
+        if (k.key == key) return &k;
+    return nullptr;
+}
+
+std::string describe_key_value(const ExperimentKey& k) {
+    // In the order of KeyType.
+    static constexpr std::string_view kTypeNames[] = {"text",    "source", "component",
+                                                      "integer", "number", "true or false"};
+    std::string out(kTypeNames[static_cast<int>(k.type)]);
+    if (k.type == T::integer || k.type == T::number)
+        out += fmt::format(" in [{:.15g}, {:.15g}]", k.min, k.max);
+    if (!k.word.empty()) out += fmt::format(" or '{}' ({})", k.word, k.word_doc);
+    if (k.list) out += ", repeated";
+    return out;
+}
+
+std::string experiment_keys_text() {
+    std::size_t width = 0;
+    for (const auto& k : kKeys) width = std::max(width, name_of(k.key).size());
+    std::string out;
+    for (const auto section : kSections) {
+        out += fmt::format("[{}]\n", section);
+        for (const auto& k : kKeys) {
+            if (section_of(k.key) != section) continue;
+            out += fmt::format("  {:<{}}  {}", name_of(k.key), width, k.doc);
+            out += fmt::format("\n  {:<{}}  {}", "", width, describe_key_value(k));
+            if (!k.default_value.empty()) out += fmt::format("; default {}", k.default_value);
+            out += "\n";
+        }
+    }
+    return out;
+}
+
+std::string experiment_keys_markdown() {
+    std::string out = "| key | value | default | meaning |\n|---|---|---|---|\n";
+    for (const auto& k : kKeys) {
+        const std::string value = describe_key_value(k);
+        out += fmt::format(
+            "| `[{}] {}` | {} | {} | {} |\n", section_of(k.key), name_of(k.key), value,
+            k.default_value.empty() ? std::string() : fmt::format("`{}`", k.default_value), k.doc);
+    }
+    return out;
+}
+
+}  // namespace plexus::core

@@ -1,0 +1,106 @@
+#include "plexus/core/modelfile/model_card.hpp"
+
+#include <fmt/format.h>
+
+#include <cmath>
+#include <nlohmann/json.hpp>
+
+#include "plexus/error.hpp"
+#include "plexus/export.hpp"
+
+namespace plexus::core {
+namespace {
+
+std::string json_text(const nlohmann::json& j) {
+    return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+class MetadataReader {
+public:
+    MetadataReader(const std::map<std::string, std::string>& meta, const std::string& file)
+        : meta_(meta), file_(file) {}
+
+    const std::string& required(const std::string& key) const {
+        const auto it = meta_.find(key);
+        if (it == meta_.end())
+            throw DataError(file_ + ": no '" + key +
+                            "' in the metadata: not a model written by plexus train " +
+                            "(plexus " PLEXUS_VERSION_STRING ")");
+        return it->second;
+    }
+
+    nlohmann::json list(const std::string& key) const {
+        auto j = nlohmann::json::parse(required(key), nullptr, false);
+        if (j.is_discarded() || !j.is_array())
+            throw DataError(file_ + ": metadata '" + key +
+                            "' is not a JSON list: the file is damaged");
+        return j;
+    }
+
+    std::vector<std::string> strings(const std::string& key) const {
+        std::vector<std::string> out;
+        for (const auto& v : list(key)) {
+            if (!v.is_string())
+                throw DataError(file_ + ": metadata '" + key + "' holds a non-string entry");
+            out.push_back(v.get<std::string>());
+        }
+        return out;
+    }
+
+private:
+    const std::map<std::string, std::string>& meta_;
+    const std::string& file_;
+};
+
+}  // namespace
+
+std::map<std::string, std::string> ModelCard::to_metadata() const {
+    std::vector<std::size_t> dims;
+    for (std::size_t i = 0; i < input_shape.rank(); ++i) dims.push_back(input_shape[i]);
+    return {{"format", "plexus"},
+            {"plexus_version", PLEXUS_VERSION_STRING},
+            {"experiment", experiment},
+            {"layers", json_text(layers)},
+            {"loss", loss},
+            {"transforms", json_text(transforms)},
+            {"input_shape", json_text(dims)},
+            {"divide", fmt::format("{:.9g}", static_cast<double>(divide))},
+            {"classes", std::to_string(classes)},
+            {"class_names", json_text(class_names)}};
+}
+
+ModelCard ModelCard::from_metadata(const std::map<std::string, std::string>& metadata,
+                                   const std::string& file) {
+    const MetadataReader r(metadata, file);
+    if (r.required("format") != "plexus")
+        throw DataError(file +
+                        ": not a model written by plexus train (metadata format is not 'plexus')");
+    ModelCard card;
+    if (const auto it = metadata.find("experiment"); it != metadata.end())
+        card.experiment = it->second;
+    card.loss = r.required("loss");
+    card.class_names = r.strings("class_names");
+    try {
+        card.classes = std::stoul(r.required("classes"));
+    } catch (const std::logic_error&) {
+        throw DataError(file + ": metadata 'classes' is not a number");
+    }
+    for (const auto& d : r.list("input_shape")) {
+        if (!d.is_number_unsigned() || d.get<std::size_t>() == 0 ||
+            d.get<std::size_t>() > (1u << 24))
+            throw DataError(file + ": metadata 'input_shape' holds a bad dimension");
+        card.input_shape.push_back(d.get<std::size_t>());
+    }
+    try {
+        card.divide = std::stof(r.required("divide"));
+    } catch (const std::logic_error&) {
+        throw DataError(file + ": metadata 'divide' is not a number");
+    }
+    if (!(card.divide > 0.0f) || !std::isfinite(card.divide))
+        throw DataError(file + ": metadata 'divide' must be positive");
+    card.layers = r.strings("layers");
+    card.transforms = r.strings("transforms");
+    return card;
+}
+
+}  // namespace plexus::core

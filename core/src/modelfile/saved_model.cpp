@@ -1,0 +1,126 @@
+#include "plexus/core/modelfile/saved_model.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "plexus/core/data/batch_loader.hpp"
+#include "plexus/core/modelfile/safetensors.hpp"
+#include "plexus/core/training/inference.hpp"
+#include "plexus/plexus.hpp"
+
+namespace fs = std::filesystem;
+
+namespace plexus::core {
+
+Dataset SavedModel::reference() const {
+    Dataset d;
+    d.source = file.string();
+    d.sample_shape = pipeline.input_shape();
+    d.classes = card.classes;
+    d.class_names = card.class_names;
+    return d;
+}
+
+void SavedModel::predict(const Dataset& data, const std::vector<std::uint32_t>& ids,
+                         std::vector<float>& probabilities) {
+    evaluate(data, ids, {}, &probabilities);
+}
+
+void SavedModel::evaluate(const Dataset& data, const std::vector<std::uint32_t>& ids,
+                          const std::vector<std::shared_ptr<Metric>>& metrics,
+                          std::vector<float>* probabilities) {
+    const std::size_t f = pipeline.output_features(), cols = output_columns();
+    std::vector<float> logits(batch * cols);
+    const Tensor x = device->alloc(Shape{batch, f}), t = device->alloc(Shape{batch, cols});
+    for (auto& m : metrics) {
+        m->build(model.output_shape(), *device);
+        m->reset();
+    }
+    if (probabilities) probabilities->assign(ids.size() * cols, 0.0f);
+    const bool softmax = loss == "softmax_cross_entropy" && cols > 1;
+    const bool sigmoid = loss == "binary_cross_entropy" || (loss == "softmax_cross_entropy" && cols == 1);
+    // Labels beyond the model's classes cannot be one-hot targets; predict ignores them.
+    bool labels_fit = true;
+    for (const auto i : ids) labels_fit &= data.labels[i] < std::max<std::size_t>(cols, 2);
+    if (!metrics.empty() && !labels_fit)
+        throw DataError(data.source + ": holds labels the model's " + std::to_string(cols) + " outputs cannot score");
+    const Subset subset{&data, ids};
+    BatchLoader loader(pipeline, batch, labels_fit ? cols : 0, true);
+    infer(*device, model, loader, subset, x, metrics.empty() ? nullptr : &t, [&](const InferBatch& b) {
+        for (auto& m : metrics) m->update(b.y, b.t);
+        if (!probabilities) return;
+        device->download(b.y, std::span<float>(logits.data(), b.rows * cols));
+        for (std::size_t r = 0; r < b.rows; ++r) {
+            const float* z = logits.data() + r * cols;
+            float* p = probabilities->data() + (b.begin + r) * cols;
+            if (softmax) {
+                const float top = *std::max_element(z, z + cols);
+                double sum = 0.0;
+                for (std::size_t c = 0; c < cols; ++c) sum += p[c] = std::exp(z[c] - top);
+                for (std::size_t c = 0; c < cols; ++c) p[c] = static_cast<float>(p[c] / sum);
+            } else if (sigmoid) {
+                for (std::size_t c = 0; c < cols; ++c) p[c] = 1.0f / (1.0f + std::exp(-z[c]));
+            } else {
+                std::copy_n(z, cols, p);
+            }
+        }
+    });
+}
+
+std::unique_ptr<SavedModel> load_model(const fs::path& path, const Registry& registry,
+                                       const std::string& device_spec, std::size_t batch) {
+    fs::path file = path;
+    std::error_code ec;
+    if (fs::is_directory(path, ec)) file = path / "model.safetensors";
+    if (!fs::exists(file, ec))
+        throw DataError(file.string() + ": no such model (give a run folder or its model.safetensors)");
+    SafetensorsFile st = read_safetensors(file);
+    const std::string name = file.string();
+
+    auto m = std::make_unique<SavedModel>();
+    m->file = file;
+    m->batch = batch;
+    m->card = ModelCard::from_metadata(st.metadata, name);
+    m->loss = parse_component_spec(m->card.loss, name).name;
+    const std::string where = name + " (metadata)";
+    m->device = registry.create_as<Device>(device_spec, "--device");
+    for (const auto& spec : m->card.layers) {
+        const ComponentSpec cs = parse_component_spec(spec, where);
+        m->model.add(registry.create_as<Layer>(cs), cs.name);
+    }
+    for (const auto& spec : m->card.transforms)
+        m->pipeline.add(registry.create_as<Transform>(parse_component_spec(spec, where)), spec);
+    if (m->model.size() == 0) throw DataError(name + ": the model has no layers");
+
+    try {
+        const Shape prepared = m->pipeline.build(m->card.input_shape, batch, m->card.divide, 0);
+        m->model.build(Shape{batch, prepared.numel()}, *m->device, 0);
+        m->pipeline.load_state(st.tensors);
+    } catch (const Error& e) {
+        throw DataError(name + ": " + e.what());
+    }
+    // Every model tensor must come from the file with its shape; nothing may be left over.
+    std::size_t used = 0;
+    for (const auto& w : m->model.weights()) {
+        const auto it = std::find_if(st.tensors.begin(), st.tensors.end(),
+                                     [&](const HostTensor& t) { return t.name == w.name; });
+        if (it == st.tensors.end()) throw DataError(name + ": tensor '" + w.name + "' is missing");
+        if (it->shape != w.value.shape())
+            throw DataError(name + ": tensor '" + w.name + "' is " + it->shape.str() + ", the model needs " +
+                            w.value.shape().str());
+        m->device->upload(w.value, it->values);
+        ++used;
+    }
+    std::size_t layer_tensors = 0;
+    for (const auto& t : st.tensors) {
+        if (t.name.rfind("transform", 0) == 0) continue;
+        if (t.name.rfind("layer", 0) != 0) throw DataError(name + ": unexpected tensor '" + t.name + "'");
+        ++layer_tensors;
+    }
+    if (layer_tensors != used)
+        throw DataError(name + ": holds " + std::to_string(layer_tensors) + " layer tensors, its architecture " +
+                        std::to_string(used) + ": the file does not match its own metadata");
+    return m;
+}
+
+}  // namespace plexus::core

@@ -1,0 +1,400 @@
+#include "plexus/core/registry/registry.hpp"
+
+#include <fmt/format.h>
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <iostream>
+#include <set>
+
+#include <boost/dll/runtime_symbol_info.hpp>
+#include <boost/dll/shared_library.hpp>
+
+#include "plexus/core/registry/elf_check.hpp"
+#include "plexus/core/text.hpp"
+#include "plexus/plexus.hpp"
+
+namespace fs = std::filesystem;
+
+namespace plexus::core {
+
+struct Registry::Library {
+    boost::dll::shared_library lib;
+    fs::path path;
+};
+
+namespace {
+
+// Libraries are never unloaded: objects, vtables and static strings of a plugin may be
+// referenced until the process exits, and dlclose at exit races with static destructors.
+std::vector<std::shared_ptr<void>>& keep_alive() {
+    static auto* libs = new std::vector<std::shared_ptr<void>>();
+    return *libs;
+}
+
+std::string prefix(const std::string& where) { return where.empty() ? "" : where + ": "; }
+
+void destroy(Kind kind, void* object) {
+    switch (kind) {
+        case Kind::layer: delete static_cast<Layer*>(object); break;
+        case Kind::optimizer: delete static_cast<Optimizer*>(object); break;
+        case Kind::loss: delete static_cast<Loss*>(object); break;
+        case Kind::metric: delete static_cast<Metric*>(object); break;
+        case Kind::callback: delete static_cast<Callback*>(object); break;
+        case Kind::device: delete static_cast<Device*>(object); break;
+        case Kind::transform: delete static_cast<Transform*>(object); break;
+        default: break;  // kinds without an interface yet are never created
+    }
+}
+
+bool has_interface(Kind kind) {
+    return kind == Kind::layer || kind == Kind::optimizer || kind == Kind::loss ||
+           kind == Kind::metric || kind == Kind::callback || kind == Kind::device ||
+           kind == Kind::transform;
+}
+
+bool parse_double(const std::string& s, double& out) {
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+    return ec == std::errc() && p == s.data() + s.size() && std::isfinite(out);
+}
+
+std::string format_number(double v) {
+    return fmt::format("{:g}", v);
+}
+
+}  // namespace
+
+ComponentSpec parse_component_spec(std::string_view text, const std::string& where) {
+    ComponentSpec spec;
+    spec.where = where;
+    std::vector<std::string> tokens;
+    for (const auto& t : split(text, ' '))
+        if (!trim(t).empty()) tokens.push_back(trim(t));
+    if (tokens.empty()) throw ConfigError(prefix(where) + "empty component (expected 'name key=value ...')");
+    spec.name = tokens[0];
+    if (spec.name.find('=') != std::string::npos)
+        throw ConfigError(prefix(where) + "expected a component name before '" + spec.name + "'");
+    for (std::size_t i = 1; i < tokens.size(); ++i) {
+        const auto eq = tokens[i].find('=');
+        if (eq == std::string::npos || eq == 0 || eq + 1 == tokens[i].size())
+            throw ConfigError(prefix(where) + "expected key=value after '" + spec.name +
+                              "', found '" + tokens[i] + "'");
+        spec.params.emplace_back(tokens[i].substr(0, eq), tokens[i].substr(eq + 1));
+    }
+    return spec;
+}
+
+std::string describe_range(const ParamSpec& spec) {
+    if (spec.type == ParamType::choice) return spec.choices ? spec.choices : "";
+    if (spec.type == ParamType::boolean) return "true|false";
+    if (spec.type == ParamType::string) return "";
+    const bool has_min = std::isfinite(spec.min), has_max = std::isfinite(spec.max);
+    if (!has_min && !has_max) return "";
+    std::string s = (spec.flags & kMinExclusive) || !has_min ? "(" : "[";
+    s += has_min ? format_number(spec.min) : "-inf";
+    s += ", ";
+    s += has_max ? format_number(spec.max) : "inf";
+    s += (spec.flags & kMaxExclusive) || !has_max ? ")" : "]";
+    return s;
+}
+
+Registry::Registry(RegistryOptions options) : options_(std::move(options)) {
+    const char* debug = std::getenv("PLEXUS_DEBUG_PLUGINS");
+    debug_ = debug && *debug && std::string(debug) != "0";
+
+    for (const auto& p : options_.plugin_paths) search_path_.push_back(p);
+    if (options_.use_environment) {
+        if (const char* env = std::getenv("PLEXUS_PLUGIN_PATH"))
+            for (const auto& p : split(env, ':'))
+                if (!p.empty()) search_path_.emplace_back(p);
+    }
+    if (options_.use_defaults) {
+        boost::dll::fs::error_code ec;
+        const auto exe = boost::dll::program_location(ec);
+        const fs::path installed = fs::path(exe).parent_path() / ".." / "lib" / "plexus" / "plugins";
+        if (!ec) search_path_.push_back(installed);
+#ifdef PLEXUS_BUILD_PLUGIN_DIR
+        // The build tree is a fallback for binaries that have no installed plugins beside
+        // them (tests, tools); an installed plexus never mixes in a build tree's plugins.
+        std::error_code exists_ec;
+        if (ec || !fs::is_directory(installed, exists_ec)) search_path_.emplace_back(PLEXUS_BUILD_PLUGIN_DIR);
+#endif
+    }
+
+    std::set<fs::path> seen;
+    for (const auto& folder : search_path_) {
+        std::error_code ec;
+        const fs::path canonical = fs::weakly_canonical(folder, ec);
+        if (!seen.insert(ec ? folder : canonical).second) continue;  // same folder twice
+        scan_folder(folder);
+    }
+}
+
+Registry::~Registry() = default;
+
+void Registry::scan_folder(const fs::path& folder) {
+    std::error_code ec;
+    if (!fs::is_directory(folder, ec)) {
+        if (debug_) std::cerr << "plexus: plugin folder " << folder.string() << ": not found\n";
+        return;
+    }
+    struct stat st {};
+    // The sticky bit does not help: anyone may still add a file to such a folder.
+    if (!options_.allow_insecure && ::stat(folder.c_str(), &st) == 0 && (st.st_mode & S_IWOTH)) {
+        errors_.push_back({folder, folder.string() +
+                                       ": plugin folder is writable by others; refusing to load "
+                                       "from it (chmod o-w it, or pass --allow-insecure-plugins)"});
+        return;
+    }
+    std::vector<fs::path> files;
+    for (const auto& entry : fs::directory_iterator(folder, ec)) {
+        const std::string name = entry.path().filename().string();
+        if (name.rfind("libplexus-", 0) == 0 && entry.path().extension() == ".so")
+            files.push_back(entry.path());
+    }
+    std::sort(files.begin(), files.end());
+    for (const auto& f : files) load_file(f);
+}
+
+void Registry::load_file(const fs::path& file) {
+    auto fail = [&](const std::string& why) {
+        errors_.push_back({file, file.string() + ": " + why});
+        if (debug_) std::cerr << "plexus: plugin candidate " << file.string() << ": " << why << "\n";
+    };
+    std::error_code ec;
+    if (!fs::is_regular_file(fs::symlink_status(file, ec)))
+        return fail("not a regular file; only regular files are loaded as plugins");
+    struct stat st {};
+    if (!options_.allow_insecure && ::stat(file.c_str(), &st) == 0 && (st.st_mode & S_IWOTH))
+        return fail("writable by others; refusing to load it (chmod o-w it, or pass "
+                    "--allow-insecure-plugins)");
+
+    if (std::string why = check_elf_symbol(file, kManifestSymbol); !why.empty()) return fail(why);
+
+    auto library = std::make_shared<Library>();
+    library->path = file;
+    try {
+        library->lib.load(boost::dll::fs::path(file), boost::dll::load_mode::rtld_now |
+                                                          boost::dll::load_mode::rtld_local);
+    } catch (const std::exception& e) {
+        return fail(std::string("cannot be loaded: ") + e.what() +
+                    " (rebuild it against this Plexus SDK)");
+    }
+    const Manifest* manifest = nullptr;
+    try {
+        manifest = library->lib.get_alias<const Manifest*()>(kManifestSymbol)();
+    } catch (const std::exception& e) {
+        return fail(std::string("entry point unusable: ") + e.what());
+    }
+    if (!manifest) return fail("entry point returned no manifest");
+    if (manifest->abi_version != PLEXUS_ABI_VERSION)
+        return fail("built for Plexus plugin ABI " + std::to_string(manifest->abi_version) +
+                    ", this host uses ABI " + std::to_string(PLEXUS_ABI_VERSION) +
+                    " (rebuild the plugin against this SDK)");
+    if (manifest->struct_size != sizeof(Manifest))
+        return fail("manifest layout differs from this host's (rebuild it against this SDK)");
+    if (!manifest->build_tag || std::strcmp(manifest->build_tag, PLEXUS_BUILD_TAG) != 0)
+        return fail(std::string("built with '") + (manifest->build_tag ? manifest->build_tag : "?") +
+                    "', this host with '" PLEXUS_BUILD_TAG "' (rebuild it with the same compiler "
+                    "and SDK)");
+
+    keep_alive().push_back(library);
+    libraries_.push_back(library);
+    std::size_t added = 0;
+    for (std::size_t i = 0; i < manifest->component_count; ++i) {
+        const ComponentInfo& c = manifest->components[i];
+        bool params_ok = c.param_count == 0 || c.params;
+        for (std::size_t p = 0; params_ok && p < c.param_count; ++p)
+            params_ok = c.params[p].name && c.params[p].doc &&
+                        static_cast<std::uint32_t>(c.params[p].type) <= static_cast<std::uint32_t>(ParamType::choice) &&
+                        (c.params[p].type != ParamType::choice || c.params[p].choices);
+        if (!c.name || !*c.name || !kind_name(c.kind) || !c.create || !c.version || !c.summary || !params_ok) {
+            fail("component #" + std::to_string(i) +
+                 " is malformed (missing name, kind, version, summary, factory or parameter fields)");
+            continue;
+        }
+        if (const ComponentEntry* prev = find(c.kind, c.name)) {
+            errors_.push_back({file, file.string() + ": duplicate " + kind_name(c.kind) + " '" +
+                                         c.name + "' ignored; already provided by " +
+                                         prev->library.string() +
+                                         " (remove one, or reorder --plugin-path)"});
+            continue;
+        }
+        components_.push_back({&c, file});
+        ++added;
+    }
+    if (debug_)
+        std::cerr << "plexus: plugin candidate " << file.string() << ": loaded, " << added
+                  << " component(s)\n";
+}
+
+const ComponentEntry* Registry::find(Kind kind, std::string_view name) const {
+    for (const auto& c : components_)
+        if (c.info->kind == kind && name == c.info->name) return &c;
+    return nullptr;
+}
+
+const ComponentEntry& Registry::require(Kind kind, std::string_view name,
+                                        const std::string& where) const {
+    if (const auto* c = find(kind, name)) return *c;
+    std::vector<std::string> names;
+    for (const auto& c : components_)
+        if (c.info->kind == kind) names.emplace_back(c.info->name);
+    std::string msg = prefix(where) + "unknown " + kind_name(kind) + " '" + std::string(name) + "'";
+    const std::string hint = did_you_mean(name, names);
+    if (!hint.empty())
+        msg += hint;
+    else if (!names.empty())
+        msg += " (available: " + join(names) + ")";
+    else
+        msg += std::string(" (no ") + kind_name(kind) + " plugins found; see `plexus plugins`)";
+    if (!errors_.empty())
+        msg += "; " + std::to_string(errors_.size()) +
+               " plugin file(s) failed to load: `plexus plugins` lists why";
+    throw PluginError(msg);
+}
+
+std::vector<const ComponentEntry*> Registry::find_any(std::string_view name) const {
+    std::vector<const ComponentEntry*> out;
+    for (const auto& c : components_)
+        if (name == c.info->name) out.push_back(&c);
+    return out;
+}
+
+Params Registry::validate(const ComponentEntry& entry, const ComponentSpec& spec) {
+    const ComponentInfo& info = *entry.info;
+    const std::string what = std::string(kind_name(info.kind)) + " '" + info.name + "'";
+    const std::string where = prefix(spec.where);
+    std::vector<std::string> names;
+    for (std::size_t i = 0; i < info.param_count; ++i) names.emplace_back(info.params[i].name);
+
+    Params params;
+    std::set<std::string> given;
+    for (const auto& [key, value] : spec.params) {
+        const ParamSpec* ps = nullptr;
+        for (std::size_t i = 0; i < info.param_count; ++i)
+            if (key == info.params[i].name) ps = &info.params[i];
+        if (!ps) {
+            std::string msg = where + "unknown parameter '" + key + "' for " + what;
+            msg += names.empty() ? " (it takes no parameters)"
+                                 : " (valid: " + join(names) + ")" + did_you_mean(key, names);
+            throw ParamError(msg);
+        }
+        if (!given.insert(key).second)
+            throw ParamError(where + "parameter '" + key + "' of " + what + " given twice");
+        const std::string bad = where + "parameter '" + key + "' of " + what + ": '" + value + "' ";
+        double number = 0;
+        switch (ps->type) {
+            case ParamType::integer: {
+                long long v = 0;
+                auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
+                if (ec != std::errc() || p != value.data() + value.size())
+                    throw ParamError(bad + "is not an integer");
+                number = static_cast<double>(v);
+                break;
+            }
+            case ParamType::real:
+                // Plugins read reals as float: a value beyond float's range would become inf.
+                if (!parse_double(value, number) || std::fabs(number) > 3.4e38)
+                    throw ParamError(bad + "is not a number in float range");
+                break;
+            case ParamType::boolean:
+                if (value != "true" && value != "false" && value != "1" && value != "0" &&
+                    value != "yes" && value != "no" && value != "on" && value != "off")
+                    throw ParamError(bad + "is not true or false");
+                break;
+            case ParamType::choice: {
+                const auto choices = split(ps->choices ? ps->choices : "", '|');
+                if (std::find(choices.begin(), choices.end(), value) == choices.end())
+                    throw ParamError(bad + "is not one of " + join(choices, "|") +
+                                     did_you_mean(value, choices));
+                break;
+            }
+            case ParamType::string: break;
+        }
+        if (ps->type == ParamType::integer || ps->type == ParamType::real) {
+            const bool below = (ps->flags & kMinExclusive) ? number <= ps->min : number < ps->min;
+            const bool above = (ps->flags & kMaxExclusive) ? number >= ps->max : number > ps->max;
+            if (below || above) throw ParamError(bad + "is out of range " + describe_range(*ps));
+        }
+        params.set(key, value);
+    }
+    for (std::size_t i = 0; i < info.param_count; ++i) {
+        const ParamSpec& ps = info.params[i];
+        if (params.has(ps.name)) continue;
+        if (!ps.default_value)
+            throw ParamError(where + "missing required parameter '" + ps.name + "' for " + what +
+                             " (e.g. " + info.name + " " + ps.name + "=...)");
+        params.set(ps.name, ps.default_value);
+    }
+    return params;
+}
+
+ListDevicesFn Registry::device_lister(const ComponentEntry& entry) const {
+    for (const auto& l : libraries_) {
+        if (l->path != entry.library) continue;
+        if (!l->lib.has(kDeviceListSymbol)) return nullptr;
+        try {
+            return l->lib.get_alias<ListDevicesFn()>(kDeviceListSymbol)();
+        } catch (const std::exception&) {
+            return nullptr;
+        }
+    }
+    return nullptr;
+}
+
+namespace {
+
+// "opencl:1" -> "opencl device=1"; "cpu:0" -> "cpu" when cpu has no `device` parameter.
+ComponentSpec device_index_spec(const Registry& registry, ComponentSpec spec) {
+    const auto colon = spec.name.rfind(':');
+    if (colon == std::string::npos || colon == 0) return spec;
+    const std::string index = spec.name.substr(colon + 1);
+    unsigned long long n = 0;
+    auto [p, ec] = std::from_chars(index.data(), index.data() + index.size(), n);
+    if (index.empty() || ec != std::errc() || p != index.data() + index.size())
+        throw ConfigError(prefix(spec.where) + "device '" + spec.name +
+                          "': expected NAME or NAME:INDEX (e.g. opencl:0; see `plexus devices`)");
+    spec.name.resize(colon);
+    const ComponentEntry& entry = registry.require(Kind::device, spec.name, spec.where);
+    bool indexed = false;
+    for (std::size_t i = 0; i < entry.info->param_count; ++i)
+        indexed |= std::string_view(entry.info->params[i].name) == "device";
+    for (const auto& [key, value] : spec.params)
+        if (key == "device")
+            throw ConfigError(prefix(spec.where) + "device '" + spec.name + ":" + index +
+                              "' also sets device=" + value + "; give the index once");
+    if (indexed)
+        spec.params.emplace_back("device", index);
+    else if (n != 0)
+        throw PluginError(prefix(spec.where) + "device '" + spec.name + "' has only one device, " +
+                          spec.name + ":0 (see `plexus devices`)");
+    return spec;
+}
+
+}  // namespace
+
+std::shared_ptr<void> Registry::create(Kind kind, const ComponentSpec& given) const {
+    const ComponentSpec spec = kind == Kind::device ? device_index_spec(*this, given) : given;
+    const ComponentEntry& entry = require(kind, spec.name, spec.where);
+    if (!has_interface(kind))
+        throw PluginError(prefix(spec.where) + kind_name(kind) + " plugins are not supported yet");
+    const Params params = validate(entry, spec);
+    char error[4096] = {};  // room for a device's kernel build log
+    void* object = entry.info->create(params, error, sizeof error);
+    if (!object)
+        throw PluginError(prefix(spec.where) + "cannot create " + kind_name(kind) + " '" +
+                          spec.name + "' (" + entry.library.filename().string() +
+                          "): " + (error[0] ? error : "its factory failed"));
+    std::shared_ptr<Library> library;
+    for (const auto& l : libraries_)
+        if (l->path == entry.library) library = l;
+    return std::shared_ptr<void>(object, [kind, library](void* p) { destroy(kind, p); });
+}
+
+}  // namespace plexus::core

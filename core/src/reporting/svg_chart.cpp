@@ -1,0 +1,388 @@
+#include "svg_chart.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <limits>
+
+namespace plexus::core::svg {
+
+std::string escape(std::string_view text) {
+    std::string out;
+    out.reserve(text.size());
+    for (const char c : text) {
+        switch (c) {
+            case '&':
+                out += "&amp;";
+                break;
+            case '<':
+                out += "&lt;";
+                break;
+            case '>':
+                out += "&gt;";
+                break;
+            case '"':
+                out += "&quot;";
+                break;
+            case '\'':
+                out += "&#39;";
+                break;
+            default:
+                out += c;
+        }
+    }
+    return out;
+}
+
+std::string format_number(double v, int digits) {
+    if (std::isnan(v)) return "nan";
+    return fmt::format("{:.{}g}", v, digits);
+}
+
+namespace {
+
+// Pixel coordinates: one decimal is plenty and keeps the file small.
+std::string px(double v) {
+    return fmt::format("{:.1f}", v);
+}
+
+struct Axis {
+    double lo = 0.0, hi = 1.0;
+    bool log = false;
+    int decimals = 0;
+    std::vector<double> ticks;
+
+    double fraction(double v) const {
+        return log ? (std::log10(v) - std::log10(lo)) / (std::log10(hi) - std::log10(lo))
+                   : (v - lo) / (hi - lo);
+    }
+    std::string label(double v) const {
+        if (log) return format_number(v, 3);
+        return fmt::format("{:.{}f}", v, decimals);
+    }
+};
+
+// 1, 2 or 5 times a power of ten, giving about `target` intervals over `span`.
+double nice_step(double span, double target) {
+    const double raw = span / target;
+    const double mag = std::pow(10.0, std::floor(std::log10(raw)));
+    const double n = raw / mag;
+    return (n < 1.5 ? 1.0 : n < 3.0 ? 2.0 : n < 7.0 ? 5.0 : 10.0) * mag;
+}
+
+Axis linear_axis(double lo, double hi) {
+    if (!(hi > lo)) {  // a constant series still gets a readable range around its value
+        const double pad = lo == 0.0 ? 1.0 : std::abs(lo) * 0.1;
+        lo -= pad;
+        hi += pad;
+    }
+    Axis a;
+    const double step = nice_step(hi - lo, 5.0);
+    if (!std::isfinite(step) || step <= 0.0) {  // values too large to subdivide
+        a.lo = lo;
+        a.hi = hi;
+        a.ticks = {lo, hi};
+        return a;
+    }
+    a.lo = std::floor(lo / step + 1e-9) * step;
+    a.hi = std::ceil(hi / step - 1e-9) * step;
+    for (int i = 0;; ++i) {
+        const double t = a.lo + i * step;
+        if (t > a.hi + step * 1e-6) break;
+        a.ticks.push_back(std::abs(t) < step * 1e-9 ? 0.0 : t);
+    }
+    a.decimals = std::max(0, static_cast<int>(-std::floor(std::log10(step) + 1e-9)));
+    return a;
+}
+
+Axis log_axis(double lo, double hi) {
+    Axis a;
+    a.log = true;
+    const int e0 = static_cast<int>(std::floor(std::log10(lo) + 1e-9));
+    int e1 = static_cast<int>(std::ceil(std::log10(hi) - 1e-9));
+    if (e1 == e0) ++e1;
+    a.lo = std::pow(10.0, e0);
+    a.hi = std::pow(10.0, e1);
+    const bool fine = e1 - e0 <= 2;       // few decades: label 2× and 5× too
+    const int every = (e1 - e0 + 7) / 8;  // many decades: label every second, third, ...
+    for (int e = e0; e <= e1; ++e) {
+        const double d = std::pow(10.0, e);
+        if ((e - e0) % every == 0) a.ticks.push_back(d);
+        if (fine && e < e1) {
+            a.ticks.push_back(2 * d);
+            a.ticks.push_back(5 * d);
+        }
+    }
+    return a;
+}
+
+double text_width(std::size_t chars, double font = 12.0) {
+    return chars * font * 0.58;
+}
+
+}  // namespace
+
+std::string line_chart(const LineChart& c) {
+    constexpr double W = 600, H = 300, L = 66, R = 16, T = 40, B = 48, inset = 10;
+    const double x0 = L, x1 = W - R, y0 = T, y1 = H - B;
+    std::string s =
+        "<svg class=\"chart\" viewBox=\"0 0 600 300\" width=\"600\" height=\"300\" "
+        "role=\"img\" aria-label=\"" +
+        escape(c.y_label) + " by epoch\">\n";
+    s += "<rect class=\"plot\" x=\"" + px(x0) + "\" y=\"" + px(y0) + "\" width=\"" + px(x1 - x0) +
+         "\" height=\"" + px(y1 - y0) + "\"/>\n";
+
+    // The y range covers every finite value of every series.
+    double lo = std::numeric_limits<double>::infinity(), hi = -lo;
+    for (const Series& sr : c.series)
+        for (const double v : sr.y)
+            if (std::isfinite(v)) lo = std::min(lo, v), hi = std::max(hi, v);
+    const bool any = lo <= hi;
+    const Axis ya = !any                                      ? linear_axis(0.0, 1.0)
+                    : c.allow_log && lo > 0.0 && hi > 10 * lo ? log_axis(lo, hi)
+                                                              : linear_axis(lo, hi);
+    const auto ymap = [&](double v) { return y1 - ya.fraction(v) * (y1 - y0); };
+
+    // Epochs: integer ticks, a single epoch sits in the middle.
+    double xmin = std::numeric_limits<double>::infinity(), xmax = -xmin;
+    for (const double v : c.x)
+        if (std::isfinite(v)) xmin = std::min(xmin, v), xmax = std::max(xmax, v);
+    if (!(xmin <= xmax)) xmin = xmax = 1.0;
+    const double xlo = xmax > xmin ? xmin : xmin - 1.0, xhi = xmax > xmin ? xmax : xmax + 1.0;
+    const auto xmap = [&](double v) {
+        return x0 + inset + (v - xlo) / (xhi - xlo) * (x1 - x0 - 2 * inset);
+    };
+    std::vector<double> xticks;
+    const double xstep = std::max(1.0, std::round(nice_step(std::max(xmax - xmin, 1.0), 8.0)));
+    const double first = std::ceil(xmin / xstep) * xstep;
+    if (first - xmin >= xstep * 0.5) xticks.push_back(xmin);
+    for (double t = first; t <= xmax + 1e-9; t += xstep) xticks.push_back(t);
+
+    for (const double t : ya.ticks) {
+        const std::string y = px(ymap(t));
+        s += "<line class=\"grid\" x1=\"" + px(x0) + "\" x2=\"" + px(x1) + "\" y1=\"" + y +
+             "\" y2=\"" + y + "\"/><text class=\"tick\" x=\"" + px(x0 - 6) + "\" y=\"" + y +
+             "\" dy=\"0.32em\" text-anchor=\"end\">" + ya.label(t) + "</text>\n";
+    }
+    for (const double t : xticks) {
+        const std::string x = px(xmap(t));
+        s += "<line class=\"axis\" x1=\"" + x + "\" x2=\"" + x + "\" y1=\"" + px(y1) + "\" y2=\"" +
+             px(y1 + 5) + "\"/><text class=\"tick\" x=\"" + x + "\" y=\"" + px(y1 + 18) +
+             "\" text-anchor=\"middle\">" + format_number(t, 6) + "</text>\n";
+    }
+    s += "<text class=\"axis-title\" x=\"" + px((x0 + x1) / 2) + "\" y=\"" + px(H - 8) +
+         "\" text-anchor=\"middle\">epoch</text>\n";
+    s += "<text class=\"axis-title\" transform=\"rotate(-90 16 " + px((y0 + y1) / 2) +
+         ")\" x=\"16\" y=\"" + px((y0 + y1) / 2) + "\" text-anchor=\"middle\">" +
+         escape(c.y_label) + (ya.log ? " (log scale)" : "") + "</text>\n";
+    if (!any)
+        s += "<text class=\"note\" x=\"" + px((x0 + x1) / 2) + "\" y=\"" + px((y0 + y1) / 2) +
+             "\" text-anchor=\"middle\">no finite values</text>\n";
+
+    // The best epoch: a dashed vertical line with its label.
+    const bool best = c.best_x > 0.0 && c.best_x >= xmin && c.best_x <= xmax;
+    if (best) {
+        const double bx = xmap(c.best_x);
+        const bool right = bx > x1 - 110;
+        s += "<line class=\"best\" x1=\"" + px(bx) + "\" x2=\"" + px(bx) + "\" y1=\"" + px(y0) +
+             "\" y2=\"" + px(y1) + "\"/><text class=\"best-label\" x=\"" +
+             px(right ? bx - 4 : bx + 4) + "\" y=\"" + px(y0 + 14) + "\" text-anchor=\"" +
+             (right ? "end" : "start") + "\">best epoch " + format_number(c.best_x, 6) +
+             "</text>\n";
+    }
+
+    // Series: a polyline per run of finite points, a dot on every point.
+    const bool dots = c.x.size() <= 60;
+    double legend_x = x0;
+    for (const Series& sr : c.series) {
+        const std::string dash = sr.dashed ? " stroke-dasharray=\"6 4\"" : "";
+        std::vector<std::pair<double, double>> run;
+        const auto flush = [&] {
+            if (run.size() >= 2) {
+                s += "<polyline class=\"line\" fill=\"none\" stroke=\"" + sr.colour + "\"" + dash +
+                     " points=\"";
+                for (std::size_t i = 0; i < run.size(); ++i)
+                    s += (i ? " " : "") + px(run[i].first) + "," + px(run[i].second);
+                s += "\"/>\n";
+            }
+            run.clear();
+        };
+        for (std::size_t i = 0; i < sr.y.size() && i < c.x.size(); ++i) {
+            const double v = sr.y[i];
+            const bool ok = std::isfinite(v) && std::isfinite(c.x[i]) && (!ya.log || v > 0.0);
+            if (!ok) {
+                flush();
+                continue;
+            }
+            const double cx = xmap(c.x[i]), cy = ymap(v);
+            run.emplace_back(cx, cy);
+            const bool alone = (i == 0 || !std::isfinite(sr.y[i - 1])) &&
+                               (i + 1 >= sr.y.size() || !std::isfinite(sr.y[i + 1]));
+            if (dots || alone)
+                s += "<circle class=\"dot\" cx=\"" + px(cx) + "\" cy=\"" + px(cy) +
+                     "\" r=\"3\" fill=\"" + sr.colour + "\"/>\n";
+            if (best && c.x[i] == c.best_x)
+                s += "<circle class=\"best-dot\" cx=\"" + px(cx) + "\" cy=\"" + px(cy) +
+                     "\" r=\"6\" fill=\"none\" stroke=\"" + sr.colour + "\"/>\n";
+        }
+        flush();
+        // Legend entry above the plot.
+        s += "<line class=\"swatch\" x1=\"" + px(legend_x) + "\" x2=\"" + px(legend_x + 22) +
+             "\" y1=\"18\" y2=\"18\" stroke=\"" + sr.colour + "\"" + dash +
+             "/><text class=\"legend\" x=\"" + px(legend_x + 28) + "\" y=\"18\" dy=\"0.32em\">" +
+             escape(sr.name) + "</text>\n";
+        legend_x += 28 + text_width(sr.name.size()) + 18;
+    }
+    if (best)
+        s += "<line class=\"best\" x1=\"" + px(legend_x) + "\" x2=\"" + px(legend_x + 22) +
+             "\" y1=\"18\" y2=\"18\"/><text class=\"legend\" x=\"" + px(legend_x + 28) +
+             "\" y=\"18\" dy=\"0.32em\">best epoch</text>\n";
+    s += "</svg>\n";
+    return s;
+}
+
+namespace {
+
+// ColorBrewer "Blues", light to dark.
+constexpr std::array<std::array<int, 3>, 9> kBlues{{{247, 251, 255},
+                                                    {222, 235, 247},
+                                                    {198, 219, 239},
+                                                    {158, 202, 225},
+                                                    {107, 174, 214},
+                                                    {66, 146, 198},
+                                                    {33, 113, 181},
+                                                    {8, 81, 156},
+                                                    {8, 48, 107}}};
+
+std::array<double, 3> blues(double t) {
+    t = std::clamp(std::isfinite(t) ? t : 0.0, 0.0, 1.0) * (kBlues.size() - 1);
+    const std::size_t i = std::min(static_cast<std::size_t>(t), kBlues.size() - 2);
+    const double f = t - static_cast<double>(i);
+    std::array<double, 3> c{};
+    for (int k = 0; k < 3; ++k) c[k] = kBlues[i][k] + f * (kBlues[i + 1][k] - kBlues[i][k]);
+    return c;
+}
+
+std::string rgb(const std::array<double, 3>& c) {
+    return fmt::format("rgb({},{},{})", std::lround(c[0]), std::lround(c[1]), std::lround(c[2]));
+}
+
+// Dark text on light cells, white text on dark ones (relative luminance, sRGB approximated).
+const char* text_colour(const std::array<double, 3>& c) {
+    const double lum = (0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2]) / 255.0;
+    return lum < 0.5 ? "#ffffff" : "#1a1a1a";
+}
+
+std::size_t utf8_length(std::string_view s) {
+    return static_cast<std::size_t>(
+        std::count_if(s.begin(), s.end(), [](char ch) { return (ch & 0xC0) != 0x80; }));
+}
+
+// At most `limit` characters, cut on a UTF-8 character boundary, with an ellipsis.
+std::string shorten(const std::string& s, std::size_t limit) {
+    if (utf8_length(s) <= limit) return s;
+    std::size_t chars = 0, i = 0;
+    for (; i < s.size(); ++i)
+        if ((s[i] & 0xC0) != 0x80 && chars++ == limit - 1) break;
+    return s.substr(0, i) + "\u2026";
+}
+
+std::string count_text(double v) {
+    if (std::isfinite(v) && v == std::floor(v) && std::abs(v) < 1e15) {
+        return fmt::format("{:.0f}", v);
+    }
+    return format_number(v, 3);
+}
+
+double cell_size(std::size_t classes) {
+    return std::clamp(std::floor(480.0 / static_cast<double>(std::max<std::size_t>(classes, 1))),
+                      14.0, 52.0);
+}
+
+}  // namespace
+
+bool heatmap_shows_counts(std::size_t classes) {
+    return cell_size(classes) >= 22;
+}
+
+std::string confusion_heatmap(const std::vector<std::vector<double>>& m,
+                              const std::vector<std::string>& class_names) {
+    constexpr std::size_t kLabelChars = 20;
+    const std::size_t n = m.size();
+    std::vector<std::string> names(n);
+    std::size_t longest = 1;
+    for (std::size_t i = 0; i < n; ++i) {
+        names[i] = i < class_names.size() ? class_names[i] : std::to_string(i);
+        longest = std::max(longest, std::min(utf8_length(names[i]), kLabelChars + 1));
+    }
+    const double cell = cell_size(n);
+    const bool counts = heatmap_shows_counts(n);
+    const double label_w = text_width(longest) + 10;
+    const bool rotate = text_width(longest) > cell - 4;
+    const double col_h = rotate ? text_width(longest) * 0.72 + 14 : 20;
+    const double gx = 24 + label_w, gy = 8, size = cell * n;
+    const double width = gx + size + 80, height = gy + size + col_h + 30;
+
+    std::string s = "<svg class=\"heatmap\" viewBox=\"0 0 " + px(width) + " " + px(height) +
+                    "\" width=\"" + px(width) + "\" height=\"" + px(height) +
+                    "\" role=\"img\" aria-label=\"confusion matrix\">\n<defs><linearGradient "
+                    "id=\"plexus-cm-scale\" x1=\"0\" y1=\"1\" x2=\"0\" y2=\"0\">";
+    for (std::size_t k = 0; k < kBlues.size(); ++k)
+        s += "<stop offset=\"" + format_number(static_cast<double>(k) / (kBlues.size() - 1), 3) +
+             "\" stop-color=\"" + rgb(blues(static_cast<double>(k) / (kBlues.size() - 1))) + "\"/>";
+    s += "</linearGradient></defs>\n";
+
+    for (std::size_t i = 0; i < n; ++i) {
+        double row_sum = 0.0;
+        for (const double v : m[i]) row_sum += std::isfinite(v) ? v : 0.0;
+        const double cy = gy + cell * i;
+        s += "<text class=\"label\" x=\"" + px(gx - 6) + "\" y=\"" + px(cy + cell / 2) +
+             "\" dy=\"0.32em\" text-anchor=\"end\">" + escape(shorten(names[i], kLabelChars)) +
+             "</text>\n";
+        for (std::size_t j = 0; j < n; ++j) {
+            const double v = j < m[i].size() ? m[i][j] : 0.0;
+            const double share = row_sum > 0.0 ? v / row_sum : 0.0;
+            const auto colour = blues(share);
+            const double cx = gx + cell * j;
+            s += "<rect class=\"cell\" x=\"" + px(cx) + "\" y=\"" + px(cy) + "\" width=\"" +
+                 px(cell) + "\" height=\"" + px(cell) + "\" fill=\"" + rgb(colour) +
+                 "\"><title>true " + escape(names[i]) + ", predicted " + escape(names[j]) + ": " +
+                 count_text(v) + " (" + format_number(100.0 * share, 3) +
+                 "% of the row)</title></rect>";
+            if (counts)
+                s += "<text class=\"count\" x=\"" + px(cx + cell / 2) + "\" y=\"" +
+                     px(cy + cell / 2) + "\" dy=\"0.35em\" text-anchor=\"middle\" fill=\"" +
+                     text_colour(colour) + "\" font-size=\"" + px(std::min(12.0, cell * 0.3)) +
+                     "\">" + count_text(v) + "</text>";
+            s += "\n";
+        }
+    }
+    s += "<rect class=\"frame\" x=\"" + px(gx) + "\" y=\"" + px(gy) + "\" width=\"" + px(size) +
+         "\" height=\"" + px(size) + "\"/>\n";
+    for (std::size_t j = 0; j < n; ++j) {
+        const double cx = gx + cell * j + cell / 2, ly = gy + size + (rotate ? 10 : 15);
+        s += "<text class=\"label\" x=\"" + px(cx) + "\" y=\"" + px(ly) + "\"" +
+             (rotate ? " text-anchor=\"end\" dy=\"0.32em\" transform=\"rotate(-45 " + px(cx) + " " +
+                           px(ly) + ")\""
+                     : " text-anchor=\"middle\"") +
+             ">" + escape(shorten(names[j], kLabelChars)) + "</text>\n";
+    }
+    s += "<text class=\"axis-title\" x=\"" + px(gx + size / 2) + "\" y=\"" +
+         px(gy + size + col_h + 18) + "\" text-anchor=\"middle\">predicted class</text>\n";
+    s += "<text class=\"axis-title\" transform=\"rotate(-90 14 " + px(gy + size / 2) +
+         ")\" x=\"14\" y=\"" + px(gy + size / 2) + "\" text-anchor=\"middle\">true class</text>\n";
+
+    // Colour scale: share of the true class's samples.
+    const double bx = gx + size + 16;
+    s += "<rect class=\"scale\" x=\"" + px(bx) + "\" y=\"" + px(gy) + "\" width=\"12\" height=\"" +
+         px(size) + "\" fill=\"url(#plexus-cm-scale)\"/>\n";
+    for (const double t : {0.0, 0.5, 1.0})
+        s += "<text class=\"tick\" x=\"" + px(bx + 16) + "\" y=\"" + px(gy + size * (1 - t)) +
+             "\" dy=\"0.32em\">" + format_number(100 * t, 3) + "%</text>\n";
+    s += "</svg>\n";
+    return s;
+}
+
+}  // namespace plexus::core::svg

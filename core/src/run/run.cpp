@@ -1,0 +1,206 @@
+// plexus train, step by step: the experiment's settings and components, the data and its
+// splits, the pipeline fitted on the training split, the trainer, the run folder, training,
+// then the outputs (run_outputs.cpp).
+#include "plexus/core/run/run.hpp"
+
+#include <fmt/chrono.h>
+#include <fmt/format.h>
+
+#include <ctime>
+#include <nlohmann/json.hpp>
+
+#include "plexus/core/data/pipeline.hpp"
+#include "plexus/core/data/run_data.hpp"
+#include "plexus/core/experiment/settings.hpp"
+#include "plexus/core/files.hpp"
+#include "plexus/core/modelfile/model_card.hpp"
+#include "plexus/core/modelfile/safetensors.hpp"
+#include "plexus/core/training/trainer.hpp"
+#include "plexus/plexus.hpp"
+#include "run_steps.hpp"
+
+namespace fs = std::filesystem;
+
+namespace plexus::core {
+namespace {
+
+void check_run_name(const ExperimentSettings& settings) {
+    const std::string& name = settings.name;
+    if (name.empty() || name == "." || name == ".." ||
+        name.find_first_of("/\\\"") != std::string::npos ||
+        !nlohmann::json::accept("\"" + name + "\""))
+        throw ConfigError(settings.file.string() + ": experiment name '" + name +
+                          "' cannot name a run folder (use letters, digits, '-', '_' or '.')");
+}
+
+/// Every component the experiment names, made (and so validated) before any data is read.
+struct Components {
+    std::shared_ptr<Device> device;
+    std::shared_ptr<Optimizer> optimizer;
+    std::shared_ptr<Loss> loss;
+    Sequential model;
+    std::vector<std::shared_ptr<Metric>> metrics;
+    std::vector<std::shared_ptr<Callback>> callbacks;
+    Pipeline pipeline;  // built and fitted once the data is loaded
+};
+
+template <class T>
+std::shared_ptr<T> create(const Registry& registry, const Setting& setting) {
+    return registry.create_as<T>(parse_component_spec(setting.value, setting.where));
+}
+
+std::unique_ptr<Components> create_components(const Registry& registry,
+                                              const ExperimentSettings& s) {
+    auto c = std::make_unique<Components>();
+    c->device = create<Device>(registry, s.train.device);
+    c->optimizer = create<Optimizer>(registry, s.train.optimizer);
+    c->loss = create<Loss>(registry, s.model.loss);
+    for (const auto& layer : s.model.layers) {
+        const ComponentSpec cs = parse_component_spec(layer.value, layer.where);
+        c->model.add(registry.create_as<Layer>(cs), cs.name);
+    }
+    if (c->model.size() == 0)
+        throw ConfigError(s.file.string() +
+                          ": [model] has no layers (add 'layer = dense units=10')");
+    for (const auto& metric : s.train.metrics)
+        c->metrics.push_back(create<Metric>(registry, metric));
+    bool has_progress = false;
+    for (const auto& callback : s.train.callbacks) {
+        const ComponentSpec cs = parse_component_spec(callback.value, callback.where);
+        has_progress |= cs.name == "progress";
+        c->callbacks.push_back(registry.create_as<Callback>(cs));
+    }
+    if (s.train.verbose > 0 && !has_progress)
+        c->callbacks.push_back(
+            registry.create_as<Callback>(parse_component_spec("progress", "default")));
+    for (const auto& transform : s.data.transforms)
+        c->pipeline.add(create<Transform>(registry, transform), transform.value);
+    return c;
+}
+
+/// Builds the pipeline for the training samples and batches of `batch` rows, and fits it on
+/// the training split only: validation and test statistics never leak in. Returns its
+/// warnings.
+std::vector<std::string> prepare_pipeline(Pipeline& pipeline, const RunData& data,
+                                          std::size_t batch, const ExperimentSettings& s) {
+    try {
+        pipeline.build(data.train_data.sample_shape, batch, s.data.divide, s.train.seed);
+    } catch (const Error& e) {
+        throw ConfigError(s.file.string() + ": " + e.what());
+    }
+    return pipeline.fit(data.train_data, data.train.indices);
+}
+
+ModelCard model_card(const ExperimentSettings& s, const RunData& data, const Pipeline& pipeline) {
+    ModelCard card;
+    card.experiment = s.name;
+    for (const auto& layer : s.model.layers) card.layers.push_back(layer.value);
+    card.loss = s.model.loss.value;
+    card.transforms = pipeline.specs();
+    card.input_shape = data.train_data.sample_shape;
+    card.divide = s.data.divide;
+    card.classes = data.classes;
+    card.class_names = data.train_data.class_names;
+    return card;
+}
+
+TrainOptions train_options(const ExperimentSettings& s, std::size_t batch, const ModelCard& card) {
+    TrainOptions options;
+    options.batch_size = batch;
+    options.epochs = s.train.epochs;
+    options.seed = s.train.seed;
+    options.prefetch = s.data.prefetch;
+    options.write_model = [metadata = card.to_metadata()](const std::string& path,
+                                                          const std::vector<HostTensor>& tensors) {
+        write_safetensors(path, tensors, metadata);
+    };
+    return options;
+}
+
+fs::path make_run_dir(const fs::path& root, const std::string& name) {
+    const std::time_t now = std::time(nullptr);
+    std::tm tm{};
+    localtime_r(&now, &tm);
+    const std::string stamp = fmt::format("{:%Y%m%d-%H%M%S}", tm);
+    std::error_code ec;
+    fs::create_directories(root, ec);
+    for (int i = 1; i < 1000; ++i) {
+        fs::path dir = root / (name + "-" + stamp + (i > 1 ? "-" + std::to_string(i) : ""));
+        if (fs::create_directory(dir, ec)) return dir;
+        if (ec) throw Error(dir.string() + ": cannot create the run folder: " + ec.message());
+    }
+    throw Error(root.string() + ": cannot find a free run folder name");
+}
+
+void print_start(std::ostream& out, const Components& c, const RunData& data,
+                 const std::vector<std::string>& warnings) {
+    out << "plexus " PLEXUS_VERSION_STRING " | " << c.device->description() << "\n"
+        << "data: " << data.train.size() << " train, " << data.validation.size() << " validation, "
+        << data.test.size() << " test samples; " << data.classes << " classes; samples "
+        << data.train_data.sample_shape.str();
+    if (c.pipeline.size())
+        out << " -> " << c.pipeline.output_shape().str() << " after " << c.pipeline.size()
+            << " transform(s)";
+    out << "\n" << c.model.summary();
+    for (const auto& w : warnings) out << w << "\n";
+    out << std::flush;
+}
+
+/// Trains, writing history.csv after every epoch. A failure before the first epoch ended
+/// (e.g. a callback monitoring a value that is never logged) leaves nothing worth keeping:
+/// the run folder goes; after that the saved epochs stay.
+History fit_logging_history(Trainer& trainer, const RunData& data, const fs::path& run_dir) {
+    std::size_t epochs_saved = 0;
+    try {
+        return trainer.fit(data.train, data.validation, [&](const History& h) {
+            write_file_atomic(run_dir / "history.csv", h.to_csv());
+            epochs_saved = h.rows.size();
+        });
+    } catch (...) {
+        if (epochs_saved == 0) {
+            std::error_code ec;
+            fs::remove_all(run_dir, ec);
+        }
+        throw;
+    }
+}
+
+}  // namespace
+
+RunResult run_experiment(const Experiment& exp, const RunOptions& options, std::ostream& out) {
+    // 1. Everything that can be wrong with the experiment is checked before any output.
+    const ExperimentSettings settings = read_settings(exp);
+    check_run_name(settings);
+    const Registry registry(options.registry);
+    const std::unique_ptr<Components> c = create_components(registry, settings);
+
+    // 2. Data and splits (a seeded shuffle before every split, never "the last rows"), the
+    // pipeline fitted on the training split, and the trainer built for them. Batch gradient
+    // descent is batch_size = full; a batch never exceeds the training set.
+    const std::unique_ptr<RunData> data = load_run_data(settings.data);
+    const std::size_t batch = settings.train.batch_size == 0
+                                  ? data->train.size()
+                                  : std::min(settings.train.batch_size, data->train.size());
+    std::vector<std::string> warnings = prepare_pipeline(c->pipeline, *data, batch, settings);
+    warnings.insert(warnings.end(), data->warnings.begin(), data->warnings.end());
+    const ModelCard card = model_card(settings, *data, c->pipeline);
+    Trainer trainer(*c->device, c->model, *c->loss, *c->optimizer, c->metrics, c->callbacks,
+                    c->pipeline, train_options(settings, batch, card));
+    try {
+        trainer.build(data->classes, data->train_counts);
+    } catch (const Error& e) {  // model and loss shapes: name the experiment they came from
+        throw ConfigError(settings.file.string() + ": " + e.what());
+    }
+
+    // 3. The run folder, training, and the outputs. Every file is written atomically.
+    RunResult result;
+    result.run_dir = make_run_dir(options.out_dir, settings.name);
+    trainer.set_run_dir(result.run_dir.string());
+    write_file_atomic(result.run_dir / "experiment.ini", exp.resolved_text());
+    print_start(out, *c, *data, warnings);
+    const History history = fit_logging_history(trainer, *data, result.run_dir);
+    write_run_outputs({exp, registry, *data, trainer, history}, result, out);
+    return result;
+}
+
+}  // namespace plexus::core
