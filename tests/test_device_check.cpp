@@ -2,9 +2,8 @@
 // --check`: the table covers every primitive op and fused key, a correct device passes it,
 // and a device with one wrong op (tests/fixtures/wrong_device.cpp) fails naming that op.
 #define BOOST_TEST_MODULE device_check
-#include <boost/test/unit_test.hpp>
-
 #include <algorithm>
+#include <boost/test/unit_test.hpp>
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
@@ -26,19 +25,25 @@ const std::string kWrongDir = std::string(PLEXUS_TEST_FIXTURE_DIR) + "/wrong_dev
 
 struct CacheInBuildTree {
     CacheInBuildTree() {
-        ::setenv("XDG_CACHE_HOME", (std::string(PLEXUS_TEST_BUILD_DIR) + "/tests/opencl-cache").c_str(), 1);
+        ::setenv("XDG_CACHE_HOME",
+                 (std::string(PLEXUS_TEST_BUILD_DIR) + "/tests/opencl-cache").c_str(), 1);
     }
 };
 BOOST_TEST_GLOBAL_FIXTURE(CacheInBuildTree);
 
-std::shared_ptr<Device> cpu() { return load<Device>("cpu", {PLEXUS_TEST_PLUGIN_DIR}); }
-
-bool has_op(const DeviceCheckReport& r, const std::string& prefix) {
-    return std::any_of(r.rows.begin(), r.rows.end(),
-                       [&](const auto& row) { return row.op.rfind(prefix, 0) == 0 && !row.skipped; });
+std::shared_ptr<Device> cpu() {
+    return load<Device>("cpu", {PLEXUS_TEST_PLUGIN_DIR});
 }
 
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+bool has_op(const DeviceCheckReport& r, const std::string& prefix) {
+    return std::any_of(r.rows.begin(), r.rows.end(), [&](const auto& row) {
+        return row.op.rfind(prefix, 0) == 0 && !row.skipped;
+    });
+}
+
+bool contains(const std::string& text, const std::string& part) {
+    return text.find(part) != std::string::npos;
+}
 
 }  // namespace
 
@@ -48,19 +53,57 @@ BOOST_AUTO_TEST_CASE(cpu_against_cpu_passes_and_covers_every_op) {
     BOOST_TEST(r.passed(), plexus::testing::to_table(r, true));
     BOOST_TEST(r.reference == "cpu");
     // The op names of device.hpp's enums, spelt as the table spells them.
-    for (const char* op : {"unary identity", "unary scale", "unary add_scalar", "unary neg", "unary abs",
-                           "unary square", "unary sqrt", "unary exp", "unary log", "unary relu",
-                           "unary sigmoid", "unary tanh", "unary sign", "unary leaky_relu", "unary elu",
-                           "unary clip", "unary reciprocal", "binary add", "binary sub", "binary mul",
-                           "binary div", "binary max", "binary min", "binary equal", "binary relu_backward",
-                           "binary leaky_relu_backward", "binary elu_backward", "binary sigmoid_backward",
-                           "binary tanh_backward", "binary greater", "reduce sum", "reduce mean", "reduce max",
-                           "reduce argmax", "gemm", "gemm a^T", "gemm b^T", "gemm a^T b^T", "fill", "copy",
-                           "axpby", "softmax", "log_softmax", "softmax_backward", "random uniform",
-                           "random normal", "random bernoulli"})
+    for (const char* op : {"unary identity",
+                           "unary scale",
+                           "unary add_scalar",
+                           "unary neg",
+                           "unary abs",
+                           "unary square",
+                           "unary sqrt",
+                           "unary exp",
+                           "unary log",
+                           "unary relu",
+                           "unary sigmoid",
+                           "unary tanh",
+                           "unary sign",
+                           "unary leaky_relu",
+                           "unary elu",
+                           "unary clip",
+                           "unary reciprocal",
+                           "binary add",
+                           "binary sub",
+                           "binary mul",
+                           "binary div",
+                           "binary max",
+                           "binary min",
+                           "binary equal",
+                           "binary relu_backward",
+                           "binary leaky_relu_backward",
+                           "binary elu_backward",
+                           "binary sigmoid_backward",
+                           "binary tanh_backward",
+                           "binary greater",
+                           "reduce sum",
+                           "reduce mean",
+                           "reduce max",
+                           "reduce argmax",
+                           "gemm",
+                           "gemm a^T",
+                           "gemm b^T",
+                           "gemm a^T b^T",
+                           "fill",
+                           "copy",
+                           "axpby",
+                           "softmax",
+                           "log_softmax",
+                           "softmax_backward",
+                           "random uniform",
+                           "random normal",
+                           "random bernoulli"})
         BOOST_TEST(has_op(r, op), "no case for " << op);
     for (plexus::fused::Key key : plexus::fused::kAllKeys)
-        BOOST_TEST(has_op(r, std::string(plexus::fused::key_name(key))), "no case for " << plexus::fused::key_name(key));
+        BOOST_TEST(has_op(r, std::string(plexus::fused::key_name(key))),
+                   "no case for " << plexus::fused::key_name(key));
 }
 
 BOOST_AUTO_TEST_CASE(a_wrong_op_fails_its_rows_and_only_those) {
@@ -77,8 +120,9 @@ BOOST_AUTO_TEST_CASE(a_wrong_op_fails_its_rows_and_only_those) {
     // It lists no fused keys: those rows are skipped, not failed.
     std::size_t skipped = 0;
     for (const auto& row : r.rows) {
-        const bool fused = std::any_of(plexus::fused::kAllKeys.begin(), plexus::fused::kAllKeys.end(),
-                                       [&](auto key) { return row.op.rfind(plexus::fused::key_name(key), 0) == 0; });
+        const bool fused = std::any_of(
+            plexus::fused::kAllKeys.begin(), plexus::fused::kAllKeys.end(),
+            [&](auto key) { return row.op.rfind(plexus::fused::key_name(key), 0) == 0; });
         BOOST_TEST(row.skipped == fused, row.op);
         skipped += row.skipped;
     }
@@ -86,11 +130,13 @@ BOOST_AUTO_TEST_CASE(a_wrong_op_fails_its_rows_and_only_those) {
     // --only narrows the table to one op.
     const DeviceCheckReport gemm = check_device(*reference, *wrong, {.only = "gemm"});
     BOOST_TEST(gemm.passed());
-    BOOST_TEST(std::all_of(gemm.rows.begin(), gemm.rows.end(), [](const auto& row) { return row.op.rfind("gemm", 0) == 0; }));
+    BOOST_TEST(std::all_of(gemm.rows.begin(), gemm.rows.end(),
+                           [](const auto& row) { return row.op.rfind("gemm", 0) == 0; }));
 }
 
 BOOST_AUTO_TEST_CASE(plexus_devices_check_fails_naming_the_wrong_op) {
-    const auto r = plexus::test::run_plexus("devices --check wrong_tanh --plugin-path '" + kWrongDir + "'");
+    const auto r =
+        plexus::test::run_plexus("devices --check wrong_tanh --plugin-path '" + kWrongDir + "'");
     BOOST_TEST(r.exit_code == 1, r.err);
     BOOST_TEST(contains(r.err, "wrong_tanh differs from the cpu device in 6 of"), r.err);
     BOOST_TEST(contains(r.err, ": unary tanh, unary tanh in place\n"), r.err);

@@ -4,7 +4,6 @@
 // device and, where an OpenCL platform exists (PoCL in CI), on the opencl device.
 #define BOOST_TEST_MODULE device_fused_keys
 #include <boost/test/unit_test.hpp>
-
 #include <cstdint>
 #include <cstdlib>
 #include <functional>
@@ -26,12 +25,14 @@ using plexus::testing::load;
 // Kernels the opencl device compiles are cached in the build tree, not in ~/.cache.
 struct CacheInBuildTree {
     CacheInBuildTree() {
-        ::setenv("XDG_CACHE_HOME", (std::string(PLEXUS_TEST_BUILD_DIR) + "/tests/opencl-cache").c_str(), 1);
+        ::setenv("XDG_CACHE_HOME",
+                 (std::string(PLEXUS_TEST_BUILD_DIR) + "/tests/opencl-cache").c_str(), 1);
     }
 };
 BOOST_TEST_GLOBAL_FIXTURE(CacheInBuildTree);
 
-Tensor uniform(Device& d, const plexus::Shape& shape, std::uint64_t seed, float lo = -1, float hi = 1) {
+Tensor uniform(Device& d, const plexus::Shape& shape, std::uint64_t seed, float lo = -1,
+               float hi = 1) {
     Tensor t = d.alloc(shape);
     d.random(plexus::Distribution::uniform, seed, 0, t, lo, hi);
     return t;
@@ -42,7 +43,8 @@ void run_batchnorm(Device& d, plexus::Mode mode) {
     auto layer = load<plexus::Layer>("batchnorm", {PLEXUS_TEST_PLUGIN_DIR});
     const plexus::Shape shape{6, 5};
     layer->build(shape, d, {});
-    const Tensor x = uniform(d, shape, 1), y = d.alloc(shape), dy = uniform(d, shape, 2), dx = d.alloc(shape);
+    const Tensor x = uniform(d, shape, 1), y = d.alloc(shape), dy = uniform(d, shape, 2),
+                 dx = d.alloc(shape);
     layer->forward(x, y, mode);
     if (mode == plexus::Mode::train) layer->backward(x, y, dy, &dx);
     d.synchronize();
@@ -53,7 +55,8 @@ void run_softmax_cross_entropy(Device& d) {
     const plexus::Shape shape{4, 3};
     loss->build(shape, d);
     const Tensor pred = uniform(d, shape, 3), dpred = d.alloc(shape);
-    const Tensor target = plexus::testing::make_tensor(d, shape, {1, 0, 0, 0, 1, 0, 0, 0, 1, 1, 0, 0});
+    const Tensor target =
+        plexus::testing::make_tensor(d, shape, {1, 0, 0, 0, 1, 0, 0, 0, 1, 1, 0, 0});
     loss->forward(pred, target);
     loss->backward(pred, target, dpred);
     d.synchronize();
@@ -86,7 +89,8 @@ void check_claimed_keys_run(Device& d) {
     BOOST_TEST_MESSAGE(d.name() << " lists " << [&] {
         std::string keys;
         for (Key k : plexus::fused::kAllKeys)
-            if (d.fused_keys().contains(k)) keys += std::string(" ") + std::string(plexus::fused::key_name(k));
+            if (d.fused_keys().contains(k))
+                keys += std::string(" ") + std::string(plexus::fused::key_name(k));
         return keys;
     }());
     for (Key key : plexus::fused::kAllKeys) {
@@ -109,14 +113,16 @@ void check_fused_false_runs_none(Device& d) {
     layer->forward(x, y, plexus::Mode::train);
     layer->backward(x, y, x, nullptr);
     run_optimizer(d, "adam fused=false");
-    for (Key key : plexus::fused::kAllKeys) BOOST_TEST(d.counters().fused_runs[static_cast<std::size_t>(key)] == 0u);
+    for (Key key : plexus::fused::kAllKeys)
+        BOOST_TEST(d.counters().fused_runs[static_cast<std::size_t>(key)] == 0u);
 }
 
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(every_key_has_a_component) {
     for (Key key : plexus::fused::kAllKeys)
-        BOOST_TEST(components().count(key) == 1u, "no component runs " << plexus::fused::key_name(key));
+        BOOST_TEST(components().count(key) == 1u,
+                   "no component runs " << plexus::fused::key_name(key));
 }
 
 BOOST_AUTO_TEST_CASE(cpu_runs_every_key_it_lists) {
@@ -173,10 +179,15 @@ private:
 
 bool sgd_step(Device& d) {
     const Tensor g = d.alloc({3}), w = d.alloc({3}), b = d.alloc({3});
-    return d.try_fused(plexus::fused::SgdMomentumUpdate{.grad = g, .value = w, .velocity = b,
-                                                        .lr = 0.1f, .momentum = 0.9f,
-                                                        .weight_decay = 0.0f, .nesterov = false,
-                                                        .grad_scale = 1.0f, .clipvalue = 0.0f});
+    return d.try_fused(plexus::fused::SgdMomentumUpdate{.grad = g,
+                                                        .value = w,
+                                                        .velocity = b,
+                                                        .lr = 0.1f,
+                                                        .momentum = 0.9f,
+                                                        .weight_decay = 0.0f,
+                                                        .nesterov = false,
+                                                        .grad_scale = 1.0f,
+                                                        .clipvalue = 0.0f});
 }
 
 }  // namespace
@@ -184,7 +195,8 @@ bool sgd_step(Device& d) {
 BOOST_AUTO_TEST_CASE(a_key_not_listed_is_declined_and_not_counted) {
     Listing bare({});
     BOOST_TEST(!sgd_step(bare));
-    BOOST_TEST(bare.counters().fused_runs[static_cast<std::size_t>(Key::sgd_momentum_update)] == 0u);
+    BOOST_TEST(bare.counters().fused_runs[static_cast<std::size_t>(Key::sgd_momentum_update)] ==
+               0u);
 }
 
 BOOST_AUTO_TEST_CASE(a_key_listed_but_not_implemented_names_itself) {

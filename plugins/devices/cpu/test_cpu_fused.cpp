@@ -15,10 +15,16 @@ BOOST_AUTO_TEST_CASE(fused_batchnorm_forward) {
     Tensor y = dev->alloc({4, 2}), xhat = dev->alloc({4, 2});
     Tensor mean = dev->alloc({2}), invstd = dev->alloc({2});
     Tensor mm = make({2}, {0, 0}), mv = make({2}, {1, 1});
-    BOOST_TEST(dev->try_fused(fused::BatchNormForwardTrain{.x = x, .gamma = &gamma, .beta = &beta,
-                                                           .y = y, .xhat = xhat, .mean = mean,
-                                                           .invstd = invstd, .moving_mean = mm,
-                                                           .moving_variance = mv, .epsilon = 4.0f,
+    BOOST_TEST(dev->try_fused(fused::BatchNormForwardTrain{.x = x,
+                                                           .gamma = &gamma,
+                                                           .beta = &beta,
+                                                           .y = y,
+                                                           .xhat = xhat,
+                                                           .mean = mean,
+                                                           .invstd = invstd,
+                                                           .moving_mean = mm,
+                                                           .moving_variance = mv,
+                                                           .epsilon = 4.0f,
                                                            .momentum = 0.9f}));
     check_close(host(xhat), {-1, -0.5f, -1.0f / 3, -0.5f, 1.0f / 3, -0.5f, 1, 1.5f});
     check_close(host(y), {-1.5f, 1.5f, -1.0f / 6, 1.5f, 7.0f / 6, 1.5f, 2.5f, -0.5f});
@@ -31,32 +37,43 @@ BOOST_AUTO_TEST_CASE(fused_batchnorm_forward) {
     const Tensor xi = make({1, 2}, {7, 3});
     const Tensor m1 = make({2}, {1, -1}), v1 = make({2}, {5, 12});
     Tensor yi = dev->alloc({1, 2});
-    BOOST_TEST(dev->try_fused(fused::BatchNormForwardInfer{.x = xi, .gamma = &gamma, .beta = &beta,
-                                                           .moving_mean = m1, .moving_variance = v1,
-                                                           .y = yi, .epsilon = 4.0f}));
+    BOOST_TEST(dev->try_fused(fused::BatchNormForwardInfer{.x = xi,
+                                                           .gamma = &gamma,
+                                                           .beta = &beta,
+                                                           .moving_mean = m1,
+                                                           .moving_variance = v1,
+                                                           .y = yi,
+                                                           .epsilon = 4.0f}));
     check_close(host(yi), {4.5f, 0});
     // No gamma (1) and no beta (0).
     BOOST_TEST(dev->try_fused(fused::BatchNormForwardInfer{
         .x = xi, .moving_mean = m1, .moving_variance = v1, .y = yi, .epsilon = 4.0f}));
     check_close(host(yi), {2, 1});
-    const auto counted = dev->counters().fused_runs[static_cast<std::size_t>(fused::Key::batchnorm_forward_infer)];
+    const auto counted =
+        dev->counters().fused_runs[static_cast<std::size_t>(fused::Key::batchnorm_forward_infer)];
     BOOST_TEST(counted == 2u);
 
     // A wrong size names the operand.
     const Tensor short_mean = make({1}, {0});
-    BOOST_CHECK_EXCEPTION(dev->try_fused(fused::BatchNormForwardInfer{.x = xi, .moving_mean = short_mean,
-                                                                      .moving_variance = v1, .y = yi,
-                                                                      .epsilon = 4.0f}),
-                          DeviceError, [](const DeviceError& e) {
-                              return message_contains(e, "batchnorm.forward_infer: 'moving_mean' has shape [1]");
-                          });
+    BOOST_CHECK_EXCEPTION(
+        dev->try_fused(fused::BatchNormForwardInfer{
+            .x = xi, .moving_mean = short_mean, .moving_variance = v1, .y = yi, .epsilon = 4.0f}),
+        DeviceError, [](const DeviceError& e) {
+            return message_contains(e, "batchnorm.forward_infer: 'moving_mean' has shape [1]");
+        });
     // A training batch of one row has no variance.
     Tensor y1 = dev->alloc({1, 2}), xhat1 = dev->alloc({1, 2});
-    BOOST_CHECK_EXCEPTION(dev->try_fused(fused::BatchNormForwardTrain{.x = xi, .y = y1, .xhat = xhat1,
-                                                                      .mean = mean, .invstd = invstd,
-                                                                      .moving_mean = mm, .moving_variance = mv,
-                                                                      .epsilon = 4.0f, .momentum = 0.9f}),
-                          DeviceError, [](const DeviceError& e) { return message_contains(e, "at least 2 rows"); });
+    BOOST_CHECK_EXCEPTION(
+        dev->try_fused(fused::BatchNormForwardTrain{.x = xi,
+                                                    .y = y1,
+                                                    .xhat = xhat1,
+                                                    .mean = mean,
+                                                    .invstd = invstd,
+                                                    .moving_mean = mm,
+                                                    .moving_variance = mv,
+                                                    .epsilon = 4.0f,
+                                                    .momentum = 0.9f}),
+        DeviceError, [](const DeviceError& e) { return message_contains(e, "at least 2 rows"); });
 }
 
 BOOST_AUTO_TEST_CASE(fused_batchnorm_backward) {
@@ -68,8 +85,13 @@ BOOST_AUTO_TEST_CASE(fused_batchnorm_backward) {
     const Tensor gamma = make({2}, {2, -1}), invstd = make({2}, {1.0f / 3, 0.25f});
     Tensor dx = dev->alloc({4, 2}), dgamma = dev->alloc({2}), dbeta = dev->alloc({2});
     const auto op = [&](const Tensor* d_x) {
-        return fused::BatchNormBackward{.dy = dy, .xhat = xhat, .gamma = &gamma, .invstd = invstd,
-                                        .dx = d_x, .dgamma = dgamma, .dbeta = dbeta};
+        return fused::BatchNormBackward{.dy = dy,
+                                        .xhat = xhat,
+                                        .gamma = &gamma,
+                                        .invstd = invstd,
+                                        .dx = d_x,
+                                        .dgamma = dgamma,
+                                        .dbeta = dbeta};
     };
     BOOST_TEST(dev->try_fused(op(&dx)));
     const float s = 1.0f / 64;
@@ -85,21 +107,27 @@ BOOST_AUTO_TEST_CASE(fused_softmax_cross_entropy_backward_matches_the_primitives
     // Hand values: logits (0, ln 3) give softmax (1/4, 3/4); target (0, 1); scale 1/2:
     // dpred = ((1/4 - 0) / 2, (3/4 - 1) / 2) = (1/8, -1/8).
     auto d = load_cpu();
-    const Tensor x = upload_to(*d, {1, 2}, {0.0f, std::log(3.0f)}), t = upload_to(*d, {1, 2}, {0, 1});
+    const Tensor x = upload_to(*d, {1, 2}, {0.0f, std::log(3.0f)}),
+                 t = upload_to(*d, {1, 2}, {0, 1});
     Tensor dx = d->alloc({1, 2});
-    BOOST_TEST_REQUIRE(d->try_fused(fused::SoftmaxCrossEntropyBackward{.pred = x, .target = t, .dpred = dx, .scale = 0.5f}));
+    BOOST_TEST_REQUIRE(d->try_fused(
+        fused::SoftmaxCrossEntropyBackward{.pred = x, .target = t, .dpred = dx, .scale = 0.5f}));
     check_close(run_on(*d, [&](Device&) { return dx; }), {0.125f, -0.125f}, 1e-6f);
     // Odd shapes: bit-identical to softmax, sub and scale, also when dpred aliases pred.
     const std::size_t rows = 13, cols = 7;
-    const Floats logits = pattern(rows * cols, 6.0f, 0.2f), target = pattern(rows * cols, 0.5f, 0.9f);
+    const Floats logits = pattern(rows * cols, 6.0f, 0.2f),
+                 target = pattern(rows * cols, 0.5f, 0.9f);
     const float scale = 1.0f / rows;
     const auto fused_path = [&](Device& device) {
-        Tensor p = upload_to(device, {rows, cols}, logits), q = upload_to(device, {rows, cols}, target);
-        BOOST_TEST(device.try_fused(fused::SoftmaxCrossEntropyBackward{.pred = p, .target = q, .dpred = p, .scale = scale}));
+        Tensor p = upload_to(device, {rows, cols}, logits),
+               q = upload_to(device, {rows, cols}, target);
+        BOOST_TEST(device.try_fused(fused::SoftmaxCrossEntropyBackward{
+            .pred = p, .target = q, .dpred = p, .scale = scale}));
         return p;
     };
     const auto primitive = [&](Device& device) {
-        Tensor p = upload_to(device, {rows, cols}, logits), q = upload_to(device, {rows, cols}, target);
+        Tensor p = upload_to(device, {rows, cols}, logits),
+               q = upload_to(device, {rows, cols}, target);
         Tensor y = device.alloc({rows, cols});
         device.softmax(p, y);
         device.binary(BinaryOp::sub, y, q, y);
@@ -109,7 +137,8 @@ BOOST_AUTO_TEST_CASE(fused_softmax_cross_entropy_backward_matches_the_primitives
     const Floats a = run_on(*d, fused_path), b = run_on(*d, primitive);
     BOOST_TEST(a == b, boost::test_tools::per_element());
     const Tensor wide = d->alloc({1, 3});
-    BOOST_CHECK_THROW(d->try_fused(fused::SoftmaxCrossEntropyBackward{.pred = x, .target = wide, .dpred = dx, .scale = 1.0f}),
+    BOOST_CHECK_THROW(d->try_fused(fused::SoftmaxCrossEntropyBackward{
+                          .pred = x, .target = wide, .dpred = dx, .scale = 1.0f}),
                       DeviceError);
 }
 
@@ -123,10 +152,19 @@ BOOST_AUTO_TEST_CASE(parallel_adam_update_matches_one_thread) {
         Tensor m = d.alloc({n}), v = d.alloc({n});
         d.fill(m, 0.0f);
         d.fill(v, 0.0f);
-        const fused::AdamUpdate update{.grad = grad, .value = w, .m = m, .v = v, .lr = 1e-3f,
-                                       .beta1 = 0.9f, .beta2 = 0.999f, .epsilon = 1e-7f,
-                                       .bias_correction1 = 0.19f, .bias_correction2 = 0.002f,
-                                       .weight_decay = 0.0f, .grad_scale = 1.0f, .clipvalue = 0.0f};
+        const fused::AdamUpdate update{.grad = grad,
+                                       .value = w,
+                                       .m = m,
+                                       .v = v,
+                                       .lr = 1e-3f,
+                                       .beta1 = 0.9f,
+                                       .beta2 = 0.999f,
+                                       .epsilon = 1e-7f,
+                                       .bias_correction1 = 0.19f,
+                                       .bias_correction2 = 0.002f,
+                                       .weight_decay = 0.0f,
+                                       .grad_scale = 1.0f,
+                                       .clipvalue = 0.0f};
         for (int step = 0; step < 3; ++step) BOOST_TEST(d.try_fused(update));
         return w;
     };

@@ -1,9 +1,8 @@
 // Helpers shared by the CPU device's test files (test_cpu*.cpp, one executable).
 #pragma once
 
-#include <boost/test/unit_test.hpp>
-
 #include <algorithm>
+#include <boost/test/unit_test.hpp>
 #include <cmath>
 #include <functional>
 #include <limits>
@@ -60,7 +59,8 @@ struct Cpu {
 
 inline Floats pattern(std::size_t n, float scale, float shift) {
     Floats v(n);
-    for (std::size_t i = 0; i < n; ++i) v[i] = scale * std::sin(0.37f * static_cast<float>(i) + shift);
+    for (std::size_t i = 0; i < n; ++i)
+        v[i] = scale * std::sin(0.37f * static_cast<float>(i) + shift);
     return v;
 }
 

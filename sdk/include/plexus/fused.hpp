@@ -39,15 +39,21 @@ enum class Key : std::uint8_t {
 inline constexpr std::size_t kKeyCount = static_cast<std::size_t>(Key::count);
 
 /// Every key, in declaration order.
-inline constexpr std::array<Key, kKeyCount> kAllKeys = {
-    Key::batchnorm_forward_train,        Key::batchnorm_forward_infer, Key::batchnorm_backward,
-    Key::softmax_cross_entropy_backward, Key::adam_update,             Key::sgd_momentum_update};
+inline constexpr std::array<Key, kKeyCount> kAllKeys = {Key::batchnorm_forward_train,
+                                                        Key::batchnorm_forward_infer,
+                                                        Key::batchnorm_backward,
+                                                        Key::softmax_cross_entropy_backward,
+                                                        Key::adam_update,
+                                                        Key::sgd_momentum_update};
 
 /// The key's name in tables, profiles and `plexus devices --check`, e.g. "adam.update".
 constexpr std::string_view key_name(Key key) {
-    constexpr std::array<std::string_view, kKeyCount> kNames = {
-        "batchnorm.forward_train",        "batchnorm.forward_infer", "batchnorm.backward",
-        "softmax_cross_entropy.backward", "adam.update",             "sgd.momentum_update"};
+    constexpr std::array<std::string_view, kKeyCount> kNames = {"batchnorm.forward_train",
+                                                                "batchnorm.forward_infer",
+                                                                "batchnorm.backward",
+                                                                "softmax_cross_entropy.backward",
+                                                                "adam.update",
+                                                                "sgd.momentum_update"};
     const auto i = static_cast<std::size_t>(key);
     return i < kKeyCount ? kNames[i] : std::string_view("?");
 }
@@ -101,15 +107,15 @@ private:
 /// Requires N >= 2. y may alias x.
 struct BatchNormForwardTrain {
     static constexpr Key kKey = Key::batchnorm_forward_train;
-    const Tensor& x;                  // [N, F]
-    const Tensor* gamma = nullptr;    // [F]; null means 1
-    const Tensor* beta = nullptr;     // [F]; null means 0
-    const Tensor& y;                  // [N, F] written
-    const Tensor& xhat;               // [N, F] written, for the backward pass
-    const Tensor& mean;               // [F] written: the batch mean
-    const Tensor& invstd;             // [F] written: 1 / sqrt(var + epsilon)
-    const Tensor& moving_mean;        // [F] updated in place
-    const Tensor& moving_variance;    // [F] updated in place
+    const Tensor& x;                // [N, F]
+    const Tensor* gamma = nullptr;  // [F]; null means 1
+    const Tensor* beta = nullptr;   // [F]; null means 0
+    const Tensor& y;                // [N, F] written
+    const Tensor& xhat;             // [N, F] written, for the backward pass
+    const Tensor& mean;             // [F] written: the batch mean
+    const Tensor& invstd;           // [F] written: 1 / sqrt(var + epsilon)
+    const Tensor& moving_mean;      // [F] updated in place
+    const Tensor& moving_variance;  // [F] updated in place
     Required<float> epsilon;
     Required<float> momentum;
 };
@@ -118,12 +124,12 @@ struct BatchNormForwardTrain {
 /// epsilon) + beta. Reads the running statistics only. y may alias x.
 struct BatchNormForwardInfer {
     static constexpr Key kKey = Key::batchnorm_forward_infer;
-    const Tensor& x;                  // [N, F]
-    const Tensor* gamma = nullptr;    // [F]; null means 1
-    const Tensor* beta = nullptr;     // [F]; null means 0
-    const Tensor& moving_mean;        // [F]
-    const Tensor& moving_variance;    // [F]
-    const Tensor& y;                  // [N, F] written
+    const Tensor& x;                // [N, F]
+    const Tensor* gamma = nullptr;  // [F]; null means 1
+    const Tensor* beta = nullptr;   // [F]; null means 0
+    const Tensor& moving_mean;      // [F]
+    const Tensor& moving_variance;  // [F]
+    const Tensor& y;                // [N, F] written
     Required<float> epsilon;
 };
 
@@ -132,23 +138,23 @@ struct BatchNormForwardInfer {
 /// dx = gamma * invstd / N * (N * dy - dbeta - xhat * dgamma). dx may alias dy.
 struct BatchNormBackward {
     static constexpr Key kKey = Key::batchnorm_backward;
-    const Tensor& dy;                 // [N, F]
-    const Tensor& xhat;               // [N, F] from the forward
-    const Tensor* gamma = nullptr;    // [F]; null means 1
-    const Tensor& invstd;             // [F] from the forward
-    const Tensor* dx = nullptr;       // [N, F] written; null when no input gradient is needed
-    const Tensor& dgamma;             // [F] written
-    const Tensor& dbeta;              // [F] written
+    const Tensor& dy;               // [N, F]
+    const Tensor& xhat;             // [N, F] from the forward
+    const Tensor* gamma = nullptr;  // [F]; null means 1
+    const Tensor& invstd;           // [F] from the forward
+    const Tensor* dx = nullptr;     // [N, F] written; null when no input gradient is needed
+    const Tensor& dgamma;           // [F] written
+    const Tensor& dbeta;            // [F] written
 };
 
 /// Softmax cross-entropy backward (plugins/losses/softmax_cross_entropy), row by row:
 /// dpred = (softmax(pred) - target) * scale. dpred may alias pred.
 struct SoftmaxCrossEntropyBackward {
     static constexpr Key kKey = Key::softmax_cross_entropy_backward;
-    const Tensor& pred;               // [N, C] logits
-    const Tensor& target;             // [N, C] probabilities (one-hot or smoothed)
-    const Tensor& dpred;              // [N, C] written
-    Required<float> scale;            // 1/N for a mean over the batch
+    const Tensor& pred;     // [N, C] logits
+    const Tensor& target;   // [N, C] probabilities (one-hot or smoothed)
+    const Tensor& dpred;    // [N, C] written
+    Required<float> scale;  // 1/N for a mean over the batch
 };
 
 /// One Adam step over one parameter (plugins/optimizers/adam), element by element, in the
@@ -159,10 +165,10 @@ struct SoftmaxCrossEntropyBackward {
 struct AdamUpdate {
     static constexpr Key kKey = Key::adam_update;
     const Tensor& grad;
-    const Tensor& value;              // updated in place, as are m, v and v_max
+    const Tensor& value;  // updated in place, as are m, v and v_max
     const Tensor& m;
     const Tensor& v;
-    const Tensor* v_max = nullptr;    // AMSGrad's running maximum; null without AMSGrad
+    const Tensor* v_max = nullptr;  // AMSGrad's running maximum; null without AMSGrad
     Required<float> lr;
     Required<float> beta1;
     Required<float> beta2;
@@ -180,14 +186,14 @@ struct AdamUpdate {
 struct SgdMomentumUpdate {
     static constexpr Key kKey = Key::sgd_momentum_update;
     const Tensor& grad;
-    const Tensor& value;              // updated in place, as is velocity
+    const Tensor& value;  // updated in place, as is velocity
     const Tensor& velocity;
     Required<float> lr;
     Required<float> momentum;
     Required<float> weight_decay;
     Required<bool> nesterov;
-    Required<float> grad_scale;       // clipnorm's factor; 1 = none
-    Required<float> clipvalue;        // 0 = no clipping
+    Required<float> grad_scale;  // clipnorm's factor; 1 = none
+    Required<float> clipvalue;   // 0 = no clipping
 };
 
 }  // namespace plexus::fused

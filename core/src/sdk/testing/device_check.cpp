@@ -2,15 +2,15 @@
 // fused_cases.cpp) on two devices and compares what each case leaves behind.
 #include "plexus/testing/device_check.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 #include <exception>
 #include <random>
-#include <utility>
 #include <string>
+#include <utility>
 #include <vector>
-
-#include <fmt/format.h>
 
 #include "device_cases.hpp"
 #include "plexus/testing.hpp"
@@ -38,8 +38,9 @@ std::vector<Floats> run_case(Device& device, const Case& c, unsigned seed) {
     for (const auto* list : {&c.inputs, &c.outputs})
         for (const Operand& o : *list)
             // Empty operands are only allocated: there is nothing to upload or download.
-            tensors.push_back(o.shape.numel() == 0 ? device.alloc(o.shape)
-                                                   : make_tensor(device, o.shape, make_values(o, rng)));
+            tensors.push_back(o.shape.numel() == 0
+                                  ? device.alloc(o.shape)
+                                  : make_tensor(device, o.shape, make_values(o, rng)));
     c.run(device, tensors);
     std::vector<Floats> out;
     for (const Tensor& t : tensors) out.push_back(t.numel() ? to_host(device, t) : Floats());
@@ -57,14 +58,16 @@ void compare(const std::vector<Floats>& want, const std::vector<Floats>& got, De
             const float w = want[t][i], g = got[t][i];
             if (std::isnan(w) && std::isnan(g)) continue;
             // A NaN on one side only is an infinite error.
-            const double err = std::isnan(w) || std::isnan(g) ? INFINITY : std::fabs(double(g) - double(w));
+            const double err =
+                std::isnan(w) || std::isnan(g) ? INFINITY : std::fabs(double(g) - double(w));
             row.max_error = std::max(row.max_error, err);
             const double excess = err - (row.rel * std::fabs(w) + row.abs);
             if (excess <= 0.0) continue;
             ++bad;
             if (excess > worst_excess) {
                 worst_excess = excess;
-                row.detail = fmt::format("tensor {} element {}: candidate {}, reference {}", t, i, g, w);
+                row.detail =
+                    fmt::format("tensor {} element {}: candidate {}, reference {}", t, i, g, w);
             }
         }
     }
@@ -74,12 +77,14 @@ void compare(const std::vector<Floats>& want, const std::vector<Floats>& got, De
 
 DeviceCheckRow check_case(Device& reference, Device& candidate, const Case& c, unsigned seed) {
     DeviceCheckRow row{c.op, c.shape, 0.0, c.rel, c.abs, false, false, {}};
-    if (c.key && !(reference.fused_keys().contains(*c.key) && candidate.fused_keys().contains(*c.key))) {
+    if (c.key &&
+        !(reference.fused_keys().contains(*c.key) && candidate.fused_keys().contains(*c.key))) {
         row.skipped = true;
         row.passed = true;
-        row.detail = fmt::format("{} does not implement {}",
-                                 candidate.fused_keys().contains(*c.key) ? "the reference" : "the candidate",
-                                 fused::key_name(*c.key));
+        row.detail =
+            fmt::format("{} does not implement {}",
+                        candidate.fused_keys().contains(*c.key) ? "the reference" : "the candidate",
+                        fused::key_name(*c.key));
         return row;
     }
     std::vector<Floats> want;
@@ -99,7 +104,9 @@ DeviceCheckRow check_case(Device& reference, Device& candidate, const Case& c, u
 
 }  // namespace
 
-bool DeviceCheckReport::passed() const { return failed_count() == 0; }
+bool DeviceCheckReport::passed() const {
+    return failed_count() == 0;
+}
 
 std::size_t DeviceCheckReport::failed_count() const {
     return static_cast<std::size_t>(
@@ -113,7 +120,8 @@ std::vector<std::string> DeviceCheckReport::failed_ops() const {
     return ops;
 }
 
-DeviceCheckReport check_device(Device& reference, Device& candidate, const DeviceCheckOptions& options) {
+DeviceCheckReport check_device(Device& reference, Device& candidate,
+                               const DeviceCheckOptions& options) {
     DeviceCheckReport report{reference.name(), candidate.name(), {}};
     std::vector<Case> cases = detail::primitive_cases();
     for (Case& c : detail::fused_cases()) cases.push_back(std::move(c));
@@ -134,15 +142,16 @@ std::string to_table(const DeviceCheckReport& report, bool failures_only) {
         skipped += r.skipped;
         if (failures_only && r.passed) continue;
         const std::string tolerance = fmt::format("{:g}|ref|+{:g}", r.rel, r.abs);
-        const std::string result = r.skipped ? "skip: " + r.detail
+        const std::string result = r.skipped  ? "skip: " + r.detail
                                    : r.passed ? std::string("ok")
                                               : "FAIL: " + r.detail;
         out += fmt::format("{:<46} {:<12} {:>10.3g} {:>16}  {}\n", r.op, r.shape,
                            r.skipped ? 0.0 : r.max_error, tolerance, result);
     }
-    out += fmt::format("{} against {}: {} cases, {} passed, {} failed, {} skipped\n", report.candidate,
-                       report.reference, report.rows.size(),
-                       report.rows.size() - report.failed_count() - skipped, report.failed_count(), skipped);
+    out += fmt::format("{} against {}: {} cases, {} passed, {} failed, {} skipped\n",
+                       report.candidate, report.reference, report.rows.size(),
+                       report.rows.size() - report.failed_count() - skipped, report.failed_count(),
+                       skipped);
     return out;
 }
 

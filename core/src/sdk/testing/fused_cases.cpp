@@ -1,11 +1,11 @@
 // The fused keys' cases of the conformance table: every key of plexus/fused.hpp, with and
 // without its optional operands, run through Device::try_fused on both devices (check_device
 // skips a key either device does not list). A new key gets its cases here.
+#include <fmt/format.h>
+
 #include <cstddef>
 #include <string>
 #include <vector>
-
-#include <fmt/format.h>
 
 #include "device_cases.hpp"
 #include "plexus/error.hpp"
@@ -26,7 +26,8 @@ void batchnorm_cases(std::vector<Case>& cases, const Shape& s) {
     for (const bool affine : {false, true}) {
         const char* tag = affine ? " gamma, beta" : " plain";
         // x far from 0 with a small spread: the variance must not cancel away.
-        cases.push_back({fmt::format("batchnorm.forward_train{}", tag), s.str(),
+        cases.push_back({fmt::format("batchnorm.forward_train{}", tag),
+                         s.str(),
                          {{s, 40.0f, 44.0f}, {row, 0.5f, 1.5f}, {row}},
                          {{s}, {s}, {row}, {row}, {row}, {row, 0.5f, 1.5f}},
                          [affine](Device& d, const Tensors& t) {
@@ -44,8 +45,11 @@ void batchnorm_cases(std::vector<Case>& cases, const Shape& s) {
                                              .momentum = 0.9f}),
                                          fused::Key::batchnorm_forward_train);
                          },
-                         1e-4, 1e-4, fused::Key::batchnorm_forward_train});
-        cases.push_back({fmt::format("batchnorm.forward_infer{}", tag), s.str(),
+                         1e-4,
+                         1e-4,
+                         fused::Key::batchnorm_forward_train});
+        cases.push_back({fmt::format("batchnorm.forward_infer{}", tag),
+                         s.str(),
                          {{s}, {row, 0.5f, 1.5f}, {row}, {row}, {row, 0.5f, 1.5f}},
                          {{s}},
                          [affine](Device& d, const Tensors& t) {
@@ -59,38 +63,55 @@ void batchnorm_cases(std::vector<Case>& cases, const Shape& s) {
                                              .epsilon = 1e-3f}),
                                          fused::Key::batchnorm_forward_infer);
                          },
-                         1e-4, 1e-5, fused::Key::batchnorm_forward_infer});
+                         1e-4,
+                         1e-5,
+                         fused::Key::batchnorm_forward_infer});
         for (const bool with_dx : {false, true})
-            cases.push_back({fmt::format("batchnorm.backward{}{}", tag, with_dx ? ", dx" : ", no dx"),
-                             s.str(), {{s}, {s}, {row, 0.5f, 1.5f}, {row, 0.5f, 2.0f}},
-                             {{s}, {row}, {row}},
-                             [affine, with_dx](Device& d, const Tensors& t) {
-                                 require_ran(d.try_fused(fused::BatchNormBackward{
-                                                 .dy = t[0],
-                                                 .xhat = t[1],
-                                                 .gamma = affine ? &t[2] : nullptr,
-                                                 .invstd = t[3],
-                                                 .dx = with_dx ? &t[4] : nullptr,
-                                                 .dgamma = t[5],
-                                                 .dbeta = t[6]}),
-                                             fused::Key::batchnorm_backward);
-                             },
-                             1e-4, 1e-4, fused::Key::batchnorm_backward});
+            cases.push_back(
+                {fmt::format("batchnorm.backward{}{}", tag, with_dx ? ", dx" : ", no dx"),
+                 s.str(),
+                 {{s}, {s}, {row, 0.5f, 1.5f}, {row, 0.5f, 2.0f}},
+                 {{s}, {row}, {row}},
+                 [affine, with_dx](Device& d, const Tensors& t) {
+                     require_ran(
+                         d.try_fused(fused::BatchNormBackward{.dy = t[0],
+                                                              .xhat = t[1],
+                                                              .gamma = affine ? &t[2] : nullptr,
+                                                              .invstd = t[3],
+                                                              .dx = with_dx ? &t[4] : nullptr,
+                                                              .dgamma = t[5],
+                                                              .dbeta = t[6]}),
+                         fused::Key::batchnorm_backward);
+                 },
+                 1e-4,
+                 1e-4,
+                 fused::Key::batchnorm_backward});
     }
 }
 
 void softmax_cross_entropy_cases(std::vector<Case>& cases, const Shape& s) {
     const float scale = 1.0f / static_cast<float>(s.rows());
-    const auto run = [scale](const Tensor& pred, const Tensor& target, const Tensor& dpred, Device& d) {
+    const auto run = [scale](const Tensor& pred, const Tensor& target, const Tensor& dpred,
+                             Device& d) {
         require_ran(d.try_fused(fused::SoftmaxCrossEntropyBackward{
                         .pred = pred, .target = target, .dpred = dpred, .scale = scale}),
                     fused::Key::softmax_cross_entropy_backward);
     };
-    cases.push_back({"softmax_cross_entropy.backward", s.str(), {{s, -5, 5}, {s, 0, 1}}, {{s}},
-                     [run](Device& d, const Tensors& t) { run(t[0], t[1], t[2], d); }, 1e-4, 1e-6,
+    cases.push_back({"softmax_cross_entropy.backward",
+                     s.str(),
+                     {{s, -5, 5}, {s, 0, 1}},
+                     {{s}},
+                     [run](Device& d, const Tensors& t) { run(t[0], t[1], t[2], d); },
+                     1e-4,
+                     1e-6,
                      fused::Key::softmax_cross_entropy_backward});
-    cases.push_back({"softmax_cross_entropy.backward, dpred aliases pred", s.str(), {{s, -5, 5}, {s, 0, 1}}, {},
-                     [run](Device& d, const Tensors& t) { run(t[0], t[1], t[0], d); }, 1e-4, 1e-6,
+    cases.push_back({"softmax_cross_entropy.backward, dpred aliases pred",
+                     s.str(),
+                     {{s, -5, 5}, {s, 0, 1}},
+                     {},
+                     [run](Device& d, const Tensors& t) { run(t[0], t[1], t[0], d); },
+                     1e-4,
+                     1e-6,
                      fused::Key::softmax_cross_entropy_backward});
 }
 
@@ -100,44 +121,53 @@ void optimizer_cases(std::vector<Case>& cases, std::size_t n) {
         for (const bool clip : {false, true}) {
             std::vector<Operand> outs = {{s}, {s, -0.1f, 0.1f}, {s, 0.0f, 0.01f}};
             if (amsgrad) outs.push_back({s, 0.0f, 0.01f});
-            cases.push_back({fmt::format("adam.update{}{}", amsgrad ? " amsgrad" : "", clip ? " clipped, decay" : ""),
-                             s.str(), {{s}}, outs,
-                             [amsgrad, clip](Device& d, const Tensors& t) {
-                                 require_ran(d.try_fused(fused::AdamUpdate{
-                                                 .grad = t[0],
-                                                 .value = t[1],
-                                                 .m = t[2],
-                                                 .v = t[3],
-                                                 .v_max = amsgrad ? &t[4] : nullptr,
-                                                 .lr = 1e-3f,
-                                                 .beta1 = 0.9f,
-                                                 .beta2 = 0.999f,
-                                                 .epsilon = 1e-7f,
-                                                 .bias_correction1 = 0.271f,
-                                                 .bias_correction2 = 0.0297f,
-                                                 .weight_decay = clip ? 0.01f : 0.0f,
-                                                 .grad_scale = clip ? 0.5f : 1.0f,
-                                                 .clipvalue = clip ? 0.3f : 0.0f}),
-                                             fused::Key::adam_update);
-                             },
-                             1e-5, 1e-7, fused::Key::adam_update});
+            cases.push_back(
+                {fmt::format("adam.update{}{}", amsgrad ? " amsgrad" : "",
+                             clip ? " clipped, decay" : ""),
+                 s.str(),
+                 {{s}},
+                 outs,
+                 [amsgrad, clip](Device& d, const Tensors& t) {
+                     require_ran(d.try_fused(fused::AdamUpdate{.grad = t[0],
+                                                               .value = t[1],
+                                                               .m = t[2],
+                                                               .v = t[3],
+                                                               .v_max = amsgrad ? &t[4] : nullptr,
+                                                               .lr = 1e-3f,
+                                                               .beta1 = 0.9f,
+                                                               .beta2 = 0.999f,
+                                                               .epsilon = 1e-7f,
+                                                               .bias_correction1 = 0.271f,
+                                                               .bias_correction2 = 0.0297f,
+                                                               .weight_decay = clip ? 0.01f : 0.0f,
+                                                               .grad_scale = clip ? 0.5f : 1.0f,
+                                                               .clipvalue = clip ? 0.3f : 0.0f}),
+                                 fused::Key::adam_update);
+                 },
+                 1e-5,
+                 1e-7,
+                 fused::Key::adam_update});
         }
     for (const bool nesterov : {false, true})
-        cases.push_back({fmt::format("sgd.momentum_update{}", nesterov ? " nesterov" : ""), s.str(), {{s}},
+        cases.push_back({fmt::format("sgd.momentum_update{}", nesterov ? " nesterov" : ""),
+                         s.str(),
+                         {{s}},
                          {{s}, {s, -0.1f, 0.1f}},
                          [nesterov](Device& d, const Tensors& t) {
                              require_ran(d.try_fused(fused::SgdMomentumUpdate{.grad = t[0],
-                                                                               .value = t[1],
-                                                                               .velocity = t[2],
-                                                                               .lr = 0.1f,
-                                                                               .momentum = 0.9f,
-                                                                               .weight_decay = 1e-4f,
-                                                                               .nesterov = nesterov,
-                                                                               .grad_scale = 0.8f,
-                                                                               .clipvalue = 1.5f}),
+                                                                              .value = t[1],
+                                                                              .velocity = t[2],
+                                                                              .lr = 0.1f,
+                                                                              .momentum = 0.9f,
+                                                                              .weight_decay = 1e-4f,
+                                                                              .nesterov = nesterov,
+                                                                              .grad_scale = 0.8f,
+                                                                              .clipvalue = 1.5f}),
                                          fused::Key::sgd_momentum_update);
                          },
-                         1e-5, 1e-7, fused::Key::sgd_momentum_update});
+                         1e-5,
+                         1e-7,
+                         fused::Key::sgd_momentum_update});
 }
 
 }  // namespace

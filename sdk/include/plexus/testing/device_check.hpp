@@ -32,8 +32,8 @@ struct DeviceCheckRow {
     double rel = 0.0;        // tolerance: |candidate - reference| <= rel * |reference| + abs
     double abs = 0.0;
     bool passed = false;
-    bool skipped = false;    // a fused key the candidate (or the reference) does not implement
-    std::string detail;      // why it failed: the worst element, or the exception's message
+    bool skipped = false;  // a fused key the candidate (or the reference) does not implement
+    std::string detail;    // why it failed: the worst element, or the exception's message
 };
 
 struct DeviceCheckReport {
