@@ -3,14 +3,22 @@
 // plugin is one device, described by creating it with its defaults. A plugin that cannot
 // enumerate (no driver, no hardware) has its one-line reason printed, and the exit status is
 // then 1, after the devices that do work are listed.
+//
+// `plexus devices --check NAME` runs the SDK's conformance table
+// (plexus::testing::check_device) on NAME against the cpu device: the way a backend author
+// checks a new device.
 #include <cstdio>
 #include <iostream>
 #include <string>
 #include <vector>
 
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
 #include "commands.hpp"
 #include "plexus/device.hpp"
 #include "plexus/error.hpp"
+#include "plexus/testing/device_check.hpp"
 
 namespace po = boost::program_options;
 
@@ -19,15 +27,53 @@ namespace {
 
 std::string format_memory(std::uint64_t bytes) {
     if (bytes == 0) return "-";
-    char text[32];
-    std::snprintf(text, sizeof text, "%.1f GiB", static_cast<double>(bytes) / (1ull << 30));
-    return text;
+    return fmt::format("{:.1f} GiB", static_cast<double>(bytes) / (1ull << 30));
 }
 
 void print_row(const std::string& spec, const std::string& type, const std::string& platform,
                const std::string& name, const std::string& memory, const std::string& units) {
-    std::printf("%-11s %-5s %-28s %-44s %10s %6s\n", spec.c_str(), type.c_str(), platform.c_str(),
-                name.c_str(), memory.c_str(), units.c_str());
+    fmt::print("{:<11} {:<5} {:<28} {:<44} {:>10} {:>6}\n", spec, type, platform, name, memory, units);
+}
+
+nlohmann::json to_json(const testing::DeviceCheckReport& report) {
+    nlohmann::json rows = nlohmann::json::array();
+    for (const auto& r : report.rows)
+        rows.push_back({{"op", r.op},
+                        {"shape", r.shape},
+                        {"max_error", r.skipped ? 0.0 : r.max_error},
+                        {"rel_tolerance", r.rel},
+                        {"abs_tolerance", r.abs},
+                        {"result", r.skipped ? "skip" : r.passed ? "ok" : "fail"},
+                        {"detail", r.detail}});
+    return {{"reference", report.reference},
+            {"candidate", report.candidate},
+            {"passed", report.passed()},
+            {"failed_ops", report.failed_ops()},
+            {"cases", rows}};
+}
+
+// --check: the conformance table of `spec` against a cpu device; 0 when every case passes.
+int check(const core::Registry& registry, const std::string& spec, const std::string& only,
+          bool json) {
+    const auto reference = registry.create_as<Device>("cpu", "the reference device");
+    const auto candidate = registry.create_as<Device>(spec, "--check");
+    const testing::DeviceCheckReport report =
+        testing::check_device(*reference, *candidate, {.only = only});
+    if (report.rows.empty())
+        throw Error("--only '" + only + "' matches no case of the conformance table (e.g. gemm, "
+                    "unary, adam.update)");
+    if (json)
+        std::cout << to_json(report).dump(2) << "\n";
+    else
+        std::cout << testing::to_table(report);
+    std::cout.flush();
+    if (report.passed()) return 0;
+    std::string ops;
+    for (const std::string& op : report.failed_ops()) ops += (ops.empty() ? "" : ", ") + op;
+    std::cerr << "plexus: error: " << spec << " differs from the cpu device in "
+              << report.failed_count() << " of " << report.rows.size() << " cases: " << ops
+              << "\n";
+    return 1;
 }
 
 }  // namespace
@@ -36,8 +82,17 @@ int cmd_devices(const std::vector<std::string>& args) {
     po::options_description desc(
         "usage: plexus devices [options]\n\n"
         "Lists every device of every device plugin: the name to give train.device or --device\n"
-        "(e.g. opencl:0), its type, platform, hardware, memory and compute units.\n\noptions");
-    desc.add_options()("help,h", "show this help");
+        "(e.g. opencl:0), its type, platform, hardware, memory and compute units.\n\n"
+        "With --check NAME, runs the device conformance table on NAME (e.g. opencl, opencl:1,\n"
+        "\"opencl gemm=direct\") against the cpu device: every primitive op and fused kernel,\n"
+        "with a tolerance. Prints op, shape, max error, tolerance and result per case; exits 1\n"
+        "naming the failing ops if any case fails.\n\noptions");
+    desc.add_options()("help,h", "show this help")(
+        "check", po::value<std::string>()->value_name("NAME"),
+        "check device NAME against the cpu device")(
+        "only", po::value<std::string>()->value_name("OP")->default_value(""),
+        "with --check: only the cases whose op starts with OP (e.g. gemm, unary)")(
+        "json", "with --check: print the results as JSON");
     add_plugin_options(desc);
     po::variables_map vm;
     if (!parse_command(args, desc, "unused", vm)) return 0;
@@ -45,6 +100,11 @@ int cmd_devices(const std::vector<std::string>& args) {
         throw po::error("unexpected argument '" + vm["unused"].as<std::string>() + "'");
 
     const core::Registry registry(registry_options(vm));
+    if (vm.count("check"))
+        return check(registry, vm["check"].as<std::string>(), vm["only"].as<std::string>(),
+                     vm.count("json") > 0);
+    if (vm.count("json") || !vm["only"].defaulted())
+        throw po::error("--json and --only go with --check NAME");
     std::vector<std::string> errors;
     std::size_t listed = 0;
     print_row("device", "type", "platform", "name", "memory", "units");

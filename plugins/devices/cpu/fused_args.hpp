@@ -1,7 +1,7 @@
 // Operand checks for the CPU device's fused kernels: each function below checks one key's
-// plexus::FusedArgs and hands the raw pointers to its kernel in fused_batchnorm.hpp or
-// fused_optimizer.hpp. The layouts are documented by the layers and optimizers that use them.
-// Only plugin.cpp includes this (see there for why the functions are static).
+// operands (plexus/fused.hpp) and hands the raw pointers to its kernel in fused_batchnorm.hpp
+// or fused_optimizer.hpp. Only plugin.cpp includes this (see there for why the functions are
+// static).
 // No include guard: cpu_device.inc includes this once per instruction set.
 
 #include <cstddef>
@@ -11,103 +11,91 @@
 #include "fused_batchnorm.hpp"
 #include "fused_optimizer.hpp"
 #include "plexus/device.hpp"
+#include "plexus/fused.hpp"
 
 namespace plexus_cpu {
 
-// A fused operand that may be absent (nullptr); present, it needs `numel` elements.
+namespace fused = plexus::fused;
+
+// The floats of an operand, which must have `numel` elements.
+static float* operand(const plexus::Device* device, const plexus::Tensor& t, const char* op,
+                      const char* what, std::size_t numel) {
+    require_numel(op, what, t, numel);
+    return tensor_data(device, t, op, what);
+}
+// An operand that may be absent (nullptr).
 static float* optional_operand(const plexus::Device* device, const plexus::Tensor* t,
                                const char* op, const char* what, std::size_t numel) {
-    if (!t) return nullptr;
-    require_numel(op, what, *t, numel);
-    return tensor_data(device, *t, op, what);
-}
-static float* required_operand(const plexus::Device* device, const plexus::Tensor* t,
-                               const char* op, const char* what, std::size_t numel) {
-    if (!t) [[unlikely]]
-        fail(std::string(op) + ": operand '" + what + "' is missing");
-    return optional_operand(device, t, op, what, numel);
+    return t ? operand(device, *t, op, what, numel) : nullptr;
 }
 
-// inputs {x [n,f], gamma|null, beta|null (, moving_mean, moving_var in infer)};
-// outputs train {y, xhat, mean, invstd, moving_mean, moving_var}, infer {y};
-// scalars {epsilon, momentum, train (1) or infer (0)}.
-static void fused_batchnorm_forward(const plexus::Device* device, const plexus::FusedArgs& args) {
-    constexpr const char* op = "batchnorm.forward";
-    if (args.scalars.size() != 3 || args.inputs.size() < 3 || !args.inputs[0]) [[unlikely]]
-        fail(std::string(op) + ": expected 3 scalars and inputs {x, gamma, beta, ...}");
-    const bool train = args.scalars[2] != 0.0f;
-    const plexus::Tensor& x = *args.inputs[0];
-    const std::size_t n = x.rows(), f = x.cols(), nf = n * f;
-    if (args.inputs.size() != (train ? 3u : 5u) || args.outputs.size() != (train ? 6u : 1u))
-        [[unlikely]]
-        fail(std::string(op) + (train ? ": train mode takes 3 inputs and 6 outputs"
-                                      : ": infer mode takes 5 inputs and 1 output"));
+// The operands both batchnorm forward modes share.
+template <class Op>
+static cpu_fused::BatchNormForward batchnorm_forward_common(const plexus::Device* device,
+                                                            const Op& o, const char* op) {
+    const std::size_t n = o.x.rows(), f = o.x.cols();
     cpu_fused::BatchNormForward a{};
-    a.x = tensor_data(device, x, op, "x");
-    a.gamma = optional_operand(device, args.inputs[1], op, "gamma", f);
-    a.beta = optional_operand(device, args.inputs[2], op, "beta", f);
-    a.y = required_operand(device, args.outputs[0], op, "y", nf);
+    a.x = tensor_data(device, o.x, op, "x");
+    a.gamma = optional_operand(device, o.gamma, op, "gamma", f);
+    a.beta = optional_operand(device, o.beta, op, "beta", f);
+    a.y = operand(device, o.y, op, "y", n * f);
+    a.moving_mean = operand(device, o.moving_mean, op, "moving_mean", f);
+    a.moving_var = operand(device, o.moving_variance, op, "moving_variance", f);
     a.n = n;
     a.f = f;
-    a.epsilon = args.scalars[0];
-    a.momentum = args.scalars[1];
-    if (!train) {
-        a.moving_mean = required_operand(device, args.inputs[3], op, "moving_mean", f);
-        a.moving_var = required_operand(device, args.inputs[4], op, "moving_variance", f);
-        return cpu_fused::batchnorm_forward_infer(a);
-    }
-    a.xhat = required_operand(device, args.outputs[1], op, "xhat", nf);
-    a.mean = required_operand(device, args.outputs[2], op, "mean", f);
-    a.invstd = required_operand(device, args.outputs[3], op, "invstd", f);
-    a.moving_mean = required_operand(device, args.outputs[4], op, "moving_mean", f);
-    a.moving_var = required_operand(device, args.outputs[5], op, "moving_variance", f);
-    if (n < 2) [[unlikely]]
+    a.epsilon = o.epsilon;
+    return a;
+}
+
+static void fused_batchnorm_forward(const plexus::Device* device,
+                                    const fused::BatchNormForwardTrain& o) {
+    constexpr const char* op = "batchnorm.forward_train";
+    cpu_fused::BatchNormForward a = batchnorm_forward_common(device, o, op);
+    a.momentum = o.momentum;
+    a.xhat = operand(device, o.xhat, op, "xhat", a.n * a.f);
+    a.mean = operand(device, o.mean, op, "mean", a.f);
+    a.invstd = operand(device, o.invstd, op, "invstd", a.f);
+    if (a.n < 2) [[unlikely]]
         fail(std::string(op) + ": a training batch needs at least 2 rows, got " +
-             x.shape().str());
+             o.x.shape().str());
     cpu_fused::batchnorm_forward_train(a);
 }
 
-// inputs {dy [n,f], xhat [n,f], gamma|null, invstd [f]}; outputs {dx|null, dgamma, dbeta}.
-static void fused_batchnorm_backward(const plexus::Device* device, const plexus::FusedArgs& args) {
+static void fused_batchnorm_forward(const plexus::Device* device,
+                                    const fused::BatchNormForwardInfer& o) {
+    cpu_fused::batchnorm_forward_infer(
+        batchnorm_forward_common(device, o, "batchnorm.forward_infer"));
+}
+
+static void fused_batchnorm_backward(const plexus::Device* device,
+                                     const fused::BatchNormBackward& o) {
     constexpr const char* op = "batchnorm.backward";
-    if (args.inputs.size() != 4 || args.outputs.size() != 3 || !args.inputs[0]) [[unlikely]]
-        fail(std::string(op) + ": expected inputs {dy, xhat, gamma, invstd} and outputs "
-                               "{dx, dgamma, dbeta}");
-    const plexus::Tensor& dy = *args.inputs[0];
-    const std::size_t n = dy.rows(), f = dy.cols(), nf = n * f;
+    const std::size_t n = o.dy.rows(), f = o.dy.cols(), nf = n * f;
     cpu_fused::BatchNormBackward a{};
-    a.dy = tensor_data(device, dy, op, "dy");
-    a.xhat = required_operand(device, args.inputs[1], op, "xhat", nf);
-    a.gamma = optional_operand(device, args.inputs[2], op, "gamma", f);
-    a.invstd = required_operand(device, args.inputs[3], op, "invstd", f);
-    a.dx = optional_operand(device, args.outputs[0], op, "dx", nf);
-    a.dgamma = required_operand(device, args.outputs[1], op, "dgamma", f);
-    a.dbeta = required_operand(device, args.outputs[2], op, "dbeta", f);
+    a.dy = tensor_data(device, o.dy, op, "dy");
+    a.xhat = operand(device, o.xhat, op, "xhat", nf);
+    a.gamma = optional_operand(device, o.gamma, op, "gamma", f);
+    a.invstd = operand(device, o.invstd, op, "invstd", f);
+    a.dx = optional_operand(device, o.dx, op, "dx", nf);
+    a.dgamma = operand(device, o.dgamma, op, "dgamma", f);
+    a.dbeta = operand(device, o.dbeta, op, "dbeta", f);
     a.n = n;
     a.f = f;
     cpu_fused::batchnorm_backward(a);
 }
 
-// ---- softmax cross-entropy; layout in plugins/losses/softmax_cross_entropy/plugin.cpp
-
-// inputs {pred, target}; outputs {dpred}; scalars {scale}: dpred = (softmax(pred) - target) *
-// scale, row by row. dpred may alias pred.
 static void fused_softmax_cross_entropy_backward(const plexus::Device* device,
-                                                 const plexus::FusedArgs& args) {
+                                                 const fused::SoftmaxCrossEntropyBackward& o) {
     constexpr const char* op = "softmax_cross_entropy.backward";
-    if (args.inputs.size() != 2 || args.outputs.size() != 1 || args.scalars.size() != 1 ||
-        !args.inputs[0] || !args.inputs[1]) [[unlikely]]
-        fail(std::string(op) + ": expected inputs {pred, target}, outputs {dpred} and 1 scalar");
-    const plexus::Tensor& pred = *args.inputs[0];
-    const std::size_t n = pred.numel(), cols = pred.cols();
-    const float* t = required_operand(device, args.inputs[1], op, "target", n);
-    float* dx = required_operand(device, args.outputs[0], op, "dpred", n);
+    const std::size_t n = o.pred.numel(), cols = o.pred.cols();
+    const float* t = operand(device, o.target, op, "target", n);
+    float* dx = operand(device, o.dpred, op, "dpred", n);
     if (n == 0 || cols == 0) return;
-    softmax_cross_entropy_backward_rows(tensor_data(device, pred, op, "pred"), t, dx, pred.rows(),
-                                        cols, args.scalars[0]);
+    softmax_cross_entropy_backward_rows(tensor_data(device, o.pred, op, "pred"), t, dx,
+                                        o.pred.rows(), cols, o.scale);
 }
 
-// ---- fused optimizer updates; layouts in plugins/optimizers/{adam,sgd}/README.md
+// ---- fused optimizer updates
 
 // Below this many parameters an update runs on the calling thread: waking a helper costs
 // more than it saves.
@@ -128,47 +116,35 @@ static void run_update(WorkerPool* pool, const Update& a, Kernel update) {
     pool->run(body);
 }
 
-// inputs {grad}; outputs {value, m, v} or {value, m, v, v_max} (AMSGrad); scalars {lr,
-// beta1, beta2, epsilon, bias_correction1, bias_correction2, weight_decay, grad_scale,
-// clipvalue}.
-static void fused_adam_update(const plexus::Device* device, const plexus::FusedArgs& args,
+static void fused_adam_update(const plexus::Device* device, const fused::AdamUpdate& o,
                               WorkerPool* pool) {
     constexpr const char* op = "adam.update";
-    const std::size_t no = args.outputs.size();
-    if (args.inputs.size() != 1 || (no != 3 && no != 4) || args.scalars.size() != 9 ||
-        !args.inputs[0]) [[unlikely]]
-        fail(std::string(op) + ": expected inputs {grad}, outputs {value, m, v[, v_max]} "
-                               "and 9 scalars");
-    const plexus::Tensor& g = *args.inputs[0];
-    const std::size_t n = g.numel();
-    const auto s = args.scalars;
-    run_update(pool, cpu_fused::AdamUpdate{tensor_data(device, g, op, "grad"),
-         required_operand(device, args.outputs[0], op, "value", n),
-         required_operand(device, args.outputs[1], op, "m", n),
-         required_operand(device, args.outputs[2], op, "v", n),
-         no == 4 ? required_operand(device, args.outputs[3], op, "v_max", n) : nullptr, n, s[0],
-         s[1], s[2], s[3], s[4], s[5], s[6], s[7], s[8]},
+    const std::size_t n = o.grad.numel();
+    run_update(pool,
+               cpu_fused::AdamUpdate{tensor_data(device, o.grad, op, "grad"),
+                                     operand(device, o.value, op, "value", n),
+                                     operand(device, o.m, op, "m", n),
+                                     operand(device, o.v, op, "v", n),
+                                     optional_operand(device, o.v_max, op, "v_max", n), n, o.lr,
+                                     o.beta1, o.beta2, o.epsilon, o.bias_correction1,
+                                     o.bias_correction2, o.weight_decay, o.grad_scale,
+                                     o.clipvalue},
                [](const cpu_fused::AdamUpdate& part) { cpu_fused::adam_update(part); });
 }
 
-// inputs {grad}; outputs {value, velocity}; scalars {lr, momentum, nesterov (0 or 1),
-// weight_decay, grad_scale, clipvalue}.
-static void fused_sgd_momentum_update(const plexus::Device* device, const plexus::FusedArgs& args,
-                                      WorkerPool* pool) {
+static void fused_sgd_momentum_update(const plexus::Device* device,
+                                      const fused::SgdMomentumUpdate& o, WorkerPool* pool) {
     constexpr const char* op = "sgd.momentum_update";
-    if (args.inputs.size() != 1 || args.outputs.size() != 2 || args.scalars.size() != 6 ||
-        !args.inputs[0]) [[unlikely]]
-        fail(std::string(op) + ": expected inputs {grad}, outputs {value, velocity} and "
-                               "6 scalars");
-    const plexus::Tensor& g = *args.inputs[0];
-    const std::size_t n = g.numel();
-    const auto s = args.scalars;
+    const std::size_t n = o.grad.numel();
     run_update(pool,
-               cpu_fused::SgdMomentumUpdate{tensor_data(device, g, op, "grad"),
-                                            required_operand(device, args.outputs[0], op, "value", n),
-                                            required_operand(device, args.outputs[1], op, "velocity", n),
-                                            n, s[0], s[1], s[3], s[2] != 0.0f, s[4], s[5]},
-               [](const cpu_fused::SgdMomentumUpdate& part) { cpu_fused::sgd_momentum_update(part); });
+               cpu_fused::SgdMomentumUpdate{tensor_data(device, o.grad, op, "grad"),
+                                            operand(device, o.value, op, "value", n),
+                                            operand(device, o.velocity, op, "velocity", n), n,
+                                            o.lr, o.momentum, o.weight_decay, o.nesterov,
+                                            o.grad_scale, o.clipvalue},
+               [](const cpu_fused::SgdMomentumUpdate& part) {
+                   cpu_fused::sgd_momentum_update(part);
+               });
 }
 
 }  // namespace plexus_cpu

@@ -1,5 +1,5 @@
-// Fused batch-normalization kernels for the CPU device ("batchnorm.forward" and
-// "batchnorm.backward"; the argument layout is documented in plugins/layers/batchnorm/README.md).
+// Fused batch-normalization kernels for the CPU device (the keys batchnorm.forward_train,
+// batchnorm.forward_infer and batchnorm.backward of plexus/fused.hpp).
 //
 // The primitive path reads and writes [batch, features] tensors 6-8 times per pass; these read
 // each input once for the column statistics and once more to write the outputs. Columns are

@@ -1,6 +1,5 @@
-// Fused optimizer kernels for the CPU device ("adam.update" and "sgd.momentum_update"; the
-// argument layouts are documented in plugins/optimizers/adam/README.md and
-// plugins/optimizers/sgd/README.md).
+// Fused optimizer kernels for the CPU device (the keys adam.update and sgd.momentum_update of
+// plexus/fused.hpp).
 //
 // The primitive path of one Adam step makes about ten passes over parameter-sized arrays;
 // these make one, reading each array once and writing it once. Every expression follows

@@ -16,7 +16,10 @@
 #include <string_view>
 #include <vector>
 
+#include <fmt/format.h>
+
 #include "plexus/device.hpp"
+#include "plexus/fused.hpp"
 
 namespace plexus_cpu {
 
@@ -60,16 +63,17 @@ public:
         const double span = std::chrono::duration<double>(last_ - first_).count();
         double in_ops = 0.0;
         for (const auto& r : rows) in_ops += r.seconds;
-        std::fprintf(out, "\ncpu device profile (PLEXUS_PROFILE): %.3f s from the first op to the last\n", span);
-        std::fprintf(out, "  %-44s %9s %10s %7s %8s\n", "op", "calls", "ms", "share", "GFLOP/s");
+        fmt::print(out, "\ncpu device profile (PLEXUS_PROFILE): {:.3f} s from the first op to the last\n",
+                   span);
+        fmt::print(out, "  {:<44} {:>9} {:>10} {:>7} {:>8}\n", "op", "calls", "ms", "share", "GFLOP/s");
         for (const auto& r : rows) {
-            char gflops[16] = "";
-            if (r.flops > 0 && r.seconds > 0) std::snprintf(gflops, sizeof gflops, "%.1f", r.flops / r.seconds / 1e9);
-            std::fprintf(out, "  %-44s %9lu %10.1f %6.1f%% %8s\n", r.key.c_str(), r.calls, 1e3 * r.seconds,
-                         span > 0 ? 100.0 * r.seconds / span : 0.0, gflops);
+            const std::string gflops =
+                r.flops > 0 && r.seconds > 0 ? fmt::format("{:.1f}", r.flops / r.seconds / 1e9) : "";
+            fmt::print(out, "  {:<44} {:>9} {:>10.1f} {:>6.1f}% {:>8}\n", r.key, r.calls, 1e3 * r.seconds,
+                       span > 0 ? 100.0 * r.seconds / span : 0.0, gflops);
         }
-        std::fprintf(out, "  %-44s %9s %10.1f %6.1f%%\n", "(outside device ops)", "",
-                     1e3 * (span - in_ops), span > 0 ? 100.0 * (span - in_ops) / span : 0.0);
+        fmt::print(out, "  {:<44} {:>9} {:>10.1f} {:>6.1f}%\n", "(outside device ops)", "",
+                   1e3 * (span - in_ops), span > 0 ? 100.0 * (span - in_ops) / span : 0.0);
     }
 
 private:
@@ -126,10 +130,9 @@ public:
         const auto t0 = profile_.begin();
         Device::gemm(ta, tb, alpha, a, b, beta, c);
         const std::size_t k = ta == plexus::Transpose::yes ? a.rows() : a.cols();
-        char key[64];
-        std::snprintf(key, sizeof key, "gemm %c%c %zux%zux%zu", ta == plexus::Transpose::yes ? 'T' : 'N',
-                      tb == plexus::Transpose::yes ? 'T' : 'N', c.rows(), c.cols(), k);
-        profile_.end(key, t0, 2.0 * c.rows() * c.cols() * k);
+        profile_.end(fmt::format("gemm {}{} {}x{}x{}", ta == plexus::Transpose::yes ? 'T' : 'N',
+                                 tb == plexus::Transpose::yes ? 'T' : 'N', c.rows(), c.cols(), k),
+                     t0, 2.0 * c.rows() * c.cols() * k);
     }
     void fill(const plexus::Tensor& y, float value) override {
         const auto t0 = profile_.begin();
@@ -181,14 +184,6 @@ public:
         Device::random(dist, seed, counter, y, a, b);
         profile_.end(std::string("random ") + op_name(dist), t0);
     }
-    bool try_fused(std::string_view key, const plexus::FusedArgs& args) override {
-        const auto t0 = profile_.begin();
-        const bool ran = Device::try_fused(key, args);
-        const std::size_t n = !args.inputs.empty() && args.inputs[0] ? args.inputs[0]->numel() : 0;
-        profile_.end("fused " + std::string(key) + (n >= 32768 ? " (>= 32768 elements)" : ""), t0);
-        return ran;
-    }
-
 protected:
     void write(void* handle, std::size_t offset_bytes, const void* src, std::size_t bytes) override {
         const auto t0 = profile_.begin();
@@ -201,7 +196,26 @@ protected:
         profile_.end("download", t0);
     }
 
+    void run_fused(const plexus::fused::BatchNormForwardTrain& op) override { timed(op, op.x); }
+    void run_fused(const plexus::fused::BatchNormForwardInfer& op) override { timed(op, op.x); }
+    void run_fused(const plexus::fused::BatchNormBackward& op) override { timed(op, op.dy); }
+    void run_fused(const plexus::fused::SoftmaxCrossEntropyBackward& op) override {
+        timed(op, op.pred);
+    }
+    void run_fused(const plexus::fused::AdamUpdate& op) override { timed(op, op.grad); }
+    void run_fused(const plexus::fused::SgdMomentumUpdate& op) override { timed(op, op.grad); }
+
 private:
+    // Large updates are split across the helper threads (fused_args.hpp): a row of their own.
+    template <class Op>
+    void timed(const Op& op, const plexus::Tensor& lead) {
+        const auto t0 = profile_.begin();
+        Device::run_fused(op);
+        profile_.end(fmt::format("fused {}{}", plexus::fused::key_name(Op::kKey),
+                                 lead.numel() >= 32768 ? " (>= 32768 elements)" : ""),
+                     t0);
+    }
+
     OpProfiler profile_;
 };
 

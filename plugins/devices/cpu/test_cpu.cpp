@@ -1,32 +1,13 @@
 // CPU device tests. Every expected value is worked out by hand (or from a published
 // reference such as Random123's known-answer vectors), never produced by the device itself.
+// The tests are split by concern: primitive ops here, random draws in test_cpu_random.cpp,
+// fused kernels in test_cpu_fused.cpp, the instruction-set variants and threads in
+// test_cpu_variants.cpp (one executable; the last file's last case changes OpenBLAS's
+// process-wide thread count).
 #define BOOST_TEST_MODULE cpu_device
-#include <algorithm>
-#include <boost/test/unit_test.hpp>
-#include <cmath>
-#include <cstdint>
-#include <functional>
-#include <limits>
-#include <memory>
-#include <numeric>
-#include <string>
-#include <vector>
+#include "test_cpu_support.hpp"
 
-#include "plexus/device.hpp"
-#include "plexus/error.hpp"
-#include "plexus/testing.hpp"
-
-using plexus::Axis;
-using plexus::BinaryOp;
-using plexus::Device;
-using plexus::DeviceError;
-using plexus::Distribution;
-using plexus::ReduceOp;
-using plexus::Shape;
-using plexus::Tensor;
-using plexus::Transpose;
-using plexus::UnaryOp;
-using Floats = std::vector<float>;
+using namespace cpu_test;
 
 #if defined(__SANITIZE_ADDRESS__)
 // The out-of-memory test needs aligned_alloc to return null as it does in production, not
@@ -36,48 +17,8 @@ extern "C" const char* __asan_default_options() {
 }
 #endif
 
-namespace {
-
-constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
-
-std::shared_ptr<Device> load_cpu(const std::string& spec = "cpu") {
-    return plexus::testing::load<Device>(spec, {PLEXUS_TEST_PLUGIN_DIR});
-}
-
-// |got - want| <= tol * max(1, |want|): absolute near zero, relative for large values.
-void check_close(const Floats& got, const Floats& want, float tol = 1e-5f) {
-    BOOST_TEST_REQUIRE(got.size() == want.size());
-    for (std::size_t i = 0; i < got.size(); ++i) {
-        const bool ok = std::fabs(got[i] - want[i]) <= tol * std::max(1.0f, std::fabs(want[i]));
-        BOOST_TEST(ok, "element " << i << ": got " << got[i] << ", want " << want[i]);
-    }
-}
-
-bool message_contains(const DeviceError& e, const std::string& part) {
-    return std::string(e.what()).find(part) != std::string::npos;
-}
-
-struct Cpu {
-    std::shared_ptr<Device> dev = load_cpu();
-    Tensor make(const Shape& shape, const Floats& values) {
-        return plexus::testing::make_tensor(*dev, shape, values);
-    }
-    Floats host(const Tensor& t) { return plexus::testing::to_host(*dev, t); }
-};
-
-double mean_of(const Floats& v) {
-    return std::accumulate(v.begin(), v.end(), 0.0) / v.size();
-}
-double std_of(const Floats& v) {
-    const double m = mean_of(v);
-    double s = 0.0;
-    for (float x : v) s += (x - m) * (x - m);
-    return std::sqrt(s / v.size());
-}
-
-}  // namespace
-
 BOOST_FIXTURE_TEST_SUITE(cpu_device, Cpu)
+
 
 BOOST_AUTO_TEST_CASE(identity) {
     BOOST_TEST(dev->name() == "cpu");
@@ -336,96 +277,6 @@ BOOST_AUTO_TEST_CASE(softmax_and_log_softmax) {
     BOOST_CHECK_THROW(dev->softmax(in, dev->alloc({5})), DeviceError);
 }
 
-BOOST_AUTO_TEST_CASE(random_known_answer) {
-    // Philox4x32-10 with counter 0 and key 0 gives 6627e8d5 e169c58d bc57ac4c 9b00dbd8
-    // (Random123 kat_vectors); the device keeps the top 24 bits of each word as a uniform.
-    const Tensor y = dev->alloc({4});
-    dev->random(Distribution::uniform, 0, 0, y, 0.0f, 1.0f);
-    const Floats want = {0x6627e8p-24f, 0xe169c5p-24f, 0xbc57acp-24f, 0x9b00dbp-24f};
-    const Floats got = host(y);
-    for (std::size_t i = 0; i < 4; ++i) BOOST_TEST(got[i] == want[i]);
-}
-
-BOOST_AUTO_TEST_CASE(random_vectorised_blocks_match_the_scalar_generator) {
-    // Whole groups of 16 blocks (64 values) come from the vectorised generator, the rest of a
-    // tensor from the scalar one, so the same element computed both ways must agree: the
-    // first 63 values (all scalar) against a 100-value tensor (first 64 vectorised), and
-    // values 64..99 of it (scalar tail) against a 128-value tensor (all vectorised).
-    for (Distribution dist : {Distribution::uniform, Distribution::bernoulli}) {
-        const float a = dist == Distribution::uniform ? -2.0f : 0.3f, b = 5.0f;
-        Tensor y63 = dev->alloc({63}), y100 = dev->alloc({100}), y128 = dev->alloc({128});
-        for (Tensor* t : {&y63, &y100, &y128}) dev->random(dist, 1234567, 89, *t, a, b);
-        const Floats s = host(y63), m = host(y100), v = host(y128);
-        for (std::size_t i = 0; i < 63; ++i) BOOST_TEST(m[i] == s[i], "element " << i);
-        for (std::size_t i = 64; i < 100; ++i) BOOST_TEST(m[i] == v[i], "element " << i);
-        // The KAT block is block 0 of any tensor, vectorised or not.
-        Tensor big = dev->alloc({256});
-        dev->random(Distribution::uniform, 0, 0, big, 0.0f, 1.0f);
-        BOOST_TEST(host(big)[1] == 0xe169c5p-24f);
-    }
-}
-
-BOOST_AUTO_TEST_CASE(random_reproducible_and_history_free) {
-    const Tensor first = dev->alloc({1000}), other = dev->alloc({1000}), again = dev->alloc({1000});
-    dev->random(Distribution::normal, 7, 1, first, 0, 1);
-    dev->random(Distribution::normal, 7, 2, other, 0, 1);
-    dev->random(Distribution::uniform, 9, 1, again, 0, 1);  // unrelated draws in between
-    dev->random(Distribution::normal, 7, 1, again, 0, 1);
-    const Floats a = host(first), b = host(other), c = host(again);
-    BOOST_TEST(a == c);
-    std::size_t same = 0;
-    for (std::size_t i = 0; i < a.size(); ++i) same += a[i] == b[i];
-    BOOST_TEST(same == 0u);
-
-    const Tensor seed8 = dev->alloc({1000});
-    dev->random(Distribution::normal, 8, 1, seed8, 0, 1);
-    BOOST_TEST(host(seed8) != a);
-
-    // Another instance, and a shorter draw, give the same leading values.
-    auto dev2 = load_cpu();
-    const Tensor short_draw = dev2->alloc({13});
-    dev2->random(Distribution::normal, 7, 1, short_draw, 0, 1);
-    const Floats s = plexus::testing::to_host(*dev2, short_draw);
-    BOOST_TEST(s == Floats(a.begin(), a.begin() + 13), boost::test_tools::per_element());
-}
-
-BOOST_AUTO_TEST_CASE(random_distributions) {
-    constexpr std::size_t n = 100000;
-    const Tensor y = dev->alloc({n});
-
-    dev->random(Distribution::uniform, 42, 0, y, -2.0f, 3.0f);
-    Floats u = host(y);
-    BOOST_TEST(*std::min_element(u.begin(), u.end()) >= -2.0f);
-    BOOST_TEST(*std::max_element(u.begin(), u.end()) < 3.0f);
-    BOOST_TEST(std::fabs(mean_of(u) - 0.5) < 0.025);                  // 5 standard errors
-    BOOST_TEST(std::fabs(std_of(u) - 5.0 / std::sqrt(12.0)) < 0.02);  // 1.4434
-
-    dev->random(Distribution::normal, 42, 1, y, 1.0f, 2.0f);
-    Floats z = host(y);
-    BOOST_TEST(std::fabs(mean_of(z) - 1.0) < 0.03);
-    BOOST_TEST(std::fabs(std_of(z) - 2.0) < 0.03);
-    std::size_t beyond = 0;  // P(|z - mean| > 2 sd) = 4.55 %
-    for (float v : z) beyond += std::fabs(v - 1.0f) > 4.0f;
-    BOOST_TEST(std::fabs(beyond / double(n) - 0.0455) < 0.005);
-    double corr = 0.0;  // the cos and sin halves of each Box-Muller pair are independent
-    for (std::size_t i = 0; i + 1 < n; i += 2) corr += (z[i] - 1.0) * (z[i + 1] - 1.0) / 4.0;
-    BOOST_TEST(std::fabs(corr / (n / 2)) < 0.03);
-
-    dev->random(Distribution::bernoulli, 42, 2, y, 0.3f, 0.0f);
-    Floats m = host(y);
-    BOOST_TEST(std::all_of(m.begin(), m.end(), [](float v) { return v == 0.0f || v == 1.0f; }));
-    BOOST_TEST(std::fabs(mean_of(m) - 0.3) < 0.008);
-
-    dev->random(Distribution::bernoulli, 42, 3, y, 0.0f, 0.0f);
-    BOOST_TEST(mean_of(host(y)) == 0.0);
-    dev->random(Distribution::bernoulli, 42, 3, y, 1.0f, 0.0f);
-    BOOST_TEST(mean_of(host(y)) == 1.0);
-
-    BOOST_CHECK_THROW(dev->random(Distribution::bernoulli, 1, 1, y, 1.5f, 0), DeviceError);
-    BOOST_CHECK_THROW(dev->random(Distribution::uniform, 1, 1, y, 2.0f, 1.0f), DeviceError);
-    BOOST_CHECK_THROW(dev->random(Distribution::normal, 1, 1, y, 0.0f, -1.0f), DeviceError);
-}
-
 BOOST_AUTO_TEST_CASE(counters_and_alignment) {
     const plexus::DeviceCounters before = dev->counters();
     {
@@ -532,189 +383,6 @@ BOOST_AUTO_TEST_CASE(softmax_backward) {
     BOOST_CHECK_THROW(dev->softmax_backward(y, dev->alloc({5}), dx), DeviceError);
 }
 
-// x = [[1,0],[3,0],[5,0],[7,8]]: feature 0 has mean 4 and biased variance 5, feature 1 mean 2
-// and variance 12; with epsilon 4, invstd = (1/3, 1/4). gamma = (2, -1), beta = (0.5, 1).
-BOOST_AUTO_TEST_CASE(fused_batchnorm_forward) {
-    const Tensor x = make({4, 2}, {1, 0, 3, 0, 5, 0, 7, 8});
-    const Tensor gamma = make({2}, {2, -1}), beta = make({2}, {0.5f, 1});
-    Tensor y = dev->alloc({4, 2}), xhat = dev->alloc({4, 2});
-    Tensor mean = dev->alloc({2}), invstd = dev->alloc({2});
-    Tensor mm = make({2}, {0, 0}), mv = make({2}, {1, 1});
-    {
-        const Tensor* in[] = {&x, &gamma, &beta};
-        Tensor* const out[] = {&y, &xhat, &mean, &invstd, &mm, &mv};
-        const float scalars[] = {4.0f, 0.9f, 1.0f};
-        BOOST_TEST(dev->try_fused("batchnorm.forward", {in, out, scalars}));
-    }
-    check_close(host(xhat), {-1, -0.5f, -1.0f / 3, -0.5f, 1.0f / 3, -0.5f, 1, 1.5f});
-    check_close(host(y), {-1.5f, 1.5f, -1.0f / 6, 1.5f, 7.0f / 6, 1.5f, 2.5f, -0.5f});
-    check_close(host(mean), {4, 2});
-    check_close(host(invstd), {1.0f / 3, 0.25f});
-    check_close(host(mm), {0.4f, 0.2f});  // 0.9*0 + 0.1*mean
-    check_close(host(mv), {1.4f, 2.1f});  // 0.9*1 + 0.1*var (biased)
-
-    // Infer: (x - moving_mean)/sqrt(moving_var + eps); x = (7, 3), mm = (1, -1), mv = (5, 12).
-    const Tensor xi = make({1, 2}, {7, 3});
-    const Tensor m1 = make({2}, {1, -1}), v1 = make({2}, {5, 12});
-    Tensor yi = dev->alloc({1, 2});
-    Tensor* const out[] = {&yi};
-    const float scalars[] = {4.0f, 0.9f, 0.0f};
-    const Tensor* in[] = {&xi, &gamma, &beta, &m1, &v1};
-    BOOST_TEST(dev->try_fused("batchnorm.forward", {in, out, scalars}));
-    check_close(host(yi), {4.5f, 0});
-    const Tensor* bare[] = {&xi, nullptr, nullptr, &m1, &v1};  // gamma 1, beta 0
-    BOOST_TEST(dev->try_fused("batchnorm.forward", {bare, out, scalars}));
-    check_close(host(yi), {2, 1});
-
-    BOOST_TEST(!dev->try_fused("no.such.kernel", {}));
-    const Tensor* too_few[] = {&xi, &gamma};
-    BOOST_CHECK_THROW(dev->try_fused("batchnorm.forward", {too_few, out, scalars}), DeviceError);
-}
-
-BOOST_AUTO_TEST_CASE(fused_batchnorm_backward) {
-    // dy = e0 in feature 0 and e3 in feature 1, N = 4. Feature 0: sum dy = 1, sum dy*xhat =
-    // -1, dx = 2/3/4 * (4 dy - 1 + xhat) = (1/3, -2/9, -1/9, 0). Feature 1: sum dy = 1, sum
-    // dy*xhat = 1.5, dx = -1/16 * (4 dy - 1 - 1.5 xhat) = (1/64, 1/64, 1/64, -3/64).
-    const Tensor dy = make({4, 2}, {1, 0, 0, 0, 0, 0, 0, 1});
-    const Tensor xhat = make({4, 2}, {-1, -0.5f, -1.0f / 3, -0.5f, 1.0f / 3, -0.5f, 1, 1.5f});
-    const Tensor gamma = make({2}, {2, -1}), invstd = make({2}, {1.0f / 3, 0.25f});
-    Tensor dx = dev->alloc({4, 2}), dgamma = dev->alloc({2}), dbeta = dev->alloc({2});
-    const Tensor* in[] = {&dy, &xhat, &gamma, &invstd};
-    Tensor* const out[] = {&dx, &dgamma, &dbeta};
-    BOOST_TEST(dev->try_fused("batchnorm.backward", {in, out, {}}));
-    const float s = 1.0f / 64;
-    check_close(host(dx), {1.0f / 3, s, -2.0f / 9, s, -1.0f / 9, s, 0, -3 * s});
-    check_close(host(dgamma), {-1, 1.5f});
-    check_close(host(dbeta), {1, 1});
-    Tensor* const no_dx[] = {nullptr, &dgamma, &dbeta};
-    dev->fill(dgamma, 0.0f);
-    BOOST_TEST(dev->try_fused("batchnorm.backward", {in, no_dx, {}}));
-    check_close(host(dgamma), {-1, 1.5f});
-}
-
-// ---- the two instruction-set variants and the helper threads
-
-Floats pattern(std::size_t n, float scale, float shift) {
-    Floats v(n);
-    for (std::size_t i = 0; i < n; ++i) v[i] = scale * std::sin(0.37f * static_cast<float>(i) + shift);
-    return v;
-}
-
-Floats run_on(Device& d, const std::function<Tensor(Device&)>& op) {
-    const Tensor y = op(d);
-    Floats out(y.numel());
-    d.download(y, out);
-    return out;
-}
-
-Tensor upload_to(Device& d, const Shape& shape, const Floats& values) {
-    Tensor t = d.alloc(shape);
-    d.upload(t, values);
-    return t;
-}
-
-BOOST_AUTO_TEST_CASE(baseline_and_avx2_variants_compute_alike) {
-    auto base = load_cpu("cpu isa=baseline");
-    BOOST_TEST(base->description().find("baseline loops") != std::string::npos, base->description());
-    std::shared_ptr<Device> wide;
-    try {
-        wide = load_cpu("cpu isa=avx2");
-    } catch (const std::exception& e) {
-        BOOST_TEST_MESSAGE("no AVX2 here, only the baseline variant is checked: " << e.what());
-        return;
-    }
-    BOOST_TEST(wide->description().find("AVX2 loops") != std::string::npos, wide->description());
-    const std::size_t rows = 37, cols = 53;  // odd sizes: every vector loop has a tail
-    const Floats a = pattern(rows * cols, 3.0f, 0.1f), b = pattern(rows * cols, 2.0f, 1.3f);
-    const Floats row = pattern(cols, 1.5f, 0.7f);
-    // Elementwise ops round alike (no FMA contraction in either variant): bit-identical.
-    const std::vector<std::function<Tensor(Device&)>> exact = {
-        [&](Device& d) {
-            Tensor x = upload_to(d, {rows, cols}, a), y = d.alloc({rows, cols});
-            d.unary(UnaryOp::sigmoid, x, y);
-            return y;
-        },
-        [&](Device& d) {
-            Tensor x = upload_to(d, {rows, cols}, a), y = d.alloc({rows, cols});
-            d.unary(UnaryOp::sqrt, x, y);  // NaN for negatives in both
-            d.unary(UnaryOp::abs, y, y);
-            return y;
-        },
-        [&](Device& d) {
-            Tensor x = upload_to(d, {rows, cols}, a), r = upload_to(d, {cols}, row), y = d.alloc({rows, cols});
-            d.binary(BinaryOp::add, x, r, y);
-            d.binary(BinaryOp::relu_backward, y, x, y);
-            return y;
-        },
-        [&](Device& d) {
-            Tensor x = upload_to(d, {rows, cols}, a), z = upload_to(d, {rows, cols}, b);
-            d.axpby(0.25f, x, -1.5f, z);
-            d.binary(BinaryOp::div, z, x, z);
-            return z;
-        },
-        [&](Device& d) {
-            Tensor x = upload_to(d, {rows, cols}, a), y = d.alloc({rows, cols});
-            d.softmax(x, y, true);
-            return y;
-        },
-    };
-    for (std::size_t i = 0; i < exact.size(); ++i) {
-        const Floats x = run_on(*base, exact[i]), y = run_on(*wide, exact[i]);
-        BOOST_TEST_REQUIRE(x.size() == y.size());
-        for (std::size_t j = 0; j < x.size(); ++j)
-            BOOST_TEST((x[j] == y[j] || (std::isnan(x[j]) && std::isnan(y[j]))),
-                       "case " << i << " element " << j << ": " << x[j] << " vs " << y[j]);
-    }
-    // Sums group their terms by the vector width: equal within float rounding.
-    for (Axis axis : {Axis::rows, Axis::cols, Axis::all}) {
-        const auto sum = [&](Device& d) {
-            Tensor x = upload_to(d, {rows, cols}, a);
-            Tensor y = d.alloc({axis == Axis::rows ? cols : axis == Axis::cols ? rows : 1});
-            d.reduce(ReduceOp::sum, x, axis, y);
-            return y;
-        };
-        check_close(run_on(*wide, sum), run_on(*base, sum), 1e-6f);
-    }
-}
-
-// The fused Adam update over a tensor large enough to be split across the helper threads
-// gives exactly what one thread computes, element by element.
-BOOST_AUTO_TEST_CASE(fused_softmax_cross_entropy_backward_matches_the_primitives) {
-    // Hand values: logits (0, ln 3) give softmax (1/4, 3/4); target (0, 1); scale 1/2:
-    // dpred = ((1/4 - 0) / 2, (3/4 - 1) / 2) = (1/8, -1/8).
-    auto d = load_cpu();
-    const Tensor x = upload_to(*d, {1, 2}, {0.0f, std::log(3.0f)}), t = upload_to(*d, {1, 2}, {0, 1});
-    Tensor dx = d->alloc({1, 2});
-    const Tensor* in[] = {&x, &t};
-    Tensor* const out[] = {&dx};
-    const float half[] = {0.5f};
-    BOOST_TEST_REQUIRE(d->try_fused("softmax_cross_entropy.backward", {in, out, half}));
-    check_close(run_on(*d, [&](Device&) { return dx; }), {0.125f, -0.125f}, 1e-6f);
-    // Odd shapes: bit-identical to softmax, sub and scale, also when dpred aliases pred.
-    const std::size_t rows = 13, cols = 7;
-    const Floats logits = pattern(rows * cols, 6.0f, 0.2f), target = pattern(rows * cols, 0.5f, 0.9f);
-    const float scale[] = {1.0f / rows};
-    const auto fused = [&](Device& device) {
-        Tensor p = upload_to(device, {rows, cols}, logits), q = upload_to(device, {rows, cols}, target);
-        const Tensor* ins[] = {&p, &q};
-        Tensor* const outs[] = {&p};
-        BOOST_TEST(device.try_fused("softmax_cross_entropy.backward", {ins, outs, scale}));
-        return p;
-    };
-    const auto primitive = [&](Device& device) {
-        Tensor p = upload_to(device, {rows, cols}, logits), q = upload_to(device, {rows, cols}, target);
-        Tensor y = device.alloc({rows, cols});
-        device.softmax(p, y);
-        device.binary(BinaryOp::sub, y, q, y);
-        device.unary(UnaryOp::scale, y, y, scale[0]);
-        return y;
-    };
-    const Floats a = run_on(*d, fused), b = run_on(*d, primitive);
-    BOOST_TEST(a == b, boost::test_tools::per_element());
-    const float too_many[] = {1.0f, 2.0f};
-    BOOST_CHECK_THROW(d->try_fused("softmax_cross_entropy.backward", {in, out, too_many}), DeviceError);
-}
-
 BOOST_AUTO_TEST_CASE(empty_tensors_upload_and_download_nothing) {
     // Zero bytes: nothing is copied (memcpy is never handed a null buffer; UBSan checks it).
     Tensor empty = dev->alloc({0, 5});
@@ -722,41 +390,6 @@ BOOST_AUTO_TEST_CASE(empty_tensors_upload_and_download_nothing) {
     Floats none;
     dev->download(empty, none);
     BOOST_TEST(none.empty());
-}
-
-BOOST_AUTO_TEST_CASE(parallel_adam_update_matches_one_thread) {
-    const std::size_t n = 100003;  // above the split threshold, not a multiple of 16
-    const Floats g = pattern(n, 0.01f, 0.3f), w0 = pattern(n, 0.5f, 2.1f);
-    const float scalars[] = {1e-3f, 0.9f, 0.999f, 1e-7f, 0.19f, 0.002f, 0.0f, 1.0f, 0.0f};
-    const auto steps = [&](Device& d) {
-        Tensor grad = upload_to(d, {n}, g), w = upload_to(d, {n}, w0);
-        Tensor m = d.alloc({n}), v = d.alloc({n});
-        d.fill(m, 0.0f);
-        d.fill(v, 0.0f);
-        const Tensor* in[] = {&grad};
-        Tensor* const out[] = {&w, &m, &v};
-        for (int step = 0; step < 3; ++step) BOOST_TEST(d.try_fused("adam.update", {in, out, scalars}));
-        return w;
-    };
-    // Each device sets OpenBLAS's (process-wide) thread count when created, so each runs
-    // right after its own creation.
-    const Floats parallel = run_on(*load_cpu("cpu threads=2"), steps);
-    const Floats single = run_on(*load_cpu("cpu threads=1"), steps);
-    BOOST_TEST_REQUIRE(parallel.size() == single.size());
-    std::size_t differ = 0;
-    for (std::size_t i = 0; i < n; ++i) differ += parallel[i] != single[i];
-    BOOST_TEST(differ == 0u);
-    // And it moved every weight against its gradient: a split that skipped a slice would not.
-    std::size_t moved = 0;
-    for (std::size_t i = 0; i < n; ++i) moved += (parallel[i] - w0[i]) * g[i] < 0.0f;
-    BOOST_TEST(moved == n);
-}
-
-BOOST_AUTO_TEST_CASE(threads_parameter) {
-    BOOST_CHECK_THROW(load_cpu("cpu threads=-1"), plexus::ParamError);
-    // Process-wide, so this case runs last.
-    auto one = load_cpu("cpu threads=1");
-    BOOST_TEST(one->description().find("1 thread)") != std::string::npos, one->description());
 }
 
 BOOST_AUTO_TEST_SUITE_END()

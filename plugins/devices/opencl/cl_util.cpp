@@ -2,6 +2,8 @@
 
 #include <cstdio>
 
+#include <fmt/format.h>
+
 #include "plexus/error.hpp"
 
 namespace plexus_opencl {
@@ -60,15 +62,10 @@ bool is_out_of_memory(cl_int code) {
 }
 
 std::string format_bytes(std::size_t bytes) {
-    char text[32];
     const double b = static_cast<double>(bytes);
-    if (bytes >= (std::size_t{1} << 30))
-        std::snprintf(text, sizeof text, "%.1f GiB", b / (1 << 30));
-    else if (bytes >= (std::size_t{1} << 20))
-        std::snprintf(text, sizeof text, "%.1f MiB", b / (1 << 20));
-    else
-        std::snprintf(text, sizeof text, "%zu bytes", bytes);
-    return text;
+    if (bytes >= (std::size_t{1} << 30)) return fmt::format("{:.1f} GiB", b / (1 << 30));
+    if (bytes >= (std::size_t{1} << 20)) return fmt::format("{:.1f} MiB", b / (1 << 20));
+    return fmt::format("{} bytes", bytes);
 }
 
 }  // namespace plexus_opencl

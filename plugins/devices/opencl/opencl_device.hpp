@@ -75,13 +75,20 @@ public:
     void random(plexus::Distribution dist, std::uint64_t seed, std::uint64_t counter,
                 const plexus::Tensor& y, float a, float b) override;
     void synchronize() override;
-    bool try_fused(std::string_view key, const plexus::FusedArgs& args) override;
+    plexus::fused::KeySet fused_keys() const override;
 
 protected:
     void* allocate(std::size_t bytes) override;
     void deallocate(void* handle) noexcept override;
     void write(void* handle, std::size_t offset_bytes, const void* src, std::size_t bytes) override;
     void read(const void* handle, std::size_t offset_bytes, void* dst, std::size_t bytes) override;
+    // ---- fused kernels (fused.cpp)
+    void run_fused(const plexus::fused::BatchNormForwardTrain& op) override;
+    void run_fused(const plexus::fused::BatchNormForwardInfer& op) override;
+    void run_fused(const plexus::fused::BatchNormBackward& op) override;
+    void run_fused(const plexus::fused::SoftmaxCrossEntropyBackward& op) override;
+    void run_fused(const plexus::fused::AdamUpdate& op) override;
+    void run_fused(const plexus::fused::SgdMomentumUpdate& op) override;
 
 private:
     void setup(const plexus::Params& params);
@@ -130,12 +137,13 @@ private:
                       float alpha, const plexus::Tensor& a, const plexus::Tensor& b, float beta,
                       const plexus::Tensor& c);
 
-    // ---- fused kernels (fused.cpp)
-    void fused_batchnorm_forward(const plexus::FusedArgs& args);
-    void fused_batchnorm_backward(const plexus::FusedArgs& args);
-    void fused_softmax_cross_entropy_backward(const plexus::FusedArgs& args);
-    void fused_adam_update(const plexus::FusedArgs& args);
-    void fused_sgd_momentum_update(const plexus::FusedArgs& args);
+    // Both batchnorm forward modes run one kernel (fused.cpp).
+    void batchnorm_forward(const plexus::Tensor& x, const plexus::Tensor* gamma,
+                           const plexus::Tensor* beta, const plexus::Tensor& y,
+                           const plexus::Tensor* xhat, const plexus::Tensor* mean,
+                           const plexus::Tensor* invstd, const plexus::Tensor& moving_mean,
+                           const plexus::Tensor& moving_variance, float epsilon,
+                           float momentum, bool train);
 
     // Uploads go through pinned host buffers, so write() returns once the bytes are copied
     // there and the transfer runs behind the queued kernels (see write()).

@@ -15,6 +15,8 @@
 #include <string>
 #include <vector>
 
+#include <fmt/format.h>
+
 #include "cl_util.hpp"
 #include "kernel_sources.hpp"
 #include "opencl_device.hpp"
@@ -127,11 +129,9 @@ void OpenClDevice::setup(const plexus::Params& params) {
     const BuiltProgram built = build_program(
         context_, entry_, sources, options, folder.empty() ? folder : folder / "opencl");
     program_ = built.program;
-    char seconds[32];
-    std::snprintf(seconds, sizeof seconds, "%.2f s", built.seconds);
-    program_note_ = folder.empty()       ? std::string("built in ") + seconds + ", no cache"
-                    : built.from_cache ? std::string("from cache in ") + seconds
-                                       : std::string("built in ") + seconds + ", cached";
+    program_note_ = fmt::format("{} {:.2f} s{}", built.from_cache ? "from cache in" : "built in",
+                                built.seconds,
+                                folder.empty() ? ", no cache" : built.from_cache ? "" : ", cached");
 
     for (std::size_t i = 0; i < kernels_.size(); ++i) {
         kernels_[i] = clCreateKernel(program_, kKernelNames[i], &err);
@@ -335,19 +335,6 @@ void OpenClDevice::read(const void* handle, std::size_t offset_bytes, void* dst,
                             offset_bytes, bytes, dst, 0, nullptr, nullptr);
     if (err != CL_SUCCESS) [[unlikely]]
         fail_enqueue(err, "download");
-}
-
-// ---- fused kernels, by key; layouts are documented by the layers, losses and optimizers
-// that use them. Unknown keys fall back to the caller's primitives.
-
-bool OpenClDevice::try_fused(std::string_view key, const plexus::FusedArgs& args) {
-    if (key == "batchnorm.forward") return fused_batchnorm_forward(args), true;
-    if (key == "batchnorm.backward") return fused_batchnorm_backward(args), true;
-    if (key == "softmax_cross_entropy.backward")
-        return fused_softmax_cross_entropy_backward(args), true;
-    if (key == "adam.update") return fused_adam_update(args), true;
-    if (key == "sgd.momentum_update") return fused_sgd_momentum_update(args), true;
-    return false;
 }
 
 // ---- `plexus devices`

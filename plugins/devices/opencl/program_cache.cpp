@@ -9,6 +9,8 @@
 #include <iterator>
 #include <system_error>
 
+#include <fmt/format.h>
+
 #include "cl_util.hpp"
 
 namespace fs = std::filesystem;
@@ -106,9 +108,7 @@ fs::path cache_file(const fs::path& cache_folder, const DeviceEntry& entry,
                                     entry.driver, options})
         h.add(part);
     for (const auto& s : sources) h.add(s);
-    char name[40];
-    std::snprintf(name, sizeof name, "%016llx.bin", static_cast<unsigned long long>(h.h));
-    return cache_folder / name;
+    return cache_folder / fmt::format("{:016x}.bin", static_cast<unsigned long long>(h.h));
 }
 
 BuiltProgram build_program(cl_context context, const DeviceEntry& entry,

@@ -3,9 +3,9 @@
 // mini-batch, then scales and shifts with learned gamma and beta; running statistics, kept as
 // an exponential moving average in the Keras convention, are used at inference.
 //
-// A device may run a whole pass as one kernel through try_fused("batchnorm.forward" /
-// "batchnorm.backward"); the primitive path below is the reference (README documents the
-// argument layout). Every workspace is allocated in build() for the largest batch and used
+// A device may run a whole pass as one kernel through try_fused(fused::BatchNormForwardTrain /
+// BatchNormForwardInfer / BatchNormBackward, plexus/fused.hpp); the primitive path below is
+// the reference. Every workspace is allocated in build() for the largest batch and used
 // through row views, so forward and backward allocate nothing.
 #include <limits>
 #include <string>
@@ -90,12 +90,15 @@ public:
         Tensor xhat = xhat_.rows(0, n);
         if (mode == plexus::Mode::infer) {
             trained_rows_ = 0;
-            if (fused_) {
-                const Tensor* in[] = {&x2, gamma(), beta(), &moving_mean_, &moving_variance_};
-                Tensor* const out[] = {&y2};
-                const float scalars[] = {epsilon_, momentum_, 0.0f};
-                if (device.try_fused("batchnorm.forward", {in, out, scalars})) return;
-            }
+            if (fused_ && device.try_fused(plexus::fused::BatchNormForwardInfer{
+                              .x = x2,
+                              .gamma = gamma(),
+                              .beta = beta(),
+                              .moving_mean = moving_mean_,
+                              .moving_variance = moving_variance_,
+                              .y = y2,
+                              .epsilon = epsilon_}))
+                return;
             // Fold the statistics into one affine map: y = x*coef + shift with
             // coef = gamma/sqrt(var+eps), shift = beta - mean*coef.
             device.unary(UnaryOp::add_scalar, moving_variance_, coef_, epsilon_);
@@ -116,13 +119,19 @@ public:
                 "batchnorm: a training batch of 1 sample has no variance; use batch_size >= 2 "
                 "(or drop the last partial batch)");
         trained_rows_ = n;
-        if (fused_) {
-            const Tensor* in[] = {&x2, gamma(), beta()};
-            Tensor* const out[] = {&y2, &xhat, &mean_, &invstd_, &moving_mean_,
-                                   &moving_variance_};
-            const float scalars[] = {epsilon_, momentum_, 1.0f};
-            if (device.try_fused("batchnorm.forward", {in, out, scalars})) return;
-        }
+        if (fused_ && device.try_fused(plexus::fused::BatchNormForwardTrain{
+                          .x = x2,
+                          .gamma = gamma(),
+                          .beta = beta(),
+                          .y = y2,
+                          .xhat = xhat,
+                          .mean = mean_,
+                          .invstd = invstd_,
+                          .moving_mean = moving_mean_,
+                          .moving_variance = moving_variance_,
+                          .epsilon = epsilon_,
+                          .momentum = momentum_}))
+            return;
         const Tensor tmp = tmp_.rows(0, n);
         device.reduce(plexus::ReduceOp::mean, x2, Axis::rows, mean_);
         device.binary(BinaryOp::sub, x2, mean_, xhat);  // centred x, normalised below
@@ -151,11 +160,14 @@ public:
         Tensor dx2;
         if (dx) dx2 = dx->reshaped({n, features_});
         // Without scale/center the sums still feed dx; they land in the unused grads.
-        if (fused_) {
-            const Tensor* in[] = {&dy2, &xhat, gamma(), &invstd_};
-            Tensor* const out[] = {dx ? &dx2 : nullptr, &gamma_.grad, &beta_.grad};
-            if (device.try_fused("batchnorm.backward", {in, out, {}})) return;
-        }
+        if (fused_ && device.try_fused(plexus::fused::BatchNormBackward{.dy = dy2,
+                                                                       .xhat = xhat,
+                                                                       .gamma = gamma(),
+                                                                       .invstd = invstd_,
+                                                                       .dx = dx ? &dx2 : nullptr,
+                                                                       .dgamma = gamma_.grad,
+                                                                       .dbeta = beta_.grad}))
+            return;
         device.reduce(plexus::ReduceOp::sum, dy2, Axis::rows, beta_.grad);
         const Tensor tmp = tmp_.rows(0, n);
         device.binary(BinaryOp::mul, dy2, xhat, tmp);

@@ -133,24 +133,19 @@ public:
         return -device.download_scalar(sum_) / static_cast<float>(n);
     }
 
-    // Unweighted (with or without smoothing): fused key "softmax_cross_entropy.backward",
-    // inputs {pred, target'}, outputs {dpred}, scalars {1 / rows}; computes
-    // dpred = (softmax(pred) - target') * scalars[0], target' being the smoothed target.
-    // Weighted: primitives only, dpred = s_i·(softmax(pred) - target') / rows.
+    // Unweighted (with or without smoothing): the fused key SoftmaxCrossEntropyBackward
+    // (plexus/fused.hpp) with the smoothed target and scale 1 / rows. Weighted: primitives
+    // only, dpred = s_i·(softmax(pred) - target') / rows.
     void backward(const Tensor& pred, const Tensor& target, const Tensor& dpred) override {
         const std::size_t n = check(pred, target);
         if (n == 0) return;
         plexus::Device& device = *pred.device();
         const float scale = 1.0f / static_cast<float>(n);
         const Tensor effective = smoothed_target(target, n);
-        if (weighting_ == Weighting::none) {
-            const Tensor* inputs[] = {&pred, &effective};
-            Tensor out = dpred;
-            Tensor* outputs[] = {&out};
-            const float scalars[] = {scale};
-            if (device.try_fused("softmax_cross_entropy.backward", {inputs, outputs, scalars}))
-                return;
-        }
+        if (weighting_ == Weighting::none &&
+            device.try_fused(plexus::fused::SoftmaxCrossEntropyBackward{
+                .pred = pred, .target = effective, .dpred = dpred, .scale = scale}))
+            return;
         device.softmax(pred, dpred);
         device.binary(BinaryOp::sub, dpred, effective, dpred);
         if (weighting_ == Weighting::none) {

@@ -5,7 +5,7 @@
 // replace it with a running mean.
 //
 //   a ← a + g²;   w ← w − lr · g / (√a + ε)        (a starts at initial_accumulator)
-#include "../common/optimizer_common.hpp"
+#include "plexus/support/optimizer.hpp"
 
 namespace {
 

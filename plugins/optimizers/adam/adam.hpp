@@ -10,7 +10,7 @@
 
 #include <cmath>
 
-#include "../common/optimizer_common.hpp"
+#include "plexus/support/optimizer.hpp"
 
 namespace plexus::optimizers {
 
@@ -38,11 +38,21 @@ protected:
         Tensor& w = u.param.value;
         Tensor& m = u.state[0];
         Tensor& v = u.state[1];
-        // "adam.update" (layout in README.md): one pass over the five arrays.
-        const std::array<float, 7> scalars = {u.lr, beta1_, beta2_,       epsilon_,
-                                              bc1,  bc2,    weight_decay_};
-        if (amsgrad_ ? try_fused("adam.update", u, std::array{&w, &m, &v, &u.state[2]}, scalars)
-                     : try_fused("adam.update", u, std::array{&w, &m, &v}, scalars))
+        // One pass over the five arrays instead of about ten.
+        if (fused() && device().try_fused(fused::AdamUpdate{.grad = u.param.grad,
+                                                            .value = w,
+                                                            .m = m,
+                                                            .v = v,
+                                                            .v_max = amsgrad_ ? &u.state[2] : nullptr,
+                                                            .lr = u.lr,
+                                                            .beta1 = beta1_,
+                                                            .beta2 = beta2_,
+                                                            .epsilon = epsilon_,
+                                                            .bias_correction1 = bc1,
+                                                            .bias_correction2 = bc2,
+                                                            .weight_decay = weight_decay_,
+                                                            .grad_scale = u.grad_scale,
+                                                            .clipvalue = clipvalue()}))
             return;
 
         Device& d = device();

@@ -98,14 +98,17 @@ BOOST_AUTO_TEST_CASE(cpu_device_runs_the_fused_kernel_like_the_primitives) {
     auto device = load<plexus::Device>("cpu");
     const auto t = [&](Values v) { return make_tensor(*device, {v.size()}, v); };
     plexus::Tensor g = t({2}), w = t({1}), m = t({0}), v = t({0});
-    const plexus::Tensor* inputs[] = {&g};
-    plexus::Tensor* outputs[] = {&w, &m, &v};
-    const float scalars[] = {0.1f, 0.5f, 0.75f, 0.5f, 0.5f, 0.25f, 0.0f, 1.0f, 0.0f};
-    BOOST_TEST(device->try_fused("adam.update", {inputs, outputs, scalars}));
+    const auto update = [&](const plexus::Tensor& value) {
+        return plexus::fused::AdamUpdate{.grad = g, .value = value, .m = m, .v = v, .lr = 0.1f,
+                                         .beta1 = 0.5f, .beta2 = 0.75f, .epsilon = 0.5f,
+                                         .bias_correction1 = 0.5f, .bias_correction2 = 0.25f,
+                                         .weight_decay = 0.0f, .grad_scale = 1.0f,
+                                         .clipvalue = 0.0f};
+    };
+    BOOST_TEST(device->try_fused(update(w)));
     check_close(to_host(*device, w), {0.92f});  // the first step of the first test
-    const float too_few[] = {0.1f};
-    BOOST_CHECK_THROW(device->try_fused("adam.update", {inputs, outputs, too_few}),
-                      plexus::DeviceError);
+    const plexus::Tensor wrong_size = t({1, 2});
+    BOOST_CHECK_THROW(device->try_fused(update(wrong_size)), plexus::DeviceError);
 
     check_fused_matches_primitive("adam lr=0.01");
     check_fused_matches_primitive("adam lr=0.01 amsgrad=true clipnorm=20 clipvalue=1");

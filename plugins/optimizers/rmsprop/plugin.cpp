@@ -6,7 +6,7 @@
 //
 //   v ← ρ·v + (1−ρ)·g²;  centered: m ← ρ·m + (1−ρ)·g, v̄ = v − m², else v̄ = v
 //   q = g / (√v̄ + ε);    momentum: b ← μ·b + q, w ← w − lr·b;  else w ← w − lr·q
-#include "../common/optimizer_common.hpp"
+#include "plexus/support/optimizer.hpp"
 
 namespace {
 

@@ -5,7 +5,7 @@
 //
 // The baseline every other optimizer is compared against; with momentum and a tuned
 // schedule it is still competitive on many problems.
-#include "../common/optimizer_common.hpp"
+#include "plexus/support/optimizer.hpp"
 
 namespace {
 
@@ -45,13 +45,18 @@ private:
     void update(const Update& u) override {
         plexus::Device& d = device();
         plexus::Tensor& w = u.param.value;
-        if (momentum_ > 0.0f) {
-            // "sgd.momentum_update" (layout in README.md): one pass over the three arrays.
-            const std::array<float, 4> scalars = {u.lr, momentum_, nesterov_ ? 1.0f : 0.0f,
-                                                  weight_decay_};
-            if (try_fused("sgd.momentum_update", u, std::array{&w, &u.state[0]}, scalars))
-                return;
-        }
+        // With momentum, one pass over the three arrays.
+        if (momentum_ > 0.0f && fused() &&
+            d.try_fused(plexus::fused::SgdMomentumUpdate{.grad = u.param.grad,
+                                                         .value = w,
+                                                         .velocity = u.state[0],
+                                                         .lr = u.lr,
+                                                         .momentum = momentum_,
+                                                         .weight_decay = weight_decay_,
+                                                         .nesterov = nesterov_,
+                                                         .grad_scale = u.grad_scale,
+                                                         .clipvalue = clipvalue()}))
+            return;
         const plexus::Tensor& g = clipped_grad(u);
         if (momentum_ == 0.0f) {  // w ← w − lr·(g + wd·w) = (1 − lr·wd)·w − lr·g
             if (weight_decay_ != 0.0f)

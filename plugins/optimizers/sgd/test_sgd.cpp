@@ -102,10 +102,9 @@ BOOST_AUTO_TEST_CASE(state_and_fused_kernel) {
     auto device = load<plexus::Device>("cpu");
     plexus::Tensor g = make_tensor(*device, {1}, {2}), w = make_tensor(*device, {1}, {1}),
                    b = make_tensor(*device, {1}, {1});
-    const plexus::Tensor* inputs[] = {&g};
-    plexus::Tensor* outputs[] = {&w, &b};
-    const float scalars[] = {0.1f, 0.5f, 0.0f, 0.0f, 1.0f, 0.0f};
-    BOOST_TEST(device->try_fused("sgd.momentum_update", {inputs, outputs, scalars}));
+    BOOST_TEST(device->try_fused(plexus::fused::SgdMomentumUpdate{
+        .grad = g, .value = w, .velocity = b, .lr = 0.1f, .momentum = 0.5f,
+        .weight_decay = 0.0f, .nesterov = false, .grad_scale = 1.0f, .clipvalue = 0.0f}));
     check_close(to_host(*device, b), {2.5f});
     check_close(to_host(*device, w), {0.75f});
 

@@ -2,12 +2,14 @@
 // are written only in terms of these ops, so every component runs on every device.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <span>
 #include <string>
 #include <string_view>
 
 #include "plexus/export.hpp"
+#include "plexus/fused.hpp"
 #include "plexus/plugin_kind.hpp"
 #include "plexus/tensor.hpp"
 
@@ -68,13 +70,6 @@ enum class Distribution : std::uint8_t {
     bernoulli,  // 1 with probability a, else 0
 };
 
-/// Operands of a fused kernel; what each key expects is documented where the key is used.
-struct FusedArgs {
-    std::span<const Tensor* const> inputs;
-    std::span<Tensor* const> outputs;
-    std::span<const float> scalars;
-};
-
 /// Allocation and transfer counters, kept by the Device base class for every device.
 struct DeviceCounters {
     std::uint64_t allocations = 0;  // calls to alloc()
@@ -82,6 +77,8 @@ struct DeviceCounters {
     std::uint64_t live_bytes = 0;   // bytes currently allocated
     std::uint64_t h2d_bytes = 0;    // bytes uploaded host -> device
     std::uint64_t d2h_bytes = 0;    // bytes downloaded device -> host
+    // fused kernels run, per key (index: fused::Key), by try_fused()
+    std::array<std::uint64_t, fused::kKeyCount> fused_runs{};
 };
 
 /// Tensors are row-major [batch, features...]. A device must outlive every tensor it
@@ -155,9 +152,22 @@ public:
                         const Tensor& y, float a, float b) = 0;
     /// Waits until every queued op has finished.
     virtual void synchronize() {}
-    /// Runs a fused kernel for `key` (e.g. "softmax_cross_entropy.backward") if this device
-    /// has one and returns true; returns false otherwise so the caller uses primitives.
-    virtual bool try_fused(std::string_view key, const FusedArgs& args);
+
+    // ---- fused kernels (plexus/fused.hpp; non-virtual: counting lives here, devices
+    // implement fused_keys and run_fused)
+
+    /// The fused keys this device implements. The default is none.
+    virtual fused::KeySet fused_keys() const;
+    /// Runs the fused kernel for `op` and returns true when fused_keys() contains its key;
+    /// otherwise returns false and does nothing, and the caller runs its primitive path.
+    /// Ensures counters().fused_runs[key] grows by one when it ran. Throws DeviceError when
+    /// an operand has the wrong size or lives on another device.
+    bool try_fused(const fused::BatchNormForwardTrain& op);
+    bool try_fused(const fused::BatchNormForwardInfer& op);
+    bool try_fused(const fused::BatchNormBackward& op);
+    bool try_fused(const fused::SoftmaxCrossEntropyBackward& op);
+    bool try_fused(const fused::AdamUpdate& op);
+    bool try_fused(const fused::SgdMomentumUpdate& op);
 
 protected:
     /// Returns a buffer of `bytes` bytes, or throws DeviceError.
@@ -168,8 +178,20 @@ protected:
                        std::size_t bytes) = 0;
     virtual void read(const void* handle, std::size_t offset_bytes, void* dst,
                       std::size_t bytes) = 0;
+    /// Runs one fused kernel; called by try_fused only for keys in fused_keys(), so a device
+    /// overrides exactly the overloads of the keys it lists. The defaults throw DeviceError
+    /// (a key listed but not implemented).
+    virtual void run_fused(const fused::BatchNormForwardTrain& op);
+    virtual void run_fused(const fused::BatchNormForwardInfer& op);
+    virtual void run_fused(const fused::BatchNormBackward& op);
+    virtual void run_fused(const fused::SoftmaxCrossEntropyBackward& op);
+    virtual void run_fused(const fused::AdamUpdate& op);
+    virtual void run_fused(const fused::SgdMomentumUpdate& op);
 
 private:
+    template <class Op>
+    bool dispatch_fused(const Op& op);
+
     DeviceCounters counters_;
 };
 

@@ -11,7 +11,7 @@
 // The manifest layout and interface vtables are versioned by this number. A plugin is only
 // loaded when its number equals the host's; bump it on any incompatible SDK change.
 #ifndef PLEXUS_ABI_VERSION
-#define PLEXUS_ABI_VERSION 1
+#define PLEXUS_ABI_VERSION 2  // 2: typed fused kernels (plexus/fused.hpp) in the Device vtable
 #endif
 
 #define PLEXUS_DETAIL_STR2(x) #x

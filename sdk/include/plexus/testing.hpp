@@ -1,5 +1,6 @@
-// Test helpers for plugin authors: the same loaders and gradient checker the project's own
-// tests use, so an out-of-tree plugin is tested exactly like ours.
+// Test helpers for plugin authors: the same loaders, gradient checker and device conformance
+// table (plexus/testing/device_check.hpp) the project's own tests use, so an out-of-tree
+// plugin is tested exactly like ours.
 #pragma once
 
 #include <cstdint>
@@ -12,6 +13,7 @@
 #include "plexus/layer.hpp"
 #include "plexus/loss.hpp"
 #include "plexus/plugin_kind.hpp"
+#include "plexus/testing/device_check.hpp"
 
 namespace plexus::testing {
 

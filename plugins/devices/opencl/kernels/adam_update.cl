@@ -1,4 +1,4 @@
-// Fused Adam / AdamW / AMSGrad step ("adam.update", layout in plugins/optimizers/adam/README.md):
+// Fused Adam / AdamW / AMSGrad step (adam.update of plexus/fused.hpp):
 // one pass over grad, w, m, v (and v_max when amsgrad), each expression in the order of the
 // CPU device's fused_optimizer.hpp. The host derives keep, inv_sqrt_bc2 and step as it does.
 __kernel void adam_update(__global const float* grad, uint gro, __global float* w, uint wo,

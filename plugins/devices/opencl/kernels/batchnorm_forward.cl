@@ -1,5 +1,5 @@
-// Fused batch normalization forward ("batchnorm.forward", layout in
-// plugins/layers/batchnorm/README.md): one work-item per feature column of x [n, f].
+// Fused batch normalization forward (batchnorm.forward_train and forward_infer of
+// plexus/fused.hpp): one work-item per feature column of x [n, f].
 // Train: column statistics around the column's first value in acc_t (no cancellation for a
 // large mean with a small spread), the moving averages, xhat and y. Infer: y from the moving
 // statistics. gamma/beta are read only when has_gamma/has_beta. The arithmetic follows the

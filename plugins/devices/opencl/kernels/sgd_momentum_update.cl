@@ -1,4 +1,4 @@
-// Fused SGD momentum step ("sgd.momentum_update", layout in plugins/optimizers/sgd/README.md),
+// Fused SGD momentum step (sgd.momentum_update of plexus/fused.hpp),
 // classic or Nesterov, in the order of the CPU device's fused_optimizer.hpp.
 __kernel void sgd_momentum_update(__global const float* grad, uint gro, __global float* w,
                                   uint wo, __global float* velocity, uint vo, uint n, float lr,

@@ -1,5 +1,5 @@
-// Fused softmax cross-entropy backward ("softmax_cross_entropy.backward", layout in
-// plugins/losses/softmax_cross_entropy/README.md): dpred = (softmax(pred) - target) * scale,
+// Fused softmax cross-entropy backward (softmax_cross_entropy.backward of
+// plexus/fused.hpp): dpred = (softmax(pred) - target) * scale,
 // one work-group per row, the softmax computed as in softmax.cl. dpred may alias pred.
 __kernel void softmax_cross_entropy_backward(__global const float* x, uint xo,
                                              __global const float* target, uint to,

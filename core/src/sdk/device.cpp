@@ -76,6 +76,38 @@ void Device::reset_counters() {
     counters_.live_bytes = live;
 }
 
-bool Device::try_fused(std::string_view, const FusedArgs&) { return false; }
+fused::KeySet Device::fused_keys() const { return {}; }
+
+template <class Op>
+bool Device::dispatch_fused(const Op& op) {
+    if (!fused_keys().contains(Op::kKey)) return false;
+    run_fused(op);
+    ++counters_.fused_runs[static_cast<std::size_t>(Op::kKey)];
+    return true;
+}
+
+bool Device::try_fused(const fused::BatchNormForwardTrain& op) { return dispatch_fused(op); }
+bool Device::try_fused(const fused::BatchNormForwardInfer& op) { return dispatch_fused(op); }
+bool Device::try_fused(const fused::BatchNormBackward& op) { return dispatch_fused(op); }
+bool Device::try_fused(const fused::SoftmaxCrossEntropyBackward& op) { return dispatch_fused(op); }
+bool Device::try_fused(const fused::AdamUpdate& op) { return dispatch_fused(op); }
+bool Device::try_fused(const fused::SgdMomentumUpdate& op) { return dispatch_fused(op); }
+
+namespace {
+[[noreturn]] void unimplemented(const Device& device, fused::Key key) {
+    throw DeviceError(device.name() + ": lists the fused key '" +
+                      std::string(fused::key_name(key)) +
+                      "' in fused_keys() but does not override run_fused for it");
+}
+}  // namespace
+
+void Device::run_fused(const fused::BatchNormForwardTrain& op) { unimplemented(*this, op.kKey); }
+void Device::run_fused(const fused::BatchNormForwardInfer& op) { unimplemented(*this, op.kKey); }
+void Device::run_fused(const fused::BatchNormBackward& op) { unimplemented(*this, op.kKey); }
+void Device::run_fused(const fused::SoftmaxCrossEntropyBackward& op) {
+    unimplemented(*this, op.kKey);
+}
+void Device::run_fused(const fused::AdamUpdate& op) { unimplemented(*this, op.kKey); }
+void Device::run_fused(const fused::SgdMomentumUpdate& op) { unimplemented(*this, op.kKey); }
 
 }  // namespace plexus

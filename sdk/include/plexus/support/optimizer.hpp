@@ -1,14 +1,19 @@
-// What every optimizer plugin shares, written once: the parameter rows they all accept
-// (lr, epsilon, clipnorm, clipvalue, fused), gradient clipping, the per-parameter state
-// and its checkpoint names, and the shared workspaces. Header-only: each optimizer is its
-// own library and includes this file by a relative path.
+// The base every optimizer plugin derives from, written once: the parameter rows they all
+// accept (lr, epsilon, clipnorm, clipvalue, fused), gradient clipping, the per-parameter state
+// and its checkpoint names, and the shared workspaces. Header-only, so an out-of-tree
+// optimizer builds against an installed SDK exactly like ours.
 //
-// A concrete optimizer derives from OptimizerBase, lists its state slots in the
-// constructor (add_slot) and implements update() for one trainable parameter.
+//   class Lion final : public plexus::optimizers::OptimizerBase {
+//   public:
+//       explicit Lion(const plexus::Params& p) : OptimizerBase(p, "lion") { add_slot("m"); }
+//   private:
+//       void update(const Update& u) override { ... device() primitives on u.param ... }
+//   };
+//
+// A spec table using it lists lr_spec(...), kClipnormSpec, kClipvalueSpec and kFusedSpec.
 #pragma once
 
 #include <algorithm>
-#include <array>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -56,9 +61,12 @@ inline constexpr const char* kMaxSecondMoment = "v_max";    // AMSGrad's running
 inline constexpr const char* kMomentum = "momentum";        // velocity / momentum buffer
 inline constexpr const char* kAccumulator = "accumulator";  // Adagrad's sum of squares
 
+/// Implements Optimizer's build/step/state for optimizers whose update is one parameter at a
+/// time. A subclass declares its state slots in its constructor (add_slot) and implements
+/// update(). Requires the params to carry "lr", "clipnorm", "clipvalue" and "fused".
 class OptimizerBase : public Optimizer {
 public:
-    // `kind` names the optimizer in error messages.
+    /// `kind` names the optimizer in error messages.
     OptimizerBase(const Params& params, const char* kind)
         : kind_(kind),
           lr_(static_cast<float>(params.get_real("lr"))),
@@ -138,7 +146,7 @@ public:
     }
 
 protected:
-    // Everything update() needs for one trainable parameter.
+    /// Everything update() needs for one trainable parameter.
     struct Update {
         Parameter& param;
         std::vector<Tensor>& state;  // one tensor per slot, in add_slot order
@@ -148,18 +156,26 @@ protected:
         float grad_scale;  // clipnorm's factor for this gradient (1 when not clipping)
     };
 
-    // Declares a state tensor per parameter, filled with `initial` at build().
+    /// Declares a state tensor per parameter, filled with `initial` at build(); call it from
+    /// the constructor. The state is checkpointed as "<parameter>.<name>".
     void add_slot(const char* name, float initial = 0.0f) { slots_.push_back({name, initial}); }
 
+    /// Updates u.param.value (and u.state) from u.param.grad at learning rate u.lr; called by
+    /// step() for each trainable parameter. Must not allocate.
     virtual void update(const Update& u) = 0;
 
+    /// The device given to build().
     Device& device() const { return *device_; }
+    /// Steps taken, this one included (1 in the first update).
     std::int64_t steps() const { return step_; }
+    /// Whether the subclass may offer the step to the device as a fused kernel
+    /// (Device::try_fused); false ("fused=false") forces its primitive path.
     bool fused() const { return fused_; }
     float clipvalue() const { return clipvalue_; }
 
-    // The gradient after clipping, for the primitive path: p.grad itself when no clipping is
-    // configured, else the clipped copy. Fused kernels take grad_scale and clipvalue instead.
+    /// The gradient after clipping, for the primitive path: p.grad itself when no clipping is
+    /// configured, else the clipped copy. Fused kernels take u.grad_scale and clipvalue()
+    /// instead.
     const Tensor& clipped_grad(const Update& u) const {
         if (!clipping()) return u.param.grad;
         const Tensor* g = &u.param.grad;
@@ -172,20 +188,6 @@ protected:
             g = &u.clipped;
         }
         return *g;
-    }
-
-    // Runs a fused kernel: inputs {grad}, the given outputs, the given scalars followed by
-    // grad_scale and clipvalue. Returns false when disabled or the device has no such kernel.
-    template <std::size_t NOut, std::size_t NScalar>
-    bool try_fused(const char* key, const Update& u, const std::array<Tensor*, NOut>& outputs,
-                   const std::array<float, NScalar>& scalars) const {
-        if (!fused_) return false;
-        std::array<float, NScalar + 2> all{};
-        std::copy(scalars.begin(), scalars.end(), all.begin());
-        all[NScalar] = u.grad_scale;
-        all[NScalar + 1] = clipvalue_;
-        const Tensor* inputs[] = {&u.param.grad};
-        return device_->try_fused(key, FusedArgs{inputs, outputs, all});
     }
 
 private:

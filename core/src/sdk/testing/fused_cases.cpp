@@ -1,0 +1,185 @@
+// The fused keys' cases of the conformance table: every key of plexus/fused.hpp, with and
+// without its optional operands, run through Device::try_fused on both devices (check_device
+// skips a key either device does not list). A new key gets its cases here.
+#include <fmt/format.h>
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "device_cases.hpp"
+#include "plexus/error.hpp"
+
+namespace plexus::testing::detail {
+namespace {
+
+using Tensors = std::vector<Tensor>;
+
+// check_device runs a case only on devices that list its key, so declining is an error.
+void require_ran(bool ran, fused::Key key) {
+    if (!ran) throw DeviceError(fmt::format("try_fused declined {}", fused::key_name(key)));
+}
+
+void batchnorm_cases(std::vector<Case>& cases, const Shape& s) {
+    const std::size_t f = s.cols();
+    const Shape row{f};
+    for (const bool affine : {false, true}) {
+        const char* tag = affine ? " gamma, beta" : " plain";
+        // x far from 0 with a small spread: the variance must not cancel away.
+        cases.push_back({fmt::format("batchnorm.forward_train{}", tag),
+                         s.str(),
+                         {{s, 40.0f, 44.0f}, {row, 0.5f, 1.5f}, {row}},
+                         {{s}, {s}, {row}, {row}, {row}, {row, 0.5f, 1.5f}},
+                         [affine](Device& d, const Tensors& t) {
+                             require_ran(d.try_fused(fused::BatchNormForwardTrain{
+                                             .x = t[0],
+                                             .gamma = affine ? &t[1] : nullptr,
+                                             .beta = affine ? &t[2] : nullptr,
+                                             .y = t[3],
+                                             .xhat = t[4],
+                                             .mean = t[5],
+                                             .invstd = t[6],
+                                             .moving_mean = t[7],
+                                             .moving_variance = t[8],
+                                             .epsilon = 1e-3f,
+                                             .momentum = 0.9f}),
+                                         fused::Key::batchnorm_forward_train);
+                         },
+                         1e-4,
+                         1e-4,
+                         fused::Key::batchnorm_forward_train});
+        cases.push_back({fmt::format("batchnorm.forward_infer{}", tag),
+                         s.str(),
+                         {{s}, {row, 0.5f, 1.5f}, {row}, {row}, {row, 0.5f, 1.5f}},
+                         {{s}},
+                         [affine](Device& d, const Tensors& t) {
+                             require_ran(d.try_fused(fused::BatchNormForwardInfer{
+                                             .x = t[0],
+                                             .gamma = affine ? &t[1] : nullptr,
+                                             .beta = affine ? &t[2] : nullptr,
+                                             .moving_mean = t[3],
+                                             .moving_variance = t[4],
+                                             .y = t[5],
+                                             .epsilon = 1e-3f}),
+                                         fused::Key::batchnorm_forward_infer);
+                         },
+                         1e-4,
+                         1e-5,
+                         fused::Key::batchnorm_forward_infer});
+        for (const bool with_dx : {false, true})
+            cases.push_back(
+                {fmt::format("batchnorm.backward{}{}", tag, with_dx ? ", dx" : ", no dx"),
+                 s.str(),
+                 {{s}, {s}, {row, 0.5f, 1.5f}, {row, 0.5f, 2.0f}},
+                 {{s}, {row}, {row}},
+                 [affine, with_dx](Device& d, const Tensors& t) {
+                     require_ran(
+                         d.try_fused(fused::BatchNormBackward{.dy = t[0],
+                                                              .xhat = t[1],
+                                                              .gamma = affine ? &t[2] : nullptr,
+                                                              .invstd = t[3],
+                                                              .dx = with_dx ? &t[4] : nullptr,
+                                                              .dgamma = t[5],
+                                                              .dbeta = t[6]}),
+                         fused::Key::batchnorm_backward);
+                 },
+                 1e-4,
+                 1e-4,
+                 fused::Key::batchnorm_backward});
+    }
+}
+
+void softmax_cross_entropy_cases(std::vector<Case>& cases, const Shape& s) {
+    const float scale = 1.0f / static_cast<float>(s.rows());
+    const auto run = [scale](const Tensor& pred, const Tensor& target, const Tensor& dpred,
+                             Device& d) {
+        require_ran(d.try_fused(fused::SoftmaxCrossEntropyBackward{
+                        .pred = pred, .target = target, .dpred = dpred, .scale = scale}),
+                    fused::Key::softmax_cross_entropy_backward);
+    };
+    cases.push_back({"softmax_cross_entropy.backward",
+                     s.str(),
+                     {{s, -5, 5}, {s, 0, 1}},
+                     {{s}},
+                     [run](Device& d, const Tensors& t) { run(t[0], t[1], t[2], d); },
+                     1e-4,
+                     1e-6,
+                     fused::Key::softmax_cross_entropy_backward});
+    cases.push_back({"softmax_cross_entropy.backward, dpred aliases pred",
+                     s.str(),
+                     {{s, -5, 5}, {s, 0, 1}},
+                     {},
+                     [run](Device& d, const Tensors& t) { run(t[0], t[1], t[0], d); },
+                     1e-4,
+                     1e-6,
+                     fused::Key::softmax_cross_entropy_backward});
+}
+
+void optimizer_cases(std::vector<Case>& cases, std::size_t n) {
+    const Shape s{n};
+    for (const bool amsgrad : {false, true})
+        for (const bool clip : {false, true}) {
+            std::vector<Operand> outs = {{s}, {s, -0.1f, 0.1f}, {s, 0.0f, 0.01f}};
+            if (amsgrad) outs.push_back({s, 0.0f, 0.01f});
+            cases.push_back(
+                {fmt::format("adam.update{}{}", amsgrad ? " amsgrad" : "",
+                             clip ? " clipped, decay" : ""),
+                 s.str(),
+                 {{s}},
+                 outs,
+                 [amsgrad, clip](Device& d, const Tensors& t) {
+                     require_ran(d.try_fused(fused::AdamUpdate{.grad = t[0],
+                                                               .value = t[1],
+                                                               .m = t[2],
+                                                               .v = t[3],
+                                                               .v_max = amsgrad ? &t[4] : nullptr,
+                                                               .lr = 1e-3f,
+                                                               .beta1 = 0.9f,
+                                                               .beta2 = 0.999f,
+                                                               .epsilon = 1e-7f,
+                                                               .bias_correction1 = 0.271f,
+                                                               .bias_correction2 = 0.0297f,
+                                                               .weight_decay = clip ? 0.01f : 0.0f,
+                                                               .grad_scale = clip ? 0.5f : 1.0f,
+                                                               .clipvalue = clip ? 0.3f : 0.0f}),
+                                 fused::Key::adam_update);
+                 },
+                 1e-5,
+                 1e-7,
+                 fused::Key::adam_update});
+        }
+    for (const bool nesterov : {false, true})
+        cases.push_back({fmt::format("sgd.momentum_update{}", nesterov ? " nesterov" : ""),
+                         s.str(),
+                         {{s}},
+                         {{s}, {s, -0.1f, 0.1f}},
+                         [nesterov](Device& d, const Tensors& t) {
+                             require_ran(d.try_fused(fused::SgdMomentumUpdate{.grad = t[0],
+                                                                              .value = t[1],
+                                                                              .velocity = t[2],
+                                                                              .lr = 0.1f,
+                                                                              .momentum = 0.9f,
+                                                                              .weight_decay = 1e-4f,
+                                                                              .nesterov = nesterov,
+                                                                              .grad_scale = 0.8f,
+                                                                              .clipvalue = 1.5f}),
+                                         fused::Key::sgd_momentum_update);
+                         },
+                         1e-5,
+                         1e-7,
+                         fused::Key::sgd_momentum_update});
+}
+
+}  // namespace
+
+std::vector<Case> fused_cases() {
+    std::vector<Case> cases;
+    for (const Shape& s : {Shape{2, 1}, Shape{3, 5}, Shape{128, 10}, Shape{65, 257}}) {
+        batchnorm_cases(cases, s);
+        softmax_cross_entropy_cases(cases, s);
+    }
+    for (std::size_t n : {1u, 7u, 1000u}) optimizer_cases(cases, n);
+    return cases;
+}
+
+}  // namespace plexus::testing::detail

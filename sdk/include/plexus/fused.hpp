@@ -1,0 +1,199 @@
+// Fused kernels: a whole layer pass or optimizer step that a device may run as one kernel
+// instead of the component's primitive ops. Each key is declared here once, as a Key value
+// and a struct of its operands by name, so a misspelt key or a missing operand is a compile
+// error rather than a silent fall-back to the primitive path.
+//
+// A component offers the pass with Device::try_fused(fused::X{...}); the device runs it and
+// returns true if it implements that key (Device::fused_keys()), else returns false and the
+// component runs its primitive path, which stays the reference every fused kernel is tested
+// against (plexus::testing::check_device). Required operands are references and Required<>
+// scalars, which a designated initializer cannot leave out; optional tensors are pointers
+// whose null is documented per field.
+//
+// Adding a key: a Key value (before `count`), its name in key_name(), its struct with
+// `static constexpr Key kKey`, a Device::try_fused/run_fused overload pair, and its cases in
+// the conformance table (core/src/sdk/testing/device_cases.cpp). Bump PLEXUS_ABI_VERSION.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <initializer_list>
+#include <optional>
+#include <string_view>
+
+#include "plexus/tensor.hpp"
+
+namespace plexus::fused {
+
+enum class Key : std::uint8_t {
+    batchnorm_forward_train,
+    batchnorm_forward_infer,
+    batchnorm_backward,
+    softmax_cross_entropy_backward,
+    adam_update,
+    sgd_momentum_update,
+    count
+};
+
+inline constexpr std::size_t kKeyCount = static_cast<std::size_t>(Key::count);
+
+/// Every key, in declaration order.
+inline constexpr std::array<Key, kKeyCount> kAllKeys = {Key::batchnorm_forward_train,
+                                                        Key::batchnorm_forward_infer,
+                                                        Key::batchnorm_backward,
+                                                        Key::softmax_cross_entropy_backward,
+                                                        Key::adam_update,
+                                                        Key::sgd_momentum_update};
+
+/// The key's name in tables, profiles and `plexus devices --check`, e.g. "adam.update".
+constexpr std::string_view key_name(Key key) {
+    constexpr std::array<std::string_view, kKeyCount> kNames = {"batchnorm.forward_train",
+                                                                "batchnorm.forward_infer",
+                                                                "batchnorm.backward",
+                                                                "softmax_cross_entropy.backward",
+                                                                "adam.update",
+                                                                "sgd.momentum_update"};
+    const auto i = static_cast<std::size_t>(key);
+    return i < kKeyCount ? kNames[i] : std::string_view("?");
+}
+
+/// The key named `name`, or nothing.
+constexpr std::optional<Key> key_from_name(std::string_view name) {
+    for (Key k : kAllKeys)
+        if (key_name(k) == name) return k;
+    return std::nullopt;
+}
+
+/// A set of keys: what a device implements (Device::fused_keys()).
+class KeySet {
+public:
+    constexpr KeySet() = default;
+    constexpr KeySet(std::initializer_list<Key> keys) {
+        for (Key k : keys) insert(k);
+    }
+    constexpr KeySet& insert(Key key) {
+        bits_ |= bit(key);
+        return *this;
+    }
+    constexpr bool contains(Key key) const { return (bits_ & bit(key)) != 0; }
+    constexpr bool empty() const { return bits_ == 0; }
+    constexpr bool operator==(const KeySet&) const = default;
+
+private:
+    static constexpr std::uint32_t bit(Key key) {
+        return std::uint32_t{1} << static_cast<unsigned>(key);
+    }
+    std::uint32_t bits_ = 0;
+};
+
+/// A scalar operand that must be given: it has no default, so a designated initializer that
+/// leaves it out does not compile.
+template <class T>
+class Required {
+public:
+    constexpr Required(T value) noexcept : value_(value) {}  // NOLINT: implicit on purpose
+    constexpr operator T() const noexcept { return value_; }
+
+private:
+    T value_;
+};
+
+// ---- the operands of each key. N is the batch (rows), F the features (columns).
+
+/// Batch normalization, train mode (plugins/layers/batchnorm): per column, mean and biased
+/// variance over the rows, xhat = (x - mean) * invstd, y = gamma * xhat + beta, and the
+/// running statistics updated as moving = momentum * moving + (1 - momentum) * batch.
+/// Requires N >= 2. y may alias x.
+struct BatchNormForwardTrain {
+    static constexpr Key kKey = Key::batchnorm_forward_train;
+    const Tensor& x;                // [N, F]
+    const Tensor* gamma = nullptr;  // [F]; null means 1
+    const Tensor* beta = nullptr;   // [F]; null means 0
+    const Tensor& y;                // [N, F] written
+    const Tensor& xhat;             // [N, F] written, for the backward pass
+    const Tensor& mean;             // [F] written: the batch mean
+    const Tensor& invstd;           // [F] written: 1 / sqrt(var + epsilon)
+    const Tensor& moving_mean;      // [F] updated in place
+    const Tensor& moving_variance;  // [F] updated in place
+    Required<float> epsilon;
+    Required<float> momentum;
+};
+
+/// Batch normalization, infer mode: y = gamma * (x - moving_mean) / sqrt(moving_variance +
+/// epsilon) + beta. Reads the running statistics only. y may alias x.
+struct BatchNormForwardInfer {
+    static constexpr Key kKey = Key::batchnorm_forward_infer;
+    const Tensor& x;                // [N, F]
+    const Tensor* gamma = nullptr;  // [F]; null means 1
+    const Tensor* beta = nullptr;   // [F]; null means 0
+    const Tensor& moving_mean;      // [F]
+    const Tensor& moving_variance;  // [F]
+    const Tensor& y;                // [N, F] written
+    Required<float> epsilon;
+};
+
+/// Batch normalization backward, after a train-mode forward of the same batch:
+/// dbeta = sum(dy), dgamma = sum(dy * xhat) over the rows, and
+/// dx = gamma * invstd / N * (N * dy - dbeta - xhat * dgamma). dx may alias dy.
+struct BatchNormBackward {
+    static constexpr Key kKey = Key::batchnorm_backward;
+    const Tensor& dy;               // [N, F]
+    const Tensor& xhat;             // [N, F] from the forward
+    const Tensor* gamma = nullptr;  // [F]; null means 1
+    const Tensor& invstd;           // [F] from the forward
+    const Tensor* dx = nullptr;     // [N, F] written; null when no input gradient is needed
+    const Tensor& dgamma;           // [F] written
+    const Tensor& dbeta;            // [F] written
+};
+
+/// Softmax cross-entropy backward (plugins/losses/softmax_cross_entropy), row by row:
+/// dpred = (softmax(pred) - target) * scale. dpred may alias pred.
+struct SoftmaxCrossEntropyBackward {
+    static constexpr Key kKey = Key::softmax_cross_entropy_backward;
+    const Tensor& pred;     // [N, C] logits
+    const Tensor& target;   // [N, C] probabilities (one-hot or smoothed)
+    const Tensor& dpred;    // [N, C] written
+    Required<float> scale;  // 1/N for a mean over the batch
+};
+
+/// One Adam step over one parameter (plugins/optimizers/adam), element by element, in the
+/// primitive path's order of operations: g = clip(grad * grad_scale, ±clipvalue);
+/// m = beta1*m + (1-beta1)*g; v = beta2*v + (1-beta2)*g²; with AMSGrad v_max = max(v_max, v)
+/// is used for v; value = value*(1 - lr*weight_decay) - lr/bias_correction1 * m /
+/// (sqrt(v)/sqrt(bias_correction2) + epsilon).
+struct AdamUpdate {
+    static constexpr Key kKey = Key::adam_update;
+    const Tensor& grad;
+    const Tensor& value;  // updated in place, as are m, v and v_max
+    const Tensor& m;
+    const Tensor& v;
+    const Tensor* v_max = nullptr;  // AMSGrad's running maximum; null without AMSGrad
+    Required<float> lr;
+    Required<float> beta1;
+    Required<float> beta2;
+    Required<float> epsilon;
+    Required<float> bias_correction1;  // 1 - beta1^t
+    Required<float> bias_correction2;  // 1 - beta2^t
+    Required<float> weight_decay;      // decoupled (AdamW); 0 = none
+    Required<float> grad_scale;        // clipnorm's factor; 1 = none
+    Required<float> clipvalue;         // 0 = no clipping
+};
+
+/// One SGD step with momentum over one parameter (plugins/optimizers/sgd):
+/// g = clip(grad * grad_scale, ±clipvalue); b = momentum*b + g + weight_decay*value; then
+/// value -= lr*b, or with Nesterov value = value*(1 - lr*weight_decay) - lr*g - lr*momentum*b.
+struct SgdMomentumUpdate {
+    static constexpr Key kKey = Key::sgd_momentum_update;
+    const Tensor& grad;
+    const Tensor& value;  // updated in place, as is velocity
+    const Tensor& velocity;
+    Required<float> lr;
+    Required<float> momentum;
+    Required<float> weight_decay;
+    Required<bool> nesterov;
+    Required<float> grad_scale;  // clipnorm's factor; 1 = none
+    Required<float> clipvalue;   // 0 = no clipping
+};
+
+}  // namespace plexus::fused

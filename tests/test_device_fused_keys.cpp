@@ -1,0 +1,208 @@
+// Every fused key a device lists in fused_keys() must actually run when the component that
+// uses it runs on that device: a key the device claims but the component never reaches (a
+// misrouted overload, a component that stopped offering it) fails here. Runs on the cpu
+// device and, where an OpenCL platform exists (PoCL in CI), on the opencl device.
+#define BOOST_TEST_MODULE device_fused_keys
+#include <boost/test/unit_test.hpp>
+#include <cstdint>
+#include <cstdlib>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "plexus/plexus.hpp"
+#include "plexus/testing.hpp"
+
+namespace {
+
+using plexus::Device;
+using plexus::Tensor;
+using plexus::fused::Key;
+using plexus::testing::load;
+
+// Kernels the opencl device compiles are cached in the build tree, not in ~/.cache.
+struct CacheInBuildTree {
+    CacheInBuildTree() {
+        ::setenv("XDG_CACHE_HOME",
+                 (std::string(PLEXUS_TEST_BUILD_DIR) + "/tests/opencl-cache").c_str(), 1);
+    }
+};
+BOOST_TEST_GLOBAL_FIXTURE(CacheInBuildTree);
+
+Tensor uniform(Device& d, const plexus::Shape& shape, std::uint64_t seed, float lo = -1,
+               float hi = 1) {
+    Tensor t = d.alloc(shape);
+    d.random(plexus::Distribution::uniform, seed, 0, t, lo, hi);
+    return t;
+}
+
+// A batchnorm layer's train forward and backward, then an infer forward.
+void run_batchnorm(Device& d, plexus::Mode mode) {
+    auto layer = load<plexus::Layer>("batchnorm", {PLEXUS_TEST_PLUGIN_DIR});
+    const plexus::Shape shape{6, 5};
+    layer->build(shape, d, {});
+    const Tensor x = uniform(d, shape, 1), y = d.alloc(shape), dy = uniform(d, shape, 2),
+                 dx = d.alloc(shape);
+    layer->forward(x, y, mode);
+    if (mode == plexus::Mode::train) layer->backward(x, y, dy, &dx);
+    d.synchronize();
+}
+
+void run_softmax_cross_entropy(Device& d) {
+    auto loss = load<plexus::Loss>("softmax_cross_entropy", {PLEXUS_TEST_PLUGIN_DIR});
+    const plexus::Shape shape{4, 3};
+    loss->build(shape, d);
+    const Tensor pred = uniform(d, shape, 3), dpred = d.alloc(shape);
+    const Tensor target =
+        plexus::testing::make_tensor(d, shape, {1, 0, 0, 0, 1, 0, 0, 0, 1, 1, 0, 0});
+    loss->forward(pred, target);
+    loss->backward(pred, target, dpred);
+    d.synchronize();
+}
+
+void run_optimizer(Device& d, const std::string& spec) {
+    auto optimizer = load<plexus::Optimizer>(spec, {PLEXUS_TEST_PLUGIN_DIR});
+    plexus::Parameter p{"w", uniform(d, {7}, 4), uniform(d, {7}, 5)};
+    plexus::Parameter* params[] = {&p};
+    optimizer->build(params, d);
+    optimizer->step(params, optimizer->learning_rate());
+    d.synchronize();
+}
+
+// The component that offers each key; a key added to plexus/fused.hpp without an entry here
+// fails every_key_has_a_component.
+const std::map<Key, std::function<void(Device&)>>& components() {
+    static const std::map<Key, std::function<void(Device&)>> map = {
+        {Key::batchnorm_forward_train, [](Device& d) { run_batchnorm(d, plexus::Mode::train); }},
+        {Key::batchnorm_backward, [](Device& d) { run_batchnorm(d, plexus::Mode::train); }},
+        {Key::batchnorm_forward_infer, [](Device& d) { run_batchnorm(d, plexus::Mode::infer); }},
+        {Key::softmax_cross_entropy_backward, run_softmax_cross_entropy},
+        {Key::adam_update, [](Device& d) { run_optimizer(d, "adam"); }},
+        {Key::sgd_momentum_update, [](Device& d) { run_optimizer(d, "sgd momentum=0.9"); }},
+    };
+    return map;
+}
+
+void check_claimed_keys_run(Device& d) {
+    BOOST_TEST_MESSAGE(d.name() << " lists " << [&] {
+        std::string keys;
+        for (Key k : plexus::fused::kAllKeys)
+            if (d.fused_keys().contains(k))
+                keys += std::string(" ") + std::string(plexus::fused::key_name(k));
+        return keys;
+    }());
+    for (Key key : plexus::fused::kAllKeys) {
+        if (!d.fused_keys().contains(key)) continue;
+        BOOST_TEST_CONTEXT(d.name() << ": " << plexus::fused::key_name(key)) {
+            const auto index = static_cast<std::size_t>(key);
+            const auto before = d.counters().fused_runs[index];
+            components().at(key)(d);
+            BOOST_TEST(d.counters().fused_runs[index] > before);
+        }
+    }
+}
+
+// With fused=false the same components run none.
+void check_fused_false_runs_none(Device& d) {
+    d.reset_counters();
+    auto layer = load<plexus::Layer>("batchnorm fused=false", {PLEXUS_TEST_PLUGIN_DIR});
+    layer->build({6, 5}, d, {});
+    const Tensor x = uniform(d, {6, 5}, 1), y = d.alloc({6, 5});
+    layer->forward(x, y, plexus::Mode::train);
+    layer->backward(x, y, x, nullptr);
+    run_optimizer(d, "adam fused=false");
+    for (Key key : plexus::fused::kAllKeys)
+        BOOST_TEST(d.counters().fused_runs[static_cast<std::size_t>(key)] == 0u);
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(every_key_has_a_component) {
+    for (Key key : plexus::fused::kAllKeys)
+        BOOST_TEST(components().count(key) == 1u,
+                   "no component runs " << plexus::fused::key_name(key));
+}
+
+BOOST_AUTO_TEST_CASE(cpu_runs_every_key_it_lists) {
+    auto cpu = load<Device>("cpu", {PLEXUS_TEST_PLUGIN_DIR});
+    BOOST_TEST(!cpu->fused_keys().empty());
+    check_claimed_keys_run(*cpu);
+    check_fused_false_runs_none(*cpu);
+}
+
+BOOST_AUTO_TEST_CASE(opencl_runs_every_key_it_lists) {
+    std::shared_ptr<Device> opencl;
+    try {
+        opencl = load<Device>("opencl", {PLEXUS_TEST_PLUGIN_DIR});
+    } catch (const std::exception& e) {
+        BOOST_TEST_MESSAGE("skipped, no OpenCL device here: " << e.what());
+        return;
+    }
+    BOOST_TEST(!opencl->fused_keys().empty());
+    check_claimed_keys_run(*opencl);
+    check_fused_false_runs_none(*opencl);
+}
+
+namespace {
+
+// A device with no kernels at all that lists the keys it is given.
+class Listing final : public plexus::Device {
+public:
+    explicit Listing(plexus::fused::KeySet keys) : keys_(keys) {}
+    std::string name() const override { return "listing"; }
+    std::string description() const override { return "listing"; }
+    plexus::fused::KeySet fused_keys() const override { return keys_; }
+    void gemm(plexus::Transpose, plexus::Transpose, float, const Tensor&, const Tensor&, float,
+              const Tensor&) override {}
+    void fill(const Tensor&, float) override {}
+    void copy(const Tensor&, const Tensor&) override {}
+    void unary(plexus::UnaryOp, const Tensor&, const Tensor&, float) override {}
+    void binary(plexus::BinaryOp, const Tensor&, const Tensor&, const Tensor&, float) override {}
+    void axpby(float, const Tensor&, float, const Tensor&) override {}
+    void reduce(plexus::ReduceOp, const Tensor&, plexus::Axis, const Tensor&) override {}
+    void softmax(const Tensor&, const Tensor&, bool) override {}
+    void softmax_backward(const Tensor&, const Tensor&, const Tensor&) override {}
+    void random(plexus::Distribution, std::uint64_t, std::uint64_t, const Tensor&, float,
+                float) override {}
+
+protected:
+    void* allocate(std::size_t bytes) override { return std::malloc(bytes); }
+    void deallocate(void* h) noexcept override { std::free(h); }
+    void write(void*, std::size_t, const void*, std::size_t) override {}
+    void read(const void*, std::size_t, void*, std::size_t) override {}
+
+private:
+    plexus::fused::KeySet keys_;
+};
+
+bool sgd_step(Device& d) {
+    const Tensor g = d.alloc({3}), w = d.alloc({3}), b = d.alloc({3});
+    return d.try_fused(plexus::fused::SgdMomentumUpdate{.grad = g,
+                                                        .value = w,
+                                                        .velocity = b,
+                                                        .lr = 0.1f,
+                                                        .momentum = 0.9f,
+                                                        .weight_decay = 0.0f,
+                                                        .nesterov = false,
+                                                        .grad_scale = 1.0f,
+                                                        .clipvalue = 0.0f});
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(a_key_not_listed_is_declined_and_not_counted) {
+    Listing bare({});
+    BOOST_TEST(!sgd_step(bare));
+    BOOST_TEST(bare.counters().fused_runs[static_cast<std::size_t>(Key::sgd_momentum_update)] ==
+               0u);
+}
+
+BOOST_AUTO_TEST_CASE(a_key_listed_but_not_implemented_names_itself) {
+    Listing liar({Key::adam_update, Key::sgd_momentum_update});
+    BOOST_CHECK_EXCEPTION(sgd_step(liar), plexus::DeviceError, [](const plexus::DeviceError& e) {
+        return std::string(e.what()).find("listing: lists the fused key 'sgd.momentum_update'") !=
+               std::string::npos;
+    });
+}
