@@ -5,7 +5,7 @@
 #include <iostream>
 
 #include "commands.hpp"
-#include "plexus/core/text.hpp"
+#include "plexus/support/text.hpp"
 #include "plexus/error.hpp"
 
 namespace po = boost::program_options;
@@ -88,7 +88,7 @@ int cmd_plugins(const std::vector<std::string>& args) {
         if (found.empty()) {
             std::vector<std::string> names;
             for (const auto& c : registry.components()) names.emplace_back(c.info->name);
-            throw PluginError("no plugin component named '" + name + "'" + core::did_you_mean(name, names) +
+            throw PluginError("no plugin component named '" + name + "'" + support::did_you_mean(name, names) +
                               " (see `plexus plugins`)");
         }
         for (std::size_t i = 0; i < found.size(); ++i) {
@@ -110,7 +110,7 @@ int cmd_plugins(const std::vector<std::string>& args) {
                    e.library.filename().string(), w_lib, e.info->summary);
     std::vector<std::string> paths;
     for (const auto& p : registry.search_path()) paths.push_back(p.lexically_normal().string());
-    fmt::print("{} components; search path: {}\n", registry.components().size(), core::join(paths, ":"));
+    fmt::print("{} components; search path: {}\n", registry.components().size(), support::join(paths, ":"));
     std::fflush(stdout);
     for (const auto& err : registry.errors()) std::cerr << "plexus: plugin error: " << err.message << "\n";
     return 0;

@@ -3,7 +3,7 @@
 #include <fmt/format.h>
 
 #include "commands.hpp"
-#include "plexus/core/files.hpp"
+#include "plexus/support/files.hpp"
 
 namespace po = boost::program_options;
 
@@ -63,7 +63,7 @@ int cmd_predict(const std::vector<std::string>& args) {
         csv += "\n";
     }
     const std::string out = vm["out"].as<std::string>();
-    core::write_file_atomic(out, csv);
+    support::write_file_atomic(out, csv);
     fmt::print("{} predictions written to {}; accuracy against the labels {:.4f}\n", data.count, out,
                data.count ? double(correct) / double(data.count) : 0.0);
     return 0;

@@ -2,7 +2,8 @@
 
 #include "commands.hpp"
 #include "plexus/core/experiment/keys.hpp"
-#include "plexus/core/files.hpp"
+#include "plexus/core/training/interrupt.hpp"
+#include "plexus/support/files.hpp"
 #include "plexus/core/run/run.hpp"
 
 namespace po = boost::program_options;

@@ -8,7 +8,7 @@
 #include <cmath>
 #include <random>
 
-#include "plexus/core/text.hpp"
+#include "plexus/support/text.hpp"
 #include "plexus/error.hpp"
 
 namespace plexus::core {
@@ -68,8 +68,8 @@ std::vector<std::size_t> class_counts(const std::vector<std::uint32_t>& indices,
 double parse_fraction(const std::string& text, const std::string& where, bool& stratified) {
     stratified = false;
     std::string number;
-    for (const auto& word : split(text, ' ')) {
-        const std::string w = trim(word);
+    for (const auto& word : support::split(text, ' ')) {
+        const std::string w = support::trim(word);
         if (w.empty()) continue;
         if (w == "stratified")
             stratified = true;
@@ -118,7 +118,7 @@ SplitSpec parse_split(const std::string& text, const std::string& where) {
             throw fail("has an unexpected word '" + w + "'");
     }
     if (ratio.empty()) throw fail("has no ratio");
-    const auto parts = split(ratio, ':');
+    const auto parts = support::split(ratio, ':');
     if (parts.size() < 2 || parts.size() > 3)
         throw fail("is not a ratio train:test or train:validation:test");
     std::vector<double> values;

@@ -11,7 +11,7 @@
 #include <boost/program_options.hpp>
 
 #include "plexus/core/experiment/keys.hpp"
-#include "plexus/core/text.hpp"
+#include "plexus/support/text.hpp"
 #include "plexus/error.hpp"
 
 namespace po = boost::program_options;
@@ -60,7 +60,7 @@ std::string strip_comment(const std::string& line) {
             break;
         }
     }
-    return trim(std::string_view(line).substr(0, cut));
+    return support::trim(std::string_view(line).substr(0, cut));
 }
 
 std::string shorten(std::string s) {
@@ -105,38 +105,38 @@ PreScan pre_scan(const std::string& text, const std::string& name) {
         if (line.front() == '[') {
             if (line.back() != ']')
                 fail("syntax error: expected 'key = value' or '[section]', found '" +
-                     shorten(trim(raw)) + "'");
-            section = trim(std::string_view(line).substr(1, line.size() - 2));
+                     shorten(support::trim(raw)) + "'");
+            section = support::trim(std::string_view(line).substr(1, line.size() - 2));
             if (!is_section(section)) {
-                const std::string best = closest_match(section, sorted_sections());
-                fail("unknown section [" + section + "] (valid: " + join(sorted_sections()) +
+                const std::string best = support::closest_match(section, sorted_sections());
+                fail("unknown section [" + section + "] (valid: " + support::join(sorted_sections()) +
                      (best.empty() ? "" : "; did you mean [" + best + "]?") + ")");
             }
             out.normalized += "[" + section + "]\n";
             continue;
         }
         const auto eq = line.find('=');
-        const std::string key = eq == std::string::npos ? "" : trim(line.substr(0, eq));
+        const std::string key = eq == std::string::npos ? "" : support::trim(line.substr(0, eq));
         if (key.empty())
             fail("syntax error: expected 'key = value' or '[section]', found '" +
-                 shorten(trim(raw)) + "'");
+                 shorten(support::trim(raw)) + "'");
         if (section.empty())
             fail("key '" + key + "' before any section (expected a section line first: [" +
-                 join(sorted_sections(), "], [") + "])");
+                 support::join(sorted_sections(), "], [") + "])");
         const std::string full = section + "." + key;
         const ExperimentKey* spec = find_experiment_key(full);
         if (!spec) {
             const auto valid = section_keys(section);
-            const std::string best = closest_match(key, valid);
-            fail("unknown key '" + key + "' in [" + section + "] (valid: " + join(valid) +
+            const std::string best = support::closest_match(key, valid);
+            fail("unknown key '" + key + "' in [" + section + "] (valid: " + support::join(valid) +
                  (best.empty() ? "" : "; did you mean '" + best + "'?") + ")");
         }
-        const std::string value = trim(line.substr(eq + 1));
+        const std::string value = support::trim(line.substr(eq + 1));
         if (value.empty()) fail("empty value for '" + key + "' in [" + section + "]");
         auto& seen = out.lines[full];
         if (!spec->list && !seen.empty())
             fail("duplicate key '" + key + "' in [" + section + "] (first set at " + name +
-                 ":" + std::to_string(seen.front()) + "; only " + join(list_keys()) +
+                 ":" + std::to_string(seen.front()) + "; only " + support::join(list_keys()) +
                  " may repeat)");
         seen.push_back(line_no);
         out.normalized += key + " = " + value + "\n";
@@ -211,8 +211,8 @@ Experiment Experiment::parse(const std::string& text, const std::string& name) {
 void Experiment::apply_override(const std::string& assignment) {
     const std::string where = "--set " + assignment;
     const auto eq = assignment.find('=');
-    const std::string key = eq == std::string::npos ? "" : trim(assignment.substr(0, eq));
-    const std::string value = eq == std::string::npos ? "" : trim(assignment.substr(eq + 1));
+    const std::string key = eq == std::string::npos ? "" : support::trim(assignment.substr(0, eq));
+    const std::string value = eq == std::string::npos ? "" : support::trim(assignment.substr(eq + 1));
     if (key.empty() || value.empty())
         throw ConfigError(where +
                           ": expected section.key=value (e.g. --set train.epochs=2)");
@@ -226,10 +226,10 @@ void Experiment::set(const std::string& key, const std::string& value, const std
         const std::string section = dot == std::string::npos ? "" : key.substr(0, dot);
         std::vector<std::string> valid;
         for (const auto& k : section_keys(section)) valid.push_back(section + "." + k);
-        const std::string best = closest_match(key, known_keys());
+        const std::string best = support::closest_match(key, known_keys());
         throw ConfigError(where + ": unknown key '" + key + "' (valid " +
-                          (is_section(section) ? "keys: " + join(valid)
-                                               : "sections: " + join(sorted_sections())) +
+                          (is_section(section) ? "keys: " + support::join(valid)
+                                               : "sections: " + support::join(sorted_sections())) +
                           (best.empty() ? "" : "; did you mean '" + best + "'?") + ")");
     }
     if (value.empty()) throw ConfigError(where + ": empty value for '" + key + "'");

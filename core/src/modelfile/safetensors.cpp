@@ -16,7 +16,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
-#include "plexus/core/files.hpp"
+#include "plexus/support/files.hpp"
 #include "plexus/error.hpp"
 
 namespace plexus::core {
@@ -358,7 +358,7 @@ std::string encode_safetensors(const std::vector<HostTensor>& tensors,
 
 void write_safetensors(const std::filesystem::path& path, const std::vector<HostTensor>& tensors,
                        const std::map<std::string, std::string>& metadata) {
-    write_file_atomic(path, encode_safetensors(tensors, metadata));
+    support::write_file_atomic(path, encode_safetensors(tensors, metadata));
 }
 
 SafetensorsFile decode_safetensors(std::string_view bytes, const std::string& name) {

@@ -16,7 +16,7 @@
 #include <boost/dll/shared_library.hpp>
 
 #include "plexus/core/registry/elf_check.hpp"
-#include "plexus/core/text.hpp"
+#include "plexus/support/text.hpp"
 #include "plexus/plexus.hpp"
 
 namespace fs = std::filesystem;
@@ -73,8 +73,8 @@ ComponentSpec parse_component_spec(std::string_view text, const std::string& whe
     ComponentSpec spec;
     spec.where = where;
     std::vector<std::string> tokens;
-    for (const auto& t : split(text, ' '))
-        if (!trim(t).empty()) tokens.push_back(trim(t));
+    for (const auto& t : support::split(text, ' '))
+        if (!support::trim(t).empty()) tokens.push_back(support::trim(t));
     if (tokens.empty()) throw ConfigError(prefix(where) + "empty component (expected 'name key=value ...')");
     spec.name = tokens[0];
     if (spec.name.find('=') != std::string::npos)
@@ -110,7 +110,7 @@ Registry::Registry(RegistryOptions options) : options_(std::move(options)) {
     for (const auto& p : options_.plugin_paths) search_path_.push_back(p);
     if (options_.use_environment) {
         if (const char* env = std::getenv("PLEXUS_PLUGIN_PATH"))
-            for (const auto& p : split(env, ':'))
+            for (const auto& p : support::split(env, ':'))
                 if (!p.empty()) search_path_.emplace_back(p);
     }
     if (options_.use_defaults) {
@@ -246,11 +246,11 @@ const ComponentEntry& Registry::require(Kind kind, std::string_view name,
     for (const auto& c : components_)
         if (c.info->kind == kind) names.emplace_back(c.info->name);
     std::string msg = prefix(where) + "unknown " + kind_name(kind) + " '" + std::string(name) + "'";
-    const std::string hint = did_you_mean(name, names);
+    const std::string hint = support::did_you_mean(name, names);
     if (!hint.empty())
         msg += hint;
     else if (!names.empty())
-        msg += " (available: " + join(names) + ")";
+        msg += " (available: " + support::join(names) + ")";
     else
         msg += std::string(" (no ") + kind_name(kind) + " plugins found; see `plexus plugins`)";
     if (!errors_.empty())
@@ -282,7 +282,7 @@ Params Registry::validate(const ComponentEntry& entry, const ComponentSpec& spec
         if (!ps) {
             std::string msg = where + "unknown parameter '" + key + "' for " + what;
             msg += names.empty() ? " (it takes no parameters)"
-                                 : " (valid: " + join(names) + ")" + did_you_mean(key, names);
+                                 : " (valid: " + support::join(names) + ")" + support::did_you_mean(key, names);
             throw ParamError(msg);
         }
         if (!given.insert(key).second)
@@ -309,10 +309,10 @@ Params Registry::validate(const ComponentEntry& entry, const ComponentSpec& spec
                     throw ParamError(bad + "is not true or false");
                 break;
             case ParamType::choice: {
-                const auto choices = split(ps->choices ? ps->choices : "", '|');
+                const auto choices = support::split(ps->choices ? ps->choices : "", '|');
                 if (std::find(choices.begin(), choices.end(), value) == choices.end())
-                    throw ParamError(bad + "is not one of " + join(choices, "|") +
-                                     did_you_mean(value, choices));
+                    throw ParamError(bad + "is not one of " + support::join(choices, "|") +
+                                     support::did_you_mean(value, choices));
                 break;
             }
             case ParamType::string: break;

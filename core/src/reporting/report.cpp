@@ -5,8 +5,8 @@
 #include <algorithm>
 #include <cmath>
 
-#include "plexus/core/files.hpp"
-#include "plexus/core/text.hpp"
+#include "plexus/support/files.hpp"
+#include "plexus/support/text.hpp"
 #include "svg_chart.hpp"
 
 namespace plexus::core {
@@ -249,9 +249,9 @@ std::string test_section(const ReportData& d) {
 
 std::string diagnosis_section(const ReportData& d) {
     std::string items;
-    for (const std::string& raw : split(d.diagnosis_html_or_text, '\n')) {
-        std::string line = trim(raw);
-        if (line.rfind("- ", 0) == 0 || line.rfind("* ", 0) == 0) line = trim(line.substr(2));
+    for (const std::string& raw : support::split(d.diagnosis_html_or_text, '\n')) {
+        std::string line = support::trim(raw);
+        if (line.rfind("- ", 0) == 0 || line.rfind("* ", 0) == 0) line = support::trim(line.substr(2));
         if (!line.empty()) items += "<li>" + svg::escape(line) + "</li>\n";
     }
     if (items.empty()) return "";
@@ -372,7 +372,7 @@ std::string render_report(const ReportData& d) {
 }
 
 void write_report(const std::filesystem::path& file, const ReportData& data) {
-    write_file_atomic(file, render_report(data));
+    support::write_file_atomic(file, render_report(data));
 }
 
 }  // namespace plexus::core

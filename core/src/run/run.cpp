@@ -12,7 +12,7 @@
 #include "plexus/core/data/pipeline.hpp"
 #include "plexus/core/data/run_data.hpp"
 #include "plexus/core/experiment/settings.hpp"
-#include "plexus/core/files.hpp"
+#include "plexus/support/files.hpp"
 #include "plexus/core/modelfile/model_card.hpp"
 #include "plexus/core/modelfile/safetensors.hpp"
 #include "plexus/core/training/trainer.hpp"
@@ -153,7 +153,7 @@ History fit_logging_history(Trainer& trainer, const RunData& data, const fs::pat
     std::size_t epochs_saved = 0;
     try {
         return trainer.fit(data.train, data.validation, [&](const History& h) {
-            write_file_atomic(run_dir / "history.csv", h.to_csv());
+            support::write_file_atomic(run_dir / "history.csv", h.to_csv());
             epochs_saved = h.rows.size();
         });
     } catch (...) {
@@ -196,7 +196,7 @@ RunResult run_experiment(const Experiment& exp, const RunOptions& options, std::
     RunResult result;
     result.run_dir = make_run_dir(options.out_dir, settings.name);
     trainer.set_run_dir(result.run_dir.string());
-    write_file_atomic(result.run_dir / "experiment.ini", exp.resolved_text());
+    support::write_file_atomic(result.run_dir / "experiment.ini", exp.resolved_text());
     print_start(out, *c, *data, warnings);
     const History history = fit_logging_history(trainer, *data, result.run_dir);
     write_run_outputs({exp, registry, *data, trainer, history}, result, out);

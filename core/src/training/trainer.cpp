@@ -11,7 +11,8 @@
 #include <random>
 
 #include "plexus/core/data/batch_loader.hpp"
-#include "plexus/core/files.hpp"
+#include "plexus/core/training/interrupt.hpp"
+#include "plexus/support/files.hpp"
 #include "plexus/core/training/inference.hpp"
 #include "plexus/error.hpp"
 

@@ -19,8 +19,8 @@
 
 #include "cli.hpp"
 #include "platforms.hpp"
-#include "plexus/core/registry.hpp"
-#include "plexus/core/trainer.hpp"
+#include "plexus/core/registry/registry.hpp"
+#include "plexus/core/training/trainer.hpp"
 #include "plexus/device.hpp"
 #include "plexus/error.hpp"
 #include "plexus/plexus.hpp"

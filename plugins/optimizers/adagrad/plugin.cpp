@@ -9,7 +9,7 @@
 
 namespace {
 
-using namespace plexus::optimizers;
+using namespace plexus::support;
 using plexus::BinaryOp;
 using plexus::ParamSpec;
 using plexus::ParamType;

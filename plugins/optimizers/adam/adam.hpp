@@ -13,6 +13,7 @@
 #include "plexus/support/optimizer.hpp"
 
 namespace plexus::optimizers {
+using namespace plexus::support;
 
 class Adam : public OptimizerBase {
 public:

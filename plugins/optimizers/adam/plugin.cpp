@@ -5,6 +5,7 @@
 namespace {
 
 using namespace plexus::optimizers;
+using namespace plexus::support;
 
 constexpr plexus::ParamSpec kAdamParams[] = {
     lr_spec("0.001"), kBeta1Spec,     kBeta2Spec,     epsilon_spec("1e-7"),

@@ -7,6 +7,7 @@
 namespace {
 
 using namespace plexus::optimizers;
+using namespace plexus::support;
 
 constexpr plexus::ParamSpec kAdamwParams[] = {
     lr_spec("0.001"),

@@ -10,7 +10,7 @@
 
 namespace {
 
-using namespace plexus::optimizers;
+using namespace plexus::support;
 using plexus::BinaryOp;
 using plexus::kMaxExclusive;
 using plexus::ParamSpec;

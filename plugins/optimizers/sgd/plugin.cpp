@@ -9,7 +9,7 @@
 
 namespace {
 
-using namespace plexus::optimizers;
+using namespace plexus::support;
 using plexus::kMaxExclusive;
 using plexus::ParamSpec;
 using plexus::ParamType;

@@ -20,7 +20,7 @@
 #include <vector>
 
 #include "plexus/core/data/readers/sources.hpp"
-#include "plexus/core/text.hpp"
+#include "plexus/support/text.hpp"
 #include "plexus/error.hpp"
 #include "reader_util.hpp"
 
@@ -180,7 +180,7 @@ Dataset load_image_folder(const fs::path& dir, const ImageFolderOptions& options
         const std::vector<fs::path> images = sorted_entries(cls, false);
         if (images.empty())
             data_fail(cls, "no images in this class folder (expected files ending in " +
-                               join({kExtensions.begin(), kExtensions.end()}, " ") + ")");
+                               support::join({kExtensions.begin(), kExtensions.end()}, " ") + ")");
         ds.labels.insert(ds.labels.end(), images.size(),
                          static_cast<std::uint32_t>(ds.class_names.size()));
         files.insert(files.end(), images.begin(), images.end());

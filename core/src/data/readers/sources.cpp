@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "plexus/core/data/readers/idx.hpp"
-#include "plexus/core/text.hpp"
+#include "plexus/support/text.hpp"
 #include "plexus/error.hpp"
 
 namespace fs = std::filesystem;
@@ -69,13 +69,13 @@ Spec parse_spec(const std::string& spec, const std::string& at) {
     }
     if (!scheme)
         throw ConfigError(at + "unknown data source scheme '" + out.scheme + ":'" +
-                          did_you_mean(out.scheme, names) + " (expected " + kSchemes + ")");
+                          support::did_you_mean(out.scheme, names) + " (expected " + kSchemes + ")");
     if (out.path.empty())
         throw ConfigError(at + "missing path after '" + out.scheme + ":' (expected " + kSchemes +
                           ")");
     const std::string valid = scheme->keys.empty()
                                   ? out.scheme + ": takes no options"
-                                  : "valid for " + out.scheme + ": " + join(scheme->keys);
+                                  : "valid for " + out.scheme + ": " + support::join(scheme->keys);
     for (std::size_t i = 1; i < words.size(); ++i) {
         const std::size_t eq = words[i].find('=');
         if (eq == std::string::npos || eq == 0 || eq + 1 == words[i].size())
@@ -84,7 +84,7 @@ Spec parse_spec(const std::string& spec, const std::string& at) {
         std::string key = words[i].substr(0, eq);
         if (std::find(scheme->keys.begin(), scheme->keys.end(), key) == scheme->keys.end())
             throw ConfigError(at + "unknown option '" + key + "'" +
-                              did_you_mean(key, scheme->keys) + " (" + valid + ")");
+                              support::did_you_mean(key, scheme->keys) + " (" + valid + ")");
         for (const auto& [k, v] : out.options)
             if (k == key) throw ConfigError(at + "option '" + key + "' is given twice");
         out.options.emplace_back(std::move(key), words[i].substr(eq + 1));
@@ -217,7 +217,7 @@ void match_classes(Dataset& data, const Dataset& reference, const ClassOrigins& 
         if (ref_classes > shown.size()) shown.push_back("...");
         const std::string origin = missing < origins.size() ? origins[missing] : data.source;
         throw DataError(origin + ": label '" + name(missing) +
-                        "' is not a class of the training data (training classes: " + join(shown) +
+                        "' is not a class of the training data (training classes: " + support::join(shown) +
                         ")");
     }
     for (std::uint32_t& l : data.labels) l = to[l];

@@ -8,7 +8,7 @@
 #include <random>
 #include <span>
 
-#include "plexus/core/registry.hpp"
+#include "plexus/core/registry/registry.hpp"
 #include "plexus/error.hpp"
 
 namespace plexus::testing {

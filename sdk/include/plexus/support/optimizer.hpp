@@ -3,7 +3,7 @@
 // and its checkpoint names, and the shared workspaces. Header-only, so an out-of-tree
 // optimizer builds against an installed SDK exactly like ours.
 //
-//   class Lion final : public plexus::optimizers::OptimizerBase {
+//   class Lion final : public plexus::support::OptimizerBase {
 //   public:
 //       explicit Lion(const plexus::Params& p) : OptimizerBase(p, "lion") { add_slot("m"); }
 //   private:
@@ -24,7 +24,7 @@
 
 #include "plexus/plexus.hpp"
 
-namespace plexus::optimizers {
+namespace plexus::support {
 
 inline constexpr double kInf = std::numeric_limits<double>::infinity();
 
@@ -221,4 +221,4 @@ private:
     bool reload_step_ = false;
 };
 
-}  // namespace plexus::optimizers
+}  // namespace plexus::support
