@@ -250,6 +250,15 @@ BOOST_AUTO_TEST_CASE(settings_take_the_table_defaults_and_check_ranges) {
     BOOST_TEST(full.train.seed == 3u);
     BOOST_TEST(full.data.seed == 42u);
 
+    // Seeds above 2^53 are kept exactly (a double would round these two to one value), and
+    // whole numbers written otherwise still count.
+    const auto big = read_settings(Experiment::parse(
+        "[data]\nseed = 3000000000000000001\n[train]\nseed = 3000000000000000002\nepochs = 1e1\n",
+        "exp.ini"));
+    BOOST_TEST(big.data.seed == 3000000000000000001u);
+    BOOST_TEST(big.train.seed == 3000000000000000002u);
+    BOOST_TEST(big.train.epochs == 10u);
+
     auto error = [](const std::string& text) {
         try {
             read_settings(Experiment::parse(text, "exp.ini"));

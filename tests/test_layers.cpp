@@ -1,12 +1,11 @@
-// The core's layering (DESIGN §1): core/src/LAYER/ and core/include/plexus/core/LAYER/ hold one
-// layer each, and a file may include only its own layer and the layers below it. The order is
+// The core's layering (docs/architecture.md): core/src/LAYER/ and core/include/plexus/core/LAYER/
+// hold one layer each, and a file may include only its own layer and the layers below it. The order is
 // declared here once; the scan reads every #include "..." line of the core.
 #define BOOST_TEST_MODULE layers
 #include <algorithm>
 #include <boost/test/unit_test.hpp>
 #include <filesystem>
 #include <fstream>
-#include <map>
 #include <regex>
 #include <set>
 #include <string>
@@ -18,9 +17,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Lowest first. "base" is the top of plexus/core/ (text.hpp, files.hpp): support code every
-// layer may use. "sdk" is core/src/sdk/, the out-of-line part of the SDK; its testing library
-// loads plugins through the registry, so it sits just above it.
+// Lowest first. "sdk" is core/src/sdk/, the out-of-line part of the SDK; its testing library
+// loads plugins through the registry, so it sits just above it. SDK headers and anything outside
+// the core count as "base", below every layer.
 const std::vector<std::string> kLayers = {
     "base", "registry", "sdk", "experiment", "data", "training", "modelfile", "reporting", "run"};
 
@@ -44,7 +43,8 @@ public:
     explicit LayerCheck(const fs::path& core)
         : src_(core / "src"), include_(core / "include" / "plexus" / "core") {}
 
-    /// One line per include that reaches a higher layer, or per file in an undeclared folder.
+    /// One line per include that reaches a higher layer, per file in an undeclared folder, and
+    /// per file outside any layer folder.
     std::vector<std::string> violations() {
         std::vector<std::string> out;
         for (const fs::path& root : {src_, include_}) {
@@ -52,12 +52,12 @@ public:
             for (const auto& e : fs::recursive_directory_iterator(root)) {
                 if (!e.is_regular_file()) continue;
                 const fs::path rel = e.path().lexically_relative(root);
-                const bool top = rel.begin() == std::prev(rel.end());
-                // Top-level headers take the layer of what they include (forwarding headers);
-                // top-level sources are SDK implementation on its way to src/sdk/.
-                if (top && root == include_) continue;
-                const std::string layer = top ? "sdk" : rel.begin()->string();
-                if (rank_of(layer) < 0) {
+                if (rel.begin() == std::prev(rel.end())) {
+                    out.push_back(e.path().string() + ": not in a layer folder");
+                    continue;
+                }
+                const std::string layer = rel.begin()->string();
+                if (rank_of(layer) < 0 || layer == "base") {
                     out.push_back(e.path().string() + ": folder '" + layer +
                                   "' is not a declared layer");
                     continue;
@@ -87,27 +87,13 @@ private:
         for (const fs::path& root : {include_, src_}) {
             const fs::path rel = file.lexically_relative(root);
             if (rel.empty() || *rel.begin() == "..") continue;
-            if (rel.begin() != std::prev(rel.end())) return rel.begin()->string();
-            return root == include_ ? top_header_layer(file) : "sdk";
+            // A top-level file is reported by violations(); it belongs to no layer.
+            return rel.begin() != std::prev(rel.end()) ? rel.begin()->string() : "base";
         }
         return "base";
     }
 
-    // A top-level header is base, unless it forwards to a layered header.
-    std::string top_header_layer(const fs::path& header) {
-        const std::string key = header.string();
-        if (const auto it = top_.find(key); it != top_.end()) return it->second;
-        top_[key] = "base";  // guards against include cycles
-        std::string layer = "base";
-        for (const auto& inc : quoted_includes(header)) {
-            const std::string target = layer_of_include(inc, header.parent_path());
-            if (rank_of(target) > rank_of(layer)) layer = target;
-        }
-        return top_[key] = layer;
-    }
-
     fs::path src_, include_;
-    std::map<std::string, std::string> top_;
 };
 
 void write(const fs::path& file, const std::string& text) {
@@ -135,36 +121,35 @@ BOOST_AUTO_TEST_CASE(every_declared_layer_has_sources_and_headers) {
     }
 }
 
-// The check itself, on a made-up core: an upward include (direct, relative, or through a
-// forwarding header) and an undeclared folder are reported; downward includes are not.
+// The check itself, on a made-up core: an upward include (direct or relative), an undeclared
+// folder and a file outside any layer folder are reported; downward includes are not.
 BOOST_AUTO_TEST_CASE(the_check_reports_upward_includes) {
     plexus::test::TempDir dir("layers");
     const fs::path core = dir.path / "core";
     const fs::path inc = core / "include" / "plexus" / "core";
     write(inc / "training" / "trainer.hpp", "#include \"plexus/core/data/dataset.hpp\"\n");
     write(inc / "data" / "dataset.hpp",
-          "#include \"plexus/shape.hpp\"\n#include \"plexus/core/text.hpp\"\n");
+          "#include \"plexus/shape.hpp\"\n#include \"plexus/support/text.hpp\"\n");
     write(inc / "text.hpp", "#pragma once\n");
-    write(inc / "trainer.hpp", "#include \"plexus/core/training/trainer.hpp\"\n");
-    write(core / "src" / "data" / "pipeline.cpp", "#include \"plexus/core/trainer.hpp\"\n");
+    write(core / "src" / "data" / "pipeline.cpp",
+          "#include \"plexus/core/training/trainer.hpp\"\n");
     write(core / "src" / "data" / "loader.cpp", "#include \"../run/helper.hpp\"\n");
     write(core / "src" / "run" / "helper.hpp", "\n");
     write(core / "src" / "run" / "run.cpp",
           "#include \"plexus/core/training/trainer.hpp\"\n#include \"helper.hpp\"\n");
     write(core / "src" / "misc" / "x.cpp", "\n");
-    auto found = LayerCheck(core).violations();
-    std::sort(found.begin(), found.end());
-    BOOST_TEST_REQUIRE(found.size() == 3u);
-    BOOST_TEST(
-        found[0].find(
-            "loader.cpp: layer 'data' includes \"../run/helper.hpp\" of the higher layer 'run'") !=
-            std::string::npos,
-        found[0]);
-    BOOST_TEST(
-        found[1].find(
-            "pipeline.cpp: layer 'data' includes \"plexus/core/trainer.hpp\" of the higher layer "
-            "'training'") != std::string::npos,
-        found[1]);
-    BOOST_TEST(found[2].find("x.cpp: folder 'misc' is not a declared layer") != std::string::npos,
-               found[2]);
+    const auto found = LayerCheck(core).violations();
+    for (const auto& v : found) BOOST_TEST_MESSAGE(v);
+    const auto reported = [&](const std::string& what) {
+        return std::count_if(found.begin(), found.end(), [&](const std::string& v) {
+                   return v.find(what) != std::string::npos;
+               }) == 1;
+    };
+    BOOST_TEST(found.size() == 4u);
+    BOOST_TEST(reported(
+        "loader.cpp: layer 'data' includes \"../run/helper.hpp\" of the higher layer 'run'"));
+    BOOST_TEST(reported("pipeline.cpp: layer 'data' includes \"plexus/core/training/trainer.hpp\" "
+                        "of the higher layer 'training'"));
+    BOOST_TEST(reported("core/text.hpp: not in a layer folder"));
+    BOOST_TEST(reported("x.cpp: folder 'misc' is not a declared layer"));
 }

@@ -388,7 +388,22 @@ BOOST_AUTO_TEST_CASE(model_card_round_trips_through_the_metadata) {
         return std::string();
     };
     BOOST_TEST(error("layers", "").find("m.safetensors: no 'layers' in the metadata") == 0u);
-    BOOST_TEST(error("input_shape", "[0]") == "m.safetensors: metadata 'input_shape' holds a bad dimension");
+    const std::string bad_dim = "m.safetensors: metadata 'input_shape' holds a bad dimension (a sample "
+                                "has at most 1073741824 elements)";
+    BOOST_TEST(error("input_shape", "[0]") == bad_dim);
+    // Crafted cards: each dimension plausible, their product absurd or wrapping to zero.
+    BOOST_TEST(error("input_shape", "[16777216,16777216]") == bad_dim);
+    BOOST_TEST(error("input_shape", "[16777216,16777216,16777216,16777216]") == bad_dim);
+    BOOST_TEST(error("input_shape", "[1,1,1,1,1,1,1]") ==
+               "m.safetensors: metadata 'input_shape' must have 1 to 6 dimensions");
+    BOOST_TEST(error("input_shape", "[]") ==
+               "m.safetensors: metadata 'input_shape' must have 1 to 6 dimensions");
+    const std::string bad_classes = "m.safetensors: metadata 'classes' must be a whole number from 1 to 65536";
+    for (const char* classes : {"-1", " 3", "3abc", "0", "65537", "18446744073709551616", "x"})
+        BOOST_TEST(error("classes", classes) == bad_classes + ", found '" + classes + "'", classes);
+    BOOST_TEST(error("classes", "4") == "m.safetensors: metadata lists 3 class names for 4 classes");
+    BOOST_TEST(error("divide", "255abc") == "m.safetensors: metadata 'divide' is not a number");
+    BOOST_TEST(error("divide", " 255") == "m.safetensors: metadata 'divide' is not a number");
     BOOST_TEST(error("divide", "-1") == "m.safetensors: metadata 'divide' must be positive");
     BOOST_TEST(error("class_names", "{}") == "m.safetensors: metadata 'class_names' is not a JSON list: the file is damaged");
 }

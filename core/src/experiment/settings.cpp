@@ -61,6 +61,21 @@ public:
         return v;
     }
 
+    // An integer key read exactly: seeds go up to 4e18, beyond a double's 2^53, so digits are
+    // parsed as an integer; anything else ("3.0", "1e3", a word, a bad value) goes through
+    // number(), which accepts whole numbers written otherwise and words, and reports the rest.
+    std::uint64_t integer(std::string_view key, double word_value = 0) const {
+        const ExperimentKey& spec = entry(key);
+        const Setting s = *value(key);
+        std::uint64_t v = 0;
+        const auto [p, ec] = std::from_chars(s.value.data(), s.value.data() + s.value.size(), v);
+        if (spec.type == KeyType::integer && ec == std::errc() &&
+            p == s.value.data() + s.value.size() && static_cast<double>(v) >= spec.min &&
+            static_cast<double>(v) <= spec.max)
+            return v;
+        return static_cast<std::uint64_t>(number(key, word_value));
+    }
+
     bool boolean(std::string_view key) const {
         const Setting s = *value(key);
         if (s.value != "true" && s.value != "false")
@@ -97,9 +112,9 @@ ExperimentSettings read_settings(const Experiment& exp) {
     d.split = r.value("data.split");
     d.transforms = r.list("data.transform");
     d.prefetch = r.boolean("data.prefetch");
-    d.seed = static_cast<std::uint64_t>(r.number("data.seed"));
-    d.train_limit = static_cast<std::size_t>(r.number("data.train_limit"));
-    d.test_limit = static_cast<std::size_t>(r.number("data.test_limit"));
+    d.seed = r.integer("data.seed");
+    d.train_limit = static_cast<std::size_t>(r.integer("data.train_limit"));
+    d.test_limit = static_cast<std::size_t>(r.integer("data.test_limit"));
     d.divide = static_cast<float>(r.number("data.divide"));
 
     s.model.layers = r.list("model.layer");
@@ -108,12 +123,12 @@ ExperimentSettings read_settings(const Experiment& exp) {
     TrainSettings& t = s.train;
     t.device = r.component("train.device");
     t.optimizer = r.component("train.optimizer");
-    t.batch_size = static_cast<std::size_t>(r.number("train.batch_size", 0));
-    t.epochs = static_cast<std::size_t>(r.number("train.epochs"));
+    t.batch_size = static_cast<std::size_t>(r.integer("train.batch_size", 0));
+    t.epochs = static_cast<std::size_t>(r.integer("train.epochs"));
     t.metrics = r.list("train.metric");
     t.callbacks = r.list("train.callback");
-    t.seed = static_cast<std::uint64_t>(r.number("train.seed"));
-    t.verbose = static_cast<int>(r.number("train.verbose"));
+    t.seed = r.integer("train.seed");
+    t.verbose = static_cast<int>(r.integer("train.verbose"));
     return s;
 }
 

@@ -2,14 +2,22 @@
 
 #include <fmt/format.h>
 
+#include <charconv>
 #include <cmath>
 #include <nlohmann/json.hpp>
 
+#include "plexus/core/data/readers/sources.hpp"
 #include "plexus/error.hpp"
 #include "plexus/export.hpp"
+#include "plexus/shape.hpp"
 
 namespace plexus::core {
 namespace {
+
+// What a card may claim: as many classes as a label can name, and samples no larger than the
+// largest image a reader accepts with four channels.
+constexpr std::size_t kMaxClasses = kMaxClassId + 1;
+constexpr std::size_t kMaxSampleElements = std::size_t{1} << 30;
 
 std::string json_text(const nlohmann::json& j) {
     return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
@@ -80,22 +88,34 @@ ModelCard ModelCard::from_metadata(const std::map<std::string, std::string>& met
         card.experiment = it->second;
     card.loss = r.required("loss");
     card.class_names = r.strings("class_names");
-    try {
-        card.classes = std::stoul(r.required("classes"));
-    } catch (const std::logic_error&) {
-        throw DataError(file + ": metadata 'classes' is not a number");
-    }
-    for (const auto& d : r.list("input_shape")) {
+    // Every number is read whole (no sign, spaces or trailing text) and bounded, so a crafted
+    // card fails here with the file's name instead of deep in a layer's build().
+    const std::string& classes = r.required("classes");
+    const auto [cp, cec] = std::from_chars(classes.data(), classes.data() + classes.size(), card.classes);
+    if (cec != std::errc() || cp != classes.data() + classes.size() || card.classes == 0 ||
+        card.classes > kMaxClasses)
+        throw DataError(file + ": metadata 'classes' must be a whole number from 1 to " +
+                        std::to_string(kMaxClasses) + ", found '" + classes + "'");
+    if (!card.class_names.empty() && card.class_names.size() != card.classes)
+        throw DataError(file + ": metadata lists " + std::to_string(card.class_names.size()) +
+                        " class names for " + std::to_string(card.classes) + " classes");
+    const auto dims = r.list("input_shape");
+    if (dims.empty() || dims.size() > Shape::kMaxRank)
+        throw DataError(file + ": metadata 'input_shape' must have 1 to " +
+                        std::to_string(Shape::kMaxRank) + " dimensions");
+    std::size_t numel = 1;
+    for (const auto& d : dims) {
         if (!d.is_number_unsigned() || d.get<std::size_t>() == 0 ||
-            d.get<std::size_t>() > (1u << 24))
-            throw DataError(file + ": metadata 'input_shape' holds a bad dimension");
+            d.get<std::size_t>() > kMaxSampleElements / numel)
+            throw DataError(file + ": metadata 'input_shape' holds a bad dimension (a sample has "
+                            "at most " + std::to_string(kMaxSampleElements) + " elements)");
+        numel *= d.get<std::size_t>();
         card.input_shape.push_back(d.get<std::size_t>());
     }
-    try {
-        card.divide = std::stof(r.required("divide"));
-    } catch (const std::logic_error&) {
+    const std::string& divide = r.required("divide");
+    const auto [dp, dec] = std::from_chars(divide.data(), divide.data() + divide.size(), card.divide);
+    if (dec != std::errc() || dp != divide.data() + divide.size())
         throw DataError(file + ": metadata 'divide' is not a number");
-    }
     if (!(card.divide > 0.0f) || !std::isfinite(card.divide))
         throw DataError(file + ": metadata 'divide' must be positive");
     card.layers = r.strings("layers");
