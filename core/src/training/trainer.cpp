@@ -356,8 +356,9 @@ void Trainer::end_epoch(const EpochSums& sums, double seconds, const Subset& val
 void Trainer::keep_best(const Best& best, std::size_t epochs_logged) {
     best_epoch_ = best.epoch;
     best_key_ = best.key;
-    // The model a run keeps is its best epoch's (DESIGN §5), not whatever the last epoch left;
-    // callbacks that restore by their own monitor (early stopping) run after this.
+    // The model a run keeps is its best epoch's (model.safetensors holds the best weights), not
+    // whatever the last epoch left; callbacks that restore by their own monitor (early
+    // stopping) run after this.
     restored_note_.clear();
     if (!best.weights.empty() && best.epoch != epochs_logged &&
         stop_reason_.find("restored the weights") == std::string::npos) {
