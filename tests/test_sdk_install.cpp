@@ -73,10 +73,10 @@ struct Installed {
         // Without PLEXUS_PLUGIN_PATH, so the test finds the cpu device only where the template's
         // CMakeLists points it: Plexus_PLUGIN_DIR of the package found in the prefix.
         if (template_compile.exit_code == 0)
-            template_test = run("env -u PLEXUS_PLUGIN_PATH " + plexus::test::ctest_of(kBuildDir) +
-                                    " --test-dir " + quote(template_build.string()) +
-                                    " --output-on-failure",
-                                root / "template-test.log");
+            template_test =
+                run("env -u PLEXUS_PLUGIN_PATH " + plexus::test::ctest_of(kBuildDir) +
+                        " --test-dir " + quote(template_build.string()) + " --output-on-failure",
+                    root / "template-test.log");
         copy_configure =
             run(plexus::test::configure_command(kBuildDir, copy_source, copy_build, against),
                 root / "copy-configure.log");
