@@ -1,6 +1,7 @@
 // Acceptance test of the installed SDK: Plexus is installed into a temporary prefix
 // (cmake --install), then two plugin projects are built against that prefix only
-// (CMAKE_PREFIX_PATH, no build-tree path): sdk/template, and a copy of the csv_logger callback
+// (CMAKE_PREFIX_PATH, no build-tree path): sdk/template with its own test, which CTest runs
+// with the cpu device from the prefix's plugin folder, and a copy of the csv_logger callback
 // renamed csv_copy, which uses the SDK's support helpers (atomic files, run paths, text).
 // The installed `plexus` then trains one epoch on iris with both plugins, and the copy writes
 // its CSV log. Everything lives in one temporary folder, removed afterwards.
@@ -41,7 +42,8 @@ struct Installed {
     fs::path template_build = root / "template";
     fs::path copy_source = root / "csv_copy";
     fs::path copy_build = root / "csv_copy/build";
-    Result install, template_configure, template_compile, copy_configure, copy_compile;
+    Result install, template_configure, template_compile, template_test, copy_configure,
+        copy_compile;
 
     Installed() {
         const std::string cmake = plexus::test::cmake_of(kBuildDir);
@@ -63,11 +65,18 @@ struct Installed {
                                     " -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF";
         template_configure = run(
             plexus::test::configure_command(kBuildDir, kSourceDir / "sdk/template", template_build,
-                                            against + " -DSCALED_TANH_BUILD_TESTS=OFF"),
+                                            against + " -DSCALED_TANH_BUILD_TESTS=ON"),
             root / "template-configure.log");
         if (template_configure.exit_code == 0)
             template_compile = run(cmake + " --build " + quote(template_build.string()),
                                    root / "template-build.log");
+        // Without PLEXUS_PLUGIN_PATH, so the test finds the cpu device only where the template's
+        // CMakeLists points it: Plexus_PLUGIN_DIR of the package found in the prefix.
+        if (template_compile.exit_code == 0)
+            template_test =
+                run("env -u PLEXUS_PLUGIN_PATH " + plexus::test::ctest_of(kBuildDir) +
+                        " --test-dir " + quote(template_build.string()) + " --output-on-failure",
+                    root / "template-test.log");
         copy_configure =
             run(plexus::test::configure_command(kBuildDir, copy_source, copy_build, against),
                 root / "copy-configure.log");
@@ -107,7 +116,8 @@ BOOST_AUTO_TEST_CASE(the_install_holds_the_sdk_and_no_core_header) {
           "lib/cmake/Plexus/PlexusTargets.cmake", "lib/plexus/plugins/libplexus-devices-cpu.so",
           "lib/plexus/plugins/libplexus-callbacks-csv_logger.so", "include/plexus/plexus.hpp",
           "include/plexus/testing.hpp", "include/plexus/testing/callbacks.hpp",
-          "include/plexus/support/files.hpp", "include/plexus/support/monitor.hpp"})
+          "include/plexus/support/files.hpp", "include/plexus/support/monitor.hpp",
+          "include/plexus/support/optimizer.hpp", "include/plexus/testing/optimizers.hpp"})
         BOOST_TEST(fs::is_regular_file(i.prefix / file), file);
     BOOST_TEST(!fs::exists(i.prefix / "include/plexus/core"));
 }
@@ -128,6 +138,20 @@ BOOST_AUTO_TEST_CASE(the_template_and_a_copied_plugin_build_against_the_prefix_o
                    build.string());
     BOOST_TEST(fs::is_regular_file(i.template_build / "libplexus-layers-scaled_tanh.so"));
     BOOST_TEST(fs::is_regular_file(i.copy_build / "libplexus-callbacks-csv_copy.so"));
+}
+
+BOOST_AUTO_TEST_CASE(the_template_test_passes_against_the_prefix_only) {
+    const auto& i = installed();
+    BOOST_TEST_REQUIRE(i.template_compile.exit_code == 0, "the template did not build");
+    BOOST_TEST(i.template_test.exit_code == 0, i.template_test.output);
+    BOOST_TEST(i.template_test.output.find("100% tests passed, 0 tests failed out of 1") !=
+                   std::string::npos,
+               i.template_test.output);
+    // The test was compiled to load the cpu device from the prefix, and nothing in the
+    // template's build names the Plexus build tree.
+    const std::string ninja = read_text(i.template_build / "build.ninja");
+    BOOST_TEST(ninja.find((i.prefix / "lib/plexus/plugins").string()) != std::string::npos);
+    BOOST_TEST(ninja.find(kBuildDir.string()) == std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(the_installed_plexus_uses_its_own_core_and_plugins) {

@@ -69,6 +69,13 @@ inline std::string cmake_of(const std::filesystem::path& plexus_build) {
     return quote(cache_value(plexus_build, "CMAKE_COMMAND").value_or("cmake"));
 }
 
+/// The ctest beside the cmake of the build in `plexus_build`.
+inline std::string ctest_of(const std::filesystem::path& plexus_build) {
+    const auto cmake = cache_value(plexus_build, "CMAKE_COMMAND");
+    return cmake ? quote((std::filesystem::path(*cmake).parent_path() / "ctest").string())
+                 : "ctest";
+}
+
 /// `cmake -S source -B build` for a Release Ninja build with the compiler, make program and
 /// flags of the Plexus build in `plexus_build`, so the plugin matches the Plexus it loads into.
 /// `extra` is appended (e.g. " -DPlexus_DIR=...").

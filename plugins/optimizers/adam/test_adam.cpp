@@ -1,7 +1,9 @@
-#define BOOST_TEST_MODULE adam
-#include "../common/test_support.hpp"
+#define BOOST_TEST_MODULE adam_and_adamw
+#include <boost/test/unit_test.hpp>
 
-using namespace optimizer_test;
+#include "plexus/testing/optimizers.hpp"
+
+using namespace plexus::testing;
 
 // Shared setting: lr 0.1, β1 0.5, β2 0.75, ε 0.5, so bias corrections are
 //   bc1 = 1 − 0.5^t  = 0.5, 0.75, 0.875     bc2 = 1 − 0.75^t = 0.25, 0.4375, 0.578125
@@ -18,8 +20,9 @@ BOOST_AUTO_TEST_CASE(three_steps_with_bias_correction) {
     //      w = .9466667 − .1·(6/7)/2.5 = 0.9123810
     // Element 1, w = −1, g = 1 every step: m̂ = v̂ = 1 exactly thanks to the bias correction
     // (uncorrected m = .5, .75, .875), so each step is −.1·1/1.5 = −0.0666667.
-    check_steps(kSpec, {1, -1}, {{2, 1}, {-2, 1}, {2, 1}},
-                {{0.92f, -1.0666667f}, {0.9466667f, -1.1333333f}, {0.9123810f, -1.2f}});
+    const std::vector<Values> want = {
+        {0.92f, -1.0666667f}, {0.9466667f, -1.1333333f}, {0.9123810f, -1.2f}};
+    BOOST_TEST(check_steps(kSpec, {1, -1}, {{2, 1}, {-2, 1}, {2, 1}}, want) == "");
 }
 
 BOOST_AUTO_TEST_CASE(amsgrad_divides_by_the_running_maximum) {
@@ -31,16 +34,17 @@ BOOST_AUTO_TEST_CASE(amsgrad_divides_by_the_running_maximum) {
     //      0.8831535)
     //  t3: m = .75, v = .8125, v_max = 1; m̂ = 6/7, sqrt(1/.578125) = 1.3151919
     //      w = 0.8868631 − .1·(6/7)/(1.3151919 + .5) = 0.8396426
-    check_steps(kSpec + " amsgrad=true", {1}, {{2}, {0}, {1}},
-                {{0.92f}, {0.8868631f}, {0.8396426f}});
-    check_steps(kSpec, {1}, {{2}, {0}, {1}}, {{0.92f}, {0.8831535f}, {0.8322995f}});
+    BOOST_TEST(check_steps(kSpec + " amsgrad=true", {1}, {{2}, {0}, {1}},
+                           {{0.92f}, {0.8868631f}, {0.8396426f}}) == "");
+    BOOST_TEST(check_steps(kSpec, {1}, {{2}, {0}, {1}},
+                           {{0.92f}, {0.8831535f}, {0.8322995f}}) == "");
 }
 
 BOOST_AUTO_TEST_CASE(clipvalue_clamps_each_element) {
     // g = 2, −2, 2 clipped to 1, −1, 1: v̂ = 1 every step, m = .5, −.25, .375 → m̂ = 1, −1/3, 3/7
     //   w = 1 − .1/1.5 = 0.9333333, + .1·(1/3)/1.5 = 0.9555556, − .1·(3/7)/1.5 = 0.9269841
-    check_steps(kSpec + " clipvalue=1", {1}, {{2}, {-2}, {2}},
-                {{0.9333333f}, {0.9555556f}, {0.9269841f}});
+    BOOST_TEST(check_steps(kSpec + " clipvalue=1", {1}, {{2}, {-2}, {2}},
+                           {{0.9333333f}, {0.9555556f}, {0.9269841f}}) == "");
 }
 
 BOOST_AUTO_TEST_CASE(clipnorm_rescales_the_whole_tensor) {
@@ -53,8 +57,10 @@ BOOST_AUTO_TEST_CASE(clipnorm_rescales_the_whole_tensor) {
     //  t3: m = (−.15, −.2), m̂ = (−.1714, −.2286); v = (.1575, .28), v̂ = (.2724, .4843)
     //      w = 0.9035064 + .1·.1714/(.5219 + .5) = 0.9202810, 0.8901849 + .1·.2286/(.6959 + .5)
     //      = 0.9092972
-    check_steps(kSpec + " clipnorm=1", {1, 1}, {{6, 8}, {0.3f, 0.4f}, {-6, -8}},
-                {{0.9454545f, 0.9384615f}, {0.9035064f, 0.8901849f}, {0.9202810f, 0.9092972f}});
+    const std::vector<Values> want = {
+        {0.9454545f, 0.9384615f}, {0.9035064f, 0.8901849f}, {0.9202810f, 0.9092972f}};
+    const std::vector<Values> grads = {{6, 8}, {0.3f, 0.4f}, {-6, -8}};
+    BOOST_TEST(check_steps(kSpec + " clipnorm=1", {1, 1}, grads, want) == "");
 }
 
 BOOST_AUTO_TEST_CASE(state_names_moments_and_step_count) {
@@ -63,18 +69,18 @@ BOOST_AUTO_TEST_CASE(state_names_moments_and_step_count) {
     const std::vector<std::string> ams = {"step", "a.m", "a.v", "a.v_max", "b.m", "b.v", "b.v_max"};
     BOOST_TEST(state_names("adam amsgrad=true") == ams, boost::test_tools::per_element());
 
-    Rig rig(kSpec);
+    OptimizerRig rig(kSpec);
     plexus::Parameter& w = rig.add("w", {1, -1});
     rig.build();
-    check_close(rig.state("step"), {0});
+    BOOST_TEST(mismatch(rig.state("step"), {0}) == "");
     for (const Values& g : {Values{2, 1}, Values{-2, 1}, Values{2, 1}}) {
         rig.set_grad(w, g);
         rig.step();
     }
     // The moments of the first test after three steps.
-    check_close(rig.state("step"), {3});
-    check_close(rig.state("w.m"), {0.75f, 0.875f});
-    check_close(rig.state("w.v"), {2.3125f, 0.578125f});
+    BOOST_TEST(mismatch(rig.state("step"), {3}) == "");
+    BOOST_TEST(mismatch(rig.state("w.m"), {0.75f, 0.875f}) == "");
+    BOOST_TEST(mismatch(rig.state("w.v"), {2.3125f, 0.578125f}) == "");
 }
 
 BOOST_AUTO_TEST_CASE(restored_step_count_drives_the_bias_correction) {
@@ -82,15 +88,15 @@ BOOST_AUTO_TEST_CASE(restored_step_count_drives_the_bias_correction) {
     // the count back. With m = v = 0 restored and t = 100 → 101, bc1 = 1 − .5^101 ≈ 1 and
     // bc2 = 1 − .75^101 ≈ 1: g = 2 gives m = 1, v = 1, w = 1 − .1·1/(1 + .5) = 0.9333333,
     // where a fresh optimizer would step by .1·2/2.5 = 0.08.
-    Rig rig(kSpec);
+    OptimizerRig rig(kSpec);
     plexus::Parameter& w = rig.add("w", {1});
     rig.build();
     for (const auto& s : rig.optimizer->state())
         if (s.name == "step") rig.device->upload(s.value, Values{100});
     rig.set_grad(w, {2});
     rig.step();
-    check_close(rig.state("step"), {101});
-    check_close(rig.value(w), {0.9333333f});
+    BOOST_TEST(mismatch(rig.state("step"), {101}) == "");
+    BOOST_TEST(mismatch(rig.value(w), {0.9333333f}) == "");
 }
 
 BOOST_AUTO_TEST_CASE(cpu_device_runs_the_fused_kernel_like_the_primitives) {
@@ -106,13 +112,14 @@ BOOST_AUTO_TEST_CASE(cpu_device_runs_the_fused_kernel_like_the_primitives) {
                                          .clipvalue = 0.0f};
     };
     BOOST_TEST(device->try_fused(update(w)));
-    check_close(to_host(*device, w), {0.92f});  // the first step of the first test
+    BOOST_TEST(mismatch(to_host(*device, w), {0.92f}) == "");  // the first step of the first test
     const plexus::Tensor wrong_size = t({1, 2});
     BOOST_CHECK_THROW(device->try_fused(update(wrong_size)), plexus::DeviceError);
 
-    check_fused_matches_primitive("adam lr=0.01");
-    check_fused_matches_primitive("adam lr=0.01 amsgrad=true clipnorm=20 clipvalue=1");
-    check_fused_matches_primitive("adamw lr=0.01 weight_decay=0.1 amsgrad=true");
+    BOOST_TEST(check_fused_matches_primitive("adam lr=0.01") == "");
+    const std::string clipped = "adam lr=0.01 amsgrad=true clipnorm=20 clipvalue=1";
+    BOOST_TEST(check_fused_matches_primitive(clipped) == "");
+    BOOST_TEST(check_fused_matches_primitive("adamw lr=0.01 weight_decay=0.1 amsgrad=true") == "");
 }
 
 BOOST_AUTO_TEST_CASE(defaults_and_ranges) {
@@ -125,10 +132,62 @@ BOOST_AUTO_TEST_CASE(defaults_and_ranges) {
     BOOST_CHECK_THROW(load<plexus::Optimizer>("adam weight_decay=0.1"), plexus::ParamError);
 
     // step() with other parameters than build() got is a clear error, not a crash.
-    Rig rig("adam");
+    OptimizerRig rig("adam");
     rig.add("w", {1});
     BOOST_CHECK_THROW(rig.optimizer->step(rig.params, 0.1f), plexus::Error);
     rig.build();
     rig.add("extra", {1});
     BOOST_CHECK_THROW(rig.optimizer->step(rig.params, 0.1f), plexus::Error);
 }
+
+// adamw: the same update with decoupled weight decay, from the same library.
+BOOST_AUTO_TEST_SUITE(adamw)
+
+BOOST_AUTO_TEST_CASE(three_steps_with_decoupled_weight_decay) {
+    // lr .1, β1 .5, β2 .75, ε .5, wd .5: each step first shrinks w by (1 − lr·wd) = .95, then
+    // takes adam's step, whose moments never see w (g = 2, −2, 2; see the first adam case above:
+    // the adam steps are −.08, +.0266667, −.0342857).
+    //  t1: 1·.95 − .08 = 0.87
+    //  t2: .87·.95 = .8265 + .0266667 = 0.8531667
+    //  t3: .8531667·.95 = .8105083 − .0342857 = 0.7762226
+    BOOST_TEST(check_steps("adamw lr=0.1 beta1=0.5 beta2=0.75 epsilon=0.5 weight_decay=0.5", {1},
+                           {{2}, {-2}, {2}}, {{0.87f}, {0.8531667f}, {0.7762226f}}) == "");
+}
+
+BOOST_AUTO_TEST_CASE(decay_is_not_scaled_by_the_adaptive_denominator) {
+    // With zero gradients m = 0, so only the decay moves w: w·(1 − lr·wd)^t. With the default
+    // weight_decay 0.01 and lr 1: 2 → 1.98 → 1.9602 → 1.940598. (L2 added to the gradient
+    // would instead be divided by sqrt(v̂) and move w by about lr per step.)
+    BOOST_TEST(check_steps("adamw lr=1", {2}, {{0}, {0}, {0}},
+                           {{1.98f}, {1.9602f}, {1.940598f}}) == "");
+}
+
+BOOST_AUTO_TEST_CASE(amsgrad_and_state) {
+    // amsgrad with decay; g = 2, 0, 1 as the adam amsgrad case above, whose adam-only updates are
+    // −.08, −.0331369 (= .8868631 − .92), −.0472205 (= .8396426 − .8868631).
+    //  t1: .95 − .08 = 0.87;  t2: .8265 − .0331369 = 0.7933631;
+    //  t3: .7536949 − .0472205 = 0.7064744
+    BOOST_TEST(
+        check_steps("adamw lr=0.1 beta1=0.5 beta2=0.75 epsilon=0.5 weight_decay=0.5 amsgrad=true",
+                    {1}, {{2}, {0}, {1}}, {{0.87f}, {0.7933631f}, {0.7064744f}}) == "");
+    const std::vector<std::string> names = {"step", "a.m", "a.v", "b.m", "b.v"};
+    BOOST_TEST(state_names("adamw") == names, boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(clipping_and_fused_path) {
+    // clipvalue=1 turns g = 2, −2, 2 into 1, −1, 1 (adam's steps −.0666667,
+    // +.0222222, −.0285714): .95 − .0666667 = 0.8833333; .8391667 + .0222222 = 0.8613889;
+    // .8183194 − .0285714 = 0.7897480
+    BOOST_TEST(
+        check_steps("adamw lr=0.1 beta1=0.5 beta2=0.75 epsilon=0.5 weight_decay=0.5 clipvalue=1",
+                    {1}, {{2}, {-2}, {2}}, {{0.8833333f}, {0.8613889f}, {0.7897480f}}) == "");
+    BOOST_TEST(check_fused_matches_primitive("adamw lr=0.01 clipnorm=15") == "");
+}
+
+BOOST_AUTO_TEST_CASE(defaults_and_ranges) {
+    BOOST_TEST(load<plexus::Optimizer>("adamw")->learning_rate() == 0.001f);
+    BOOST_CHECK_THROW(load<plexus::Optimizer>("adamw weight_decay=-0.1"), plexus::ParamError);
+    BOOST_CHECK_THROW(load<plexus::Optimizer>("adamw beta2=1"), plexus::ParamError);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
