@@ -228,8 +228,10 @@ public:
     virtual fused::KeySet fused_keys() const;
     /// Runs the fused kernel for `op` and returns true when fused_keys() contains its key;
     /// otherwise returns false and does nothing, and the caller runs its primitive path.
-    /// Ensures counters().fused_runs[key] grows by one when it ran. Throws DeviceError when
-    /// an operand has the wrong size or lives on another device.
+    /// Ensures counters().fused_runs[key] grows by one when it ran. Before run_fused, checks
+    /// every operand here, for every device: it lives on this device and has the element
+    /// count its field's comment in plexus/fused.hpp gives (batchnorm training: N >= 2);
+    /// throws DeviceError naming the key and the operand otherwise, and nothing runs.
     bool try_fused(const fused::BatchNormForwardTrain& op);
     bool try_fused(const fused::BatchNormForwardInfer& op);
     bool try_fused(const fused::BatchNormBackward& op);
@@ -246,7 +248,8 @@ protected:
                        std::size_t bytes) = 0;
     virtual void read(const void* handle, std::size_t offset_bytes, void* dst,
                       std::size_t bytes) = 0;
-    /// Runs one fused kernel; called by try_fused only for keys in fused_keys(), so a device
+    /// Runs one fused kernel; called by try_fused only for keys in fused_keys() and only
+    /// after the operand check above, so an implementation need not repeat it. A device
     /// overrides exactly the overloads of the keys it lists. The defaults throw DeviceError
     /// (a key listed but not implemented).
     virtual void run_fused(const fused::BatchNormForwardTrain& op);
