@@ -135,8 +135,9 @@ BOOST_AUTO_TEST_CASE(plexus_devices_check_cpu_passes) {
 // in the library and through `plexus devices --check`; a device that cannot be created here
 // (opencl without a platform) is skipped with a message.
 BOOST_AUTO_TEST_CASE(every_device_plugin_passes_against_cpu) {
-    plexus::core::Registry registry(
-        {.plugin_paths = {PLEXUS_TEST_PLUGIN_DIR}, .use_environment = false, .use_defaults = false});
+    plexus::core::Registry registry({.plugin_paths = {PLEXUS_TEST_PLUGIN_DIR},
+                                     .use_environment = false,
+                                     .use_defaults = false});
     auto reference = cpu();
     std::size_t checked = 0;
     for (const auto& entry : registry.components()) {

@@ -226,7 +226,8 @@ void check_bad_operands_are_refused(Device& d, Device& other) {
     const Tensor x = d.alloc({n, f}), y = d.alloc({n, f}), xhat = d.alloc({n, f}),
                  col = d.alloc({f}), col2 = d.alloc({f}), col3 = d.alloc({f}),
                  col4 = d.alloc({f}), short_col = d.alloc({f - 1}), wide = d.alloc({n, f + 1}),
-                 one_row = d.alloc({1, f}), one_row_y = d.alloc({1, f}), foreign = other.alloc({n, f});
+                 one_row = d.alloc({1, f}), one_row_y = d.alloc({1, f}),
+                 foreign = other.alloc({n, f});
     const Tensor p = d.alloc({7}), q = d.alloc({7}), r = d.alloc({7}), s = d.alloc({7}),
                  p8 = d.alloc({8}), empty;
     namespace fused = plexus::fused;

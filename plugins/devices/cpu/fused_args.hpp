@@ -99,18 +99,18 @@ static void run_update(WorkerPool* pool, const Update& a, Kernel update) {
 static void fused_adam_update(const fused::AdamUpdate& o, WorkerPool* pool) {
     run_update(pool,
                cpu_fused::AdamUpdate{raw(o.grad), raw(o.value), raw(o.m), raw(o.v), raw(o.v_max),
-                                     o.grad.numel(), o.lr,
-                                     o.beta1, o.beta2, o.epsilon, o.bias_correction1,
-                                     o.bias_correction2, o.weight_decay, o.grad_scale,
-                                     o.clipvalue},
+                                     o.grad.numel(), o.lr, o.beta1, o.beta2, o.epsilon,
+                                     o.bias_correction1, o.bias_correction2, o.weight_decay,
+                                     o.grad_scale, o.clipvalue},
                [](const cpu_fused::AdamUpdate& part) { cpu_fused::adam_update(part); });
 }
 
 static void fused_sgd_momentum_update(const fused::SgdMomentumUpdate& o, WorkerPool* pool) {
     run_update(pool,
                cpu_fused::SgdMomentumUpdate{raw(o.grad), raw(o.value), raw(o.velocity),
-                                            o.grad.numel(), o.lr, o.momentum, o.weight_decay, o.nesterov,
-                                            o.grad_scale, o.clipvalue},
+                                            o.grad.numel(), o.lr, o.momentum,
+                                            o.weight_decay, o.nesterov, o.grad_scale,
+                                            o.clipvalue},
                [](const cpu_fused::SgdMomentumUpdate& part) {
                    cpu_fused::sgd_momentum_update(part);
                });

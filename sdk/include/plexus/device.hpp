@@ -89,19 +89,13 @@ inline constexpr std::size_t kDistributionCount = static_cast<std::size_t>(Distr
 
 namespace detail {
 inline constexpr std::array<std::string_view, kUnaryOpCount> kUnaryOpNames = {
-    "identity", "scale", "add_scalar", "neg",        "abs",  "square", "sqrt",
-    "exp",      "log",   "relu",       "sigmoid",    "tanh", "sign",   "leaky_relu",
-    "elu",      "clip",  "reciprocal"};
+    "identity", "scale", "add_scalar", "neg", "abs", "square", "sqrt", "exp", "log",
+    "relu", "sigmoid", "tanh", "sign", "leaky_relu", "elu", "clip", "reciprocal"};
 inline constexpr std::array<std::string_view, kBinaryOpCount> kBinaryOpNames = {
-    "add",           "sub",
-    "mul",           "div",
-    "max",           "min",
-    "equal",         "relu_backward",
-    "leaky_relu_backward", "elu_backward",
-    "sigmoid_backward",    "tanh_backward",
-    "greater"};
-inline constexpr std::array<std::string_view, kReduceOpCount> kReduceOpNames = {"sum", "mean",
-                                                                               "max", "argmax"};
+    "add", "sub", "mul", "div", "max", "min", "equal", "relu_backward", "leaky_relu_backward",
+    "elu_backward", "sigmoid_backward", "tanh_backward", "greater"};
+inline constexpr std::array<std::string_view, kReduceOpCount> kReduceOpNames = {
+    "sum", "mean", "max", "argmax"};
 inline constexpr std::array<std::string_view, kDistributionCount> kDistributionNames = {
     "uniform", "normal", "bernoulli"};
 

@@ -61,8 +61,12 @@ inline constexpr std::array<Key, kKeyCount> kAllKeys = {Key::batchnorm_forward_t
 namespace detail {
 // Indexed by Key.
 inline constexpr std::array<std::string_view, kKeyCount> kKeyNames = {
-    "batchnorm.forward_train", "batchnorm.forward_infer",     "batchnorm.backward",
-    "softmax_cross_entropy.backward", "adam.update", "sgd.momentum_update"};
+    "batchnorm.forward_train",
+    "batchnorm.forward_infer",
+    "batchnorm.backward",
+    "softmax_cross_entropy.backward",
+    "adam.update",
+    "sgd.momentum_update"};
 
 // A std::array given too few initializers still compiles (the rest value-initialised), so
 // these catch a key added to Key without its entries above.
