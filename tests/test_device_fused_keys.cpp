@@ -206,3 +206,115 @@ BOOST_AUTO_TEST_CASE(a_key_listed_but_not_implemented_names_itself) {
                std::string::npos;
     });
 }
+
+// ---- the operand check the Device base class runs before every device's run_fused
+
+namespace {
+
+bool names(const plexus::DeviceError& e, const std::string& part) {
+    const bool found = std::string(e.what()).find(part) != std::string::npos;
+    if (!found) BOOST_TEST_MESSAGE("message: " << e.what());
+    return found;
+}
+
+// Each key given one bad operand (a wrong size, one row for a training batch, a tensor of
+// another device, an empty tensor) must throw DeviceError naming the key and the operand,
+// before the device runs anything: `d` may be a device whose run_fused would throw
+// something else (Listing), or real kernels that would read out of bounds.
+void check_bad_operands_are_refused(Device& d, Device& other) {
+    const std::size_t n = 4, f = 3;
+    const Tensor x = d.alloc({n, f}), y = d.alloc({n, f}), xhat = d.alloc({n, f}),
+                 col = d.alloc({f}), col2 = d.alloc({f}), col3 = d.alloc({f}),
+                 col4 = d.alloc({f}), short_col = d.alloc({f - 1}), wide = d.alloc({n, f + 1}),
+                 one_row = d.alloc({1, f}), one_row_y = d.alloc({1, f}),
+                 foreign = other.alloc({n, f});
+    const Tensor p = d.alloc({7}), q = d.alloc({7}), r = d.alloc({7}), s = d.alloc({7}),
+                 p8 = d.alloc({8}), empty;
+    namespace fused = plexus::fused;
+    const auto train = [&](const Tensor& in, const Tensor& out, const Tensor* gamma) {
+        return d.try_fused(fused::BatchNormForwardTrain{.x = in,
+                                                        .gamma = gamma,
+                                                        .y = out,
+                                                        .xhat = out,
+                                                        .mean = col,
+                                                        .invstd = col2,
+                                                        .moving_mean = col3,
+                                                        .moving_variance = col4,
+                                                        .epsilon = 1e-3f,
+                                                        .momentum = 0.9f});
+    };
+    const auto adam = [&](const Tensor& m, const Tensor* v_max) {
+        return d.try_fused(fused::AdamUpdate{.grad = p, .value = q, .m = m, .v = s,
+                                             .v_max = v_max, .lr = 0.1f, .beta1 = 0.9f,
+                                             .beta2 = 0.999f, .epsilon = 1e-7f,
+                                             .bias_correction1 = 0.1f,
+                                             .bias_correction2 = 0.001f, .weight_decay = 0.0f,
+                                             .grad_scale = 1.0f, .clipvalue = 0.0f});
+    };
+    const auto sgd = [&](const Tensor& grad, const Tensor& velocity) {
+        return d.try_fused(fused::SgdMomentumUpdate{.grad = grad, .value = q,
+                                                    .velocity = velocity, .lr = 0.1f,
+                                                    .momentum = 0.9f, .weight_decay = 0.0f,
+                                                    .nesterov = false, .grad_scale = 1.0f,
+                                                    .clipvalue = 0.0f});
+    };
+    const std::vector<std::pair<std::function<void()>, std::string>> bad = {
+        {[&] { train(x, y, &short_col); },
+         "batchnorm.forward_train: 'gamma' has shape [2] (2 elements) but 3"},
+        {[&] { train(one_row, one_row_y, nullptr); }, "a training batch needs at least 2 rows"},
+        {[&] {
+             d.try_fused(fused::BatchNormForwardInfer{
+                 .x = x, .moving_mean = col, .moving_variance = col2, .y = wide, .epsilon = 1.0f});
+         },
+         "batchnorm.forward_infer: 'y' has shape [4, 4]"},
+        {[&] {
+             d.try_fused(fused::BatchNormBackward{.dy = x, .xhat = xhat, .invstd = col,
+                                                  .dx = &wide, .dgamma = col2, .dbeta = col3});
+         },
+         "batchnorm.backward: 'dx' has shape [4, 4]"},
+        {[&] {
+             d.try_fused(fused::SoftmaxCrossEntropyBackward{
+                 .pred = x, .target = wide, .dpred = y, .scale = 1.0f});
+         },
+         "softmax_cross_entropy.backward: 'target' has shape [4, 4]"},
+        {[&] {
+             d.try_fused(fused::SoftmaxCrossEntropyBackward{
+                 .pred = x, .target = foreign, .dpred = y, .scale = 1.0f});
+         },
+         "softmax_cross_entropy.backward: tensor 'target' is empty or lives on another device"},
+        {[&] { adam(r, &p8); }, "adam.update: 'v_max' has shape [8]"},
+        {[&] { adam(foreign, nullptr); }, "adam.update: tensor 'm' is empty or lives on another"},
+        {[&] { sgd(p, p8); }, "sgd.momentum_update: 'velocity' has shape [8]"},
+        {[&] { sgd(empty, r); }, "sgd.momentum_update: tensor 'grad' is empty"},
+    };
+    for (const auto& [call, message] : bad) {
+        BOOST_TEST_CONTEXT(d.name() << ", expecting: " << message) {
+            BOOST_CHECK_EXCEPTION(call(), plexus::DeviceError,
+                                  [&](const plexus::DeviceError& e) { return names(e, message); });
+        }
+    }
+    for (Key key : plexus::fused::kAllKeys)
+        BOOST_TEST(d.counters().fused_runs[static_cast<std::size_t>(key)] == 0u,
+                   plexus::fused::key_name(key) << " counted a run that was refused");
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(bad_operands_are_refused_before_any_device_runs_them) {
+    plexus::fused::KeySet all;
+    for (Key key : plexus::fused::kAllKeys) all.insert(key);
+    Listing other({});
+    // A device with no checks of its own, as an out-of-tree one may be.
+    Listing listing(all);
+    check_bad_operands_are_refused(listing, other);
+    auto cpu = load<Device>("cpu", {PLEXUS_TEST_PLUGIN_DIR});
+    check_bad_operands_are_refused(*cpu, other);
+    std::shared_ptr<Device> opencl;
+    try {
+        opencl = load<Device>("opencl", {PLEXUS_TEST_PLUGIN_DIR});
+    } catch (const std::exception& e) {
+        BOOST_TEST_MESSAGE("opencl skipped, no OpenCL device here: " << e.what());
+        return;
+    }
+    check_bad_operands_are_refused(*opencl, other);
+}

@@ -1,5 +1,6 @@
 #include "plexus/device.hpp"
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
@@ -78,9 +79,116 @@ void Device::reset_counters() {
 
 fused::KeySet Device::fused_keys() const { return {}; }
 
+namespace {
+
+// The operand checks every fused key gets before a device's run_fused sees it, so an
+// out-of-tree device needs none of its own. They run once per step per parameter: the happy
+// path is two compares per tensor; messages are built out of line, only on failure.
+[[noreturn, gnu::cold, gnu::noinline]] void fail_foreign(const Device& device, fused::Key key,
+                                                         const char* what) {
+    throw DeviceError(device.name() + ": " + std::string(fused::key_name(key)) + ": tensor '" +
+                      what +
+                      "' is empty or lives on another device; allocate it with this device's "
+                      "alloc()");
+}
+
+[[noreturn, gnu::cold, gnu::noinline]] void fail_size(const Device& device, fused::Key key,
+                                                      const char* what, const Tensor& t,
+                                                      std::size_t want) {
+    throw DeviceError(device.name() + ": " + std::string(fused::key_name(key)) + ": '" + what +
+                      "' has shape " + t.shape().str() + " (" + std::to_string(t.numel()) +
+                      " elements) but " + std::to_string(want) + " elements are required");
+}
+
+struct OperandCheck {
+    const Device& device;
+    fused::Key key;
+
+    // A tensor of this device with any number of elements (the one the others are sized by).
+    void operator()(const Tensor& t, const char* what) const {
+        if (t.device() != &device || t.empty()) [[unlikely]]
+            fail_foreign(device, key, what);
+    }
+    void operator()(const Tensor& t, const char* what, std::size_t numel) const {
+        (*this)(t, what);
+        if (t.numel() != numel) [[unlikely]]
+            fail_size(device, key, what, t, numel);
+    }
+    // An optional operand: null passes.
+    void operator()(const Tensor* t, const char* what, std::size_t numel) const {
+        if (t) (*this)(*t, what, numel);
+    }
+};
+
+// Sizes as the field comments of plexus/fused.hpp give them: N = rows, F = cols of the
+// first operand.
+void check_operands(const OperandCheck& check, const fused::BatchNormForwardTrain& o) {
+    const std::size_t n = o.x.rows(), f = o.x.cols();
+    check(o.x, "x");
+    check(o.gamma, "gamma", f);
+    check(o.beta, "beta", f);
+    check(o.y, "y", n * f);
+    check(o.xhat, "xhat", n * f);
+    check(o.mean, "mean", f);
+    check(o.invstd, "invstd", f);
+    check(o.moving_mean, "moving_mean", f);
+    check(o.moving_variance, "moving_variance", f);
+    if (n < 2) [[unlikely]]
+        throw DeviceError(check.device.name() +
+                          ": batchnorm.forward_train: a training batch needs at least 2 rows, "
+                          "got " +
+                          o.x.shape().str());
+}
+
+void check_operands(const OperandCheck& check, const fused::BatchNormForwardInfer& o) {
+    const std::size_t n = o.x.rows(), f = o.x.cols();
+    check(o.x, "x");
+    check(o.gamma, "gamma", f);
+    check(o.beta, "beta", f);
+    check(o.moving_mean, "moving_mean", f);
+    check(o.moving_variance, "moving_variance", f);
+    check(o.y, "y", n * f);
+}
+
+void check_operands(const OperandCheck& check, const fused::BatchNormBackward& o) {
+    const std::size_t n = o.dy.rows(), f = o.dy.cols();
+    check(o.dy, "dy");
+    check(o.xhat, "xhat", n * f);
+    check(o.gamma, "gamma", f);
+    check(o.invstd, "invstd", f);
+    check(o.dx, "dx", n * f);
+    check(o.dgamma, "dgamma", f);
+    check(o.dbeta, "dbeta", f);
+}
+
+void check_operands(const OperandCheck& check, const fused::SoftmaxCrossEntropyBackward& o) {
+    check(o.pred, "pred");
+    check(o.target, "target", o.pred.numel());
+    check(o.dpred, "dpred", o.pred.numel());
+}
+
+void check_operands(const OperandCheck& check, const fused::AdamUpdate& o) {
+    const std::size_t n = o.grad.numel();
+    check(o.grad, "grad");
+    check(o.value, "value", n);
+    check(o.m, "m", n);
+    check(o.v, "v", n);
+    check(o.v_max, "v_max", n);
+}
+
+void check_operands(const OperandCheck& check, const fused::SgdMomentumUpdate& o) {
+    const std::size_t n = o.grad.numel();
+    check(o.grad, "grad");
+    check(o.value, "value", n);
+    check(o.velocity, "velocity", n);
+}
+
+}  // namespace
+
 template <class Op>
 bool Device::dispatch_fused(const Op& op) {
     if (!fused_keys().contains(Op::kKey)) return false;
+    check_operands(OperandCheck{*this, Op::kKey}, op);
     run_fused(op);
     ++counters_.fused_runs[static_cast<std::size_t>(Op::kKey)];
     return true;

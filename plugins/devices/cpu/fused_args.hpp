@@ -1,11 +1,12 @@
-// Operand checks for the CPU device's fused kernels: each function below checks one key's
-// operands (plexus/fused.hpp) and hands the raw pointers to its kernel in fused_batchnorm.hpp
-// or fused_optimizer.hpp. Only plugin.cpp includes this (see there for why the functions are
-// static).
+// The CPU device's fused kernels: each function below hands one key's operands
+// (plexus/fused.hpp) as raw pointers to its kernel in fused_batchnorm.hpp or
+// fused_optimizer.hpp. The operands were checked by the Device base class before run_fused
+// (it lives on this device, sizes per fused.hpp), so nothing is checked again here. Only
+// plugin.cpp includes this (see there for why the functions are static).
 // No include guard: cpu_device.inc includes this once per instruction set.
 
+#include <algorithm>
 #include <cstddef>
-#include <string>
 
 #include "checks.hpp"
 #include "fused_batchnorm.hpp"
@@ -17,82 +18,61 @@ namespace plexus_cpu {
 
 namespace fused = plexus::fused;
 
-// The floats of an operand, which must have `numel` elements.
-static float* operand(const plexus::Device* device, const plexus::Tensor& t, const char* op,
-                      const char* what, std::size_t numel) {
-    require_numel(op, what, t, numel);
-    return tensor_data(device, t, op, what);
+// The floats of an operand the base class has checked.
+static float* raw(const plexus::Tensor& t) {
+    return static_cast<float*>(t.handle()) + t.offset();
 }
 // An operand that may be absent (nullptr).
-static float* optional_operand(const plexus::Device* device, const plexus::Tensor* t,
-                               const char* op, const char* what, std::size_t numel) {
-    return t ? operand(device, *t, op, what, numel) : nullptr;
-}
+static float* raw(const plexus::Tensor* t) { return t ? raw(*t) : nullptr; }
 
 // The operands both batchnorm forward modes share.
 template <class Op>
-static cpu_fused::BatchNormForward batchnorm_forward_common(const plexus::Device* device,
-                                                            const Op& o, const char* op) {
-    const std::size_t n = o.x.rows(), f = o.x.cols();
+static cpu_fused::BatchNormForward batchnorm_forward_common(const Op& o) {
     cpu_fused::BatchNormForward a{};
-    a.x = tensor_data(device, o.x, op, "x");
-    a.gamma = optional_operand(device, o.gamma, op, "gamma", f);
-    a.beta = optional_operand(device, o.beta, op, "beta", f);
-    a.y = operand(device, o.y, op, "y", n * f);
-    a.moving_mean = operand(device, o.moving_mean, op, "moving_mean", f);
-    a.moving_var = operand(device, o.moving_variance, op, "moving_variance", f);
-    a.n = n;
-    a.f = f;
+    a.x = raw(o.x);
+    a.gamma = raw(o.gamma);
+    a.beta = raw(o.beta);
+    a.y = raw(o.y);
+    a.moving_mean = raw(o.moving_mean);
+    a.moving_var = raw(o.moving_variance);
+    a.n = o.x.rows();
+    a.f = o.x.cols();
     a.epsilon = o.epsilon;
     return a;
 }
 
-static void fused_batchnorm_forward(const plexus::Device* device,
-                                    const fused::BatchNormForwardTrain& o) {
-    constexpr const char* op = "batchnorm.forward_train";
-    cpu_fused::BatchNormForward a = batchnorm_forward_common(device, o, op);
+static void fused_batchnorm_forward(const fused::BatchNormForwardTrain& o) {
+    cpu_fused::BatchNormForward a = batchnorm_forward_common(o);
     a.momentum = o.momentum;
-    a.xhat = operand(device, o.xhat, op, "xhat", a.n * a.f);
-    a.mean = operand(device, o.mean, op, "mean", a.f);
-    a.invstd = operand(device, o.invstd, op, "invstd", a.f);
-    if (a.n < 2) [[unlikely]]
-        fail(std::string(op) + ": a training batch needs at least 2 rows, got " +
-             o.x.shape().str());
+    a.xhat = raw(o.xhat);
+    a.mean = raw(o.mean);
+    a.invstd = raw(o.invstd);
     cpu_fused::batchnorm_forward_train(a);
 }
 
-static void fused_batchnorm_forward(const plexus::Device* device,
-                                    const fused::BatchNormForwardInfer& o) {
-    cpu_fused::batchnorm_forward_infer(
-        batchnorm_forward_common(device, o, "batchnorm.forward_infer"));
+static void fused_batchnorm_forward(const fused::BatchNormForwardInfer& o) {
+    cpu_fused::batchnorm_forward_infer(batchnorm_forward_common(o));
 }
 
-static void fused_batchnorm_backward(const plexus::Device* device,
-                                     const fused::BatchNormBackward& o) {
-    constexpr const char* op = "batchnorm.backward";
-    const std::size_t n = o.dy.rows(), f = o.dy.cols(), nf = n * f;
+static void fused_batchnorm_backward(const fused::BatchNormBackward& o) {
     cpu_fused::BatchNormBackward a{};
-    a.dy = tensor_data(device, o.dy, op, "dy");
-    a.xhat = operand(device, o.xhat, op, "xhat", nf);
-    a.gamma = optional_operand(device, o.gamma, op, "gamma", f);
-    a.invstd = operand(device, o.invstd, op, "invstd", f);
-    a.dx = optional_operand(device, o.dx, op, "dx", nf);
-    a.dgamma = operand(device, o.dgamma, op, "dgamma", f);
-    a.dbeta = operand(device, o.dbeta, op, "dbeta", f);
-    a.n = n;
-    a.f = f;
+    a.dy = raw(o.dy);
+    a.xhat = raw(o.xhat);
+    a.gamma = raw(o.gamma);
+    a.invstd = raw(o.invstd);
+    a.dx = raw(o.dx);
+    a.dgamma = raw(o.dgamma);
+    a.dbeta = raw(o.dbeta);
+    a.n = o.dy.rows();
+    a.f = o.dy.cols();
     cpu_fused::batchnorm_backward(a);
 }
 
-static void fused_softmax_cross_entropy_backward(const plexus::Device* device,
-                                                 const fused::SoftmaxCrossEntropyBackward& o) {
-    constexpr const char* op = "softmax_cross_entropy.backward";
-    const std::size_t n = o.pred.numel(), cols = o.pred.cols();
-    const float* t = operand(device, o.target, op, "target", n);
-    float* dx = operand(device, o.dpred, op, "dpred", n);
-    if (n == 0 || cols == 0) return;
-    softmax_cross_entropy_backward_rows(tensor_data(device, o.pred, op, "pred"), t, dx,
-                                        o.pred.rows(), cols, o.scale);
+static void fused_softmax_cross_entropy_backward(const fused::SoftmaxCrossEntropyBackward& o) {
+    const std::size_t cols = o.pred.cols();
+    if (o.pred.numel() == 0 || cols == 0) return;
+    softmax_cross_entropy_backward_rows(raw(o.pred), raw(o.target), raw(o.dpred), o.pred.rows(),
+                                        cols, o.scale);
 }
 
 // ---- fused optimizer updates
@@ -116,32 +96,21 @@ static void run_update(WorkerPool* pool, const Update& a, Kernel update) {
     pool->run(body);
 }
 
-static void fused_adam_update(const plexus::Device* device, const fused::AdamUpdate& o,
-                              WorkerPool* pool) {
-    constexpr const char* op = "adam.update";
-    const std::size_t n = o.grad.numel();
+static void fused_adam_update(const fused::AdamUpdate& o, WorkerPool* pool) {
     run_update(pool,
-               cpu_fused::AdamUpdate{tensor_data(device, o.grad, op, "grad"),
-                                     operand(device, o.value, op, "value", n),
-                                     operand(device, o.m, op, "m", n),
-                                     operand(device, o.v, op, "v", n),
-                                     optional_operand(device, o.v_max, op, "v_max", n), n, o.lr,
-                                     o.beta1, o.beta2, o.epsilon, o.bias_correction1,
-                                     o.bias_correction2, o.weight_decay, o.grad_scale,
-                                     o.clipvalue},
+               cpu_fused::AdamUpdate{raw(o.grad), raw(o.value), raw(o.m), raw(o.v), raw(o.v_max),
+                                     o.grad.numel(), o.lr, o.beta1, o.beta2, o.epsilon,
+                                     o.bias_correction1, o.bias_correction2, o.weight_decay,
+                                     o.grad_scale, o.clipvalue},
                [](const cpu_fused::AdamUpdate& part) { cpu_fused::adam_update(part); });
 }
 
-static void fused_sgd_momentum_update(const plexus::Device* device,
-                                      const fused::SgdMomentumUpdate& o, WorkerPool* pool) {
-    constexpr const char* op = "sgd.momentum_update";
-    const std::size_t n = o.grad.numel();
+static void fused_sgd_momentum_update(const fused::SgdMomentumUpdate& o, WorkerPool* pool) {
     run_update(pool,
-               cpu_fused::SgdMomentumUpdate{tensor_data(device, o.grad, op, "grad"),
-                                            operand(device, o.value, op, "value", n),
-                                            operand(device, o.velocity, op, "velocity", n), n,
-                                            o.lr, o.momentum, o.weight_decay, o.nesterov,
-                                            o.grad_scale, o.clipvalue},
+               cpu_fused::SgdMomentumUpdate{raw(o.grad), raw(o.value), raw(o.velocity),
+                                            o.grad.numel(), o.lr, o.momentum,
+                                            o.weight_decay, o.nesterov, o.grad_scale,
+                                            o.clipvalue},
                [](const cpu_fused::SgdMomentumUpdate& part) {
                    cpu_fused::sgd_momentum_update(part);
                });

@@ -75,6 +75,8 @@ static void reduce_within_rows(plexus::ReduceOp op, const float* x, std::size_t 
                 y[r] = static_cast<float>(best);
                 break;
             }
+            case ReduceOp::count:  // rejected by the caller
+                break;
         }
     }
 }
@@ -123,6 +125,8 @@ static void reduce_over_rows(plexus::ReduceOp op, const float* x, std::size_t ro
                 }
                 break;
             }
+            case ReduceOp::count:  // rejected by the caller
+                break;
         }
     }
 }

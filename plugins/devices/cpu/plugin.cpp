@@ -3,7 +3,8 @@
 // It is the reference every other device is compared against, so outside gemm the code
 // favours obvious loops (compiled -O3, reductions marked `omp simd`) over clever kernels.
 // Ops run synchronously on the calling thread; only GEMM fans out, on OpenBLAS's own pool,
-// which keeps one owner of the cores (DESIGN §7). No op allocates.
+// which keeps one owner of the cores: a second pool spinning beside OpenBLAS's would fight it
+// for them and slow GEMM down. No op allocates.
 //
 // The loops are compiled twice, for x86-64's baseline (SSE2) and for AVX2, and the device
 // picks the variant the processor runs when it is created (`isa=auto`): one build runs

@@ -87,34 +87,15 @@ private:
     bool started_ = false;
 };
 
-// Op names for the table, in the enums' order (plexus/device.hpp).
-inline const char* op_name(plexus::UnaryOp op) {
-    static constexpr const char* kNames[] = {"identity", "scale", "add_scalar", "neg", "abs", "square",
-                                             "sqrt", "exp", "log", "relu", "sigmoid", "tanh", "sign",
-                                             "leaky_relu", "elu", "clip", "reciprocal"};
-    const auto i = static_cast<std::size_t>(op);
-    return i < std::size(kNames) ? kNames[i] : "?";
+// Op names for the table: the SDK's (plexus/device.hpp), whose views are string literals and
+// so end in a NUL.
+template <class Op>
+inline const char* op_label(Op op) {
+    return plexus::op_name(op).data();
 }
-inline const char* op_name(plexus::BinaryOp op) {
-    static constexpr const char* kNames[] = {"add", "sub", "mul", "div", "max", "min", "equal",
-                                             "relu_backward", "leaky_relu_backward", "elu_backward",
-                                             "sigmoid_backward", "tanh_backward", "greater"};
-    const auto i = static_cast<std::size_t>(op);
-    return i < std::size(kNames) ? kNames[i] : "?";
-}
-inline const char* op_name(plexus::ReduceOp op) {
-    static constexpr const char* kNames[] = {"sum", "mean", "max", "argmax"};
-    const auto i = static_cast<std::size_t>(op);
-    return i < std::size(kNames) ? kNames[i] : "?";
-}
-inline const char* op_name(plexus::Axis axis) {
+inline const char* op_label(plexus::Axis axis) {
     static constexpr const char* kNames[] = {"over rows", "within rows", "all"};
     const auto i = static_cast<std::size_t>(axis);
-    return i < std::size(kNames) ? kNames[i] : "?";
-}
-inline const char* op_name(plexus::Distribution dist) {
-    static constexpr const char* kNames[] = {"uniform", "normal", "bernoulli"};
-    const auto i = static_cast<std::size_t>(dist);
     return i < std::size(kNames) ? kNames[i] : "?";
 }
 
@@ -147,13 +128,13 @@ public:
     void unary(plexus::UnaryOp op, const plexus::Tensor& x, const plexus::Tensor& y, float alpha) override {
         const auto t0 = profile_.begin();
         Device::unary(op, x, y, alpha);
-        profile_.end(std::string("unary ") + op_name(op), t0);
+        profile_.end(std::string("unary ") + op_label(op), t0);
     }
     void binary(plexus::BinaryOp op, const plexus::Tensor& a, const plexus::Tensor& b,
                 const plexus::Tensor& y, float alpha) override {
         const auto t0 = profile_.begin();
         Device::binary(op, a, b, y, alpha);
-        profile_.end(std::string("binary ") + op_name(op) +
+        profile_.end(std::string("binary ") + op_label(op) +
                          (b.numel() == a.numel() ? "" : b.numel() == 1 ? " (scalar b)" : " (row b)"),
                      t0);
     }
@@ -166,7 +147,7 @@ public:
                 const plexus::Tensor& y) override {
         const auto t0 = profile_.begin();
         Device::reduce(op, x, axis, y);
-        profile_.end(std::string("reduce ") + op_name(op) + " " + op_name(axis), t0);
+        profile_.end(std::string("reduce ") + op_label(op) + " " + op_label(axis), t0);
     }
     void softmax(const plexus::Tensor& x, const plexus::Tensor& y, bool log) override {
         const auto t0 = profile_.begin();
@@ -182,7 +163,7 @@ public:
                 const plexus::Tensor& y, float a, float b) override {
         const auto t0 = profile_.begin();
         Device::random(dist, seed, counter, y, a, b);
-        profile_.end(std::string("random ") + op_name(dist), t0);
+        profile_.end(std::string("random ") + op_label(dist), t0);
     }
 protected:
     void write(void* handle, std::size_t offset_bytes, const void* src, std::size_t bytes) override {

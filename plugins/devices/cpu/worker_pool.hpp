@@ -4,8 +4,8 @@
 // OpenBLAS owns the cores during a GEMM; these threads only run between GEMMs. Idle, a helper
 // polls for about a millisecond with sched_yield (so a runnable OpenBLAS thread keeps the
 // core) and then sleeps on a futex (std::atomic::wait): it never busy-waits against
-// OpenBLAS's pool (DESIGN §7), and a burst of updates does not pay a wake-up each. A part
-// must not throw.
+// OpenBLAS's pool (which would slow both down: see plugin.cpp), and a burst of updates does
+// not pay a wake-up each. A part must not throw.
 #pragma once
 
 #include <atomic>

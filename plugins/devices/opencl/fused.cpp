@@ -1,5 +1,6 @@
-// Operand checks and launches of the OpenCL device's fused kernels; the operands of each key
-// are declared in plexus/fused.hpp, and every kernel matches the CPU device's.
+// Launches of the OpenCL device's fused kernels; the operands of each key are declared in
+// plexus/fused.hpp and checked by the Device base class before run_fused (they live on this
+// device, sizes per fused.hpp), and every kernel matches the CPU device's.
 #include <cmath>
 #include <limits>
 #include <string>
@@ -34,22 +35,17 @@ void OpenClDevice::batchnorm_forward(const Tensor& x, const Tensor* gamma, const
                                      const Tensor& moving_variance, float epsilon,
                                      float momentum, bool train) {
     const char* op = train ? "batchnorm.forward_train" : "batchnorm.forward_infer";
-    const std::size_t n = x.rows(), f = x.cols(), nf = n * f;
     const View vx = view(x, op, "x");
-    const auto operand = [&](const Tensor* t, const char* what, std::size_t numel) -> View {
-        if (!t) return vx;  // a placeholder the kernel does not read
-        require_numel(op, what, *t, numel);
-        return view(*t, op, what);
+    const auto operand = [&](const Tensor* t, const char* what) -> View {
+        return t ? view(*t, op, what) : vx;  // vx: a placeholder the kernel does not read
     };
-    const View vgamma = operand(gamma, "gamma", f), vbeta = operand(beta, "beta", f);
-    const View vy = operand(&y, "y", nf);
-    const View vxhat = operand(xhat, "xhat", nf), vmean = operand(mean, "mean", f),
-               vinvstd = operand(invstd, "invstd", f);
-    const View vmm = operand(&moving_mean, "moving_mean", f),
-               vmv = operand(&moving_variance, "moving_variance", f);
-    if (train && n < 2) [[unlikely]]
-        fail(std::string(op) + ": a training batch needs at least 2 rows, got " +
-             x.shape().str());
+    const View vgamma = operand(gamma, "gamma"), vbeta = operand(beta, "beta");
+    const View vy = operand(&y, "y");
+    const View vxhat = operand(xhat, "xhat"), vmean = operand(mean, "mean"),
+               vinvstd = operand(invstd, "invstd");
+    const View vmm = operand(&moving_mean, "moving_mean"),
+               vmv = operand(&moving_variance, "moving_variance");
+    const std::size_t n = x.rows(), f = x.cols();
     launch_1d(Kernel::batchnorm_forward, op, f, vx, vgamma, cl_int{gamma != nullptr}, vbeta,
               cl_int{beta != nullptr}, vy, vxhat, vmean, vinvstd, vmm, vmv, u32(n), u32(f),
               epsilon, momentum, cl_int{train});
@@ -68,19 +64,17 @@ void OpenClDevice::run_fused(const fused::BatchNormForwardInfer& o) {
 
 void OpenClDevice::run_fused(const fused::BatchNormBackward& o) {
     const char* op = "batchnorm.backward";
-    const std::size_t n = o.dy.rows(), f = o.dy.cols(), nf = n * f;
+    const std::size_t n = o.dy.rows(), f = o.dy.cols();
     const View vdy = view(o.dy, op, "dy");
-    const auto operand = [&](const Tensor* t, const char* what, std::size_t numel) -> View {
-        if (!t) return vdy;  // a placeholder the kernel does not read
-        require_numel(op, what, *t, numel);
-        return view(*t, op, what);
+    const auto operand = [&](const Tensor* t, const char* what) -> View {
+        return t ? view(*t, op, what) : vdy;  // vdy: a placeholder the kernel does not read
     };
-    const View xhat = operand(&o.xhat, "xhat", nf);
-    const View gamma = operand(o.gamma, "gamma", f);
-    const View invstd = operand(&o.invstd, "invstd", f);
-    const View dx = operand(o.dx, "dx", nf);
-    const View dgamma = operand(&o.dgamma, "dgamma", f);
-    const View dbeta = operand(&o.dbeta, "dbeta", f);
+    const View xhat = operand(&o.xhat, "xhat");
+    const View gamma = operand(o.gamma, "gamma");
+    const View invstd = operand(&o.invstd, "invstd");
+    const View dx = operand(o.dx, "dx");
+    const View dgamma = operand(&o.dgamma, "dgamma");
+    const View dbeta = operand(&o.dbeta, "dbeta");
     launch_1d(Kernel::batchnorm_backward, op, f, vdy, xhat, gamma, cl_int{o.gamma != nullptr},
               invstd, dx, cl_int{o.dx != nullptr}, dgamma, dbeta, u32(n), u32(f));
 }
@@ -88,8 +82,6 @@ void OpenClDevice::run_fused(const fused::BatchNormBackward& o) {
 void OpenClDevice::run_fused(const fused::SoftmaxCrossEntropyBackward& o) {
     const char* op = "softmax_cross_entropy.backward";
     const std::size_t rows = o.pred.rows(), cols = o.pred.cols();
-    require_numel(op, "target", o.target, o.pred.numel());
-    require_numel(op, "dpred", o.dpred, o.pred.numel());
     const View vp = view(o.pred, op, "pred"), vt = view(o.target, op, "target"),
                vd = view(o.dpred, op, "dpred");
     if (overlaps(o.dpred, o.target) && vd.offset != vt.offset) [[unlikely]]
@@ -103,10 +95,7 @@ void OpenClDevice::run_fused(const fused::SoftmaxCrossEntropyBackward& o) {
 void OpenClDevice::run_fused(const fused::AdamUpdate& o) {
     const char* op = "adam.update";
     const std::size_t n = o.grad.numel();
-    const auto operand = [&](const Tensor& t, const char* what) {
-        require_numel(op, what, t, n);
-        return view(t, op, what);
-    };
+    const auto operand = [&](const Tensor& t, const char* what) { return view(t, op, what); };
     const View value = operand(o.value, "value"), m = operand(o.m, "m"), v = operand(o.v, "v");
     const View v_max = o.v_max ? operand(*o.v_max, "v_max") : v;  // v: a placeholder
     const float lr = o.lr, bc1 = o.bias_correction1, bc2 = o.bias_correction2,
@@ -124,8 +113,6 @@ void OpenClDevice::run_fused(const fused::AdamUpdate& o) {
 void OpenClDevice::run_fused(const fused::SgdMomentumUpdate& o) {
     const char* op = "sgd.momentum_update";
     const std::size_t n = o.grad.numel();
-    require_numel(op, "value", o.value, n);
-    require_numel(op, "velocity", o.velocity, n);
     launch_1d(Kernel::sgd_momentum_update, op, n, view(o.grad, op, "grad"),
               view(o.value, op, "value"), view(o.velocity, op, "velocity"), u32(n),
               static_cast<float>(o.lr), static_cast<float>(o.momentum),

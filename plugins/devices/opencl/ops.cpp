@@ -17,16 +17,17 @@ using plexus::UnaryOp;
 // unary.cl, binary.cl, reduce_*.cl and random.cl switch on these numbers.
 static_assert(static_cast<int>(UnaryOp::scale) == 1 && static_cast<int>(UnaryOp::relu) == 9 &&
               static_cast<int>(UnaryOp::sign) == 12 && static_cast<int>(UnaryOp::clip) == 15 &&
-              static_cast<int>(UnaryOp::reciprocal) == 16);
+              static_cast<int>(UnaryOp::reciprocal) == 16 && plexus::kUnaryOpCount == 17);
 static_assert(static_cast<int>(BinaryOp::div) == 3 && static_cast<int>(BinaryOp::equal) == 6 &&
               static_cast<int>(BinaryOp::relu_backward) == 7 &&
               static_cast<int>(BinaryOp::tanh_backward) == 11 &&
-              static_cast<int>(BinaryOp::greater) == 12);
+              static_cast<int>(BinaryOp::greater) == 12 && plexus::kBinaryOpCount == 13);
 static_assert(static_cast<int>(ReduceOp::sum) == 0 && static_cast<int>(ReduceOp::mean) == 1 &&
-              static_cast<int>(ReduceOp::max) == 2 && static_cast<int>(ReduceOp::argmax) == 3);
+              static_cast<int>(ReduceOp::max) == 2 && static_cast<int>(ReduceOp::argmax) == 3 &&
+              plexus::kReduceOpCount == 4);
 static_assert(static_cast<int>(Distribution::uniform) == 0 &&
               static_cast<int>(Distribution::normal) == 1 &&
-              static_cast<int>(Distribution::bernoulli) == 2);
+              static_cast<int>(Distribution::bernoulli) == 2 && plexus::kDistributionCount == 3);
 
 namespace {
 cl_uint u32(std::size_t n) { return static_cast<cl_uint>(n); }  // allocate() bounds sizes

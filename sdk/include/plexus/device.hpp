@@ -3,6 +3,7 @@
 #pragma once
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -36,6 +37,7 @@ enum class UnaryOp : std::uint8_t {
     elu,         // x > 0 ? x : alpha * (exp(x) - 1)
     clip,        // clamp(x, -alpha, alpha)
     reciprocal,  // 1 / x
+    count        // the number of ops, not an op; new ops go before it
 };
 
 /// y = f(a, b) elementwise, b broadcast (see Device::binary).
@@ -53,9 +55,16 @@ enum class BinaryOp : std::uint8_t {
     sigmoid_backward,     // a * b * (1 - b): b is the sigmoid output
     tanh_backward,        // a * (1 - b * b): b is the tanh output
     greater,              // 1 where a > b, else 0
+    count                 // the number of ops, not an op; new ops go before it
 };
 
-enum class ReduceOp : std::uint8_t { sum, mean, max, argmax };
+enum class ReduceOp : std::uint8_t {
+    sum,
+    mean,
+    max,
+    argmax,
+    count  // the number of ops, not an op; new ops go before it
+};
 
 /// Which dimension a reduction removes, seeing the tensor as a row-major [rows, cols] matrix.
 enum class Axis : std::uint8_t {
@@ -68,7 +77,60 @@ enum class Distribution : std::uint8_t {
     uniform,    // in [a, b)
     normal,     // mean a, standard deviation b
     bernoulli,  // 1 with probability a, else 0
+    count       // the number of distributions, not one; new ones go before it
 };
+
+// The number of values of each op enum: what the conformance table
+// (plexus::testing::check_device) static_asserts it covers, one case set per value.
+inline constexpr std::size_t kUnaryOpCount = static_cast<std::size_t>(UnaryOp::count);
+inline constexpr std::size_t kBinaryOpCount = static_cast<std::size_t>(BinaryOp::count);
+inline constexpr std::size_t kReduceOpCount = static_cast<std::size_t>(ReduceOp::count);
+inline constexpr std::size_t kDistributionCount = static_cast<std::size_t>(Distribution::count);
+
+namespace detail {
+inline constexpr std::array<std::string_view, kUnaryOpCount> kUnaryOpNames = {
+    "identity", "scale", "add_scalar", "neg", "abs", "square", "sqrt", "exp", "log",
+    "relu", "sigmoid", "tanh", "sign", "leaky_relu", "elu", "clip", "reciprocal"};
+inline constexpr std::array<std::string_view, kBinaryOpCount> kBinaryOpNames = {
+    "add", "sub", "mul", "div", "max", "min", "equal", "relu_backward", "leaky_relu_backward",
+    "elu_backward", "sigmoid_backward", "tanh_backward", "greater"};
+inline constexpr std::array<std::string_view, kReduceOpCount> kReduceOpNames = {
+    "sum", "mean", "max", "argmax"};
+inline constexpr std::array<std::string_view, kDistributionCount> kDistributionNames = {
+    "uniform", "normal", "bernoulli"};
+
+// A std::array initialised with too few names compiles, the rest left empty: these catch it.
+template <std::size_t N>
+constexpr bool all_named(const std::array<std::string_view, N>& names) {
+    for (std::string_view n : names)
+        if (n.empty()) return false;
+    return true;
+}
+static_assert(all_named(kUnaryOpNames), "a UnaryOp has no name in kUnaryOpNames");
+static_assert(all_named(kBinaryOpNames), "a BinaryOp has no name in kBinaryOpNames");
+static_assert(all_named(kReduceOpNames), "a ReduceOp has no name in kReduceOpNames");
+static_assert(all_named(kDistributionNames), "a Distribution has no name");
+
+template <std::size_t N>
+constexpr std::string_view name_at(const std::array<std::string_view, N>& names, std::size_t i) {
+    return i < N ? names[i] : std::string_view("?");
+}
+}  // namespace detail
+
+/// The op's name in tables, profiles and `plexus devices --check`, e.g. "leaky_relu";
+/// "?" for a value outside the enum.
+constexpr std::string_view op_name(UnaryOp op) {
+    return detail::name_at(detail::kUnaryOpNames, static_cast<std::size_t>(op));
+}
+constexpr std::string_view op_name(BinaryOp op) {
+    return detail::name_at(detail::kBinaryOpNames, static_cast<std::size_t>(op));
+}
+constexpr std::string_view op_name(ReduceOp op) {
+    return detail::name_at(detail::kReduceOpNames, static_cast<std::size_t>(op));
+}
+constexpr std::string_view op_name(Distribution dist) {
+    return detail::name_at(detail::kDistributionNames, static_cast<std::size_t>(dist));
+}
 
 /// Allocation and transfer counters, kept by the Device base class for every device.
 struct DeviceCounters {
@@ -160,8 +222,10 @@ public:
     virtual fused::KeySet fused_keys() const;
     /// Runs the fused kernel for `op` and returns true when fused_keys() contains its key;
     /// otherwise returns false and does nothing, and the caller runs its primitive path.
-    /// Ensures counters().fused_runs[key] grows by one when it ran. Throws DeviceError when
-    /// an operand has the wrong size or lives on another device.
+    /// Ensures counters().fused_runs[key] grows by one when it ran. Before run_fused, checks
+    /// every operand here, for every device: it lives on this device and has the element
+    /// count its field's comment in plexus/fused.hpp gives (batchnorm training: N >= 2);
+    /// throws DeviceError naming the key and the operand otherwise, and nothing runs.
     bool try_fused(const fused::BatchNormForwardTrain& op);
     bool try_fused(const fused::BatchNormForwardInfer& op);
     bool try_fused(const fused::BatchNormBackward& op);
@@ -178,7 +242,8 @@ protected:
                        std::size_t bytes) = 0;
     virtual void read(const void* handle, std::size_t offset_bytes, void* dst,
                       std::size_t bytes) = 0;
-    /// Runs one fused kernel; called by try_fused only for keys in fused_keys(), so a device
+    /// Runs one fused kernel; called by try_fused only for keys in fused_keys() and only
+    /// after the operand check above, so an implementation need not repeat it. A device
     /// overrides exactly the overloads of the keys it lists. The defaults throw DeviceError
     /// (a key listed but not implemented).
     virtual void run_fused(const fused::BatchNormForwardTrain& op);

@@ -8,11 +8,23 @@
 // component runs its primitive path, which stays the reference every fused kernel is tested
 // against (plexus::testing::check_device). Required operands are references and Required<>
 // scalars, which a designated initializer cannot leave out; optional tensors are pointers
-// whose null is documented per field.
+// whose null is documented per field. Before a device sees the operands, the Device base
+// class checks each one: it lives on that device and has the element count its field's
+// comment gives (Device::try_fused throws DeviceError otherwise).
 //
-// Adding a key: a Key value (before `count`), its name in key_name(), its struct with
-// `static constexpr Key kKey`, a Device::try_fused/run_fused overload pair, and its cases in
-// the conformance table (core/src/sdk/testing/device_cases.cpp). Bump PLEXUS_ABI_VERSION.
+// An operand struct holds references: build it inside the try_fused(...) call and never
+// store it. A struct kept past the full expression that built it dangles when any of its
+// tensors was a temporary (e.g. `t.rows(0, n)`).
+//
+// Adding a key, every step:
+//   1. a Key value, before `count` (the values of existing keys never change);
+//   2. its name in kKeyNames (key_name()), and the key in kAllKeys, both in Key's order;
+//   3. its operand struct below, with `static constexpr Key kKey` and each field's size;
+//   4. a Device::try_fused / run_fused overload pair (plexus/device.hpp, core/src/sdk/device.cpp);
+//   5. its operand check, check_operands() in core/src/sdk/device.cpp;
+//   6. its conformance cases in core/src/sdk/testing/fused_cases.cpp;
+//   7. the component that offers it in tests/test_device_fused_keys.cpp (components());
+//   8. a bump of PLEXUS_ABI_VERSION (plexus/export.hpp).
 #pragma once
 
 #include <array>
@@ -46,16 +58,36 @@ inline constexpr std::array<Key, kKeyCount> kAllKeys = {Key::batchnorm_forward_t
                                                         Key::adam_update,
                                                         Key::sgd_momentum_update};
 
+namespace detail {
+// Indexed by Key.
+inline constexpr std::array<std::string_view, kKeyCount> kKeyNames = {
+    "batchnorm.forward_train",
+    "batchnorm.forward_infer",
+    "batchnorm.backward",
+    "softmax_cross_entropy.backward",
+    "adam.update",
+    "sgd.momentum_update"};
+
+// A std::array given too few initializers still compiles (the rest value-initialised), so
+// these catch a key added to Key without its entries above.
+constexpr bool all_keys_in_order() {
+    for (std::size_t i = 0; i < kKeyCount; ++i)
+        if (kAllKeys[i] != static_cast<Key>(i)) return false;
+    return true;
+}
+constexpr bool all_keys_named() {
+    for (std::string_view name : kKeyNames)
+        if (name.empty()) return false;
+    return true;
+}
+static_assert(all_keys_in_order(), "kAllKeys must list every fused::Key once, in Key's order");
+static_assert(all_keys_named(), "kKeyNames must name every fused::Key, in Key's order");
+}  // namespace detail
+
 /// The key's name in tables, profiles and `plexus devices --check`, e.g. "adam.update".
 constexpr std::string_view key_name(Key key) {
-    constexpr std::array<std::string_view, kKeyCount> kNames = {"batchnorm.forward_train",
-                                                                "batchnorm.forward_infer",
-                                                                "batchnorm.backward",
-                                                                "softmax_cross_entropy.backward",
-                                                                "adam.update",
-                                                                "sgd.momentum_update"};
     const auto i = static_cast<std::size_t>(key);
-    return i < kKeyCount ? kNames[i] : std::string_view("?");
+    return i < kKeyCount ? detail::kKeyNames[i] : std::string_view("?");
 }
 
 /// The key named `name`, or nothing.
@@ -65,8 +97,11 @@ constexpr std::optional<Key> key_from_name(std::string_view name) {
     return std::nullopt;
 }
 
-/// A set of keys: what a device implements (Device::fused_keys()).
+/// A set of keys: what a device implements (Device::fused_keys()). One bit per key.
 class KeySet {
+    static_assert(kKeyCount <= 32, "KeySet holds one bit per fused::Key in a std::uint32_t");
+
+
 public:
     constexpr KeySet() = default;
     constexpr KeySet(std::initializer_list<Key> keys) {

@@ -8,8 +8,10 @@
 
 #include <array>
 #include <cstddef>
+#include <cstdint>
 #include <limits>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -24,42 +26,18 @@ constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
 // Shapes with odd sizes, a single row and a single column.
 const std::vector<Shape> kShapes = {{1, 1}, {1, 7}, {5, 1}, {3, 5}, {17, 33}, {128, 10}, {65, 257}};
 
-const std::vector<std::pair<UnaryOp, const char*>> kUnaryOps = {
-    {UnaryOp::identity, "identity"},
-    {UnaryOp::scale, "scale"},
-    {UnaryOp::add_scalar, "add_scalar"},
-    {UnaryOp::neg, "neg"},
-    {UnaryOp::abs, "abs"},
-    {UnaryOp::square, "square"},
-    {UnaryOp::sqrt, "sqrt"},
-    {UnaryOp::exp, "exp"},
-    {UnaryOp::log, "log"},
-    {UnaryOp::relu, "relu"},
-    {UnaryOp::sigmoid, "sigmoid"},
-    {UnaryOp::tanh, "tanh"},
-    {UnaryOp::sign, "sign"},
-    {UnaryOp::leaky_relu, "leaky_relu"},
-    {UnaryOp::elu, "elu"},
-    {UnaryOp::clip, "clip"},
-    {UnaryOp::reciprocal, "reciprocal"}};
-
-const std::vector<std::pair<BinaryOp, const char*>> kBinaryOps = {
-    {BinaryOp::add, "add"},
-    {BinaryOp::sub, "sub"},
-    {BinaryOp::mul, "mul"},
-    {BinaryOp::div, "div"},
-    {BinaryOp::max, "max"},
-    {BinaryOp::min, "min"},
-    {BinaryOp::equal, "equal"},
-    {BinaryOp::relu_backward, "relu_backward"},
-    {BinaryOp::leaky_relu_backward, "leaky_relu_backward"},
-    {BinaryOp::elu_backward, "elu_backward"},
-    {BinaryOp::sigmoid_backward, "sigmoid_backward"},
-    {BinaryOp::tanh_backward, "tanh_backward"},
-    {BinaryOp::greater, "greater"}};
+// The unary, binary and reduce cases loop over every value of their enum (plexus/device.hpp's
+// `count`), so an op added there gets its cases here without a hand list to forget.
+template <class Op, std::size_t N = static_cast<std::size_t>(Op::count)>
+constexpr std::array<Op, N> every() {
+    std::array<Op, N> ops{};
+    for (std::size_t i = 0; i < N; ++i) ops[i] = static_cast<Op>(i);
+    return ops;
+}
 
 void unary_cases(std::vector<Case>& cases) {
-    for (const auto& [op, name] : kUnaryOps) {
+    for (const UnaryOp op : every<UnaryOp>()) {
+        const std::string_view name = op_name(op);
         const bool positive =
             op == UnaryOp::sqrt || op == UnaryOp::log || op == UnaryOp::reciprocal;
         for (const Shape& s : {Shape{1, 1}, Shape{3, 5}, Shape{65, 257}}) {
@@ -69,20 +47,31 @@ void unary_cases(std::vector<Case>& cases) {
                  s.str(),
                  {x},
                  {{s}},
-                 [op = op](Device& d, const Tensors& t) { d.unary(op, t[0], t[1], 0.3f); }});
+                 [op](Device& d, const Tensors& t) { d.unary(op, t[0], t[1], 0.3f); }});
             cases.push_back(
                 {fmt::format("unary {} in place", name),
                  s.str(),
                  {x},
                  {},
-                 [op = op](Device& d, const Tensors& t) { d.unary(op, t[0], t[0], 1.7f); }});
+                 [op](Device& d, const Tensors& t) { d.unary(op, t[0], t[0], 1.7f); }});
         }
     }
+    // Zeros give infinities (1/+0 = inf, 1/-0 = -inf, log(±0) = -inf): a device that gets
+    // them right must pass, since equal infinities are an exact match.
+    const Shape z{1, 4};
+    for (const UnaryOp op : {UnaryOp::reciprocal, UnaryOp::log})
+        cases.push_back(
+            {fmt::format("unary {} of zero", op_name(op)),
+             z.str(),
+             {{z, 0, 0, {0.0f, -0.0f, 2.0f, 0.0f}}},
+             {{z}},
+             [op](Device& d, const Tensors& t) { d.unary(op, t[0], t[1], 0.0f); }});
 }
 
 void binary_cases(std::vector<Case>& cases) {
-    for (const auto& [op, name] : kBinaryOps) {
-        const auto run = [op = op](Device& d, const Tensors& t) {
+    for (const BinaryOp op : every<BinaryOp>()) {
+        const std::string_view name = op_name(op);
+        const auto run = [op](Device& d, const Tensors& t) {
             d.binary(op, t[0], t[1], t[2], 0.2f);
         };
         for (const Shape& s : {Shape{1, 7}, Shape{17, 33}}) {
@@ -104,7 +93,7 @@ void binary_cases(std::vector<Case>& cases) {
              s.str(),
              {{s, 0, 0, ints}, {s, 0, 0, Floats(12, 1.0f)}},
              {},
-             [op = op](Device& d, const Tensors& t) { d.binary(op, t[0], t[1], t[0], 0.5f); }});
+             [op](Device& d, const Tensors& t) { d.binary(op, t[0], t[1], t[0], 0.5f); }});
     }
 }
 
@@ -138,23 +127,19 @@ void copy_fill_axpby_cases(std::vector<Case>& cases) {
 }
 
 void reduce_cases(std::vector<Case>& cases) {
-    const std::vector<std::pair<ReduceOp, const char*>> ops = {{ReduceOp::sum, "sum"},
-                                                               {ReduceOp::mean, "mean"},
-                                                               {ReduceOp::max, "max"},
-                                                               {ReduceOp::argmax, "argmax"}};
     const std::vector<std::pair<Axis, const char*>> axes = {
         {Axis::rows, "rows"}, {Axis::cols, "cols"}, {Axis::all, "all"}};
     const auto out_size = [](Axis axis, const Shape& s) {
         return axis == Axis::rows ? s.cols() : axis == Axis::cols ? s.rows() : std::size_t{1};
     };
-    for (const auto& [op, op_name] : ops)
+    for (const ReduceOp op : every<ReduceOp>())
         for (const auto& [axis, axis_name] : axes)
             for (const Shape& s : kShapes)
-                cases.push_back({fmt::format("reduce {} {}", op_name, axis_name),
+                cases.push_back({fmt::format("reduce {} {}", op_name(op), axis_name),
                                  s.str(),
                                  {{s}},
                                  {{Shape{out_size(axis, s)}}},
-                                 [op = op, axis = axis](Device& d, const Tensors& t) {
+                                 [op, axis = axis](Device& d, const Tensors& t) {
                                      d.reduce(op, t[0], axis, t[1]);
                                  },
                                  1e-4,
@@ -256,38 +241,43 @@ void gemm_cases(std::vector<Case>& cases) {
                      1e-4});
 }
 
-void random_cases(std::vector<Case>& cases) {
-    for (std::size_t n : {1u, 3u, 4u, 1001u}) {
-        const Shape s{n};
-        // The same bits and the same float arithmetic: exact.
-        cases.push_back({"random uniform",
-                         s.str(),
-                         {},
-                         {{s}},
-                         [](Device& d, const Tensors& t) {
-                             d.random(Distribution::uniform, 42, 7, t[0], -1.0f, 3.0f);
-                         },
-                         0.0,
-                         0.0});
-        cases.push_back({"random bernoulli",
-                         s.str(),
-                         {},
-                         {{s}},
-                         [](Device& d, const Tensors& t) {
-                             d.random(Distribution::bernoulli, 1234, 99, t[0], 0.3f, 0.0f);
-                         },
-                         0.0,
-                         0.0});
-        cases.push_back({"random normal",
-                         s.str(),
-                         {},
-                         {{s}},
-                         [](Device& d, const Tensors& t) {
-                             d.random(Distribution::normal, 5, (1ull << 40) + 3, t[0], 1.0f, 2.0f);
-                         },
-                         1e-4,
-                         1e-5});
+// One draw per distribution: its parameters, counter and tolerance. Uniform and Bernoulli use
+// the same bits and the same float arithmetic everywhere, so they must match exactly.
+struct RandomCase {
+    Distribution dist;
+    std::uint64_t seed, counter;
+    float a, b;
+    double rel, abs;
+};
+constexpr std::array<RandomCase, kDistributionCount> kRandomCases = {{
+    {Distribution::uniform, 42, 7, -1.0f, 3.0f, 0.0, 0.0},
+    {Distribution::normal, 5, (1ull << 40) + 3, 1.0f, 2.0f, 1e-4, 1e-5},
+    {Distribution::bernoulli, 1234, 99, 0.3f, 0.0f, 0.0, 0.0},
+}};
+// A hand table: kDistributionCount entries, each distribution once.
+constexpr bool covers_each_once(const std::array<RandomCase, kDistributionCount>& table) {
+    std::array<int, kDistributionCount> seen{};
+    for (const RandomCase& c : table) {
+        const auto i = static_cast<std::size_t>(c.dist);
+        if (i >= kDistributionCount || seen[i]++) return false;
     }
+    return true;
+}
+static_assert(covers_each_once(kRandomCases),
+              "kRandomCases must list every plexus::Distribution exactly once");
+
+void random_cases(std::vector<Case>& cases) {
+    for (std::size_t n : {1u, 3u, 4u, 1001u})
+        for (const RandomCase& r : kRandomCases)
+            cases.push_back({fmt::format("random {}", op_name(r.dist)),
+                             Shape{n}.str(),
+                             {},
+                             {{Shape{n}}},
+                             [r](Device& d, const Tensors& t) {
+                                 d.random(r.dist, r.seed, r.counter, t[0], r.a, r.b);
+                             },
+                             r.rel,
+                             r.abs});
 }
 
 }  // namespace

@@ -56,12 +56,15 @@ void compare(const std::vector<Floats>& want, const std::vector<Floats>& got, De
         total += want[t].size();
         for (std::size_t i = 0; i < want[t].size(); ++i) {
             const float w = want[t][i], g = got[t][i];
-            if (std::isnan(w) && std::isnan(g)) continue;
-            // A NaN on one side only is an infinite error.
-            const double err =
-                std::isnan(w) || std::isnan(g) ? INFINITY : std::fabs(double(g) - double(w));
+            // Equal values, equal infinities included (inf - inf would be NaN), are exact.
+            if (w == g || (std::isnan(w) && std::isnan(g))) continue;
+            // A NaN on one side, or an infinity against anything else, is an infinite error
+            // (and so fails whatever the tolerance).
+            double err = std::fabs(double(g) - double(w));
+            if (std::isnan(err) || std::isinf(w) || std::isinf(g)) err = INFINITY;
             row.max_error = std::max(row.max_error, err);
-            const double excess = err - (row.rel * std::fabs(w) + row.abs);
+            double excess = err - (row.rel * std::fabs(w) + row.abs);
+            if (std::isnan(excess)) excess = INFINITY;  // inf - inf: w itself is infinite
             if (excess <= 0.0) continue;
             ++bad;
             if (excess > worst_excess) {
