@@ -7,13 +7,13 @@
 // `plexus devices --check NAME` runs the SDK's conformance table
 // (plexus::testing::check_device) on NAME against the cpu device: the way a backend author
 // checks a new device.
+#include <fmt/format.h>
+
 #include <cstdio>
 #include <iostream>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 #include "commands.hpp"
 #include "plexus/device.hpp"
@@ -32,7 +32,8 @@ std::string format_memory(std::uint64_t bytes) {
 
 void print_row(const std::string& spec, const std::string& type, const std::string& platform,
                const std::string& name, const std::string& memory, const std::string& units) {
-    fmt::print("{:<11} {:<5} {:<28} {:<44} {:>10} {:>6}\n", spec, type, platform, name, memory, units);
+    fmt::print("{:<11} {:<5} {:<28} {:<44} {:>10} {:>6}\n", spec, type, platform, name, memory,
+               units);
 }
 
 nlohmann::json to_json(const testing::DeviceCheckReport& report) {
@@ -43,7 +44,9 @@ nlohmann::json to_json(const testing::DeviceCheckReport& report) {
                         {"max_error", r.skipped ? 0.0 : r.max_error},
                         {"rel_tolerance", r.rel},
                         {"abs_tolerance", r.abs},
-                        {"result", r.skipped ? "skip" : r.passed ? "ok" : "fail"},
+                        {"result", r.skipped  ? "skip"
+                                   : r.passed ? "ok"
+                                              : "fail"},
                         {"detail", r.detail}});
     return {{"reference", report.reference},
             {"candidate", report.candidate},
@@ -60,7 +63,8 @@ int check(const core::Registry& registry, const std::string& spec, const std::st
     const testing::DeviceCheckReport report =
         testing::check_device(*reference, *candidate, {.only = only});
     if (report.rows.empty())
-        throw Error("--only '" + only + "' matches no case of the conformance table (e.g. gemm, "
+        throw Error("--only '" + only +
+                    "' matches no case of the conformance table (e.g. gemm, "
                     "unary, adam.update)");
     if (json)
         std::cout << to_json(report).dump(2) << "\n";
@@ -71,8 +75,7 @@ int check(const core::Registry& registry, const std::string& spec, const std::st
     std::string ops;
     for (const std::string& op : report.failed_ops()) ops += (ops.empty() ? "" : ", ") + op;
     std::cerr << "plexus: error: " << spec << " differs from the cpu device in "
-              << report.failed_count() << " of " << report.rows.size() << " cases: " << ops
-              << "\n";
+              << report.failed_count() << " of " << report.rows.size() << " cases: " << ops << "\n";
     return 1;
 }
 
@@ -87,9 +90,9 @@ int cmd_devices(const std::vector<std::string>& args) {
         "\"opencl gemm=direct\") against the cpu device: every primitive op and fused kernel,\n"
         "with a tolerance. Prints op, shape, max error, tolerance and result per case; exits 1\n"
         "naming the failing ops if any case fails.\n\noptions");
-    desc.add_options()("help,h", "show this help")(
-        "check", po::value<std::string>()->value_name("NAME"),
-        "check device NAME against the cpu device")(
+    desc.add_options()("help,h", "show this help")("check",
+                                                   po::value<std::string>()->value_name("NAME"),
+                                                   "check device NAME against the cpu device")(
         "only", po::value<std::string>()->value_name("OP")->default_value(""),
         "with --check: only the cases whose op starts with OP (e.g. gemm, unary)")(
         "json", "with --check: print the results as JSON");

@@ -1,7 +1,8 @@
+#include <fmt/format.h>
+
 #include <chrono>
 #include <iostream>
 #include <nlohmann/json.hpp>
-#include <fmt/format.h>
 
 #include "commands.hpp"
 #include "plexus/core/reporting/report.hpp"
@@ -16,9 +17,11 @@ int cmd_evaluate(const std::vector<std::string>& args) {
         "usage: plexus evaluate RUN_DIR|MODEL --data SPEC [--metric SPEC]... [--json]\n\n"
         "Evaluates a trained model on a labelled data set, with the transforms fitted during\n"
         "training: the metrics, a classification report (per-class precision, recall, F1,\n"
-        "support; macro and weighted averages; accuracy) and the labelled confusion matrix.\n\noptions");
+        "support; macro and weighted averages; accuracy) and the labelled confusion "
+        "matrix.\n\noptions");
     desc.add_options()("help,h", "show this help")(
-        "data", po::value<std::string>(), "data to evaluate, e.g. idx:/usr/share/datasets/fashion-mnist/t10k")(
+        "data", po::value<std::string>(),
+        "data to evaluate, e.g. idx:/usr/share/datasets/fashion-mnist/t10k")(
         "metric", po::value<std::vector<std::string>>()->composing(),
         "a metric, e.g. 'f1 average=macro' (repeatable; default accuracy)")(
         "json", po::bool_switch(), "print JSON instead of text");
@@ -26,13 +29,15 @@ int cmd_evaluate(const std::vector<std::string>& args) {
     add_plugin_options(desc);
     po::variables_map vm;
     if (!parse_command(args, desc, "model", vm)) return 0;
-    if (!vm.count("model")) throw po::error("missing the model (plexus evaluate RUN_DIR --data SPEC)");
+    if (!vm.count("model"))
+        throw po::error("missing the model (plexus evaluate RUN_DIR --data SPEC)");
 
     core::Registry registry(registry_options(vm));
     // The model (and its device) first: metrics hold device buffers and must go before it.
     auto model = load_model_arg(vm, registry);
-    std::vector<std::string> specs = vm.count("metric") ? vm["metric"].as<std::vector<std::string>>()
-                                                        : std::vector<std::string>{"accuracy"};
+    std::vector<std::string> specs = vm.count("metric")
+                                         ? vm["metric"].as<std::vector<std::string>>()
+                                         : std::vector<std::string>{"accuracy"};
     std::vector<std::shared_ptr<Metric>> metrics;
     for (const auto& s : specs) metrics.push_back(registry.create_as<Metric>(s, "--metric"));
     auto confusion_metric = registry.create_as<Metric>("confusion_matrix", "evaluate");
@@ -44,7 +49,8 @@ int cmd_evaluate(const std::vector<std::string>& args) {
     // updates, not loading the model or reading the data.
     const auto t0 = std::chrono::steady_clock::now();
     model->evaluate(data, ids, metrics, nullptr);
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
     std::vector<std::vector<double>> confusion;
     for (const auto& t : confusion_metric->tables())
@@ -60,7 +66,8 @@ int cmd_evaluate(const std::vector<std::string>& args) {
         for (const auto& [name, value] : metrics[i]->result()) j["metrics"][name] = value;
     j["class_names"] = model->card.class_names;
     j["confusion_matrix"] = confusion;
-    j["classification_report"] = core::table_json(core::classification_report(confusion, model->card.class_names));
+    j["classification_report"] =
+        core::table_json(core::classification_report(confusion, model->card.class_names));
     if (vm["json"].as<bool>()) {
         std::cout << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
         return 0;
@@ -71,7 +78,8 @@ int cmd_evaluate(const std::vector<std::string>& args) {
                              j["samples_per_second"].get<double>(), model->batch);
     for (const auto& [name, value] : j["metrics"].items())
         std::cout << fmt::format("{} {:.4f}\n", name, value.get<double>());
-    std::cout << "\n" << core::classification_report_text(confusion, model->card.class_names, 3) << "\n"
+    std::cout << "\n"
+              << core::classification_report_text(confusion, model->card.class_names, 3) << "\n"
               << core::confusion_matrix_text(confusion, model->card.class_names);
     return 0;
 }

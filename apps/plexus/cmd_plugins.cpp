@@ -1,12 +1,13 @@
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
-#include <fmt/format.h>
 #include <iostream>
 
 #include "commands.hpp"
-#include "plexus/support/text.hpp"
 #include "plexus/error.hpp"
+#include "plexus/support/text.hpp"
 
 namespace po = boost::program_options;
 
@@ -38,7 +39,8 @@ bool parse_command(const std::vector<std::string>& args, const po::options_descr
 core::RegistryOptions registry_options(const po::variables_map& vm) {
     core::RegistryOptions o;
     if (vm.count("plugin-path"))
-        for (const auto& p : vm["plugin-path"].as<std::vector<std::string>>()) o.plugin_paths.emplace_back(p);
+        for (const auto& p : vm["plugin-path"].as<std::vector<std::string>>())
+            o.plugin_paths.emplace_back(p);
     o.allow_insecure = vm.count("allow-insecure-plugins") != 0;
     return o;
 }
@@ -64,7 +66,8 @@ void print_component(const core::ComponentEntry& e) {
         fmt::print("  {:<16} type {}, default {}", "", kTypes[static_cast<int>(p.type)],
                    p.default_value ? p.default_value : "(required)");
         const std::string range = core::describe_range(p);
-        if (!range.empty()) fmt::print(", {} {}", p.type == ParamType::choice ? "one of" : "range", range);
+        if (!range.empty())
+            fmt::print(", {} {}", p.type == ParamType::choice ? "one of" : "range", range);
         fmt::print("\n");
     }
     std::fflush(stdout);
@@ -73,9 +76,10 @@ void print_component(const core::ComponentEntry& e) {
 }  // namespace
 
 int cmd_plugins(const std::vector<std::string>& args) {
-    po::options_description desc("usage: plexus plugins [NAME] [options]\n\n"
-                                 "Lists every plugin component found on the search path, or the "
-                                 "parameters of component NAME.\n\noptions");
+    po::options_description desc(
+        "usage: plexus plugins [NAME] [options]\n\n"
+        "Lists every plugin component found on the search path, or the "
+        "parameters of component NAME.\n\noptions");
     desc.add_options()("help,h", "show this help");
     add_plugin_options(desc);
     po::variables_map vm;
@@ -88,8 +92,8 @@ int cmd_plugins(const std::vector<std::string>& args) {
         if (found.empty()) {
             std::vector<std::string> names;
             for (const auto& c : registry.components()) names.emplace_back(c.info->name);
-            throw PluginError("no plugin component named '" + name + "'" + support::did_you_mean(name, names) +
-                              " (see `plexus plugins`)");
+            throw PluginError("no plugin component named '" + name + "'" +
+                              support::did_you_mean(name, names) + " (see `plexus plugins`)");
         }
         for (std::size_t i = 0; i < found.size(); ++i) {
             if (i) std::cout << "\n";
@@ -110,9 +114,11 @@ int cmd_plugins(const std::vector<std::string>& args) {
                    e.library.filename().string(), w_lib, e.info->summary);
     std::vector<std::string> paths;
     for (const auto& p : registry.search_path()) paths.push_back(p.lexically_normal().string());
-    fmt::print("{} components; search path: {}\n", registry.components().size(), support::join(paths, ":"));
+    fmt::print("{} components; search path: {}\n", registry.components().size(),
+               support::join(paths, ":"));
     std::fflush(stdout);
-    for (const auto& err : registry.errors()) std::cerr << "plexus: plugin error: " << err.message << "\n";
+    for (const auto& err : registry.errors())
+        std::cerr << "plexus: plugin error: " << err.message << "\n";
     return 0;
 }
 

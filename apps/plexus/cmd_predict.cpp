@@ -1,6 +1,7 @@
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <iostream>
-#include <fmt/format.h>
 
 #include "commands.hpp"
 #include "plexus/support/files.hpp"
@@ -27,13 +28,15 @@ int cmd_predict(const std::vector<std::string>& args) {
         "transforms fitted during training, and writes one CSV row per sample: index, true\n"
         "label, predicted class id and name, and the probability of every class.\n\noptions");
     desc.add_options()("help,h", "show this help")(
-        "data", po::value<std::string>(), "data to predict, e.g. idx:/usr/share/datasets/fashion-mnist/t10k")(
+        "data", po::value<std::string>(),
+        "data to predict, e.g. idx:/usr/share/datasets/fashion-mnist/t10k")(
         "out", po::value<std::string>(), "CSV file to write (atomically)");
     add_model_options(desc);
     add_plugin_options(desc);
     po::variables_map vm;
     if (!parse_command(args, desc, "model", vm)) return 0;
-    if (!vm.count("model")) throw po::error("missing the model (plexus predict RUN_DIR --data SPEC --out FILE)");
+    if (!vm.count("model"))
+        throw po::error("missing the model (plexus predict RUN_DIR --data SPEC --out FILE)");
     if (!vm.count("out")) throw po::error("missing --out (the CSV file to write)");
 
     core::Registry registry(registry_options(vm));
@@ -57,15 +60,16 @@ int cmd_predict(const std::vector<std::string>& args) {
         const std::size_t predicted =
             binary ? (p[0] > 0.5f ? 1 : 0) : std::size_t(std::max_element(p, p + cols) - p);
         correct += predicted == data.labels[i];
-        csv += std::to_string(i) + "," + std::to_string(data.labels[i]) + "," + std::to_string(predicted) + "," +
-               csv_cell(name_of(predicted));
-        for (std::size_t c = 0; c < cols; ++c) csv += fmt::format(",{:.6g}", static_cast<double>(p[c]));
+        csv += std::to_string(i) + "," + std::to_string(data.labels[i]) + "," +
+               std::to_string(predicted) + "," + csv_cell(name_of(predicted));
+        for (std::size_t c = 0; c < cols; ++c)
+            csv += fmt::format(",{:.6g}", static_cast<double>(p[c]));
         csv += "\n";
     }
     const std::string out = vm["out"].as<std::string>();
     support::write_file_atomic(out, csv);
-    fmt::print("{} predictions written to {}; accuracy against the labels {:.4f}\n", data.count, out,
-               data.count ? double(correct) / double(data.count) : 0.0);
+    fmt::print("{} predictions written to {}; accuracy against the labels {:.4f}\n", data.count,
+               out, data.count ? double(correct) / double(data.count) : 0.0);
     return 0;
 }
 

@@ -26,7 +26,8 @@ const core::RunRecord read_run_arg(const std::vector<std::string>& args, const c
     po::variables_map vm;
     help_only = !parse_command(args, desc, "run", vm);
     if (help_only) return {};
-    if (!vm.count("run")) throw po::error("missing the run folder (e.g. runs/fashion_mlp-20261122-101500)");
+    if (!vm.count("run"))
+        throw po::error("missing the run folder (e.g. runs/fashion_mlp-20261122-101500)");
     return core::read_run(vm["run"].as<std::string>());
 }
 
@@ -34,12 +35,13 @@ const core::RunRecord read_run_arg(const std::vector<std::string>& args, const c
 
 int cmd_diagnose(const std::vector<std::string>& args) {
     bool help_only = false;
-    const auto run = read_run_arg(args,
-                                  "usage: plexus diagnose RUN_DIR\n\n"
-                                  "Reads a run's history and says whether the model underfits, overfits or\n"
-                                  "has a learning-rate problem, with the evidence and what to try\n"
-                                  "(thresholds: docs/diagnosis.md).\n\noptions",
-                                  help_only);
+    const auto run =
+        read_run_arg(args,
+                     "usage: plexus diagnose RUN_DIR\n\n"
+                     "Reads a run's history and says whether the model underfits, overfits or\n"
+                     "has a learning-rate problem, with the evidence and what to try\n"
+                     "(thresholds: docs/diagnosis.md).\n\noptions",
+                     help_only);
     if (help_only) return 0;
     std::cout << diagnose_run(run).to_text();
     return 0;
@@ -47,11 +49,12 @@ int cmd_diagnose(const std::vector<std::string>& args) {
 
 int cmd_report(const std::vector<std::string>& args) {
     bool help_only = false;
-    const auto run = read_run_arg(args,
-                                  "usage: plexus report RUN_DIR\n\n"
-                                  "Writes RUN_DIR/report.html: learning curves, confusion matrix, per-class\n"
-                                  "metrics, the diagnosis and the experiment, in one self-contained file.\n\noptions",
-                                  help_only);
+    const auto run = read_run_arg(
+        args,
+        "usage: plexus report RUN_DIR\n\n"
+        "Writes RUN_DIR/report.html: learning curves, confusion matrix, per-class\n"
+        "metrics, the diagnosis and the experiment, in one self-contained file.\n\noptions",
+        help_only);
     if (help_only) return 0;
     const core::Diagnosis diagnosis = diagnose_run(run);
     const auto file = run.dir / "report.html";

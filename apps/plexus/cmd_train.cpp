@@ -2,9 +2,9 @@
 
 #include "commands.hpp"
 #include "plexus/core/experiment/keys.hpp"
+#include "plexus/core/run/run.hpp"
 #include "plexus/core/training/interrupt.hpp"
 #include "plexus/support/files.hpp"
-#include "plexus/core/run/run.hpp"
 
 namespace po = boost::program_options;
 
@@ -30,15 +30,18 @@ int cmd_train(const std::vector<std::string>& args) {
         const std::string format = vm["help-keys"].as<std::string>();
         if (format != "text" && format != "markdown")
             throw po::error("--help-keys takes text or markdown, found '" + format + "'");
-        std::cout << (format == "text" ? core::experiment_keys_text() : core::experiment_keys_markdown());
+        std::cout << (format == "text" ? core::experiment_keys_text()
+                                       : core::experiment_keys_markdown());
         return 0;
     }
-    if (!vm.count("experiment")) throw po::error("missing the experiment file (plexus train EXP.ini)");
+    if (!vm.count("experiment"))
+        throw po::error("missing the experiment file (plexus train EXP.ini)");
 
     auto experiment = core::Experiment::load(vm["experiment"].as<std::string>());
     if (vm.count("set"))
         for (const auto& s : vm["set"].as<std::vector<std::string>>()) experiment.apply_override(s);
-    if (vm.count("device")) experiment.set("train.device", vm["device"].as<std::string>(), "--device");
+    if (vm.count("device"))
+        experiment.set("train.device", vm["device"].as<std::string>(), "--device");
     if (vm.count("seed")) {
         experiment.set("data.seed", vm["seed"].as<std::string>(), "--seed");
         experiment.set("train.seed", vm["seed"].as<std::string>(), "--seed");

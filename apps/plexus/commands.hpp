@@ -1,9 +1,8 @@
 #pragma once
 
+#include <boost/program_options.hpp>
 #include <string>
 #include <vector>
-
-#include <boost/program_options.hpp>
 
 #include "plexus/core/modelfile/saved_model.hpp"
 #include "plexus/core/registry/registry.hpp"
@@ -23,8 +22,8 @@ void add_plugin_options(boost::program_options::options_description& desc);
 /// Parses a command's options plus one positional argument named `positional`. Returns
 /// false after printing the help when --help was given.
 bool parse_command(const std::vector<std::string>& args,
-                   const boost::program_options::options_description& desc,
-                   const char* positional, boost::program_options::variables_map& vm);
+                   const boost::program_options::options_description& desc, const char* positional,
+                   boost::program_options::variables_map& vm);
 core::RegistryOptions registry_options(const boost::program_options::variables_map& vm);
 
 /// --device and --batch-size, for the commands that run a saved model.
@@ -34,7 +33,8 @@ void add_model_options(boost::program_options::options_description& desc);
 std::unique_ptr<core::SavedModel> load_model_arg(const boost::program_options::variables_map& vm,
                                                  const core::Registry& registry);
 /// --data, read the way the model was trained (class ids, sample shape); `ids` gets every row.
-core::Dataset load_data_for(const core::SavedModel& model, const boost::program_options::variables_map& vm,
+core::Dataset load_data_for(const core::SavedModel& model,
+                            const boost::program_options::variables_map& vm,
                             std::vector<std::uint32_t>& ids);
 
 }  // namespace plexus::app

@@ -1,11 +1,10 @@
 // The `plexus` command: plugins, train, --version. Every error ends as one line on stderr
 // and a non-zero exit.
+#include <boost/program_options.hpp>
 #include <cstdio>
 #include <iostream>
 #include <string>
 #include <vector>
-
-#include <boost/program_options.hpp>
 
 #include "commands.hpp"
 #include "plexus/error.hpp"
@@ -59,7 +58,9 @@ int main(int argc, char** argv) {
         if (command == "evaluate") return plexus::app::cmd_evaluate(args);
         if (command == "diagnose") return plexus::app::cmd_diagnose(args);
         if (command == "report") return plexus::app::cmd_report(args);
-        std::cerr << "plexus: unknown command '" << command << "' (commands: plugins, devices, train, evaluate, predict, diagnose, report; see plexus --help)\n";
+        std::cerr << "plexus: unknown command '" << command
+                  << "' (commands: plugins, devices, train, evaluate, predict, diagnose, report; "
+                     "see plexus --help)\n";
         return 2;
     } catch (const po::error& e) {
         std::cerr << "plexus " << command << ": " << e.what() << " (see plexus " << command

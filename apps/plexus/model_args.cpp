@@ -7,15 +7,19 @@ namespace po = boost::program_options;
 namespace plexus::app {
 
 void add_model_options(po::options_description& desc) {
-    desc.add_options()("device", po::value<std::string>()->default_value("cpu"), "device plugin to run on")(
+    desc.add_options()("device", po::value<std::string>()->default_value("cpu"),
+                       "device plugin to run on")(
         "batch-size", po::value<std::size_t>()->default_value(1024), "samples per forward pass");
 }
 
-std::unique_ptr<core::SavedModel> load_model_arg(const po::variables_map& vm, const core::Registry& registry) {
-    if (!vm.count("data")) throw po::error("missing --data (e.g. --data idx:/usr/share/datasets/fashion-mnist/t10k)");
+std::unique_ptr<core::SavedModel> load_model_arg(const po::variables_map& vm,
+                                                 const core::Registry& registry) {
+    if (!vm.count("data"))
+        throw po::error("missing --data (e.g. --data idx:/usr/share/datasets/fashion-mnist/t10k)");
     const std::size_t batch = vm["batch-size"].as<std::size_t>();
     if (batch == 0 || batch > (1u << 20)) throw po::error("--batch-size must be in [1, 1048576]");
-    return core::load_model(vm["model"].as<std::string>(), registry, vm["device"].as<std::string>(), batch);
+    return core::load_model(vm["model"].as<std::string>(), registry, vm["device"].as<std::string>(),
+                            batch);
 }
 
 core::Dataset load_data_for(const core::SavedModel& model, const po::variables_map& vm,
@@ -23,8 +27,8 @@ core::Dataset load_data_for(const core::SavedModel& model, const po::variables_m
     const core::Dataset reference = model.reference();
     core::Dataset data = core::load_dataset(vm["data"].as<std::string>(), {}, "--data", &reference);
     if (data.features() != reference.features())
-        throw DataError(data.source + ": samples are " + data.sample_shape.str() + ", the model was trained on " +
-                        reference.sample_shape.str());
+        throw DataError(data.source + ": samples are " + data.sample_shape.str() +
+                        ", the model was trained on " + reference.sample_shape.str());
     ids.resize(data.count);
     for (std::size_t i = 0; i < ids.size(); ++i) ids[i] = static_cast<std::uint32_t>(i);
     return data;

@@ -6,7 +6,8 @@
 
 namespace plexus::core {
 
-BatchLoader::BatchLoader(Pipeline& pipeline, std::size_t batch, std::size_t target_cols, bool background)
+BatchLoader::BatchLoader(Pipeline& pipeline, std::size_t batch, std::size_t target_cols,
+                         bool background)
     : pipeline_(pipeline),
       features_(pipeline.output_features()),
       batch_(batch),
@@ -18,7 +19,9 @@ BatchLoader::BatchLoader(Pipeline& pipeline, std::size_t batch, std::size_t targ
     }
 }
 
-BatchLoader::~BatchLoader() { stop(); }
+BatchLoader::~BatchLoader() {
+    stop();
+}
 
 void BatchLoader::prepare(std::size_t k, std::size_t slot) {
     const Subset& s = *subset_;
@@ -34,9 +37,9 @@ void BatchLoader::prepare(std::size_t k, std::size_t slot) {
             t[r] = static_cast<float>(label);  // binary: 0/1 in one column
         } else {
             if (label >= target_cols_)
-                throw DataError(s.data->source + ": sample " + std::to_string(ids[r]) + " has label " +
-                                std::to_string(label) + ", beyond the model's " + std::to_string(target_cols_) +
-                                " classes");
+                throw DataError(s.data->source + ": sample " + std::to_string(ids[r]) +
+                                " has label " + std::to_string(label) + ", beyond the model's " +
+                                std::to_string(target_cols_) + " classes");
             t[r * target_cols_ + label] = 1.0f;
         }
     }

@@ -40,11 +40,13 @@ Shape Pipeline::build(const Shape& sample, std::size_t max_rows, float divide, s
         try {
             s.output = s.transform->build(shape);
         } catch (const Error& e) {
-            throw ShapeError(stage_name(i, specs_[i]) + ": samples " + shape.str() + ": " + e.what());
+            throw ShapeError(stage_name(i, specs_[i]) + ": samples " + shape.str() + ": " +
+                             e.what());
         }
         if (s.transform->train_only() && s.output != s.input)
-            throw ShapeError(stage_name(i, specs_[i]) + ": augmentation must keep the sample shape " +
-                             s.input.str() + ", it gives " + s.output.str());
+            throw ShapeError(stage_name(i, specs_[i]) +
+                             ": augmentation must keep the sample shape " + s.input.str() +
+                             ", it gives " + s.output.str());
         if (s.output.numel() == 0)
             throw ShapeError(stage_name(i, specs_[i]) + ": gives empty samples " + s.output.str());
         shape = s.output;
@@ -104,8 +106,9 @@ const float* Pipeline::run(std::size_t end, std::size_t count, Mode mode, std::u
 
 void Pipeline::prepare(const Dataset& data, const std::uint32_t* ids, std::size_t count, Mode mode,
                        std::uint64_t epoch, float* out) {
-    if (count > max_rows_) throw Error("pipeline: batch of " + std::to_string(count) + " rows, built for " +
-                                       std::to_string(max_rows_));
+    if (count > max_rows_)
+        throw Error("pipeline: batch of " + std::to_string(count) + " rows, built for " +
+                    std::to_string(max_rows_));
     if (stages_.empty()) {
         gather(data, ids, count, out);
         return;
@@ -125,7 +128,8 @@ std::vector<std::string> Pipeline::fit(const Dataset& data, const std::vector<st
             gather(data, ids.data() + begin, n, buf_[0].data());
             t.fit_batch(run(i, n, Mode::infer, 0, ids.data() + begin, nullptr), n);
         }
-        for (const auto& w : t.fit_end()) warnings.push_back("warning: " + stage_name(i, specs_[i]) + ": " + w);
+        for (const auto& w : t.fit_end())
+            warnings.push_back("warning: " + stage_name(i, specs_[i]) + ": " + w);
     }
     return warnings;
 }
@@ -134,7 +138,8 @@ std::vector<HostTensor> Pipeline::state() const {
     std::vector<HostTensor> out;
     for (std::size_t i = 0; i < stages_.size(); ++i)
         for (auto& s : stages_[i].transform->state())
-            out.push_back({"transform" + std::to_string(i) + "." + s.name, s.shape, std::move(s.values)});
+            out.push_back(
+                {"transform" + std::to_string(i) + "." + s.name, s.shape, std::move(s.values)});
     return out;
 }
 
@@ -149,7 +154,8 @@ void Pipeline::load_state(const std::vector<HostTensor>& tensors) {
         } catch (const std::exception&) {
         }
         if (dot == std::string::npos || index >= stages_.size())
-            throw DataError("saved transform state '" + t.name + "' belongs to no transform of this model (" +
+            throw DataError("saved transform state '" + t.name +
+                            "' belongs to no transform of this model (" +
                             std::to_string(stages_.size()) + " transforms)");
         by_stage[index].push_back({t.name.substr(dot + 1), t.shape, t.values});
     }

@@ -15,14 +15,17 @@ namespace plexus::core {
 namespace {
 
 /// A source names a scheme ("csv:iris.csv"); a fraction does not ("0.1 stratified").
-bool is_source(const std::string& value) { return value.find(':') != std::string::npos; }
+bool is_source(const std::string& value) {
+    return value.find(':') != std::string::npos;
+}
 
 Dataset load(const DataSettings& settings, const Setting& s, const Dataset* reference) {
     Dataset d = load_dataset(s.value, settings.base_dir, s.where, reference);
     if (reference && d.features() != reference->features())
         throw DataError(at(s) + d.source + ": samples have " + std::to_string(d.features()) +
                         " values " + d.sample_shape.str() + ", the training samples " +
-                        std::to_string(reference->features()) + " " + reference->sample_shape.str());
+                        std::to_string(reference->features()) + " " +
+                        reference->sample_shape.str());
     if (d.count == 0) throw DataError(at(s) + d.source + ": no samples");
     return d;
 }
@@ -43,14 +46,15 @@ SplitSpec split_spec(const DataSettings& settings, bool test_file, bool validati
     if (const auto& preset = settings.split) {
         spec = parse_split(preset->value, preset->where);
         if (validation && !validation_file && spec.validation > 0)
-            throw ConfigError(at(*validation) + "validation is set twice: by split = " + preset->value +
-                              " and here; keep one");
+            throw ConfigError(at(*validation) + "validation is set twice: by split = " +
+                              preset->value + " and here; keep one");
         if (test && spec.test > 0)
-            throw ConfigError(at(*test) + "the test set is set twice: by split = " + preset->value +
-                              " and here; keep one (a test file with split = TRAIN:VALIDATION:0 is fine)");
+            throw ConfigError(
+                at(*test) + "the test set is set twice: by split = " + preset->value +
+                " and here; keep one (a test file with split = TRAIN:VALIDATION:0 is fine)");
         if (validation_file && spec.validation > 0)
-            throw ConfigError(at(*validation) + "validation is a file, but split = " + preset->value +
-                              " also carves one from train; keep one");
+            throw ConfigError(at(*validation) + "validation is a file, but split = " +
+                              preset->value + " also carves one from train; keep one");
     }
     if (validation && !validation_file)
         spec.validation = parse_fraction(validation->value, validation->where, spec.stratified);
@@ -60,7 +64,8 @@ SplitSpec split_spec(const DataSettings& settings, bool test_file, bool validati
         spec.stratified |= stratified;
     }
     if (spec.validation + spec.test >= 0.95)
-        throw ConfigError(settings.file.string() + ": validation and test fractions leave almost nothing to train on");
+        throw ConfigError(settings.file.string() +
+                          ": validation and test fractions leave almost nothing to train on");
     return spec;
 }
 
@@ -70,7 +75,9 @@ std::unique_ptr<RunData> load_run_data(const DataSettings& settings) {
     const std::uint64_t data_seed = settings.seed;
     const std::size_t train_limit = settings.train_limit, test_limit = settings.test_limit;
     if (!settings.train)
-        throw ConfigError(settings.file.string() + ": no training data: add 'train = idx:PATH' (or csv:, npy:, dir:) to [data]");
+        throw ConfigError(
+            settings.file.string() +
+            ": no training data: add 'train = idx:PATH' (or csv:, npy:, dir:) to [data]");
     const auto& test_setting = settings.test;
     const auto& val_setting = settings.validation;
     const bool test_file = test_setting && is_source(test_setting->value);
@@ -79,8 +86,11 @@ std::unique_ptr<RunData> load_run_data(const DataSettings& settings) {
 
     auto d = std::make_unique<RunData>();
     d->train_data = load(settings, *settings.train, nullptr);
-    if (test_file) d->test_data = std::make_unique<Dataset>(load(settings, *test_setting, &d->train_data));
-    if (val_file) d->validation_data = std::make_unique<Dataset>(load(settings, *val_setting, &d->train_data));
+    if (test_file)
+        d->test_data = std::make_unique<Dataset>(load(settings, *test_setting, &d->train_data));
+    if (val_file)
+        d->validation_data =
+            std::make_unique<Dataset>(load(settings, *val_setting, &d->train_data));
 
     // train_limit takes a seeded random subset; make_splits shuffles (seeded) again itself.
     std::vector<std::uint32_t> pool;
@@ -95,9 +105,11 @@ std::unique_ptr<RunData> load_run_data(const DataSettings& settings) {
     d->train = {&d->train_data, std::move(parts.train)};
     d->validation = {&d->train_data, std::move(parts.validation)};
     d->test = {&d->train_data, std::move(parts.test)};
-    if (d->train.size() == 0) throw ConfigError("no training samples left after the validation and test splits");
+    if (d->train.size() == 0)
+        throw ConfigError("no training samples left after the validation and test splits");
     if (d->validation_data)
-        d->validation = {d->validation_data.get(), shuffled_indices(d->validation_data->count, data_seed + 3)};
+        d->validation = {d->validation_data.get(),
+                         shuffled_indices(d->validation_data->count, data_seed + 3)};
     if (d->test_data) {
         d->test = {d->test_data.get(), shuffled_indices(d->test_data->count, data_seed + 2)};
         if (test_limit > 0 && test_limit < d->test.size()) d->test.indices.resize(test_limit);
@@ -110,16 +122,18 @@ std::unique_ptr<RunData> load_run_data(const DataSettings& settings) {
     d->train_counts = class_counts(d->train.indices, d->train_data.labels, classes);
     const auto& names = d->train_data.class_names;
     for (const auto& [name, subset] : {std::pair<const char*, const Subset*>{"train", &d->train},
-                                       {"validation", &d->validation}, {"test", &d->test}}) {
+                                       {"validation", &d->validation},
+                                       {"test", &d->test}}) {
         if (subset->size() == 0) continue;
         const auto c = class_counts(subset->indices, subset->data->labels, classes);
-        d->split_json[name] = {{"samples", subset->size()}, {"class_counts", c},
-                               {"source", subset->data->source}};
+        d->split_json[name] = {
+            {"samples", subset->size()}, {"class_counts", c}, {"source", subset->data->source}};
         for (std::size_t k = 0; k < classes; ++k)
             if (c[k] == 0)
                 d->warnings.push_back(std::string("warning: class ") +
                                       (k < names.size() ? "'" + names[k] + "' " : "") + "(" +
-                                      std::to_string(k) + ") has no samples in the " + name + " split");
+                                      std::to_string(k) + ") has no samples in the " + name +
+                                      " split");
     }
     return d;
 }

@@ -8,8 +8,8 @@
 #include <cmath>
 #include <random>
 
-#include "plexus/support/text.hpp"
 #include "plexus/error.hpp"
+#include "plexus/support/text.hpp"
 
 namespace plexus::core {
 namespace {
@@ -17,7 +17,8 @@ namespace {
 // Takes round(fraction · n) items from the front of `items` into `out`, advancing `from`.
 void take(const std::vector<std::uint32_t>& items, std::size_t& from, double fraction,
           std::vector<std::uint32_t>& out) {
-    const auto n = static_cast<std::size_t>(std::llround(fraction * static_cast<double>(items.size())));
+    const auto n =
+        static_cast<std::size_t>(std::llround(fraction * static_cast<double>(items.size())));
     const std::size_t end = std::min(items.size(), from + n);
     out.insert(out.end(), items.begin() + static_cast<std::ptrdiff_t>(from),
                items.begin() + static_cast<std::ptrdiff_t>(end));
@@ -52,13 +53,15 @@ Splits make_splits(const std::vector<std::uint32_t>& pool, const std::vector<std
     }
     if (spec.stratified) {
         // Groups were appended class by class; shuffle again so no split is ordered by class.
-        for (auto* part : {&s.train, &s.validation, &s.test}) std::shuffle(part->begin(), part->end(), rng);
+        for (auto* part : {&s.train, &s.validation, &s.test})
+            std::shuffle(part->begin(), part->end(), rng);
     }
     return s;
 }
 
 std::vector<std::size_t> class_counts(const std::vector<std::uint32_t>& indices,
-                                      const std::vector<std::uint32_t>& labels, std::size_t classes) {
+                                      const std::vector<std::uint32_t>& labels,
+                                      std::size_t classes) {
     std::vector<std::size_t> counts(classes, 0);
     for (std::uint32_t i : indices)
         if (labels[i] < classes) ++counts[labels[i]];
@@ -81,7 +84,8 @@ double parse_fraction(const std::string& text, const std::string& where, bool& s
     double v = -1;
     auto [p, ec] = std::from_chars(number.data(), number.data() + number.size(), v);
     if (ec != std::errc() || p != number.data() + number.size() || !(v >= 0.0 && v < 1.0))
-        throw ConfigError((where.empty() ? "" : where + ": ") + "expected a fraction in [0, 1), "
+        throw ConfigError((where.empty() ? "" : where + ": ") +
+                          "expected a fraction in [0, 1), "
                           "optionally followed by 'stratified' (e.g. 0.1 stratified), found '" +
                           text + "'");
     return v;

@@ -5,14 +5,13 @@
 #include "plexus/core/experiment/experiment.hpp"
 
 #include <algorithm>
+#include <boost/program_options.hpp>
 #include <fstream>
 #include <sstream>
 
-#include <boost/program_options.hpp>
-
 #include "plexus/core/experiment/keys.hpp"
-#include "plexus/support/text.hpp"
 #include "plexus/error.hpp"
+#include "plexus/support/text.hpp"
 
 namespace po = boost::program_options;
 
@@ -81,7 +80,7 @@ po::options_description make_description() {
 }
 
 struct PreScan {
-    std::string normalized;                           // what Program_options reads
+    std::string normalized;                         // what Program_options reads
     std::map<std::string, std::vector<int>> lines;  // full key -> line of each occurrence
 };
 
@@ -109,7 +108,8 @@ PreScan pre_scan(const std::string& text, const std::string& name) {
             section = support::trim(std::string_view(line).substr(1, line.size() - 2));
             if (!is_section(section)) {
                 const std::string best = support::closest_match(section, sorted_sections());
-                fail("unknown section [" + section + "] (valid: " + support::join(sorted_sections()) +
+                fail("unknown section [" + section +
+                     "] (valid: " + support::join(sorted_sections()) +
                      (best.empty() ? "" : "; did you mean [" + best + "]?") + ")");
             }
             out.normalized += "[" + section + "]\n";
@@ -135,8 +135,8 @@ PreScan pre_scan(const std::string& text, const std::string& name) {
         if (value.empty()) fail("empty value for '" + key + "' in [" + section + "]");
         auto& seen = out.lines[full];
         if (!spec->list && !seen.empty())
-            fail("duplicate key '" + key + "' in [" + section + "] (first set at " + name +
-                 ":" + std::to_string(seen.front()) + "; only " + support::join(list_keys()) +
+            fail("duplicate key '" + key + "' in [" + section + "] (first set at " + name + ":" +
+                 std::to_string(seen.front()) + "; only " + support::join(list_keys()) +
                  " may repeat)");
         seen.push_back(line_no);
         out.normalized += key + " = " + value + "\n";
@@ -165,10 +165,9 @@ Experiment Experiment::load(const std::filesystem::path& file) {
         throw ConfigError(file.string() + ": cannot read (expected a regular file)");
     std::ifstream in(file, std::ios::binary);
     if (!in)
-        throw ConfigError(file.string() + ": cannot read (" +
-                          (std::filesystem::exists(file, ec) ? "permission denied?"
-                                                             : "no such file") +
-                          ")");
+        throw ConfigError(
+            file.string() + ": cannot read (" +
+            (std::filesystem::exists(file, ec) ? "permission denied?" : "no such file") + ")");
     std::ostringstream text;
     text << in.rdbuf();
     if (in.bad()) throw ConfigError(file.string() + ": cannot read (I/O error)");
@@ -195,8 +194,10 @@ Experiment Experiment::parse(const std::string& text, const std::string& name) {
         const std::string key(spec.key);
         if (!vm.count(key)) continue;
         std::vector<std::string> values;
-        if (spec.list) values = vm[key].as<std::vector<std::string>>();
-        else values.push_back(vm[key].as<std::string>());
+        if (spec.list)
+            values = vm[key].as<std::vector<std::string>>();
+        else
+            values.push_back(vm[key].as<std::string>());
         const auto it = scan.lines.find(key);
         auto& settings = exp.values_[key];
         for (std::size_t i = 0; i < values.size(); ++i) {
@@ -212,10 +213,10 @@ void Experiment::apply_override(const std::string& assignment) {
     const std::string where = "--set " + assignment;
     const auto eq = assignment.find('=');
     const std::string key = eq == std::string::npos ? "" : support::trim(assignment.substr(0, eq));
-    const std::string value = eq == std::string::npos ? "" : support::trim(assignment.substr(eq + 1));
+    const std::string value =
+        eq == std::string::npos ? "" : support::trim(assignment.substr(eq + 1));
     if (key.empty() || value.empty())
-        throw ConfigError(where +
-                          ": expected section.key=value (e.g. --set train.epochs=2)");
+        throw ConfigError(where + ": expected section.key=value (e.g. --set train.epochs=2)");
     set(key, value, where);
 }
 

@@ -91,7 +91,8 @@ ModelCard ModelCard::from_metadata(const std::map<std::string, std::string>& met
     // Every number is read whole (no sign, spaces or trailing text) and bounded, so a crafted
     // card fails here with the file's name instead of deep in a layer's build().
     const std::string& classes = r.required("classes");
-    const auto [cp, cec] = std::from_chars(classes.data(), classes.data() + classes.size(), card.classes);
+    const auto [cp, cec] =
+        std::from_chars(classes.data(), classes.data() + classes.size(), card.classes);
     if (cec != std::errc() || cp != classes.data() + classes.size() || card.classes == 0 ||
         card.classes > kMaxClasses)
         throw DataError(file + ": metadata 'classes' must be a whole number from 1 to " +
@@ -107,13 +108,16 @@ ModelCard ModelCard::from_metadata(const std::map<std::string, std::string>& met
     for (const auto& d : dims) {
         if (!d.is_number_unsigned() || d.get<std::size_t>() == 0 ||
             d.get<std::size_t>() > kMaxSampleElements / numel)
-            throw DataError(file + ": metadata 'input_shape' holds a bad dimension (a sample has "
-                            "at most " + std::to_string(kMaxSampleElements) + " elements)");
+            throw DataError(file +
+                            ": metadata 'input_shape' holds a bad dimension (a sample has "
+                            "at most " +
+                            std::to_string(kMaxSampleElements) + " elements)");
         numel *= d.get<std::size_t>();
         card.input_shape.push_back(d.get<std::size_t>());
     }
     const std::string& divide = r.required("divide");
-    const auto [dp, dec] = std::from_chars(divide.data(), divide.data() + divide.size(), card.divide);
+    const auto [dp, dec] =
+        std::from_chars(divide.data(), divide.data() + divide.size(), card.divide);
     if (dec != std::errc() || dp != divide.data() + divide.size())
         throw DataError(file + ": metadata 'divide' is not a number");
     if (!(card.divide > 0.0f) || !std::isfinite(card.divide))

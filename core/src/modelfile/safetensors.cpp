@@ -16,8 +16,8 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
-#include "plexus/support/files.hpp"
 #include "plexus/error.hpp"
+#include "plexus/support/files.hpp"
 
 namespace plexus::core {
 namespace {

@@ -38,33 +38,36 @@ void SavedModel::evaluate(const Dataset& data, const std::vector<std::uint32_t>&
     }
     if (probabilities) probabilities->assign(ids.size() * cols, 0.0f);
     const bool softmax = loss == "softmax_cross_entropy" && cols > 1;
-    const bool sigmoid = loss == "binary_cross_entropy" || (loss == "softmax_cross_entropy" && cols == 1);
+    const bool sigmoid =
+        loss == "binary_cross_entropy" || (loss == "softmax_cross_entropy" && cols == 1);
     // Labels beyond the model's classes cannot be one-hot targets; predict ignores them.
     bool labels_fit = true;
     for (const auto i : ids) labels_fit &= data.labels[i] < std::max<std::size_t>(cols, 2);
     if (!metrics.empty() && !labels_fit)
-        throw DataError(data.source + ": holds labels the model's " + std::to_string(cols) + " outputs cannot score");
+        throw DataError(data.source + ": holds labels the model's " + std::to_string(cols) +
+                        " outputs cannot score");
     const Subset subset{&data, ids};
     BatchLoader loader(pipeline, batch, labels_fit ? cols : 0, true);
-    infer(*device, model, loader, subset, x, metrics.empty() ? nullptr : &t, [&](const InferBatch& b) {
-        for (auto& m : metrics) m->update(b.y, b.t);
-        if (!probabilities) return;
-        device->download(b.y, std::span<float>(logits.data(), b.rows * cols));
-        for (std::size_t r = 0; r < b.rows; ++r) {
-            const float* z = logits.data() + r * cols;
-            float* p = probabilities->data() + (b.begin + r) * cols;
-            if (softmax) {
-                const float top = *std::max_element(z, z + cols);
-                double sum = 0.0;
-                for (std::size_t c = 0; c < cols; ++c) sum += p[c] = std::exp(z[c] - top);
-                for (std::size_t c = 0; c < cols; ++c) p[c] = static_cast<float>(p[c] / sum);
-            } else if (sigmoid) {
-                for (std::size_t c = 0; c < cols; ++c) p[c] = 1.0f / (1.0f + std::exp(-z[c]));
-            } else {
-                std::copy_n(z, cols, p);
-            }
-        }
-    });
+    infer(*device, model, loader, subset, x, metrics.empty() ? nullptr : &t,
+          [&](const InferBatch& b) {
+              for (auto& m : metrics) m->update(b.y, b.t);
+              if (!probabilities) return;
+              device->download(b.y, std::span<float>(logits.data(), b.rows * cols));
+              for (std::size_t r = 0; r < b.rows; ++r) {
+                  const float* z = logits.data() + r * cols;
+                  float* p = probabilities->data() + (b.begin + r) * cols;
+                  if (softmax) {
+                      const float top = *std::max_element(z, z + cols);
+                      double sum = 0.0;
+                      for (std::size_t c = 0; c < cols; ++c) sum += p[c] = std::exp(z[c] - top);
+                      for (std::size_t c = 0; c < cols; ++c) p[c] = static_cast<float>(p[c] / sum);
+                  } else if (sigmoid) {
+                      for (std::size_t c = 0; c < cols; ++c) p[c] = 1.0f / (1.0f + std::exp(-z[c]));
+                  } else {
+                      std::copy_n(z, cols, p);
+                  }
+              }
+          });
 }
 
 std::unique_ptr<SavedModel> load_model(const fs::path& path, const Registry& registry,
@@ -73,7 +76,8 @@ std::unique_ptr<SavedModel> load_model(const fs::path& path, const Registry& reg
     std::error_code ec;
     if (fs::is_directory(path, ec)) file = path / "model.safetensors";
     if (!fs::exists(file, ec))
-        throw DataError(file.string() + ": no such model (give a run folder or its model.safetensors)");
+        throw DataError(file.string() +
+                        ": no such model (give a run folder or its model.safetensors)");
     SafetensorsFile st = read_safetensors(file);
     const std::string name = file.string();
 
@@ -106,20 +110,22 @@ std::unique_ptr<SavedModel> load_model(const fs::path& path, const Registry& reg
                                      [&](const HostTensor& t) { return t.name == w.name; });
         if (it == st.tensors.end()) throw DataError(name + ": tensor '" + w.name + "' is missing");
         if (it->shape != w.value.shape())
-            throw DataError(name + ": tensor '" + w.name + "' is " + it->shape.str() + ", the model needs " +
-                            w.value.shape().str());
+            throw DataError(name + ": tensor '" + w.name + "' is " + it->shape.str() +
+                            ", the model needs " + w.value.shape().str());
         m->device->upload(w.value, it->values);
         ++used;
     }
     std::size_t layer_tensors = 0;
     for (const auto& t : st.tensors) {
         if (t.name.rfind("transform", 0) == 0) continue;
-        if (t.name.rfind("layer", 0) != 0) throw DataError(name + ": unexpected tensor '" + t.name + "'");
+        if (t.name.rfind("layer", 0) != 0)
+            throw DataError(name + ": unexpected tensor '" + t.name + "'");
         ++layer_tensors;
     }
     if (layer_tensors != used)
-        throw DataError(name + ": holds " + std::to_string(layer_tensors) + " layer tensors, its architecture " +
-                        std::to_string(used) + ": the file does not match its own metadata");
+        throw DataError(name + ": holds " + std::to_string(layer_tensors) +
+                        " layer tensors, its architecture " + std::to_string(used) +
+                        ": the file does not match its own metadata");
     return m;
 }
 

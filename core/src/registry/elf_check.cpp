@@ -56,8 +56,8 @@ std::string check_elf_symbol(const std::filesystem::path& path, const std::strin
         if (s.sh_type != SHT_DYNSYM) continue;
         if (s.sh_link >= sections.size() || s.sh_entsize != sizeof(Elf64_Sym)) break;
         const Elf64_Shdr& strtab = sections[s.sh_link];
-        if (strtab.sh_type != SHT_STRTAB || strtab.sh_offset > size || strtab.sh_size > size - strtab.sh_offset ||
-            s.sh_type == SHT_NOBITS)
+        if (strtab.sh_type != SHT_STRTAB || strtab.sh_offset > size ||
+            strtab.sh_size > size - strtab.sh_offset || s.sh_type == SHT_NOBITS)
             return "is corrupt (its dynamic symbol table is malformed; rebuild or reinstall it)";
         const char* names = bytes.data() + strtab.sh_offset;
         const std::size_t count = s.sh_size / sizeof(Elf64_Sym);

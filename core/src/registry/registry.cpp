@@ -1,10 +1,11 @@
 #include "plexus/core/registry/registry.hpp"
 
 #include <fmt/format.h>
-
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <boost/dll/runtime_symbol_info.hpp>
+#include <boost/dll/shared_library.hpp>
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
@@ -12,12 +13,9 @@
 #include <iostream>
 #include <set>
 
-#include <boost/dll/runtime_symbol_info.hpp>
-#include <boost/dll/shared_library.hpp>
-
 #include "plexus/core/registry/elf_check.hpp"
-#include "plexus/support/text.hpp"
 #include "plexus/plexus.hpp"
+#include "plexus/support/text.hpp"
 
 namespace fs = std::filesystem;
 
@@ -37,18 +35,35 @@ std::vector<std::shared_ptr<void>>& keep_alive() {
     return *libs;
 }
 
-std::string prefix(const std::string& where) { return where.empty() ? "" : where + ": "; }
+std::string prefix(const std::string& where) {
+    return where.empty() ? "" : where + ": ";
+}
 
 void destroy(Kind kind, void* object) {
     switch (kind) {
-        case Kind::layer: delete static_cast<Layer*>(object); break;
-        case Kind::optimizer: delete static_cast<Optimizer*>(object); break;
-        case Kind::loss: delete static_cast<Loss*>(object); break;
-        case Kind::metric: delete static_cast<Metric*>(object); break;
-        case Kind::callback: delete static_cast<Callback*>(object); break;
-        case Kind::device: delete static_cast<Device*>(object); break;
-        case Kind::transform: delete static_cast<Transform*>(object); break;
-        default: break;  // kinds without an interface yet are never created
+        case Kind::layer:
+            delete static_cast<Layer*>(object);
+            break;
+        case Kind::optimizer:
+            delete static_cast<Optimizer*>(object);
+            break;
+        case Kind::loss:
+            delete static_cast<Loss*>(object);
+            break;
+        case Kind::metric:
+            delete static_cast<Metric*>(object);
+            break;
+        case Kind::callback:
+            delete static_cast<Callback*>(object);
+            break;
+        case Kind::device:
+            delete static_cast<Device*>(object);
+            break;
+        case Kind::transform:
+            delete static_cast<Transform*>(object);
+            break;
+        default:
+            break;  // kinds without an interface yet are never created
     }
 }
 
@@ -75,7 +90,8 @@ ComponentSpec parse_component_spec(std::string_view text, const std::string& whe
     std::vector<std::string> tokens;
     for (const auto& t : support::split(text, ' '))
         if (!support::trim(t).empty()) tokens.push_back(support::trim(t));
-    if (tokens.empty()) throw ConfigError(prefix(where) + "empty component (expected 'name key=value ...')");
+    if (tokens.empty())
+        throw ConfigError(prefix(where) + "empty component (expected 'name key=value ...')");
     spec.name = tokens[0];
     if (spec.name.find('=') != std::string::npos)
         throw ConfigError(prefix(where) + "expected a component name before '" + spec.name + "'");
@@ -116,13 +132,15 @@ Registry::Registry(RegistryOptions options) : options_(std::move(options)) {
     if (options_.use_defaults) {
         boost::dll::fs::error_code ec;
         const auto exe = boost::dll::program_location(ec);
-        const fs::path installed = fs::path(exe).parent_path() / ".." / "lib" / "plexus" / "plugins";
+        const fs::path installed =
+            fs::path(exe).parent_path() / ".." / "lib" / "plexus" / "plugins";
         if (!ec) search_path_.push_back(installed);
 #ifdef PLEXUS_BUILD_PLUGIN_DIR
         // The build tree is a fallback for binaries that have no installed plugins beside
         // them (tests, tools); an installed plexus never mixes in a build tree's plugins.
         std::error_code exists_ec;
-        if (ec || !fs::is_directory(installed, exists_ec)) search_path_.emplace_back(PLEXUS_BUILD_PLUGIN_DIR);
+        if (ec || !fs::is_directory(installed, exists_ec))
+            search_path_.emplace_back(PLEXUS_BUILD_PLUGIN_DIR);
 #endif
     }
 
@@ -164,23 +182,25 @@ void Registry::scan_folder(const fs::path& folder) {
 void Registry::load_file(const fs::path& file) {
     auto fail = [&](const std::string& why) {
         errors_.push_back({file, file.string() + ": " + why});
-        if (debug_) std::cerr << "plexus: plugin candidate " << file.string() << ": " << why << "\n";
+        if (debug_)
+            std::cerr << "plexus: plugin candidate " << file.string() << ": " << why << "\n";
     };
     std::error_code ec;
     if (!fs::is_regular_file(fs::symlink_status(file, ec)))
         return fail("not a regular file; only regular files are loaded as plugins");
     struct stat st {};
     if (!options_.allow_insecure && ::stat(file.c_str(), &st) == 0 && (st.st_mode & S_IWOTH))
-        return fail("writable by others; refusing to load it (chmod o-w it, or pass "
-                    "--allow-insecure-plugins)");
+        return fail(
+            "writable by others; refusing to load it (chmod o-w it, or pass "
+            "--allow-insecure-plugins)");
 
     if (std::string why = check_elf_symbol(file, kManifestSymbol); !why.empty()) return fail(why);
 
     auto library = std::make_shared<Library>();
     library->path = file;
     try {
-        library->lib.load(boost::dll::fs::path(file), boost::dll::load_mode::rtld_now |
-                                                          boost::dll::load_mode::rtld_local);
+        library->lib.load(boost::dll::fs::path(file),
+                          boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local);
     } catch (const std::exception& e) {
         return fail(std::string("cannot be loaded: ") + e.what() +
                     " (rebuild it against this Plexus SDK)");
@@ -199,8 +219,10 @@ void Registry::load_file(const fs::path& file) {
     if (manifest->struct_size != sizeof(Manifest))
         return fail("manifest layout differs from this host's (rebuild it against this SDK)");
     if (!manifest->build_tag || std::strcmp(manifest->build_tag, PLEXUS_BUILD_TAG) != 0)
-        return fail(std::string("built with '") + (manifest->build_tag ? manifest->build_tag : "?") +
-                    "', this host with '" PLEXUS_BUILD_TAG "' (rebuild it with the same compiler "
+        return fail(std::string("built with '") +
+                    (manifest->build_tag ? manifest->build_tag : "?") +
+                    "', this host with '" PLEXUS_BUILD_TAG
+                    "' (rebuild it with the same compiler "
                     "and SDK)");
 
     keep_alive().push_back(library);
@@ -211,11 +233,14 @@ void Registry::load_file(const fs::path& file) {
         bool params_ok = c.param_count == 0 || c.params;
         for (std::size_t p = 0; params_ok && p < c.param_count; ++p)
             params_ok = c.params[p].name && c.params[p].doc &&
-                        static_cast<std::uint32_t>(c.params[p].type) <= static_cast<std::uint32_t>(ParamType::choice) &&
+                        static_cast<std::uint32_t>(c.params[p].type) <=
+                            static_cast<std::uint32_t>(ParamType::choice) &&
                         (c.params[p].type != ParamType::choice || c.params[p].choices);
-        if (!c.name || !*c.name || !kind_name(c.kind) || !c.create || !c.version || !c.summary || !params_ok) {
+        if (!c.name || !*c.name || !kind_name(c.kind) || !c.create || !c.version || !c.summary ||
+            !params_ok) {
             fail("component #" + std::to_string(i) +
-                 " is malformed (missing name, kind, version, summary, factory or parameter fields)");
+                 " is malformed (missing name, kind, version, summary, factory or parameter "
+                 "fields)");
             continue;
         }
         if (const ComponentEntry* prev = find(c.kind, c.name)) {
@@ -282,7 +307,8 @@ Params Registry::validate(const ComponentEntry& entry, const ComponentSpec& spec
         if (!ps) {
             std::string msg = where + "unknown parameter '" + key + "' for " + what;
             msg += names.empty() ? " (it takes no parameters)"
-                                 : " (valid: " + support::join(names) + ")" + support::did_you_mean(key, names);
+                                 : " (valid: " + support::join(names) + ")" +
+                                       support::did_you_mean(key, names);
             throw ParamError(msg);
         }
         if (!given.insert(key).second)
@@ -315,7 +341,8 @@ Params Registry::validate(const ComponentEntry& entry, const ComponentSpec& spec
                                      support::did_you_mean(value, choices));
                 break;
             }
-            case ParamType::string: break;
+            case ParamType::string:
+                break;
         }
         if (ps->type == ParamType::integer || ps->type == ParamType::real) {
             const bool below = (ps->flags & kMinExclusive) ? number <= ps->min : number < ps->min;

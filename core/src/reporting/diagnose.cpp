@@ -159,8 +159,8 @@ std::optional<Finding> oscillation(const Curves& c, const DiagnoseOptions& o) {
     const char* name = c.watched_name();
     Finding f{"lr_too_high", "", {}, {}};
     f.summary = format("{} oscillates and the training loss has stopped improving", name);
-    f.evidence.push_back(format("{} changed direction {} times, counting moves of {} or more",
-                                name, turns, pct(o.oscillation_step)));
+    f.evidence.push_back(format("{} changed direction {} times, counting moves of {} or more", name,
+                                turns, pct(o.oscillation_step)));
     if (worst > 0)
         f.evidence.push_back(format("largest swing: {} {} -> {} -> {} at epochs {}-{}", name,
                                     num(v[worst - 1]), num(v[worst]), num(v[worst + 1]),
@@ -185,8 +185,8 @@ std::optional<Finding> overfitting(const Curves& c, const DiagnoseOptions& o, st
         const double gap = c.val_error - c.train_error;
         if (gap >= o.overfit_gap && gap >= o.overfit_gap_ratio * c.train_error) {
             f.evidence.push_back(
-                format("epoch {}: training error {}, validation error {} (gap {}",
-                       c.epoch_of(last), pct(c.train_error), pct(c.val_error), pct(gap, "points")) +
+                format("epoch {}: training error {}, validation error {} (gap {}", c.epoch_of(last),
+                       pct(c.train_error), pct(c.val_error), pct(gap, "points")) +
                 (c.train_error > 0 ? format(" = {:.3g}x the training error)", gap / c.train_error)
                                    : std::string(")")));
             why = format("validation error {} is far above training error {}", pct(c.val_error),

@@ -251,7 +251,8 @@ std::string diagnosis_section(const ReportData& d) {
     std::string items;
     for (const std::string& raw : support::split(d.diagnosis_html_or_text, '\n')) {
         std::string line = support::trim(raw);
-        if (line.rfind("- ", 0) == 0 || line.rfind("* ", 0) == 0) line = support::trim(line.substr(2));
+        if (line.rfind("- ", 0) == 0 || line.rfind("* ", 0) == 0)
+            line = support::trim(line.substr(2));
         if (!line.empty()) items += "<li>" + svg::escape(line) + "</li>\n";
     }
     if (items.empty()) return "";

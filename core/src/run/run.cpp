@@ -12,11 +12,11 @@
 #include "plexus/core/data/pipeline.hpp"
 #include "plexus/core/data/run_data.hpp"
 #include "plexus/core/experiment/settings.hpp"
-#include "plexus/support/files.hpp"
 #include "plexus/core/modelfile/model_card.hpp"
 #include "plexus/core/modelfile/safetensors.hpp"
 #include "plexus/core/training/trainer.hpp"
 #include "plexus/plexus.hpp"
+#include "plexus/support/files.hpp"
 #include "run_steps.hpp"
 
 namespace fs = std::filesystem;

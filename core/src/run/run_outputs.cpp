@@ -4,12 +4,12 @@
 
 #include <nlohmann/json.hpp>
 
-#include "plexus/support/files.hpp"
 #include "plexus/core/reporting/diagnose.hpp"
 #include "plexus/core/reporting/report.hpp"
 #include "plexus/core/reporting/summaries.hpp"
 #include "plexus/core/run/run_record.hpp"
 #include "plexus/plexus.hpp"
+#include "plexus/support/files.hpp"
 #include "run_steps.hpp"
 
 namespace plexus::core {
@@ -94,8 +94,9 @@ void write_run_outputs(const FinishedTraining& run, RunResult& result, std::ostr
     // A run that diverged in its first epoch has no history but still a diagnosis.
     if (!run.history.rows.empty() || !diagnosis.findings.empty())
         out << "\n" << diagnosis.to_text();
-    support::write_file_atomic(result.run_dir / "metrics.json",
-                      metrics.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+    support::write_file_atomic(
+        result.run_dir / "metrics.json",
+        metrics.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
     if (!run.history.rows.empty()) {
         const RunRecord record{result.run_dir, run.experiment.resolved_text(), run.history,
                                metrics};

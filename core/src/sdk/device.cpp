@@ -77,7 +77,9 @@ void Device::reset_counters() {
     counters_.live_bytes = live;
 }
 
-fused::KeySet Device::fused_keys() const { return {}; }
+fused::KeySet Device::fused_keys() const {
+    return {};
+}
 
 namespace {
 
@@ -194,12 +196,24 @@ bool Device::dispatch_fused(const Op& op) {
     return true;
 }
 
-bool Device::try_fused(const fused::BatchNormForwardTrain& op) { return dispatch_fused(op); }
-bool Device::try_fused(const fused::BatchNormForwardInfer& op) { return dispatch_fused(op); }
-bool Device::try_fused(const fused::BatchNormBackward& op) { return dispatch_fused(op); }
-bool Device::try_fused(const fused::SoftmaxCrossEntropyBackward& op) { return dispatch_fused(op); }
-bool Device::try_fused(const fused::AdamUpdate& op) { return dispatch_fused(op); }
-bool Device::try_fused(const fused::SgdMomentumUpdate& op) { return dispatch_fused(op); }
+bool Device::try_fused(const fused::BatchNormForwardTrain& op) {
+    return dispatch_fused(op);
+}
+bool Device::try_fused(const fused::BatchNormForwardInfer& op) {
+    return dispatch_fused(op);
+}
+bool Device::try_fused(const fused::BatchNormBackward& op) {
+    return dispatch_fused(op);
+}
+bool Device::try_fused(const fused::SoftmaxCrossEntropyBackward& op) {
+    return dispatch_fused(op);
+}
+bool Device::try_fused(const fused::AdamUpdate& op) {
+    return dispatch_fused(op);
+}
+bool Device::try_fused(const fused::SgdMomentumUpdate& op) {
+    return dispatch_fused(op);
+}
 
 namespace {
 [[noreturn]] void unimplemented(const Device& device, fused::Key key) {
@@ -209,13 +223,23 @@ namespace {
 }
 }  // namespace
 
-void Device::run_fused(const fused::BatchNormForwardTrain& op) { unimplemented(*this, op.kKey); }
-void Device::run_fused(const fused::BatchNormForwardInfer& op) { unimplemented(*this, op.kKey); }
-void Device::run_fused(const fused::BatchNormBackward& op) { unimplemented(*this, op.kKey); }
+void Device::run_fused(const fused::BatchNormForwardTrain& op) {
+    unimplemented(*this, op.kKey);
+}
+void Device::run_fused(const fused::BatchNormForwardInfer& op) {
+    unimplemented(*this, op.kKey);
+}
+void Device::run_fused(const fused::BatchNormBackward& op) {
+    unimplemented(*this, op.kKey);
+}
 void Device::run_fused(const fused::SoftmaxCrossEntropyBackward& op) {
     unimplemented(*this, op.kKey);
 }
-void Device::run_fused(const fused::AdamUpdate& op) { unimplemented(*this, op.kKey); }
-void Device::run_fused(const fused::SgdMomentumUpdate& op) { unimplemented(*this, op.kKey); }
+void Device::run_fused(const fused::AdamUpdate& op) {
+    unimplemented(*this, op.kKey);
+}
+void Device::run_fused(const fused::SgdMomentumUpdate& op) {
+    unimplemented(*this, op.kKey);
+}
 
 }  // namespace plexus

@@ -14,27 +14,44 @@ DataError::~DataError() = default;
 DeviceError::~DeviceError() = default;
 
 Layer::~Layer() = default;
-std::vector<Parameter*> Layer::parameters() { return {}; }
-std::vector<NamedTensor> Layer::state() { return {}; }
+std::vector<Parameter*> Layer::parameters() {
+    return {};
+}
+std::vector<NamedTensor> Layer::state() {
+    return {};
+}
 
 Loss::~Loss() = default;
 void Loss::set_class_counts(const std::vector<std::size_t>&) {}
 
 Optimizer::~Optimizer() = default;
-std::vector<NamedTensor> Optimizer::state() { return {}; }
+std::vector<NamedTensor> Optimizer::state() {
+    return {};
+}
 
 Metric::~Metric() = default;
-std::vector<MetricTable> Metric::tables() const { return {}; }
+std::vector<MetricTable> Metric::tables() const {
+    return {};
+}
 
 Transform::~Transform() = default;
-bool Transform::train_only() const { return false; }
-bool Transform::needs_fit() const { return false; }
+bool Transform::train_only() const {
+    return false;
+}
+bool Transform::needs_fit() const {
+    return false;
+}
 void Transform::fit_begin() {}
 void Transform::fit_batch(const float*, std::size_t) {}
-std::vector<std::string> Transform::fit_end() { return {}; }
-std::vector<TransformState> Transform::state() const { return {}; }
+std::vector<std::string> Transform::fit_end() {
+    return {};
+}
+std::vector<TransformState> Transform::state() const {
+    return {};
+}
 void Transform::load_state(const std::vector<TransformState>& state) {
-    if (!state.empty()) throw DataError("this transform has no saved state, but the model holds some");
+    if (!state.empty())
+        throw DataError("this transform has no saved state, but the model holds some");
 }
 
 Callback::~Callback() = default;

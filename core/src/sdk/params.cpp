@@ -12,7 +12,9 @@ Params::~Params() = default;
 Params::Params(const Params&) = default;
 Params& Params::operator=(const Params&) = default;
 
-bool Params::has(const std::string& name) const { return values_.count(name) != 0; }
+bool Params::has(const std::string& name) const {
+    return values_.count(name) != 0;
+}
 
 const std::string& Params::get_string(const std::string& name) const {
     auto it = values_.find(name);
@@ -45,6 +47,8 @@ bool Params::get_bool(const std::string& name) const {
     throw ParamError("parameter '" + name + "': '" + s + "' is not true or false");
 }
 
-void Params::set(const std::string& name, const std::string& value) { values_[name] = value; }
+void Params::set(const std::string& name, const std::string& value) {
+    values_[name] = value;
+}
 
 }  // namespace plexus

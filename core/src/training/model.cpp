@@ -2,7 +2,6 @@
 
 #include <fmt/format.h>
 
-
 #include "plexus/error.hpp"
 
 namespace plexus::core {
@@ -21,7 +20,8 @@ void Sequential::add(std::shared_ptr<Layer> layer, std::string name) {
 }
 
 Shape Sequential::build(const Shape& input, Device& device, std::uint64_t seed) {
-    if (layers_.empty()) throw ShapeError("the model has no layers (add 'layer = ...' lines to [model])");
+    if (layers_.empty())
+        throw ShapeError("the model has no layers (add 'layer = ...' lines to [model])");
     input_shape_ = input;
     Shape shape = input;
     params_.clear();
@@ -43,7 +43,8 @@ Shape Sequential::build(const Shape& input, Device& device, std::uint64_t seed) 
         e.activation = device.alloc(e.output);
         e.grad = device.alloc(e.output);
         for (Parameter* p : e.layer->parameters()) {
-            if (p->name.rfind("layer", 0) != 0) p->name = "layer" + std::to_string(i) + "." + p->name;
+            if (p->name.rfind("layer", 0) != 0)
+                p->name = "layer" + std::to_string(i) + "." + p->name;
             params_.push_back(p);
         }
         shape = e.output;
@@ -64,7 +65,9 @@ const Tensor& Sequential::forward(const Tensor& x, Mode mode) {
     return output_view_;
 }
 
-Tensor Sequential::output_grad(std::size_t rows) const { return layers_.back().grad.rows(0, rows); }
+Tensor Sequential::output_grad(std::size_t rows) const {
+    return layers_.back().grad.rows(0, rows);
+}
 
 void Sequential::backward(const Tensor& x, const Tensor& doutput) {
     const std::size_t n = x.rows();

@@ -11,10 +11,10 @@
 #include <random>
 
 #include "plexus/core/data/batch_loader.hpp"
-#include "plexus/core/training/interrupt.hpp"
-#include "plexus/support/files.hpp"
 #include "plexus/core/training/inference.hpp"
+#include "plexus/core/training/interrupt.hpp"
 #include "plexus/error.hpp"
+#include "plexus/support/files.hpp"
 
 namespace plexus::core {
 namespace {

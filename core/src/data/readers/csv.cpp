@@ -12,8 +12,8 @@
 #include <vector>
 
 #include "plexus/core/data/readers/sources.hpp"
-#include "plexus/support/text.hpp"
 #include "plexus/error.hpp"
+#include "plexus/support/text.hpp"
 #include "reader_util.hpp"
 
 namespace plexus::core {
@@ -163,8 +163,8 @@ std::size_t resolve_label_column(const std::filesystem::path& path, const CsvOpt
     if (!options.header)
         throw ConfigError(path.string() + ": label=" + s +
                           " names a column, but header=false; give a 0-based column index");
-    throw ConfigError(path.string() + ": label=" + s + " names no column" + support::did_you_mean(s, names) +
-                      " (columns: " + support::join(names) + ")");
+    throw ConfigError(path.string() + ": label=" + s + " names no column" +
+                      support::did_you_mean(s, names) + " (columns: " + support::join(names) + ")");
 }
 
 }  // namespace

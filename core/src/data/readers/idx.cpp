@@ -4,7 +4,6 @@
 #include "plexus/core/data/readers/idx.hpp"
 
 #include <fmt/format.h>
-
 #include <zlib.h>
 
 #include <algorithm>
@@ -40,13 +39,20 @@ std::string hex_byte(unsigned b) {
 
 std::string type_name(unsigned code) {
     switch (code) {
-        case 0x08: return "unsigned byte";
-        case 0x09: return "signed byte";
-        case 0x0B: return "int16";
-        case 0x0C: return "int32";
-        case 0x0D: return "float32";
-        case 0x0E: return "float64";
-        default: return "unknown";
+        case 0x08:
+            return "unsigned byte";
+        case 0x09:
+            return "signed byte";
+        case 0x0B:
+            return "int16";
+        case 0x0C:
+            return "int32";
+        case 0x0D:
+            return "float32";
+        case 0x0E:
+            return "float64";
+        default:
+            return "unknown";
     }
 }
 
@@ -133,8 +139,8 @@ private:
 };
 
 std::uint32_t big_endian_u32(const std::uint8_t* p) {
-    return (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) |
-           (std::uint32_t{p[2]} << 8) | std::uint32_t{p[3]};
+    return (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) | (std::uint32_t{p[2]} << 8) |
+           std::uint32_t{p[3]};
 }
 
 void check_readable_file(const std::filesystem::path& path) {
@@ -154,15 +160,14 @@ std::filesystem::path find_part(const std::filesystem::path& prefix, const std::
     std::error_code ec;
     if (std::filesystem::is_regular_file(raw, ec)) return raw;
     if (std::filesystem::is_regular_file(gz, ec)) return gz;
-    throw DataError(raw.string() + ": not found (expected " + raw.string() + " or " +
-                    gz.string() + "); check the data path prefix");
+    throw DataError(raw.string() + ": not found (expected " + raw.string() + " or " + gz.string() +
+                    "); check the data path prefix");
 }
 
 const std::vector<std::string>& fashion_names() {
-    static const std::vector<std::string> names = {"T-shirt/top", "Trouser", "Pullover",
-                                                   "Dress",       "Coat",    "Sandal",
-                                                   "Shirt",       "Sneaker", "Bag",
-                                                   "Ankle boot"};
+    static const std::vector<std::string> names = {
+        "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+        "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot"};
     return names;
 }
 
@@ -191,8 +196,8 @@ IdxArray read_idx(const std::filesystem::path& path) {
         fail(path, "not an IDX file (expected magic bytes 00 00" + kind + ", found " +
                        hex_byte(magic[0]) + " " + hex_byte(magic[1]) + ")");
     if (magic[2] != 0x08)
-        fail(path, "unsupported element type 0x" + hex_byte(magic[2]) + " " +
-                       type_name(magic[2]) + " (expected 0x08 unsigned byte)");
+        fail(path, "unsupported element type 0x" + hex_byte(magic[2]) + " " + type_name(magic[2]) +
+                       " (expected 0x08 unsigned byte)");
     const std::size_t ndims = magic[3];
     if (ndims < 1 || ndims > Shape::kMaxRank)
         fail(path, "unsupported number of dimensions (expected 1 to " +
@@ -213,13 +218,15 @@ IdxArray read_idx(const std::filesystem::path& path) {
         const std::size_t d = big_endian_u32(raw_dims.data() + 4 * i);
         out.dims.push_back(d);
         if (d != 0 && !too_large) {
-            if (bytes > kMaxBytes / d) too_large = true;
-            else bytes *= d;
+            if (bytes > kMaxBytes / d)
+                too_large = true;
+            else
+                bytes *= d;
         }
     }
     if (std::find(out.dims.begin(), out.dims.end(), 0) != out.dims.end())
-        fail(path, "zero dimension (expected every dimension > 0, found " + dims_str(out.dims) +
-                       ")");
+        fail(path,
+             "zero dimension (expected every dimension > 0, found " + dims_str(out.dims) + ")");
     if (too_large || bytes > kMaxBytes)
         fail(path, "data too large (expected at most " + std::to_string(kMaxBytes) +
                        " bytes, found dimensions " + dims_str(out.dims) + " that need more)");
@@ -232,8 +239,8 @@ IdxArray read_idx(const std::filesystem::path& path) {
         std::error_code ec;
         const auto size = std::filesystem::file_size(path, ec);
         if (!ec && size < header + bytes)
-            fail(path, "truncated data (" + expected + ", found " +
-                           std::to_string(size - header) + ")");
+            fail(path,
+                 "truncated data (" + expected + ", found " + std::to_string(size - header) + ")");
         if (!ec && size > header + bytes)
             fail(path, "trailing bytes after the data (" + expected + ", found " +
                            std::to_string(size - header - bytes) + " more)");
@@ -251,8 +258,8 @@ IdxArray read_idx(const std::filesystem::path& path) {
         out.data.resize(have + step);
         const std::size_t got = in.read(out.data.data() + have, step);
         if (got < step)
-            fail(path, "truncated data (" + expected + ", found " + std::to_string(have + got) +
-                           ")");
+            fail(path,
+                 "truncated data (" + expected + ", found " + std::to_string(have + got) + ")");
     }
     const std::size_t extra = in.skip_rest();
     if (extra > 0)
@@ -273,8 +280,7 @@ Dataset load_idx_dataset(const std::filesystem::path& prefix) {
                         dims_str(images.dims) + ")");
     if (labels.dims.size() != 1)
         throw DataError(labels_path.string() + ": labels must be 1-D (expected [" +
-                        std::to_string(images.dims[0]) + "], found " + dims_str(labels.dims) +
-                        ")");
+                        std::to_string(images.dims[0]) + "], found " + dims_str(labels.dims) + ")");
     if (labels.dims[0] != images.dims[0])
         throw DataError(labels_path.string() +
                         ": label count does not match the images (expected " +

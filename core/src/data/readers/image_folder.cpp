@@ -20,8 +20,8 @@
 #include <vector>
 
 #include "plexus/core/data/readers/sources.hpp"
-#include "plexus/support/text.hpp"
 #include "plexus/error.hpp"
+#include "plexus/support/text.hpp"
 #include "reader_util.hpp"
 
 namespace fs = std::filesystem;

@@ -3,6 +3,7 @@
 // match the header exactly, so a header claiming more data than the file holds is an error
 // rather than an allocation.
 #include <fmt/format.h>
+
 #include <algorithm>
 #include <bit>
 #include <cerrno>

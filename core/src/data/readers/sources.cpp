@@ -13,8 +13,8 @@
 #include <vector>
 
 #include "plexus/core/data/readers/idx.hpp"
-#include "plexus/support/text.hpp"
 #include "plexus/error.hpp"
+#include "plexus/support/text.hpp"
 
 namespace fs = std::filesystem;
 
@@ -69,7 +69,8 @@ Spec parse_spec(const std::string& spec, const std::string& at) {
     }
     if (!scheme)
         throw ConfigError(at + "unknown data source scheme '" + out.scheme + ":'" +
-                          support::did_you_mean(out.scheme, names) + " (expected " + kSchemes + ")");
+                          support::did_you_mean(out.scheme, names) + " (expected " + kSchemes +
+                          ")");
     if (out.path.empty())
         throw ConfigError(at + "missing path after '" + out.scheme + ":' (expected " + kSchemes +
                           ")");
@@ -217,8 +218,8 @@ void match_classes(Dataset& data, const Dataset& reference, const ClassOrigins& 
         if (ref_classes > shown.size()) shown.push_back("...");
         const std::string origin = missing < origins.size() ? origins[missing] : data.source;
         throw DataError(origin + ": label '" + name(missing) +
-                        "' is not a class of the training data (training classes: " + support::join(shown) +
-                        ")");
+                        "' is not a class of the training data (training classes: " +
+                        support::join(shown) + ")");
     }
     for (std::uint32_t& l : data.labels) l = to[l];
     data.classes = ref_classes;

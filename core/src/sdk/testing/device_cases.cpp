@@ -42,30 +42,27 @@ void unary_cases(std::vector<Case>& cases) {
             op == UnaryOp::sqrt || op == UnaryOp::log || op == UnaryOp::reciprocal;
         for (const Shape& s : {Shape{1, 1}, Shape{3, 5}, Shape{65, 257}}) {
             const Operand x{s, positive ? 0.1f : -6.0f, 6.0f};
-            cases.push_back(
-                {fmt::format("unary {}", name),
-                 s.str(),
-                 {x},
-                 {{s}},
-                 [op](Device& d, const Tensors& t) { d.unary(op, t[0], t[1], 0.3f); }});
-            cases.push_back(
-                {fmt::format("unary {} in place", name),
-                 s.str(),
-                 {x},
-                 {},
-                 [op](Device& d, const Tensors& t) { d.unary(op, t[0], t[0], 1.7f); }});
+            cases.push_back({fmt::format("unary {}", name),
+                             s.str(),
+                             {x},
+                             {{s}},
+                             [op](Device& d, const Tensors& t) { d.unary(op, t[0], t[1], 0.3f); }});
+            cases.push_back({fmt::format("unary {} in place", name),
+                             s.str(),
+                             {x},
+                             {},
+                             [op](Device& d, const Tensors& t) { d.unary(op, t[0], t[0], 1.7f); }});
         }
     }
     // Zeros give infinities (1/+0 = inf, 1/-0 = -inf, log(±0) = -inf): a device that gets
     // them right must pass, since equal infinities are an exact match.
     const Shape z{1, 4};
     for (const UnaryOp op : {UnaryOp::reciprocal, UnaryOp::log})
-        cases.push_back(
-            {fmt::format("unary {} of zero", op_name(op)),
-             z.str(),
-             {{z, 0, 0, {0.0f, -0.0f, 2.0f, 0.0f}}},
-             {{z}},
-             [op](Device& d, const Tensors& t) { d.unary(op, t[0], t[1], 0.0f); }});
+        cases.push_back({fmt::format("unary {} of zero", op_name(op)),
+                         z.str(),
+                         {{z, 0, 0, {0.0f, -0.0f, 2.0f, 0.0f}}},
+                         {{z}},
+                         [op](Device& d, const Tensors& t) { d.unary(op, t[0], t[1], 0.0f); }});
 }
 
 void binary_cases(std::vector<Case>& cases) {

@@ -30,7 +30,9 @@ core::Registry& registry_for(const std::vector<std::string>& paths) {
 }
 
 // Element `i` of `t` as a one-element view, so a perturbation uploads 4 bytes.
-Tensor element(const Tensor& t, std::size_t i) { return t.reshaped(Shape{t.numel()}).rows(i, 1); }
+Tensor element(const Tensor& t, std::size_t i) {
+    return t.reshaped(Shape{t.numel()}).rows(i, 1);
+}
 
 // Up to `max_checks` indices spread evenly over [0, n).
 std::vector<std::size_t> spread(std::size_t n, std::size_t max_checks) {
@@ -62,8 +64,8 @@ void record(GradCheckResult& result, double analytic, double numeric, const std:
 // is `original`; the element is restored afterwards. The step actually taken in float32 is used as
 // the denominator, so rounding of x ± eps does not bias the estimate.
 template <class Objective>
-double central_difference(Device& device, const Tensor& t, std::size_t i, float original,
-                          float eps, Objective&& objective) {
+double central_difference(Device& device, const Tensor& t, std::size_t i, float original, float eps,
+                          Objective&& objective) {
     const Tensor view = element(t, i);
     const float plus = original + eps;
     const float minus = original - eps;
@@ -186,8 +188,8 @@ GradCheckResult check_loss(Loss& loss, Device& device, const Shape& pred_shape,
     GradCheckResult result;
     for (std::size_t i : spread(pred_host.size(), options.max_checks))
         record(result, analytic[i],
-               central_difference(device, pred, i, pred_host[i], options.epsilon, objective), "pred",
-               i);
+               central_difference(device, pred, i, pred_host[i], options.epsilon, objective),
+               "pred", i);
     return result;
 }
 

@@ -28,7 +28,8 @@ Splits make_splits(const std::vector<std::uint32_t>& pool, const std::vector<std
 
 /// Samples per class among `indices`.
 std::vector<std::size_t> class_counts(const std::vector<std::uint32_t>& indices,
-                                      const std::vector<std::uint32_t>& labels, std::size_t classes);
+                                      const std::vector<std::uint32_t>& labels,
+                                      std::size_t classes);
 
 /// Parses "0.1", "0.1 stratified" or "stratified 0.1" for a fraction in [0, 1); `stratified`
 /// is set when the word is present. Throws ConfigError prefixed with `where`.

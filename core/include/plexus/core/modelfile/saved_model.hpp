@@ -25,7 +25,7 @@ struct SavedModel {
     std::shared_ptr<Device> device;
     Sequential model;
     Pipeline pipeline;
-    std::string loss;  // the training loss's name: how outputs become probabilities
+    std::string loss;       // the training loss's name: how outputs become probabilities
     std::size_t batch = 0;  // rows per forward pass
 
     /// An empty dataset with the model's sample shape and classes, for load_dataset's
@@ -40,7 +40,8 @@ struct SavedModel {
     /// The same pass, also updating `metrics` (built and reset here) with the outputs and
     /// the labels as targets; `probabilities` may be null.
     void evaluate(const Dataset& data, const std::vector<std::uint32_t>& ids,
-                  const std::vector<std::shared_ptr<Metric>>& metrics, std::vector<float>* probabilities);
+                  const std::vector<std::shared_ptr<Metric>>& metrics,
+                  std::vector<float>* probabilities);
     std::size_t output_columns() const { return model.output_shape()[1]; }
 };
 

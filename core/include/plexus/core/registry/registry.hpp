@@ -28,7 +28,7 @@ ComponentSpec parse_component_spec(std::string_view text, const std::string& whe
 
 struct RegistryOptions {
     std::vector<std::filesystem::path> plugin_paths;  // --plugin-path, searched first
-    bool use_environment = true;  // PLEXUS_PLUGIN_PATH
+    bool use_environment = true;                      // PLEXUS_PLUGIN_PATH
     bool use_defaults = true;     // <exe dir>/../lib/plexus/plugins, else the build tree's
     bool allow_insecure = false;  // accept files or folders writable by others
 };

@@ -31,7 +31,8 @@ struct RunResult {
 /// Validates everything (components, parameters, data, shapes) before it creates the run
 /// directory, so a bad experiment leaves nothing behind. Throws plexus::Error subclasses
 /// with one-line messages.
-RunResult run_experiment(const Experiment& experiment, const RunOptions& options, std::ostream& out);
+RunResult run_experiment(const Experiment& experiment, const RunOptions& options,
+                         std::ostream& out);
 
 }  // namespace plexus::core
 

@@ -48,9 +48,9 @@ private:
     struct Entry {
         std::shared_ptr<Layer> layer;
         std::string name;
-        Shape output;       // with the largest batch
-        Tensor activation;  // output buffer
-        Tensor grad;        // dL/d(output) buffer
+        Shape output;                // with the largest batch
+        Tensor activation;           // output buffer
+        Tensor grad;                 // dL/d(output) buffer
         Tensor act_view, grad_view;  // views for the current batch
     };
     std::vector<Entry> layers_;
