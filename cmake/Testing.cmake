@@ -14,6 +14,13 @@ function(plexus_add_test name)
   set_target_properties(${name} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR}/tests)
   plexus_warnings(${name})
   add_test(NAME ${name} COMMAND ${name} WORKING_DIRECTORY ${PROJECT_BINARY_DIR}/tests)
+  if(PLEXUS_SANITIZE)
+    # Any test may load the opencl device (the fused-key and conformance tests load every
+    # device plugin); PoCL and its LLVM never free some process-lifetime allocations. Child
+    # plexus processes inherit this.
+    set_tests_properties(${name} PROPERTIES ENVIRONMENT
+      "LSAN_OPTIONS=suppressions=${PROJECT_SOURCE_DIR}/plugins/devices/opencl/lsan_suppressions.txt")
+  endif()
   # Every test may need every plugin and the app; build them first.
   if(TARGET plexus_all_plugins)
     add_dependencies(${name} plexus_all_plugins)
