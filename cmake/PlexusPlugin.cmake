@@ -29,7 +29,7 @@ function(plexus_add_plugin name)
     # plugins/<kind>/<name>/test_<name>.cpp is the plugin's own test.
     get_filename_component(short ${CMAKE_CURRENT_SOURCE_DIR} NAME)
     if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/test_${short}.cpp)
-      plexus_add_test(test_${name} ${CMAKE_CURRENT_SOURCE_DIR}/test_${short}.cpp)
+      plexus_add_test(test_${name} SDK_ONLY ${CMAKE_CURRENT_SOURCE_DIR}/test_${short}.cpp)
       add_dependencies(test_${name} ${target})
     endif()
   endif()

@@ -1,8 +1,14 @@
-# plexus_add_test(name source...): one Boost.Test executable registered with CTest.
-# Tests find the build's plugins, binary and sources through these definitions.
+# plexus_add_test(name [SDK_ONLY] source...): one Boost.Test executable registered with CTest.
+# Tests find the build's plugins, binary and sources through these definitions. A plugin's own
+# test is SDK_ONLY: like the plugin, it sees the SDK (Plexus::sdk) and no core header.
 function(plexus_add_test name)
-  add_executable(${name} ${ARGN})
-  target_link_libraries(${name} PRIVATE plexus_core Boost::unit_test_framework)
+  cmake_parse_arguments(ARG "SDK_ONLY" "" "" ${ARGN})
+  add_executable(${name} ${ARG_UNPARSED_ARGUMENTS})
+  if(ARG_SDK_ONLY)
+    target_link_libraries(${name} PRIVATE plexus_sdk Boost::unit_test_framework)
+  else()
+    target_link_libraries(${name} PRIVATE plexus_core Boost::unit_test_framework)
+  endif()
   target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR}/tests/support)
   target_compile_definitions(${name} PRIVATE
     BOOST_TEST_DYN_LINK BOOST_DLL_USE_STD_FS

@@ -1,7 +1,7 @@
 // OpenCL device tests beyond single ops (the second file of test_devices-opencl; the op table
-// is in test_opencl.cpp): a training run on opencl against cpu, the transfer counters of a
-// training step, the program cache, device selection and the error messages (no ICD, a
-// missing device, a failing kernel build).
+// is in test_opencl.cpp): a training run on opencl against cpu, the program cache, device
+// selection and the error messages (no ICD, a missing device, a failing kernel build). The
+// transfer counters of a training step are checked for every device in tests/test_trainer.cpp.
 #include <CL/cl.h>
 
 #include <boost/test/unit_test.hpp>
@@ -12,15 +12,12 @@
 #include <fstream>
 #include <map>
 #include <memory>
-#include <random>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "cli.hpp"
 #include "platforms.hpp"
-#include "plexus/core/registry/registry.hpp"
-#include "plexus/core/training/trainer.hpp"
 #include "plexus/device.hpp"
 #include "plexus/error.hpp"
 #include "plexus/plexus.hpp"
@@ -112,58 +109,6 @@ BOOST_AUTO_TEST_CASE(training_on_opencl_matches_cpu) {
                 BOOST_TEST(std::fabs(o.at(acc)[e] - c.at(acc)[e]) <= 0.005,
                            acc << ": opencl " << o.at(acc)[e] << ", cpu " << c.at(acc)[e]);
         }
-    }
-}
-
-namespace {
-struct CounterProbe : plexus::Callback {
-    Device* device = nullptr;
-    std::vector<plexus::DeviceCounters> at_batch_end;
-    void on_batch_end(plexus::TrainState&) override { at_batch_end.push_back(device->counters()); }
-};
-}  // namespace
-
-// Only the batch goes up and only the loss comes back, per step (the metric's count stays on
-// the device until the epoch's result is read).
-BOOST_AUTO_TEST_CASE(a_training_step_moves_only_the_batch_and_scalars) {
-    plexus::core::RegistryOptions options;
-    options.plugin_paths.emplace_back(PLEXUS_TEST_PLUGIN_DIR);
-    plexus::core::Registry registry(options);
-    auto device = registry.create_as<Device>("opencl");
-    plexus::core::Sequential model;
-    for (const char* layer : {"dense units=16 use_bias=false", "batchnorm", "relu", "dropout rate=0.1", "dense units=3"})
-        model.add(registry.create_as<plexus::Layer>(layer), layer);
-    auto loss = registry.create_as<plexus::Loss>("softmax_cross_entropy");
-    auto adam = registry.create_as<plexus::Optimizer>("adam");
-    auto accuracy = registry.create_as<plexus::Metric>("accuracy");
-    auto probe = std::make_shared<CounterProbe>();
-    probe->device = device.get();
-    plexus::core::TrainOptions opt;
-    opt.batch_size = 20;
-    opt.epochs = 1;
-    plexus::core::Dataset data;
-    data.sample_shape = Shape{8};
-    data.count = 100;
-    data.classes = 3;
-    std::mt19937 rng(3);
-    for (std::size_t i = 0; i < data.count; ++i) {
-        data.labels.push_back(static_cast<std::uint32_t>(i % 3));
-        for (int j = 0; j < 8; ++j) data.u8.push_back(static_cast<std::uint8_t>(rng() % 256));
-    }
-    plexus::core::Subset all{&data, {}};
-    for (std::uint32_t i = 0; i < data.count; ++i) all.indices.push_back(i);
-    {
-        plexus::core::Trainer trainer(*device, model, *loss, *adam, {accuracy}, {probe}, opt);
-        trainer.build(8, 3);
-        trainer.fit(all, plexus::core::Subset{});
-    }
-    BOOST_TEST_REQUIRE(probe->at_batch_end.size() == 5u);
-    for (std::size_t i = 2; i < probe->at_batch_end.size(); ++i) {
-        const auto& before = probe->at_batch_end[i - 1];
-        const auto& after = probe->at_batch_end[i];
-        BOOST_TEST(after.allocations == before.allocations);
-        BOOST_TEST(after.h2d_bytes - before.h2d_bytes == 20u * (8 + 3) * sizeof(float));
-        BOOST_TEST(after.d2h_bytes - before.d2h_bytes == sizeof(float));  // the loss
     }
 }
 
