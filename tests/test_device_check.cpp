@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "cli.hpp"
+#include "each_device.hpp"
 #include "plexus/core/registry/registry.hpp"
 #include "plexus/plexus.hpp"
 #include "plexus/testing.hpp"
@@ -139,26 +140,14 @@ BOOST_AUTO_TEST_CASE(every_device_plugin_passes_against_cpu) {
                                      .use_environment = false,
                                      .use_defaults = false});
     auto reference = cpu();
-    std::size_t checked = 0;
-    for (const auto& entry : registry.components()) {
-        if (entry.info->kind != plexus::Kind::device) continue;
-        const std::string name = entry.info->name;
-        std::shared_ptr<Device> device;
-        try {
-            device = registry.create_as<Device>(name);
-        } catch (const std::exception& e) {
-            BOOST_TEST_MESSAGE("skipped " << name << ", it cannot be created here: " << e.what());
-            continue;
-        }
-        BOOST_TEST_CONTEXT("device " << name) {
-            const DeviceCheckReport r = check_device(*reference, *device);
+    const std::size_t checked =
+        plexus::test::for_each_device(registry, [&](const std::string& name, Device& device) {
+            const DeviceCheckReport r = check_device(*reference, device);
             BOOST_TEST(r.passed(), plexus::testing::to_table(r, true));
             const auto cli = plexus::test::run_plexus("devices --check " + name);
             BOOST_TEST(cli.exit_code == 0, cli.err << cli.out);
             BOOST_TEST(contains(cli.out, name + " against cpu:"), cli.out);
             BOOST_TEST(contains(cli.out, " 0 failed,"), cli.out);
-        }
-        ++checked;
-    }
+        });
     BOOST_TEST(checked >= 1u);  // cpu at least
 }

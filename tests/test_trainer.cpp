@@ -4,6 +4,7 @@
 #include <boost/test/unit_test.hpp>
 #include <random>
 
+#include "each_device.hpp"
 #include "plexus/core/registry/registry.hpp"
 #include "plexus/core/training/trainer.hpp"
 #include "plexus/plexus.hpp"
@@ -87,46 +88,34 @@ BOOST_FIXTURE_TEST_CASE(step_allocates_nothing_and_moves_only_batches_and_scalar
 // first batches, a step uploads only its batch and downloads only its loss.
 BOOST_AUTO_TEST_CASE(every_device_moves_only_the_batch_and_the_loss_per_step) {
     Registry registry;
-    std::size_t checked = 0;
-    for (const auto& entry : registry.components()) {
-        if (entry.info->kind != Kind::device) continue;
-        const std::string name = entry.info->name;
-        std::shared_ptr<Device> device;
-        try {
-            device = registry.create_as<Device>(name);
-        } catch (const std::exception& e) {
-            BOOST_TEST_MESSAGE("skipped " << name << ", it cannot be created here: " << e.what());
-            continue;
+    const std::size_t checked = plexus::test::for_each_device(registry, [&](const std::string&,
+                                                                            Device& device) {
+        core::Sequential model;
+        for (const char* layer : {"dense units=16 use_bias=false", "batchnorm", "relu",
+                                  "dropout rate=0.1", "dense units=2"})
+            model.add(registry.create_as<Layer>(layer), layer);
+        auto loss = registry.create_as<Loss>("softmax_cross_entropy");
+        auto adam = registry.create_as<Optimizer>("adam");
+        auto accuracy = registry.create_as<Metric>("accuracy");
+        auto probe = std::make_shared<CounterProbe>();
+        probe->device = &device;
+        core::TrainOptions opt;
+        opt.batch_size = 20;
+        opt.epochs = 1;
+        {
+            core::Trainer trainer(device, model, *loss, *adam, {accuracy}, {probe}, opt);
+            trainer.build(8, 2);
+            trainer.fit(all_of(make_blobs(100, 6)), core::Subset{});
         }
-        BOOST_TEST_CONTEXT("device " << name) {
-            core::Sequential model;
-            for (const char* layer : {"dense units=16 use_bias=false", "batchnorm", "relu",
-                                      "dropout rate=0.1", "dense units=2"})
-                model.add(registry.create_as<Layer>(layer), layer);
-            auto loss = registry.create_as<Loss>("softmax_cross_entropy");
-            auto adam = registry.create_as<Optimizer>("adam");
-            auto accuracy = registry.create_as<Metric>("accuracy");
-            auto probe = std::make_shared<CounterProbe>();
-            probe->device = device.get();
-            core::TrainOptions opt;
-            opt.batch_size = 20;
-            opt.epochs = 1;
-            {
-                core::Trainer trainer(*device, model, *loss, *adam, {accuracy}, {probe}, opt);
-                trainer.build(8, 2);
-                trainer.fit(all_of(make_blobs(100, 6)), core::Subset{});
-            }
-            BOOST_TEST_REQUIRE(probe->at_batch_end.size() == 5u);
-            for (std::size_t i = 2; i < probe->at_batch_end.size(); ++i) {
-                const auto& before = probe->at_batch_end[i - 1];
-                const auto& after = probe->at_batch_end[i];
-                BOOST_TEST(after.allocations == before.allocations);
-                BOOST_TEST(after.h2d_bytes - before.h2d_bytes == 20u * (8 + 2) * sizeof(float));
-                BOOST_TEST(after.d2h_bytes - before.d2h_bytes == sizeof(float));  // the loss
-            }
-            ++checked;
+        BOOST_TEST_REQUIRE(probe->at_batch_end.size() == 5u);
+        for (std::size_t i = 2; i < probe->at_batch_end.size(); ++i) {
+            const auto& before = probe->at_batch_end[i - 1];
+            const auto& after = probe->at_batch_end[i];
+            BOOST_TEST(after.allocations == before.allocations);
+            BOOST_TEST(after.h2d_bytes - before.h2d_bytes == 20u * (8 + 2) * sizeof(float));
+            BOOST_TEST(after.d2h_bytes - before.d2h_bytes == sizeof(float));  // the loss
         }
-    }
+    });
     BOOST_TEST(checked >= 1u);  // the cpu device at least
 }
 
