@@ -172,6 +172,14 @@ protected:
     void deallocate(void* h) noexcept override { std::free(h); }
     void write(void*, std::size_t, const void*, std::size_t) override {}
     void read(const void*, std::size_t, void*, std::size_t) override {}
+    void run_im2col(const Tensor&, const Tensor&, const plexus::Window2d&) override {}
+    void run_col2im(const Tensor&, const Tensor&, const plexus::Window2d&) override {}
+    void run_pool2d(plexus::PoolOp, const Tensor&, const Tensor&, const Tensor&,
+                    const plexus::Window2d&) override {}
+    void run_pool2d_backward(plexus::PoolOp, const Tensor&, const Tensor&, const Tensor&,
+                             const plexus::Window2d&) override {}
+    void run_transpose(const Tensor&, const Tensor&, std::size_t, std::size_t,
+                       std::size_t) override {}
 
 private:
     plexus::fused::KeySet keys_;

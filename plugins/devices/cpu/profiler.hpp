@@ -186,6 +186,42 @@ protected:
     void run_fused(const plexus::fused::AdamUpdate& op) override { timed(op, op.grad); }
     void run_fused(const plexus::fused::SgdMomentumUpdate& op) override { timed(op, op.grad); }
 
+    void run_im2col(const plexus::Tensor& x, const plexus::Tensor& col,
+                    const plexus::Window2d& w) override {
+        const auto t0 = profile_.begin();
+        Device::run_im2col(x, col, w);
+        profile_.end(fmt::format("im2col {}x{} k{}x{}", w.out_plane(), w.patch(), w.kernel_h,
+                                 w.kernel_w),
+                     t0);
+    }
+    void run_col2im(const plexus::Tensor& col, const plexus::Tensor& x,
+                    const plexus::Window2d& w) override {
+        const auto t0 = profile_.begin();
+        Device::run_col2im(col, x, w);
+        profile_.end(fmt::format("col2im {}x{} k{}x{}", w.out_plane(), w.patch(), w.kernel_h,
+                                 w.kernel_w),
+                     t0);
+    }
+    void run_pool2d(plexus::PoolOp op, const plexus::Tensor& x, const plexus::Tensor& y,
+                    const plexus::Tensor& argmax, const plexus::Window2d& w) override {
+        const auto t0 = profile_.begin();
+        Device::run_pool2d(op, x, y, argmax, w);
+        profile_.end(fmt::format("pool2d {}", plexus::op_name(op)), t0);
+    }
+    void run_pool2d_backward(plexus::PoolOp op, const plexus::Tensor& dy,
+                             const plexus::Tensor& argmax, const plexus::Tensor& dx,
+                             const plexus::Window2d& w) override {
+        const auto t0 = profile_.begin();
+        Device::run_pool2d_backward(op, dy, argmax, dx, w);
+        profile_.end(fmt::format("pool2d_backward {}", plexus::op_name(op)), t0);
+    }
+    void run_transpose(const plexus::Tensor& x, const plexus::Tensor& y, std::size_t batch,
+                       std::size_t rows, std::size_t cols) override {
+        const auto t0 = profile_.begin();
+        Device::run_transpose(x, y, batch, rows, cols);
+        profile_.end("transpose", t0);
+    }
+
 private:
     // Large updates are split across the helper threads (fused_args.hpp): a row of their own.
     template <class Op>

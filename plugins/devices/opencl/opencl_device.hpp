@@ -89,6 +89,18 @@ protected:
     void run_fused(const plexus::fused::SoftmaxCrossEntropyBackward& op) override;
     void run_fused(const plexus::fused::AdamUpdate& op) override;
     void run_fused(const plexus::fused::SgdMomentumUpdate& op) override;
+    // Window ops (window.cpp).
+    void run_im2col(const plexus::Tensor& x, const plexus::Tensor& col,
+                    const plexus::Window2d& w) override;
+    void run_col2im(const plexus::Tensor& col, const plexus::Tensor& x,
+                    const plexus::Window2d& w) override;
+    void run_pool2d(plexus::PoolOp op, const plexus::Tensor& x, const plexus::Tensor& y,
+                    const plexus::Tensor& argmax, const plexus::Window2d& w) override;
+    void run_pool2d_backward(plexus::PoolOp op, const plexus::Tensor& dy,
+                             const plexus::Tensor& argmax, const plexus::Tensor& dx,
+                             const plexus::Window2d& w) override;
+    void run_transpose(const plexus::Tensor& x, const plexus::Tensor& y, std::size_t batch,
+                       std::size_t rows, std::size_t cols) override;
 
 private:
     void setup(const plexus::Params& params);

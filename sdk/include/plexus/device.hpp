@@ -87,6 +87,48 @@ inline constexpr std::size_t kBinaryOpCount = static_cast<std::size_t>(BinaryOp:
 inline constexpr std::size_t kReduceOpCount = static_cast<std::size_t>(ReduceOp::count);
 inline constexpr std::size_t kDistributionCount = static_cast<std::size_t>(Distribution::count);
 
+/// Pooling reductions of Device::pool2d.
+enum class PoolOp : std::uint8_t {
+    max,  // the largest in-bounds element of the window (padding never wins)
+    avg,  // the mean of the in-bounds elements (padding not counted, as Keras's "same")
+    count  // the number of ops, not an op; new ops go before it
+};
+inline constexpr std::size_t kPoolOpCount = static_cast<std::size_t>(PoolOp::count);
+
+/// Geometry of a sliding 2-D window over an NCHW tensor [batch, channels, height, width]:
+/// what Device::im2col, col2im, pool2d and pool2d_backward slide, and over what. Output
+/// position (oh, ow) with window offset (i, j) reads input row
+///   oh * stride_h - pad_top + i * dilation_h   (i < kernel_h)
+/// and column likewise; rows and columns outside [0, height) x [0, width) are padding (zeros
+/// for im2col, skipped by pooling). Padding after the input is implied by out_h / out_w, so
+/// asymmetric "same" padding (the extra row at the bottom, as TensorFlow) is expressible.
+/// Device::check_window() states what a valid geometry is; window_output() computes out_h.
+struct Window2d {
+    std::size_t batch = 1, channels = 1;  // N, C
+    std::size_t height = 1, width = 1;    // the input's H, W
+    std::size_t kernel_h = 1, kernel_w = 1;
+    std::size_t stride_h = 1, stride_w = 1;
+    std::size_t dilation_h = 1, dilation_w = 1;
+    std::size_t pad_top = 0, pad_left = 0;
+    std::size_t out_h = 1, out_w = 1;
+
+    std::size_t in_plane() const { return height * width; }
+    std::size_t out_plane() const { return out_h * out_w; }
+    /// Elements of one im2col row: C * kernel_h * kernel_w.
+    std::size_t patch() const { return channels * kernel_h * kernel_w; }
+};
+
+/// The output length of a window along one axis: floor((in + pad_before + pad_after -
+/// dilation * (kernel - 1) - 1) / stride) + 1, or 0 when the dilated kernel does not fit.
+constexpr std::size_t window_output(std::size_t in, std::size_t kernel, std::size_t stride,
+                                    std::size_t dilation, std::size_t pad_before,
+                                    std::size_t pad_after) {
+    const std::size_t span = dilation * (kernel - 1) + 1;
+    const std::size_t padded = in + pad_before + pad_after;
+    if (kernel == 0 || stride == 0 || padded < span) return 0;
+    return (padded - span) / stride + 1;
+}
+
 namespace detail {
 inline constexpr std::array<std::string_view, kUnaryOpCount> kUnaryOpNames = {
     "identity", "scale", "add_scalar", "neg", "abs", "square", "sqrt", "exp", "log",
@@ -98,6 +140,7 @@ inline constexpr std::array<std::string_view, kReduceOpCount> kReduceOpNames = {
     "sum", "mean", "max", "argmax"};
 inline constexpr std::array<std::string_view, kDistributionCount> kDistributionNames = {
     "uniform", "normal", "bernoulli"};
+inline constexpr std::array<std::string_view, kPoolOpCount> kPoolOpNames = {"max", "avg"};
 
 // A std::array initialised with too few names compiles, the rest left empty: these catch it.
 template <std::size_t N>
@@ -110,6 +153,7 @@ static_assert(all_named(kUnaryOpNames), "a UnaryOp has no name in kUnaryOpNames"
 static_assert(all_named(kBinaryOpNames), "a BinaryOp has no name in kBinaryOpNames");
 static_assert(all_named(kReduceOpNames), "a ReduceOp has no name in kReduceOpNames");
 static_assert(all_named(kDistributionNames), "a Distribution has no name");
+static_assert(all_named(kPoolOpNames), "a PoolOp has no name in kPoolOpNames");
 
 template <std::size_t N>
 constexpr std::string_view name_at(const std::array<std::string_view, N>& names, std::size_t i) {
@@ -130,6 +174,9 @@ constexpr std::string_view op_name(ReduceOp op) {
 }
 constexpr std::string_view op_name(Distribution dist) {
     return detail::name_at(detail::kDistributionNames, static_cast<std::size_t>(dist));
+}
+constexpr std::string_view op_name(PoolOp op) {
+    return detail::name_at(detail::kPoolOpNames, static_cast<std::size_t>(op));
 }
 
 /// Allocation and transfer counters, kept by the Device base class for every device.
@@ -215,6 +262,39 @@ public:
     /// Waits until every queued op has finished.
     virtual void synchronize() {}
 
+    // ---- window ops (convolution and pooling on NCHW tensors; non-virtual: the geometry and
+    // operand checks live here, devices implement run_im2col ... run_transpose)
+
+    /// Throws DeviceError naming `op` unless `w` is valid: every size >= 1, out_h / out_w
+    /// equal to window_output() for some pad_after in [0, dilated kernel span), in-plane
+    /// indices below 2^24 (argmax is stored exactly as a float).
+    void check_window(const Window2d& w, const char* op) const;
+    /// Patch matrix for a convolution as one GEMM: x is [N, C, H, W] (numel), col is
+    /// [N * out_h * out_w, C * kernel_h * kernel_w] with
+    ///   col[(n * out_h + oh) * out_w + ow][(c * kernel_h + i) * kernel_w + j]
+    ///     = x[n][c][oh * stride_h - pad_top + i * dilation_h][ow * stride_w - pad_left + j * dilation_w]
+    /// and 0 for padding. col must not overlap x.
+    void im2col(const Tensor& x, const Tensor& col, const Window2d& w);
+    /// The adjoint of im2col: x = the sum, over every col element, of that element into the
+    /// input position it was read from (padding dropped). Overwrites x (not read).
+    void col2im(const Tensor& col, const Tensor& x, const Window2d& w);
+    /// y[n][c][oh][ow] = op over the window's in-bounds elements of x (see PoolOp). For max,
+    /// when `argmax` is not empty (y's numel), also writes the in-plane index h * W + w of
+    /// the window's first maximum (window order: rows, then columns) as a float. Every
+    /// window must hold an in-bounds element (check_window's rule ensures it).
+    void pool2d(PoolOp op, const Tensor& x, const Tensor& y, const Tensor& argmax,
+                const Window2d& w);
+    /// dx = the gradient of pool2d: max sends each dy to its window's argmax (required, as
+    /// pool2d wrote it), avg spreads dy / count over the window's in-bounds elements; windows
+    /// that overlap add up. Overwrites dx (not read); `argmax` may be empty for avg.
+    void pool2d_backward(PoolOp op, const Tensor& dy, const Tensor& argmax, const Tensor& dx,
+                         const Window2d& w);
+    /// Batched transpose: y[b][j][i] = x[b][i][j] for x seen as [batch, rows, cols], e.g.
+    /// NCHW [N, C, H*W] to NHWC [N, H*W, C] with rows = C, cols = H*W. Requires x and y of
+    /// batch * rows * cols elements, not overlapping.
+    void transpose(const Tensor& x, const Tensor& y, std::size_t batch, std::size_t rows,
+                   std::size_t cols);
+
     // ---- fused kernels (plexus/fused.hpp; non-virtual: counting lives here, devices
     // implement fused_keys and run_fused)
 
@@ -252,6 +332,16 @@ protected:
     virtual void run_fused(const fused::SoftmaxCrossEntropyBackward& op);
     virtual void run_fused(const fused::AdamUpdate& op);
     virtual void run_fused(const fused::SgdMomentumUpdate& op);
+    /// The window ops, called after the checks above (window valid, operands on this device
+    /// with the documented element counts, no forbidden overlap).
+    virtual void run_im2col(const Tensor& x, const Tensor& col, const Window2d& w) = 0;
+    virtual void run_col2im(const Tensor& col, const Tensor& x, const Window2d& w) = 0;
+    virtual void run_pool2d(PoolOp op, const Tensor& x, const Tensor& y, const Tensor& argmax,
+                            const Window2d& w) = 0;
+    virtual void run_pool2d_backward(PoolOp op, const Tensor& dy, const Tensor& argmax,
+                                     const Tensor& dx, const Window2d& w) = 0;
+    virtual void run_transpose(const Tensor& x, const Tensor& y, std::size_t batch,
+                               std::size_t rows, std::size_t cols) = 0;
 
 private:
     template <class Op>

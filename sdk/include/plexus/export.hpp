@@ -11,7 +11,7 @@
 // The manifest layout and interface vtables are versioned by this number. A plugin is only
 // loaded when its number equals the host's; bump it on any incompatible SDK change.
 #ifndef PLEXUS_ABI_VERSION
-#define PLEXUS_ABI_VERSION 2  // 2: typed fused kernels (plexus/fused.hpp) in the Device vtable
+#define PLEXUS_ABI_VERSION 3  // 3: window ops (im2col, col2im, pool2d, transpose) in Device
 #endif
 
 #define PLEXUS_DETAIL_STR2(x) #x
