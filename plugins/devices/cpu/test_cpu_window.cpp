@@ -232,6 +232,20 @@ BOOST_AUTO_TEST_CASE(wrong_element_counts_are_refused_naming_the_operand) {
                        {"cpu: transpose:", "another device"}));
 }
 
+// An argmax that pool2d cannot have written (outside the plane, negative, NaN) is refused
+// rather than used as an address.
+BOOST_AUTO_TEST_CASE(max_pool_backward_refuses_an_argmax_outside_the_plane) {
+    const Window2d g = plane(4, 4, 2, 2, 2, 0, 0, 2, 2);
+    for (float bad : {16.0f, -1.0f, kNaN, 1e30f}) {
+        BOOST_TEST_CONTEXT("argmax " << bad) {
+            const Tensor argmax = make({1, 1, 2, 2}, {1, 2, bad, 10});
+            BOOST_TEST(refused([&] { dev->pool2d_backward(PoolOp::max, make({1, 1, 2, 2}, {1, 2, 3, 4}),
+                                                          argmax, dev->alloc({1, 1, 4, 4}), g); },
+                               {"cpu: pool2d_backward:", "'argmax'", "below 16"}));
+        }
+    }
+}
+
 BOOST_AUTO_TEST_CASE(overlapping_operands_are_refused) {
     const Window2d g = plane(3, 3, 2, 2, 1, 0, 0, 2, 2);
     const Tensor buf = dev->alloc({40});
