@@ -73,6 +73,29 @@ static void copy_window(const float* x, float* out, const plexus::Window2d& w, b
     }
 }
 
+// col2im's accumulation for the same windows as copy_window: each kernel row adds KW floats
+// of col to x as one 4-float add whose extra lane adds -0 (x + -0 is x, even for x = -0), so
+// every element sums the same terms in the same order as one at a time. The extra col float
+// read is the next row's (or, with `spill`, the next window's); the caller ensures the x
+// row holds 4 floats from there.
+template <std::size_t KW>
+static void add_window(const float* col, float* x, const plexus::Window2d& w, bool spill) {
+    const std::size_t kh = w.kernel_h, step = w.dilation_h * w.width, plane = w.in_plane();
+    for (std::size_t c = 0; c < w.channels; ++c) {
+        float* xr = x + c * plane;
+        const bool last = c + 1 == w.channels && !spill;
+        const std::size_t wide = last ? kh - 1 : kh;
+        for (std::size_t i = 0; i < wide; ++i, xr += step, col += KW) {
+            float v[4];
+            std::memcpy(v, col, sizeof v);
+            for (std::size_t j = KW; j < 4; ++j) v[j] = -0.0f;
+            for (std::size_t j = 0; j < 4; ++j) xr[j] += v[j];
+        }
+        if (last)
+            for (std::size_t j = 0; j < KW; ++j) xr[j] += col[j];
+    }
+}
+
 // im2col (kAdd false: col = taps of x, 0 for padding) or col2im's accumulation (kAdd true:
 // x += col at each tap, padding dropped) over output rows [begin, end) of the [N * out_h]
 // rows of windows. KW is kernel_w when it is one of the unrolled widths, else 0.
@@ -100,9 +123,12 @@ static void patch_rows(const plexus::Window2d& w, std::conditional_t<kAdd, float
             const bool whole = ow >= inner.lo && ow < inner.hi;
             const Taps cols = whole ? Taps{0, kw} : taps_inside(ow, kw, w.stride_w, dw, w.pad_left, width);
             const std::size_t first_col = ow * w.stride_w + cols.lo * dw - w.pad_left;
-            if constexpr (!kAdd && KW > 0 && KW < 4) {
+            if constexpr (KW > 0 && KW < 4) {
                 if (whole && dw == 1 && rows.lo == 0 && rows.hi == kh && first_col + 4 <= width) {
-                    copy_window<KW>(xn + first_col, out, w, ow + 1 < w.out_w);
+                    if constexpr (kAdd)
+                        add_window<KW>(out, xn + first_col, w, ow + 1 < w.out_w);
+                    else
+                        copy_window<KW>(xn + first_col, out, w, ow + 1 < w.out_w);
                     out += w.patch();
                     continue;
                 }
