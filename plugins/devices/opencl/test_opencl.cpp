@@ -117,6 +117,9 @@ BOOST_AUTO_TEST_CASE(gemm_tiled_small_tiles) {
     });
 }
 BOOST_AUTO_TEST_CASE(random_matches_cpu) { check_all("random"); }
+BOOST_AUTO_TEST_CASE(window_ops) {
+    for (const char* op : {"im2col", "col2im", "pool2d", "transpose"}) check_all(op);
+}
 BOOST_AUTO_TEST_CASE(fused) {
     for (plexus::fused::Key key : plexus::fused::kAllKeys) {
         BOOST_TEST(opencl().fused_keys().contains(key), plexus::fused::key_name(key));
