@@ -23,6 +23,26 @@ const std::vector<float> kImage = {1, 2, 3, 4, 5, 6, 7, 8, 9};
 const std::vector<float> kKernel = {1, 2, 3, 4, 0, 0, 0, 1};
 const std::vector<float> kBias = {0.5f, -1};
 
+// PyTorch's results (torch_reference.py) for inputs made by the same formula as there.
+struct Reference {
+    const char* spec;
+    plexus::Shape input;
+    plexus::Shape kernel;
+    std::vector<float> y, dx, dkernel, dbias;
+};
+
+const Reference kReferences[] = {
+#include "torch_reference.inc"
+};
+
+// value[i] = ((i * mul) % mod - off) / div, as pattern() in torch_reference.py.
+std::vector<float> pattern(std::size_t n, int mul, int mod, int off, float div) {
+    std::vector<float> v(n);
+    for (std::size_t i = 0; i < n; ++i)
+        v[i] = static_cast<float>(static_cast<int>((i * mul) % mod) - off) / div;
+    return v;
+}
+
 std::string what(const std::string& spec, const plexus::Shape& input) {
     auto device = load<plexus::Device>("cpu");
     auto layer = load<plexus::Layer>(spec);
@@ -81,6 +101,31 @@ BOOST_AUTO_TEST_CASE(same_padding_puts_the_odd_row_at_the_bottom_as_tensorflow) 
     check_close(to_host(*device, y), {37.5f, 47.5f, 21.5f, 67.5f, 77.5f, 33.5f, 23.5f, 26.5f,
                                       9.5f,  // K1 reads the lower right tap, 0 past the edge
                                       4, 5, -1, 7, 8, -1, -1, -1, -1});
+}
+
+BOOST_AUTO_TEST_CASE(forward_and_backward_match_pytorch) {
+    auto device = load<plexus::Device>("cpu");
+    for (const Reference& ref : kReferences) {
+        BOOST_TEST_CONTEXT(ref.spec) {
+            auto layer = load<plexus::Layer>(ref.spec);
+            const plexus::Shape out = layer->build(ref.input, *device, {});
+            BOOST_REQUIRE_EQUAL(out.numel(), ref.y.size());
+            auto params = layer->parameters();
+            BOOST_REQUIRE((params[0]->value.shape() == ref.kernel));
+            device->upload(params[0]->value, pattern(ref.kernel.numel(), 13, 17, 8, 16));
+            device->upload(params[1]->value, pattern(ref.kernel[0], 7, 5, 2, 4));
+            const auto x = make_tensor(*device, ref.input, pattern(ref.input.numel(), 37, 23, 11, 8));
+            const auto y = device->alloc(out);
+            const auto dy = make_tensor(*device, out, pattern(out.numel(), 29, 19, 9, 4));
+            const auto dx = device->alloc(ref.input);
+            layer->forward(x, y, plexus::Mode::train);
+            layer->backward(x, y, dy, &dx);
+            check_close(to_host(*device, y), ref.y, 1e-5f);
+            check_close(to_host(*device, dx), ref.dx, 1e-5f);
+            check_close(to_host(*device, params[0]->grad), ref.dkernel, 1e-5f);
+            check_close(to_host(*device, params[1]->grad), ref.dbias, 1e-5f);
+        }
+    }
 }
 
 BOOST_AUTO_TEST_CASE(gradients_match_finite_differences) {
