@@ -12,12 +12,13 @@ namespace {
 
 constexpr std::size_t kMaxSize = std::size_t{1} << 24;  // Device::check_window's limit
 
-std::string size_text(Size2d s) { return std::to_string(s.h) + "x" + std::to_string(s.w); }
+std::string size_text(Size2d s) {
+    return std::to_string(s.h) + "x" + std::to_string(s.w);
+}
 
 // The first tap of a window that starts at `start` (may be negative: padding) and lands in
 // [0, in); false when every tap is padding.
-bool touches_input(std::int64_t start, std::size_t kernel, std::size_t dilation,
-                   std::size_t in) {
+bool touches_input(std::int64_t start, std::size_t kernel, std::size_t dilation, std::size_t in) {
     const auto d = static_cast<std::int64_t>(dilation);
     const std::int64_t first = start >= 0 ? 0 : (-start + d - 1) / d;
     return first < static_cast<std::int64_t>(kernel) &&
@@ -36,7 +37,8 @@ bool place_axis(std::size_t in, std::size_t kernel, std::size_t stride, std::siz
     const std::size_t span = dilation * (kernel - 1) + 1;
     std::size_t pad_after = 0;
     switch (padding.mode) {
-        case Padding::Mode::valid: break;
+        case Padding::Mode::valid:
+            break;
         case Padding::Mode::same: {
             // TensorFlow: ceil(in / stride) outputs; the odd row of padding goes after.
             const std::size_t out = (in + stride - 1) / stride;
@@ -53,9 +55,9 @@ bool place_axis(std::size_t in, std::size_t kernel, std::size_t stride, std::siz
     axis.out = window_output(in, kernel, stride, dilation, axis.pad_before, pad_after);
     if (axis.out == 0) return false;
     for (std::size_t o = 0; o < axis.out; ++o)
-        if (!touches_input(static_cast<std::int64_t>(o * stride) -
-                               static_cast<std::int64_t>(axis.pad_before),
-                           kernel, dilation, in))
+        if (!touches_input(
+                static_cast<std::int64_t>(o * stride) - static_cast<std::int64_t>(axis.pad_before),
+                kernel, dilation, in))
             return false;
     return true;
 }
@@ -68,9 +70,12 @@ std::string padding_text(const Padding& p) {
 
 std::string Padding::str() const {
     switch (mode) {
-        case Mode::valid: return "valid";
-        case Mode::same: return "same";
-        case Mode::explicit_: break;
+        case Mode::valid:
+            return "valid";
+        case Mode::same:
+            return "same";
+        case Mode::explicit_:
+            break;
     }
     return std::to_string(amount);
 }
@@ -108,8 +113,8 @@ Padding parse_padding(const std::string& text, const char* who) {
 
 Window2d make_window(const Shape& input, const WindowSpec& spec, const char* who) {
     if (input.rank() != 3 && input.rank() != 4)
-        throw ShapeError(std::string(who) + ": expected images [batch, C, H, W] or [batch, H, W], got " +
-                         input.str());
+        throw ShapeError(std::string(who) +
+                         ": expected images [batch, C, H, W] or [batch, H, W], got " + input.str());
     Window2d w;
     w.batch = input[0];
     w.channels = input.rank() == 4 ? input[1] : 1;
@@ -136,8 +141,8 @@ Window2d make_window(const Shape& input, const WindowSpec& spec, const char* who
     if (spec.padding.mode == Padding::Mode::explicit_ &&
         (spec.padding.amount >= span.h || spec.padding.amount >= span.w))
         throw ShapeError(std::string(who) + ": padding " + spec.padding.str() +
-                         " must be smaller than the kernel's span " + size_text(span) +
-                         " (" + kernel + "); use a smaller padding or padding=same");
+                         " must be smaller than the kernel's span " + size_text(span) + " (" +
+                         kernel + "); use a smaller padding or padding=same");
 
     Axis1d rows, cols;
     if (!place_axis(w.height, w.kernel_h, w.stride_h, w.dilation_h, spec.padding, rows) ||

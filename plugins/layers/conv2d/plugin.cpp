@@ -41,8 +41,8 @@ constexpr ParamSpec kConv2dParams[] = {
      0},
     {"dilation", ParamType::string, "1", 0, 0, nullptr,
      "Spacing between kernel taps: 2 (2x2) or HxW (Keras's dilation_rate)", 0},
-    {"use_bias", ParamType::boolean, "true", -kInf, kInf, nullptr,
-     "Add a learned bias per filter", 0},
+    {"use_bias", ParamType::boolean, "true", -kInf, kInf, nullptr, "Add a learned bias per filter",
+     0},
     plexus::support::init_param(),
     plexus::support::stddev_param(),
     plexus::support::limit_param(),
@@ -64,8 +64,7 @@ public:
         : filters_(static_cast<std::size_t>(params.get_int("filters"))),
           spec_{plexus::support::parse_size2d(params.get_string("kernel"), "conv2d", "kernel"),
                 plexus::support::parse_size2d(params.get_string("stride"), "conv2d", "stride"),
-                plexus::support::parse_size2d(params.get_string("dilation"), "conv2d",
-                                              "dilation"),
+                plexus::support::parse_size2d(params.get_string("dilation"), "conv2d", "dilation"),
                 plexus::support::parse_padding(params.get_string("padding"), "conv2d")},
           init_(plexus::support::parse_kernel_init(params)),
           use_bias_(params.get_bool("use_bias")),
@@ -87,8 +86,7 @@ public:
         kernel_.grad = device.alloc({filters_, c, kh, kw});
         plexus::support::initialise_kernel(device, kernel_.value, init_,
                                            static_cast<double>(c * kh * kw),
-                                           static_cast<double>(filters_ * kh * kw),
-                                           context.seed);
+                                           static_cast<double>(filters_ * kh * kw), context.seed);
         device.fill(kernel_.grad, 0.0f);  // stays zero when frozen
         if (use_bias_) {
             bias_.value = device.alloc({filters_});
@@ -176,8 +174,8 @@ private:
     std::size_t sample_numel_ = 0;
     plexus::Parameter kernel_;
     plexus::Parameter bias_;
-    Tensor col_;   // [N*OH*OW, C*kh*kw]: im2col patches, or d(patches) in backward
-    Tensor nhwc_;  // [N*OH*OW, filters]: the output, or dy, channel-last
+    Tensor col_;                // [N*OH*OW, C*kh*kw]: im2col patches, or d(patches) in backward
+    Tensor nhwc_;               // [N*OH*OW, filters]: the output, or dy, channel-last
     std::size_t col_rows_ = 0;  // rows of col_ holding the patches of the last forward
 };
 

@@ -1,7 +1,6 @@
 #define BOOST_TEST_MODULE conv2d
-#include <boost/test/unit_test.hpp>
-
 #include <algorithm>
+#include <boost/test/unit_test.hpp>
 #include <cmath>
 #include <string>
 #include <vector>
@@ -114,7 +113,8 @@ BOOST_AUTO_TEST_CASE(forward_and_backward_match_pytorch) {
             BOOST_REQUIRE((params[0]->value.shape() == ref.kernel));
             device->upload(params[0]->value, pattern(ref.kernel.numel(), 13, 17, 8, 16));
             device->upload(params[1]->value, pattern(ref.kernel[0], 7, 5, 2, 4));
-            const auto x = make_tensor(*device, ref.input, pattern(ref.input.numel(), 37, 23, 11, 8));
+            const auto x =
+                make_tensor(*device, ref.input, pattern(ref.input.numel(), 37, 23, 11, 8));
             const auto y = device->alloc(out);
             const auto dy = make_tensor(*device, out, pattern(out.numel(), 29, 19, 9, 4));
             const auto dx = device->alloc(ref.input);
@@ -273,6 +273,5 @@ BOOST_AUTO_TEST_CASE(bad_parameters_and_shapes_are_rejected_with_clear_messages)
     const auto wide = device->alloc({2, 1, 4, 3});
     const auto y = device->alloc({3, 2, 2, 2});
     BOOST_CHECK_THROW(layer->forward(big, y, plexus::Mode::infer), plexus::ShapeError);
-    BOOST_CHECK_THROW(layer->forward(wide, y.rows(0, 2), plexus::Mode::infer),
-                      plexus::ShapeError);
+    BOOST_CHECK_THROW(layer->forward(wide, y.rows(0, 2), plexus::Mode::infer), plexus::ShapeError);
 }
