@@ -31,7 +31,7 @@ struct Padding {
     Mode mode = Mode::valid;
     std::size_t amount = 0;  // explicit_: rows / columns of zeros on every side
     /// "valid", "same" or the amount, for messages.
-    std::string str() const;
+    PLEXUS_API std::string str() const;
 };
 
 /// Parses "valid" (no padding), "same" (TensorFlow's) or a count N >= 0 of rows and columns
