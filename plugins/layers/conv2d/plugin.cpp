@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "plexus/plexus.hpp"
-#include "plexus/support/initializer.hpp"
+#include "plexus/support/weights.hpp"
 #include "plexus/support/window.hpp"
 
 namespace {
@@ -46,16 +46,9 @@ constexpr ParamSpec kConv2dParams[] = {
     plexus::support::init_param(),
     plexus::support::stddev_param(),
     plexus::support::limit_param(),
-    {"l1", ParamType::real, "0", 0, kInf, nullptr,
-     "L1 penalty weight on the kernel: the trainer adds l1*sum|W| to the loss", 0},
-    {"l2", ParamType::real, "0", 0, kInf, nullptr,
-     "L2 penalty weight on the kernel: the trainer adds l2*sum(W^2) to the loss (Keras "
-     "convention)",
-     0},
-    {"trainable", ParamType::boolean, "true", -kInf, kInf, nullptr,
-     "false freezes kernel and bias (the optimizer skips them; gradients still reach the "
-     "previous layer)",
-     0},
+    plexus::support::l1_param(),
+    plexus::support::l2_param(),
+    plexus::support::trainable_param(),
 };
 
 class Conv2d final : public plexus::Layer {
@@ -66,34 +59,15 @@ public:
                 plexus::support::parse_size2d(params.get_string("stride"), "conv2d", "stride"),
                 plexus::support::parse_size2d(params.get_string("dilation"), "conv2d", "dilation"),
                 plexus::support::parse_padding(params.get_string("padding"), "conv2d")},
-          init_(plexus::support::parse_kernel_init(params)),
-          use_bias_(params.get_bool("use_bias")),
-          trainable_(params.get_bool("trainable")) {
-        kernel_.name = "kernel";
-        bias_.name = "bias";
-        kernel_.l1 = static_cast<float>(params.get_real("l1"));
-        kernel_.l2 = static_cast<float>(params.get_real("l2"));
-        kernel_.trainable = trainable_;
-        bias_.trainable = trainable_;
-    }
+          weights_(params) {}
 
     plexus::Shape build(const plexus::Shape& input, plexus::Device& device,
                         const plexus::BuildContext& context) override {
         window_ = plexus::support::make_window(input, spec_, "conv2d");
         sample_numel_ = input.cols();
         const std::size_t c = window_.channels, kh = window_.kernel_h, kw = window_.kernel_w;
-        kernel_.value = device.alloc({filters_, c, kh, kw});
-        kernel_.grad = device.alloc({filters_, c, kh, kw});
-        plexus::support::initialise_kernel(device, kernel_.value, init_,
-                                           static_cast<double>(c * kh * kw),
-                                           static_cast<double>(filters_ * kh * kw), context.seed);
-        device.fill(kernel_.grad, 0.0f);  // stays zero when frozen
-        if (use_bias_) {
-            bias_.value = device.alloc({filters_});
-            bias_.grad = device.alloc({filters_});
-            device.fill(bias_.value, 0.0f);
-            device.fill(bias_.grad, 0.0f);
-        }
+        weights_.build(device, {filters_, c, kh, kw}, filters_, static_cast<double>(c * kh * kw),
+                       static_cast<double>(filters_ * kh * kw), context.seed);
         const std::size_t positions = window_.batch * window_.out_plane();
         col_ = device.alloc({positions, window_.patch()});
         nhwc_ = device.alloc({positions, filters_});
@@ -108,8 +82,10 @@ public:
         device.im2col(x, col, w);
         col_rows_ = col.rows();
         const Tensor nhwc = nhwc_.rows(0, w.batch * w.out_plane());
-        device.gemm(Transpose::no, Transpose::yes, 1.0f, col, matrix(kernel_.value), 0.0f, nhwc);
-        if (use_bias_) device.binary(plexus::BinaryOp::add, nhwc, bias_.value, nhwc);
+        device.gemm(Transpose::no, Transpose::yes, 1.0f, col, matrix(weights_.kernel.value), 0.0f,
+                    nhwc);
+        if (weights_.use_bias)
+            device.binary(plexus::BinaryOp::add, nhwc, weights_.bias.value, nhwc);
         device.transpose(nhwc, y, w.batch, w.out_plane(), filters_);
     }
 
@@ -118,26 +94,23 @@ public:
         plexus::Device& device = *x.device();
         const Tensor nhwc = nhwc_.rows(0, w.batch * w.out_plane());
         device.transpose(dy, nhwc, w.batch, filters_, w.out_plane());
-        if (trainable_) {  // a frozen layer skips its weight gradients, not dx
+        if (weights_.trainable) {  // a frozen layer skips its weight gradients, not dx
             device.gemm(Transpose::yes, Transpose::no, 1.0f, nhwc, patches(x, w), 0.0f,
-                        matrix(kernel_.grad));
-            if (use_bias_)
-                device.reduce(plexus::ReduceOp::sum, nhwc, plexus::Axis::rows, bias_.grad);
+                        matrix(weights_.kernel.grad));
+            if (weights_.use_bias)
+                device.reduce(plexus::ReduceOp::sum, nhwc, plexus::Axis::rows, weights_.bias.grad);
         }
         if (dx) {
             // The patch matrix is not needed any more: it holds d(col) now.
             const Tensor dcol = col_.rows(0, w.batch * w.out_plane());
-            device.gemm(Transpose::no, Transpose::no, 1.0f, nhwc, matrix(kernel_.value), 0.0f,
-                        dcol);
+            device.gemm(Transpose::no, Transpose::no, 1.0f, nhwc, matrix(weights_.kernel.value),
+                        0.0f, dcol);
             col_rows_ = 0;
             device.col2im(dcol, *dx, w);
         }
     }
 
-    std::vector<plexus::Parameter*> parameters() override {
-        if (use_bias_) return {&kernel_, &bias_};
-        return {&kernel_};
-    }
+    std::vector<plexus::Parameter*> parameters() override { return weights_.parameters(); }
 
 private:
     // The window for x's batch, after checking x is what build() saw (fewer rows allowed).
@@ -167,13 +140,9 @@ private:
 
     std::size_t filters_;
     plexus::support::WindowSpec spec_;
-    plexus::support::KernelInit init_;
-    bool use_bias_;
-    bool trainable_;
+    plexus::support::KernelWeights weights_;
     plexus::Window2d window_;
     std::size_t sample_numel_ = 0;
-    plexus::Parameter kernel_;
-    plexus::Parameter bias_;
     Tensor col_;                // [N*OH*OW, C*kh*kw]: im2col patches, or d(patches) in backward
     Tensor nhwc_;               // [N*OH*OW, filters]: the output, or dy, channel-last
     std::size_t col_rows_ = 0;  // rows of col_ holding the patches of the last forward

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "build_error.hpp"
 #include "check_close.hpp"
 #include "plexus/plexus.hpp"
 #include "plexus/testing.hpp"
@@ -13,6 +14,7 @@ using plexus::testing::load;
 using plexus::testing::make_tensor;
 using plexus::testing::to_host;
 
+using plexus::test::build_error;
 using plexus::test::check_close;
 
 namespace {
@@ -40,17 +42,6 @@ std::vector<float> pattern(std::size_t n, int mul, int mod, int off, float div) 
     for (std::size_t i = 0; i < n; ++i)
         v[i] = static_cast<float>(static_cast<int>((i * mul) % mod) - off) / div;
     return v;
-}
-
-std::string what(const std::string& spec, const plexus::Shape& input) {
-    auto device = load<plexus::Device>("cpu");
-    auto layer = load<plexus::Layer>(spec);
-    try {
-        layer->build(input, *device, {});
-    } catch (const plexus::ShapeError& e) {
-        return e.what();
-    }
-    return "(no error)";
 }
 
 }  // namespace
@@ -253,18 +244,18 @@ BOOST_AUTO_TEST_CASE(bad_parameters_and_shapes_are_rejected_with_clear_messages)
         BOOST_CHECK_THROW(load<plexus::Layer>(std::string("conv2d filters=2 ") + bad),
                           plexus::Error);
 
-    BOOST_TEST(what("conv2d filters=2 kernel=5", {8, 1, 3, 3}) ==
+    BOOST_TEST(build_error("conv2d filters=2 kernel=5", {8, 1, 3, 3}) ==
                "conv2d: a 5x5 kernel (valid padding) does not fit a 3x3 input [1, 3, 3]; use "
                "a smaller kernel or dilation, or padding=same");
-    BOOST_TEST(what("conv2d filters=2 kernel=3 dilation=2", {8, 4, 4}) ==
+    BOOST_TEST(build_error("conv2d filters=2 kernel=3 dilation=2", {8, 4, 4}) ==
                "conv2d: a 3x3 kernel dilated 2x2 (spanning 5x5) (valid padding) does not fit a "
                "4x4 input [4, 4]; use a smaller kernel or dilation, or padding=same");
-    BOOST_TEST(what("conv2d filters=2 kernel=3 padding=3", {8, 4, 4}) ==
+    BOOST_TEST(build_error("conv2d filters=2 kernel=3 padding=3", {8, 4, 4}) ==
                "conv2d: padding 3 must be smaller than the kernel's span 3x3 (a 3x3 kernel); "
                "use a smaller padding or padding=same");
-    BOOST_TEST(what("conv2d filters=2 kernel=3", {8, 16}) ==
+    BOOST_TEST(build_error("conv2d filters=2 kernel=3", {8, 16}) ==
                "conv2d: expected images [batch, C, H, W] or [batch, H, W], got [8, 16]");
-    BOOST_TEST(what("conv2d filters=2 kernel=5 padding=same", {8, 1, 3, 3}) == "(no error)");
+    BOOST_TEST(build_error("conv2d filters=2 kernel=5 padding=same", {8, 1, 3, 3}) == "(no error)");
 
     auto device = load<plexus::Device>("cpu");
     auto layer = load<plexus::Layer>("conv2d filters=2 kernel=2");

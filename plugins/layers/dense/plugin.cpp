@@ -3,7 +3,7 @@
 // Inputs of any rank >= 2 are seen as [batch, features] without copying, so a dense layer
 // can follow a convolution directly.
 //
-// Initialisation follows Keras's names and scales (plexus/support/initializer.hpp, with
+// Initialisation follows Keras's names and scales (plexus/support/weights.hpp, with
 // fan_in = inputs and fan_out = units). l1/l2 are stored on the kernel for the trainer, which
 // adds the penalty to the loss and its gradient; trainable=false freezes kernel and bias.
 #include <limits>
@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "plexus/plexus.hpp"
-#include "plexus/support/initializer.hpp"
+#include "plexus/support/weights.hpp"
 
 namespace {
 
@@ -26,32 +26,15 @@ constexpr ParamSpec kDenseParams[] = {
     plexus::support::stddev_param(),
     plexus::support::limit_param(),
     {"use_bias", ParamType::boolean, "true", -kInf, kInf, nullptr, "Add a learned bias b", 0},
-    {"l1", ParamType::real, "0", 0, kInf, nullptr,
-     "L1 penalty weight on the kernel: the trainer adds l1*sum|W| to the loss", 0},
-    {"l2", ParamType::real, "0", 0, kInf, nullptr,
-     "L2 penalty weight on the kernel: the trainer adds l2*sum(W^2) to the loss (Keras "
-     "convention; lambda/(2m)*sum(W^2) is l2 = lambda/(2m))",
-     0},
-    {"trainable", ParamType::boolean, "true", -kInf, kInf, nullptr,
-     "false freezes kernel and bias (the optimizer skips them; gradients still reach the "
-     "previous layer)",
-     0},
+    plexus::support::l1_param(),
+    plexus::support::l2_param(),
+    plexus::support::trainable_param(),
 };
 
 class Dense final : public plexus::Layer {
 public:
     explicit Dense(const plexus::Params& params)
-        : units_(static_cast<std::size_t>(params.get_int("units"))),
-          init_(plexus::support::parse_kernel_init(params)),
-          use_bias_(params.get_bool("use_bias")),
-          trainable_(params.get_bool("trainable")) {
-        kernel_.name = "kernel";
-        bias_.name = "bias";
-        kernel_.l1 = static_cast<float>(params.get_real("l1"));
-        kernel_.l2 = static_cast<float>(params.get_real("l2"));
-        kernel_.trainable = trainable_;
-        bias_.trainable = trainable_;
-    }
+        : units_(static_cast<std::size_t>(params.get_int("units"))), weights_(params) {}
 
     plexus::Shape build(const plexus::Shape& input, plexus::Device& device,
                         const plexus::BuildContext& context) override {
@@ -59,52 +42,39 @@ public:
             throw plexus::ShapeError("dense: expected input [batch, features...], got " +
                                      input.str());
         inputs_ = input.cols();
-        kernel_.value = device.alloc({inputs_, units_});
-        kernel_.grad = device.alloc({inputs_, units_});
-        plexus::support::initialise_kernel(device, kernel_.value, init_,
-                                           static_cast<double>(inputs_),
-                                           static_cast<double>(units_), context.seed);
-        if (!trainable_) device.fill(kernel_.grad, 0.0f);  // never written by backward
-        if (use_bias_) {
-            bias_.value = device.alloc({units_});
-            bias_.grad = device.alloc({units_});
-            device.fill(bias_.value, 0.0f);
-            device.fill(bias_.grad, 0.0f);
-        }
+        weights_.build(device, {inputs_, units_}, units_, static_cast<double>(inputs_),
+                       static_cast<double>(units_), context.seed);
         return {input.rows(), units_};
     }
 
     void forward(const plexus::Tensor& x, const plexus::Tensor& y, plexus::Mode) override {
         check_input(x);
         plexus::Device& device = *x.device();
-        device.gemm(plexus::Transpose::no, plexus::Transpose::no, 1.0f, x, kernel_.value, 0.0f,
-                    y);
-        if (use_bias_) device.binary(plexus::BinaryOp::add, y, bias_.value, y);
+        device.gemm(plexus::Transpose::no, plexus::Transpose::no, 1.0f, x, weights_.kernel.value,
+                    0.0f, y);
+        if (weights_.use_bias) device.binary(plexus::BinaryOp::add, y, weights_.bias.value, y);
     }
 
     void backward(const plexus::Tensor& x, const plexus::Tensor&, const plexus::Tensor& dy,
                   const plexus::Tensor* dx) override {
         check_input(x);
         plexus::Device& device = *x.device();
-        if (trainable_) {  // a frozen layer skips its weight gradients, not dx
+        if (weights_.trainable) {  // a frozen layer skips its weight gradients, not dx
             device.gemm(plexus::Transpose::yes, plexus::Transpose::no, 1.0f, x, dy, 0.0f,
-                        kernel_.grad);
-            if (use_bias_)
-                device.reduce(plexus::ReduceOp::sum, dy, plexus::Axis::rows, bias_.grad);
+                        weights_.kernel.grad);
+            if (weights_.use_bias)
+                device.reduce(plexus::ReduceOp::sum, dy, plexus::Axis::rows, weights_.bias.grad);
         }
         if (dx)
-            device.gemm(plexus::Transpose::no, plexus::Transpose::yes, 1.0f, dy, kernel_.value,
-                        0.0f, *dx);
+            device.gemm(plexus::Transpose::no, plexus::Transpose::yes, 1.0f, dy,
+                        weights_.kernel.value, 0.0f, *dx);
     }
 
-    std::vector<plexus::Parameter*> parameters() override {
-        if (use_bias_) return {&kernel_, &bias_};
-        return {&kernel_};
-    }
+    std::vector<plexus::Parameter*> parameters() override { return weights_.parameters(); }
 
 private:
     void check_input(const plexus::Tensor& x) const {
-        if (kernel_.value.empty())
+        if (!weights_.built())
             throw plexus::ShapeError("dense: forward/backward called before build()");
         if (x.cols() != inputs_)
             throw plexus::ShapeError("dense: built for " + std::to_string(inputs_) +
@@ -112,12 +82,8 @@ private:
     }
 
     std::size_t units_;
-    plexus::support::KernelInit init_;
-    bool use_bias_;
-    bool trainable_;
+    plexus::support::KernelWeights weights_;
     std::size_t inputs_ = 0;
-    plexus::Parameter kernel_;
-    plexus::Parameter bias_;
 };
 
 }  // namespace

@@ -1,4 +1,4 @@
-#include "plexus/support/initializer.hpp"
+#include "plexus/support/weights.hpp"
 
 #include <cmath>
 #include <string>
@@ -40,6 +40,37 @@ void initialise_kernel(Device& device, const Tensor& kernel, const KernelInit& h
         case Init::uniform: return uniform(how.limit);
         case Init::zeros: return device.fill(kernel, 0.0f);
     }
+}
+
+KernelWeights::KernelWeights(const Params& params)
+    : use_bias(params.get_bool("use_bias")),
+      trainable(params.get_bool("trainable")),
+      init_(parse_kernel_init(params)) {
+    kernel.name = "kernel";
+    bias.name = "bias";
+    kernel.l1 = static_cast<float>(params.get_real("l1"));
+    kernel.l2 = static_cast<float>(params.get_real("l2"));
+    kernel.trainable = trainable;
+    bias.trainable = trainable;
+}
+
+void KernelWeights::build(Device& device, const Shape& shape, std::size_t bias_size,
+                          double fan_in, double fan_out, std::uint64_t seed) {
+    kernel.value = device.alloc(shape);
+    kernel.grad = device.alloc(shape);
+    initialise_kernel(device, kernel.value, init_, fan_in, fan_out, seed);
+    device.fill(kernel.grad, 0.0f);
+    if (use_bias) {
+        bias.value = device.alloc({bias_size});
+        bias.grad = device.alloc({bias_size});
+        device.fill(bias.value, 0.0f);
+        device.fill(bias.grad, 0.0f);
+    }
+}
+
+std::vector<Parameter*> KernelWeights::parameters() {
+    if (use_bias) return {&kernel, &bias};
+    return {&kernel};
 }
 
 }  // namespace plexus::support
