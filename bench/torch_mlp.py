@@ -12,8 +12,8 @@ biases) and batchnorm uses Plexus's defaults (epsilon 1e-3, running-average weig
                                [--min-seconds S] [--max-epochs N] [--test-limit N]
 
 MODEL is a (784-256-128-10, batch 128), b (a + batchnorm + dropout 0.3), c
-(784-2048-2048-10, batch 512), a1024 (a at batch 1024) or w (784-4096-4096-10, batch 1024);
-all train with Adam lr 0.001. THREADS 0 keeps PyTorch's default intra-op thread count.
+(784-2048-2048-10, batch 512), a1024 (a at batch 1024), w (784-4096-4096-10, batch 1024) or
+d (the CNN of bench/models/cnn.ini, batch 128, images [1, 28, 28]); all train with Adam lr 0.001. THREADS 0 keeps PyTorch's default intra-op thread count.
 --batch and --hidden override the model's batch size and hidden widths. With --device cuda
 the data is preloaded on the GPU and the clocks are read after torch.cuda.synchronize();
 the loss is read back every step (loss.item()), as Plexus downloads its loss every step.
@@ -42,6 +42,7 @@ MODELS = {
     "c": ([2048, 2048], 512, False),
     "a1024": ([256, 128], 1024, False),
     "w": ([4096, 4096], 1024, False),
+    "d": ("cnn", 128, True),  # the CNN of build_cnn; --hidden does not apply
 }
 
 
@@ -90,6 +91,29 @@ def build(hidden, batchnorm):
     return nn.Sequential(*layers)
 
 
+def build_cnn():
+    """bench/models/cnn.ini: conv 32 (3x3 same) - bn - relu - maxpool 2 - conv 64 - bn - relu -
+    maxpool 2 - flatten - dense 128 - relu - dropout 0.3 - dense 10, with Plexus's
+    initialisation (he_normal convolutions and hidden dense, glorot_uniform output, zero
+    biases) and batchnorm defaults."""
+    def conv(cin, cout):
+        c = nn.Conv2d(cin, cout, 3, padding=1)
+        nn.init.kaiming_normal_(c.weight, nonlinearity="relu")
+        nn.init.zeros_(c.bias)
+        return c
+    hidden = nn.Linear(64 * 7 * 7, 128)
+    nn.init.kaiming_normal_(hidden.weight, nonlinearity="relu")
+    nn.init.zeros_(hidden.bias)
+    out = nn.Linear(128, 10)
+    nn.init.xavier_uniform_(out.weight)
+    nn.init.zeros_(out.bias)
+    return nn.Sequential(
+        nn.Unflatten(1, (1, 28, 28)),
+        conv(1, 32), nn.BatchNorm2d(32, eps=1e-3, momentum=0.01), nn.ReLU(), nn.MaxPool2d(2),
+        conv(32, 64), nn.BatchNorm2d(64, eps=1e-3, momentum=0.01), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), hidden, nn.ReLU(), nn.Dropout(0.3), out)
+
+
 def parse_args():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("model", choices=sorted(MODELS))
@@ -134,7 +158,7 @@ def main():
         if cuda:
             torch.cuda.synchronize(device)
 
-    model = build(hidden, batchnorm).to(device)
+    model = (build_cnn() if hidden == "cnn" else build(hidden, batchnorm)).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     loss_fn = nn.CrossEntropyLoss()
     n = x_train.shape[0]

@@ -8,7 +8,10 @@ and prints steady-state training samples/s, seconds per epoch, inference samples
 ceiling measured in the same run through the same BLAS; then `plexus plugins` start-up
 (median of 10) and peak RSS.
 
-    bench/vs_pytorch.sh [--repeats 3] [--epochs 5] [--models abc] [--json FILE]
+    bench/vs_pytorch.sh [--repeats 3] [--epochs 5] [--models abcd] [--json FILE]
+
+Model (d) is the CNN of bench/models/cnn.ini; for it the convolution GEMMs' achieved GFLOP/s
+(from a PLEXUS_PROFILE run) are printed next to the sgemm ceiling on the same shapes.
 
 Run it through bench/vs_pytorch.sh, which installs python3-torch and builds Plexus first.
 """
@@ -32,6 +35,7 @@ MODELS = {
     "a": ("mlp_adam.ini", "784-256-128-10 Adam, batch 128", 128, [784, 256, 128, 10]),
     "b": ("mlp_bn_dropout.ini", "(a) + batchnorm + dropout 0.3", 128, [784, 256, 128, 10]),
     "c": ("wide_mlp.ini", "784-2048-2048-10 Adam, batch 512", 512, [784, 2048, 2048, 10]),
+    "d": ("cnn.ini", "CNN conv32-bn-pool-conv64-bn-pool-dense128 Adam, batch 128", 128, None),
 }
 
 
@@ -46,6 +50,43 @@ def step_gemms(batch, widths):
         if i > 0:
             shapes.append(f"NT:{batch}x{k}x{n}")
     return shapes
+
+
+def conv_gemm_profile(plexus, tmp):
+    """The convolution GEMMs of model (d) as one training epoch on 7,680 samples runs them,
+    from the CPU device's PLEXUS_PROFILE table: {"NT:MxNxK": (calls, milliseconds, GFLOP/s)}.
+    A convolution GEMM has the batch's output positions (a multiple of the 7x7 map count, above
+    the dense layer's 3136 inputs) as one of its dimensions."""
+    out = Path(tmp) / "profile"
+    out.mkdir()
+    res = run([plexus, "train", ROOT / "bench" / "models" / MODELS["d"][0], "--set",
+               "train.epochs=1", "--set", "data.train_limit=7680", "--set", "data.test_limit=1024",
+               "--out", out], env=dict(os.environ, PLEXUS_PROFILE="1"))
+    rows = {}
+    for line in res.stderr.splitlines():
+        parts = line.split()
+        if len(parts) < 6 or parts[0] != "gemm":
+            continue
+        dims = [int(v) for v in parts[2].split("x")]
+        if any(d % 196 == 0 and d > 3136 for d in dims):
+            rows[f"{parts[1]}:{parts[2]}"] = (int(parts[3]), float(parts[4]), float(parts[6]))
+    return rows
+
+
+def print_conv_gemms(rows, ceiling):
+    """Achieved GFLOP/s of each convolution GEMM in training against the sgemm ceiling on the
+    same shape (goal: 60 % or more), and all of them together."""
+    print("  convolution GEMMs in training (PLEXUS_PROFILE, one epoch on 7,680 samples):")
+    alone = {c["shape"]: c["gflops"] for c in ceiling["shapes"]}
+    flops = seconds = ceiling_seconds = 0.0
+    for shape, (calls, ms, gflops) in rows.items():
+        f = gemm_flops(shape) * calls
+        flops, seconds, ceiling_seconds = flops + f, seconds + ms / 1e3, ceiling_seconds + f / (alone[shape] * 1e9)
+        print(f"    {shape:24} {calls:6} calls {ms:9.1f} ms {gflops:7.1f} GFLOP/s; ceiling "
+              f"{alone[shape]:6.1f} GFLOP/s: {100 * gflops / alone[shape]:4.0f} %")
+    if seconds > 0:
+        print(f"    {'all':24} {flops / seconds / 1e9:36.1f} GFLOP/s; ceiling "
+              f"{flops / ceiling_seconds / 1e9:6.1f} GFLOP/s: {100 * ceiling_seconds / seconds:4.0f} %")
 
 
 def gemm_flops(shape):
@@ -110,7 +151,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--epochs", type=int, default=5)
-    ap.add_argument("--models", default="abc")
+    ap.add_argument("--models", default="abcd")
     ap.add_argument("--plexus", default=str(ROOT / "build" / "release" / "bin" / "plexus"))
     ap.add_argument("--json", help="also write every measurement to this file")
     args = ap.parse_args()
@@ -155,6 +196,12 @@ def main():
     if "c" in models:
         _, _, batch, widths = MODELS["c"]
         ceiling = json.loads(run([ceiling_tool, *step_gemms(batch, widths)]).stdout)
+    conv_rows, conv_ceiling = {}, None
+    if "d" in models:
+        with tempfile.TemporaryDirectory() as tmp:
+            conv_rows = conv_gemm_profile(plexus, tmp)
+        if conv_rows:
+            conv_ceiling = json.loads(run([ceiling_tool, *conv_rows]).stdout)
 
     startup = []
     for _ in range(10):
@@ -192,12 +239,15 @@ def main():
                       f"{spread([x / ceiling['sequence_gflops'] for x in g], lambda v: f'{100 * v:.0f} %'):>24}")
             print(f"  sgemm ceiling (this step's GEMMs back to back, {ceiling['threads']} threads): "
                   f"{ceiling['sequence_gflops']:.0f} GFLOP/s; 4096² square: {ceiling['square_gflops']:.0f} GFLOP/s")
+        if m == "d" and conv_ceiling:
+            print_conv_gemms(conv_rows, conv_ceiling)
         print()
     print(f"plexus plugins start-up, median of 10: {1000 * statistics.median(startup):.0f} ms "
           f"(min {1000 * min(startup):.0f}, max {1000 * max(startup):.0f})")
     if args.json:
         Path(args.json).write_text(json.dumps({"info": info, "threads": threads, "results": results,
-                                               "ceiling": ceiling, "startup_seconds": startup}, indent=1))
+                                               "ceiling": ceiling, "conv_gemms": conv_rows,
+                                               "conv_ceiling": conv_ceiling, "startup_seconds": startup}, indent=1))
 
 
 if __name__ == "__main__":

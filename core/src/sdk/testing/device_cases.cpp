@@ -21,7 +21,6 @@ namespace {
 using Floats = std::vector<float>;
 using Tensors = std::vector<Tensor>;
 
-constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
 
 // Shapes with odd sizes, a single row and a single column.
 const std::vector<Shape> kShapes = {{1, 1}, {1, 7}, {5, 1}, {3, 5}, {17, 33}, {128, 10}, {65, 257}};
@@ -288,6 +287,7 @@ std::vector<Case> primitive_cases() {
     softmax_cases(cases);
     gemm_cases(cases);
     random_cases(cases);
+    window_cases(cases);
     return cases;
 }
 

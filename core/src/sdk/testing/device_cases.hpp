@@ -3,6 +3,7 @@
 #pragma once
 
 #include <functional>
+#include <limits>
 #include <optional>
 #include <string>
 #include <vector>
@@ -11,6 +12,8 @@
 #include "plexus/fused.hpp"
 
 namespace plexus::testing::detail {
+
+inline constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
 
 /// One operand: its shape and how its host values are made.
 struct Operand {
@@ -35,6 +38,8 @@ struct Case {
 
 /// Every primitive op of Device (device_cases.cpp).
 std::vector<Case> primitive_cases();
+/// Appends the window ops' cases (window_cases.cpp).
+void window_cases(std::vector<Case>& cases);
 /// Every fused key of plexus/fused.hpp (fused_cases.cpp).
 std::vector<Case> fused_cases();
 
