@@ -1,0 +1,155 @@
+// 2-D convolution (LeCun et al., "Gradient-based learning applied to document recognition",
+// 1998): `filters` learned kernels slide over a [C, H, W] image, each producing one output
+// channel; what makes CNNs work on images is that a kernel is shared by every position.
+//
+// Computed as one GEMM over an im2col patch matrix (Chellapilla, Puri & Simard, "High
+// performance convolutional neural networks for document processing", 2006), so the speed is
+// the device's GEMM. The kernel is stored OIHW ([filters, C, kh, kw], PyTorch's layout), which
+// is already the [filters, C*kh*kw] matrix the GEMM wants. The GEMM writes channel-last
+// (NHWC) rows, where the bias is a plain row broadcast; one batched transpose gives NCHW.
+//
+// Initialisation, l1/l2 and trainable are dense's (Keras's): fan_in = C*kh*kw and
+// fan_out = filters*kh*kw, as Keras counts them for Conv2D.
+#include <cstddef>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "plexus/plexus.hpp"
+#include "plexus/support/weights.hpp"
+#include "plexus/support/window.hpp"
+
+namespace {
+
+using plexus::ParamSpec;
+using plexus::ParamType;
+using plexus::Tensor;
+using plexus::Transpose;
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+constexpr ParamSpec kConv2dParams[] = {
+    {"filters", ParamType::integer, nullptr, 1, kInf, nullptr,
+     "Number of kernels, i.e. of output channels", 0},
+    {"kernel", ParamType::string, nullptr, 0, 0, nullptr,
+     "Kernel size: 3 (3x3) or HxW such as 3x5 (Keras's kernel_size)", 0},
+    {"stride", ParamType::string, "1", 0, 0, nullptr,
+     "Step between windows: 2 (2x2) or HxW such as 2x1 (Keras's strides)", 0},
+    {"padding", ParamType::string, "valid", 0, 0, nullptr,
+     "valid (none), same (output ceil(H/stride), TensorFlow's split: the odd row at the "
+     "bottom) or N zero rows and columns on every side (PyTorch's padding=N)",
+     0},
+    {"dilation", ParamType::string, "1", 0, 0, nullptr,
+     "Spacing between kernel taps: 2 (2x2) or HxW (Keras's dilation_rate)", 0},
+    {"use_bias", ParamType::boolean, "true", -kInf, kInf, nullptr, "Add a learned bias per filter",
+     0},
+    plexus::support::init_param(),
+    plexus::support::stddev_param(),
+    plexus::support::limit_param(),
+    plexus::support::l1_param(),
+    plexus::support::l2_param(),
+    plexus::support::trainable_param(),
+};
+
+class Conv2d final : public plexus::Layer {
+public:
+    explicit Conv2d(const plexus::Params& params)
+        : filters_(static_cast<std::size_t>(params.get_int("filters"))),
+          spec_{plexus::support::parse_size2d(params.get_string("kernel"), "conv2d", "kernel"),
+                plexus::support::parse_size2d(params.get_string("stride"), "conv2d", "stride"),
+                plexus::support::parse_size2d(params.get_string("dilation"), "conv2d", "dilation"),
+                plexus::support::parse_padding(params.get_string("padding"), "conv2d")},
+          weights_(params) {}
+
+    plexus::Shape build(const plexus::Shape& input, plexus::Device& device,
+                        const plexus::BuildContext& context) override {
+        window_ = plexus::support::make_window(input, spec_, "conv2d");
+        sample_numel_ = input.cols();
+        const std::size_t c = window_.channels, kh = window_.kernel_h, kw = window_.kernel_w;
+        weights_.build(device, {filters_, c, kh, kw}, filters_, static_cast<double>(c * kh * kw),
+                       static_cast<double>(filters_ * kh * kw), context.seed);
+        const std::size_t positions = window_.batch * window_.out_plane();
+        col_ = device.alloc({positions, window_.patch()});
+        nhwc_ = device.alloc({positions, filters_});
+        col_rows_ = 0;
+        return {window_.batch, filters_, window_.out_h, window_.out_w};
+    }
+
+    void forward(const Tensor& x, const Tensor& y, plexus::Mode) override {
+        const plexus::Window2d w = window_for(x);
+        plexus::Device& device = *x.device();
+        const Tensor col = col_.rows(0, w.batch * w.out_plane());
+        device.im2col(x, col, w);
+        col_rows_ = col.rows();
+        const Tensor nhwc = nhwc_.rows(0, w.batch * w.out_plane());
+        device.gemm(Transpose::no, Transpose::yes, 1.0f, col, matrix(weights_.kernel.value), 0.0f,
+                    nhwc);
+        if (weights_.use_bias)
+            device.binary(plexus::BinaryOp::add, nhwc, weights_.bias.value, nhwc);
+        device.transpose(nhwc, y, w.batch, w.out_plane(), filters_);
+    }
+
+    void backward(const Tensor& x, const Tensor&, const Tensor& dy, const Tensor* dx) override {
+        const plexus::Window2d w = window_for(x);
+        plexus::Device& device = *x.device();
+        const Tensor nhwc = nhwc_.rows(0, w.batch * w.out_plane());
+        device.transpose(dy, nhwc, w.batch, filters_, w.out_plane());
+        if (weights_.trainable) {  // a frozen layer skips its weight gradients, not dx
+            device.gemm(Transpose::yes, Transpose::no, 1.0f, nhwc, patches(x, w), 0.0f,
+                        matrix(weights_.kernel.grad));
+            if (weights_.use_bias)
+                device.reduce(plexus::ReduceOp::sum, nhwc, plexus::Axis::rows, weights_.bias.grad);
+        }
+        if (dx) {
+            // The patch matrix is not needed any more: it holds d(col) now.
+            const Tensor dcol = col_.rows(0, w.batch * w.out_plane());
+            device.gemm(Transpose::no, Transpose::no, 1.0f, nhwc, matrix(weights_.kernel.value),
+                        0.0f, dcol);
+            col_rows_ = 0;
+            device.col2im(dcol, *dx, w);
+        }
+    }
+
+    std::vector<plexus::Parameter*> parameters() override { return weights_.parameters(); }
+
+private:
+    // The window for x's batch, after checking x is what build() saw (fewer rows allowed).
+    plexus::Window2d window_for(const Tensor& x) const {
+        if (col_.empty())
+            throw plexus::ShapeError("conv2d: forward/backward called before build()");
+        if (x.rows() == 0 || x.rows() > window_.batch || x.cols() != sample_numel_)
+            throw plexus::ShapeError("conv2d: built for up to " + std::to_string(window_.batch) +
+                                     " samples of " + std::to_string(sample_numel_) +
+                                     " values, got " + x.shape().str());
+        return plexus::support::with_batch(window_, x.rows());
+    }
+
+    // The im2col patches of x for backward: those forward wrote (the Layer contract: backward
+    // gets the x forward just saw), unless a backward with dx has overwritten them since.
+    Tensor patches(const Tensor& x, const plexus::Window2d& w) {
+        const Tensor col = col_.rows(0, w.batch * w.out_plane());
+        if (col_rows_ != col.rows()) x.device()->im2col(x, col, w);
+        col_rows_ = col.rows();
+        return col;
+    }
+
+    // The OIHW kernel as the [filters, C*kh*kw] matrix it already is in memory.
+    Tensor matrix(const Tensor& kernel) const {
+        return kernel.reshaped({filters_, window_.patch()});
+    }
+
+    std::size_t filters_;
+    plexus::support::WindowSpec spec_;
+    plexus::support::KernelWeights weights_;
+    plexus::Window2d window_;
+    std::size_t sample_numel_ = 0;
+    Tensor col_;                // [N*OH*OW, C*kh*kw]: im2col patches, or d(patches) in backward
+    Tensor nhwc_;               // [N*OH*OW, filters]: the output, or dy, channel-last
+    std::size_t col_rows_ = 0;  // rows of col_ holding the patches of the last forward
+};
+
+}  // namespace
+
+PLEXUS_PLUGIN(plexus::component<Conv2d>("conv2d", "0.1.0",
+                                        "2-D convolution over [C, H, W] images (NCHW)",
+                                        kConv2dParams))
