@@ -195,6 +195,14 @@ BOOST_FIXTURE_TEST_CASE(layer_shape_errors_name_the_layer_its_input_and_its_reas
     scalar.add(registry.create_as<Layer>("batchnorm"), "batchnorm");
     expect_error(scalar, Shape{32},
                  "layer 0 (batchnorm): input [*]: expected input [batch, features...], got [32]");
+    // The example: a 5x5 kernel on the 3x3 map two valid 3x3 convolutions leave.
+    core::Sequential shrinking;
+    for (const char* layer : {"conv2d filters=8 kernel=3", "relu", "conv2d filters=8 kernel=3",
+                              "conv2d filters=2 kernel=5"})
+        shrinking.add(registry.create_as<Layer>(layer), core::parse_component_spec(layer).name);
+    expect_error(shrinking, Shape{16, 1, 7, 7},
+                 "layer 3 (conv2d): input [*, 8, 3, 3]: a 5x5 kernel (valid padding) does not "
+                 "fit a 3x3 input [8, 3, 3]; use a smaller kernel or dilation, or padding=same");
 }
 
 // A partial last batch runs through row views of buffers built for the full batch; its
