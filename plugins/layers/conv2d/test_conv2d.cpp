@@ -253,8 +253,9 @@ BOOST_AUTO_TEST_CASE(bad_parameters_and_shapes_are_rejected_with_clear_messages)
     BOOST_TEST(build_error("conv2d filters=2 kernel=3 padding=3", {8, 4, 4}) ==
                "conv2d: padding 3 must be smaller than the kernel's span 3x3 (a 3x3 kernel); "
                "use a smaller padding or padding=same");
-    BOOST_TEST(build_error("conv2d filters=2 kernel=3", {8, 16}) ==
-               "conv2d: expected images [batch, C, H, W] or [batch, H, W], got [8, 16]");
+    BOOST_TEST(build_error("conv2d filters=2 kernel=3", {8, 15}) ==
+               "conv2d: expected images [batch, C, H, W] or [batch, H, W], got [8, 15]; to read 15 "
+               "features as an image, put 'layer = reshape shape=CxHxW' before it");
     BOOST_TEST(build_error("conv2d filters=2 kernel=5 padding=same", {8, 1, 3, 3}) == "(no error)");
 
     auto device = load<plexus::Device>("cpu");

@@ -179,7 +179,8 @@ BOOST_AUTO_TEST_CASE(bad_parameters_and_shapes_are_rejected_with_clear_messages)
                "use a smaller kernel or dilation, or padding=same");
     BOOST_TEST(build_error("global_avg_pool2d", {4, 10}) ==
                "global_avg_pool2d: expected images [batch, C, H, W] or [batch, H, W], got "
-               "[4, 10]");
+               "[4, 10]; to read 10 features as an image, put 'layer = reshape shape=CxHxW' "
+               "before it");
     auto device = load<plexus::Device>("cpu");
     auto layer = load<plexus::Layer>("max_pool2d");
     layer->build({2, 1, 4, 4}, *device, {});
