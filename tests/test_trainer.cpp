@@ -172,6 +172,31 @@ BOOST_FIXTURE_TEST_CASE(shape_mismatch_names_layer_index_and_shapes, Fixture) {
     }
 }
 
+// The real layers' messages through the model: index, name, input shape, the layer's reason
+// once (its own "dropout: " prefix dropped) with the full shape the layer saw.
+BOOST_FIXTURE_TEST_CASE(layer_shape_errors_name_the_layer_its_input_and_its_reason, Fixture) {
+    const auto expect_error = [&](core::Sequential& bad, const Shape& input,
+                                  const std::string& message) {
+        try {
+            bad.build(input, *device, 1);
+            BOOST_FAIL("expected ShapeError");
+        } catch (const ShapeError& e) {
+            BOOST_TEST(e.what() == message);
+        }
+    };
+    core::Sequential spatial;
+    spatial.add(registry.create_as<Layer>("dense units=16"), "dense");
+    spatial.add(registry.create_as<Layer>("relu"), "relu");
+    spatial.add(registry.create_as<Layer>("dropout spatial=true"), "dropout");
+    expect_error(spatial, Shape{32, 8},
+                 "layer 2 (dropout): input [*, 16]: spatial=true drops whole channels of images "
+                 "[batch, C, H, W] (rank >= 3), got [32, 16]; use spatial=false for features");
+    core::Sequential scalar;
+    scalar.add(registry.create_as<Layer>("batchnorm"), "batchnorm");
+    expect_error(scalar, Shape{32},
+                 "layer 0 (batchnorm): input [*]: expected input [batch, features...], got [32]");
+}
+
 // A partial last batch runs through row views of buffers built for the full batch; its
 // gradients must equal those of a model built for exactly that many rows.
 BOOST_AUTO_TEST_CASE(partial_batch_gradients_match_an_exact_build) {

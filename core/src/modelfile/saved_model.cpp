@@ -29,9 +29,10 @@ void SavedModel::predict(const Dataset& data, const std::vector<std::uint32_t>& 
 void SavedModel::evaluate(const Dataset& data, const std::vector<std::uint32_t>& ids,
                           const std::vector<std::shared_ptr<Metric>>& metrics,
                           std::vector<float>* probabilities) {
-    const std::size_t f = pipeline.output_features(), cols = output_columns();
+    const std::size_t cols = output_columns();
     std::vector<float> logits(batch * cols);
-    const Tensor x = device->alloc(Shape{batch, f}), t = device->alloc(Shape{batch, cols});
+    const Tensor x = device->alloc(batch_of(batch, pipeline.output_shape()));
+    const Tensor t = device->alloc(Shape{batch, cols});
     for (auto& m : metrics) {
         m->build(model.output_shape(), *device);
         m->reset();
@@ -98,7 +99,7 @@ std::unique_ptr<SavedModel> load_model(const fs::path& path, const Registry& reg
 
     try {
         const Shape prepared = m->pipeline.build(m->card.input_shape, batch, m->card.divide, 0);
-        m->model.build(Shape{batch, prepared.numel()}, *m->device, 0);
+        m->model.build(batch_of(batch, prepared), *m->device, 0);
         m->pipeline.load_state(st.tensors);
     } catch (const Error& e) {
         throw DataError(name + ": " + e.what());

@@ -13,6 +13,13 @@ std::string batchless(const Shape& s) {
     return out + "]";
 }
 
+// A layer's ShapeError usually starts with its own name ("dropout: ..."), which the model's
+// "layer I (NAME)" prefix already gives: keep one.
+std::string own_words(const char* what, const std::string& name) {
+    const std::string text = what, own = name + ": ";
+    return text.rfind(own, 0) == 0 ? text.substr(own.size()) : text;
+}
+
 }  // namespace
 
 void Sequential::add(std::shared_ptr<Layer> layer, std::string name) {
@@ -34,7 +41,7 @@ Shape Sequential::build(const Shape& input, Device& device, std::uint64_t seed) 
             e.output = e.layer->build(shape, device, ctx);
         } catch (const ShapeError& err) {
             throw ShapeError("layer " + std::to_string(i) + " (" + e.name + "): input " +
-                             batchless(shape) + ": " + err.what());
+                             batchless(shape) + ": " + own_words(err.what(), e.name));
         }
         if (e.output.rank() == 0 || e.output[0] != shape[0])
             throw ShapeError("layer " + std::to_string(i) + " (" + e.name + ") returned output " +

@@ -124,7 +124,9 @@ void Trainer::build(std::size_t classes, const std::vector<std::size_t>& class_c
     features_ = pipeline_->output_features();
     classes_ = classes;
     const std::size_t b = options_.batch_size;
-    const Shape out = model_.build(Shape{b, features_}, device_, options_.seed);
+    // Layers see samples in their shape ([H, W] images stay images for a convolution).
+    const Shape input = batch_of(b, pipeline_->output_shape());
+    const Shape out = model_.build(input, device_, options_.seed);
     const bool binary = classes == 2 && out.rank() == 2 && out[1] == 1;
     if (out.rank() != 2 || (out[1] != classes && !binary))
         throw ShapeError("the model's output is " + out.str() + " per batch but the data has " +
@@ -137,7 +139,7 @@ void Trainer::build(std::size_t classes, const std::vector<std::size_t>& class_c
     for (auto& m : metrics_) m->build(out, device_);
     optimizer_.build(model_.parameters(), device_);
     loader_ = std::make_unique<BatchLoader>(*pipeline_, b, target_cols_, options_.prefetch);
-    x_ = device_.alloc(Shape{b, features_});
+    x_ = device_.alloc(input);
     t_ = device_.alloc(Shape{b, target_cols_});
     regularized_.clear();
     for (Parameter* p : model_.parameters())

@@ -2,9 +2,10 @@
 //
 // It is the reference every other device is compared against, so outside gemm the code
 // favours obvious loops (compiled -O3, reductions marked `omp simd`) over clever kernels.
-// Ops run synchronously on the calling thread; only GEMM fans out, on OpenBLAS's own pool,
-// which keeps one owner of the cores: a second pool spinning beside OpenBLAS's would fight it
-// for them and slow GEMM down. No op allocates.
+// Ops run synchronously on the calling thread; GEMM fans out on OpenBLAS's own pool, and the
+// large optimizer updates and window ops (im2col, pooling, ...) on a few helper threads that
+// never spin beside OpenBLAS's (worker_pool.hpp): a second pool busy-waiting would fight it
+// for the cores and slow GEMM down. No op allocates.
 //
 // The loops are compiled twice, for x86-64's baseline (SSE2) and for AVX2, and the device
 // picks the variant the processor runs when it is created (`isa=auto`): one build runs
@@ -20,6 +21,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <climits>
 #include <cmath>
 #include <cstddef>
@@ -32,6 +34,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <type_traits>
 
 #include <unistd.h>
 

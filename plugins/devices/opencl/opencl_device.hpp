@@ -1,6 +1,6 @@
 // The OpenCL device class, shared by the files that implement it: plugin.cpp (setup,
-// memory, the manifest), ops.cpp (elementwise, reductions, softmax, random), gemm.cpp and
-// fused.cpp. Only this plugin includes it.
+// memory, the manifest), ops.cpp (elementwise, reductions, softmax, random), gemm.cpp,
+// fused.cpp and window.cpp. Only this plugin includes it.
 #pragma once
 
 #include <array>
@@ -36,6 +36,11 @@ enum class Kernel : std::size_t {
     softmax_cross_entropy_backward,
     adam_update,
     sgd_momentum_update,
+    im2col,
+    col2im,
+    pool2d,
+    pool2d_backward,
+    transpose,
     count
 };
 
@@ -131,6 +136,10 @@ private:
     void launch_1d(Kernel kernel, const char* op, std::size_t n, const Args&... args) {
         if (n) launch(kernel, op, {n, 1}, {0, 0}, args...);
     }
+    // launch_1d with the fields of `w` after `args` (window.cpp, the only user).
+    template <class... Args>
+    void launch_window(Kernel kernel, const char* op, std::size_t n, const plexus::Window2d& w,
+                       const Args&... args);
     [[noreturn]] void fail_enqueue(cl_int err, const char* op) const;
     // Work-group size for a row kernel over rows of `cols` elements.
     std::size_t row_group(Kernel kernel, std::size_t cols) const;

@@ -11,6 +11,7 @@
 #include <limits>
 #include <memory>
 #include <numeric>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -116,6 +117,9 @@ BOOST_AUTO_TEST_CASE(gemm_tiled_small_tiles) {
     });
 }
 BOOST_AUTO_TEST_CASE(random_matches_cpu) { check_all("random"); }
+BOOST_AUTO_TEST_CASE(window_ops) {
+    for (const char* op : {"im2col", "col2im", "pool2d", "transpose"}) check_all(op);
+}
 BOOST_AUTO_TEST_CASE(fused) {
     for (plexus::fused::Key key : plexus::fused::kAllKeys) {
         BOOST_TEST(opencl().fused_keys().contains(key), plexus::fused::key_name(key));
@@ -142,6 +146,117 @@ BOOST_AUTO_TEST_CASE(random_is_deterministic_and_well_distributed) {
     BOOST_TEST(*std::min_element(vb.begin(), vb.end()) >= 0.0f);
     BOOST_TEST(*std::max_element(vb.begin(), vb.end()) < 1.0f);
     BOOST_TEST(std::fabs(std::accumulate(vb.begin(), vb.end(), 0.0) / n - 0.5) < 0.005);
+}
+
+// ---- window ops against the CPU device, on geometries that stress the index arithmetic;
+// every operand is a view at an odd offset into a larger buffer.
+
+// A geometry with out_h / out_w from the padding after (pad_after_h, pad_after_w).
+plexus::Window2d window(std::array<std::size_t, 4> nchw, std::array<std::size_t, 2> kernel,
+                        std::array<std::size_t, 2> stride, std::array<std::size_t, 2> dilation,
+                        std::array<std::size_t, 4> pad /* top, bottom, left, right */) {
+    plexus::Window2d w{.batch = nchw[0], .channels = nchw[1], .height = nchw[2],
+                       .width = nchw[3], .kernel_h = kernel[0], .kernel_w = kernel[1],
+                       .stride_h = stride[0], .stride_w = stride[1],
+                       .dilation_h = dilation[0], .dilation_w = dilation[1],
+                       .pad_top = pad[0], .pad_left = pad[2]};
+    w.out_h = plexus::window_output(w.height, w.kernel_h, w.stride_h, w.dilation_h, pad[0], pad[1]);
+    w.out_w = plexus::window_output(w.width, w.kernel_w, w.stride_w, w.dilation_w, pad[2], pad[3]);
+    return w;
+}
+
+// `values` on device d as a view 5 floats into a larger buffer.
+Tensor at_offset(Device& d, const Floats& values) {
+    const Tensor t = d.alloc({values.size() + 5}).rows(5, values.size());
+    d.upload(t, values);
+    return t;
+}
+
+// Random values; with `levels`, drawn from that many integers only, so windows hold ties.
+Floats draw(std::size_t n, std::mt19937& rng, int levels = 0) {
+    std::uniform_real_distribution<float> real(-2.0f, 2.0f);
+    std::uniform_int_distribution<int> level(0, std::max(levels - 1, 0));
+    Floats v(n);
+    for (float& x : v) x = levels ? static_cast<float>(level(rng)) : real(rng);
+    return v;
+}
+
+// Runs op(device, inputs on it, output on it) on both devices; the outputs must agree within
+// `tolerance` (relative to 1 + |cpu value|).
+template <class Op>
+void compare(const std::string& what, const std::vector<Floats>& inputs, std::size_t out_n,
+             Op op, float tolerance) {
+    Floats result[2];
+    Device* devices[2] = {&cpu(), &opencl()};
+    for (int k = 0; k < 2; ++k) {
+        std::vector<Tensor> in;
+        for (const Floats& v : inputs) in.push_back(at_offset(*devices[k], v));
+        const Tensor out = at_offset(*devices[k], Floats(out_n, kNaN));
+        op(*devices[k], in, out);
+        result[k] = plexus::testing::to_host(*devices[k], out);
+    }
+    std::size_t wrong = 0;
+    for (std::size_t i = 0; i < out_n; ++i)
+        wrong += !(std::fabs(result[0][i] - result[1][i]) <= tolerance * (1 + std::fabs(result[0][i])));
+    BOOST_TEST(wrong == 0u, what << ": " << wrong << " of " << out_n << " differ");
+}
+
+BOOST_AUTO_TEST_CASE(window_ops_match_cpu) {
+    using plexus::PoolOp;
+    std::mt19937 rng(14);
+    const plexus::Window2d windows[] = {
+        window({2, 3, 7, 9}, {3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}),    // same, odd sizes
+        window({1, 1, 5, 6}, {1, 1}, {1, 1}, {1, 1}, {0, 0, 0, 0}),    // 1x1, batch 1, one channel
+        window({2, 5, 8, 11}, {3, 5}, {2, 2}, {1, 1}, {0, 1, 2, 2}),   // same, pad_top 0, bottom 1
+        window({3, 2, 7, 7}, {4, 4}, {2, 2}, {1, 1}, {1, 2, 1, 2}),    // same, pad_top 1, bottom 2
+        window({2, 3, 10, 7}, {3, 3}, {1, 1}, {2, 2}, {2, 2, 2, 2}),   // dilation 2
+        window({2, 3, 7, 9}, {2, 2}, {2, 2}, {1, 1}, {0, 0, 0, 0}),    // pooling, floor
+        window({1, 5, 9, 8}, {3, 2}, {2, 3}, {2, 1}, {1, 1, 0, 1})};   // everything uneven
+    for (const plexus::Window2d& w : windows) {
+        const std::string g = "N=" + std::to_string(w.batch) + " C=" + std::to_string(w.channels) +
+                              " " + std::to_string(w.height) + "x" + std::to_string(w.width) +
+                              " k=" + std::to_string(w.kernel_h) + "x" + std::to_string(w.kernel_w) +
+                              " out=" + std::to_string(w.out_h) + "x" + std::to_string(w.out_w);
+        const std::size_t in_n = w.batch * w.channels * w.in_plane();
+        const std::size_t out_n = w.batch * w.channels * w.out_plane();
+        const std::size_t col_n = w.batch * w.out_plane() * w.patch();
+        compare("im2col " + g, {draw(in_n, rng)}, col_n,
+                [&](Device& d, auto& in, const Tensor& out) { d.im2col(in[0], out, w); }, 0.0f);
+        compare("col2im " + g, {draw(col_n, rng)}, in_n,
+                [&](Device& d, auto& in, const Tensor& out) { d.col2im(in[0], out, w); }, 1e-5f);
+        for (int levels : {0, 3}) {  // 3 levels: ties in every window
+            const Floats x = draw(in_n, rng, levels);
+            compare("pool2d max " + g, {x}, out_n, [&](Device& d, auto& in, const Tensor& out) {
+                d.pool2d(PoolOp::max, in[0], out, Tensor(), w);
+            }, 0.0f);
+            compare("pool2d argmax " + g, {x}, out_n, [&](Device& d, auto& in, const Tensor& out) {
+                d.pool2d(PoolOp::max, in[0], d.alloc({out_n}), out, w);
+            }, 0.0f);
+            // max backward through each device's own argmax (identical, as checked above)
+            compare("pool2d_backward max " + g, {x, draw(out_n, rng)}, in_n,
+                    [&](Device& d, auto& in, const Tensor& out) {
+                        const Tensor argmax = d.alloc({out_n});
+                        d.pool2d(PoolOp::max, in[0], d.alloc({out_n}), argmax, w);
+                        d.pool2d_backward(PoolOp::max, in[1], argmax, out, w);
+                    }, 1e-5f);
+        }
+        compare("pool2d avg " + g, {draw(in_n, rng)}, out_n,
+                [&](Device& d, auto& in, const Tensor& out) {
+                    d.pool2d(PoolOp::avg, in[0], out, Tensor(), w);
+                }, 1e-5f);
+        compare("pool2d_backward avg " + g, {draw(out_n, rng)}, in_n,
+                [&](Device& d, auto& in, const Tensor& out) {
+                    d.pool2d_backward(PoolOp::avg, in[0], Tensor(), out, w);
+                }, 1e-5f);
+    }
+    // Transposes smaller than, equal to and beyond the 16 x 16 tile, batched.
+    for (auto [b, r, c] : {std::array<std::size_t, 3>{1, 1, 1}, {2, 17, 33}, {3, 16, 16},
+                           {1, 5, 300}, {4, 33, 1}, {2, 64, 49}}) {
+        compare("transpose " + std::to_string(b) + "x" + std::to_string(r) + "x" + std::to_string(c),
+                {draw(b * r * c, rng)}, b * r * c,
+                [&](Device& d, auto& in, const Tensor& out) { d.transpose(in[0], out, b, r, c); },
+                0.0f);
+    }
 }
 
 BOOST_AUTO_TEST_CASE(errors_name_the_op_and_operand) {

@@ -3,6 +3,12 @@
 // mini-batch, then scales and shifts with learned gamma and beta; running statistics, kept as
 // an exponential moving average in the Keras convention, are used at inference.
 //
+// On images [N, C, H, W] a feature is a channel, normalised over (N, H, W) as the paper's
+// section 3.2 does for convolutional layers (Keras BatchNormalization(axis=1), PyTorch
+// BatchNorm2d): the layer transposes NCHW to NHWC, whose [N*H*W, C] view is exactly the dense
+// case, runs the dense pass on it and transposes back, so both layouts share one code path,
+// the fused kernels included.
+//
 // A device may run a whole pass as one kernel through try_fused(fused::BatchNormForwardTrain /
 // BatchNormForwardInfer / BatchNormBackward, plexus/fused.hpp); the primitive path below is
 // the reference. Every workspace is allocated in build() for the largest batch and used
@@ -56,8 +62,13 @@ public:
         if (input.rank() < 2 || input.cols() == 0)
             throw plexus::ShapeError("batchnorm: expected input [batch, features...], got " +
                                      input.str());
-        features_ = input.cols();
-        const plexus::Shape row{features_}, batch{input.rows(), features_};
+        // Only rank 4 is an image: rank 3 may be a sequence [N, T, F] as well as a one-channel
+        // [N, H, W] image, so it keeps the per-feature reading. A 1x1 plane needs no transpose.
+        const bool image = input.rank() == 4 && input[2] * input[3] > 1;
+        channels_ = image ? input[1] : input.cols();
+        plane_ = image ? input[2] * input[3] : 1;
+        max_batch_ = input.rows();
+        const plexus::Shape row{channels_}, batch{max_batch_ * plane_, channels_};
         gamma_.value = device.alloc(row);
         gamma_.grad = device.alloc(row);
         beta_.value = device.alloc(row);
@@ -77,6 +88,7 @@ public:
         shift_ = device.alloc(row);
         xhat_ = device.alloc(batch);
         tmp_ = device.alloc(batch);
+        nhwc_ = image ? device.alloc(batch) : Tensor{};
         trained_rows_ = 0;
         return input;
     }
@@ -85,8 +97,56 @@ public:
         check(x, "forward");
         plexus::Device& device = *x.device();
         const std::size_t n = x.rows();
-        const Tensor x2 = x.reshaped({n, features_});
-        Tensor y2 = y.reshaped({n, features_});
+        if (plane_ == 1) {
+            normalize(device, x.reshaped({n, channels_}), y.reshaped({n, channels_}), mode);
+            return;
+        }
+        // In place in the NHWC workspace: every pass allows y to alias x.
+        const Tensor t = nhwc_.rows(0, n * plane_);
+        device.transpose(x, t, n, channels_, plane_);
+        normalize(device, t, t, mode);
+        device.transpose(t, y, n, plane_, channels_);
+    }
+
+    void backward(const Tensor& x, const Tensor&, const Tensor& dy, const Tensor* dx) override {
+        check(x, "backward");
+        const std::size_t n = x.rows();
+        if (trained_rows_ != n * plane_)
+            throw plexus::ShapeError(
+                "batchnorm: backward needs a train-mode forward of the same batch first");
+        plexus::Device& device = *x.device();
+        if (plane_ == 1) {
+            Tensor dx2;
+            if (dx) dx2 = dx->reshaped({n, channels_});
+            backward_rows(device, dy.reshaped({n, channels_}), dx ? &dx2 : nullptr);
+            return;
+        }
+        // dx may alias dy, so the NHWC gradient is computed in place.
+        const Tensor t = nhwc_.rows(0, n * plane_);
+        device.transpose(dy, t, n, channels_, plane_);
+        backward_rows(device, t, dx ? &t : nullptr);
+        if (dx) device.transpose(t, *dx, n, plane_, channels_);
+    }
+
+    std::vector<plexus::Parameter*> parameters() override {
+        std::vector<plexus::Parameter*> out;
+        if (scale_) out.push_back(&gamma_);
+        if (center_) out.push_back(&beta_);
+        return out;
+    }
+
+    std::vector<plexus::NamedTensor> state() override {
+        return {{"moving_mean", moving_mean_}, {"moving_variance", moving_variance_}};
+    }
+
+private:
+    const Tensor* gamma() const { return scale_ ? &gamma_.value : nullptr; }
+    const Tensor* beta() const { return center_ ? &beta_.value : nullptr; }
+
+    // The dense pass on [n, channels] rows: x2 is the input, y2 the output (may alias x2).
+    void normalize(plexus::Device& device, const Tensor& x2, const Tensor& y2,
+                   plexus::Mode mode) {
+        const std::size_t n = x2.rows();
         Tensor xhat = xhat_.rows(0, n);
         if (mode == plexus::Mode::infer) {
             trained_rows_ = 0;
@@ -114,6 +174,7 @@ public:
             device.binary(BinaryOp::add, y2, shift_, y2);
             return;
         }
+        // Only a dense batch can get here with one row: an image plane has at least two.
         if (n < 2)
             throw plexus::ShapeError(
                 "batchnorm: a training batch of 1 sample has no variance; use batch_size >= 2 "
@@ -141,30 +202,23 @@ public:
         device.unary(UnaryOp::sqrt, invstd_, invstd_);
         device.unary(UnaryOp::reciprocal, invstd_, invstd_);
         device.binary(BinaryOp::mul, xhat, invstd_, xhat);
-        affine(device, xhat, y2);
+        affine(device, xhat, y2);  // x2 is no longer read: y2 may alias it
         device.axpby(1.0f - momentum_, mean_, momentum_, moving_mean_);
         device.axpby(1.0f - momentum_, variance_, momentum_, moving_variance_);
     }
 
-    // dx = gamma*invstd/N * (N*dy - sum(dy) - xhat*sum(dy*xhat)); dgamma = sum(dy*xhat);
-    // dbeta = sum(dy). dx is written last, so it may alias dy.
-    void backward(const Tensor& x, const Tensor&, const Tensor& dy, const Tensor* dx) override {
-        check(x, "backward");
-        const std::size_t n = x.rows();
-        if (trained_rows_ != n)
-            throw plexus::ShapeError(
-                "batchnorm: backward needs a train-mode forward of the same batch first");
-        plexus::Device& device = *x.device();
-        const Tensor dy2 = dy.reshaped({n, features_});
+    // The dense backward on [n, channels] rows: dx = gamma*invstd/n * (n*dy - sum(dy) -
+    // xhat*sum(dy*xhat)); dgamma = sum(dy*xhat); dbeta = sum(dy). dx is written last, so it
+    // may alias dy.
+    void backward_rows(plexus::Device& device, const Tensor& dy2, const Tensor* dx2) {
+        const std::size_t n = dy2.rows();
         const Tensor xhat = xhat_.rows(0, n);
-        Tensor dx2;
-        if (dx) dx2 = dx->reshaped({n, features_});
         // Without scale/center the sums still feed dx; they land in the unused grads.
         if (fused_ && device.try_fused(plexus::fused::BatchNormBackward{.dy = dy2,
                                                                        .xhat = xhat,
                                                                        .gamma = gamma(),
                                                                        .invstd = invstd_,
-                                                                       .dx = dx ? &dx2 : nullptr,
+                                                                       .dx = dx2,
                                                                        .dgamma = gamma_.grad,
                                                                        .dbeta = beta_.grad}))
             return;
@@ -172,29 +226,14 @@ public:
         const Tensor tmp = tmp_.rows(0, n);
         device.binary(BinaryOp::mul, dy2, xhat, tmp);
         device.reduce(plexus::ReduceOp::sum, tmp, Axis::rows, gamma_.grad);
-        if (!dx) return;
+        if (!dx2) return;
         device.binary(BinaryOp::mul, xhat, gamma_.grad, tmp);
         device.binary(BinaryOp::add, tmp, beta_.grad, tmp);
         device.axpby(static_cast<float>(n), dy2, -1.0f, tmp);
         device.unary(UnaryOp::scale, invstd_, coef_, 1.0f / static_cast<float>(n));
         if (scale_) device.binary(BinaryOp::mul, coef_, gamma_.value, coef_);
-        device.binary(BinaryOp::mul, tmp, coef_, dx2);
+        device.binary(BinaryOp::mul, tmp, coef_, *dx2);
     }
-
-    std::vector<plexus::Parameter*> parameters() override {
-        std::vector<plexus::Parameter*> out;
-        if (scale_) out.push_back(&gamma_);
-        if (center_) out.push_back(&beta_);
-        return out;
-    }
-
-    std::vector<plexus::NamedTensor> state() override {
-        return {{"moving_mean", moving_mean_}, {"moving_variance", moving_variance_}};
-    }
-
-private:
-    const Tensor* gamma() const { return scale_ ? &gamma_.value : nullptr; }
-    const Tensor* beta() const { return center_ ? &beta_.value : nullptr; }
 
     void affine(plexus::Device& device, const Tensor& xhat, const Tensor& y) const {
         if (scale_)
@@ -208,11 +247,13 @@ private:
         if (xhat_.empty())
             throw plexus::ShapeError(std::string("batchnorm: ") + where +
                                      " called before build()");
-        if (x.cols() != features_ || x.rows() > xhat_.rows())
-            throw plexus::ShapeError("batchnorm: built for up to " +
-                                     std::to_string(xhat_.rows()) + " rows of " +
-                                     std::to_string(features_) + " features, got " +
-                                     x.shape().str());
+        if (x.cols() != channels_ * plane_ || x.rows() > max_batch_)
+            throw plexus::ShapeError(
+                "batchnorm: built for up to " + std::to_string(max_batch_) + " rows of " +
+                std::to_string(channels_ * plane_) +
+                (plane_ == 1 ? " features" : " values (" + std::to_string(channels_) +
+                                                 " channels)") +
+                ", got " + x.shape().str());
     }
 
     float momentum_;
@@ -220,19 +261,22 @@ private:
     bool center_;
     bool scale_;
     bool fused_;
-    std::size_t features_ = 0;
-    std::size_t trained_rows_ = 0;  // rows of the last train-mode forward; 0 after infer
+    std::size_t channels_ = 0;      // the normalised features: C of an image, else all
+    std::size_t plane_ = 1;         // H*W of an image, else 1
+    std::size_t max_batch_ = 0;     // samples per batch at most (from build)
+    std::size_t trained_rows_ = 0;  // [rows, channels] rows of the last train forward; 0: infer
     plexus::Parameter gamma_;
     plexus::Parameter beta_;
     Tensor moving_mean_, moving_variance_;
-    Tensor mean_, variance_, invstd_, coef_, shift_;  // [features]
-    Tensor xhat_, tmp_;                               // [max batch, features]
+    Tensor mean_, variance_, invstd_, coef_, shift_;  // [channels]
+    Tensor xhat_, tmp_;                               // [max batch * plane, channels]
+    Tensor nhwc_;  // [max batch * plane, channels]: the NHWC image or its gradient; dense: none
 };
 
 }  // namespace
 
 PLEXUS_PLUGIN(plexus::component<BatchNorm>(
     "batchnorm", "0.1.0",
-    "Batch normalization (Ioffe & Szegedy, 2015): per-feature batch statistics, learned "
-    "gamma/beta, running averages at inference",
+    "Batch normalization (Ioffe & Szegedy, 2015): per-feature (on images per-channel) batch "
+    "statistics, learned gamma/beta, running averages at inference",
     kBatchNormParams))

@@ -69,4 +69,12 @@ private:
     std::size_t rank_ = 0;
 };
 
+/// A batch of `rows` samples of `sample` shape: [rows, sample...]. Throws ShapeError when
+/// that exceeds kMaxRank dimensions.
+inline Shape batch_of(std::size_t rows, const Shape& sample) {
+    Shape s{rows};
+    for (std::size_t i = 0; i < sample.rank(); ++i) s.push_back(sample[i]);
+    return s;
+}
+
 }  // namespace plexus

@@ -74,3 +74,9 @@ float row_exp_stats(__global const float* xr, uint cols, __local float* peak,
     *sum = total[0];
     return m;
 }
+
+// The fields of plexus::Window2d, in the order window.cpp passes them to the window kernels
+// (im2col, col2im, pool2d, pool2d_backward).
+#define WINDOW2D_PARAMS                                                                    \
+    uint N, uint C, uint H, uint W, uint KH, uint KW, uint SH, uint SW, uint DH, uint DW, \
+        uint PT, uint PL, uint OH, uint OW

@@ -19,8 +19,9 @@ public:
     void add(std::shared_ptr<Layer> layer, std::string name);
 
     /// Builds every layer for inputs of `input` shape (first dimension: largest batch).
-    /// Throws ShapeError "layer I (NAME): input [..]: reason" naming the layer index and
-    /// shapes. Returns the output shape.
+    /// Throws ShapeError "layer I (NAME): input [*, ..]: reason" naming the layer index, its
+    /// component name, the input shape it got (batch as *) and the layer's own message (its
+    /// leading "NAME: " dropped). Returns the output shape.
     Shape build(const Shape& input, Device& device, std::uint64_t seed);
 
     /// Runs the layers on x (x.rows() <= the built batch). Returns a view of the output
