@@ -178,7 +178,7 @@ protected:
                     const plexus::Window2d&) override {}
     void run_pool2d_backward(plexus::PoolOp, const Tensor&, const Tensor&, const Tensor&,
                              const plexus::Window2d&) override {}
-    void run_transpose(const Tensor&, const Tensor&, std::size_t, std::size_t,
+    void run_transpose(const Tensor&, const Tensor&, std::size_t, std::size_t, std::size_t,
                        std::size_t) override {}
 
 private:

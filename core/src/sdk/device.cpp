@@ -382,12 +382,12 @@ void Device::pool2d_backward(PoolOp op, const Tensor& dy, const Tensor& argmax, 
 }
 
 void Device::transpose(const Tensor& x, const Tensor& y, std::size_t batch, std::size_t rows,
-                       std::size_t cols) {
-    const std::size_t n = product(*this, "transpose", {batch, rows, cols});
+                       std::size_t cols, std::size_t inner) {
+    const std::size_t n = product(*this, "transpose", {batch, rows, cols, inner});
     check_tensor(*this, "transpose", x, "x", n);
     check_tensor(*this, "transpose", y, "y", n);
     if (overlap(x, y)) fail_window(*this, "transpose", "y overlaps x");
-    run_transpose(x, y, batch, rows, cols);
+    run_transpose(x, y, batch, rows, cols, inner);
 }
 
 }  // namespace plexus

@@ -220,10 +220,13 @@ protected:
                      t0);
     }
     void run_transpose(const plexus::Tensor& x, const plexus::Tensor& y, std::size_t batch,
-                       std::size_t rows, std::size_t cols) override {
+                       std::size_t rows, std::size_t cols, std::size_t inner) override {
         const auto t0 = profile_.begin();
-        Device::run_transpose(x, y, batch, rows, cols);
-        profile_.end(fmt::format("transpose [{}, {}, {}]", batch, rows, cols), t0);
+        Device::run_transpose(x, y, batch, rows, cols, inner);
+        profile_.end(inner == 1 ? fmt::format("transpose [{}, {}, {}]", batch, rows, cols)
+                                : fmt::format("transpose [{}, {}, {}] of {}-float runs", batch,
+                                              rows, cols, inner),
+                     t0);
     }
 
 private:

@@ -178,6 +178,11 @@ BOOST_AUTO_TEST_CASE(transpose_by_hand) {
     const Tensor r = make({5}, Floats(5, kNaN));
     dev->transpose(make({5}, iota(5, 1)), r, 1, 1, 5);
     check_close(host(r), {1, 2, 3, 4, 5});
+    // Runs of 2: [1, 2, 3, 2] -> [1, 3, 2, 2], the pairs (1 2) (3 4) (5 6) / (7 8) (9 10)
+    // (11 12) read down the columns.
+    const Tensor p = make({12}, Floats(12, kNaN));
+    dev->transpose(make({12}, iota(12, 1)), p, 1, 2, 3, 2);
+    check_close(host(p), {1, 2, 7, 8, 3, 4, 9, 10, 5, 6, 11, 12});
 }
 
 BOOST_AUTO_TEST_CASE(bad_geometry_is_refused_naming_the_op) {

@@ -315,4 +315,30 @@ BOOST_AUTO_TEST_CASE(transpose_matches_the_definition) {
         }
 }
 
+// Transposes of runs, against y[b][j][i][k] = x[b][i][j][k]: short and long runs, and
+// conv2d's block permutes of CNN planes, large enough to be split between threads.
+BOOST_AUTO_TEST_CASE(transpose_of_runs_matches_the_definition) {
+    std::mt19937 rng(23);
+    const std::size_t shapes[][4] = {{1, 1, 1, 3},    {2, 3, 5, 2},     {3, 7, 4, 7},
+                                     {1, 32, 64, 784}, {1, 64, 32, 196}, {2, 5, 3, 196}};
+    for (const auto& dev : devices())
+        for (const auto& s : shapes) {
+            const std::size_t batch = s[0], rows = s[1], cols = s[2], inner = s[3];
+            BOOST_TEST_CONTEXT(dev->description() << ", [" << batch << ", " << rows << ", "
+                                                  << cols << ", " << inner << "]") {
+                const Floats x = random_floats(batch * rows * cols * inner, rng);
+                Floats want(x.size());
+                for (std::size_t b = 0; b < batch; ++b)
+                    for (std::size_t i = 0; i < rows; ++i)
+                        for (std::size_t j = 0; j < cols; ++j)
+                            for (std::size_t k = 0; k < inner; ++k)
+                                want[((b * cols + j) * rows + i) * inner + k] =
+                                    x[((b * rows + i) * cols + j) * inner + k];
+                const Tensor y = garbage(*dev, x.size());
+                dev->transpose(view_of(*dev, x), y, batch, rows, cols, inner);
+                check_exact(plexus::testing::to_host(*dev, y), want, "transpose of runs");
+            }
+        }
+}
+
 BOOST_AUTO_TEST_SUITE_END()

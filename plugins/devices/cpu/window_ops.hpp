@@ -6,8 +6,8 @@
 // columns are worked out once (`Taps`), and output columns whose whole window lies inside
 // the input row take a branch-free copy of kernel_w contiguous floats, unrolled for the
 // usual widths. Large ops are split between the pool's threads: im2col by output row,
-// col2im and transpose by sample, so no two threads write the same element and each thread
-// computes exactly what one thread would.
+// col2im and transpose by sample (a transpose of runs by output row), so no two threads write
+// the same element and each thread computes exactly what one thread would.
 // No include guard: cpu_device.inc includes this once per instruction set.
 namespace plexus_cpu {
 
@@ -177,14 +177,14 @@ static void with_kernel_width(std::size_t kw, F f) {
 }
 
 static void transpose_loops(const float* x, float* y, std::size_t batch, std::size_t rows,
-                            std::size_t cols, WorkerPool* pool);
+                            std::size_t cols, std::size_t inner, WorkerPool* pool);
 
 static void im2col_loops(const float* x, float* col, const plexus::Window2d& w, WorkerPool* pool) {
     // A 1x1 window with stride 1 and no padding reads every pixel once: per sample, col is
     // x's [C, H*W] transposed.
     if (w.kernel_h == 1 && w.kernel_w == 1 && w.stride_h == 1 && w.stride_w == 1 &&
         w.out_h == w.height && w.out_w == w.width)
-        return transpose_loops(x, col, w.batch, w.channels, w.in_plane(), pool);
+        return transpose_loops(x, col, w.batch, w.channels, w.in_plane(), 1, pool);
     const std::size_t rows = w.batch * w.out_h;
     split_items(pool, rows, rows * w.out_w * w.patch(), [&](std::size_t begin, std::size_t end) {
         with_kernel_width(w.kernel_w,
@@ -195,7 +195,7 @@ static void im2col_loops(const float* x, float* col, const plexus::Window2d& w, 
 static void col2im_loops(const float* col, float* x, const plexus::Window2d& w, WorkerPool* pool) {
     if (w.kernel_h == 1 && w.kernel_w == 1 && w.stride_h == 1 && w.stride_w == 1 &&
         w.out_h == w.height && w.out_w == w.width)
-        return transpose_loops(col, x, w.batch, w.in_plane(), w.channels, pool);
+        return transpose_loops(col, x, w.batch, w.in_plane(), w.channels, 1, pool);
     const std::size_t sample = w.channels * w.in_plane();
     split_items(pool, w.batch, w.batch * w.out_plane() * w.patch(),
                 [&](std::size_t begin, std::size_t end) {
@@ -225,11 +225,24 @@ static void transpose_matrix(const float* x, float* y, std::size_t rows, std::si
 }
 
 static void transpose_loops(const float* x, float* y, std::size_t batch, std::size_t rows,
-                            std::size_t cols, WorkerPool* pool) {
-    const std::size_t n = rows * cols;
-    split_items(pool, batch, 2 * batch * n, [&](std::size_t begin, std::size_t end) {
-        for (std::size_t b = begin; b < end; ++b)
-            transpose_matrix(x + b * n, y + b * n, rows, cols);
+                            std::size_t cols, std::size_t inner, WorkerPool* pool) {
+    const std::size_t n = rows * cols * inner;
+    if (inner == 1)
+        return split_items(pool, batch, 2 * batch * n, [&](std::size_t begin, std::size_t end) {
+            for (std::size_t b = begin; b < end; ++b)
+                transpose_matrix(x + b * n, y + b * n, rows, cols);
+        });
+    // Runs of `inner` floats move whole (a block permute, e.g. conv2d's [F, N, H*W] to
+    // [N, F, H*W]): split by output row (b, j), so each thread writes one contiguous range
+    // and reads its runs wherever they lie; batch may well be 1.
+    split_items(pool, batch * cols, 2 * batch * n, [&](std::size_t begin, std::size_t end) {
+        for (std::size_t t = begin; t < end; ++t) {
+            const std::size_t b = t / cols, j = t % cols;
+            const float* from = x + b * n + j * inner;
+            float* to = y + t * rows * inner;
+            for (std::size_t i = 0; i < rows; ++i)
+                std::copy_n(from + i * cols * inner, inner, to + i * inner);
+        }
     });
 }
 

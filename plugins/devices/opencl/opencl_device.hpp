@@ -105,7 +105,7 @@ protected:
                              const plexus::Tensor& argmax, const plexus::Tensor& dx,
                              const plexus::Window2d& w) override;
     void run_transpose(const plexus::Tensor& x, const plexus::Tensor& y, std::size_t batch,
-                       std::size_t rows, std::size_t cols) override;
+                       std::size_t rows, std::size_t cols, std::size_t inner) override;
 
 private:
     void setup(const plexus::Params& params);

@@ -257,6 +257,17 @@ BOOST_AUTO_TEST_CASE(window_ops_match_cpu) {
                 [&](Device& d, auto& in, const Tensor& out) { d.transpose(in[0], out, b, r, c); },
                 0.0f);
     }
+    // Runs moved whole: shorter and longer than a work-group, and conv2d's block permute.
+    for (auto [b, r, c, k] : {std::array<std::size_t, 4>{1, 2, 3, 2}, {2, 5, 3, 17},
+                              {1, 32, 16, 196}, {3, 1, 4, 7}}) {
+        compare("transpose " + std::to_string(b) + "x" + std::to_string(r) + "x" +
+                    std::to_string(c) + " of " + std::to_string(k),
+                {draw(b * r * c * k, rng)}, b * r * c * k,
+                [&](Device& d, auto& in, const Tensor& out) {
+                    d.transpose(in[0], out, b, r, c, k);
+                },
+                0.0f);
+    }
 }
 
 BOOST_AUTO_TEST_CASE(errors_name_the_op_and_operand) {

@@ -66,16 +66,22 @@ void OpenClDevice::run_pool2d_backward(PoolOp op, const Tensor& dy, const Tensor
 }
 
 void OpenClDevice::run_transpose(const Tensor& x, const Tensor& y, std::size_t batch,
-                                 std::size_t rows, std::size_t cols) {
+                                 std::size_t rows, std::size_t cols, std::size_t inner) {
     const View vx = view(x, "transpose", "x"), vy = view(y, "transpose", "y");
     constexpr std::size_t kTile = 16;  // transpose.cl's TR_TILE
+    if (inner > 1) {  // runs copied whole: work-groups of 16 x 1, 16 adjacent floats of a run
+        const std::size_t runs = batch * rows * cols;
+        launch(Kernel::transpose, "transpose", {(inner + kTile - 1) / kTile * kTile, runs},
+               {kTile, 1}, vx, vy, u32(rows), u32(cols), u32(inner), u32(runs));
+        return;
+    }
     // Work-groups of 16 x `step` work-items, each moving 16 / step rows of the tile: 16 x 16
     // where the device allows it.
     const std::size_t group = kernel_group_[static_cast<std::size_t>(Kernel::transpose)];
     const std::size_t step = std::clamp<std::size_t>(std::bit_floor(group / kTile), 1, kTile);
     const std::size_t tiles_r = (rows + kTile - 1) / kTile, tiles_c = (cols + kTile - 1) / kTile;
     launch(Kernel::transpose, "transpose", {tiles_c * kTile, batch * tiles_r * step}, {kTile, step},
-           vx, vy, u32(rows), u32(cols));
+           vx, vy, u32(rows), u32(cols), u32(1), u32(batch * rows * cols));
 }
 
 }  // namespace plexus_opencl

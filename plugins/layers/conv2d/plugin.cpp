@@ -5,8 +5,16 @@
 // Computed as one GEMM over an im2col patch matrix (Chellapilla, Puri & Simard, "High
 // performance convolutional neural networks for document processing", 2006), so the speed is
 // the device's GEMM. The kernel is stored OIHW ([filters, C, kh, kw], PyTorch's layout), which
-// is already the [filters, C*kh*kw] matrix the GEMM wants. The GEMM writes channel-last
-// (NHWC) rows, where the bias is a plain row broadcast; one batched transpose gives NCHW.
+// is already the [filters, C*kh*kw] matrix the GEMM wants.
+//
+// The GEMM writes the output channel-first, cf [F, N*P] = W [F, CKK] x col^T (P = OH*OW),
+// not channel-last col x W^T: the same product, but with the few filters as M and the many
+// positions as N, OpenBLAS runs it 1.2-2.6x faster on the CPU (the first layer's 32 x 100352
+// x 9 most), and so do the backward GEMMs cf x col and cf^T x W. From cf [F, N, P], NCHW
+// y [N, F, P] is a block permute that moves whole P-float planes (Device::transpose with
+// inner = P), several times cheaper than the element transpose a channel-last [N, P, F] needs.
+// The bias, a per-row constant of cf, goes in first as a K = 1 GEMM bias x ones (there is no
+// column broadcast); the main GEMM then adds onto it.
 //
 // Initialisation, l1/l2 and trainable are dense's (Keras's): fan_in = C*kh*kw and
 // fan_out = filters*kh*kw, as Keras counts them for Conv2D.
@@ -70,7 +78,11 @@ public:
                        static_cast<double>(filters_ * kh * kw), context.seed);
         const std::size_t positions = window_.batch * window_.out_plane();
         col_ = device.alloc({positions, window_.patch()});
-        nhwc_ = device.alloc({positions, filters_});
+        cf_ = device.alloc({filters_ * positions});
+        if (weights_.use_bias) {
+            ones_ = device.alloc({positions});
+            device.fill(ones_, 1.0f);
+        }
         col_rows_ = 0;
         return {window_.batch, filters_, window_.out_h, window_.out_w};
     }
@@ -81,29 +93,35 @@ public:
         const Tensor col = col_.rows(0, w.batch * w.out_plane());
         device.im2col(x, col, w);
         col_rows_ = col.rows();
-        const Tensor nhwc = nhwc_.rows(0, w.batch * w.out_plane());
-        device.gemm(Transpose::no, Transpose::yes, 1.0f, col, matrix(weights_.kernel.value), 0.0f,
-                    nhwc);
-        if (weights_.use_bias)
-            device.binary(plexus::BinaryOp::add, nhwc, weights_.bias.value, nhwc);
-        device.transpose(nhwc, y, w.batch, w.out_plane(), filters_);
+        const Tensor cf = channel_first(w);
+        float beta = 0.0f;
+        if (weights_.use_bias) {
+            device.gemm(Transpose::no, Transpose::no, 1.0f,
+                        weights_.bias.value.reshaped({filters_, 1}),
+                        ones_.rows(0, cf.cols()).reshaped({1, cf.cols()}), 0.0f, cf);
+            beta = 1.0f;
+        }
+        device.gemm(Transpose::no, Transpose::yes, 1.0f, matrix(weights_.kernel.value), col, beta,
+                    cf);
+        // cf [F, N, P] -> y [N, F, P]
+        device.transpose(cf, y, 1, filters_, w.batch, w.out_plane());
     }
 
     void backward(const Tensor& x, const Tensor&, const Tensor& dy, const Tensor* dx) override {
         const plexus::Window2d w = window_for(x);
         plexus::Device& device = *x.device();
-        const Tensor nhwc = nhwc_.rows(0, w.batch * w.out_plane());
-        device.transpose(dy, nhwc, w.batch, filters_, w.out_plane());
+        const Tensor cf = channel_first(w);
+        device.transpose(dy, cf, 1, w.batch, filters_, w.out_plane());  // [N, F, P] -> [F, N, P]
         if (weights_.trainable) {  // a frozen layer skips its weight gradients, not dx
-            device.gemm(Transpose::yes, Transpose::no, 1.0f, nhwc, patches(x, w), 0.0f,
+            device.gemm(Transpose::no, Transpose::no, 1.0f, cf, patches(x, w), 0.0f,
                         matrix(weights_.kernel.grad));
             if (weights_.use_bias)
-                device.reduce(plexus::ReduceOp::sum, nhwc, plexus::Axis::rows, weights_.bias.grad);
+                device.reduce(plexus::ReduceOp::sum, cf, plexus::Axis::cols, weights_.bias.grad);
         }
         if (dx) {
             // The patch matrix is not needed any more: it holds d(col) now.
             const Tensor dcol = col_.rows(0, w.batch * w.out_plane());
-            device.gemm(Transpose::no, Transpose::no, 1.0f, nhwc, matrix(weights_.kernel.value),
+            device.gemm(Transpose::yes, Transpose::no, 1.0f, cf, matrix(weights_.kernel.value),
                         0.0f, dcol);
             col_rows_ = 0;
             device.col2im(dcol, *dx, w);
@@ -133,6 +151,12 @@ private:
         return col;
     }
 
+    // The first filters * N*P floats of cf_ as the [filters, N*P] matrix for w's batch.
+    Tensor channel_first(const plexus::Window2d& w) const {
+        const std::size_t positions = w.batch * w.out_plane();
+        return cf_.rows(0, filters_ * positions).reshaped({filters_, positions});
+    }
+
     // The OIHW kernel as the [filters, C*kh*kw] matrix it already is in memory.
     Tensor matrix(const Tensor& kernel) const {
         return kernel.reshaped({filters_, window_.patch()});
@@ -144,7 +168,8 @@ private:
     plexus::Window2d window_;
     std::size_t sample_numel_ = 0;
     Tensor col_;                // [N*OH*OW, C*kh*kw]: im2col patches, or d(patches) in backward
-    Tensor nhwc_;               // [N*OH*OW, filters]: the output, or dy, channel-last
+    Tensor cf_;                 // [filters, N*OH*OW] (flat): the output, or dy, channel-first
+    Tensor ones_;               // [N*OH*OW] ones: the bias GEMM's right operand
     std::size_t col_rows_ = 0;  // rows of col_ holding the patches of the last forward
 };
 

@@ -289,11 +289,14 @@ public:
     /// that overlap add up. Overwrites dx (not read); `argmax` may be empty for avg.
     void pool2d_backward(PoolOp op, const Tensor& dy, const Tensor& argmax, const Tensor& dx,
                          const Window2d& w);
-    /// Batched transpose: y[b][j][i] = x[b][i][j] for x seen as [batch, rows, cols], e.g.
-    /// NCHW [N, C, H*W] to NHWC [N, H*W, C] with rows = C, cols = H*W. Requires x and y of
-    /// batch * rows * cols elements, not overlapping.
+    /// Batched transpose of runs: y[b][j][i][k] = x[b][i][j][k] for x seen as [batch, rows,
+    /// cols, inner], i.e. the [rows, cols] matrices of `inner`-float runs transposed. With
+    /// inner = 1 an element transpose, e.g. NCHW [N, C, H*W] to NHWC [N, H*W, C] with rows = C,
+    /// cols = H*W; with inner = H*W a block permute of whole planes, e.g. [F, N, H*W] to
+    /// NCHW [N, F, H*W] (batch 1, rows F, cols N). Requires x and y of
+    /// batch * rows * cols * inner elements, not overlapping.
     void transpose(const Tensor& x, const Tensor& y, std::size_t batch, std::size_t rows,
-                   std::size_t cols);
+                   std::size_t cols, std::size_t inner = 1);
 
     // ---- fused kernels (plexus/fused.hpp; non-virtual: counting lives here, devices
     // implement fused_keys and run_fused)
@@ -341,7 +344,7 @@ protected:
     virtual void run_pool2d_backward(PoolOp op, const Tensor& dy, const Tensor& argmax,
                                      const Tensor& dx, const Window2d& w) = 0;
     virtual void run_transpose(const Tensor& x, const Tensor& y, std::size_t batch,
-                               std::size_t rows, std::size_t cols) = 0;
+                               std::size_t rows, std::size_t cols, std::size_t inner) = 0;
 
 private:
     template <class Op>

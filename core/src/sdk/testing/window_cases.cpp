@@ -170,12 +170,35 @@ void transpose_cases(std::vector<Case>& cases) {
                          },
                          0.0,
                          0.0});
+    // (batch, rows, cols, inner): runs moved whole, e.g. conv2d's [F, N, H*W] -> [N, F, H*W]
+    // (batch 1) and back; an odd run, and inner = 1 through the same argument.
+    const std::vector<std::array<std::size_t, 4>> runs = {
+        {2, 3, 5, 1}, {1, 32, 3, 196}, {1, 3, 32, 196}, {2, 5, 3, 7}, {3, 1, 4, 7}, {1, 17, 9, 49}};
+    for (const auto& [b, r, c, k] : runs)
+        cases.push_back({"transpose",
+                         fmt::format("{}x{}x{} runs {}", b, r, c, k),
+                         {{Shape{b, r, c * k}}},
+                         {{Shape{b, c, r * k}, 0, 0, Floats(b * r * c * k, kNaN)}},
+                         [b = b, r = r, c = c, k = k](Device& d, const Tensors& t) {
+                             d.transpose(t[0], t[1], b, r, c, k);
+                         },
+                         0.0,
+                         0.0});
     cases.push_back({"transpose views at an offset",
                      "2x3x5",
                      {{Shape{40, 3}}},
                      {{Shape{14, 3}}},
                      [](Device& d, const Tensors& t) {
                          d.transpose(t[0].rows(7, 10), t[1].rows(2, 10), 2, 3, 5);
+                     },
+                     0.0,
+                     0.0});
+    cases.push_back({"transpose views at an offset",
+                     "1x3x2 runs 5",
+                     {{Shape{40, 3}}},
+                     {{Shape{14, 3}}},
+                     [](Device& d, const Tensors& t) {
+                         d.transpose(t[0].rows(7, 10), t[1].rows(2, 10), 1, 3, 2, 5);
                      },
                      0.0,
                      0.0});
