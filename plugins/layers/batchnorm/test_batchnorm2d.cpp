@@ -163,3 +163,37 @@ BOOST_AUTO_TEST_CASE(rank_3_and_a_1x1_plane_keep_one_feature_per_value) {
     dot->build({4, 5, 1, 1}, *device, {});
     BOOST_TEST((dot->parameters()[0]->value.shape() == plexus::Shape{5}));
 }
+
+// The CPU lists the fused keys, so "batchnorm" runs them on the NCHW planes while
+// "fused=false" takes the transposed path (NCHW -> NHWC, primitive ops on [N*H*W, C], back):
+// two independent routes to the same numbers, on a batch smaller than the built one.
+BOOST_AUTO_TEST_CASE(fused_planes_and_transposed_path_agree) {
+    auto device = load<plexus::Device>("cpu");
+    const plexus::Shape built{6, 5, 4, 7}, shape{5, 5, 4, 7};
+    Floats v(shape.numel()), g(shape.numel());
+    for (std::size_t i = 0; i < v.size(); ++i) {
+        v[i] = 20.0f + std::sin(0.7f * float(i)) * float(i % 5 + 1);
+        g[i] = std::cos(0.3f * float(i));
+    }
+    std::vector<Floats> results[2];
+    for (int path = 0; path < 2; ++path) {
+        auto layer = load<plexus::Layer>(path ? "batchnorm fused=false" : "batchnorm");
+        layer->build(built, *device, {});
+        device->upload(layer->parameters()[0]->value, Floats{1.5f, -0.5f, 2, 1, 0.25f});
+        device->upload(layer->parameters()[1]->value, Floats{0.25f, 1, -1, 0, 3});
+        const auto x = make_tensor(*device, shape, v), y = device->alloc(shape);
+        const auto dy = make_tensor(*device, shape, g), dx = device->alloc(shape);
+        layer->forward(x, y, plexus::Mode::train);
+        results[path].push_back(to_host(*device, y));
+        layer->backward(x, y, dy, &dx);
+        results[path].push_back(to_host(*device, dx));
+        results[path].push_back(to_host(*device, layer->parameters()[0]->grad));
+        results[path].push_back(to_host(*device, layer->parameters()[1]->grad));
+        results[path].push_back(to_host(*device, state_of(*layer, "moving_variance")));
+        layer->forward(x, y, plexus::Mode::infer);
+        results[path].push_back(to_host(*device, y));
+    }
+    const char* const names[] = {"y", "dx", "dgamma", "dbeta", "moving_variance", "infer y"};
+    for (std::size_t i = 0; i < results[0].size(); ++i)
+        BOOST_TEST_CONTEXT(names[i]) { check_close(results[0][i], results[1][i], 1e-4f); }
+}
