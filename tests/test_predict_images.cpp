@@ -2,8 +2,8 @@
 // samples): on IDX data, and on an image folder (dir:) that is brought to the model's input
 // shape without size=/channels=, or refused in one line when those options disagree with it.
 #define BOOST_TEST_MODULE predict_images
-#include <boost/test/unit_test.hpp>
 #include <algorithm>
+#include <boost/test/unit_test.hpp>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <numeric>
@@ -92,7 +92,9 @@ struct TrainedCnn {
         }
         std::ofstream(tmp.path / "cnn.ini")
             << "[data]\ntrain = idx:/usr/share/datasets/fashion-mnist/train\n"
-               "test = idx:" << test_prefix.string() << "\ntrain_limit = 600\nseed = 1\n"
+               "test = idx:"
+            << test_prefix.string()
+            << "\ntrain_limit = 600\nseed = 1\n"
                "[model]\nlayer = conv2d filters=4 kernel=3 padding=same\nlayer = relu\n"
                "layer = max_pool2d size=2\nlayer = flatten\nlayer = dense units=10\n"
                "[train]\noptimizer = adam lr=0.003\nbatch_size = 32\nepochs = 1\nverbose = 0\n";
@@ -115,8 +117,8 @@ struct TrainedCnn {
 BOOST_AUTO_TEST_CASE(evaluate_a_cnn_on_idx_data_as_training_did) {
     TrainedCnn t;
     BOOST_TEST(t.test_accuracy > 0.3);  // one epoch on 600 images is far above chance (0.1)
-    const auto r = run_plexus("evaluate '" + t.run.string() + "' --data 'idx:" +
-                              t.test_prefix.string() + "' --json");
+    const auto r = run_plexus("evaluate '" + t.run.string() +
+                              "' --data 'idx:" + t.test_prefix.string() + "' --json");
     BOOST_REQUIRE_MESSAGE(r.exit_code == 0, r.err);
     const auto doc = nlohmann::json::parse(r.out);
     BOOST_TEST(doc["samples"].get<std::size_t>() == kTest);
@@ -148,7 +150,7 @@ BOOST_AUTO_TEST_CASE(predict_on_image_folders_takes_the_model_input_shape) {
         const auto& a = gray_rows[i];
         const auto& b = idx_rows[order[i]];
         BOOST_REQUIRE(a.size() == b.size());
-        BOOST_TEST(a[1] == b[1]);  // label
+        BOOST_TEST(a[1] == b[1]);                                              // label
         BOOST_TEST(a[2] == b[2], "image " << i << " vs sample " << order[i]);  // predicted
         // A sample's place in the batch may change the GEMM's summation order, hence the tolerance.
         for (std::size_t k = 4; k < a.size(); ++k)
@@ -162,8 +164,8 @@ BOOST_AUTO_TEST_CASE(predict_on_image_folders_takes_the_model_input_shape) {
     BOOST_TEST(c.out.find(std::to_string(kImages) + " predictions written") != std::string::npos,
                c.out);
     BOOST_TEST(csv_rows(from_rgb).size() == kImages);
-    const auto e = run_plexus("evaluate '" + t.run.string() + "' --data 'dir:" +
-                              (t.tmp.path / "rgb40").string() + "' --json");
+    const auto e = run_plexus("evaluate '" + t.run.string() +
+                              "' --data 'dir:" + (t.tmp.path / "rgb40").string() + "' --json");
     BOOST_REQUIRE_MESSAGE(e.exit_code == 0, e.err);
     BOOST_TEST(nlohmann::json::parse(e.out)["samples"].get<std::size_t>() == kImages);
 }
@@ -171,7 +173,8 @@ BOOST_AUTO_TEST_CASE(predict_on_image_folders_takes_the_model_input_shape) {
 BOOST_AUTO_TEST_CASE(a_folder_size_other_than_the_model_input_is_refused_in_one_line) {
     TrainedCnn t;
     const fs::path out = t.tmp.path / "p.csv";
-    const auto r = t.predict("dir:" + (t.tmp.path / "rgb40").string() + " size=40x40 channels=3", out);
+    const auto r =
+        t.predict("dir:" + (t.tmp.path / "rgb40").string() + " size=40x40 channels=3", out);
     BOOST_TEST(r.exit_code != 0);
     BOOST_TEST(std::count(r.err.begin(), r.err.end(), '\n') == 1, r.err);
     BOOST_TEST(r.err.find("size=40x40 channels=3 differs from the training images [28, 28] "

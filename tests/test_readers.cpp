@@ -355,9 +355,10 @@ BOOST_AUTO_TEST_CASE(image_folder_errors_and_test_sets) {
     check_eq(test.labels, Labels{1});
     check_eq(test.u8, Bytes{100, 100});
     check_eq(test.class_names, Names{"a", "b"});
-    check_has(error_of<ConfigError>([&] { tmp.load("dir:test size=8x8", &train); }),
-              {"exp.ini:7: size=8x8 differs from the training images [1, 1, 2] (size=1x2 channels=1); "
-               "images are brought to the training shape, so drop these options"});
+    check_has(
+        error_of<ConfigError>([&] { tmp.load("dir:test size=8x8", &train); }),
+        {"exp.ini:7: size=8x8 differs from the training images [1, 1, 2] (size=1x2 channels=1); "
+         "images are brought to the training shape, so drop these options"});
 
     // IDX images are [H, W]: a folder is brought to one channel of that size, in that shape.
     Dataset idx_like;

@@ -411,7 +411,8 @@ BOOST_AUTO_TEST_CASE(report_is_well_formed_xml) {
     // the check can fail.
     TempDir dir("report-xml");
     ReportData d = synthetic_run();
-    d.first_conv_kernel = HostTensor{"layer0.kernel", Shape{2, 1, 3, 3}, std::vector<float>(18, 0.5f)};
+    d.first_conv_kernel =
+        HostTensor{"layer0.kernel", Shape{2, 1, 3, 3}, std::vector<float>(18, 0.5f)};
     std::string html = render_report(d);
     const std::string tag = "<html lang=\"en\">";
     BOOST_REQUIRE(contains(html, tag));

@@ -44,9 +44,10 @@ BOOST_AUTO_TEST_CASE(first_convolution_filters_are_scaled_one_by_one) {
     std::string html = render_report(d);
     BOOST_TEST(contains(html, "Filters of the first convolution"));
     std::size_t images = 0;
-    BOOST_TEST(filter_fills(html, &images) == (std::vector<std::string>{"#000000", "#808080", "#ffffff",
-                                                               "#808080", "#808080", "#808080"}),
-               boost::test_tools::per_element());
+    BOOST_TEST(
+        filter_fills(html, &images) == (std::vector<std::string>{"#000000", "#808080", "#ffffff",
+                                                                 "#808080", "#808080", "#808080"}),
+        boost::test_tools::per_element());
     BOOST_TEST(images == 2u);
     // RGB: one 1x2 filter, scaled over its three channels together.
     d.first_conv_kernel = kernel("layer0.kernel", Shape{1, 3, 1, 2}, {2, 0, 1, 1, 0, 0});
@@ -60,4 +61,3 @@ BOOST_AUTO_TEST_CASE(first_convolution_filters_are_scaled_one_by_one) {
     d.first_conv_kernel = kernel("layer0.kernel", Shape{4, 3}, std::vector<float>(12, 1.0f));
     BOOST_TEST(!contains(render_report(d), "Filters of the first convolution"));
 }
-

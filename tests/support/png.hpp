@@ -36,7 +36,8 @@ inline void png_chunk(Bytes& out, const char* type, const Bytes& data) {
 // compressed as stored (uncompressed) deflate blocks inside a zlib stream.
 inline Bytes png(std::uint32_t width, std::uint32_t height, int channels, const Bytes& pixels) {
     if (pixels.size() != std::size_t{width} * height * channels || pixels.size() + height > 65535)
-        throw std::invalid_argument("png: pixels do not match the size, or the image is over 64 KiB");
+        throw std::invalid_argument(
+            "png: pixels do not match the size, or the image is over 64 KiB");
     Bytes filtered;
     for (std::uint32_t y = 0; y < height; ++y) {
         filtered.push_back(0);  // filter type None

@@ -12,7 +12,8 @@ namespace {
 
 std::uint8_t scaled(float v, float lo, float hi) {
     if (!(hi > lo)) return 128;  // constant (or non-finite) filter: nothing to stretch
-    return static_cast<std::uint8_t>(std::lround(255.0f * std::clamp((v - lo) / (hi - lo), 0.0f, 1.0f)));
+    return static_cast<std::uint8_t>(
+        std::lround(255.0f * std::clamp((v - lo) / (hi - lo), 0.0f, 1.0f)));
 }
 
 }  // namespace

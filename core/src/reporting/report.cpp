@@ -5,9 +5,9 @@
 #include <algorithm>
 #include <cmath>
 
+#include "filter_images.hpp"
 #include "plexus/support/files.hpp"
 #include "plexus/support/text.hpp"
-#include "filter_images.hpp"
 #include "svg_chart.hpp"
 
 namespace plexus::core {
@@ -342,7 +342,8 @@ std::string filters_section(const ReportData& d) {
     const HostTensor& k = d.first_conv_kernel;
     if (k.shape.rank() != 4) return "";
     // Screen pixels per weight: 3x3 kernels get 16 (48-pixel images), large ones at least 8.
-    const int scale = static_cast<int>(std::max<std::size_t>(8, 48 / std::max(k.shape[2], k.shape[3])));
+    const int scale =
+        static_cast<int>(std::max<std::size_t>(8, 48 / std::max(k.shape[2], k.shape[3])));
     const std::string figure = svg::filter_figure(k, scale);
     if (figure.empty()) return "";
     const std::size_t channels = k.shape[1];

@@ -138,7 +138,8 @@ std::optional<std::array<std::size_t, 3>> image_shape_of(const Dataset* referenc
     if (!reference) return std::nullopt;
     const Shape& s = reference->sample_shape;
     if (s.rank() == 2) return std::array<std::size_t, 3>{1, s[0], s[1]};
-    if (s.rank() == 3 && (s[0] == 1 || s[0] == 3)) return std::array<std::size_t, 3>{s[0], s[1], s[2]};
+    if (s.rank() == 3 && (s[0] == 1 || s[0] == 3))
+        return std::array<std::size_t, 3>{s[0], s[1], s[2]};
     return std::nullopt;
 }
 
@@ -166,12 +167,13 @@ ImageFolderOptions dir_options(const Spec& spec, const std::string& at, const Da
         const auto [c, h, w] = *shape;
         if ((o.height && (o.height != h || o.width != w)) || (o.channels && o.channels != c)) {
             const std::string given =
-                (o.height ? "size=" + std::to_string(o.height) + "x" + std::to_string(o.width) : "") +
+                (o.height ? "size=" + std::to_string(o.height) + "x" + std::to_string(o.width)
+                          : "") +
                 (o.height && o.channels ? " " : "") +
                 (o.channels ? "channels=" + std::to_string(o.channels) : "");
             throw ConfigError(at + given + " differs from the training images " +
-                              reference->sample_shape.str() + " (size=" + std::to_string(h) +
-                              "x" + std::to_string(w) + " channels=" + std::to_string(c) +
+                              reference->sample_shape.str() + " (size=" + std::to_string(h) + "x" +
+                              std::to_string(w) + " channels=" + std::to_string(c) +
                               "); images are brought to the training shape, so drop these "
                               "options");
         }
@@ -276,7 +278,8 @@ Dataset load_dataset(const std::string& spec, const fs::path& base_dir, const st
             ds = s.scheme == "csv" ? load_csv(path, csv, &origins)
                                    : load_image_folder(path, images, &origins);
             // Same pixels, in the training samples' own shape ([1, H, W] read as [H, W]).
-            if (s.scheme == "dir" && image_shape_of(reference)) ds.sample_shape = reference->sample_shape;
+            if (s.scheme == "dir" && image_shape_of(reference))
+                ds.sample_shape = reference->sample_shape;
         } catch (const ConfigError& e) {  // an option that does not fit the file
             throw ConfigError(at + e.what());
         }
