@@ -141,7 +141,10 @@ BOOST_AUTO_TEST_CASE(what_does_not_fit_is_named_with_both_shapes) {
     BOOST_TEST(shape_error({8, 1, 2, 2}, {{2, 2}, {1, 1}, {3, 3}, sw::parse_padding("same", "t")})
                    .find("does not fit a 2x2 input") != std::string::npos);
     BOOST_TEST(shape_error({8, 784}, spec(3, 1, 1, "valid")) ==
-               "conv2d: expected images [batch, C, H, W] or [batch, H, W], got [8, 784]");
+               "conv2d: expected images [batch, C, H, W] or [batch, H, W], got [8, 784]; to read "
+               "784 features as an image, put 'layer = reshape shape=1x28x28' before it");
+    BOOST_TEST(shape_error({8, 2, 3, 4, 5}, spec(3, 1, 1, "valid")) ==
+               "conv2d: expected images [batch, C, H, W] or [batch, H, W], got [8, 2, 3, 4, 5]");
     BOOST_TEST(shape_error({8, 0, 5, 5}, spec(3, 1, 1, "valid")) ==
                "conv2d: an empty input [8, 0, 5, 5]");
 }

@@ -119,6 +119,77 @@ BOOST_AUTO_TEST_CASE(every_device_moves_only_the_batch_and_the_loss_per_step) {
     BOOST_TEST(checked >= 1u);  // the cpu device at least
 }
 
+namespace {
+// Two classes of 6x6 uint8 images: a bright vertical or horizontal bar on noise.
+core::Dataset make_bars(std::size_t count, std::uint64_t seed) {
+    core::Dataset d;
+    d.sample_shape = Shape{6, 6};
+    d.count = count;
+    d.classes = 2;
+    std::mt19937 rng(static_cast<std::uint32_t>(seed));
+    std::uniform_int_distribution<int> noise(0, 60);
+    for (std::size_t i = 0; i < count; ++i) {
+        const std::uint32_t label = i % 2;
+        d.labels.push_back(label);
+        for (int r = 0; r < 6; ++r)
+            for (int c = 0; c < 6; ++c) {
+                const bool bar = label == 0 ? (c == 2 || c == 3) : (r == 2 || r == 3);
+                d.u8.push_back(static_cast<std::uint8_t>(bar ? 200 + noise(rng) : noise(rng)));
+            }
+    }
+    return d;
+}
+}  // namespace
+
+// A CNN on every device plugin the build has: convolution (same padding, stride 1 and 2),
+// batchnorm on images, spatial dropout, max and average pooling, flatten and dense. After the
+// first batches a step allocates nothing, uploads only its batch and downloads only its loss;
+// and the model learns the bars.
+BOOST_AUTO_TEST_CASE(cnn_step_allocates_nothing_on_every_device) {
+    Registry registry;
+    const std::size_t checked = plexus::test::for_each_device(registry, [&](const std::string&,
+                                                                            Device& device) {
+        core::Sequential model;
+        for (const char* layer :
+             {"conv2d filters=4 kernel=3 padding=same init=he_normal",
+              "batchnorm momentum=0.5",  // running statistics that settle in 18 steps
+              "relu",
+              "dropout rate=0.1 spatial=true", "max_pool2d size=2",
+              "conv2d filters=6 kernel=2 stride=1 use_bias=false", "avg_pool2d size=2",
+              "flatten", "dense units=2"})
+            model.add(registry.create_as<Layer>(layer), layer);
+        auto loss = registry.create_as<Loss>("softmax_cross_entropy");
+        auto adam = registry.create_as<Optimizer>("adam lr=0.01");
+        auto accuracy = registry.create_as<Metric>("accuracy");
+        auto probe = std::make_shared<CounterProbe>();
+        probe->device = &device;
+        core::TrainOptions opt;
+        opt.batch_size = 20;
+        opt.epochs = 3;
+        core::Pipeline pipeline;
+        pipeline.build(Shape{6, 6}, opt.batch_size, 255.0f, 0);
+        const auto train = make_bars(110, 8), val = make_bars(40, 9);  // 110 = 5 full + 1 partial
+        core::History history;
+        {
+            core::Trainer trainer(device, model, *loss, *adam, {accuracy}, {probe}, pipeline, opt);
+            trainer.build(2);
+            history = trainer.fit(all_of(train), all_of(val));
+        }
+        BOOST_TEST_REQUIRE(probe->at_batch_end.size() == 18u);
+        for (std::size_t i = 2; i < probe->at_batch_end.size(); ++i) {
+            const auto& before = probe->at_batch_end[i - 1];
+            const auto& after = probe->at_batch_end[i];
+            BOOST_TEST(after.allocations == before.allocations);  // incl. the partial batch
+            if (i % 6 != 0 && i % 6 != 5) {  // two full batches (not an epoch's first or last)
+                BOOST_TEST(after.h2d_bytes - before.h2d_bytes == 20u * (36 + 2) * sizeof(float));
+                BOOST_TEST(after.d2h_bytes - before.d2h_bytes == sizeof(float));  // the loss
+            }
+        }
+        BOOST_TEST(history.rows.back()[4] > 0.9);  // val_accuracy: bars are easy
+    });
+    BOOST_TEST(checked >= 1u);
+}
+
 BOOST_FIXTURE_TEST_CASE(learns_separable_data_and_logs_history, Fixture) {
     core::TrainOptions opt;
     opt.batch_size = 16;
@@ -195,6 +266,14 @@ BOOST_FIXTURE_TEST_CASE(layer_shape_errors_name_the_layer_its_input_and_its_reas
     scalar.add(registry.create_as<Layer>("batchnorm"), "batchnorm");
     expect_error(scalar, Shape{32},
                  "layer 0 (batchnorm): input [*]: expected input [batch, features...], got [32]");
+    // The example: a 5x5 kernel on the 3x3 map two valid 3x3 convolutions leave.
+    core::Sequential shrinking;
+    for (const char* layer : {"conv2d filters=8 kernel=3", "relu", "conv2d filters=8 kernel=3",
+                              "conv2d filters=2 kernel=5"})
+        shrinking.add(registry.create_as<Layer>(layer), core::parse_component_spec(layer).name);
+    expect_error(shrinking, Shape{16, 1, 7, 7},
+                 "layer 3 (conv2d): input [*, 8, 3, 3]: a 5x5 kernel (valid padding) does not "
+                 "fit a 3x3 input [8, 3, 3]; use a smaller kernel or dilation, or padding=same");
 }
 
 // A partial last batch runs through row views of buffers built for the full batch; its

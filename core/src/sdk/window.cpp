@@ -66,6 +66,18 @@ std::string padding_text(const Padding& p) {
     return p.mode == Padding::Mode::explicit_ ? "padding " + p.str() : p.str() + " padding";
 }
 
+// Flat samples usually are images read as features: say which reshape makes them images.
+std::string reshape_hint(const Shape& input) {
+    if (input.rank() != 2) return "";
+    const std::size_t n = input[1];
+    std::size_t side = 1;
+    while ((side + 1) * (side + 1) <= n) ++side;
+    const std::string example =
+        side * side == n ? "1x" + std::to_string(side) + "x" + std::to_string(side) : "CxHxW";
+    return "; to read " + std::to_string(n) +
+           " features as an image, put 'layer = reshape shape=" + example + "' before it";
+}
+
 }  // namespace
 
 std::string Padding::str() const {
@@ -114,7 +126,8 @@ Padding parse_padding(const std::string& text, const char* who) {
 Window2d make_window(const Shape& input, const WindowSpec& spec, const char* who) {
     if (input.rank() != 3 && input.rank() != 4)
         throw ShapeError(std::string(who) +
-                         ": expected images [batch, C, H, W] or [batch, H, W], got " + input.str());
+                         ": expected images [batch, C, H, W] or [batch, H, W], got " + input.str() +
+                         reshape_hint(input));
     Window2d w;
     w.batch = input[0];
     w.channels = input.rank() == 4 ? input[1] : 1;

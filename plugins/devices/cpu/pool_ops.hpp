@@ -42,8 +42,8 @@ static bool is_pair_window(const plexus::Window2d& w) {
 }
 
 // Output row oh of pair windows [0, full_w) of one plane.
-static void pool_pair_row(plexus::PoolOp op, const float* xp, float* yo, float* ao,
-                          std::size_t oh, std::size_t width, std::size_t full_w) {
+static void pool_pair_row(plexus::PoolOp op, const float* xp, float* yo, float* ao, std::size_t oh,
+                          std::size_t width, std::size_t full_w) {
     const float* r0 = xp + 2 * oh * width;
     const float* r1 = r0 + width;
     if (op == plexus::PoolOp::avg) {

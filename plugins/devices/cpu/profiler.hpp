@@ -206,20 +206,24 @@ protected:
                     const plexus::Tensor& argmax, const plexus::Window2d& w) override {
         const auto t0 = profile_.begin();
         Device::run_pool2d(op, x, y, argmax, w);
-        profile_.end(fmt::format("pool2d {}", plexus::op_name(op)), t0);
+        profile_.end(fmt::format("pool2d {} {}x{} k{}x{}", plexus::op_name(op), w.height,
+                                 w.width, w.kernel_h, w.kernel_w),
+                     t0);
     }
     void run_pool2d_backward(plexus::PoolOp op, const plexus::Tensor& dy,
                              const plexus::Tensor& argmax, const plexus::Tensor& dx,
                              const plexus::Window2d& w) override {
         const auto t0 = profile_.begin();
         Device::run_pool2d_backward(op, dy, argmax, dx, w);
-        profile_.end(fmt::format("pool2d_backward {}", plexus::op_name(op)), t0);
+        profile_.end(fmt::format("pool2d_backward {} {}x{} k{}x{}", plexus::op_name(op),
+                                 w.height, w.width, w.kernel_h, w.kernel_w),
+                     t0);
     }
     void run_transpose(const plexus::Tensor& x, const plexus::Tensor& y, std::size_t batch,
                        std::size_t rows, std::size_t cols) override {
         const auto t0 = profile_.begin();
         Device::run_transpose(x, y, batch, rows, cols);
-        profile_.end("transpose", t0);
+        profile_.end(fmt::format("transpose [{}, {}, {}]", batch, rows, cols), t0);
     }
 
 private:

@@ -60,9 +60,9 @@ BOOST_AUTO_TEST_CASE(im2col_by_hand) {
     // over the edge.
     const Tensor padded = make({9, 4}, Floats(36, kNaN));
     dev->im2col(x, padded, plane(3, 3, 2, 2, 1, 1, 1, 3, 3));
-    check_close(host(padded), {0, 0, 0, 1,  0, 0, 1, 2,  0, 0, 2, 3,  //
-                               0, 1, 0, 4,  1, 2, 4, 5,  2, 3, 5, 6,  //
-                               0, 4, 0, 7,  4, 5, 7, 8,  5, 6, 8, 9});
+    check_close(host(padded), {0, 0, 0, 1, 0, 0, 1, 2, 0, 0, 2, 3,  //
+                               0, 1, 0, 4, 1, 2, 4, 5, 2, 3, 5, 6,  //
+                               0, 4, 0, 7, 4, 5, 7, 8, 5, 6, 8, 9});
     // Two channels, stride 2 on a 1x5 row with a 1x3 kernel: channel-major within a row.
     Window2d g = plane(1, 5, 1, 3, 2, 0, 0, 1, 2);
     g.channels = 2;
@@ -102,8 +102,8 @@ BOOST_AUTO_TEST_CASE(col2im_of_ones_counts_covering_windows) {
 // index 1. (0,1) is all 2 but one 1: index 2. (1,0) is all negative: -5 at index 8, not a 0.
 // (1,1) ties 4 at indices 10 and 15: the first, 10.
 BOOST_AUTO_TEST_CASE(max_pool_ties_take_the_first_in_window_order) {
-    const Tensor x = make({1, 1, 4, 4}, {1, 3, 2, 2,  //
-                                         3, 0, 2, 1,  //
+    const Tensor x = make({1, 1, 4, 4}, {1, 3, 2, 2,    //
+                                         3, 0, 2, 1,    //
                                          -5, -7, 4, 0,  //
                                          -6, -5, 0, 4});
     const Tensor y = make({1, 1, 2, 2}, Floats(4, kNaN));
@@ -185,45 +185,69 @@ BOOST_AUTO_TEST_CASE(bad_geometry_is_refused_naming_the_op) {
     // Taps at rows -1 and 2 of a 1-row input: the only window lies in the padding.
     Window2d pad_only = plane(1, 3, 2, 1, 1, 1, 0, 1, 3);
     pad_only.dilation_h = 3;
-    BOOST_TEST(refused([&] { dev->im2col(make({1, 1, 1, 3}, {1, 2, 3}), dev->alloc({3, 2}), pad_only); },
-                       {"cpu: im2col:", "wholly in the padding"}));
-    BOOST_TEST(refused([&] { dev->pool2d(PoolOp::max, make({1, 1, 1, 3}, {1, 2, 3}), dev->alloc({3}),
-                                         Tensor{}, pad_only); },
-                       {"cpu: pool2d:", "wholly in the padding"}));
+    BOOST_TEST(refused(
+        [&] {
+            dev->im2col(make({1, 1, 1, 3}, {1, 2, 3}), dev->alloc({3, 2}), pad_only);
+        },
+        {"cpu: im2col:", "wholly in the padding"}));
+    BOOST_TEST(refused(
+        [&] {
+            dev->pool2d(PoolOp::max, make({1, 1, 1, 3}, {1, 2, 3}), dev->alloc({3}), Tensor{},
+                        pad_only);
+        },
+        {"cpu: pool2d:", "wholly in the padding"}));
     // Windows past the end: out 4x4 from a 2x2 kernel on 3x3 without padding.
-    BOOST_TEST(refused([&] { dev->col2im(dev->alloc({16, 4}), x, plane(3, 3, 2, 2, 1, 0, 0, 4, 4)); },
-                       {"cpu: col2im:", "padding"}));
+    BOOST_TEST(refused(
+        [&] {
+            dev->col2im(dev->alloc({16, 4}), x, plane(3, 3, 2, 2, 1, 0, 0, 4, 4));
+        },
+        {"cpu: col2im:", "padding"}));
     BOOST_TEST(refused([&] { dev->im2col(x, col, plane(3, 3, 2, 2, 1, 2, 0, 3, 3)); },
                        {"cpu: im2col:", "smaller than the dilated kernel"}));
     BOOST_TEST(refused([&] { dev->im2col(x, col, plane(3, 3, 0, 2, 1, 0, 0, 3, 3)); },
                        {"cpu: im2col:", "at least 1"}));
-    BOOST_TEST(refused([&] { dev->pool2d_backward(PoolOp::avg, dev->alloc({4}), Tensor{},
-                                                  dev->alloc({9}), plane(3, 3, 2, 2, 0, 0, 0, 2, 2)); },
-                       {"cpu: pool2d_backward:", "at least 1"}));
-    BOOST_TEST(refused([&] { dev->pool2d(static_cast<PoolOp>(7), x, dev->alloc({4}), Tensor{},
-                                         plane(3, 3, 2, 2, 1, 0, 0, 2, 2)); },
-                       {"cpu: pool2d:", "unknown pooling op"}));
+    BOOST_TEST(refused(
+        [&] {
+            dev->pool2d_backward(PoolOp::avg, dev->alloc({4}), Tensor{}, dev->alloc({9}),
+                                 plane(3, 3, 2, 2, 0, 0, 0, 2, 2));
+        },
+        {"cpu: pool2d_backward:", "at least 1"}));
+    BOOST_TEST(refused(
+        [&] {
+            dev->pool2d(static_cast<PoolOp>(7), x, dev->alloc({4}), Tensor{},
+                        plane(3, 3, 2, 2, 1, 0, 0, 2, 2));
+        },
+        {"cpu: pool2d:", "unknown pooling op"}));
 }
 
 BOOST_AUTO_TEST_CASE(wrong_element_counts_are_refused_naming_the_operand) {
     const Window2d g = plane(3, 3, 2, 2, 1, 0, 0, 2, 2);
     const Tensor x = make({1, 1, 3, 3}, iota(9, 1));
-    BOOST_TEST(refused([&] { dev->im2col(x, dev->alloc({4, 3}), g); },
-                       {"cpu: im2col:", "'col'", "12 elements", "16 elements are required"}));
-    BOOST_TEST(refused([&] { dev->im2col(dev->alloc({8}), dev->alloc({4, 4}), g); },
-                       {"cpu: im2col:", "'x'", "9 elements are required"}));
-    BOOST_TEST(refused([&] { dev->col2im(dev->alloc({4, 4}), dev->alloc({10}), g); },
-                       {"cpu: col2im:", "'x'"}));
+    BOOST_TEST(refused(
+        [&] {
+            dev->im2col(x, dev->alloc({4, 3}), g);
+        },
+        {"cpu: im2col:", "'col'", "12 elements", "16 elements are required"}));
+    BOOST_TEST(refused(
+        [&] {
+            dev->im2col(dev->alloc({8}), dev->alloc({4, 4}), g);
+        },
+        {"cpu: im2col:", "'x'", "9 elements are required"}));
+    BOOST_TEST(refused(
+        [&] {
+            dev->col2im(dev->alloc({4, 4}), dev->alloc({10}), g);
+        },
+        {"cpu: col2im:", "'x'"}));
     BOOST_TEST(refused([&] { dev->pool2d(PoolOp::max, x, dev->alloc({4}), dev->alloc({3}), g); },
                        {"cpu: pool2d:", "'argmax'"}));
     BOOST_TEST(refused([&] { dev->pool2d(PoolOp::max, x, dev->alloc({5}), Tensor{}, g); },
                        {"cpu: pool2d:", "'y'"}));
-    BOOST_TEST(refused([&] { dev->pool2d_backward(PoolOp::max, dev->alloc({4}), Tensor{},
-                                                  dev->alloc({9}), g); },
-                       {"cpu: pool2d_backward:", "'argmax'"}));
-    BOOST_TEST(refused([&] { dev->pool2d_backward(PoolOp::avg, dev->alloc({4}), Tensor{},
-                                                  dev->alloc({8}), g); },
-                       {"cpu: pool2d_backward:", "'dx'"}));
+    BOOST_TEST(refused(
+        [&] { dev->pool2d_backward(PoolOp::max, dev->alloc({4}), Tensor{}, dev->alloc({9}), g); },
+        {"cpu: pool2d_backward:", "'argmax'"}));
+    BOOST_TEST(refused(
+        [&] { dev->pool2d_backward(PoolOp::avg, dev->alloc({4}), Tensor{}, dev->alloc({8}), g); },
+        {"cpu: pool2d_backward:", "'dx'"}));
     BOOST_TEST(refused([&] { dev->transpose(dev->alloc({6}), dev->alloc({5}), 1, 2, 3); },
                        {"cpu: transpose:", "'y'"}));
     // A tensor of another device.
@@ -239,9 +263,12 @@ BOOST_AUTO_TEST_CASE(max_pool_backward_refuses_an_argmax_outside_the_plane) {
     for (float bad : {16.0f, -1.0f, kNaN, 1e30f}) {
         BOOST_TEST_CONTEXT("argmax " << bad) {
             const Tensor argmax = make({1, 1, 2, 2}, {1, 2, bad, 10});
-            BOOST_TEST(refused([&] { dev->pool2d_backward(PoolOp::max, make({1, 1, 2, 2}, {1, 2, 3, 4}),
-                                                          argmax, dev->alloc({1, 1, 4, 4}), g); },
-                               {"cpu: pool2d_backward:", "'argmax'", "below 16"}));
+            BOOST_TEST(refused(
+                [&] {
+                    dev->pool2d_backward(PoolOp::max, make({1, 1, 2, 2}, {1, 2, 3, 4}), argmax,
+                                         dev->alloc({1, 1, 4, 4}), g);
+                },
+                {"cpu: pool2d_backward:", "'argmax'", "below 16"}));
         }
     }
 }

@@ -53,15 +53,15 @@ std::vector<Window2d> conv_geometries() {
         geometry(2, 5, 10, 11, 3, 3, 1, 1, 2, 2, true),  // dilation 2, pad 2
         geometry(1, 3, 9, 9, 3, 3, 2, 1, 2, 1, false),   // dilation and stride on one axis
         geometry(1, 1, 5, 5, 3, 3, 1, 1, 1, 1, false),
-        geometry(2, 6, 4, 5, 1, 1, 1, 1, 1, 1, false),   // 1x1
-        geometry(2, 7, 5, 7, 1, 1, 2, 2, 1, 1, false),   // 1x1 stride 2
-        geometry(2, 3, 8, 13, 3, 5, 1, 1, 1, 1, true),   // 3x5, pad 1,2
+        geometry(2, 6, 4, 5, 1, 1, 1, 1, 1, 1, false),  // 1x1
+        geometry(2, 7, 5, 7, 1, 1, 2, 2, 1, 1, false),  // 1x1 stride 2
+        geometry(2, 3, 8, 13, 3, 5, 1, 1, 1, 1, true),  // 3x5, pad 1,2
         geometry(2, 2, 8, 13, 3, 5, 2, 3, 1, 1, true),
-        geometry(3, 2, 1, 17, 1, 3, 1, 1, 1, 1, true),   // a 1-D row
-        geometry(2, 3, 11, 10, 2, 2, 3, 3, 1, 1, false), // stride above the kernel
-        geometry(2, 2, 3, 4, 5, 5, 1, 1, 1, 1, true),    // kernel wider than the input
-        geometry(8, 1, 28, 28, 3, 3, 1, 1, 1, 1, true),  // the CNN's first convolution
-        geometry(6, 32, 14, 14, 3, 3, 1, 1, 1, 1, true), // and its second
+        geometry(3, 2, 1, 17, 1, 3, 1, 1, 1, 1, true),    // a 1-D row
+        geometry(2, 3, 11, 10, 2, 2, 3, 3, 1, 1, false),  // stride above the kernel
+        geometry(2, 2, 3, 4, 5, 5, 1, 1, 1, 1, true),     // kernel wider than the input
+        geometry(8, 1, 28, 28, 3, 3, 1, 1, 1, 1, true),   // the CNN's first convolution
+        geometry(6, 32, 14, 14, 3, 3, 1, 1, 1, 1, true),  // and its second
     };
 }
 
@@ -98,14 +98,17 @@ void each_tap(const Window2d& g, F body) {
                 for (std::size_t ow = 0; ow < g.out_w; ++ow)
                     for (std::size_t i = 0; i < g.kernel_h; ++i)
                         for (std::size_t j = 0; j < g.kernel_w; ++j) {
-                            const long h = tap(oh, i, g.stride_h, g.dilation_h, g.pad_top, g.height);
-                            const long w = tap(ow, j, g.stride_w, g.dilation_w, g.pad_left, g.width);
-                            const long at = h < 0 || w < 0
-                                                ? -1
-                                                : static_cast<long>(((n * g.channels + c) * g.height +
-                                                                     static_cast<std::size_t>(h)) *
-                                                                        g.width +
-                                                                    static_cast<std::size_t>(w));
+                            const long h =
+                                tap(oh, i, g.stride_h, g.dilation_h, g.pad_top, g.height);
+                            const long w =
+                                tap(ow, j, g.stride_w, g.dilation_w, g.pad_left, g.width);
+                            const long at =
+                                h < 0 || w < 0
+                                    ? -1
+                                    : static_cast<long>(((n * g.channels + c) * g.height +
+                                                         static_cast<std::size_t>(h)) *
+                                                            g.width +
+                                                        static_cast<std::size_t>(w));
                             body(n, c, oh, ow, i, j, at);
                         }
 }
@@ -132,7 +135,9 @@ Tensor view_of(Device& d, const Floats& values) {
     std::copy(values.begin(), values.end(), padded.begin() + 3);
     return upload_to(d, {padded.size()}, padded).rows(3, values.size());
 }
-Tensor garbage(Device& d, std::size_t n) { return view_of(d, Floats(n, kNaN)); }
+Tensor garbage(Device& d, std::size_t n) {
+    return view_of(d, Floats(n, kNaN));
+}
 
 std::vector<std::shared_ptr<Device>> devices() {
     return {load_cpu("cpu threads=1 isa=baseline"), load_cpu("cpu threads=3")};
@@ -143,7 +148,8 @@ void check_exact(const Floats& got, const Floats& want, const std::string& what)
     std::size_t bad = 0;
     for (std::size_t i = 0; i < got.size(); ++i)
         if (!(got[i] == want[i]) && bad++ < 5)
-            BOOST_TEST(false, what << " element " << i << ": got " << got[i] << ", want " << want[i]);
+            BOOST_TEST(false,
+                       what << " element " << i << ": got " << got[i] << ", want " << want[i]);
     BOOST_TEST(bad == 0u, what << ": " << bad << " elements differ");
 }
 
@@ -178,7 +184,8 @@ BOOST_AUTO_TEST_CASE(convolution_by_im2col_and_gemm_is_the_direct_sum) {
                 const Tensor k = upload_to(*dev, {filters, g.patch()}, kernel);
                 const Tensor y = dev->alloc({rows, filters});
                 dev->gemm(Transpose::no, Transpose::yes, 1.0f, col, k, 0.0f, y);
-                check_close(plexus::testing::to_host(*dev, y), Floats(conv.begin(), conv.end()), 1e-5f);
+                check_close(plexus::testing::to_host(*dev, y), Floats(conv.begin(), conv.end()),
+                            1e-5f);
             }
         }
 }
@@ -198,9 +205,11 @@ BOOST_AUTO_TEST_CASE(col2im_is_the_adjoint_of_im2col) {
                 const Floats col_x = plexus::testing::to_host(*dev, col);
                 const Floats back_c = plexus::testing::to_host(*dev, back);
                 double lhs = 0, rhs = 0, scale = 0;
-                for (std::size_t i = 0; i < nc; ++i) lhs += double(col_x[i]) * c[i], scale += std::fabs(col_x[i] * c[i]);
+                for (std::size_t i = 0; i < nc; ++i)
+                    lhs += double(col_x[i]) * c[i], scale += std::fabs(col_x[i] * c[i]);
                 for (std::size_t i = 0; i < nx; ++i) rhs += double(x[i]) * back_c[i];
-                BOOST_TEST(std::fabs(lhs - rhs) <= 1e-5 * scale, "<im2col(x), c> = " << lhs << ", <x, col2im(c)> = " << rhs);
+                BOOST_TEST(std::fabs(lhs - rhs) <= 1e-5 * scale,
+                           "<im2col(x), c> = " << lhs << ", <x, col2im(c)> = " << rhs);
                 std::vector<double> scatter(nx, 0.0);
                 std::size_t e = 0;
                 each_tap(g, [&](std::size_t n, std::size_t ch, std::size_t oh, std::size_t ow,
@@ -225,8 +234,9 @@ BOOST_AUTO_TEST_CASE(pooling_matches_direct_loops) {
             for (PoolOp op : {PoolOp::max, PoolOp::avg})
                 for (bool ties : {false, true}) {
                     if (ties && op == PoolOp::avg) continue;
-                    BOOST_TEST_CONTEXT(dev->description() << ", " << describe(g) << ", "
-                                                          << plexus::op_name(op) << (ties ? " ties" : "")) {
+                    BOOST_TEST_CONTEXT(dev->description()
+                                       << ", " << describe(g) << ", " << plexus::op_name(op)
+                                       << (ties ? " ties" : "")) {
                         const std::size_t nx = g.batch * g.channels * g.in_plane();
                         const std::size_t ny = g.batch * g.channels * g.out_plane();
                         const Floats x = ties ? small_integers(nx, rng) : random_floats(nx, rng);
@@ -235,27 +245,31 @@ BOOST_AUTO_TEST_CASE(pooling_matches_direct_loops) {
                         Floats y_want(ny, 0.0f), arg_want(ny, -1.0f);
                         std::vector<double> sum(ny, 0.0), dx_want(nx, 0.0);
                         std::vector<std::size_t> count(ny, 0);
-                        each_tap(g, [&](std::size_t n, std::size_t c, std::size_t oh, std::size_t ow,
-                                        std::size_t, std::size_t, long at) {
+                        each_tap(g, [&](std::size_t n, std::size_t c, std::size_t oh,
+                                        std::size_t ow, std::size_t, std::size_t, long at) {
                             if (at < 0) return;
-                            const std::size_t o = ((n * g.channels + c) * g.out_h + oh) * g.out_w + ow;
+                            const std::size_t o =
+                                ((n * g.channels + c) * g.out_h + oh) * g.out_w + ow;
                             const float v = x[static_cast<std::size_t>(at)];
                             if (count[o]++ == 0 || v > y_want[o])
                                 y_want[o] = v, arg_want[o] = float(std::size_t(at) % g.in_plane());
                             sum[o] += v;
                         });
-                        each_tap(g, [&](std::size_t n, std::size_t c, std::size_t oh, std::size_t ow,
-                                        std::size_t, std::size_t, long at) {
-                            const std::size_t o = ((n * g.channels + c) * g.out_h + oh) * g.out_w + ow;
+                        each_tap(g, [&](std::size_t n, std::size_t c, std::size_t oh,
+                                        std::size_t ow, std::size_t, std::size_t, long at) {
+                            const std::size_t o =
+                                ((n * g.channels + c) * g.out_h + oh) * g.out_w + ow;
                             if (at < 0) return;
-                            const std::size_t plane_start = std::size_t(at) - std::size_t(at) % g.in_plane();
+                            const std::size_t plane_start =
+                                std::size_t(at) - std::size_t(at) % g.in_plane();
                             if (op == PoolOp::avg)
                                 dx_want[std::size_t(at)] += double(dy[o]) / double(count[o]);
                             else if (std::size_t(at) == plane_start + std::size_t(arg_want[o]))
                                 dx_want[std::size_t(at)] += dy[o];
                         });
                         if (op == PoolOp::avg)
-                            for (std::size_t o = 0; o < ny; ++o) y_want[o] = float(sum[o] / double(count[o]));
+                            for (std::size_t o = 0; o < ny; ++o)
+                                y_want[o] = float(sum[o] / double(count[o]));
                         const Tensor y = garbage(*dev, ny), dx = garbage(*dev, nx);
                         const Tensor argmax = op == PoolOp::max ? garbage(*dev, ny) : Tensor{};
                         dev->pool2d(op, view_of(*dev, x), y, argmax, g);
@@ -266,11 +280,13 @@ BOOST_AUTO_TEST_CASE(pooling_matches_direct_loops) {
                             // Without argmax: the same values.
                             const Tensor y2 = garbage(*dev, ny);
                             dev->pool2d(op, view_of(*dev, x), y2, Tensor{}, g);
-                            check_exact(plexus::testing::to_host(*dev, y2), y_want, "max without argmax");
+                            check_exact(plexus::testing::to_host(*dev, y2), y_want,
+                                        "max without argmax");
                         } else {
                             check_close(plexus::testing::to_host(*dev, y), y_want, 1e-6f);
                         }
-                        check_close(plexus::testing::to_host(*dev, dx), Floats(dx_want.begin(), dx_want.end()), 1e-5f);
+                        check_close(plexus::testing::to_host(*dev, dx),
+                                    Floats(dx_want.begin(), dx_want.end()), 1e-5f);
                     }
                 }
 }
@@ -278,13 +294,14 @@ BOOST_AUTO_TEST_CASE(pooling_matches_direct_loops) {
 // Batched transposes of shapes around the tile sizes, against y[b][j][i] = x[b][i][j].
 BOOST_AUTO_TEST_CASE(transpose_matches_the_definition) {
     std::mt19937 rng(17);
-    const std::size_t shapes[][3] = {{1, 1, 1},  {3, 1, 7},   {2, 7, 1},    {1, 8, 8},
-                                     {2, 16, 16}, {3, 17, 33}, {2, 32, 196}, {128, 32, 49},
+    const std::size_t shapes[][3] = {{1, 1, 1},    {3, 1, 7},    {2, 7, 1},    {1, 8, 8},
+                                     {2, 16, 16},  {3, 17, 33},  {2, 32, 196}, {128, 32, 49},
                                      {4, 196, 64}, {1, 5, 1000}, {1, 1000, 3}};
     for (const auto& dev : devices())
         for (const auto& s : shapes) {
             const std::size_t batch = s[0], rows = s[1], cols = s[2];
-            BOOST_TEST_CONTEXT(dev->description() << ", [" << batch << ", " << rows << ", " << cols << "]") {
+            BOOST_TEST_CONTEXT(dev->description()
+                               << ", [" << batch << ", " << rows << ", " << cols << "]") {
                 const Floats x = random_floats(batch * rows * cols, rng);
                 Floats want(x.size());
                 for (std::size_t b = 0; b < batch; ++b)

@@ -33,21 +33,21 @@ static void split_items(WorkerPool* pool, std::size_t items, std::size_t floats,
 struct Taps {
     std::size_t lo, hi;
 };
-static Taps taps_inside(std::size_t o, std::size_t kernel, std::size_t stride,
-                        std::size_t dilation, std::size_t pad, std::size_t in) {
+static Taps taps_inside(std::size_t o, std::size_t kernel, std::size_t stride, std::size_t dilation,
+                        std::size_t pad, std::size_t in) {
     const std::size_t at = o * stride, end = in + pad;  // both shifted by pad
-    if (dilation == 1)  // the common case, without the divisions
-        return at >= end ? Taps{0, 0}
-                         : Taps{at >= pad ? 0 : std::min(kernel, pad - at),
-                                std::min(kernel, end - at)};
+    if (dilation == 1)                                  // the common case, without the divisions
+        return at >= end
+                   ? Taps{0, 0}
+                   : Taps{at >= pad ? 0 : std::min(kernel, pad - at), std::min(kernel, end - at)};
     const std::size_t lo = at >= pad ? 0 : (pad - at + dilation - 1) / dilation;
     const std::size_t hi = end > at ? std::min(kernel, (end - at + dilation - 1) / dilation) : 0;
     return {std::min(lo, hi), hi};
 }
 
 // Output positions [lo, hi) along one axis whose every tap is in bounds.
-static Taps interior(std::size_t out, std::size_t kernel, std::size_t stride,
-                     std::size_t dilation, std::size_t pad, std::size_t in) {
+static Taps interior(std::size_t out, std::size_t kernel, std::size_t stride, std::size_t dilation,
+                     std::size_t pad, std::size_t in) {
     const std::size_t span = dilation * (kernel - 1) + 1;
     const std::size_t lo = std::min(out, (pad + stride - 1) / stride);
     const std::size_t hi = in + pad >= span ? std::min(out, (in + pad - span) / stride + 1) : 0;
@@ -107,7 +107,10 @@ static void patch_rows(const plexus::Window2d& w, std::conditional_t<kAdd, float
     const std::size_t width = w.width, plane = w.in_plane();
     const Taps inner = interior(w.out_w, kw, w.stride_w, dw, w.pad_left, width);
     const auto tap = [](auto& c, auto& v) {
-        if constexpr (kAdd) v += c; else c = v;
+        if constexpr (kAdd)
+            v += c;
+        else
+            c = v;
     };
     const auto pad = [](auto* c, std::size_t count) {  // padding: zeros in col, nothing in x
         if constexpr (!kAdd) std::fill_n(c, count, 0.0f);
@@ -121,7 +124,8 @@ static void patch_rows(const plexus::Window2d& w, std::conditional_t<kAdd, float
         auto* out = col + r * w.out_w * w.patch();
         for (std::size_t ow = 0; ow < w.out_w; ++ow) {
             const bool whole = ow >= inner.lo && ow < inner.hi;
-            const Taps cols = whole ? Taps{0, kw} : taps_inside(ow, kw, w.stride_w, dw, w.pad_left, width);
+            const Taps cols =
+                whole ? Taps{0, kw} : taps_inside(ow, kw, w.stride_w, dw, w.pad_left, width);
             const std::size_t first_col = ow * w.stride_w + cols.lo * dw - w.pad_left;
             if constexpr (KW > 0 && KW < 4) {
                 if (whole && dw == 1 && rows.lo == 0 && rows.hi == kh && first_col + 4 <= width) {
@@ -159,11 +163,16 @@ static void patch_rows(const plexus::Window2d& w, std::conditional_t<kAdd, float
 template <class F>
 static void with_kernel_width(std::size_t kw, F f) {
     switch (kw) {
-        case 1: return f.template operator()<1>();
-        case 2: return f.template operator()<2>();
-        case 3: return f.template operator()<3>();
-        case 5: return f.template operator()<5>();
-        default: return f.template operator()<0>();
+        case 1:
+            return f.template operator()<1>();
+        case 2:
+            return f.template operator()<2>();
+        case 3:
+            return f.template operator()<3>();
+        case 5:
+            return f.template operator()<5>();
+        default:
+            return f.template operator()<0>();
     }
 }
 
@@ -178,9 +187,8 @@ static void im2col_loops(const float* x, float* col, const plexus::Window2d& w, 
         return transpose_loops(x, col, w.batch, w.channels, w.in_plane(), pool);
     const std::size_t rows = w.batch * w.out_h;
     split_items(pool, rows, rows * w.out_w * w.patch(), [&](std::size_t begin, std::size_t end) {
-        with_kernel_width(w.kernel_w, [&]<std::size_t KW>() {
-            patch_rows<KW, false>(w, x, col, begin, end);
-        });
+        with_kernel_width(w.kernel_w,
+                          [&]<std::size_t KW>() { patch_rows<KW, false>(w, x, col, begin, end); });
     });
 }
 
@@ -191,14 +199,14 @@ static void col2im_loops(const float* col, float* x, const plexus::Window2d& w, 
     const std::size_t sample = w.channels * w.in_plane();
     split_items(pool, w.batch, w.batch * w.out_plane() * w.patch(),
                 [&](std::size_t begin, std::size_t end) {
-        // One sample at a time, so its planes stay in cache while the windows add up.
-        for (std::size_t n = begin; n < end; ++n) {
-            std::fill_n(x + n * sample, sample, 0.0f);
-            with_kernel_width(w.kernel_w, [&]<std::size_t KW>() {
-                patch_rows<KW, true>(w, x, col, n * w.out_h, (n + 1) * w.out_h);
-            });
-        }
-    });
+                    // One sample at a time, so its planes stay in cache while the windows add up.
+                    for (std::size_t n = begin; n < end; ++n) {
+                        std::fill_n(x + n * sample, sample, 0.0f);
+                        with_kernel_width(w.kernel_w, [&]<std::size_t KW>() {
+                            patch_rows<KW, true>(w, x, col, n * w.out_h, (n + 1) * w.out_h);
+                        });
+                    }
+                });
 }
 
 // Square tiles small enough that a tile of x and of y stay in L1 while one is read along
@@ -220,7 +228,8 @@ static void transpose_loops(const float* x, float* y, std::size_t batch, std::si
                             std::size_t cols, WorkerPool* pool) {
     const std::size_t n = rows * cols;
     split_items(pool, batch, 2 * batch * n, [&](std::size_t begin, std::size_t end) {
-        for (std::size_t b = begin; b < end; ++b) transpose_matrix(x + b * n, y + b * n, rows, cols);
+        for (std::size_t b = begin; b < end; ++b)
+            transpose_matrix(x + b * n, y + b * n, rows, cols);
     });
 }
 

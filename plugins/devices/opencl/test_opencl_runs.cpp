@@ -50,15 +50,25 @@ using plexus::test::TempDir;
 const std::string kFashion = "/usr/share/datasets/fashion-mnist";
 
 // An MLP with batchnorm, dropout and Adam, so the fused kernels and random draws take part.
-void write_experiment(const std::filesystem::path& file) {
+const char* const kMlp =
+    "layer = dense units=64 init=he_normal use_bias=false\n"
+    "layer = batchnorm\nlayer = relu\nlayer = dropout rate=0.2\n"
+    "layer = dense units=32\nlayer = tanh\nlayer = dense units=10\n";
+// A CNN: convolutions (same padding, stride 2), batchnorm on images, spatial dropout, max and
+// global average pooling, so every window op takes part.
+const char* const kCnn =
+    "layer = conv2d filters=8 kernel=3 padding=same init=he_normal\n"
+    "layer = batchnorm\nlayer = relu\nlayer = dropout rate=0.2 spatial=true\n"
+    "layer = max_pool2d size=2\n"
+    "layer = conv2d filters=12 kernel=3 stride=2 padding=same use_bias=false\n"
+    "layer = relu\nlayer = global_avg_pool2d\nlayer = dense units=10\n";
+
+void write_experiment(const std::filesystem::path& file, const char* model) {
     std::ofstream(file) << "[experiment]\nname = opencl_vs_cpu\n"
                            "[data]\ntrain = idx:" << kFashion << "/train\n"
                            "test = idx:" << kFashion << "/t10k\n"
                            "validation = 0.1\nseed = 7\ntrain_limit = 1500\ntest_limit = 300\n"
-                           "[model]\nlayer = dense units=64 init=he_normal use_bias=false\n"
-                           "layer = batchnorm\nlayer = relu\nlayer = dropout rate=0.2\n"
-                           "layer = dense units=32\nlayer = tanh\nlayer = dense units=10\n"
-                           "loss = softmax_cross_entropy\n"
+                           "[model]\n" << model << "loss = softmax_cross_entropy\n"
                            "[train]\noptimizer = adam lr=0.002\nbatch_size = 64\nepochs = 2\n"
                            "metric = accuracy\nverbose = 0\n";
 }
@@ -83,11 +93,10 @@ std::map<std::string, std::vector<double>> read_history(const std::filesystem::p
     return columns;
 }
 
-}  // namespace
-
-BOOST_AUTO_TEST_CASE(training_on_opencl_matches_cpu) {
+// Trains `model` for 2 epochs on cpu and on opencl: per-epoch losses within 1e-3 relative.
+void check_training_matches(const char* model) {
     TempDir dir("opencl-train");
-    write_experiment(dir / "exp.ini");
+    write_experiment(dir / "exp.ini", model);
     std::map<std::string, std::map<std::string, std::vector<double>>> history;
     for (const std::string device : {"cpu", "opencl:0"}) {
         const auto out = dir / device.substr(0, device.find(':'));
@@ -110,6 +119,16 @@ BOOST_AUTO_TEST_CASE(training_on_opencl_matches_cpu) {
                            acc << ": opencl " << o.at(acc)[e] << ", cpu " << c.at(acc)[e]);
         }
     }
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(training_on_opencl_matches_cpu) {
+    check_training_matches(kMlp);
+}
+
+BOOST_AUTO_TEST_CASE(cnn_training_on_opencl_matches_cpu) {
+    check_training_matches(kCnn);
 }
 
 // ---- setup: the program cache, device selection and the error messages
@@ -195,7 +214,7 @@ BOOST_AUTO_TEST_CASE(without_an_icd_opencl_says_what_to_install_and_cpu_still_wo
     BOOST_TEST(devices.err.find(message) != std::string::npos, devices.err);
     BOOST_TEST(devices.out.find("cpu:0") != std::string::npos, devices.out);
 
-    write_experiment(out / "exp.ini");
+    write_experiment(out / "exp.ini", kMlp);
     const std::string train = "train '" + (out / "exp.ini").string() + "' --out '" + out.path.string() +
                               "' --set train.epochs=1 --set data.train_limit=300 --device ";
     const auto on_opencl = run_plexus(train + "opencl", env);

@@ -7,6 +7,7 @@
 
 #include "build_error.hpp"
 #include "check_close.hpp"
+#include "layer_devices.hpp"
 #include "plexus/plexus.hpp"
 #include "plexus/testing.hpp"
 
@@ -93,30 +94,30 @@ BOOST_AUTO_TEST_CASE(same_padding_puts_the_odd_row_at_the_bottom_as_tensorflow) 
                                       4, 5, -1, 7, 8, -1, -1, -1, -1});
 }
 
-BOOST_AUTO_TEST_CASE(forward_and_backward_match_pytorch) {
-    auto device = load<plexus::Device>("cpu");
-    for (const Reference& ref : kReferences) {
-        BOOST_TEST_CONTEXT(ref.spec) {
-            auto layer = load<plexus::Layer>(ref.spec);
-            const plexus::Shape out = layer->build(ref.input, *device, {});
-            BOOST_REQUIRE_EQUAL(out.numel(), ref.y.size());
-            auto params = layer->parameters();
-            BOOST_REQUIRE((params[0]->value.shape() == ref.kernel));
-            device->upload(params[0]->value, pattern(ref.kernel.numel(), 13, 17, 8, 16));
-            device->upload(params[1]->value, pattern(ref.kernel[0], 7, 5, 2, 4));
-            const auto x =
-                make_tensor(*device, ref.input, pattern(ref.input.numel(), 37, 23, 11, 8));
-            const auto y = device->alloc(out);
-            const auto dy = make_tensor(*device, out, pattern(out.numel(), 29, 19, 9, 4));
-            const auto dx = device->alloc(ref.input);
-            layer->forward(x, y, plexus::Mode::train);
-            layer->backward(x, y, dy, &dx);
-            check_close(to_host(*device, y), ref.y, 1e-5f);
-            check_close(to_host(*device, dx), ref.dx, 1e-5f);
-            check_close(to_host(*device, params[0]->grad), ref.dkernel, 1e-5f);
-            check_close(to_host(*device, params[1]->grad), ref.dbias, 1e-5f);
+BOOST_AUTO_TEST_CASE(forward_and_backward_match_pytorch_on_every_device) {
+    for (const auto& [name, device] : plexus::test::layer_devices())
+        for (const Reference& ref : kReferences) {
+            BOOST_TEST_CONTEXT(name << ": " << ref.spec) {
+                auto layer = load<plexus::Layer>(ref.spec);
+                const plexus::Shape out = layer->build(ref.input, *device, {});
+                BOOST_REQUIRE_EQUAL(out.numel(), ref.y.size());
+                auto params = layer->parameters();
+                BOOST_REQUIRE((params[0]->value.shape() == ref.kernel));
+                device->upload(params[0]->value, pattern(ref.kernel.numel(), 13, 17, 8, 16));
+                device->upload(params[1]->value, pattern(ref.kernel[0], 7, 5, 2, 4));
+                const auto x =
+                    make_tensor(*device, ref.input, pattern(ref.input.numel(), 37, 23, 11, 8));
+                const auto y = device->alloc(out);
+                const auto dy = make_tensor(*device, out, pattern(out.numel(), 29, 19, 9, 4));
+                const auto dx = device->alloc(ref.input);
+                layer->forward(x, y, plexus::Mode::train);
+                layer->backward(x, y, dy, &dx);
+                check_close(to_host(*device, y), ref.y, 1e-5f);
+                check_close(to_host(*device, dx), ref.dx, 1e-5f);
+                check_close(to_host(*device, params[0]->grad), ref.dkernel, 1e-5f);
+                check_close(to_host(*device, params[1]->grad), ref.dbias, 1e-5f);
+            }
         }
-    }
 }
 
 BOOST_AUTO_TEST_CASE(gradients_match_finite_differences) {
@@ -153,29 +154,33 @@ BOOST_AUTO_TEST_CASE(gradients_match_finite_differences) {
 }
 
 BOOST_AUTO_TEST_CASE(smaller_batches_use_the_workspaces_and_allocate_nothing) {
-    auto device = load<plexus::Device>("cpu");
-    auto layer = load<plexus::Layer>("conv2d filters=2 kernel=2");
-    layer->build({4, 1, 3, 3}, *device, {});
-    auto params = layer->parameters();
-    device->upload(params[0]->value, kKernel);
-    device->upload(params[1]->value, kBias);
-    std::vector<float> two = kImage;  // the image, then its negation
-    for (float v : kImage) two.push_back(-v);
-    const auto x = make_tensor(*device, {2, 1, 3, 3}, two);
-    const auto y = device->alloc({2, 2, 2, 2});
-    const auto dy = make_tensor(*device, {2, 2, 2, 2}, std::vector<float>(16, 1.0f));
-    const auto dx = device->alloc({2, 1, 3, 3});
-    const auto before = device->counters().allocations;
-    layer->forward(x, y, plexus::Mode::train);
-    layer->backward(x, y, dy, &dx);
-    layer->backward(x, y, dy, nullptr);  // the patches were overwritten by dx: recomputed
-    BOOST_TEST(device->counters().allocations == before);
-    check_close(to_host(*device, y), {37.5f, 47.5f, 67.5f, 77.5f, 4, 5, 7, 8, -36.5f, -46.5f,
-                                      -66.5f, -76.5f, -6, -7, -9, -10});
-    check_close(to_host(*device, dx), {1, 3, 2, 4, 11, 7, 3, 8, 5, 1, 3, 2, 4, 11, 7, 3, 8, 5});
-    // The image and its negation cancel in dK; db counts 8 positions.
-    check_close(to_host(*device, params[0]->grad), std::vector<float>(8, 0.0f));
-    check_close(to_host(*device, params[1]->grad), {8, 8});
+    for (const auto& [name, device] : plexus::test::layer_devices()) {
+        BOOST_TEST_CONTEXT(name) {
+            auto layer = load<plexus::Layer>("conv2d filters=2 kernel=2");
+            layer->build({4, 1, 3, 3}, *device, {});
+            auto params = layer->parameters();
+            device->upload(params[0]->value, kKernel);
+            device->upload(params[1]->value, kBias);
+            std::vector<float> two = kImage;  // the image, then its negation
+            for (float v : kImage) two.push_back(-v);
+            const auto x = make_tensor(*device, {2, 1, 3, 3}, two);
+            const auto y = device->alloc({2, 2, 2, 2});
+            const auto dy = make_tensor(*device, {2, 2, 2, 2}, std::vector<float>(16, 1.0f));
+            const auto dx = device->alloc({2, 1, 3, 3});
+            const auto before = device->counters().allocations;
+            layer->forward(x, y, plexus::Mode::train);
+            layer->backward(x, y, dy, &dx);
+            layer->backward(x, y, dy, nullptr);  // the patches were overwritten by dx: recomputed
+            BOOST_TEST(device->counters().allocations == before);
+            check_close(to_host(*device, y), {37.5f, 47.5f, 67.5f, 77.5f, 4, 5, 7, 8, -36.5f,
+                                              -46.5f, -66.5f, -76.5f, -6, -7, -9, -10});
+            check_close(to_host(*device, dx),
+                        {1, 3, 2, 4, 11, 7, 3, 8, 5, 1, 3, 2, 4, 11, 7, 3, 8, 5});
+            // The image and its negation cancel in dK; db counts 8 positions.
+            check_close(to_host(*device, params[0]->grad), std::vector<float>(8, 0.0f));
+            check_close(to_host(*device, params[1]->grad), {8, 8});
+        }
+    }
 }
 
 BOOST_AUTO_TEST_CASE(trainable_false_freezes_kernel_and_bias_but_passes_dx) {
@@ -253,8 +258,9 @@ BOOST_AUTO_TEST_CASE(bad_parameters_and_shapes_are_rejected_with_clear_messages)
     BOOST_TEST(build_error("conv2d filters=2 kernel=3 padding=3", {8, 4, 4}) ==
                "conv2d: padding 3 must be smaller than the kernel's span 3x3 (a 3x3 kernel); "
                "use a smaller padding or padding=same");
-    BOOST_TEST(build_error("conv2d filters=2 kernel=3", {8, 16}) ==
-               "conv2d: expected images [batch, C, H, W] or [batch, H, W], got [8, 16]");
+    BOOST_TEST(build_error("conv2d filters=2 kernel=3", {8, 15}) ==
+               "conv2d: expected images [batch, C, H, W] or [batch, H, W], got [8, 15]; to read 15 "
+               "features as an image, put 'layer = reshape shape=CxHxW' before it");
     BOOST_TEST(build_error("conv2d filters=2 kernel=5 padding=same", {8, 1, 3, 3}) == "(no error)");
 
     auto device = load<plexus::Device>("cpu");

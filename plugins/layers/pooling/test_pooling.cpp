@@ -6,6 +6,7 @@
 
 #include "build_error.hpp"
 #include "check_close.hpp"
+#include "layer_devices.hpp"
 #include "plexus/plexus.hpp"
 #include "plexus/testing.hpp"
 
@@ -22,23 +23,25 @@ namespace {
 
 const Floats kImage = {1, 2, 3, 4, 5, 6, 7, 8, 9};  // one 3x3 channel
 
-struct Run {
-    Floats y, dx;
-};
-
-// Builds `spec` for `input`, runs forward (train) on x and backward with dy.
-Run run(const std::string& spec, const plexus::Shape& input, const Floats& x_values,
-        const Floats& dy_values, plexus::Mode mode = plexus::Mode::train) {
-    auto device = load<plexus::Device>("cpu");
-    auto layer = load<plexus::Layer>(spec);
-    const plexus::Shape out = layer->build(input, *device, {});
-    const auto x = make_tensor(*device, input, x_values);
-    const auto y = device->alloc(out);
-    const auto dy = make_tensor(*device, out, dy_values);
-    const auto dx = device->alloc(input);
-    layer->forward(x, y, mode);
-    layer->backward(x, y, dy, &dx);
-    return {to_host(*device, y), to_host(*device, dx)};
+// Builds `spec` for `input` on every device, runs forward (in `mode`) on x and backward with
+// dy, and compares y and dx with the values worked out by hand.
+void expect(const std::string& spec, const plexus::Shape& input, const Floats& x_values,
+            const Floats& dy_values, const Floats& want_y, const Floats& want_dx,
+            plexus::Mode mode = plexus::Mode::train) {
+    for (const auto& [name, device] : plexus::test::layer_devices()) {
+        BOOST_TEST_CONTEXT(name << ": " << spec << " on " << input.str()) {
+            auto layer = load<plexus::Layer>(spec);
+            const plexus::Shape out = layer->build(input, *device, {});
+            const auto x = make_tensor(*device, input, x_values);
+            const auto y = device->alloc(out);
+            const auto dy = make_tensor(*device, out, dy_values);
+            const auto dx = device->alloc(input);
+            layer->forward(x, y, mode);
+            layer->backward(x, y, dy, &dx);
+            check_close(to_host(*device, y), want_y);
+            check_close(to_host(*device, dx), want_dx);
+        }
+    }
 }
 
 }  // namespace
@@ -80,13 +83,7 @@ BOOST_AUTO_TEST_CASE(max_and_avg_match_hand_computed_values) {
         {"avg_pool2d stride=1", {4, 4, 4, 4}, {3, 4, 6, 7}, {1, 2, 1, 2, 4, 2, 1, 2, 1}},
         {"max_pool2d stride=1", {1, 1, 1, 1}, {5, 6, 8, 9}, {0, 0, 0, 0, 1, 1, 0, 1, 1}},
     };
-    for (const Case& c : cases) {
-        BOOST_TEST_CONTEXT(c.spec) {
-            const Run r = run(c.spec, {1, 1, 3, 3}, kImage, c.dy);
-            check_close(r.y, c.y);
-            check_close(r.dx, c.dx);
-        }
-    }
+    for (const Case& c : cases) expect(c.spec, {1, 1, 3, 3}, kImage, c.dy, c.y, c.dx);
 }
 
 BOOST_AUTO_TEST_CASE(max_sends_a_tie_to_the_first_maximum_only) {
@@ -95,27 +92,21 @@ BOOST_AUTO_TEST_CASE(max_sends_a_tie_to_the_first_maximum_only) {
     // and PyTorch choose.
     const Floats x = {1, 1, 0, 2,  //
                       1, 0, 2, 2};
-    Run r = run("max_pool2d", {1, 1, 2, 4}, x, {3, 5});
-    check_close(r.y, {1, 2});
-    check_close(r.dx, {3, 0, 0, 5, 0, 0, 0, 0});
+    expect("max_pool2d", {1, 1, 2, 4}, x, {3, 5}, {1, 2}, {3, 0, 0, 5, 0, 0, 0, 0});
     // The same after an infer-mode forward: backward finds the indices again.
-    r = run("max_pool2d", {1, 1, 2, 4}, x, {3, 5}, plexus::Mode::infer);
-    check_close(r.dx, {3, 0, 0, 5, 0, 0, 0, 0});
+    expect("max_pool2d", {1, 1, 2, 4}, x, {3, 5}, {1, 2}, {3, 0, 0, 5, 0, 0, 0, 0},
+           plexus::Mode::infer);
     // A constant channel: the global maximum is the first element.
-    r = run("global_max_pool2d", {1, 1, 2, 2}, {7, 7, 7, 7}, {2});
-    check_close(r.y, {7});
-    check_close(r.dx, {2, 0, 0, 0});
+    expect("global_max_pool2d", {1, 1, 2, 2}, {7, 7, 7, 7}, {2}, {7}, {2, 0, 0, 0});
 }
 
 BOOST_AUTO_TEST_CASE(global_pools_reduce_each_channel) {
     // Two samples of two 2x2 channels.
     const Floats x = {1, 2, 3, 4, -1, -2, -3, -8, 0, 0, 0, 4, 5, 6, 7, 8};
-    Run r = run("global_avg_pool2d", {2, 2, 2, 2}, x, {4, 8, 12, -4});
-    check_close(r.y, {2.5f, -3.5f, 1, 6.5f});
-    check_close(r.dx, {1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, -1, -1, -1, -1});
-    r = run("global_max_pool2d", {2, 2, 2, 2}, x, {4, 8, 12, -4});
-    check_close(r.y, {4, -1, 4, 8});
-    check_close(r.dx, {0, 0, 0, 4, 8, 0, 0, 0, 0, 0, 0, 12, 0, 0, 0, -4});
+    expect("global_avg_pool2d", {2, 2, 2, 2}, x, {4, 8, 12, -4}, {2.5f, -3.5f, 1, 6.5f},
+           {1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, -1, -1, -1, -1});
+    expect("global_max_pool2d", {2, 2, 2, 2}, x, {4, 8, 12, -4}, {4, -1, 4, 8},
+           {0, 0, 0, 4, 8, 0, 0, 0, 0, 0, 0, 12, 0, 0, 0, -4});
 }
 
 BOOST_AUTO_TEST_CASE(gradients_match_finite_differences) {
@@ -179,7 +170,8 @@ BOOST_AUTO_TEST_CASE(bad_parameters_and_shapes_are_rejected_with_clear_messages)
                "use a smaller kernel or dilation, or padding=same");
     BOOST_TEST(build_error("global_avg_pool2d", {4, 10}) ==
                "global_avg_pool2d: expected images [batch, C, H, W] or [batch, H, W], got "
-               "[4, 10]");
+               "[4, 10]; to read 10 features as an image, put 'layer = reshape shape=CxHxW' "
+               "before it");
     auto device = load<plexus::Device>("cpu");
     auto layer = load<plexus::Layer>("max_pool2d");
     layer->build({2, 1, 4, 4}, *device, {});

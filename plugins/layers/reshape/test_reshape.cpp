@@ -6,6 +6,7 @@
 
 #include "build_error.hpp"
 #include "check_close.hpp"
+#include "layer_devices.hpp"
 #include "plexus/plexus.hpp"
 #include "plexus/testing.hpp"
 
@@ -36,21 +37,25 @@ BOOST_AUTO_TEST_CASE(shapes) {
 }
 
 BOOST_AUTO_TEST_CASE(values_keep_their_row_major_order_and_gradients_pass_through) {
-    auto device = load<plexus::Device>("cpu");
-    auto layer = load<plexus::Layer>("reshape shape=3x2");
-    layer->build({4, 2, 3}, *device, {});
-    // Two samples of a batch built for four: [2, 2, 3] -> [2, 3, 2], the same 12 values.
-    const std::vector<float> v = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
-    const auto x = make_tensor(*device, {2, 2, 3}, v);
-    const auto y = device->alloc({2, 3, 2});
-    const auto dy = make_tensor(*device, {2, 3, 2}, {-1, -2, -3, -4, -5, -6, 0, 0, 0, 0, 1, 2});
-    const auto dx = device->alloc({2, 2, 3});
-    const auto before = device->counters().allocations;
-    layer->forward(x, y, plexus::Mode::train);
-    layer->backward(x, y, dy, &dx);
-    BOOST_TEST(device->counters().allocations == before);
-    check_close(to_host(*device, y), v);
-    check_close(to_host(*device, dx), {-1, -2, -3, -4, -5, -6, 0, 0, 0, 0, 1, 2});
+    for (const auto& [name, device] : plexus::test::layer_devices()) {
+        BOOST_TEST_CONTEXT(name) {
+            auto layer = load<plexus::Layer>("reshape shape=3x2");
+            layer->build({4, 2, 3}, *device, {});
+            // Two samples of a batch built for four: [2, 2, 3] -> [2, 3, 2], the same values.
+            const std::vector<float> v = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
+            const std::vector<float> g = {-1, -2, -3, -4, -5, -6, 0, 0, 0, 0, 1, 2};
+            const auto x = make_tensor(*device, {2, 2, 3}, v);
+            const auto y = device->alloc({2, 3, 2});
+            const auto dy = make_tensor(*device, {2, 3, 2}, g);
+            const auto dx = device->alloc({2, 2, 3});
+            const auto before = device->counters().allocations;
+            layer->forward(x, y, plexus::Mode::train);
+            layer->backward(x, y, dy, &dx);
+            BOOST_TEST(device->counters().allocations == before);
+            check_close(to_host(*device, y), v);
+            check_close(to_host(*device, dx), g);
+        }
+    }
 }
 
 BOOST_AUTO_TEST_CASE(gradients_match_finite_differences) {
