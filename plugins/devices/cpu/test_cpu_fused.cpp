@@ -207,32 +207,53 @@ BatchNormRun run_batchnorm(Device& d, std::size_t rows, std::size_t cols, std::s
     const std::size_t f = gamma.size();
     const Tensor tx = upload_to(d, {rows, cols}, x), tdy = upload_to(d, {rows, cols}, dy);
     const Tensor g = upload_to(d, {f}, gamma), b = upload_to(d, {f}, beta);
-    const Tensor y = d.alloc({rows, cols}), xhat = d.alloc({rows, cols}), dx = d.alloc({rows, cols});
+    const Tensor y = d.alloc({rows, cols}), xhat = d.alloc({rows, cols}),
+                 dx = d.alloc({rows, cols});
     const Tensor mean = d.alloc({f}), invstd = d.alloc({f}), dgamma = d.alloc({f}),
                  dbeta = d.alloc({f});
     const Tensor mm = upload_to(d, {f}, Floats(f, 0.5f)), mv = upload_to(d, {f}, Floats(f, 2.0f));
-    BOOST_TEST(d.try_fused(fused::BatchNormForwardTrain{.x = tx, .gamma = &g, .beta = &b,
-                                                        .y = y, .xhat = xhat, .mean = mean,
-                                                        .invstd = invstd, .moving_mean = mm,
-                                                        .moving_variance = mv, .epsilon = 1e-3f,
-                                                        .momentum = 0.9f, .spatial = spatial}));
-    BOOST_TEST(d.try_fused(fused::BatchNormBackward{.dy = tdy, .xhat = xhat, .gamma = &g,
-                                                    .invstd = invstd, .dx = &dx, .dgamma = dgamma,
-                                                    .dbeta = dbeta, .spatial = spatial}));
+    BOOST_TEST(d.try_fused(fused::BatchNormForwardTrain{.x = tx,
+                                                        .gamma = &g,
+                                                        .beta = &b,
+                                                        .y = y,
+                                                        .xhat = xhat,
+                                                        .mean = mean,
+                                                        .invstd = invstd,
+                                                        .moving_mean = mm,
+                                                        .moving_variance = mv,
+                                                        .epsilon = 1e-3f,
+                                                        .momentum = 0.9f,
+                                                        .spatial = spatial}));
+    BOOST_TEST(d.try_fused(fused::BatchNormBackward{.dy = tdy,
+                                                    .xhat = xhat,
+                                                    .gamma = &g,
+                                                    .invstd = invstd,
+                                                    .dx = &dx,
+                                                    .dgamma = dgamma,
+                                                    .dbeta = dbeta,
+                                                    .spatial = spatial}));
     BatchNormRun out;
     const auto get = [&](const Tensor& t) { return run_on(d, [&](Device&) { return t; }); };
     out.y = get(y), out.xhat = get(xhat), out.mean = get(mean), out.invstd = get(invstd);
     out.mm = get(mm), out.mv = get(mv), out.dx = get(dx), out.dgamma = get(dgamma);
     out.dbeta = get(dbeta);
     // dx may alias dy.
-    BOOST_TEST(d.try_fused(fused::BatchNormBackward{.dy = tdy, .xhat = xhat, .gamma = &g,
-                                                    .invstd = invstd, .dx = &tdy,
-                                                    .dgamma = dgamma, .dbeta = dbeta,
+    BOOST_TEST(d.try_fused(fused::BatchNormBackward{.dy = tdy,
+                                                    .xhat = xhat,
+                                                    .gamma = &g,
+                                                    .invstd = invstd,
+                                                    .dx = &tdy,
+                                                    .dgamma = dgamma,
+                                                    .dbeta = dbeta,
                                                     .spatial = spatial}));
     BOOST_TEST(get(tdy) == out.dx, boost::test_tools::per_element());
-    BOOST_TEST(d.try_fused(fused::BatchNormForwardInfer{.x = tx, .gamma = &g, .beta = &b,
-                                                        .moving_mean = mm, .moving_variance = mv,
-                                                        .y = y, .epsilon = 1e-3f,
+    BOOST_TEST(d.try_fused(fused::BatchNormForwardInfer{.x = tx,
+                                                        .gamma = &g,
+                                                        .beta = &b,
+                                                        .moving_mean = mm,
+                                                        .moving_variance = mv,
+                                                        .y = y,
+                                                        .epsilon = 1e-3f,
                                                         .spatial = spatial}));
     out.infer = get(y);
     return out;
@@ -289,13 +310,17 @@ BOOST_AUTO_TEST_CASE(parallel_batchnorm_on_planes_matches_one_thread) {
 BOOST_AUTO_TEST_CASE(fused_batchnorm_spatial_must_divide_the_columns) {
     const Tensor x = dev->alloc({2, 10}), y = dev->alloc({2, 10}), m = dev->alloc({3});
     for (const std::size_t spatial : {std::size_t{3}, std::size_t{0}})
-        BOOST_CHECK_EXCEPTION(
-            dev->try_fused(fused::BatchNormForwardInfer{.x = x, .moving_mean = m,
-                                                        .moving_variance = m, .y = y,
-                                                        .epsilon = 1e-3f, .spatial = spatial}),
-            DeviceError, [](const DeviceError& e) {
-                return message_contains(e, "batchnorm.forward_infer: 'x' has shape [2, 10] (10 "
-                                           "values per sample), not a whole number of features");
-            });
+        BOOST_CHECK_EXCEPTION(dev->try_fused(fused::BatchNormForwardInfer{.x = x,
+                                                                          .moving_mean = m,
+                                                                          .moving_variance = m,
+                                                                          .y = y,
+                                                                          .epsilon = 1e-3f,
+                                                                          .spatial = spatial}),
+                              DeviceError, [](const DeviceError& e) {
+                                  return message_contains(
+                                      e,
+                                      "batchnorm.forward_infer: 'x' has shape [2, 10] (10 "
+                                      "values per sample), not a whole number of features");
+                              });
 }
 BOOST_AUTO_TEST_SUITE_END()

@@ -127,13 +127,13 @@ public:
         if (planes_) {
             // The same operands as the dense path: dx (may alias dy) is NCHW as dy is.
             ran(device.try_fused(plexus::fused::BatchNormBackward{.dy = dy,
-                                                                 .xhat = xhat_.rows(0, n * plane_),
-                                                                 .gamma = gamma(),
-                                                                 .invstd = invstd_,
-                                                                 .dx = dx,
-                                                                 .dgamma = gamma_.grad,
-                                                                 .dbeta = beta_.grad,
-                                                                 .spatial = plane_}));
+                                                                  .xhat = xhat_.rows(0, n * plane_),
+                                                                  .gamma = gamma(),
+                                                                  .invstd = invstd_,
+                                                                  .dx = dx,
+                                                                  .dgamma = gamma_.grad,
+                                                                  .dbeta = beta_.grad,
+                                                                  .spatial = plane_}));
             return;
         }
         // dx may alias dy, so the NHWC gradient is computed in place.
@@ -181,31 +181,31 @@ private:
         const std::size_t n = x.rows();
         if (mode == plexus::Mode::infer) {
             trained_rows_ = 0;
-            ran(device.try_fused(plexus::fused::BatchNormForwardInfer{
-                .x = x,
-                .gamma = gamma(),
-                .beta = beta(),
-                .moving_mean = moving_mean_,
-                .moving_variance = moving_variance_,
-                .y = y,
-                .epsilon = epsilon_,
-                .spatial = plane_}));
+            ran(device.try_fused(
+                plexus::fused::BatchNormForwardInfer{.x = x,
+                                                     .gamma = gamma(),
+                                                     .beta = beta(),
+                                                     .moving_mean = moving_mean_,
+                                                     .moving_variance = moving_variance_,
+                                                     .y = y,
+                                                     .epsilon = epsilon_,
+                                                     .spatial = plane_}));
             return;
         }
         trained_rows_ = n * plane_;  // a plane holds at least two values: one image trains
-        ran(device.try_fused(plexus::fused::BatchNormForwardTrain{
-            .x = x,
-            .gamma = gamma(),
-            .beta = beta(),
-            .y = y,
-            .xhat = xhat_.rows(0, n * plane_),
-            .mean = mean_,
-            .invstd = invstd_,
-            .moving_mean = moving_mean_,
-            .moving_variance = moving_variance_,
-            .epsilon = epsilon_,
-            .momentum = momentum_,
-            .spatial = plane_}));
+        ran(device.try_fused(
+            plexus::fused::BatchNormForwardTrain{.x = x,
+                                                 .gamma = gamma(),
+                                                 .beta = beta(),
+                                                 .y = y,
+                                                 .xhat = xhat_.rows(0, n * plane_),
+                                                 .mean = mean_,
+                                                 .invstd = invstd_,
+                                                 .moving_mean = moving_mean_,
+                                                 .moving_variance = moving_variance_,
+                                                 .epsilon = epsilon_,
+                                                 .momentum = momentum_,
+                                                 .spatial = plane_}));
     }
 
     // The dense pass on [n, channels] rows: x2 is the input, y2 the output (may alias x2).

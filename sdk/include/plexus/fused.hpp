@@ -160,7 +160,7 @@ struct BatchNormForwardTrain {
     const Tensor& moving_variance;  // [F] updated in place
     Required<float> epsilon;
     Required<float> momentum;
-    std::size_t spatial = 1;        // S, the values per feature per sample; >= 1
+    std::size_t spatial = 1;  // S, the values per feature per sample; >= 1
 };
 
 /// Batch normalization, infer mode: y = gamma * (x - moving_mean) / sqrt(moving_variance +
@@ -174,7 +174,7 @@ struct BatchNormForwardInfer {
     const Tensor& moving_variance;  // [F]
     const Tensor& y;                // [N, F*S] written
     Required<float> epsilon;
-    std::size_t spatial = 1;        // S, the values per feature per sample; >= 1
+    std::size_t spatial = 1;  // S, the values per feature per sample; >= 1
 };
 
 /// Batch normalization backward, after a train-mode forward of the same batch:

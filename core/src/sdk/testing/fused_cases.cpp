@@ -185,8 +185,8 @@ std::vector<Case> fused_cases() {
     }
     // Images: N = 1 trains on one sample's planes; the largest is split over the CPU device's
     // helper threads.
-    for (const Shape& s : {Shape{4, 3, 5, 5}, Shape{2, 6, 7, 9}, Shape{1, 2, 7, 7},
-                           Shape{32, 16, 10, 10}})
+    for (const Shape& s :
+         {Shape{4, 3, 5, 5}, Shape{2, 6, 7, 9}, Shape{1, 2, 7, 7}, Shape{32, 16, 10, 10}})
         batchnorm_cases(cases, s);
     for (std::size_t n : {1u, 7u, 1000u}) optimizer_cases(cases, n);
     return cases;
