@@ -15,6 +15,7 @@
 
 #include "plexus/core/data/readers/sources.hpp"
 #include "plexus/error.hpp"
+#include "png.hpp"
 #include "temp_dir.hpp"
 
 namespace fs = std::filesystem;
@@ -24,6 +25,8 @@ using plexus::core::Dataset;
 using plexus::core::load_dataset;
 
 namespace {
+
+using plexus::test::png;
 
 using Bytes = std::vector<std::uint8_t>;
 using Names = std::vector<std::string>;
@@ -70,64 +73,6 @@ Bytes npy(const std::string& descr, const std::string& shape, const Bytes& data,
         out.push_back(static_cast<std::uint8_t>(dict.size() >> (8 * i)));
     out.insert(out.end(), dict.begin(), dict.end());
     out.insert(out.end(), data.begin(), data.end());
-    return out;
-}
-
-std::uint32_t crc32(const Bytes& bytes, std::size_t from = 0) {
-    std::uint32_t crc = 0xFFFFFFFFu;
-    for (std::size_t i = from; i < bytes.size(); ++i) {
-        crc ^= bytes[i];
-        for (int k = 0; k < 8; ++k) crc = (crc >> 1) ^ (0xEDB88320u & (0u - (crc & 1u)));
-    }
-    return ~crc;
-}
-
-void put_be32(Bytes& out, std::uint32_t v) {
-    for (int shift = 24; shift >= 0; shift -= 8)
-        out.push_back(static_cast<std::uint8_t>(v >> shift));
-}
-
-void png_chunk(Bytes& out, const char* type, const Bytes& data) {
-    put_be32(out, static_cast<std::uint32_t>(data.size()));
-    Bytes body(type, type + 4);
-    body.insert(body.end(), data.begin(), data.end());
-    out.insert(out.end(), body.begin(), body.end());
-    put_be32(out, crc32(body));
-}
-
-// An 8-bit PNG with `channels` 1 (gray), 3 (RGB) or 4 (RGBA), pixels interleaved row by row,
-// compressed as stored (uncompressed) deflate blocks inside a zlib stream.
-Bytes png(std::uint32_t width, std::uint32_t height, int channels, const Bytes& pixels) {
-    BOOST_REQUIRE_EQUAL(pixels.size(), std::size_t{width} * height * channels);
-    Bytes filtered;
-    for (std::uint32_t y = 0; y < height; ++y) {
-        filtered.push_back(0);  // filter type None
-        const auto row = pixels.begin() + std::ptrdiff_t(y * width * channels);
-        filtered.insert(filtered.end(), row, row + std::ptrdiff_t(width * channels));
-    }
-    Bytes z = {0x78,
-               0x01,
-               1,
-               static_cast<std::uint8_t>(filtered.size()),
-               static_cast<std::uint8_t>(filtered.size() >> 8),
-               static_cast<std::uint8_t>(~filtered.size()),
-               static_cast<std::uint8_t>(~filtered.size() >> 8)};
-    z.insert(z.end(), filtered.begin(), filtered.end());
-    std::uint32_t a = 1, b = 0;  // Adler-32
-    for (std::uint8_t byte : filtered) {
-        a = (a + byte) % 65521;
-        b = (b + a) % 65521;
-    }
-    put_be32(z, (b << 16) | a);
-    Bytes ihdr;
-    put_be32(ihdr, width);
-    put_be32(ihdr, height);
-    const std::uint8_t colour_type = channels == 1 ? 0 : channels == 3 ? 2 : 6;
-    ihdr.insert(ihdr.end(), {8, colour_type, 0, 0, 0});
-    Bytes out = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
-    png_chunk(out, "IHDR", ihdr);
-    png_chunk(out, "IDAT", z);
-    png_chunk(out, "IEND", {});
     return out;
 }
 
@@ -410,8 +355,21 @@ BOOST_AUTO_TEST_CASE(image_folder_errors_and_test_sets) {
     check_eq(test.labels, Labels{1});
     check_eq(test.u8, Bytes{100, 100});
     check_eq(test.class_names, Names{"a", "b"});
-    check_has(error_of<ConfigError>([&] { tmp.load("dir:test size=8x8", &train); }),
-              {"exp.ini:7: size/channels differ from the training images [1, 1, 2]"});
+    check_has(
+        error_of<ConfigError>([&] { tmp.load("dir:test size=8x8", &train); }),
+        {"exp.ini:7: size=8x8 differs from the training images [1, 1, 2] (size=1x2 channels=1); "
+         "images are brought to the training shape, so drop these options"});
+
+    // IDX images are [H, W]: a folder is brought to one channel of that size, in that shape.
+    Dataset idx_like;
+    idx_like.sample_shape = {1, 2};
+    idx_like.class_names = {"a", "b"};
+    const Dataset gray = tmp.load("dir:test", &idx_like);
+    BOOST_TEST(gray.sample_shape.str() == "[1, 2]");
+    check_eq(gray.u8, Bytes{100, 100});
+    check_has(error_of<ConfigError>([&] { tmp.load("dir:test channels=3", &idx_like); }),
+              {"exp.ini:7: channels=3 differs from the training images [1, 2] (size=1x2 "
+               "channels=1)"});
 
     write_bytes(tmp / "other/c/1.png", png(2, 1, 1, {1, 2}));
     check_has(error_of<DataError>([&] { tmp.load("dir:other", &train); }),

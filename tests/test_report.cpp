@@ -22,6 +22,7 @@ namespace fs = std::filesystem;
 using plexus::test::read_text;
 using plexus::test::TempDir;
 using namespace plexus::core;
+using plexus::Shape;
 
 namespace {
 
@@ -409,7 +410,10 @@ BOOST_AUTO_TEST_CASE(report_is_well_formed_xml) {
     // unbalanced tag or stray '&' as a <parsererror> in the DOM. The negative control proves
     // the check can fail.
     TempDir dir("report-xml");
-    std::string html = render_report(synthetic_run());
+    ReportData d = synthetic_run();
+    d.first_conv_kernel =
+        HostTensor{"layer0.kernel", Shape{2, 1, 3, 3}, std::vector<float>(18, 0.5f)};
+    std::string html = render_report(d);
     const std::string tag = "<html lang=\"en\">";
     BOOST_REQUIRE(contains(html, tag));
     html.replace(html.find(tag), tag.size(),
@@ -420,6 +424,43 @@ BOOST_AUTO_TEST_CASE(report_is_well_formed_xml) {
     const Browser good = run_chromium(dir.path, dir.path / "good.xhtml", "--dump-dom");
     const Browser bad = run_chromium(dir.path, dir.path / "bad.xhtml", "--dump-dom");
     BOOST_TEST(contains(good.log, "Confusion matrix"), good.log);
+    BOOST_TEST(contains(good.log, "Filters of the first convolution"), good.log);
     BOOST_TEST(!contains(good.log, "parsererror"), good.log);
     BOOST_TEST(contains(bad.log, "parsererror"), bad.log);
+}
+
+namespace {
+
+HostTensor kernel(const std::string& name, Shape shape, std::vector<float> values) {
+    return HostTensor{name, shape, std::move(values)};
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(chromium_draws_the_first_convolution_filters) {
+    TempDir dir("report-filters");
+    ReportData d = synthetic_run();
+    d.history = {};  // no curves: the filters come near the top of the page
+    d.confusion.clear();
+    // Three 3x3 RGB filters, each black but for one pure red pixel: 16x16 screen pixels each.
+    std::vector<float> w(3 * 3 * 9, 0.0f);
+    for (std::size_t f = 0; f < 3; ++f) w[f * 27 + f] = 1.0f;
+    d.first_conv_kernel = kernel("layer0.kernel", Shape{3, 3, 3, 3}, w);
+    const fs::path page = dir.path / "report.html", shot = dir.path / "shot.png";
+    write_report(page, d);
+    const Browser b = run_chromium(dir.path, page, "--screenshot=" + shot.string());
+    BOOST_TEST(b.console.empty(), "the report logged to the console:\n" << b.log);
+    BOOST_REQUIRE_MESSAGE(fs::exists(shot), "no screenshot was written:\n" << b.log);
+    const Image img = decode_png(read_text(shot));
+    std::size_t red = 0, black = 0;
+    for (std::size_t p = 0; p + 2 < img.rgb.size(); p += 3) {
+        const int r = img.rgb[p], g = img.rgb[p + 1], bl = img.rgb[p + 2];
+        red += r > 230 && g < 25 && bl < 25;
+        black += r < 25 && g < 25 && bl < 25;
+    }
+    BOOST_TEST_MESSAGE("red pixels " << red << ", black " << black);
+    BOOST_TEST(red == 3u * 256u);         // nearest-neighbour: three sharp 16x16 squares
+    BOOST_TEST(black >= 3u * 8u * 256u);  // the other 8 pixels of each filter
+    const Browser dom = run_chromium(dir.path, page, "--dump-dom");
+    BOOST_TEST(count(dom.log, "<svg class=\"filter\"") == 3u, dom.log);
 }

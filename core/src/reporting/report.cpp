@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "filter_images.hpp"
 #include "plexus/support/files.hpp"
 #include "plexus/support/text.hpp"
 #include "svg_chart.hpp"
@@ -145,7 +146,8 @@ figure{margin:0}figcaption{max-width:600px;font-size:12px;color:#555}
 .plot{fill:#fff;stroke:#b8b8b8}.grid{stroke:#ececec}.axis{stroke:#888}
 .line{stroke-width:2;stroke-linejoin:round}.swatch{stroke-width:2.5}
 .best{stroke:#c0392b;stroke-width:1.5;stroke-dasharray:5 4}.best-dot{stroke-width:1.5}
-.cell{stroke:#fff;stroke-width:1}.frame{fill:none;stroke:#888}.scale{stroke:#888}
+.filters{display:flex;flex-wrap:wrap;gap:6px;max-width:720px}
+.filter{border:1px solid #ccc}.cell{stroke:#fff;stroke-width:1}.frame{fill:none;stroke:#888}.scale{stroke:#888}
 table{border-collapse:collapse;font-variant-numeric:tabular-nums}
 th,td{padding:4px 14px;text-align:right;border-bottom:1px solid #eee}
 th:first-child,td:first-child{text-align:left}th{border-bottom:2px solid #ccc}
@@ -336,6 +338,27 @@ std::string per_class_section(const ReportData& d) {
     return s + "</table></section>\n";
 }
 
+std::string filters_section(const ReportData& d) {
+    const HostTensor& k = d.first_conv_kernel;
+    if (k.shape.rank() != 4) return "";
+    // Screen pixels per weight: 3x3 kernels get 16 (48-pixel images), large ones at least 8.
+    const int scale =
+        static_cast<int>(std::max<std::size_t>(8, 48 / std::max(k.shape[2], k.shape[3])));
+    const std::string figure = svg::filter_figure(k, scale);
+    if (figure.empty()) return "";
+    const std::size_t channels = k.shape[1];
+    return "<section id=\"filters\"><h2>Filters of the first convolution</h2><figure>" + figure +
+           "<figcaption>The " + std::to_string(k.shape[0]) + " learned " +
+           std::to_string(k.shape[2]) + "&#215;" + std::to_string(k.shape[3]) + " kernels of " +
+           svg::escape(k.name) + " (" +
+           (channels == 1   ? std::string("one channel, gray")
+            : channels == 3 ? std::string("three channels as red, green, blue")
+                            : "the mean of its " + std::to_string(channels) + " channels, gray") +
+           "), each stretched from its own minimum (black) to maximum (white). Trained filters "
+           "look like edges and blobs; noise means little was learned.</figcaption></figure>"
+           "</section>\n";
+}
+
 }  // namespace
 
 std::string render_report(const ReportData& d) {
@@ -365,7 +388,7 @@ std::string render_report(const ReportData& d) {
     if (!charts.empty())
         s += "<section id=\"curves\"><h2>Learning curves</h2><div class=\"charts\">\n" + charts +
              "</div></section>\n";
-    s += confusion_section(d) + per_class_section(d);
+    s += confusion_section(d) + per_class_section(d) + filters_section(d);
     if (!d.experiment_text.empty())
         s += "<section id=\"experiment\"><h2>Experiment</h2><pre>" +
              svg::escape(d.experiment_text) + "</pre></section>\n";

@@ -4,6 +4,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "plexus/core/modelfile/safetensors.hpp"
 #include "plexus/error.hpp"
 
 namespace fs = std::filesystem;
@@ -38,6 +39,49 @@ RunRecord read_run(const fs::path& dir) {
     return r;
 }
 
+namespace {
+
+/// The layer index of a parameter called "layer<i>.kernel" (or "<i>.kernel"); -1 otherwise.
+long kernel_layer(const std::string& name) {
+    const std::string suffix = ".kernel";
+    const std::size_t from = name.rfind("layer", 0) == 0 ? 5 : 0;
+    if (name.size() <= from + suffix.size() ||
+        name.compare(name.size() - suffix.size(), suffix.size(), suffix) != 0)
+        return -1;
+    const std::string digits = name.substr(from, name.size() - suffix.size() - from);
+    if (digits.empty() || digits.size() > 6 ||
+        digits.find_first_not_of("0123456789") != std::string::npos)
+        return -1;
+    return std::stol(digits);
+}
+
+/// The kernel of the first convolution (the rank-4 "<i>.kernel" of the smallest i) in the run's
+/// model.safetensors; empty when there is none. A missing or damaged model file only costs the
+/// report its filter pictures: the rest of the run is still worth reporting.
+HostTensor first_conv_kernel(const std::filesystem::path& dir) {
+    std::error_code ec;
+    const auto file = dir / "model.safetensors";
+    if (!std::filesystem::is_regular_file(file, ec)) return {};
+    SafetensorsFile model;
+    try {
+        model = read_safetensors(file);
+    } catch (const Error&) {
+        return {};
+    }
+    HostTensor* first = nullptr;
+    long first_layer = 0;
+    for (auto& t : model.tensors) {
+        const long layer = kernel_layer(t.name);
+        if (layer >= 0 && t.shape.rank() == 4 && (!first || layer < first_layer)) {
+            first = &t;
+            first_layer = layer;
+        }
+    }
+    return first ? std::move(*first) : HostTensor{};
+}
+
+}  // namespace
+
 ReportData report_data(const RunRecord& run, const std::string& diagnosis_text) {
     ReportData d;
     d.title = run.dir.filename().string();
@@ -45,6 +89,7 @@ ReportData report_data(const RunRecord& run, const std::string& diagnosis_text) 
     d.experiment_text = run.experiment_text;
     d.history = run.history;
     d.diagnosis_html_or_text = diagnosis_text;
+    d.first_conv_kernel = first_conv_kernel(run.dir);
     const auto& m = run.metrics;
     auto str = [&](const char* key) {
         return m.contains(key) && m[key].is_string() ? m[key].get<std::string>() : "";

@@ -124,19 +124,33 @@ struct OperandCheck {
 };
 
 // Sizes as the field comments of plexus/fused.hpp give them: N = rows, F = cols of the
-// first operand.
+// first operand (over `spatial` for batchnorm).
+
+// F of a batchnorm key: the columns of `x` over `spatial` (fused.hpp), which must divide them.
+std::size_t batchnorm_features(const OperandCheck& check, const Tensor& x, const char* what,
+                               std::size_t spatial) {
+    check(x, what);
+    if (spatial == 0 || x.cols() % spatial != 0) [[unlikely]]
+        throw DeviceError(check.device.name() + ": " + std::string(fused::key_name(check.key)) +
+                          ": '" + what + "' has shape " + x.shape().str() + " (" +
+                          std::to_string(x.cols()) + " values per sample), not a whole number " +
+                          "of features of spatial = " + std::to_string(spatial) +
+                          " values; pass spatial >= 1 that divides them (H*W for NCHW)");
+    return x.cols() / spatial;
+}
+
 void check_operands(const OperandCheck& check, const fused::BatchNormForwardTrain& o) {
-    const std::size_t n = o.x.rows(), f = o.x.cols();
-    check(o.x, "x");
+    const std::size_t f = batchnorm_features(check, o.x, "x", o.spatial);
+    const std::size_t n = o.x.rows(), values = o.x.numel();
     check(o.gamma, "gamma", f);
     check(o.beta, "beta", f);
-    check(o.y, "y", n * f);
-    check(o.xhat, "xhat", n * f);
+    check(o.y, "y", values);
+    check(o.xhat, "xhat", values);
     check(o.mean, "mean", f);
     check(o.invstd, "invstd", f);
     check(o.moving_mean, "moving_mean", f);
     check(o.moving_variance, "moving_variance", f);
-    if (n < 2) [[unlikely]]
+    if (n * o.spatial < 2) [[unlikely]]
         throw DeviceError(check.device.name() +
                           ": batchnorm.forward_train: a training batch needs at least 2 rows, "
                           "got " +
@@ -144,22 +158,21 @@ void check_operands(const OperandCheck& check, const fused::BatchNormForwardTrai
 }
 
 void check_operands(const OperandCheck& check, const fused::BatchNormForwardInfer& o) {
-    const std::size_t n = o.x.rows(), f = o.x.cols();
-    check(o.x, "x");
+    const std::size_t f = batchnorm_features(check, o.x, "x", o.spatial);
     check(o.gamma, "gamma", f);
     check(o.beta, "beta", f);
     check(o.moving_mean, "moving_mean", f);
     check(o.moving_variance, "moving_variance", f);
-    check(o.y, "y", n * f);
+    check(o.y, "y", o.x.numel());
 }
 
 void check_operands(const OperandCheck& check, const fused::BatchNormBackward& o) {
-    const std::size_t n = o.dy.rows(), f = o.dy.cols();
-    check(o.dy, "dy");
-    check(o.xhat, "xhat", n * f);
+    const std::size_t f = batchnorm_features(check, o.dy, "dy", o.spatial);
+    const std::size_t values = o.dy.numel();
+    check(o.xhat, "xhat", values);
     check(o.gamma, "gamma", f);
     check(o.invstd, "invstd", f);
-    check(o.dx, "dx", n * f);
+    check(o.dx, "dx", values);
     check(o.dgamma, "dgamma", f);
     check(o.dbeta, "dbeta", f);
 }

@@ -1,8 +1,9 @@
 // The CPU device's fused kernels: each function below hands one key's operands
-// (plexus/fused.hpp) as raw pointers to its kernel in fused_batchnorm.hpp or
-// fused_optimizer.hpp. The operands were checked by the Device base class before run_fused
-// (it lives on this device, sizes per fused.hpp), so nothing is checked again here. Only
-// plugin.cpp includes this (see there for why the functions are static).
+// (plexus/fused.hpp) as raw pointers to its kernel in fused_batchnorm.hpp,
+// fused_batchnorm_planes.hpp or fused_optimizer.hpp. The operands were checked by the Device
+// base class before run_fused (it lives on this device, sizes per fused.hpp), so nothing is
+// checked again here. Only plugin.cpp includes this (see there for why the functions are
+// static).
 // No include guard: cpu_device.inc includes this once per instruction set.
 
 #include <algorithm>
@@ -10,6 +11,7 @@
 
 #include "checks.hpp"
 #include "fused_batchnorm.hpp"
+#include "fused_batchnorm_planes.hpp"
 #include "fused_optimizer.hpp"
 #include "plexus/device.hpp"
 #include "plexus/fused.hpp"
@@ -36,25 +38,46 @@ static cpu_fused::BatchNormForward batchnorm_forward_common(const Op& o) {
     a.moving_mean = raw(o.moving_mean);
     a.moving_var = raw(o.moving_variance);
     a.n = o.x.rows();
-    a.f = o.x.cols();
+    a.spatial = o.spatial;
+    a.f = o.x.cols() / o.spatial;
     a.epsilon = o.epsilon;
     return a;
 }
 
-static void fused_batchnorm_forward(const fused::BatchNormForwardTrain& o) {
+// Below this many values a batchnorm pass on planes runs on the calling thread.
+constexpr std::size_t kParallelPlanes = 32768;
+
+// Runs planes(a, begin, end) over the features [0, a.f), split into one contiguous range per
+// pool thread when the tensor is large. Each feature is computed alone, so the split changes
+// no result.
+template <class Args, class Planes>
+static void run_planes(WorkerPool* pool, const Args& a, Planes planes) {
+    if (!pool || pool->parts() == 1 || a.f == 1 || a.n * a.f * a.spatial < kParallelPlanes)
+        return planes(a, 0, a.f);
+    auto body = [&](unsigned part, unsigned parts) {
+        const std::size_t begin = a.f * part / parts, end = a.f * (part + 1) / parts;
+        if (begin < end) planes(a, begin, end);
+    };
+    pool->run(body);
+}
+
+static void fused_batchnorm_forward(const fused::BatchNormForwardTrain& o, WorkerPool* pool) {
     cpu_fused::BatchNormForward a = batchnorm_forward_common(o);
     a.momentum = o.momentum;
     a.xhat = raw(o.xhat);
     a.mean = raw(o.mean);
     a.invstd = raw(o.invstd);
-    cpu_fused::batchnorm_forward_train(a);
+    if (a.spatial == 1) return cpu_fused::batchnorm_forward_train(a);
+    run_planes(pool, a, cpu_fused::batchnorm_forward_train_planes);
 }
 
-static void fused_batchnorm_forward(const fused::BatchNormForwardInfer& o) {
-    cpu_fused::batchnorm_forward_infer(batchnorm_forward_common(o));
+static void fused_batchnorm_forward(const fused::BatchNormForwardInfer& o, WorkerPool* pool) {
+    const cpu_fused::BatchNormForward a = batchnorm_forward_common(o);
+    if (a.spatial == 1) return cpu_fused::batchnorm_forward_infer(a);
+    run_planes(pool, a, cpu_fused::batchnorm_forward_infer_planes);
 }
 
-static void fused_batchnorm_backward(const fused::BatchNormBackward& o) {
+static void fused_batchnorm_backward(const fused::BatchNormBackward& o, WorkerPool* pool) {
     cpu_fused::BatchNormBackward a{};
     a.dy = raw(o.dy);
     a.xhat = raw(o.xhat);
@@ -64,8 +87,10 @@ static void fused_batchnorm_backward(const fused::BatchNormBackward& o) {
     a.dgamma = raw(o.dgamma);
     a.dbeta = raw(o.dbeta);
     a.n = o.dy.rows();
-    a.f = o.dy.cols();
-    cpu_fused::batchnorm_backward(a);
+    a.spatial = o.spatial;
+    a.f = o.dy.cols() / o.spatial;
+    if (a.spatial == 1) return cpu_fused::batchnorm_backward(a);
+    run_planes(pool, a, cpu_fused::batchnorm_backward_planes);
 }
 
 static void fused_softmax_cross_entropy_backward(const fused::SoftmaxCrossEntropyBackward& o) {

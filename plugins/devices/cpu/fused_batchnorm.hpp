@@ -5,6 +5,7 @@
 // each input once for the column statistics and once more to write the outputs. Columns are
 // strided in a row-major tensor, so a block of columns is accumulated at a time in stack
 // arrays while the rows stream past, as the device's reduce_over_rows does. No allocation.
+// [n, f, spatial] tensors with spatial > 1 (NCHW images) go to fused_batchnorm_planes.hpp.
 // No include guard: cpu_device.inc includes this once per instruction set.
 
 #include <algorithm>
@@ -27,6 +28,7 @@ struct BatchNormForward {
     float* moving_mean;  // [f] updated in train, read in infer
     float* moving_var;   // [f]
     std::size_t n, f;
+    std::size_t spatial;  // values per feature per sample; the kernels here take 1 only
     float epsilon, momentum;
 };
 
@@ -102,6 +104,7 @@ struct BatchNormBackward {
     float* dgamma;        // [f] sum(dy * xhat)
     float* dbeta;         // [f] sum(dy)
     std::size_t n, f;
+    std::size_t spatial;  // as BatchNormForward's
 };
 
 // dx = gamma*invstd/N * (N*dy - sum(dy) - xhat*sum(dy*xhat)).

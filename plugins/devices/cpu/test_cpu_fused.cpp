@@ -181,4 +181,146 @@ BOOST_AUTO_TEST_CASE(parallel_adam_update_matches_one_thread) {
     for (std::size_t i = 0; i < n; ++i) moved += (parallel[i] - w0[i]) * g[i] < 0.0f;
     BOOST_TEST(moved == n);
 }
+// ---- batchnorm on [N, C, S] planes (spatial = S > 1), e.g. NCHW images
+
+namespace {
+
+// NCHW [n, c, s] -> NHWC [n*s, c]: the layout in which each channel is a column, so the
+// spatial = 1 kernel sees the same N*S values per feature.
+Floats to_nhwc(const Floats& v, std::size_t n, std::size_t c, std::size_t s) {
+    Floats t(v.size());
+    for (std::size_t r = 0; r < n; ++r)
+        for (std::size_t j = 0; j < c; ++j)
+            for (std::size_t i = 0; i < s; ++i) t[(r * s + i) * c + j] = v[(r * c + j) * s + i];
+    return t;
+}
+
+struct BatchNormRun {
+    Floats y, xhat, mean, invstd, mm, mv, infer, dx, dgamma, dbeta;
+};
+
+// Train forward, backward and infer forward on x [rows, cols] with `spatial` values per
+// feature; the inputs are given (and the outputs returned) in the layout the run uses.
+BatchNormRun run_batchnorm(Device& d, std::size_t rows, std::size_t cols, std::size_t spatial,
+                           const Floats& x, const Floats& dy, const Floats& gamma,
+                           const Floats& beta) {
+    const std::size_t f = gamma.size();
+    const Tensor tx = upload_to(d, {rows, cols}, x), tdy = upload_to(d, {rows, cols}, dy);
+    const Tensor g = upload_to(d, {f}, gamma), b = upload_to(d, {f}, beta);
+    const Tensor y = d.alloc({rows, cols}), xhat = d.alloc({rows, cols}),
+                 dx = d.alloc({rows, cols});
+    const Tensor mean = d.alloc({f}), invstd = d.alloc({f}), dgamma = d.alloc({f}),
+                 dbeta = d.alloc({f});
+    const Tensor mm = upload_to(d, {f}, Floats(f, 0.5f)), mv = upload_to(d, {f}, Floats(f, 2.0f));
+    BOOST_TEST(d.try_fused(fused::BatchNormForwardTrain{.x = tx,
+                                                        .gamma = &g,
+                                                        .beta = &b,
+                                                        .y = y,
+                                                        .xhat = xhat,
+                                                        .mean = mean,
+                                                        .invstd = invstd,
+                                                        .moving_mean = mm,
+                                                        .moving_variance = mv,
+                                                        .epsilon = 1e-3f,
+                                                        .momentum = 0.9f,
+                                                        .spatial = spatial}));
+    BOOST_TEST(d.try_fused(fused::BatchNormBackward{.dy = tdy,
+                                                    .xhat = xhat,
+                                                    .gamma = &g,
+                                                    .invstd = invstd,
+                                                    .dx = &dx,
+                                                    .dgamma = dgamma,
+                                                    .dbeta = dbeta,
+                                                    .spatial = spatial}));
+    BatchNormRun out;
+    const auto get = [&](const Tensor& t) { return run_on(d, [&](Device&) { return t; }); };
+    out.y = get(y), out.xhat = get(xhat), out.mean = get(mean), out.invstd = get(invstd);
+    out.mm = get(mm), out.mv = get(mv), out.dx = get(dx), out.dgamma = get(dgamma);
+    out.dbeta = get(dbeta);
+    // dx may alias dy.
+    BOOST_TEST(d.try_fused(fused::BatchNormBackward{.dy = tdy,
+                                                    .xhat = xhat,
+                                                    .gamma = &g,
+                                                    .invstd = invstd,
+                                                    .dx = &tdy,
+                                                    .dgamma = dgamma,
+                                                    .dbeta = dbeta,
+                                                    .spatial = spatial}));
+    BOOST_TEST(get(tdy) == out.dx, boost::test_tools::per_element());
+    BOOST_TEST(d.try_fused(fused::BatchNormForwardInfer{.x = tx,
+                                                        .gamma = &g,
+                                                        .beta = &b,
+                                                        .moving_mean = mm,
+                                                        .moving_variance = mv,
+                                                        .y = y,
+                                                        .epsilon = 1e-3f,
+                                                        .spatial = spatial}));
+    out.infer = get(y);
+    return out;
+}
+
+// The planes kernels on NCHW against the spatial = 1 kernel on the same data transposed to
+// NHWC here: the same per-channel statistics and, transposed back, the same outputs.
+void check_planes_against_columns(Device& d, std::size_t n, std::size_t c, std::size_t s) {
+    const std::size_t cols = c * s;
+    Floats x = pattern(n * cols, 3.0f, 0.1f);
+    for (std::size_t i = 0; i < x.size(); ++i) x[i] += 40.0f + float(i / s % c);  // far from 0
+    const Floats dy = pattern(n * cols, 1.0f, 0.7f);
+    const Floats gamma = pattern(c, 1.0f, 0.3f), beta = pattern(c, 0.5f, 1.1f);
+    const BatchNormRun planes = run_batchnorm(d, n, cols, s, x, dy, gamma, beta);
+    const BatchNormRun columns =
+        run_batchnorm(d, n * s, c, 1, to_nhwc(x, n, c, s), to_nhwc(dy, n, c, s), gamma, beta);
+    check_close(to_nhwc(planes.y, n, c, s), columns.y);
+    check_close(to_nhwc(planes.xhat, n, c, s), columns.xhat);
+    check_close(planes.mean, columns.mean);
+    check_close(planes.invstd, columns.invstd);
+    check_close(planes.mm, columns.mm);
+    check_close(planes.mv, columns.mv);
+    check_close(to_nhwc(planes.dx, n, c, s), columns.dx);
+    check_close(planes.dgamma, columns.dgamma, 1e-4f);  // sums of n*s products
+    check_close(planes.dbeta, columns.dbeta, 1e-4f);
+    check_close(to_nhwc(planes.infer, n, c, s), columns.infer);
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(fused_batchnorm_on_planes_matches_the_columns_path_on_nhwc) {
+    check_planes_against_columns(*dev, 4, 3, 25);  // [4, 3, 5, 5]
+    check_planes_against_columns(*dev, 2, 6, 63);  // [2, 6, 7, 9]: planes not a lane multiple
+    check_planes_against_columns(*dev, 1, 2, 49);  // one image trains on its planes
+    check_planes_against_columns(*dev, 3, 5, 1 + 8);
+}
+
+// Split over the helper threads by channel, every value is what one thread computes.
+BOOST_AUTO_TEST_CASE(parallel_batchnorm_on_planes_matches_one_thread) {
+    const std::size_t n = 16, c = 12, s = 200;  // 38400 values: above the split threshold
+    const Floats x = pattern(n * c * s, 2.0f, 0.2f), dy = pattern(n * c * s, 1.0f, 0.9f);
+    const Floats gamma = pattern(c, 1.0f, 0.3f), beta = pattern(c, 0.5f, 1.1f);
+    const auto run = [&](const char* spec) {
+        return run_batchnorm(*load_cpu(spec), n, c * s, s, x, dy, gamma, beta);
+    };
+    const BatchNormRun parallel = run("cpu threads=2"), single = run("cpu threads=1");
+    BOOST_TEST(parallel.y == single.y, boost::test_tools::per_element());
+    BOOST_TEST(parallel.mv == single.mv, boost::test_tools::per_element());
+    BOOST_TEST(parallel.dx == single.dx, boost::test_tools::per_element());
+    BOOST_TEST(parallel.dgamma == single.dgamma, boost::test_tools::per_element());
+    BOOST_TEST(parallel.infer == single.infer, boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(fused_batchnorm_spatial_must_divide_the_columns) {
+    const Tensor x = dev->alloc({2, 10}), y = dev->alloc({2, 10}), m = dev->alloc({3});
+    for (const std::size_t spatial : {std::size_t{3}, std::size_t{0}})
+        BOOST_CHECK_EXCEPTION(dev->try_fused(fused::BatchNormForwardInfer{.x = x,
+                                                                          .moving_mean = m,
+                                                                          .moving_variance = m,
+                                                                          .y = y,
+                                                                          .epsilon = 1e-3f,
+                                                                          .spatial = spatial}),
+                              DeviceError, [](const DeviceError& e) {
+                                  return message_contains(
+                                      e,
+                                      "batchnorm.forward_infer: 'x' has shape [2, 10] (10 "
+                                      "values per sample), not a whole number of features");
+                              });
+}
 BOOST_AUTO_TEST_SUITE_END()

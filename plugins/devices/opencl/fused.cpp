@@ -32,8 +32,8 @@ fused::KeySet OpenClDevice::fused_keys() const {
 void OpenClDevice::batchnorm_forward(const Tensor& x, const Tensor* gamma, const Tensor* beta,
                                      const Tensor& y, const Tensor* xhat, const Tensor* mean,
                                      const Tensor* invstd, const Tensor& moving_mean,
-                                     const Tensor& moving_variance, float epsilon,
-                                     float momentum, bool train) {
+                                     const Tensor& moving_variance, std::size_t spatial,
+                                     float epsilon, float momentum, bool train) {
     const char* op = train ? "batchnorm.forward_train" : "batchnorm.forward_infer";
     const View vx = view(x, op, "x");
     const auto operand = [&](const Tensor* t, const char* what) -> View {
@@ -45,26 +45,26 @@ void OpenClDevice::batchnorm_forward(const Tensor& x, const Tensor* gamma, const
                vinvstd = operand(invstd, "invstd");
     const View vmm = operand(&moving_mean, "moving_mean"),
                vmv = operand(&moving_variance, "moving_variance");
-    const std::size_t n = x.rows(), f = x.cols();
+    const std::size_t n = x.rows(), f = x.cols() / spatial;
     launch_1d(Kernel::batchnorm_forward, op, f, vx, vgamma, cl_int{gamma != nullptr}, vbeta,
               cl_int{beta != nullptr}, vy, vxhat, vmean, vinvstd, vmm, vmv, u32(n), u32(f),
-              epsilon, momentum, cl_int{train});
+              u32(spatial), epsilon, momentum, cl_int{train});
 }
 
 void OpenClDevice::run_fused(const fused::BatchNormForwardTrain& o) {
     batchnorm_forward(o.x, o.gamma, o.beta, o.y, &o.xhat, &o.mean, &o.invstd, o.moving_mean,
-                      o.moving_variance, o.epsilon, o.momentum, true);
+                      o.moving_variance, o.spatial, o.epsilon, o.momentum, true);
 }
 
 void OpenClDevice::run_fused(const fused::BatchNormForwardInfer& o) {
     // The momentum is not read in infer mode; the CPU device's kernel takes 0 too.
     batchnorm_forward(o.x, o.gamma, o.beta, o.y, nullptr, nullptr, nullptr, o.moving_mean,
-                      o.moving_variance, o.epsilon, 0.0f, false);
+                      o.moving_variance, o.spatial, o.epsilon, 0.0f, false);
 }
 
 void OpenClDevice::run_fused(const fused::BatchNormBackward& o) {
     const char* op = "batchnorm.backward";
-    const std::size_t n = o.dy.rows(), f = o.dy.cols();
+    const std::size_t n = o.dy.rows(), f = o.dy.cols() / o.spatial;
     const View vdy = view(o.dy, op, "dy");
     const auto operand = [&](const Tensor* t, const char* what) -> View {
         return t ? view(*t, op, what) : vdy;  // vdy: a placeholder the kernel does not read
@@ -76,7 +76,7 @@ void OpenClDevice::run_fused(const fused::BatchNormBackward& o) {
     const View dgamma = operand(&o.dgamma, "dgamma");
     const View dbeta = operand(&o.dbeta, "dbeta");
     launch_1d(Kernel::batchnorm_backward, op, f, vdy, xhat, gamma, cl_int{o.gamma != nullptr},
-              invstd, dx, cl_int{o.dx != nullptr}, dgamma, dbeta, u32(n), u32(f));
+              invstd, dx, cl_int{o.dx != nullptr}, dgamma, dbeta, u32(n), u32(f), u32(o.spatial));
 }
 
 void OpenClDevice::run_fused(const fused::SoftmaxCrossEntropyBackward& o) {

@@ -163,8 +163,8 @@ private:
                            const plexus::Tensor* beta, const plexus::Tensor& y,
                            const plexus::Tensor* xhat, const plexus::Tensor* mean,
                            const plexus::Tensor* invstd, const plexus::Tensor& moving_mean,
-                           const plexus::Tensor& moving_variance, float epsilon,
-                           float momentum, bool train);
+                           const plexus::Tensor& moving_variance, std::size_t spatial,
+                           float epsilon, float momentum, bool train);
 
     // Uploads go through pinned host buffers, so write() returns once the bytes are copied
     // there and the transfer runs behind the queued kernels (see write()).

@@ -5,9 +5,9 @@
 //
 // On images [N, C, H, W] a feature is a channel, normalised over (N, H, W) as the paper's
 // section 3.2 does for convolutional layers (Keras BatchNormalization(axis=1), PyTorch
-// BatchNorm2d): the layer transposes NCHW to NHWC, whose [N*H*W, C] view is exactly the dense
-// case, runs the dense pass on it and transposes back, so both layouts share one code path,
-// the fused kernels included.
+// BatchNorm2d). A device with the fused keys runs them on the NCHW tensors as they are
+// (spatial = H*W, plexus/fused.hpp). Otherwise the layer transposes NCHW to NHWC, whose
+// [N*H*W, C] view is exactly the dense case, runs the dense pass on it and transposes back.
 //
 // A device may run a whole pass as one kernel through try_fused(fused::BatchNormForwardTrain /
 // BatchNormForwardInfer / BatchNormBackward, plexus/fused.hpp); the primitive path below is
@@ -68,6 +68,7 @@ public:
         channels_ = image ? input[1] : input.cols();
         plane_ = image ? input[2] * input[3] : 1;
         max_batch_ = input.rows();
+        planes_ = image && fused_ && has_fused_keys(device);
         const plexus::Shape row{channels_}, batch{max_batch_ * plane_, channels_};
         gamma_.value = device.alloc(row);
         gamma_.grad = device.alloc(row);
@@ -87,8 +88,9 @@ public:
         coef_ = device.alloc(row);
         shift_ = device.alloc(row);
         xhat_ = device.alloc(batch);
-        tmp_ = device.alloc(batch);
-        nhwc_ = image ? device.alloc(batch) : Tensor{};
+        // The fused kernels on planes need neither the primitive path's scratch nor NHWC.
+        tmp_ = planes_ ? Tensor{} : device.alloc(batch);
+        nhwc_ = image && !planes_ ? device.alloc(batch) : Tensor{};
         trained_rows_ = 0;
         return input;
     }
@@ -101,6 +103,7 @@ public:
             normalize(device, x.reshaped({n, channels_}), y.reshaped({n, channels_}), mode);
             return;
         }
+        if (planes_) return normalize_planes(device, x, y, mode);
         // In place in the NHWC workspace: every pass allows y to alias x.
         const Tensor t = nhwc_.rows(0, n * plane_);
         device.transpose(x, t, n, channels_, plane_);
@@ -119,6 +122,18 @@ public:
             Tensor dx2;
             if (dx) dx2 = dx->reshaped({n, channels_});
             backward_rows(device, dy.reshaped({n, channels_}), dx ? &dx2 : nullptr);
+            return;
+        }
+        if (planes_) {
+            // The same operands as the dense path: dx (may alias dy) is NCHW as dy is.
+            ran(device.try_fused(plexus::fused::BatchNormBackward{.dy = dy,
+                                                                  .xhat = xhat_.rows(0, n * plane_),
+                                                                  .gamma = gamma(),
+                                                                  .invstd = invstd_,
+                                                                  .dx = dx,
+                                                                  .dgamma = gamma_.grad,
+                                                                  .dbeta = beta_.grad,
+                                                                  .spatial = plane_}));
             return;
         }
         // dx may alias dy, so the NHWC gradient is computed in place.
@@ -142,6 +157,56 @@ public:
 private:
     const Tensor* gamma() const { return scale_ ? &gamma_.value : nullptr; }
     const Tensor* beta() const { return center_ ? &beta_.value : nullptr; }
+
+    // Whether the device runs all three passes on NCHW planes; with only some of the keys
+    // the transposed path keeps xhat in one layout for forward and backward.
+    static bool has_fused_keys(const plexus::Device& device) {
+        using plexus::fused::Key;
+        const plexus::fused::KeySet keys = device.fused_keys();
+        return keys.contains(Key::batchnorm_forward_train) &&
+               keys.contains(Key::batchnorm_forward_infer) &&
+               keys.contains(Key::batchnorm_backward);
+    }
+
+    // build() chose the planes path because the device lists the keys, so it cannot decline.
+    static void ran(bool ran) {
+        if (!ran)
+            throw plexus::DeviceError(
+                "batchnorm: the device declined a fused key it listed in fused_keys() at build");
+    }
+
+    // Forward on NCHW images with the device's fused kernels, statistics over (N, H, W).
+    void normalize_planes(plexus::Device& device, const Tensor& x, const Tensor& y,
+                          plexus::Mode mode) {
+        const std::size_t n = x.rows();
+        if (mode == plexus::Mode::infer) {
+            trained_rows_ = 0;
+            ran(device.try_fused(
+                plexus::fused::BatchNormForwardInfer{.x = x,
+                                                     .gamma = gamma(),
+                                                     .beta = beta(),
+                                                     .moving_mean = moving_mean_,
+                                                     .moving_variance = moving_variance_,
+                                                     .y = y,
+                                                     .epsilon = epsilon_,
+                                                     .spatial = plane_}));
+            return;
+        }
+        trained_rows_ = n * plane_;  // a plane holds at least two values: one image trains
+        ran(device.try_fused(
+            plexus::fused::BatchNormForwardTrain{.x = x,
+                                                 .gamma = gamma(),
+                                                 .beta = beta(),
+                                                 .y = y,
+                                                 .xhat = xhat_.rows(0, n * plane_),
+                                                 .mean = mean_,
+                                                 .invstd = invstd_,
+                                                 .moving_mean = moving_mean_,
+                                                 .moving_variance = moving_variance_,
+                                                 .epsilon = epsilon_,
+                                                 .momentum = momentum_,
+                                                 .spatial = plane_}));
+    }
 
     // The dense pass on [n, channels] rows: x2 is the input, y2 the output (may alias x2).
     void normalize(plexus::Device& device, const Tensor& x2, const Tensor& y2,
@@ -261,6 +326,7 @@ private:
     bool center_;
     bool scale_;
     bool fused_;
+    bool planes_ = false;           // images through the device's fused kernels, no transpose
     std::size_t channels_ = 0;      // the normalised features: C of an image, else all
     std::size_t plane_ = 1;         // H*W of an image, else 1
     std::size_t max_batch_ = 0;     // samples per batch at most (from build)
@@ -269,8 +335,10 @@ private:
     plexus::Parameter beta_;
     Tensor moving_mean_, moving_variance_;
     Tensor mean_, variance_, invstd_, coef_, shift_;  // [channels]
-    Tensor xhat_, tmp_;                               // [max batch * plane, channels]
-    Tensor nhwc_;  // [max batch * plane, channels]: the NHWC image or its gradient; dense: none
+    Tensor xhat_;  // [max batch * plane, channels]; NCHW on the planes path
+    Tensor tmp_;   // [max batch * plane, channels]: primitive path's scratch; planes: none
+    Tensor nhwc_;  // [max batch * plane, channels]: the NHWC image or its gradient; dense and
+                   // planes: none
 };
 
 }  // namespace

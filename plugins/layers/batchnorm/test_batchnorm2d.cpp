@@ -1,19 +1,19 @@
 // batchnorm on images [N, C, H, W]: one feature per channel, normalised over (N, H, W).
 #define BOOST_TEST_MODULE batchnorm2d
 #include <boost/test/unit_test.hpp>
-
 #include <cmath>
 #include <string>
 #include <vector>
 
+#include "check_close.hpp"
+#include "layer_devices.hpp"
 #include "plexus/plexus.hpp"
 #include "plexus/testing.hpp"
-#include "check_close.hpp"
 
+using plexus::test::check_close;
 using plexus::testing::load;
 using plexus::testing::make_tensor;
 using plexus::testing::to_host;
-using plexus::test::check_close;
 using Floats = std::vector<float>;
 
 namespace {
@@ -66,38 +66,40 @@ BOOST_AUTO_TEST_CASE(train_mode_uses_per_channel_statistics_computed_by_hand) {
     }
 }
 
+// On cpu and opencl, each by its fused kernels on NCHW planes and by the transposed path.
 BOOST_AUTO_TEST_CASE(matches_pytorch_batchnorm2d) {
-    auto device = load<plexus::Device>("cpu");
     const plexus::Shape shape{3, 2, 3, 4};
     const float m = 3 * 3 * 4;  // values per channel
-    for (const char* mode : kModes) {
-        BOOST_TEST_CONTEXT("batchnorm" << mode) {
-            auto layer =
-                load<plexus::Layer>(std::string("batchnorm epsilon=1e-3 momentum=0.9") + mode);
-            layer->build(shape, *device, {});
-            device->upload(layer->parameters()[0]->value, Floats{1.5f, -0.5f});
-            device->upload(layer->parameters()[1]->value, Floats{0.25f, 1.0f});
-            const auto x = make_tensor(*device, shape, kTorchX);
-            const auto y = device->alloc(shape), dx = device->alloc(shape);
-            layer->forward(x, y, plexus::Mode::train);
-            layer->backward(x, y, make_tensor(*device, shape, kTorchDy), &dx);
-            check_close(to_host(*device, y), kTorchY, 1e-4f);
-            check_close(to_host(*device, dx), kTorchDx, 1e-4f);
-            check_close(to_host(*device, layer->parameters()[0]->grad), kTorchDgamma, 1e-4f);
-            check_close(to_host(*device, layer->parameters()[1]->grad), kTorchDbeta, 1e-4f);
-            check_close(to_host(*device, state_of(*layer, "moving_mean")), kTorchRunningMean);
-            // PyTorch feeds the unbiased variance (count N*H*W = 36) into running_var, Plexus
-            // the biased one: ours = 0.9 + (torch - 0.9) * (m - 1) / m.
-            Floats expected;
-            for (float v : kTorchRunningVar) expected.push_back(0.9f + (v - 0.9f) * (m - 1) / m);
-            check_close(to_host(*device, state_of(*layer, "moving_variance")), expected);
+    for (const auto& [name, device] : plexus::test::layer_devices())
+        for (const char* mode : kModes) {
+            BOOST_TEST_CONTEXT(name << ": batchnorm" << mode) {
+                auto layer =
+                    load<plexus::Layer>(std::string("batchnorm epsilon=1e-3 momentum=0.9") + mode);
+                layer->build(shape, *device, {});
+                device->upload(layer->parameters()[0]->value, Floats{1.5f, -0.5f});
+                device->upload(layer->parameters()[1]->value, Floats{0.25f, 1.0f});
+                const auto x = make_tensor(*device, shape, kTorchX);
+                const auto y = device->alloc(shape), dx = device->alloc(shape);
+                layer->forward(x, y, plexus::Mode::train);
+                layer->backward(x, y, make_tensor(*device, shape, kTorchDy), &dx);
+                check_close(to_host(*device, y), kTorchY, 1e-4f);
+                check_close(to_host(*device, dx), kTorchDx, 1e-4f);
+                check_close(to_host(*device, layer->parameters()[0]->grad), kTorchDgamma, 1e-4f);
+                check_close(to_host(*device, layer->parameters()[1]->grad), kTorchDbeta, 1e-4f);
+                check_close(to_host(*device, state_of(*layer, "moving_mean")), kTorchRunningMean);
+                // PyTorch feeds the unbiased variance (count N*H*W = 36) into running_var, Plexus
+                // the biased one: ours = 0.9 + (torch - 0.9) * (m - 1) / m.
+                Floats expected;
+                for (float v : kTorchRunningVar)
+                    expected.push_back(0.9f + (v - 0.9f) * (m - 1) / m);
+                check_close(to_host(*device, state_of(*layer, "moving_variance")), expected);
 
-            // Infer with PyTorch's running statistics gives PyTorch's eval output.
-            device->upload(state_of(*layer, "moving_variance"), kTorchRunningVar);
-            layer->forward(make_tensor(*device, shape, kTorchXInfer), y, plexus::Mode::infer);
-            check_close(to_host(*device, y), kTorchYInfer, 1e-4f);
+                // Infer with PyTorch's running statistics gives PyTorch's eval output.
+                device->upload(state_of(*layer, "moving_variance"), kTorchRunningVar);
+                layer->forward(make_tensor(*device, shape, kTorchXInfer), y, plexus::Mode::infer);
+                check_close(to_host(*device, y), kTorchYInfer, 1e-4f);
+            }
         }
-    }
 }
 
 BOOST_AUTO_TEST_CASE(gradients_match_finite_differences_on_images) {
@@ -162,4 +164,48 @@ BOOST_AUTO_TEST_CASE(rank_3_and_a_1x1_plane_keep_one_feature_per_value) {
     auto dot = load<plexus::Layer>("batchnorm");
     dot->build({4, 5, 1, 1}, *device, {});
     BOOST_TEST((dot->parameters()[0]->value.shape() == plexus::Shape{5}));
+}
+
+namespace {
+
+void planes_and_transposed_agree(const std::shared_ptr<plexus::Device>& device) {
+    const plexus::Shape built{6, 5, 4, 7}, shape{5, 5, 4, 7};
+    Floats v(shape.numel()), g(shape.numel());
+    for (std::size_t i = 0; i < v.size(); ++i) {
+        v[i] = 20.0f + std::sin(0.7f * float(i)) * float(i % 5 + 1);
+        g[i] = std::cos(0.3f * float(i));
+    }
+    std::vector<Floats> results[2];
+    for (int path = 0; path < 2; ++path) {
+        auto layer = load<plexus::Layer>(path ? "batchnorm fused=false" : "batchnorm");
+        layer->build(built, *device, {});
+        device->upload(layer->parameters()[0]->value, Floats{1.5f, -0.5f, 2, 1, 0.25f});
+        device->upload(layer->parameters()[1]->value, Floats{0.25f, 1, -1, 0, 3});
+        const auto x = make_tensor(*device, shape, v), y = device->alloc(shape);
+        const auto dy = make_tensor(*device, shape, g), dx = device->alloc(shape);
+        layer->forward(x, y, plexus::Mode::train);
+        results[path].push_back(to_host(*device, y));
+        layer->backward(x, y, dy, &dx);
+        results[path].push_back(to_host(*device, dx));
+        results[path].push_back(to_host(*device, layer->parameters()[0]->grad));
+        results[path].push_back(to_host(*device, layer->parameters()[1]->grad));
+        results[path].push_back(to_host(*device, state_of(*layer, "moving_variance")));
+        layer->forward(x, y, plexus::Mode::infer);
+        results[path].push_back(to_host(*device, y));
+    }
+    const char* const names[] = {"y", "dx", "dgamma", "dbeta", "moving_variance", "infer y"};
+    for (std::size_t i = 0; i < results[0].size(); ++i) {
+        BOOST_TEST_CONTEXT(names[i]) { check_close(results[0][i], results[1][i], 1e-4f); }
+    }
+}
+
+}  // namespace
+
+// cpu and opencl list the fused keys, so "batchnorm" runs them on the NCHW planes while
+// "fused=false" takes the transposed path (NCHW -> NHWC, primitive ops on [N*H*W, C], back):
+// two independent routes to the same numbers, on a batch smaller than the built one.
+BOOST_AUTO_TEST_CASE(fused_planes_and_transposed_path_agree) {
+    for (const auto& [name, device] : plexus::test::layer_devices()) {
+        BOOST_TEST_CONTEXT(name) { planes_and_transposed_agree(device); }
+    }
 }

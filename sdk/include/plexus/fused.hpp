@@ -136,50 +136,60 @@ private:
 
 // ---- the operands of each key. N is the batch (rows), F the features (columns).
 
-/// Batch normalization, train mode (plugins/layers/batchnorm): per column, mean and biased
-/// variance over the rows, xhat = (x - mean) * invstd, y = gamma * xhat + beta, and the
+// The batchnorm keys take x (and y, xhat, dy, dx) as [N, F, S] row-major with S = `spatial`:
+// F features, each a plane of S contiguous values per sample, e.g. an NCHW image batch with
+// F = C and S = H*W, passed as the tensor [N, C*H*W] (or [N, C, H, W]) it already is, with no
+// transpose to NHWC. A feature's statistics are taken over its N*S values. N is x.rows() and
+// F = x.cols() / spatial (x.cols() must be a multiple of spatial). spatial = 1 is the plain
+// [N, F] case, a dense layer's features.
+
+/// Batch normalization, train mode (plugins/layers/batchnorm): per feature, mean and biased
+/// variance over its N*S values, xhat = (x - mean) * invstd, y = gamma * xhat + beta, and the
 /// running statistics updated as moving = momentum * moving + (1 - momentum) * batch.
-/// Requires N >= 2. y may alias x.
+/// Requires N*S >= 2. y may alias x.
 struct BatchNormForwardTrain {
     static constexpr Key kKey = Key::batchnorm_forward_train;
-    const Tensor& x;                // [N, F]
+    const Tensor& x;                // [N, F*S]
     const Tensor* gamma = nullptr;  // [F]; null means 1
     const Tensor* beta = nullptr;   // [F]; null means 0
-    const Tensor& y;                // [N, F] written
-    const Tensor& xhat;             // [N, F] written, for the backward pass
+    const Tensor& y;                // [N, F*S] written
+    const Tensor& xhat;             // [N, F*S] written, for the backward pass
     const Tensor& mean;             // [F] written: the batch mean
     const Tensor& invstd;           // [F] written: 1 / sqrt(var + epsilon)
     const Tensor& moving_mean;      // [F] updated in place
     const Tensor& moving_variance;  // [F] updated in place
     Required<float> epsilon;
     Required<float> momentum;
+    std::size_t spatial = 1;  // S, the values per feature per sample; >= 1
 };
 
 /// Batch normalization, infer mode: y = gamma * (x - moving_mean) / sqrt(moving_variance +
 /// epsilon) + beta. Reads the running statistics only. y may alias x.
 struct BatchNormForwardInfer {
     static constexpr Key kKey = Key::batchnorm_forward_infer;
-    const Tensor& x;                // [N, F]
+    const Tensor& x;                // [N, F*S]
     const Tensor* gamma = nullptr;  // [F]; null means 1
     const Tensor* beta = nullptr;   // [F]; null means 0
     const Tensor& moving_mean;      // [F]
     const Tensor& moving_variance;  // [F]
-    const Tensor& y;                // [N, F] written
+    const Tensor& y;                // [N, F*S] written
     Required<float> epsilon;
+    std::size_t spatial = 1;  // S, the values per feature per sample; >= 1
 };
 
 /// Batch normalization backward, after a train-mode forward of the same batch:
-/// dbeta = sum(dy), dgamma = sum(dy * xhat) over the rows, and
-/// dx = gamma * invstd / N * (N * dy - dbeta - xhat * dgamma). dx may alias dy.
+/// dbeta = sum(dy), dgamma = sum(dy * xhat) over each feature's N*S values, and with
+/// M = N*S, dx = gamma * invstd / M * (M * dy - dbeta - xhat * dgamma). dx may alias dy.
 struct BatchNormBackward {
     static constexpr Key kKey = Key::batchnorm_backward;
-    const Tensor& dy;               // [N, F]
-    const Tensor& xhat;             // [N, F] from the forward
+    const Tensor& dy;               // [N, F*S]
+    const Tensor& xhat;             // [N, F*S] from the forward
     const Tensor* gamma = nullptr;  // [F]; null means 1
     const Tensor& invstd;           // [F] from the forward
-    const Tensor* dx = nullptr;     // [N, F] written; null when no input gradient is needed
+    const Tensor* dx = nullptr;     // [N, F*S] written; null when no input gradient is needed
     const Tensor& dgamma;           // [F] written
     const Tensor& dbeta;            // [F] written
+    std::size_t spatial = 1;        // S, as in the forward; >= 1
 };
 
 /// Softmax cross-entropy backward (plugins/losses/softmax_cross_entropy), row by row:

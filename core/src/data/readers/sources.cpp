@@ -3,8 +3,10 @@
 #include "plexus/core/data/readers/sources.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <charconv>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -130,6 +132,17 @@ CsvOptions csv_options(const Spec& spec, const std::string& at) {
     return o;
 }
 
+/// The image shape (channels, height, width) that a folder must be brought to for `reference`:
+/// its [C, H, W] with C of 1 or 3, or [H, W] as one channel; nothing for other references.
+std::optional<std::array<std::size_t, 3>> image_shape_of(const Dataset* reference) {
+    if (!reference) return std::nullopt;
+    const Shape& s = reference->sample_shape;
+    if (s.rank() == 2) return std::array<std::size_t, 3>{1, s[0], s[1]};
+    if (s.rank() == 3 && (s[0] == 1 || s[0] == 3))
+        return std::array<std::size_t, 3>{s[0], s[1], s[2]};
+    return std::nullopt;
+}
+
 ImageFolderOptions dir_options(const Spec& spec, const std::string& at, const Dataset* reference) {
     ImageFolderOptions o;
     for (const auto& [key, value] : spec.options) {
@@ -147,18 +160,26 @@ ImageFolderOptions dir_options(const Spec& spec, const std::string& at, const Da
             o.channels = value == "1" ? 1 : 3;
         }
     }
-    // A test or validation folder takes the training images' shape, whatever its own is.
-    if (reference && reference->sample_shape.rank() == 3 &&
-        (reference->sample_shape[0] == 1 || reference->sample_shape[0] == 3)) {
-        const Shape& s = reference->sample_shape;
-        if ((o.height && (o.height != s[1] || o.width != s[2])) ||
-            (o.channels && o.channels != s[0]))
-            throw ConfigError(at + "size/channels differ from the training images " + s.str() +
-                              " ([channels, height, width]); images are brought to the training "
-                              "shape, so drop these options");
-        o.channels = s[0];
-        o.height = s[1];
-        o.width = s[2];
+    // A test or validation folder (or one given to a saved model) takes the training images'
+    // shape, whatever its own is: [C, H, W] with C of 1 or 3, or [H, W] (IDX images) as one
+    // channel.
+    if (const auto shape = image_shape_of(reference)) {
+        const auto [c, h, w] = *shape;
+        if ((o.height && (o.height != h || o.width != w)) || (o.channels && o.channels != c)) {
+            const std::string given =
+                (o.height ? "size=" + std::to_string(o.height) + "x" + std::to_string(o.width)
+                          : "") +
+                (o.height && o.channels ? " " : "") +
+                (o.channels ? "channels=" + std::to_string(o.channels) : "");
+            throw ConfigError(at + given + " differs from the training images " +
+                              reference->sample_shape.str() + " (size=" + std::to_string(h) + "x" +
+                              std::to_string(w) + " channels=" + std::to_string(c) +
+                              "); images are brought to the training shape, so drop these "
+                              "options");
+        }
+        o.channels = c;
+        o.height = h;
+        o.width = w;
     }
     return o;
 }
@@ -256,6 +277,9 @@ Dataset load_dataset(const std::string& spec, const fs::path& base_dir, const st
         try {
             ds = s.scheme == "csv" ? load_csv(path, csv, &origins)
                                    : load_image_folder(path, images, &origins);
+            // Same pixels, in the training samples' own shape ([1, H, W] read as [H, W]).
+            if (s.scheme == "dir" && image_shape_of(reference))
+                ds.sample_shape = reference->sample_shape;
         } catch (const ConfigError& e) {  // an option that does not fit the file
             throw ConfigError(at + e.what());
         }

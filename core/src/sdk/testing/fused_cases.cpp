@@ -20,8 +20,10 @@ void require_ran(bool ran, fused::Key key) {
     if (!ran) throw DeviceError(fmt::format("try_fused declined {}", fused::key_name(key)));
 }
 
+// On [N, F] (spatial 1) or [N, C, H, W] (F = C, spatial = H*W: statistics over N*H*W).
 void batchnorm_cases(std::vector<Case>& cases, const Shape& s) {
-    const std::size_t f = s.cols();
+    const std::size_t spatial = s.rank() == 4 ? s[2] * s[3] : 1;
+    const std::size_t f = s.cols() / spatial;
     const Shape row{f};
     for (const bool affine : {false, true}) {
         const char* tag = affine ? " gamma, beta" : " plain";
@@ -30,7 +32,7 @@ void batchnorm_cases(std::vector<Case>& cases, const Shape& s) {
                          s.str(),
                          {{s, 40.0f, 44.0f}, {row, 0.5f, 1.5f}, {row}},
                          {{s}, {s}, {row}, {row}, {row}, {row, 0.5f, 1.5f}},
-                         [affine](Device& d, const Tensors& t) {
+                         [affine, spatial](Device& d, const Tensors& t) {
                              require_ran(d.try_fused(fused::BatchNormForwardTrain{
                                              .x = t[0],
                                              .gamma = affine ? &t[1] : nullptr,
@@ -42,7 +44,8 @@ void batchnorm_cases(std::vector<Case>& cases, const Shape& s) {
                                              .moving_mean = t[7],
                                              .moving_variance = t[8],
                                              .epsilon = 1e-3f,
-                                             .momentum = 0.9f}),
+                                             .momentum = 0.9f,
+                                             .spatial = spatial}),
                                          fused::Key::batchnorm_forward_train);
                          },
                          1e-4,
@@ -52,7 +55,7 @@ void batchnorm_cases(std::vector<Case>& cases, const Shape& s) {
                          s.str(),
                          {{s}, {row, 0.5f, 1.5f}, {row}, {row}, {row, 0.5f, 1.5f}},
                          {{s}},
-                         [affine](Device& d, const Tensors& t) {
+                         [affine, spatial](Device& d, const Tensors& t) {
                              require_ran(d.try_fused(fused::BatchNormForwardInfer{
                                              .x = t[0],
                                              .gamma = affine ? &t[1] : nullptr,
@@ -60,7 +63,8 @@ void batchnorm_cases(std::vector<Case>& cases, const Shape& s) {
                                              .moving_mean = t[3],
                                              .moving_variance = t[4],
                                              .y = t[5],
-                                             .epsilon = 1e-3f}),
+                                             .epsilon = 1e-3f,
+                                             .spatial = spatial}),
                                          fused::Key::batchnorm_forward_infer);
                          },
                          1e-4,
@@ -72,7 +76,7 @@ void batchnorm_cases(std::vector<Case>& cases, const Shape& s) {
                  s.str(),
                  {{s}, {s}, {row, 0.5f, 1.5f}, {row, 0.5f, 2.0f}},
                  {{s}, {row}, {row}},
-                 [affine, with_dx](Device& d, const Tensors& t) {
+                 [affine, with_dx, spatial](Device& d, const Tensors& t) {
                      require_ran(
                          d.try_fused(fused::BatchNormBackward{.dy = t[0],
                                                               .xhat = t[1],
@@ -80,7 +84,8 @@ void batchnorm_cases(std::vector<Case>& cases, const Shape& s) {
                                                               .invstd = t[3],
                                                               .dx = with_dx ? &t[4] : nullptr,
                                                               .dgamma = t[5],
-                                                              .dbeta = t[6]}),
+                                                              .dbeta = t[6],
+                                                              .spatial = spatial}),
                          fused::Key::batchnorm_backward);
                  },
                  1e-4,
@@ -178,6 +183,11 @@ std::vector<Case> fused_cases() {
         batchnorm_cases(cases, s);
         softmax_cross_entropy_cases(cases, s);
     }
+    // Images: N = 1 trains on one sample's planes; the largest is split over the CPU device's
+    // helper threads.
+    for (const Shape& s :
+         {Shape{4, 3, 5, 5}, Shape{2, 6, 7, 9}, Shape{1, 2, 7, 7}, Shape{32, 16, 10, 10}})
+        batchnorm_cases(cases, s);
     for (std::size_t n : {1u, 7u, 1000u}) optimizer_cases(cases, n);
     return cases;
 }

@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "plexus/core/data/host_tensor.hpp"
 #include "plexus/core/training/history.hpp"
 #include "plexus/metric.hpp"
 
@@ -32,6 +33,9 @@ struct ReportData {
     std::vector<std::pair<std::string, double>> test_metrics;
     std::string diagnosis_html_or_text;  // plain text (escaped), one finding per line
     std::string stop_reason;
+    /// The first convolution's kernel [filters, channels, kh, kw] (name "<i>.kernel"), drawn
+    /// as one small image per filter; empty values: no convolution, no section.
+    HostTensor first_conv_kernel;
 };
 
 /// The whole report as HTML text. Every piece of user text (title, class names, experiment,
