@@ -22,12 +22,12 @@ namespace {
 
 const char* const kModes[] = {"", " fused=false"};  // the CPU's fused kernel, then primitives
 
-const plexus::Tensor& state_of(plexus::Layer& layer, const char* name) {
-    static const plexus::Tensor none;
+// By value: state() returns a temporary vector, and a Tensor is a cheap handle.
+plexus::Tensor state_of(plexus::Layer& layer, const char* name) {
     for (const auto& s : layer.state())
         if (s.name == name) return s.value;
     BOOST_FAIL("no state tensor " << name);
-    return none;
+    return {};
 }
 
 // x [2, 2, 1, 2] in NCHW order. Channel 0 = {1, 3 | 5, 7} over (sample | width): mean 4,
