@@ -2,6 +2,7 @@
 // after the first batch, only the batch goes up and only scalars come back.
 #define BOOST_TEST_MODULE trainer
 #include <boost/test/unit_test.hpp>
+#include <initializer_list>
 #include <random>
 
 #include "each_device.hpp"
@@ -37,6 +38,13 @@ core::Subset all_of(const core::Dataset& d) {
     core::Subset s{&d, {}};
     for (std::uint32_t i = 0; i < d.count; ++i) s.indices.push_back(i);
     return s;
+}
+
+// Appends one layer per spec line to `model`, each named by its plugin.
+void add_layers(core::Sequential& model, Registry& registry,
+                std::initializer_list<const char*> specs) {
+    for (const char* spec : specs)
+        model.add(registry.create_as<Layer>(spec), core::parse_component_spec(spec).name);
 }
 
 struct CounterProbe : Callback {
@@ -91,9 +99,9 @@ BOOST_AUTO_TEST_CASE(every_device_moves_only_the_batch_and_the_loss_per_step) {
     const std::size_t checked = plexus::test::for_each_device(registry, [&](const std::string&,
                                                                             Device& device) {
         core::Sequential model;
-        for (const char* layer : {"dense units=16 use_bias=false", "batchnorm", "relu",
-                                  "dropout rate=0.1", "dense units=2"})
-            model.add(registry.create_as<Layer>(layer), layer);
+        add_layers(model, registry,
+                   {"dense units=16 use_bias=false", "batchnorm", "relu", "dropout rate=0.1",
+                    "dense units=2"});
         auto loss = registry.create_as<Loss>("softmax_cross_entropy");
         auto adam = registry.create_as<Optimizer>("adam");
         auto accuracy = registry.create_as<Metric>("accuracy");
@@ -150,14 +158,13 @@ BOOST_AUTO_TEST_CASE(cnn_step_allocates_nothing_on_every_device) {
     const std::size_t checked = plexus::test::for_each_device(registry, [&](const std::string&,
                                                                             Device& device) {
         core::Sequential model;
-        for (const char* layer :
-             {"conv2d filters=4 kernel=3 padding=same init=he_normal",
-              "batchnorm momentum=0.5",  // running statistics that settle in 18 steps
-              "relu",
-              "dropout rate=0.1 spatial=true", "max_pool2d size=2",
-              "conv2d filters=6 kernel=2 stride=1 use_bias=false", "avg_pool2d size=2",
-              "flatten", "dense units=2"})
-            model.add(registry.create_as<Layer>(layer), layer);
+        add_layers(model, registry,
+                   {"conv2d filters=4 kernel=3 padding=same init=he_normal",
+                    "batchnorm momentum=0.5",  // running statistics that settle in 18 steps
+                    "relu",
+                    "dropout rate=0.1 spatial=true", "max_pool2d size=2",
+                    "conv2d filters=6 kernel=2 stride=1 use_bias=false", "avg_pool2d size=2",
+                    "flatten", "dense units=2"});
         auto loss = registry.create_as<Loss>("softmax_cross_entropy");
         auto adam = registry.create_as<Optimizer>("adam lr=0.01");
         auto accuracy = registry.create_as<Metric>("accuracy");
@@ -268,9 +275,9 @@ BOOST_FIXTURE_TEST_CASE(layer_shape_errors_name_the_layer_its_input_and_its_reas
                  "layer 0 (batchnorm): input [*]: expected input [batch, features...], got [32]");
     // The example: a 5x5 kernel on the 3x3 map two valid 3x3 convolutions leave.
     core::Sequential shrinking;
-    for (const char* layer : {"conv2d filters=8 kernel=3", "relu", "conv2d filters=8 kernel=3",
-                              "conv2d filters=2 kernel=5"})
-        shrinking.add(registry.create_as<Layer>(layer), core::parse_component_spec(layer).name);
+    add_layers(shrinking, registry,
+               {"conv2d filters=8 kernel=3", "relu", "conv2d filters=8 kernel=3",
+                "conv2d filters=2 kernel=5"});
     expect_error(shrinking, Shape{16, 1, 7, 7},
                  "layer 3 (conv2d): input [*, 8, 3, 3]: a 5x5 kernel (valid padding) does not "
                  "fit a 3x3 input [8, 3, 3]; use a smaller kernel or dilation, or padding=same");
