@@ -1,6 +1,6 @@
 // The core's layering (docs/architecture.md): core/src/LAYER/ and core/include/plexus/core/LAYER/
-// hold one layer each, and a file may include only its own layer and the layers below it. The order is
-// declared here once; the scan reads every #include "..." line of the core.
+// hold one layer each, and a file may include only its own layer and the layers below it. The order
+// is declared here once; the scan reads every #include "..." line of the core.
 #define BOOST_TEST_MODULE layers
 #include <algorithm>
 #include <boost/test/unit_test.hpp>
@@ -19,8 +19,9 @@ namespace {
 // Lowest first. "sdk" is core/src/sdk/, the out-of-line part of the SDK; its testing library
 // loads plugins through the registry, so it sits just above it. SDK headers and anything outside
 // the core count as "base", below every layer.
-const std::vector<std::string> kLayers = {
-    "base", "registry", "sdk", "experiment", "data", "training", "modelfile", "reporting", "run"};
+const std::vector<std::string> kLayers = {"base", "registry", "sdk",       "experiment",
+                                          "data", "training", "modelfile", "reporting",
+                                          "run",  "study"};
 
 int rank_of(const std::string& layer) {
     const auto it = std::find(kLayers.begin(), kLayers.end(), layer);
@@ -155,8 +156,9 @@ BOOST_AUTO_TEST_CASE(the_check_reports_upward_includes) {
     BOOST_TEST(found.size() == 4u);
     BOOST_TEST(reported(
         "loader.cpp: layer 'data' includes \"../run/helper.hpp\" of the higher layer 'run'"));
-    BOOST_TEST(reported("pipeline.cpp: layer 'data' includes \"plexus/core/training/trainer.hpp\" "
-                        "of the higher layer 'training'"));
+    BOOST_TEST(
+        reported("pipeline.cpp: layer 'data' includes \"plexus/core/training/trainer.hpp\" "
+                 "of the higher layer 'training'"));
     BOOST_TEST(reported("core/text.hpp: not in a layer folder"));
     BOOST_TEST(reported("x.cpp: folder 'misc' is not a declared layer"));
 }

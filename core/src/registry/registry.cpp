@@ -62,6 +62,12 @@ void destroy(Kind kind, void* object) {
         case Kind::transform:
             delete static_cast<Transform*>(object);
             break;
+        case Kind::sampler:
+            delete static_cast<Sampler*>(object);
+            break;
+        case Kind::pruner:
+            delete static_cast<Pruner*>(object);
+            break;
         default:
             break;  // kinds without an interface yet are never created
     }
@@ -70,7 +76,7 @@ void destroy(Kind kind, void* object) {
 bool has_interface(Kind kind) {
     return kind == Kind::layer || kind == Kind::optimizer || kind == Kind::loss ||
            kind == Kind::metric || kind == Kind::callback || kind == Kind::device ||
-           kind == Kind::transform;
+           kind == Kind::transform || kind == Kind::sampler || kind == Kind::pruner;
 }
 
 bool parse_double(const std::string& s, double& out) {

@@ -62,4 +62,12 @@ void Callback::on_batch_end(TrainState&) {}
 void Callback::on_epoch_end(TrainState&) {}
 void Callback::on_train_end(TrainState&) {}
 
+Sampler::~Sampler() = default;
+void Sampler::check(const SearchSpace&) const {}
+std::uint64_t Sampler::size(const SearchSpace&) const {
+    return 0;
+}
+
+Pruner::~Pruner() = default;
+
 }  // namespace plexus

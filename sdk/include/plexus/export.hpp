@@ -11,7 +11,7 @@
 // The manifest layout and interface vtables are versioned by this number. A plugin is only
 // loaded when its number equals the host's; bump it on any incompatible SDK change.
 #ifndef PLEXUS_ABI_VERSION
-#define PLEXUS_ABI_VERSION 4  // 3: window ops in Device; 4: transpose runs, batchnorm spatial
+#define PLEXUS_ABI_VERSION 5  // 4: transpose runs, batchnorm spatial; 5: samplers, pruners
 #endif
 
 #define PLEXUS_DETAIL_STR2(x) #x

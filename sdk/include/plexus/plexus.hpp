@@ -10,6 +10,8 @@
 #include "plexus/optimizer.hpp"
 #include "plexus/params.hpp"
 #include "plexus/plugin.hpp"
+#include "plexus/pruner.hpp"
+#include "plexus/sampler.hpp"
 #include "plexus/shape.hpp"
 #include "plexus/tensor.hpp"
 #include "plexus/transform.hpp"

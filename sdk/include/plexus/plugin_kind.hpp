@@ -14,6 +14,7 @@ enum class Kind : std::uint32_t {
     device,
     transform,
     sampler,
+    pruner,
 };
 
 /// "layer", "optimizer", ...; nullptr for an unknown value.
@@ -27,6 +28,7 @@ inline const char* kind_name(Kind kind) {
         case Kind::device: return "device";
         case Kind::transform: return "transform";
         case Kind::sampler: return "sampler";
+        case Kind::pruner: return "pruner";
     }
     return nullptr;
 }

@@ -1,0 +1,59 @@
+// Study files: what `plexus tune STUDY.ini` searches, how, and where it keeps the results.
+//
+//   [study]
+//   experiment = fashion_mlp_tuned.ini   ; base experiment with ${name} placeholders
+//   objective = val_accuracy
+//   direction = maximize
+//   sampler = tpe
+//   pruner = hyperband
+//   trials = 40
+//   [space]
+//   lr = loguniform 1e-4 1e-1
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "plexus/study.hpp"
+
+// Core internals used by the app and tests are exported from libplexus_core.so too.
+#pragma GCC visibility push(default)
+
+namespace plexus::core {
+
+struct StudySpec {
+    std::filesystem::path file;        // the study file as given
+    std::string name;                  // [study] name, else the file's stem
+    std::filesystem::path dir;         // the study's folder: next to the file, named `name`
+    std::filesystem::path experiment;  // the base experiment; empty when `command` is set
+    std::string command;               // a program printing its objective as its last line
+    std::string objective;             // a logged validation value ("val_accuracy", ...)
+    bool maximize = false;             // direction = maximize
+    std::string sampler = "tpe";       // component specs ("tpe startup=10")
+    std::string pruner = "none";
+    std::uint64_t trials = 0;    // 0 until resolved: the sampler's size for a grid
+    std::uint64_t parallel = 1;  // worker processes on this machine
+    std::uint64_t seed = 0;
+    double timeout = 0.0;  // seconds per trial; 0 = none
+    std::string storage;   // URL; empty = SQLite in `dir`
+    SearchSpace space;
+
+    /// The canonical text of what makes two runs the same study (space, objective,
+    /// direction, experiment or command), stored with it: a different one is refused.
+    std::string definition() const;
+};
+
+/// Parses and checks a study file. Throws ConfigError "FILE:LINE: message" (unknown key,
+/// malformed distribution, empty space, a test-set objective, ...).
+StudySpec load_study(const std::filesystem::path& file);
+
+/// A parameter value as it is substituted for ${name}: the choice's text, an integer's
+/// digits, a real's shortest round-trip form.
+std::string param_text(const SpaceParam& param, double value);
+
+}  // namespace plexus::core
+
+#pragma GCC visibility pop
