@@ -11,7 +11,8 @@ StudyStorage::~StudyStorage() = default;
 std::unique_ptr<StudyStorage> open_storage(const std::string& url,
                                            const std::filesystem::path& default_sqlite) {
     const auto starts = [&](std::string_view prefix) { return url.rfind(prefix, 0) == 0; };
-    if (url.empty()) return std::make_unique<SqlStudyStorage>(sql::open_sqlite(default_sqlite.string()));
+    if (url.empty())
+        return std::make_unique<SqlStudyStorage>(sql::open_sqlite(default_sqlite.string()));
     if (starts("sqlite:")) {
         const std::filesystem::path path = url.substr(7);
         if (path.empty()) {
