@@ -15,7 +15,7 @@ namespace plexus::core {
 namespace {
 
 constexpr const char* kExtraStyle = R"css(
-.bar{fill:#1f77b4}.cross{fill:none}
+.bar{fill:#1f77b4}.cross{fill:none}#curves polyline{stroke-opacity:.75}
 .table-wrap{overflow-x:auto}tr.best td{background:#fdf0e6}
 td.state-complete{color:#1f5f8b}td.state-pruned{color:#b35900}td.state-failed{color:#a61b1b}
 td.reason{text-align:left;max-width:420px;overflow-wrap:anywhere}
