@@ -3,9 +3,12 @@
 // database content into one-line errors. Every case runs on SQLite and on PostgreSQL.
 #define BOOST_TEST_MODULE study_storage
 #include <boost/test/unit_test.hpp>
+#include <chrono>
 #include <cmath>
 #include <cstring>
+#include <fstream>
 #include <ostream>
+#include <thread>
 
 #include "plexus/error.hpp"
 #include "storage_backends.hpp"
@@ -298,4 +301,92 @@ STORAGE_CASE(newer_schema_is_refused) {
 STORAGE_CASE(storage_before_open_is_a_programming_error) {
     auto storage = backend.open();
     BOOST_CHECK_THROW(storage->trials(), std::logic_error);
+}
+
+// Ages come from the storage's clock: a heartbeat written 100 s earlier reads as 100 s old
+// whatever this host's clock says, and heartbeat() renews only its worker's running trials.
+STORAGE_CASE(heartbeat_ages_use_the_storage_clock) {
+    auto storage = opened(backend);
+    const auto mine = storage->claim(5, "me:1", kNeverStale, constant({1.0}));
+    const auto other = storage->claim(5, "other:2", kNeverStale, constant({2.0}));
+    backend.exec("UPDATE trials SET heartbeat = heartbeat - 100");
+    auto trials = storage->trials();
+    BOOST_TEST(trials[0].heartbeat_age > 99.0);
+    BOOST_TEST(trials[0].heartbeat_age < 130.0);
+    storage->heartbeat("me:1");
+    trials = storage->trials();
+    BOOST_TEST(trials[0].heartbeat_age < 20.0);
+    BOOST_TEST(trials[1].heartbeat_age > 99.0);
+    // The stale check sees the same ages.
+    std::vector<double> seen;
+    storage->claim(
+        5, "me:1",
+        [&](const TrialRecord& t) {
+            seen.push_back(t.heartbeat_age);
+            return false;
+        },
+        constant({3.0}));
+    BOOST_REQUIRE(seen.size() == 2u);
+    BOOST_TEST(seen[1] > 99.0);
+    BOOST_TEST(mine->id != other->id);
+}
+
+BOOST_AUTO_TEST_CASE(storage_urls) {
+    plexus::test::TempDir dir("storage-url");
+    const auto folder = dir / "study";
+    // "sqlite:PATH" is relative to the study folder.
+    core::open_storage("sqlite:other.db", folder / "study.db")->open("s", kDefinition, "s.ini");
+    BOOST_TEST(std::filesystem::exists(folder / "other.db"));
+    BOOST_TEST(!std::filesystem::exists(folder / "study.db"));
+    const std::string unknown =
+        error_of([&] { core::open_storage("mysql://x", folder / "study.db"); });
+    BOOST_TEST(unknown.find("storage 'mysql://x': unknown kind") == 0u, unknown);
+    BOOST_CHECK_THROW(core::open_storage("sqlite:", folder / "study.db"), ConfigError);
+}
+
+BOOST_AUTO_TEST_CASE(sqlite_file_that_is_not_a_database) {
+    plexus::test::TempDir dir("storage-garbage");
+    const auto file = dir / "study.db";
+    std::ofstream(file) << "this is not an SQLite file, it is a text file of some length......\n";
+    const std::string message = error_of([&] { core::open_storage("", file); });
+    BOOST_TEST(message.find(file.string() + ": ") == 0u, message);
+    BOOST_TEST(message.find("not a database") != std::string::npos, message);
+}
+
+// A claim waits for another process's write transaction instead of failing at once.
+BOOST_AUTO_TEST_CASE(sqlite_claim_waits_for_a_busy_file) {
+    plexus::test::SqliteBackend backend;
+    auto storage = opened(backend);
+    sqlite3* holder = nullptr;
+    sqlite3_open(backend.file().c_str(), &holder);
+    BOOST_REQUIRE(sqlite3_exec(holder, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) == SQLITE_OK);
+    std::thread release([&] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(500));
+        sqlite3_exec(holder, "COMMIT", nullptr, nullptr, nullptr);
+    });
+    const auto start = std::chrono::steady_clock::now();
+    const auto trial = storage->claim(1, "w:1", kNeverStale, constant({1.0}));
+    const double waited =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    release.join();
+    sqlite3_close(holder);
+    BOOST_TEST(trial.has_value());
+    BOOST_TEST(waited > 0.4);
+}
+
+// Without a server: the message is one line, names the URL and never shows the password.
+BOOST_AUTO_TEST_CASE(postgres_unreachable_server) {
+    const std::string url = "postgresql://tuner:s3cret@127.0.0.1:1/studies?connect_timeout=5";
+    const std::string message = error_of([&] { core::open_storage(url, "unused.db"); });
+    BOOST_TEST(
+        message.find(
+            "postgresql://tuner@127.0.0.1:1/studies?connect_timeout=5: cannot connect: ") == 0u,
+        message);
+    BOOST_TEST(message.find("s3cret") == std::string::npos, message);
+    BOOST_TEST(message.find('\n') == std::string::npos, message);
+    const std::string keyword = error_of([&] {
+        core::open_storage("postgres://127.0.0.1:1/x?password=s3cret&user=a", "unused.db");
+    });
+    BOOST_TEST(keyword.find("password=***&user=a: cannot connect") != std::string::npos, keyword);
+    BOOST_TEST(keyword.find("s3cret") == std::string::npos, keyword);
 }
