@@ -390,3 +390,10 @@ BOOST_AUTO_TEST_CASE(postgres_unreachable_server) {
     BOOST_TEST(keyword.find("password=***&user=a: cannot connect") != std::string::npos, keyword);
     BOOST_TEST(keyword.find("s3cret") == std::string::npos, keyword);
 }
+
+BOOST_AUTO_TEST_CASE(state_names) {
+    BOOST_TEST(std::string(trial_state_name(TrialState::running)) == "running");
+    BOOST_TEST(std::string(trial_state_name(TrialState::complete)) == "complete");
+    BOOST_TEST(std::string(trial_state_name(TrialState::pruned)) == "pruned");
+    BOOST_TEST(std::string(trial_state_name(TrialState::failed)) == "failed");
+}

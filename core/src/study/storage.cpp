@@ -8,6 +8,20 @@ namespace plexus::core {
 
 StudyStorage::~StudyStorage() = default;
 
+const char* trial_state_name(TrialState state) {
+    switch (state) {
+        case TrialState::running:
+            return "running";
+        case TrialState::complete:
+            return "complete";
+        case TrialState::pruned:
+            return "pruned";
+        case TrialState::failed:
+            return "failed";
+    }
+    return "unknown";
+}
+
 std::unique_ptr<StudyStorage> open_storage(const std::string& url,
                                            const std::filesystem::path& default_sqlite) {
     const auto starts = [&](std::string_view prefix) { return url.rfind(prefix, 0) == 0; };

@@ -81,7 +81,7 @@ double time_of(const sql::Row& row, Column column, const char* name) {
 TrialState parse_state(const std::string& text) {
     for (TrialState state :
          {TrialState::running, TrialState::complete, TrialState::pruned, TrialState::failed}) {
-        if (text == state_name(state)) return state;
+        if (text == trial_state_name(state)) return state;
     }
     throw Damage{"state '" + sql::clean_text(text.substr(0, 40)) +
                  "' is not running, complete, pruned or failed"};
@@ -124,20 +124,6 @@ StoredTrial parse_cells(const sql::Row& row, std::size_t position, std::size_t a
 }
 
 }  // namespace
-
-const char* state_name(TrialState state) {
-    switch (state) {
-        case TrialState::running:
-            return "running";
-        case TrialState::complete:
-            return "complete";
-        case TrialState::pruned:
-            return "pruned";
-        case TrialState::failed:
-            return "failed";
-    }
-    return "unknown";
-}
 
 StoredTrial parse_trial(const sql::Row& row, std::size_t position, std::size_t arity,
                         const std::string& database) {

@@ -249,7 +249,7 @@ void SqlStudyStorage::finish(std::int64_t trial_id, TrialState state, std::optio
     db_->query(
         "UPDATE trials SET state = ?, value = ?, epochs = ?, reason = ?, log_tail = ?, "
         "finished = {now} WHERE id = ? AND study = ? AND state = 'running'",
-        {std::string(storage_rows::state_name(state)), stored, std::int64_t(epochs),
+        {std::string(trial_state_name(state)), stored, std::int64_t(epochs),
          sql::clean_text(reason), sql::clean_text(log_tail), trial_id, study_id()});
     transaction.commit();
 }
