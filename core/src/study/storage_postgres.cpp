@@ -142,6 +142,8 @@ public:
     }
 
     void begin(Mode mode, std::int64_t key) override {
+        single_ = mode == Mode::single_write;
+        if (single_) return;
         if (mode == Mode::read) {
             query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", {});
             return;
@@ -151,9 +153,13 @@ public:
               {kLockClass, key & 0x7FFFFFFF});
     }
 
-    void commit() override { query("COMMIT", {}); }
+    void commit() override {
+        if (!single_) query("COMMIT", {});
+        single_ = false;
+    }
 
     void rollback() noexcept override {
+        single_ = false;
         if (PQtransactionStatus(conn_) != PQTRANS_IDLE) Result(PQexec(conn_, "ROLLBACK"));
     }
 
@@ -177,6 +183,7 @@ private:
 
     std::string name_;
     PGconn* conn_;
+    bool single_ = false;  // in a single write: no transaction to end
 };
 
 }  // namespace

@@ -149,7 +149,7 @@ std::optional<TrialRecord> SqlStudyStorage::claim(std::uint64_t planned, const s
                                    std::to_string(std::llround(r.heartbeat_age)) + " s ago)";
         db_->query(
             "UPDATE trials SET state = 'failed', interrupted = 1, reason = ?, "
-            "finished = {now} WHERE id = ?",
+            "finished = {now} WHERE id = ? AND state = 'running'",
             {sql::clean_text(reason), r.id});
         marked = true;
     }
@@ -212,7 +212,7 @@ void SqlStudyStorage::report(std::int64_t trial_id, std::uint64_t step, double v
         throw Error("study '" + study_ + "': epoch " + std::to_string(step) +
                     " of a trial is out of range");
     }
-    sql::Transaction transaction(*db_, Mode::write, study_id());
+    sql::Transaction transaction(*db_, Mode::single_write, study_id());
     // A NaN (a diverging epoch) is stored as NULL: SQLite has no NaN.
     const Value stored = std::isnan(value) ? Value() : Value(value);
     db_->query(
@@ -225,7 +225,7 @@ void SqlStudyStorage::report(std::int64_t trial_id, std::uint64_t step, double v
 }
 
 void SqlStudyStorage::heartbeat(const std::string& worker) {
-    sql::Transaction transaction(*db_, Mode::write, study_id());
+    sql::Transaction transaction(*db_, Mode::single_write, study_id());
     db_->query(
         "UPDATE trials SET heartbeat = {now} WHERE study = ? AND worker = ? AND "
         "state = 'running'",
@@ -245,7 +245,7 @@ void SqlStudyStorage::finish(std::int64_t trial_id, TrialState state, std::optio
                     " epochs is out of range");
     }
     const Value stored = value && !std::isnan(*value) ? Value(*value) : Value();
-    sql::Transaction transaction(*db_, Mode::write, study_id());
+    sql::Transaction transaction(*db_, Mode::single_write, study_id());
     db_->query(
         "UPDATE trials SET state = ?, value = ?, epochs = ?, reason = ?, log_tail = ?, "
         "finished = {now} WHERE id = ? AND study = ? AND state = 'running'",
@@ -265,7 +265,7 @@ std::vector<TrialRecord> SqlStudyStorage::trials() {
 }
 
 void SqlStudyStorage::set_attribute(const std::string& key, const std::string& value) {
-    sql::Transaction transaction(*db_, Mode::write, study_id());
+    sql::Transaction transaction(*db_, Mode::single_write, study_id());
     db_->query(
         "INSERT INTO attributes (study, key, value) VALUES (?, ?, ?) "
         "ON CONFLICT (study, key) DO UPDATE SET value = excluded.value",

@@ -76,7 +76,7 @@ public:
     }
 
     void begin(Mode mode, std::int64_t) override {
-        const char* sql = mode == Mode::write ? "BEGIN IMMEDIATE" : "BEGIN";
+        const char* sql = mode == Mode::read ? "BEGIN" : "BEGIN IMMEDIATE";
         retry_busy([&] { return exec_plain(sql); });
     }
 
