@@ -14,12 +14,15 @@
 #include <set>
 #include <sstream>
 
+#include "chromium.hpp"
 #include "cli.hpp"
 #include "plexus/core/reporting/report.hpp"
 #include "plexus/error.hpp"
 
 namespace fs = std::filesystem;
+using plexus::test::Browser;
 using plexus::test::read_text;
+using plexus::test::run_chromium;
 using plexus::test::TempDir;
 using namespace plexus::core;
 using plexus::Shape;
@@ -238,55 +241,6 @@ BOOST_AUTO_TEST_CASE(html_edge_cases) {
 // ---- a real browser -------------------------------------------------------------------------
 
 namespace {
-
-std::string find_chromium() {
-    const char* path = std::getenv("PATH");
-    for (const char* name : {"chromium", "chromium-browser"}) {
-        std::stringstream dirs(path ? path : "/usr/bin");
-        for (std::string dir; std::getline(dirs, dir, ':');) {
-            const fs::path p = fs::path(dir.empty() ? "." : dir) / name;
-            if (fs::is_regular_file(p) && ::access(p.c_str(), X_OK) == 0) return p.string();
-        }
-    }
-    return "";
-}
-
-struct Browser {
-    int exit_code = -1;
-    std::string log;                   // chromium's stderr and stdout
-    std::vector<std::string> console;  // lines the page logged to its console
-};
-
-// Runs headless Chromium on `page` with `mode` (--screenshot=... or --dump-dom) in a private
-// profile and HOME; console messages of the page come out on stderr as "...:CONSOLE..." lines.
-Browser run_chromium(const fs::path& dir, const fs::path& page, const std::string& mode) {
-    const std::string chromium = find_chromium();
-    if (chromium.empty())
-        BOOST_FAIL(
-            "chromium is not installed (not found in PATH as chromium or "
-            "chromium-browser): install it with `apt-get install chromium` to run the "
-            "report's browser test");
-    static int runs = 0;
-    const fs::path log = dir / ("chromium-" + std::to_string(runs) + ".log");
-    const fs::path profile = dir / ("profile-" + std::to_string(runs++));
-    fs::create_directories(dir / "home");
-    const std::string cmd =
-        "HOME='" + (dir / "home").string() + "' timeout -k 5 60 '" + chromium +
-        "' --headless=new --no-sandbox --disable-gpu --hide-scrollbars --no-first-run "
-        "--no-default-browser-check --disable-extensions --disable-background-networking "
-        "--user-data-dir='" +
-        profile.string() + "' --window-size=1280,2400 " + mode +
-        " --enable-logging=stderr --v=0 'file://" + page.string() + "' > '" + log.string() +
-        "' 2>&1 < /dev/null";
-    const int status = std::system(cmd.c_str());
-    Browser b;
-    b.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    b.log = read_text(log);
-    std::stringstream lines(b.log);
-    for (std::string line; std::getline(lines, line);)
-        if (contains(line, ":CONSOLE") || contains(line, "Uncaught")) b.console.push_back(line);
-    return b;
-}
 
 struct Image {
     int width = 0, height = 0;
