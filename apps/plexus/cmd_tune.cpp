@@ -22,6 +22,23 @@ std::uint64_t positive(const po::variables_map& vm, const char* name) {
     return static_cast<std::uint64_t>(v);
 }
 
+/// The study file next to a study folder that names it (a study's folder is `<name>/` beside
+/// its file).
+fs::path study_file_of(const fs::path& dir) {
+    const fs::path folder = fs::absolute(dir).lexically_normal();
+    const fs::path want = folder.has_filename() ? folder : folder.parent_path();
+    for (const auto& entry : fs::directory_iterator(want.parent_path())) {
+        if (entry.path().extension() != ".ini" || !entry.is_regular_file()) continue;
+        try {
+            const core::StudySpec spec = core::load_study(entry.path());
+            if (fs::absolute(spec.dir).lexically_normal() == want) return entry.path();
+        } catch (const Error&) {  // an experiment file, or another broken study
+        }
+    }
+    throw ConfigError(dir.string() + ": no study file beside it names this folder (run plexus "
+                      "study STUDY.ini)");
+}
+
 }  // namespace
 
 int cmd_tune(const std::vector<std::string>& args) {
@@ -72,17 +89,7 @@ int cmd_study(const std::vector<std::string>& args) {
     if (!parse_command(args, desc, "study", vm)) return 0;
     if (!vm.count("study")) throw po::error("missing the study folder (plexus study DIR)");
     const fs::path arg = vm["study"].as<std::string>();
-    fs::path file = arg;
-    if (fs::is_directory(arg)) {
-        if (!fs::exists(arg / "study.db"))
-            throw ConfigError(arg.string() + ": no study.db here (give the study file instead)");
-        const auto storage = core::open_storage("", arg / "study.db");
-        const auto stored = storage->attribute("study_file");
-        if (!stored)
-            throw ConfigError(arg.string() + "/study.db does not name its study file (give the "
-                              "study file instead)");
-        file = *stored;
-    }
+    const fs::path file = fs::is_directory(arg) ? study_file_of(arg) : arg;
     const core::StudySpec spec = core::load_study(file);
     const std::string url = vm.count("storage") ? vm["storage"].as<std::string>() : spec.storage;
     if (!fs::exists(spec.dir / "study.db") && url.empty())

@@ -147,7 +147,7 @@ private:
         if (!record) return false;
         try {
             running_.push_back(start_trial(setup_, *record));
-        } catch (const Error& e) {
+        } catch (const std::exception& e) {  // a folder or process the system refused
             storage_.finish(record->id, TrialState::failed, std::nullopt, 0,
                             std::string("could not start: ") + e.what(), "");
             report_finished(record->id);
@@ -286,11 +286,10 @@ StudyEnd run_study(const StudySpec& spec, const TuneOptions& options, std::ostre
     const auto storage = open_storage(options.storage.value_or(spec.storage),
                                       spec.dir / "study.db");
     storage->open(spec.name, spec.definition(), spec.file.string());
-    storage->set_attribute("study_file", fs::absolute(spec.file).lexically_normal().string());
 
     out << "study " << spec.name << ": " << planned << " trials, " << spec.sampler
         << " sampler, pruner " << spec.pruner << ", objective " << spec.objective << " ("
-        << (spec.maximize ? "maximize" : "minimize") << ") -> " << spec.dir.string() << "\n";
+        << (spec.maximize ? "maximize" : "minimize") << ") -> " << spec.dir.string() << std::endl;
     StudyLoop loop(spec, options, setup, *storage, *sampler, pruner.get(), planned, out);
     if (loop.run() == StudyEnd::interrupted) return StudyEnd::interrupted;
     return write_study_outputs({spec, *storage, registry, setup.base_text}, out);

@@ -147,7 +147,7 @@ std::string leaderboard_text(const StudySpec& spec, const StudyTrials& study) {
                            t.epochs, seconds_of(t), state);
     }
     const SavedEpochs saved = saved_epochs(study);
-    if (saved.planned > 0)
+    if (spec.pruner != "none" && saved.planned > 0)
         out += fmt::format("pruning saved {} of {} epochs\n", saved.saved, saved.planned);
     return out;
 }

@@ -77,7 +77,7 @@ StudyEnd write_study_outputs(const StudyContext& study, std::ostream& out) {
         support::write_file_atomic(
             spec.dir / "best.ini",
             relocate_experiment(substitute(study.base_text, spec.space, b.params),
-                                spec.experiment.parent_path(), spec.dir));
+                                fs::absolute(spec.experiment).parent_path(), spec.dir));
         out << "best experiment: " << (spec.dir / "best.ini").string() << "\n";
         try {
             nlohmann::json j = evaluate_on_test(trial_dir(spec, b.number), study.registry);

@@ -88,7 +88,7 @@ std::unique_ptr<RunningTrial> start_trial(const TrialSetup& setup, const TrialRe
         const fs::path experiment = trial->dir / "experiment.ini";
         support::write_file_atomic(
             experiment, relocate_experiment(substitute(setup.base_text, spec.space, record.params),
-                                            spec.experiment.parent_path(), trial->dir));
+                                            fs::absolute(spec.experiment).parent_path(), trial->dir));
         trial->max_epochs = trial_max_epochs(spec, setup.base_text, record.params);
         const ChannelPair pair = make_channel_pair();
         trial->channel = std::make_unique<ChannelReader>(pair.parent);
@@ -108,7 +108,7 @@ std::unique_ptr<RunningTrial> start_trial(const TrialSetup& setup, const TrialRe
     } else {
         command.argv = {"/bin/sh", "-c", substitute(spec.command, spec.space, record.params, true)};
         command.stdout_file = trial->dir / "output.txt";
-        command.cwd = spec.file.parent_path();
+        command.cwd = fs::absolute(spec.file).parent_path();
         trial->process = std::make_unique<TrialProcess>(command);
     }
     if (spec.timeout > 0)

@@ -41,7 +41,7 @@ struct SavedEpochs {
 SavedEpochs saved_epochs(const StudyTrials& study);
 /// Complete trials best first, then pruned (by their best value), then failed and running:
 /// rank, trial, parameters, objective, epochs, seconds, state (failed: with the reason), and
-/// "pruning saved N of M epochs" when something was pruned.
+/// "pruning saved N of M epochs" when the study has a pruner.
 std::string leaderboard_text(const StudySpec& spec, const StudyTrials& study);
 /// The same rows as CSV: rank,trial,state,objective,epochs,seconds,<parameters>,reason.
 std::string leaderboard_csv(const StudySpec& spec, const StudyTrials& study);
