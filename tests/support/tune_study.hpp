@@ -100,12 +100,17 @@ inline std::vector<pid_t> processes_mentioning(const std::string& marker) {
         for (char& c : cmdline)
             if (c == '\0') c = ' ';
         const pid_t pid = std::stoi(name);
-        if (pid != getpid() && cmdline.find(marker) != std::string::npos) {
-            // A zombie has an empty command line; one that is still here is running.
-            found.push_back(pid);
-        }
+        // A zombie (dead, not yet reaped) has an empty command line, so it is not listed.
+        if (pid != getpid() && cmdline.find(marker) != std::string::npos) found.push_back(pid);
     }
     return found;
+}
+
+/// Whether `pid` has ended (gone, or a zombie waiting to be reaped).
+inline bool process_ended(pid_t pid) {
+    const std::string stat = read_text("/proc/" + std::to_string(pid) + "/stat");
+    const auto close = stat.rfind(')');
+    return close == std::string::npos || close + 2 >= stat.size() || stat[close + 2] == 'Z';
 }
 
 /// Polls until `done` holds or `seconds` pass; returns whether it held.

@@ -8,6 +8,7 @@
 #include "plexus/core/data/run_data.hpp"
 #include "plexus/core/experiment/settings.hpp"
 #include "plexus/core/modelfile/saved_model.hpp"
+#include "plexus/core/study/study_report.hpp"
 #include "plexus/error.hpp"
 #include "plexus/support/files.hpp"
 
@@ -44,9 +45,12 @@ nlohmann::json evaluate_on_test(const fs::path& dir, const Registry& registry) {
 }
 
 std::string metrics_line(const nlohmann::json& j) {
-    std::string line = fmt::format("test ({} samples):", j.value("samples", 0));
+    const auto samples = j.contains("samples") && j["samples"].is_number_unsigned()
+                             ? j["samples"].get<std::uint64_t>()
+                             : 0;
+    std::string line = fmt::format("test ({} samples):", samples);
     for (const auto& [name, value] : j["metrics"].items())
-        line += fmt::format(" {} {:.4f}", name, value.get<double>());
+        if (value.is_number()) line += fmt::format(" {} {:.4f}", name, value.get<double>());
     return line;
 }
 
@@ -60,40 +64,54 @@ StudyTrials load_study_trials(const StudyContext& study) {
     return st;
 }
 
+namespace {
+
+/// best.ini, and the best trial's model once on the test set (stored, and into `test`).
+StudyEnd finish_best(const StudyContext& study, const TrialRecord& best,
+                     std::vector<std::pair<std::string, double>>& test, std::ostream& out) {
+    const StudySpec& spec = study.spec;
+    support::write_file_atomic(
+        spec.dir / "best.ini",
+        relocate_experiment(substitute(study.base_text, spec.space, best.params),
+                            fs::absolute(spec.experiment).parent_path(), spec.dir));
+    out << "best experiment: " << (spec.dir / "best.ini").string() << "\n";
+    try {
+        nlohmann::json j = evaluate_on_test(trial_dir(spec, best.number), study.registry);
+        if (j.is_null()) {
+            out << "the experiment has no test set: nothing evaluated on it\n";
+            return StudyEnd::done;
+        }
+        j["trial"] = best.number;
+        study.storage.set_attribute("test_metrics", j.dump());
+        for (const auto& [name, value] : j["metrics"].items()) test.emplace_back(name, value);
+        out << metrics_line(j) << " (trial " << best.number << ", evaluated once)\n";
+        return StudyEnd::done;
+    } catch (const Error& e) {
+        out << "test evaluation of trial " << best.number << " failed: " << e.what() << "\n";
+        return StudyEnd::test_failed;
+    }
+}
+
+}  // namespace
+
 StudyEnd write_study_outputs(const StudyContext& study, std::ostream& out) {
     const StudySpec& spec = study.spec;
     const StudyTrials st = load_study_trials(study);
     out << "\n" << leaderboard_text(spec, st);
     support::write_file_atomic(spec.dir / "leaderboard.csv", leaderboard_csv(spec, st));
-    const auto best = best_trial(st.trials, spec.maximize);
-    if (!best) {
-        out << "no trial completed: no best.ini\n";
-        return StudyEnd::done;
+    StudyEnd end = StudyEnd::done;
+    std::vector<std::pair<std::string, double>> test;
+    if (const auto best = best_trial(st.trials, spec.maximize)) {
+        const TrialRecord& b = st.trials[*best];
+        out << fmt::format("best: trial {} {} {:.4f}  {}\n", b.number, spec.objective, *b.value,
+                           params_text(spec.space, b.params));
+        if (spec.command.empty()) end = finish_best(study, b, test, out);
+    } else {
+        out << "no trial completed: no best values\n";
     }
-    const TrialRecord& b = st.trials[*best];
-    out << fmt::format("best: trial {} {} {:.4f}  {}\n", b.number, spec.objective, *b.value,
-                       params_text(spec.space, b.params));
-    if (spec.command.empty()) {
-        support::write_file_atomic(
-            spec.dir / "best.ini",
-            relocate_experiment(substitute(study.base_text, spec.space, b.params),
-                                fs::absolute(spec.experiment).parent_path(), spec.dir));
-        out << "best experiment: " << (spec.dir / "best.ini").string() << "\n";
-        try {
-            nlohmann::json j = evaluate_on_test(trial_dir(spec, b.number), study.registry);
-            if (j.is_null()) {
-                out << "the experiment has no test set: nothing evaluated on it\n";
-            } else {
-                j["trial"] = b.number;
-                study.storage.set_attribute("test_metrics", j.dump());
-                out << metrics_line(j) << " (trial " << b.number << ", evaluated once)\n";
-            }
-        } catch (const Error& e) {
-            out << "test evaluation of trial " << b.number << " failed: " << e.what() << "\n";
-            return StudyEnd::test_failed;
-        }
-    }
-    return StudyEnd::done;
+    write_study_report(spec, st.trials, test, spec.dir / "study.html");
+    out << "report: " << (spec.dir / "study.html").string() << "\n";
+    return end;
 }
 
 void print_study(const StudyContext& study, std::ostream& out) {
@@ -102,7 +120,7 @@ void print_study(const StudyContext& study, std::ostream& out) {
     if (const auto stored = study.storage.attribute("test_metrics")) {
         const auto j = nlohmann::json::parse(*stored, nullptr, false);
         if (!j.is_discarded() && j.contains("metrics") && j["metrics"].is_object())
-            out << metrics_line(j) << " (trial " << j.value("trial", 0) << ")\n";
+            out << metrics_line(j) << " (best trial)\n";
     }
 }
 
