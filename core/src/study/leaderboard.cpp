@@ -82,8 +82,14 @@ std::optional<std::size_t> best_trial(const std::vector<TrialRecord>& trials, bo
 
 std::string params_text(const SearchSpace& space, const std::vector<double>& params) {
     std::string s;
-    for (std::size_t i = 0; i < space.size() && i < params.size(); ++i)
-        s += (i ? " " : "") + space[i].name + "=" + param_text(space[i], params[i]);
+    for (std::size_t i = 0; i < space.size() && i < params.size(); ++i) {
+        const SpaceParam& p = space[i];
+        // A continuous value reads better rounded; the CSV and best.ini keep every digit.
+        const bool continuous = p.kind != SpaceKind::choice && p.kind != SpaceKind::integer &&
+                                p.step == 0;
+        s += (i ? " " : "") + p.name + "=" +
+             (continuous ? fmt::format("{:.4g}", params[i]) : param_text(p, params[i]));
+    }
     return s;
 }
 
