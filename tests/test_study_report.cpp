@@ -279,6 +279,15 @@ BOOST_AUTO_TEST_CASE(page_edge_cases) {
     BOOST_TEST(contains(one, "Needs at least two complete trials"));
     BOOST_TEST(!prints_non_finite(one));
 
+    // Values a damaged database may hold: beyond any axis, and spanning the double range.
+    const std::string hostile = render_study_report(
+        spec,
+        {complete(0, {1e308, -1e308, 1, 1e300}, 1e308),
+         complete(1, {-1e308, 1e308, 0, 1e-300}, -1e308), complete(2, {NAN, INFINITY, -1, 0}, 0.5)},
+        {{"accuracy", NAN}});
+    BOOST_TEST(contains(hostile, "<section id=\"trials\">"));
+    BOOST_TEST(!prints_non_finite(hostile));
+
     // Lower is better when minimizing: trial 1.
     const std::string min = render_study_report(
         spec_of(spec.space),
