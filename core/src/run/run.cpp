@@ -149,7 +149,8 @@ void print_start(std::ostream& out, const Components& c, const RunData& data,
 /// Trains, writing history.csv after every epoch. A failure before the first epoch ended
 /// (e.g. a callback monitoring a value that is never logged) leaves nothing worth keeping:
 /// the run folder goes; after that the saved epochs stay.
-History fit_logging_history(Trainer& trainer, const RunData& data, const fs::path& run_dir) {
+History fit_logging_history(Trainer& trainer, const RunData& data, const fs::path& run_dir,
+                            bool keep_folder) {
     std::size_t epochs_saved = 0;
     try {
         return trainer.fit(data.train, data.validation, [&](const History& h) {
@@ -157,7 +158,7 @@ History fit_logging_history(Trainer& trainer, const RunData& data, const fs::pat
             epochs_saved = h.rows.size();
         });
     } catch (...) {
-        if (epochs_saved == 0) {
+        if (epochs_saved == 0 && !keep_folder) {
             std::error_code ec;
             fs::remove_all(run_dir, ec);
         }
@@ -165,19 +166,37 @@ History fit_logging_history(Trainer& trainer, const RunData& data, const fs::pat
     }
 }
 
+fs::path exact_run_dir(const fs::path& dir) {
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (ec || !fs::is_directory(dir))
+        throw Error(dir.string() + ": cannot create the run folder" +
+                    (ec ? ": " + ec.message() : ": a file is in the way"));
+    return dir;
+}
+
+/// A study trial never opens its test file; a held-out fraction stays in the split (the
+/// training rows must not change) and is emptied once split.
+void drop_test_file(DataSettings& data) {
+    if (data.test && data.test->value.find(':') != std::string::npos) data.test.reset();
+}
+
 }  // namespace
 
 RunResult run_experiment(const Experiment& exp, const RunOptions& options, std::ostream& out) {
     // 1. Everything that can be wrong with the experiment is checked before any output.
-    const ExperimentSettings settings = read_settings(exp);
+    ExperimentSettings settings = read_settings(exp);
+    if (options.skip_test) drop_test_file(settings.data);
     check_run_name(settings);
     const Registry registry(options.registry);
     const std::unique_ptr<Components> c = create_components(registry, settings);
+    c->callbacks.insert(c->callbacks.end(), options.callbacks.begin(), options.callbacks.end());
 
     // 2. Data and splits (a seeded shuffle before every split, never "the last rows"), the
     // pipeline fitted on the training split, and the trainer built for them. Batch gradient
     // descent is batch_size = full; a batch never exceeds the training set.
     const std::unique_ptr<RunData> data = load_run_data(settings.data);
+    if (options.skip_test) data->test.indices.clear();
     const std::size_t batch = settings.train.batch_size == 0
                                   ? data->train.size()
                                   : std::min(settings.train.batch_size, data->train.size());
@@ -194,11 +213,12 @@ RunResult run_experiment(const Experiment& exp, const RunOptions& options, std::
 
     // 3. The run folder, training, and the outputs. Every file is written atomically.
     RunResult result;
-    result.run_dir = make_run_dir(options.out_dir, settings.name);
+    result.run_dir = options.run_dir.empty() ? make_run_dir(options.out_dir, settings.name)
+                                             : exact_run_dir(options.run_dir);
     trainer.set_run_dir(result.run_dir.string());
     support::write_file_atomic(result.run_dir / "experiment.ini", exp.resolved_text());
     print_start(out, *c, *data, warnings);
-    const History history = fit_logging_history(trainer, *data, result.run_dir);
+    const History history = fit_logging_history(trainer, *data, result.run_dir, !options.run_dir.empty());
     write_run_outputs({exp, registry, *data, trainer, history}, result, out);
     return result;
 }
