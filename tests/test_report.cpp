@@ -14,12 +14,17 @@
 #include <set>
 #include <sstream>
 
+#include "chromium.hpp"
 #include "cli.hpp"
 #include "plexus/core/reporting/report.hpp"
 #include "plexus/error.hpp"
 
 namespace fs = std::filesystem;
+using plexus::test::Browser;
+using plexus::test::decode_png;
+using plexus::test::Image;
 using plexus::test::read_text;
+using plexus::test::run_chromium;
 using plexus::test::TempDir;
 using namespace plexus::core;
 using plexus::Shape;
@@ -238,80 +243,6 @@ BOOST_AUTO_TEST_CASE(html_edge_cases) {
 // ---- a real browser -------------------------------------------------------------------------
 
 namespace {
-
-std::string find_chromium() {
-    const char* path = std::getenv("PATH");
-    for (const char* name : {"chromium", "chromium-browser"}) {
-        std::stringstream dirs(path ? path : "/usr/bin");
-        for (std::string dir; std::getline(dirs, dir, ':');) {
-            const fs::path p = fs::path(dir.empty() ? "." : dir) / name;
-            if (fs::is_regular_file(p) && ::access(p.c_str(), X_OK) == 0) return p.string();
-        }
-    }
-    return "";
-}
-
-struct Browser {
-    int exit_code = -1;
-    std::string log;                   // chromium's stderr and stdout
-    std::vector<std::string> console;  // lines the page logged to its console
-};
-
-// Runs headless Chromium on `page` with `mode` (--screenshot=... or --dump-dom) in a private
-// profile and HOME; console messages of the page come out on stderr as "...:CONSOLE..." lines.
-Browser run_chromium(const fs::path& dir, const fs::path& page, const std::string& mode) {
-    const std::string chromium = find_chromium();
-    if (chromium.empty())
-        BOOST_FAIL(
-            "chromium is not installed (not found in PATH as chromium or "
-            "chromium-browser): install it with `apt-get install chromium` to run the "
-            "report's browser test");
-    static int runs = 0;
-    const fs::path log = dir / ("chromium-" + std::to_string(runs) + ".log");
-    const fs::path profile = dir / ("profile-" + std::to_string(runs++));
-    fs::create_directories(dir / "home");
-    const std::string cmd =
-        "HOME='" + (dir / "home").string() + "' timeout -k 5 60 '" + chromium +
-        "' --headless=new --no-sandbox --disable-gpu --hide-scrollbars --no-first-run "
-        "--no-default-browser-check --disable-extensions --disable-background-networking "
-        "--user-data-dir='" +
-        profile.string() + "' --window-size=1280,2400 " + mode +
-        " --enable-logging=stderr --v=0 'file://" + page.string() + "' > '" + log.string() +
-        "' 2>&1 < /dev/null";
-    const int status = std::system(cmd.c_str());
-    Browser b;
-    b.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    b.log = read_text(log);
-    std::stringstream lines(b.log);
-    for (std::string line; std::getline(lines, line);)
-        if (contains(line, ":CONSOLE") || contains(line, "Uncaught")) b.console.push_back(line);
-    return b;
-}
-
-struct Image {
-    int width = 0, height = 0;
-    std::vector<unsigned char> rgb;
-};
-
-// libplexus_core.so links Debian's libstb.so (it decodes image folders), so its PNG decoder is
-// already in the process; borrow it instead of linking stb into the test.
-Image decode_png(const std::string& bytes) {
-    using Load = unsigned char* (*)(const unsigned char*, int, int*, int*, int*, int);
-    using Free = void (*)(void*);
-    void* handle = RTLD_DEFAULT;  // a null pointer: the process's global scope
-    if (!dlsym(handle, "stbi_load_from_memory")) handle = dlopen("libstb.so.0", RTLD_NOW);
-    const auto load = reinterpret_cast<Load>(dlsym(handle, "stbi_load_from_memory"));
-    const auto release = reinterpret_cast<Free>(dlsym(handle, "stbi_image_free"));
-    BOOST_REQUIRE_MESSAGE(load && release, "stb_image is not available to decode the screenshot");
-    Image img;
-    int channels = 0;
-    unsigned char* px = load(reinterpret_cast<const unsigned char*>(bytes.data()),
-                             static_cast<int>(bytes.size()), &img.width, &img.height, &channels, 3);
-    BOOST_REQUIRE_MESSAGE(px, "the screenshot is not a decodable PNG");
-    img.rgb.assign(px, px + static_cast<std::size_t>(img.width) * img.height * 3);
-    release(px);
-    return img;
-}
 
 ReportData synthetic_run() {
     ReportData d;

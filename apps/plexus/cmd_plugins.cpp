@@ -20,11 +20,13 @@ void add_plugin_options(po::options_description& desc) {
 }
 
 bool parse_command(const std::vector<std::string>& args, const po::options_description& desc,
-                   const char* positional, po::variables_map& vm) {
+                   const char* positional, po::variables_map& vm,
+                   const po::options_description* hidden_options) {
     po::options_description hidden;
     hidden.add_options()(positional, po::value<std::string>());
     po::options_description all;
     all.add(desc).add(hidden);
+    if (hidden_options) all.add(*hidden_options);
     po::positional_options_description pos;
     pos.add(positional, 1);
     po::store(po::command_line_parser(args).options(all).positional(pos).run(), vm);

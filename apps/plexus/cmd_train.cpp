@@ -3,6 +3,7 @@
 #include "commands.hpp"
 #include "plexus/core/experiment/keys.hpp"
 #include "plexus/core/run/run.hpp"
+#include "plexus/core/study/trial_channel.hpp"
 #include "plexus/core/training/interrupt.hpp"
 #include "plexus/support/files.hpp"
 
@@ -24,8 +25,13 @@ int cmd_train(const std::vector<std::string>& args) {
         "seed", po::value<std::string>(), "seed for splits, shuffling and initialisation")(
         "out", po::value<std::string>()->default_value("runs"), "folder for run directories");
     add_plugin_options(desc);
+    // What `plexus tune` passes to a trial: not for users, so not in --help.
+    po::options_description trial;
+    trial.add_options()("trial-dir", po::value<std::string>(), "exact run folder, no test set")(
+        "trial-channel", po::value<int>(), "descriptor of the study's channel")(
+        "trial-objective", po::value<std::string>(), "the logged value reported each epoch");
     po::variables_map vm;
-    if (!parse_command(args, desc, "experiment", vm)) return 0;
+    if (!parse_command(args, desc, "experiment", vm, &trial)) return 0;
     if (vm.count("help-keys")) {
         const std::string format = vm["help-keys"].as<std::string>();
         if (format != "text" && format != "markdown")
@@ -49,6 +55,15 @@ int cmd_train(const std::vector<std::string>& args) {
     core::RunOptions options;
     options.registry = registry_options(vm);
     options.out_dir = vm["out"].as<std::string>();
+    if (vm.count("trial-dir")) {
+        options.run_dir = vm["trial-dir"].as<std::string>();
+        options.skip_test = true;
+    }
+    if (vm.count("trial-channel") != vm.count("trial-objective"))
+        throw po::error("--trial-channel and --trial-objective go together");
+    if (vm.count("trial-channel"))
+        options.callbacks.push_back(std::make_shared<core::TrialReporter>(
+            vm["trial-channel"].as<int>(), vm["trial-objective"].as<std::string>()));
     core::install_interrupt_handler();
     const auto result = core::run_experiment(experiment, options, std::cout);
     return result.stop_reason.rfind("interrupted", 0) == 0 ? 130 : 0;

@@ -17,14 +17,18 @@ int cmd_predict(const std::vector<std::string>& args);
 int cmd_evaluate(const std::vector<std::string>& args);
 int cmd_diagnose(const std::vector<std::string>& args);
 int cmd_report(const std::vector<std::string>& args);
+int cmd_tune(const std::vector<std::string>& args);
+int cmd_study(const std::vector<std::string>& args);
 
 /// --plugin-path and --allow-insecure-plugins, shared by every command that loads plugins.
 void add_plugin_options(boost::program_options::options_description& desc);
-/// Parses a command's options plus one positional argument named `positional`. Returns
-/// false after printing the help when --help was given.
+/// Parses a command's options plus one positional argument named `positional`, and the
+/// `hidden` options when given (accepted, never shown in --help). Returns false after printing
+/// the help when --help was given.
 bool parse_command(const std::vector<std::string>& args,
                    const boost::program_options::options_description& desc, const char* positional,
-                   boost::program_options::variables_map& vm);
+                   boost::program_options::variables_map& vm,
+                   const boost::program_options::options_description* hidden = nullptr);
 core::RegistryOptions registry_options(const boost::program_options::variables_map& vm);
 
 /// --device and --batch-size, for the commands that run a saved model.

@@ -27,6 +27,8 @@ const char* kUsage =
     "  predict MODEL    run a trained model on data and write predictions.csv\n"
     "  diagnose RUN     underfitting, overfitting or the learning rate, and what to try\n"
     "  report RUN       write RUN/report.html (learning curves, confusion matrix, diagnosis)\n"
+    "  tune STUDY.ini   run a hyperparameter study: trials as child processes, resumable\n"
+    "  study DIR        print the leaderboard of a study\n"
     "\n"
     "options:\n"
     "  --version        print the version and exit\n"
@@ -60,8 +62,10 @@ int main(int argc, char** argv) {
         if (command == "evaluate") return plexus::app::cmd_evaluate(args);
         if (command == "diagnose") return plexus::app::cmd_diagnose(args);
         if (command == "report") return plexus::app::cmd_report(args);
+        if (command == "tune") return plexus::app::cmd_tune(args);
+        if (command == "study") return plexus::app::cmd_study(args);
         std::cerr << "plexus: unknown command '" << command
-                  << "' (commands: plugins, devices, train, evaluate, predict, diagnose, report; "
+                  << "' (commands: plugins, devices, train, evaluate, predict, diagnose, report, tune, study; "
                      "see plexus --help)\n";
         return 2;
     } catch (const po::error& e) {

@@ -49,19 +49,6 @@ std::vector<std::string> list_keys() {
     return out;
 }
 
-// '#' starts a comment anywhere (as in Program_options); ';' at the start of a line or
-// after whitespace.
-std::string strip_comment(const std::string& line) {
-    std::size_t cut = line.find('#');
-    for (std::size_t i = 0; i < line.size() && i < cut; ++i) {
-        if (line[i] == ';' && (i == 0 || line[i - 1] == ' ' || line[i - 1] == '\t')) {
-            cut = i;
-            break;
-        }
-    }
-    return support::trim(std::string_view(line).substr(0, cut));
-}
-
 std::string shorten(std::string s) {
     if (s.size() > 60) s = s.substr(0, 57) + "...";
     return s;
@@ -155,6 +142,17 @@ std::string where_of(const po::error& e, const PreScan& scan, const std::string&
 }
 
 }  // namespace
+
+std::string strip_comment(const std::string& line) {
+    std::size_t cut = line.find('#');
+    for (std::size_t i = 0; i < line.size() && i < cut; ++i) {
+        if (line[i] == ';' && (i == 0 || line[i - 1] == ' ' || line[i - 1] == '\t')) {
+            cut = i;
+            break;
+        }
+    }
+    return support::trim(std::string_view(line).substr(0, cut));
+}
 
 Experiment Experiment::load(const std::filesystem::path& file) {
     std::error_code ec;

@@ -15,6 +15,8 @@ using T = KeyType;
 constexpr ExperimentKey kKeys[] = {
     {"experiment.name", T::text, false, "", 0, 0, {}, {}, "name of the run (default: the file's stem)"},
     {"experiment.description", T::text, false, "", 0, 0, {}, {}, "free text"},
+    {"experiment.base_dir", T::text, false, "", 0, 0, {}, {},
+     "folder relative data paths start from, relative to this file (default: the file's folder)"},
     {"data.train", T::source, false, "", 0, 0, {}, {},
      "training set: idx:PREFIX, csv:PATH, npy:PATH or dir:PATH [options]"},
     {"data.test", T::source, false, "", 0, 0, {}, {},

@@ -106,6 +106,9 @@ ExperimentSettings read_settings(const Experiment& exp) {
     DataSettings& d = s.data;
     d.file = exp.path();
     d.base_dir = exp.path().empty() ? std::filesystem::path() : exp.path().parent_path();
+    // A study writes trial experiments into its own folders; base_dir keeps their data paths
+    // pointing where the base experiment's did.
+    if (const auto base = exp.get("experiment.base_dir")) d.base_dir /= base->value;
     d.train = r.value("data.train");
     d.test = r.value("data.test");
     d.validation = r.value("data.validation");

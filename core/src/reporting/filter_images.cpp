@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "svg_chart.hpp"
+#include "plexus/core/reporting/svg_chart.hpp"
 
 namespace plexus::core::svg {
 namespace {

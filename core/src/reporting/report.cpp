@@ -6,9 +6,9 @@
 #include <cmath>
 
 #include "filter_images.hpp"
+#include "plexus/core/reporting/svg_chart.hpp"
 #include "plexus/support/files.hpp"
 #include "plexus/support/text.hpp"
-#include "svg_chart.hpp"
 
 namespace plexus::core {
 
@@ -393,6 +393,10 @@ std::string render_report(const ReportData& d) {
         s += "<section id=\"experiment\"><h2>Experiment</h2><pre>" +
              svg::escape(d.experiment_text) + "</pre></section>\n";
     return s + "</main></body></html>\n";
+}
+
+const char* report_style() {
+    return kStyle;
 }
 
 void write_report(const std::filesystem::path& file, const ReportData& data) {

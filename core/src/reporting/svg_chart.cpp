@@ -1,4 +1,4 @@
-#include "svg_chart.hpp"
+#include "plexus/core/reporting/svg_chart.hpp"
 
 #include <fmt/format.h>
 
@@ -41,28 +41,20 @@ std::string format_number(double v, int digits) {
     return fmt::format("{:.{}g}", v, digits);
 }
 
-namespace {
-
 // Pixel coordinates: one decimal is plenty and keeps the file small.
 std::string px(double v) {
     return fmt::format("{:.1f}", v);
 }
 
-struct Axis {
-    double lo = 0.0, hi = 1.0;
-    bool log = false;
-    int decimals = 0;
-    std::vector<double> ticks;
+double Axis::fraction(double v) const {
+    return log ? (std::log10(v) - std::log10(lo)) / (std::log10(hi) - std::log10(lo))
+               : (v - lo) / (hi - lo);
+}
 
-    double fraction(double v) const {
-        return log ? (std::log10(v) - std::log10(lo)) / (std::log10(hi) - std::log10(lo))
-                   : (v - lo) / (hi - lo);
-    }
-    std::string label(double v) const {
-        if (log) return format_number(v, 3);
-        return fmt::format("{:.{}f}", v, decimals);
-    }
-};
+std::string Axis::label(double v) const {
+    if (log) return format_number(v, 3);
+    return fmt::format("{:.{}f}", v, decimals);
+}
 
 // 1, 2 or 5 times a power of ten, giving about `target` intervals over `span`.
 double nice_step(double span, double target) {
@@ -118,6 +110,25 @@ Axis log_axis(double lo, double hi) {
     return a;
 }
 
+double text_width(std::size_t chars, double font) {
+    return chars * font * 0.58;
+}
+
+std::size_t utf8_length(std::string_view s) {
+    return static_cast<std::size_t>(
+        std::count_if(s.begin(), s.end(), [](char ch) { return (ch & 0xC0) != 0x80; }));
+}
+
+std::string shorten(const std::string& s, std::size_t limit) {
+    if (utf8_length(s) <= limit) return s;
+    std::size_t chars = 0, i = 0;
+    for (; i < s.size(); ++i)
+        if ((s[i] & 0xC0) != 0x80 && chars++ == limit - 1) break;
+    return s.substr(0, i) + "\u2026";
+}
+
+namespace {
+
 // The x axis: epochs get integer ticks (a single epoch sits in the middle); learning
 // rates a log axis.
 struct XScale {
@@ -153,10 +164,6 @@ constexpr const char* kStandaloneStyle =
     ".swatch{stroke-width:2.5}"
     ".best{stroke:#c0392b;stroke-width:1.5;stroke-dasharray:5 4}.best-dot{stroke-width:1.5}"
     "</style>\n";
-
-double text_width(std::size_t chars, double font = 12.0) {
-    return chars * font * 0.58;
-}
 
 }  // namespace
 
@@ -309,20 +316,6 @@ std::string rgb(const std::array<double, 3>& c) {
 const char* text_colour(const std::array<double, 3>& c) {
     const double lum = (0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2]) / 255.0;
     return lum < 0.5 ? "#ffffff" : "#1a1a1a";
-}
-
-std::size_t utf8_length(std::string_view s) {
-    return static_cast<std::size_t>(
-        std::count_if(s.begin(), s.end(), [](char ch) { return (ch & 0xC0) != 0x80; }));
-}
-
-// At most `limit` characters, cut on a UTF-8 character boundary, with an ellipsis.
-std::string shorten(const std::string& s, std::size_t limit) {
-    if (utf8_length(s) <= limit) return s;
-    std::size_t chars = 0, i = 0;
-    for (; i < s.size(); ++i)
-        if ((s[i] & 0xC0) != 0x80 && chars++ == limit - 1) break;
-    return s.substr(0, i) + "\u2026";
 }
 
 std::string count_text(double v) {

@@ -10,7 +10,7 @@
 #include <limits>
 #include <memory>
 
-#include "../reporting/svg_chart.hpp"
+#include "plexus/core/reporting/svg_chart.hpp"
 #include "plexus/core/training/trainer.hpp"
 #include "plexus/support/files.hpp"
 #include "run_steps.hpp"
@@ -211,7 +211,8 @@ std::string to_svg(const LrFindResult& r) {
 LrFindResult lr_find(const Experiment& experiment, const LrFindOptions& options,
                      std::ostream& out) {
     check_options(options);
-    const std::unique_ptr<PreparedRun> run = prepare_run(experiment, options.registry);
+    const std::unique_ptr<PreparedRun> run =
+        prepare_run(experiment, options.registry, /*skip_test=*/true);
     const std::size_t steps = resolve_steps(options, *run);
 
     // The experiment's callbacks are left out: a schedule would fight the rate, checkpoints

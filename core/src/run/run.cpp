@@ -109,7 +109,8 @@ TrainOptions train_options(const ExperimentSettings& s, std::size_t batch, const
 /// Trains, writing history.csv after every epoch. A failure before the first epoch ended
 /// (e.g. a callback monitoring a value that is never logged) leaves nothing worth keeping:
 /// the run folder goes; after that the saved epochs stay.
-History fit_logging_history(Trainer& trainer, const RunData& data, const fs::path& run_dir) {
+History fit_logging_history(Trainer& trainer, const RunData& data, const fs::path& run_dir,
+                            bool keep_folder) {
     std::size_t epochs_saved = 0;
     try {
         return trainer.fit(data.train, data.validation, [&](const History& h) {
@@ -117,7 +118,7 @@ History fit_logging_history(Trainer& trainer, const RunData& data, const fs::pat
             epochs_saved = h.rows.size();
         });
     } catch (...) {
-        if (epochs_saved == 0) {
+        if (epochs_saved == 0 && !keep_folder) {
             std::error_code ec;
             fs::remove_all(run_dir, ec);
         }
@@ -125,24 +126,42 @@ History fit_logging_history(Trainer& trainer, const RunData& data, const fs::pat
     }
 }
 
+fs::path exact_run_dir(const fs::path& dir) {
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (ec || !fs::is_directory(dir))
+        throw Error(dir.string() + ": cannot create the run folder" +
+                    (ec ? ": " + ec.message() : ": a file is in the way"));
+    return dir;
+}
+
+/// A study trial never opens its test file; a held-out fraction stays in the split (the
+/// training rows must not change) and is emptied once split.
+void drop_test_file(DataSettings& data) {
+    if (data.test && data.test->value.find(':') != std::string::npos) data.test.reset();
+}
+
 }  // namespace
 
-std::unique_ptr<PreparedRun> prepare_run(const Experiment& exp, const RegistryOptions& registry) {
+std::unique_ptr<PreparedRun> prepare_run(const Experiment& exp, const RegistryOptions& registry,
+                                         bool skip_test) {
     // Everything that can be wrong with the experiment is checked before any output.
-    auto run = std::make_unique<PreparedRun>(read_settings(exp), registry);
-    const ExperimentSettings& settings = run->settings;
-    check_run_name(settings);
-    run->components = create_components(run->registry, settings);
+    ExperimentSettings settings = read_settings(exp);
+    if (skip_test) drop_test_file(settings.data);
+    auto run = std::make_unique<PreparedRun>(std::move(settings), registry);
+    check_run_name(run->settings);
+    run->components = create_components(run->registry, run->settings);
 
     // Data and splits (a seeded shuffle before every split, never "the last rows") and the
     // pipeline fitted on the training split. Batch gradient descent is batch_size = full; a
     // batch never exceeds the training set.
-    run->data = load_run_data(settings.data);
-    const RunData& data = *run->data;
-    run->batch = settings.train.batch_size == 0
+    run->data = load_run_data(run->settings.data);
+    RunData& data = *run->data;
+    if (skip_test) data.test.indices.clear();
+    run->batch = run->settings.train.batch_size == 0
                      ? data.train.size()
-                     : std::min(settings.train.batch_size, data.train.size());
-    run->warnings = prepare_pipeline(run->components->pipeline, data, run->batch, settings);
+                     : std::min(run->settings.train.batch_size, data.train.size());
+    run->warnings = prepare_pipeline(run->components->pipeline, data, run->batch, run->settings);
     run->warnings.insert(run->warnings.end(), data.warnings.begin(), data.warnings.end());
     return run;
 }
@@ -187,9 +206,10 @@ void print_start(std::ostream& out, const PreparedRun& run) {
 
 RunResult run_experiment(const Experiment& exp, const RunOptions& options, std::ostream& out) {
     // 1. Components, data and the fitted pipeline, every check done before any output.
-    const std::unique_ptr<PreparedRun> run = prepare_run(exp, options.registry);
+    const std::unique_ptr<PreparedRun> run = prepare_run(exp, options.registry, options.skip_test);
     const ExperimentSettings& settings = run->settings;
     Components& c = *run->components;
+    c.callbacks.insert(c.callbacks.end(), options.callbacks.begin(), options.callbacks.end());
 
     // 2. The trainer, built for the data.
     const ModelCard card = model_card(settings, *run->data, c.pipeline);
@@ -199,11 +219,13 @@ RunResult run_experiment(const Experiment& exp, const RunOptions& options, std::
 
     // 3. The run folder, training, and the outputs. Every file is written atomically.
     RunResult result;
-    result.run_dir = make_run_dir(options.out_dir, settings.name);
+    result.run_dir = options.run_dir.empty() ? make_run_dir(options.out_dir, settings.name)
+                                             : exact_run_dir(options.run_dir);
     trainer.set_run_dir(result.run_dir.string());
     support::write_file_atomic(result.run_dir / "experiment.ini", exp.resolved_text());
     print_start(out, *run);
-    const History history = fit_logging_history(trainer, *run->data, result.run_dir);
+    const History history =
+        fit_logging_history(trainer, *run->data, result.run_dir, !options.run_dir.empty());
     write_run_outputs({exp, run->registry, *run->data, trainer, history}, result, out);
     return result;
 }

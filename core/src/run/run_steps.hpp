@@ -44,9 +44,11 @@ struct PreparedRun {
 };
 
 /// Reads the settings, creates every component, loads and splits the data and fits the
-/// pipeline on the training split. Writes nothing; throws one-line plexus::Errors.
+/// pipeline on the training split. With `skip_test` a test file is never opened and a
+/// held-out test fraction, still carved so the training split stays the same, is emptied.
+/// Writes nothing; throws one-line plexus::Errors.
 std::unique_ptr<PreparedRun> prepare_run(const Experiment& experiment,
-                                         const RegistryOptions& registry);
+                                         const RegistryOptions& registry, bool skip_test);
 
 /// trainer.build for the run's data; a model/loss shape mismatch names the experiment file.
 void build_trainer(Trainer& trainer, const PreparedRun& run);

@@ -60,6 +60,10 @@ private:
     std::map<std::string, std::vector<Setting>> values_;
 };
 
+/// One line of an INI file without its comment, trimmed: '#' starts a comment anywhere (as in
+/// Program_options), ';' at the start of a line or after whitespace.
+std::string strip_comment(const std::string& line);
+
 }  // namespace plexus::core
 
 #pragma GCC visibility pop

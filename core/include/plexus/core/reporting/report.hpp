@@ -42,6 +42,10 @@ struct ReportData {
 /// diagnosis) is escaped. History columns that are absent are simply not plotted.
 std::string render_report(const ReportData& data);
 
+/// The stylesheet of report.html (plain CSS, no external resources), which the other Plexus
+/// pages (study.html) share so that they look alike.
+const char* report_style();
+
 /// render_report() written atomically to `file`; throws plexus::Error when it cannot be.
 void write_report(const std::filesystem::path& file, const ReportData& data);
 

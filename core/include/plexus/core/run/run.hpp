@@ -4,7 +4,9 @@
 
 #include <filesystem>
 #include <ostream>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "plexus/callback.hpp"
 #include "plexus/core/experiment/experiment.hpp"
@@ -18,6 +20,14 @@ namespace plexus::core {
 struct RunOptions {
     RegistryOptions registry;
     std::filesystem::path out_dir = "runs";
+    /// The exact run folder (created when missing, kept when training fails: a study's trial
+    /// folder holds its log); empty: a new `<out_dir>/<name>-<time>/`.
+    std::filesystem::path run_dir;
+    /// Never read the test set: a test file is not opened, a held-out test fraction is still
+    /// carved (so the training split is the same) but never evaluated. For study trials.
+    bool skip_test = false;
+    /// Called after the experiment's own callbacks (a study trial's reporter).
+    std::vector<std::shared_ptr<Callback>> callbacks;
 };
 
 struct RunResult {

@@ -40,6 +40,7 @@ struct StudySpec {
     double timeout = 0.0;  // seconds per trial; 0 = none
     std::string storage;   // URL; empty = SQLite in `dir`
     SearchSpace space;
+    std::vector<std::string> space_where;  // "FILE:LINE" of each space entry, for messages
 
     /// The canonical text of what makes two runs the same study (space, objective,
     /// direction, experiment or command), stored with it: a different one is refused.
@@ -51,8 +52,25 @@ struct StudySpec {
 StudySpec load_study(const std::filesystem::path& file);
 
 /// A parameter value as it is substituted for ${name}: the choice's text, an integer's
-/// digits, a real's shortest round-trip form.
+/// digits, a real's shortest round-trip form (12 significant digits on a step's lattice, so
+/// 0.1 + 0.05 reads 0.15).
 std::string param_text(const SpaceParam& param, double value);
+
+/// Checks the ${name} placeholders of a base experiment's (or command's) text against the
+/// space: every placeholder outside comments names a parameter, and every parameter is used.
+/// Throws ConfigError "WHERE:LINE: ..." naming the undefined or unused parameter.
+void check_placeholders(const std::string& text, const StudySpec& spec, const std::string& where);
+
+/// `text` with every ${name} replaced by param_text of its value (`values`: one per space
+/// entry). `quote` wraps each value for /bin/sh (single quotes), for `command =` studies.
+std::string substitute(const std::string& text, const SearchSpace& space,
+                       const std::vector<double>& values, bool quote = false);
+
+/// An experiment's text made to run from `to_dir` while its relative data paths still start
+/// where they did when it lived in `from_dir`: sets [experiment] base_dir (keeping one the
+/// text already has, re-based).
+std::string relocate_experiment(const std::string& text, const std::filesystem::path& from_dir,
+                                const std::filesystem::path& to_dir);
 
 }  // namespace plexus::core
 
