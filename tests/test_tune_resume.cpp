@@ -126,3 +126,33 @@ BOOST_AUTO_TEST_CASE(kill_9_takes_down_what_a_command_trial_started) {
     wait_exit(tune);
     BOOST_TEST(wait_until([&] { return processes_mentioning(sleep).empty(); }, 5));
 }
+
+BOOST_AUTO_TEST_CASE(ctrl_c_stops_the_trials_and_a_changed_space_is_refused) {
+    TempDir dir("tune-int");
+    const std::string sleep = "sleep 0.8" + std::to_string(getpid() % 1000);
+    const auto study = [&](const std::string& space) {
+        write_text(dir / "s.ini", "[study]\ncommand = " + sleep +
+                                      "; echo ${a}\nobjective = f\ndirection = minimize\n"
+                                      "sampler = grid\nparallel = 2\n[space]\n" + space);
+    };
+    study("a = int 1 4\n");
+    const pid_t tune = spawn_plexus({"tune", (dir / "s.ini").string()}, dir / "tune.log");
+    BOOST_REQUIRE(wait_until([&] { return processes_mentioning(sleep).size() == 4; }, 10));
+    kill(tune, SIGINT);
+    BOOST_TEST(wait_exit(tune) == 130);
+    BOOST_TEST(processes_mentioning(sleep).empty());  // killed before tune returned
+    BOOST_TEST(read_text(dir / "tune.log").find("interrupted: 2 running trial(s)") !=
+               std::string::npos);
+    BOOST_TEST(count_state(stored_trials(dir / "s.ini"), TrialState::running) == 2u);
+
+    auto r = run_plexus("tune '" + (dir / "s.ini").string() + "'");
+    BOOST_TEST_INFO(r.out + r.err);
+    BOOST_TEST(r.exit_code == 0);
+    BOOST_TEST(count_state(stored_trials(dir / "s.ini"), TrialState::complete) == 4u);
+
+    study("a = int 1 5\n");
+    r = run_plexus("tune '" + (dir / "s.ini").string() + "'");
+    BOOST_TEST(r.exit_code == 1);
+    BOOST_TEST(r.err.find("exists with another definition") != std::string::npos);
+    BOOST_TEST(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+}
