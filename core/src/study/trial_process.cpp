@@ -127,7 +127,13 @@ TrialProcess::TrialProcess(const TrialCommand& command) {
     for (auto& a : args) p.argv.push_back(a.data());
     p.argv.push_back(nullptr);
     p.out = open_output(command.stdout_file);
-    p.err = command.stderr_file == command.stdout_file ? p.out : open_output(command.stderr_file);
+    try {
+        p.err = command.stderr_file == command.stdout_file ? p.out
+                                                           : open_output(command.stderr_file);
+    } catch (...) {
+        close(p.out);
+        throw;
+    }
     p.channel = command.channel_fd;
     const std::string cwd = command.cwd.string();
     if (!cwd.empty()) p.cwd = cwd.c_str();
