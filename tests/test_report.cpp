@@ -21,6 +21,8 @@
 
 namespace fs = std::filesystem;
 using plexus::test::Browser;
+using plexus::test::decode_png;
+using plexus::test::Image;
 using plexus::test::read_text;
 using plexus::test::run_chromium;
 using plexus::test::TempDir;
@@ -241,31 +243,6 @@ BOOST_AUTO_TEST_CASE(html_edge_cases) {
 // ---- a real browser -------------------------------------------------------------------------
 
 namespace {
-
-struct Image {
-    int width = 0, height = 0;
-    std::vector<unsigned char> rgb;
-};
-
-// libplexus_core.so links Debian's libstb.so (it decodes image folders), so its PNG decoder is
-// already in the process; borrow it instead of linking stb into the test.
-Image decode_png(const std::string& bytes) {
-    using Load = unsigned char* (*)(const unsigned char*, int, int*, int*, int*, int);
-    using Free = void (*)(void*);
-    void* handle = RTLD_DEFAULT;  // a null pointer: the process's global scope
-    if (!dlsym(handle, "stbi_load_from_memory")) handle = dlopen("libstb.so.0", RTLD_NOW);
-    const auto load = reinterpret_cast<Load>(dlsym(handle, "stbi_load_from_memory"));
-    const auto release = reinterpret_cast<Free>(dlsym(handle, "stbi_image_free"));
-    BOOST_REQUIRE_MESSAGE(load && release, "stb_image is not available to decode the screenshot");
-    Image img;
-    int channels = 0;
-    unsigned char* px = load(reinterpret_cast<const unsigned char*>(bytes.data()),
-                             static_cast<int>(bytes.size()), &img.width, &img.height, &channels, 3);
-    BOOST_REQUIRE_MESSAGE(px, "the screenshot is not a decodable PNG");
-    img.rgb.assign(px, px + static_cast<std::size_t>(img.width) * img.height * 3);
-    release(px);
-    return img;
-}
 
 ReportData synthetic_run() {
     ReportData d;

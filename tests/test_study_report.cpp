@@ -19,6 +19,8 @@ namespace fs = std::filesystem;
 using plexus::SpaceKind;
 using plexus::SpaceParam;
 using plexus::TrialState;
+using plexus::test::decode_png;
+using plexus::test::Image;
 using plexus::test::read_text;
 using plexus::test::run_chromium;
 using plexus::test::TempDir;
@@ -190,7 +192,7 @@ std::vector<TrialRecord> page_trials() {
     std::vector<TrialRecord> t = {
         complete(0, {0.01, 64, 0, 2}, 0.80),
         trial(1, TrialState::pruned, {0.1, 16, 1, 1}),
-        complete(2, {0.001, 128, 1, 4}, 0.86),
+        complete(2, {0.00123456789, 128, 1, 4}, 0.86),
         trial(3, TrialState::failed, {0.05, 32, 0, 8}),
         trial(4, TrialState::running, {0.002, 48, 1, 3}),
         complete(5, {0.003, 100, 7, 2}, 0.5)};  // choice index 7: a damaged database
@@ -227,6 +229,9 @@ BOOST_AUTO_TEST_CASE(page_shows_every_section_and_escapes_user_text) {
         BOOST_TEST(contains(html, std::string("<section id=\"") + id + "\">"), id);
     BOOST_TEST(contains(html, "Trial 2: val_accuracy = 0.86"));
     BOOST_TEST(contains(html, "<tr class=\"best\"><td>2</td>"));
+    // The best trial's parameters exactly as substituted (to copy them); the table rounds.
+    BOOST_TEST(contains(html, "<tr><td>lr</td><td>0.00123456789</td></tr>"));
+    BOOST_TEST(contains(html, "<td>0.0012346</td>"));
     BOOST_TEST(contains(html, "(maximize)"));
     BOOST_TEST(contains(html, "0.851"));  // the best trial's test metric
     BOOST_TEST(!contains(html, "has not run yet"));
@@ -279,6 +284,15 @@ BOOST_AUTO_TEST_CASE(page_edge_cases) {
     BOOST_TEST(contains(one, "Needs at least two complete trials"));
     BOOST_TEST(!prints_non_finite(one));
 
+    // Values a damaged database may hold: beyond any axis, and spanning the double range.
+    const std::string hostile = render_study_report(
+        spec,
+        {complete(0, {1e308, -1e308, 1, 1e300}, 1e308),
+         complete(1, {-1e308, 1e308, 0, 1e-300}, -1e308), complete(2, {NAN, INFINITY, -1, 0}, 0.5)},
+        {{"accuracy", NAN}});
+    BOOST_TEST(contains(hostile, "<section id=\"trials\">"));
+    BOOST_TEST(!prints_non_finite(hostile));
+
     // Lower is better when minimizing: trial 1.
     const std::string min = render_study_report(
         spec_of(spec.space),
@@ -306,7 +320,25 @@ BOOST_AUTO_TEST_CASE(chromium_renders_the_study_page) {
     const auto b = run_chromium(dir.path, page, "--screenshot=" + shot.string());
     BOOST_TEST(b.exit_code == 0, b.log);
     BOOST_TEST(b.console.empty(), "the page logged to the console:\n" << b.log);
-    BOOST_TEST(fs::exists(shot), "no screenshot was written:\n" << b.log);
+    BOOST_REQUIRE_MESSAGE(fs::exists(shot), "no screenshot was written:\n" << b.log);
+    // The charts are drawn: pixels of the complete (blue), pruned (orange) and best-so-far
+    // (red) colours; a blank or unstyled page has none of them.
+    const Image img = decode_png(read_text(shot));
+    std::size_t blue = 0, orange = 0, red = 0;
+    for (std::size_t p = 0; p + 2 < img.rgb.size(); p += 3) {
+        const auto near = [&](int r, int g, int bl) {
+            return std::abs(img.rgb[p] - r) + std::abs(img.rgb[p + 1] - g) +
+                       std::abs(img.rgb[p + 2] - bl) <
+                   40;
+        };
+        blue += near(0x1f, 0x77, 0xb4);
+        orange += near(0xff, 0x7f, 0x0e);
+        red += near(0xc0, 0x39, 0x2b);
+    }
+    BOOST_TEST_MESSAGE("blue " << blue << ", orange " << orange << ", red " << red);
+    BOOST_TEST(blue > 1000u);  // dots, curves and importance bars
+    BOOST_TEST(orange > 50u);
+    BOOST_TEST(red > 200u);
 }
 
 BOOST_AUTO_TEST_CASE(study_page_is_well_formed_xml) {

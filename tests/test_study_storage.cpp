@@ -3,9 +3,12 @@
 // database content into one-line errors. Every case runs on SQLite and on PostgreSQL.
 #define BOOST_TEST_MODULE study_storage
 #include <boost/test/unit_test.hpp>
+#include <chrono>
 #include <cmath>
 #include <cstring>
+#include <fstream>
 #include <ostream>
+#include <thread>
 
 #include "plexus/error.hpp"
 #include "storage_backends.hpp"
@@ -22,7 +25,8 @@ std::ostream& operator<<(std::ostream& out, TrialState state) {
 
 namespace {
 
-const std::string kDefinition = "objective = val_loss\ndirection = minimize\nlr = loguniform 1e-4 1e-1\n";
+const std::string kDefinition =
+    "objective = val_loss\ndirection = minimize\nlr = loguniform 1e-4 1e-1\n";
 const StaleFn kNeverStale = [](const TrialRecord&) { return false; };
 
 SuggestFn constant(std::vector<double> params) {
@@ -35,7 +39,9 @@ std::unique_ptr<StudyStorage> opened(const StorageBackend& backend) {
     return storage;
 }
 
-bool same_bits(double a, double b) { return std::memcmp(&a, &b, sizeof a) == 0; }
+bool same_bits(double a, double b) {
+    return std::memcmp(&a, &b, sizeof a) == 0;
+}
 
 // The error `body` throws, or "" when it throws none.
 template <class Body>
@@ -49,23 +55,6 @@ std::string error_of(Body body) {
 }
 
 }  // namespace
-
-// Defines `check_NAME(backend)` and runs it as sqlite/NAME and postgres/NAME.
-#define STORAGE_CASE(NAME)                                                                  \
-    void check_##NAME(StorageBackend& backend);                                             \
-    BOOST_AUTO_TEST_SUITE(sqlite)                                                           \
-    BOOST_AUTO_TEST_CASE(NAME) {                                                            \
-        plexus::test::SqliteBackend backend;                                                \
-        check_##NAME(backend);                                                              \
-    }                                                                                       \
-    BOOST_AUTO_TEST_SUITE_END()                                                             \
-    BOOST_AUTO_TEST_SUITE(postgres)                                                         \
-    BOOST_AUTO_TEST_CASE(NAME, *boost::unit_test::precondition(plexus::test::HavePostgres{})) { \
-        plexus::test::PostgresBackend backend;                                              \
-        check_##NAME(backend);                                                              \
-    }                                                                                       \
-    BOOST_AUTO_TEST_SUITE_END()                                                             \
-    void check_##NAME(StorageBackend& backend)
 
 STORAGE_CASE(round_trip) {
     auto storage = opened(backend);
@@ -95,7 +84,7 @@ STORAGE_CASE(round_trip) {
     const auto third = storage->claim(10, "host:2", kNeverStale, suggest);
     BOOST_REQUIRE(third);
     storage->finish(third->id, TrialState::failed, std::nullopt, 0, "segfault",
-                    std::string("last line\n\xff") + '\0' + "end");
+                    std::string("last line\n\xff") + '\0' + "end \u00e9 \xC0\xAF");
     BOOST_TEST((history_sizes == std::vector<std::size_t>{0, 1, 2}));
 
     const auto trials = storage->trials();
@@ -103,7 +92,8 @@ STORAGE_CASE(round_trip) {
     for (std::size_t i = 0; i < 3; ++i) {
         BOOST_TEST(trials[i].number == i);
         BOOST_REQUIRE(trials[i].params.size() == params.size());
-        for (std::size_t k = 0; k < params.size(); ++k) BOOST_TEST(same_bits(trials[i].params[k], params[k]));
+        for (std::size_t k = 0; k < params.size(); ++k)
+            BOOST_TEST(same_bits(trials[i].params[k], params[k]));
         BOOST_TEST(trials[i].finished >= trials[i].started);
         BOOST_TEST(trials[i].heartbeat_age > -1.0);
         BOOST_TEST(trials[i].heartbeat_age < 60.0);
@@ -114,7 +104,8 @@ STORAGE_CASE(round_trip) {
     BOOST_TEST(trials[0].state == TrialState::complete);
     BOOST_TEST((trials[0].value == std::optional<double>(0.125)));
     BOOST_TEST(trials[0].epochs == 2u);
-    BOOST_TEST((trials[0].intermediate == std::vector<std::pair<std::uint64_t, double>>{{1, 0.5}, {2, 0.125}}));
+    BOOST_TEST((trials[0].intermediate ==
+                std::vector<std::pair<std::uint64_t, double>>{{1, 0.5}, {2, 0.125}}));
     BOOST_TEST(trials[1].state == TrialState::pruned);
     BOOST_TEST(trials[1].reason == "pruned at epoch 1");
     BOOST_TEST(!trials[1].value);
@@ -122,7 +113,7 @@ STORAGE_CASE(round_trip) {
     BOOST_TEST(trials[2].worker == "host:2");
     BOOST_TEST(trials[2].reason == "segfault");
     // Bytes that are not UTF-8 (PostgreSQL refuses them) become '?'.
-    BOOST_TEST(trials[2].log_tail == "last line\n??end");
+    BOOST_TEST(trials[2].log_tail == "last line\n??end \u00e9 ??");  // é kept, overlong '/' not
 
     BOOST_TEST(!storage->attribute("best"));
     storage->set_attribute("best", "0.125");
@@ -139,10 +130,13 @@ STORAGE_CASE(changed_definition_is_refused) {
     opened(backend)->claim(5, "host:1", kNeverStale, constant({0.01}));
     BOOST_TEST(opened(backend)->trials().size() == 1u);  // the same definition reopens
     const std::string changed = "objective = val_loss\ndirection = minimize\nlr = uniform 0 1\n";
-    const std::string message = error_of([&] { backend.open()->open("s", changed, "tune/study.ini"); });
-    BOOST_TEST(message.find("tune/study.ini: study 's' exists with another definition") == 0u, message);
-    BOOST_TEST(message.find("'lr = uniform 0 1' (was 'lr = loguniform 1e-4 1e-1')") != std::string::npos,
+    const std::string message =
+        error_of([&] { backend.open()->open("s", changed, "tune/study.ini"); });
+    BOOST_TEST(message.find("tune/study.ini: study 's' exists with another definition") == 0u,
                message);
+    BOOST_TEST(
+        message.find("'lr = uniform 0 1' (was 'lr = loguniform 1e-4 1e-1')") != std::string::npos,
+        message);
     BOOST_TEST(message.find("use a new study name or delete") != std::string::npos, message);
     // Another study in the same database is independent.
     auto other = backend.open();
@@ -210,7 +204,8 @@ STORAGE_CASE(interrupted_trials_rerun_exactly_once) {
 STORAGE_CASE(finishing_an_interrupted_trial_changes_nothing) {
     auto storage = opened(backend);
     const auto slow = storage->claim(2, "slow:1", kNeverStale, constant({1.0}));
-    storage->claim(2, "w:2", [](const TrialRecord&) { return true; }, constant({2.0}));
+    storage->claim(
+        2, "w:2", [](const TrialRecord&) { return true; }, constant({2.0}));
     storage->report(slow->id, 1, 0.5);
     storage->finish(slow->id, TrialState::complete, 0.5, 1, "", "");
     const auto trials = storage->trials();
@@ -221,7 +216,8 @@ STORAGE_CASE(finishing_an_interrupted_trial_changes_nothing) {
 
 STORAGE_CASE(failing_suggest_leaves_nothing) {
     auto storage = opened(backend);
-    const SuggestFn throwing = [](const std::vector<TrialRecord>&, std::uint64_t) -> std::vector<double> {
+    const SuggestFn throwing = [](const std::vector<TrialRecord>&,
+                                  std::uint64_t) -> std::vector<double> {
         throw Error("sampler broke");
     };
     BOOST_CHECK_THROW(storage->claim(5, "w:1", kNeverStale, throwing), Error);
@@ -281,7 +277,8 @@ STORAGE_CASE(damaged_content_is_a_one_line_error) {
             BOOST_TEST(message.find("damaged") != std::string::npos, message);
             BOOST_TEST(message.find('\n') == std::string::npos, message);
             // A claim reads the same history: it refuses too, and writes nothing.
-            BOOST_TEST(!error_of([&] { storage->claim(9, "w:1", kNeverStale, constant({3.0})); }).empty());
+            BOOST_TEST(
+                !error_of([&] { storage->claim(9, "w:1", kNeverStale, constant({3.0})); }).empty());
         }
     }
     // A trial with more parameters than the others: the later one is named.
@@ -289,7 +286,8 @@ STORAGE_CASE(damaged_content_is_a_one_line_error) {
     backend.exec("UPDATE trials SET params = '[1, 2]' WHERE number = 1");
     const std::string message = error_of([&] { opened(backend)->trials(); });
     BOOST_TEST(message.find(backend.name() + ": study 's': trial 1: params hold 2 values where the "
-                            "other trials hold 1") == 0u, message);
+                                             "other trials hold 1") == 0u,
+               message);
 }
 
 STORAGE_CASE(newer_schema_is_refused) {
@@ -303,4 +301,99 @@ STORAGE_CASE(newer_schema_is_refused) {
 STORAGE_CASE(storage_before_open_is_a_programming_error) {
     auto storage = backend.open();
     BOOST_CHECK_THROW(storage->trials(), std::logic_error);
+}
+
+// Ages come from the storage's clock: a heartbeat written 100 s earlier reads as 100 s old
+// whatever this host's clock says, and heartbeat() renews only its worker's running trials.
+STORAGE_CASE(heartbeat_ages_use_the_storage_clock) {
+    auto storage = opened(backend);
+    const auto mine = storage->claim(5, "me:1", kNeverStale, constant({1.0}));
+    const auto other = storage->claim(5, "other:2", kNeverStale, constant({2.0}));
+    backend.exec("UPDATE trials SET heartbeat = heartbeat - 100");
+    auto trials = storage->trials();
+    BOOST_TEST(trials[0].heartbeat_age > 99.0);
+    BOOST_TEST(trials[0].heartbeat_age < 130.0);
+    storage->heartbeat("me:1");
+    trials = storage->trials();
+    BOOST_TEST(trials[0].heartbeat_age < 20.0);
+    BOOST_TEST(trials[1].heartbeat_age > 99.0);
+    // The stale check sees the same ages.
+    std::vector<double> seen;
+    storage->claim(
+        5, "me:1",
+        [&](const TrialRecord& t) {
+            seen.push_back(t.heartbeat_age);
+            return false;
+        },
+        constant({3.0}));
+    BOOST_REQUIRE(seen.size() == 2u);
+    BOOST_TEST(seen[1] > 99.0);
+    BOOST_TEST(mine->id != other->id);
+}
+
+BOOST_AUTO_TEST_CASE(storage_urls) {
+    plexus::test::TempDir dir("storage-url");
+    const auto folder = dir / "study";
+    // "sqlite:PATH" is relative to the study folder.
+    core::open_storage("sqlite:other.db", folder / "study.db")->open("s", kDefinition, "s.ini");
+    BOOST_TEST(std::filesystem::exists(folder / "other.db"));
+    BOOST_TEST(!std::filesystem::exists(folder / "study.db"));
+    const std::string unknown =
+        error_of([&] { core::open_storage("mysql://x", folder / "study.db"); });
+    BOOST_TEST(unknown.find("storage 'mysql://x': unknown kind") == 0u, unknown);
+    BOOST_CHECK_THROW(core::open_storage("sqlite:", folder / "study.db"), ConfigError);
+}
+
+BOOST_AUTO_TEST_CASE(sqlite_file_that_is_not_a_database) {
+    plexus::test::TempDir dir("storage-garbage");
+    const auto file = dir / "study.db";
+    std::ofstream(file) << "this is not an SQLite file, it is a text file of some length......\n";
+    const std::string message = error_of([&] { core::open_storage("", file); });
+    BOOST_TEST(message.find(file.string() + ": ") == 0u, message);
+    BOOST_TEST(message.find("not a database") != std::string::npos, message);
+}
+
+// A claim waits for another process's write transaction instead of failing at once.
+BOOST_AUTO_TEST_CASE(sqlite_claim_waits_for_a_busy_file) {
+    plexus::test::SqliteBackend backend;
+    auto storage = opened(backend);
+    sqlite3* holder = nullptr;
+    sqlite3_open(backend.file().c_str(), &holder);
+    BOOST_REQUIRE(sqlite3_exec(holder, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) == SQLITE_OK);
+    std::thread release([&] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(500));
+        sqlite3_exec(holder, "COMMIT", nullptr, nullptr, nullptr);
+    });
+    const auto start = std::chrono::steady_clock::now();
+    const auto trial = storage->claim(1, "w:1", kNeverStale, constant({1.0}));
+    const double waited =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    release.join();
+    sqlite3_close(holder);
+    BOOST_TEST(trial.has_value());
+    BOOST_TEST(waited > 0.4);
+}
+
+// Without a server: the message is one line, names the URL and never shows the password.
+BOOST_AUTO_TEST_CASE(postgres_unreachable_server) {
+    const std::string url = "postgresql://tuner:s3cret@127.0.0.1:1/studies?connect_timeout=5";
+    const std::string message = error_of([&] { core::open_storage(url, "unused.db"); });
+    BOOST_TEST(
+        message.find(
+            "postgresql://tuner@127.0.0.1:1/studies?connect_timeout=5: cannot connect: ") == 0u,
+        message);
+    BOOST_TEST(message.find("s3cret") == std::string::npos, message);
+    BOOST_TEST(message.find('\n') == std::string::npos, message);
+    const std::string keyword = error_of([&] {
+        core::open_storage("postgres://127.0.0.1:1/x?password=s3cret&user=a", "unused.db");
+    });
+    BOOST_TEST(keyword.find("password=***&user=a: cannot connect") != std::string::npos, keyword);
+    BOOST_TEST(keyword.find("s3cret") == std::string::npos, keyword);
+}
+
+BOOST_AUTO_TEST_CASE(state_names) {
+    BOOST_TEST(std::string(trial_state_name(TrialState::running)) == "running");
+    BOOST_TEST(std::string(trial_state_name(TrialState::complete)) == "complete");
+    BOOST_TEST(std::string(trial_state_name(TrialState::pruned)) == "pruned");
+    BOOST_TEST(std::string(trial_state_name(TrialState::failed)) == "failed");
 }

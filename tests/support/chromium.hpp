@@ -1,8 +1,9 @@
 // Headless Chromium for the tests of Plexus's HTML pages (report.html, study.html): it renders
-// a page (a screenshot or the DOM after parsing) and collects what the page logged to its
-// console, so a test can insist that a page loads cleanly in a real browser.
+// a page (a screenshot, decoded here, or the DOM after parsing) and collects what the page
+// logged to its console, so a test can insist that a page loads cleanly in a real browser.
 #pragma once
 
+#include <dlfcn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -71,6 +72,33 @@ inline Browser run_chromium(const std::filesystem::path& dir, const std::filesys
             line.find("Uncaught") != std::string::npos)
             b.console.push_back(line);
     return b;
+}
+
+/// A decoded screenshot: 8-bit RGB, row-major.
+struct Image {
+    int width = 0, height = 0;
+    std::vector<unsigned char> rgb;
+};
+
+/// Decodes a PNG (a screenshot). libplexus_core.so links Debian's libstb.so (it decodes image
+/// folders), so its PNG decoder is already in a test's process; borrow it instead of linking
+/// stb into the test. Fails the test when the bytes are not a PNG.
+inline Image decode_png(const std::string& bytes) {
+    using Load = unsigned char* (*)(const unsigned char*, int, int*, int*, int*, int);
+    using Free = void (*)(void*);
+    void* handle = RTLD_DEFAULT;  // a null pointer: the process's global scope
+    if (!dlsym(handle, "stbi_load_from_memory")) handle = dlopen("libstb.so.0", RTLD_NOW);
+    const auto load = reinterpret_cast<Load>(dlsym(handle, "stbi_load_from_memory"));
+    const auto release = reinterpret_cast<Free>(dlsym(handle, "stbi_image_free"));
+    BOOST_REQUIRE_MESSAGE(load && release, "stb_image is not available to decode the screenshot");
+    Image img;
+    int channels = 0;
+    unsigned char* px = load(reinterpret_cast<const unsigned char*>(bytes.data()),
+                             static_cast<int>(bytes.size()), &img.width, &img.height, &channels, 3);
+    BOOST_REQUIRE_MESSAGE(px, "the screenshot is not a decodable PNG");
+    img.rgb.assign(px, px + static_cast<std::size_t>(img.width) * img.height * 3);
+    release(px);
+    return img;
 }
 
 }  // namespace plexus::test

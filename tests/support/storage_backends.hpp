@@ -110,7 +110,8 @@ private:
         if (PQstatus(conn) != CONNECTION_OK) {
             message = PQerrorMessage(conn);
         } else {
-            PQsetNoticeProcessor(conn, [](void*, const char*) {}, nullptr);
+            PQsetNoticeProcessor(
+                conn, [](void*, const char*) {}, nullptr);
             PGresult* result = PQexec(conn, sql.c_str());
             const auto status = PQresultStatus(result);
             if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
@@ -137,3 +138,21 @@ struct HavePostgres {
 };
 
 }  // namespace plexus::test
+
+/// Defines `check_NAME(StorageBackend& backend)` and runs it as the test cases sqlite/NAME
+/// and postgres/NAME.
+#define STORAGE_CASE(NAME)                                                                      \
+    void check_##NAME(plexus::test::StorageBackend& backend);                                   \
+    BOOST_AUTO_TEST_SUITE(sqlite)                                                               \
+    BOOST_AUTO_TEST_CASE(NAME) {                                                                \
+        plexus::test::SqliteBackend backend;                                                    \
+        check_##NAME(backend);                                                                  \
+    }                                                                                           \
+    BOOST_AUTO_TEST_SUITE_END()                                                                 \
+    BOOST_AUTO_TEST_SUITE(postgres)                                                             \
+    BOOST_AUTO_TEST_CASE(NAME, *boost::unit_test::precondition(plexus::test::HavePostgres{})) { \
+        plexus::test::PostgresBackend backend;                                                  \
+        check_##NAME(backend);                                                                  \
+    }                                                                                           \
+    BOOST_AUTO_TEST_SUITE_END()                                                                 \
+    void check_##NAME(plexus::test::StorageBackend& backend)

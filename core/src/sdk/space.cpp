@@ -108,8 +108,8 @@ std::uint64_t axis_size(const SpaceParam& p) {
     if (p.kind == SpaceKind::choice) return p.choices.size();
     if (!discrete(p))
         throw ConfigError("parameter '" + p.name +
-                          "' is continuous and a grid cannot enumerate it: give it a step or list "
-                          "its values (choice A B C)");
+                          "' is continuous and a grid cannot enumerate it: give it a step "
+                          "(uniform LOW HIGH step=S) or list its values (choice A B C)");
     const double n = lattice_count(p);
     if (!(n >= 1.0) || n > 0x1.0p63)
         throw ConfigError("parameter '" + p.name +

@@ -47,8 +47,11 @@ private:
 using Rows = std::vector<Row>;
 
 /// Which transaction to start: a read sees one snapshot; a write is serialised with every
-/// other write on the same lock key (SQLite: the whole file).
-enum class Mode { read, write };
+/// other write on the same lock key (SQLite: the whole file). A single write is one
+/// statement that changes nothing a claim decides on (a heartbeat, a result): SQLite locks
+/// the file for it as for any write, PostgreSQL runs it alone, atomic without the lock (one
+/// round trip instead of four).
+enum class Mode { read, write, single_write };
 
 /// One open database. Not thread-safe: one per process (and per thread).
 class Connection {

@@ -13,8 +13,22 @@ namespace plexus::core::storage_rows {
 namespace {
 
 enum Column : std::size_t {
-    kId, kNumber, kState, kParams, kValue, kReason, kLogTail, kWorker, kEpochs, kStarted,
-    kFinished, kHeartbeat, kInterrupted, kRerunOf, kRerun, kNow
+    kId,
+    kNumber,
+    kState,
+    kParams,
+    kValue,
+    kReason,
+    kLogTail,
+    kWorker,
+    kEpochs,
+    kStarted,
+    kFinished,
+    kHeartbeat,
+    kInterrupted,
+    kRerunOf,
+    kRerun,
+    kNow
 };
 
 const char* const kDamaged = "the study database is damaged; restore it or start a new study";
@@ -34,13 +48,14 @@ std::vector<double> parse_params(const std::string& text, std::size_t arity) {
     for (const auto& item : json) {
         const double value = item.is_number() ? item.get<double>() : std::nan("");
         if (!std::isfinite(value)) {
-            throw Damage{"params '" + sql::clean_text(shown) + "' hold a value that is not a finite number"};
+            throw Damage{"params '" + sql::clean_text(shown) +
+                         "' hold a value that is not a finite number"};
         }
         params.push_back(value);
     }
     if (arity != 0 && params.size() != arity) {
-        throw Damage{"params hold " + std::to_string(params.size()) + " values where the other trials hold " +
-                     std::to_string(arity)};
+        throw Damage{"params hold " + std::to_string(params.size()) +
+                     " values where the other trials hold " + std::to_string(arity)};
     }
     return params;
 }
@@ -64,18 +79,20 @@ double time_of(const sql::Row& row, Column column, const char* name) {
 }
 
 TrialState parse_state(const std::string& text) {
-    for (TrialState state : {TrialState::running, TrialState::complete, TrialState::pruned,
-                             TrialState::failed}) {
-        if (text == state_name(state)) return state;
+    for (TrialState state :
+         {TrialState::running, TrialState::complete, TrialState::pruned, TrialState::failed}) {
+        if (text == trial_state_name(state)) return state;
     }
-    throw Damage{"state '" + sql::clean_text(text.substr(0, 40)) + "' is not running, complete, pruned or failed"};
+    throw Damage{"state '" + sql::clean_text(text.substr(0, 40)) +
+                 "' is not running, complete, pruned or failed"};
 }
 
 StoredTrial parse_cells(const sql::Row& row, std::size_t position, std::size_t arity) {
     StoredTrial trial;
     TrialRecord& r = trial.record;
     r.id = row.integer(kId);
-    r.number = std::uint64_t(bounded(row, kNumber, "number", 0, std::numeric_limits<std::int64_t>::max()));
+    r.number =
+        std::uint64_t(bounded(row, kNumber, "number", 0, std::numeric_limits<std::int64_t>::max()));
     if (r.number != position) {
         throw Damage{"numbers are not 0, 1, 2, ... (found " + std::to_string(r.number) +
                      " at position " + std::to_string(position) + ")"};
@@ -99,7 +116,8 @@ StoredTrial parse_cells(const sql::Row& row, std::size_t position, std::size_t a
     r.heartbeat_age = row.real(kNow) - heartbeat;
     trial.interrupted = bounded(row, kInterrupted, "interrupted", 0, 1) == 1;
     if (!row.is_null(kRerunOf)) {
-        r.rerun_of = std::uint64_t(bounded(row, kRerunOf, "rerun_of", 0, std::int64_t(r.number) - 1));
+        r.rerun_of =
+            std::uint64_t(bounded(row, kRerunOf, "rerun_of", 0, std::int64_t(r.number) - 1));
     }
     r.rerun = bounded(row, kRerun, "rerun", 0, 1) == 1;
     return trial;
@@ -107,24 +125,16 @@ StoredTrial parse_cells(const sql::Row& row, std::size_t position, std::size_t a
 
 }  // namespace
 
-const char* state_name(TrialState state) {
-    switch (state) {
-    case TrialState::running: return "running";
-    case TrialState::complete: return "complete";
-    case TrialState::pruned: return "pruned";
-    case TrialState::failed: return "failed";
-    }
-    return "unknown";
-}
-
 StoredTrial parse_trial(const sql::Row& row, std::size_t position, std::size_t arity,
                         const std::string& database) {
     try {
         return parse_cells(row, position, arity);
     } catch (const Damage& damage) {
-        throw Error(database + ": trial " + std::to_string(position) + ": " + damage.what + "; " + kDamaged);
+        throw Error(database + ": trial " + std::to_string(position) + ": " + damage.what + "; " +
+                    kDamaged);
     } catch (const sql::BadValue& bad) {
-        throw Error(database + ": trial " + std::to_string(position) + ": " + bad.what() + "; " + kDamaged);
+        throw Error(database + ": trial " + std::to_string(position) + ": " + bad.what() + "; " +
+                    kDamaged);
     }
 }
 

@@ -26,9 +26,6 @@ struct StoredTrial {
     bool interrupted = false;  // failed because its worker was gone
 };
 
-/// The state's name in the database.
-const char* state_name(TrialState state);
-
 /// Reads one row of "SELECT <kTrialColumns>, {now}"; `position` is its index by number and
 /// `arity` the parameter count of the study's other trials (0: not known yet).
 /// Throws plexus::Error "<database>: trial N: <what is wrong>; <what to do>".

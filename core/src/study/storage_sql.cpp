@@ -103,10 +103,10 @@ void SqlStudyStorage::open(const std::string& name, const std::string& definitio
                               "; the study database is damaged");
         }
         if (stored != definition) {
-            throw ConfigError(where + ": study '" + name + "' exists with another definition " +
-                              "(space/objective/direction changed: " +
-                              first_difference(stored, definition) +
-                              "); use a new study name or " + db_->removal_hint(name));
+            throw ConfigError(
+                where + ": study '" + name + "' exists with another definition " +
+                "(space/objective/direction changed: " + first_difference(stored, definition) +
+                "); use a new study name or " + db_->removal_hint(name));
         }
     }
     transaction.commit();
@@ -147,9 +147,10 @@ std::optional<TrialRecord> SqlStudyStorage::claim(std::uint64_t planned, const s
         if (r.state != TrialState::running || !stale(r)) continue;
         const std::string reason = "interrupted: worker " + r.worker + " is gone (last heartbeat " +
                                    std::to_string(std::llround(r.heartbeat_age)) + " s ago)";
-        db_->query("UPDATE trials SET state = 'failed', interrupted = 1, reason = ?, "
-                   "finished = {now} WHERE id = ?",
-                   {sql::clean_text(reason), r.id});
+        db_->query(
+            "UPDATE trials SET state = 'failed', interrupted = 1, reason = ?, "
+            "finished = {now} WHERE id = ? AND state = 'running'",
+            {sql::clean_text(reason), r.id});
         marked = true;
     }
     if (marked) trials = load();
@@ -200,31 +201,35 @@ void SqlStudyStorage::check_params(const std::vector<double>& params, std::size_
         }
     }
     if (arity != 0 && params.size() != arity) {
-        throw Error("study '" + study_ + "': the sampler suggested " + std::to_string(params.size()) +
-                    " values for " + std::to_string(arity) + " parameters");
+        throw Error("study '" + study_ + "': the sampler suggested " +
+                    std::to_string(params.size()) + " values for " + std::to_string(arity) +
+                    " parameters");
     }
 }
 
 void SqlStudyStorage::report(std::int64_t trial_id, std::uint64_t step, double value) {
     if (step < 1 || step > std::uint64_t(storage_rows::kMaxEpochs)) {
-        throw Error("study '" + study_ + "': epoch " + std::to_string(step) + " of a trial is out of range");
+        throw Error("study '" + study_ + "': epoch " + std::to_string(step) +
+                    " of a trial is out of range");
     }
-    sql::Transaction transaction(*db_, Mode::write, study_id());
+    sql::Transaction transaction(*db_, Mode::single_write, study_id());
     // A NaN (a diverging epoch) is stored as NULL: SQLite has no NaN.
     const Value stored = std::isnan(value) ? Value() : Value(value);
-    db_->query("INSERT INTO intermediate (trial, step, value) SELECT CAST(? AS BIGINT), "
-               "CAST(? AS BIGINT), CAST(? AS {real}) WHERE EXISTS "
-               "(SELECT 1 FROM trials WHERE id = ? AND study = ? AND state = 'running') "
-               "ON CONFLICT (trial, step) DO UPDATE SET value = excluded.value",
-               {trial_id, std::int64_t(step), stored, trial_id, study_id()});
+    db_->query(
+        "INSERT INTO intermediate (trial, step, value) SELECT CAST(? AS BIGINT), "
+        "CAST(? AS BIGINT), CAST(? AS {real}) WHERE EXISTS "
+        "(SELECT 1 FROM trials WHERE id = ? AND study = ? AND state = 'running') "
+        "ON CONFLICT (trial, step) DO UPDATE SET value = excluded.value",
+        {trial_id, std::int64_t(step), stored, trial_id, study_id()});
     transaction.commit();
 }
 
 void SqlStudyStorage::heartbeat(const std::string& worker) {
-    sql::Transaction transaction(*db_, Mode::write, study_id());
-    db_->query("UPDATE trials SET heartbeat = {now} WHERE study = ? AND worker = ? AND "
-               "state = 'running'",
-               {study_id(), sql::clean_text(worker)});
+    sql::Transaction transaction(*db_, Mode::single_write, study_id());
+    db_->query(
+        "UPDATE trials SET heartbeat = {now} WHERE study = ? AND worker = ? AND "
+        "state = 'running'",
+        {study_id(), sql::clean_text(worker)});
     transaction.commit();
 }
 
@@ -236,14 +241,16 @@ void SqlStudyStorage::finish(std::int64_t trial_id, TrialState state, std::optio
         throw Error("study '" + study_ + "': a complete trial needs a value that is a number");
     }
     if (epochs > std::uint64_t(storage_rows::kMaxEpochs)) {
-        throw Error("study '" + study_ + "': " + std::to_string(epochs) + " epochs is out of range");
+        throw Error("study '" + study_ + "': " + std::to_string(epochs) +
+                    " epochs is out of range");
     }
     const Value stored = value && !std::isnan(*value) ? Value(*value) : Value();
-    sql::Transaction transaction(*db_, Mode::write, study_id());
-    db_->query("UPDATE trials SET state = ?, value = ?, epochs = ?, reason = ?, log_tail = ?, "
-               "finished = {now} WHERE id = ? AND study = ? AND state = 'running'",
-               {std::string(storage_rows::state_name(state)), stored, std::int64_t(epochs),
-                sql::clean_text(reason), sql::clean_text(log_tail), trial_id, study_id()});
+    sql::Transaction transaction(*db_, Mode::single_write, study_id());
+    db_->query(
+        "UPDATE trials SET state = ?, value = ?, epochs = ?, reason = ?, log_tail = ?, "
+        "finished = {now} WHERE id = ? AND study = ? AND state = 'running'",
+        {std::string(trial_state_name(state)), stored, std::int64_t(epochs),
+         sql::clean_text(reason), sql::clean_text(log_tail), trial_id, study_id()});
     transaction.commit();
 }
 
@@ -258,10 +265,11 @@ std::vector<TrialRecord> SqlStudyStorage::trials() {
 }
 
 void SqlStudyStorage::set_attribute(const std::string& key, const std::string& value) {
-    sql::Transaction transaction(*db_, Mode::write, study_id());
-    db_->query("INSERT INTO attributes (study, key, value) VALUES (?, ?, ?) "
-               "ON CONFLICT (study, key) DO UPDATE SET value = excluded.value",
-               {study_id(), sql::clean_text(key), sql::clean_text(value)});
+    sql::Transaction transaction(*db_, Mode::single_write, study_id());
+    db_->query(
+        "INSERT INTO attributes (study, key, value) VALUES (?, ?, ?) "
+        "ON CONFLICT (study, key) DO UPDATE SET value = excluded.value",
+        {study_id(), sql::clean_text(key), sql::clean_text(value)});
     transaction.commit();
 }
 
@@ -272,8 +280,8 @@ std::optional<std::string> SqlStudyStorage::attribute(const std::string& key) {
     try {
         return rows[0].text(0);
     } catch (const sql::BadValue& bad) {
-        throw Error(db_->name() + ": study '" + study_ + "': attribute '" + key + "': " +
-                    bad.what() + "; the study database is damaged");
+        throw Error(db_->name() + ": study '" + study_ + "': attribute '" + key +
+                    "': " + bad.what() + "; the study database is damaged");
     }
 }
 

@@ -76,7 +76,7 @@ public:
     }
 
     void begin(Mode mode, std::int64_t) override {
-        const char* sql = mode == Mode::write ? "BEGIN IMMEDIATE" : "BEGIN";
+        const char* sql = mode == Mode::read ? "BEGIN" : "BEGIN IMMEDIATE";
         retry_busy([&] { return exec_plain(sql); });
     }
 
@@ -157,17 +157,18 @@ private:
 
     static Value cell(sqlite3_stmt* statement, int column) {
         switch (sqlite3_column_type(statement, column)) {
-        case SQLITE_INTEGER:
-            return std::int64_t{sqlite3_column_int64(statement, column)};
-        case SQLITE_FLOAT:
-            return sqlite3_column_double(statement, column);
-        case SQLITE_NULL:
-            return std::monostate{};
-        default: {
-            const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(statement, column));
-            const int bytes = sqlite3_column_bytes(statement, column);
-            return std::string(text ? text : "", text ? std::size_t(bytes) : 0);
-        }
+            case SQLITE_INTEGER:
+                return std::int64_t{sqlite3_column_int64(statement, column)};
+            case SQLITE_FLOAT:
+                return sqlite3_column_double(statement, column);
+            case SQLITE_NULL:
+                return std::monostate{};
+            default: {
+                const auto* text =
+                    reinterpret_cast<const char*>(sqlite3_column_text(statement, column));
+                const int bytes = sqlite3_column_bytes(statement, column);
+                return std::string(text ? text : "", text ? std::size_t(bytes) : 0);
+            }
         }
     }
 

@@ -86,20 +86,27 @@ std::string clean_text(std::string_view text) {
     std::size_t i = 0;
     while (i < text.size()) {
         const auto byte = static_cast<unsigned char>(text[i]);
-        // Length of the sequence this lead byte announces, and the smallest code point it may
-        // encode (longer encodings of smaller ones are invalid UTF-8).
+        // The sequence this lead byte announces: its length, the payload bits of the lead
+        // byte, and the smallest code point it may encode (longer encodings of smaller ones
+        // are invalid UTF-8).
+        struct Lead {
+            unsigned char mask, pattern;
+            std::size_t length;
+            char32_t payload, minimum;
+        };
+        static constexpr Lead kLeads[] = {{0x80, 0x00, 1, 0x7F, 0x01},
+                                          {0xE0, 0xC0, 2, 0x1F, 0x80},
+                                          {0xF0, 0xE0, 3, 0x0F, 0x800},
+                                          {0xF8, 0xF0, 4, 0x07, 0x10000}};
         std::size_t length = 0;
         char32_t minimum = 0;
         char32_t code = 0;
-        if (byte >= 0x01 && byte < 0x80) {
-            length = 1;
-            code = byte;
-        } else if ((byte & 0xE0) == 0xC0) {
-            length = 2, minimum = 0x80, code = byte & 0x1F;
-        } else if ((byte & 0xF0) == 0xE0) {
-            length = 3, minimum = 0x800, code = byte & 0x0F;
-        } else if ((byte & 0xF8) == 0xF0) {
-            length = 4, minimum = 0x10000, code = byte & 0x07;
+        for (const Lead& lead : kLeads) {
+            if ((byte & lead.mask) != lead.pattern) continue;
+            length = lead.length;
+            minimum = lead.minimum;
+            code = byte & lead.payload;
+            break;
         }
         bool valid = length > 0 && i + length <= text.size();
         for (std::size_t k = 1; valid && k < length; ++k) {

@@ -7,6 +7,7 @@
 
 #include "plexus/core/reporting/report.hpp"
 #include "plexus/core/reporting/svg_chart.hpp"
+#include "plexus/error.hpp"
 #include "plexus/support/files.hpp"
 #include "study_report_charts.hpp"
 
@@ -70,6 +71,16 @@ std::string param_html(const SpaceParam& param, double v) {
     if (param.kind == SpaceKind::integer && v == std::floor(v) && std::abs(v) < 1e15)
         return fmt::format("{:.0f}", v);
     return number(v);
+}
+
+// The text substituted for ${name} (every digit, so the best trial can be copied into an
+// experiment); param_html's when the value is not one the space can hold.
+std::string exact_param_html(const SpaceParam& param, double v) {
+    try {
+        return svg::escape(param_text(param, v));
+    } catch (const Error&) {
+        return param_html(param, v);
+    }
 }
 
 std::string duration(double seconds) {
@@ -144,7 +155,7 @@ std::string best_section(const StudySpec& spec, const TrialRecord* best, const M
         s += "<table class=\"params\"><tr><th>parameter</th><th>value</th></tr>\n";
         for (std::size_t j = 0; j < spec.space.size(); ++j)
             s += "<tr><td>" + svg::escape(spec.space[j].name) + "</td><td>" +
-                 param_html(spec.space[j], best->params[j]) + "</td></tr>\n";
+                 exact_param_html(spec.space[j], best->params[j]) + "</td></tr>\n";
         s += "</table>\n";
     }
     if (test.empty())
@@ -165,7 +176,8 @@ std::optional<double> shown_value(const TrialRecord& t) {
 }
 
 std::string figure(const std::string& svg, const std::string& caption) {
-    return "<figure>" + svg + "<figcaption>" + caption + "</figcaption></figure>\n";
+    return "<figure>" + svg + (caption.empty() ? "" : "<figcaption>" + caption + "</figcaption>") +
+           "</figure>\n";
 }
 
 std::string history_section(const StudySpec& spec, const std::vector<TrialRecord>& trials) {
@@ -186,11 +198,15 @@ std::string history_section(const StudySpec& spec, const std::vector<TrialRecord
         if (!best || better(spec, *v, *best)) best = v;
         best_line.points.emplace_back(x, *best);
     }
-    if (!best_line.points.empty() && !trials.empty())  // the step runs on to the last trial
-        best_line.points.emplace_back(static_cast<double>(trials.back().number), *best);
+    std::uint64_t last = 0;
+    for (const TrialRecord& t : trials) last = std::max(last, t.number);
+    if (best) best_line.points.emplace_back(static_cast<double>(last), *best);  // to the end
     c.lines.push_back(best_line);
-    c.legend = {
-        {"complete", kComplete}, {"pruned (last value)", kPruned}, {"best so far", kBest, true}};
+    c.legend = {{"complete", kComplete}};
+    if (std::any_of(c.dots.begin(), c.dots.end(),
+                    [](const svg::Dot& d) { return d.colour == kPruned; }))
+        c.legend.push_back({"pruned (last value)", kPruned});
+    c.legend.push_back({"best so far", kBest, true});
     return "<section id=\"history\"><h2>Optimization history</h2>" +
            figure(svg::scatter_chart(c),
                   "The objective of each trial by trial number (" +
@@ -253,10 +269,12 @@ std::string curves_section(const StudySpec& spec, const std::vector<TrialRecord>
         c.lines.push_back(std::move(line));
     }
     if (c.lines.empty()) return "";
-    c.legend = {{"complete", kComplete, true},
-                {"pruned", kPruned, true, true},
-                {"failed", kFailed, true},
-                {"running", kRunning, true}};
+    for (const TrialState st :
+         {TrialState::complete, TrialState::pruned, TrialState::failed, TrialState::running})
+        if (std::any_of(trials.begin(), trials.end(), [&](const TrialRecord& t) {
+                return t.state == st && !t.intermediate.empty();
+            }))
+            c.legend.push_back({state_name(st), state_colour(st), true, st == TrialState::pruned});
     return "<section id=\"curves\"><h2>Intermediate values</h2>" +
            figure(svg::scatter_chart(c),
                   "The objective after each epoch of every trial; a pruned trial is dashed, "

@@ -83,6 +83,10 @@ std::string scatter_chart(const ScatterChart& c) {
         return x0 + kInset + xa.fraction(v) * (x1 - x0 - 2 * kInset);
     };
     const auto ymap = [&](double v) { return y1 - ya.fraction(v) * (y1 - y0); };
+    // Values spanning more than the double range (a damaged database) overflow the mapping.
+    const auto on_chart = [&](double x, double y) {
+        return std::isfinite(xmap(x)) && std::isfinite(ymap(y));
+    };
 
     std::string s = "<svg class=\"chart\" viewBox=\"0 0 " + px(c.width) + " " + px(c.height) +
                     "\" width=\"" + px(c.width) + "\" height=\"" + px(c.height) +
@@ -91,6 +95,7 @@ std::string scatter_chart(const ScatterChart& c) {
     s += "<rect class=\"plot\" x=\"" + px(x0) + "\" y=\"" + px(y0) + "\" width=\"" + px(x1 - x0) +
          "\" height=\"" + px(y1 - y0) + "\"/>\n";
     for (const double t : ya.ticks) {
+        if (!std::isfinite(ymap(t))) continue;
         const std::string y = px(ymap(t));
         s += "<line class=\"grid\" x1=\"" + px(x0) + "\" x2=\"" + px(x1) + "\" y1=\"" + y +
              "\" y2=\"" + y + "\"/><text class=\"tick\" x=\"" + px(x0 - 6) + "\" y=\"" + y +
@@ -101,6 +106,7 @@ std::string scatter_chart(const ScatterChart& c) {
                           3, static_cast<std::size_t>((x1 - x0) / c.categories.size() / 7))
                     : 0;
     for (const double t : xa.ticks) {
+        if (!std::isfinite(xmap(t))) continue;
         const std::string x = px(xmap(t));
         const std::string label =
             categorical ? escape(shorten(c.categories[static_cast<std::size_t>(t)], max_chars))
@@ -123,7 +129,7 @@ std::string scatter_chart(const ScatterChart& c) {
         std::string points;
         double last_y = 0.0;
         for (const auto& [x, y] : l.points) {
-            if (!usable(x, y, log_x)) continue;
+            if (!usable(x, y, log_x) || !on_chart(x, y)) continue;
             if (l.step && !points.empty()) points += " " + px(xmap(x)) + "," + px(last_y);
             last_y = ymap(y);
             points += (points.empty() ? "" : " ") + px(xmap(x)) + "," + px(last_y);
@@ -134,7 +140,7 @@ std::string scatter_chart(const ScatterChart& c) {
              (l.title.empty() ? "" : "<title>" + escape(l.title) + "</title>") + "</polyline>\n";
     }
     for (const Dot& d : c.dots) {
-        if (!usable(d.x, d.y, log_x)) continue;
+        if (!usable(d.x, d.y, log_x) || !on_chart(d.x, d.y)) continue;
         const double cx = xmap(d.x), cy = ymap(d.y);
         const std::string title =
             d.title.empty() ? std::string() : "<title>" + escape(d.title) + "</title>";

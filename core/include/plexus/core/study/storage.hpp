@@ -39,6 +39,10 @@ struct TrialRecord {
     bool rerun = false;                     // interrupted, and a later trial re-runs it
 };
 
+/// "running", "complete", "pruned" or "failed": a state as the storage stores it and
+/// listings show it.
+const char* trial_state_name(TrialState state);
+
 /// Claims the next trial: given every trial so far (by number), returns the parameters of
 /// trial `number`.
 using SuggestFn = std::function<std::vector<double>(const std::vector<TrialRecord>& history,
