@@ -1,4 +1,6 @@
 // plexus tune STUDY.ini: runs or resumes a hyperparameter study.
+#include <unistd.h>
+
 #include <iostream>
 
 #include "commands.hpp"
@@ -44,6 +46,7 @@ int cmd_tune(const std::vector<std::string>& args) {
     options.trials = positive(vm, "trials");
     options.parallel = positive(vm, "parallel");
     if (vm.count("storage")) options.storage = vm["storage"].as<std::string>();
+    options.live = isatty(STDOUT_FILENO) != 0;
     for (const auto& p : options.registry.plugin_paths) {
         options.trial_args.push_back("--plugin-path");
         options.trial_args.push_back(fs::absolute(p).string());

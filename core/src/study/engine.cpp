@@ -99,6 +99,7 @@ public:
         auto next_heartbeat = StudyClock::now();
         while (!g_stop.load()) {
             while (plan_open && running_.size() < parallel_ && !g_stop.load()) plan_open = claim();
+            draw_status();
             if (running_.empty()) break;
             if (StudyClock::now() >= next_heartbeat) {
                 storage_.heartbeat(worker_);
@@ -106,7 +107,9 @@ public:
             }
             wait(signals.read_fd(), next_heartbeat);
         }
+        clear_status();
         if (!g_stop.load()) return StudyEnd::done;
+        clear_status();
         out_ << "interrupted: " << running_.size()
              << " running trial(s) stopped; run the same command again to finish the study\n";
         running_.clear();  // kills and reaps every child; their trials stay `running`
@@ -174,7 +177,10 @@ private:
         for (std::size_t i = 0; i < running_.size();) {
             RunningTrial& r = *running_[i];
             const pollfd &exit_fd = fds[1 + 2 * i], &channel_fd = fds[2 + 2 * i];
-            if (channel_fd.fd >= 0 && channel_fd.revents) handle_channel(r, storage_, pruner_, spec_);
+            if (channel_fd.fd >= 0 && channel_fd.revents) {
+                handle_channel(r, storage_, pruner_, spec_);
+                draw_status();
+            }
             if (r.kill_reason.empty() && StudyClock::now() >= r.deadline) {
                 r.kill_reason = fmt::format("timeout after {:g} s", spec_.timeout);
                 r.process->kill();
@@ -220,7 +226,35 @@ private:
             if (t.state != TrialState::running && !t.rerun) ++done;
         const double per_trial = seconds_since(started_) / static_cast<double>(finished_here_);
         const double eta = done < planned_ ? per_trial * static_cast<double>(planned_ - done) : -1;
+        clear_status();
         out_ << progress_line(spec_, planned_, *it, all, eta) << std::endl;
+        if (const auto best = best_trial(all, spec_.maximize))
+            best_text_ = fmt::format("best {:.4f} (#{})", *all[*best].value, all[*best].number);
+        done_ = done;
+    }
+
+    /// The live line: "running #7 3/10 0.8532, #8 1/10 | 6/30 done, best 0.8890 (#3)".
+    void draw_status() {
+        if (!options_.live || running_.empty()) return;
+        std::string line = "running";
+        for (const auto& r : running_) {
+            line += fmt::format(" #{}", r->record.number);
+            if (!r->reported.empty())
+                line += fmt::format(" {}/{} {:.4f}", r->reported.back().first, r->max_epochs,
+                                    r->reported.back().second);
+            line += ",";
+        }
+        if (line.back() == ',') line.back() = ' ';
+        line += fmt::format("| {}/{} done{}", done_, planned_,
+                            best_text_.empty() ? "" : ", " + best_text_);
+        // A line wider than the terminal would wrap, and \r would no longer reach its start.
+        if (line.size() > 100) line = line.substr(0, 97) + "...";
+        out_ << "\r\033[K" << line << std::flush;
+        status_drawn_ = true;
+    }
+    void clear_status() {
+        if (status_drawn_) out_ << "\r\033[K";
+        status_drawn_ = false;
     }
 
     const StudySpec& spec_;
@@ -234,7 +268,9 @@ private:
     std::string host_, worker_;
     std::vector<std::unique_ptr<RunningTrial>> running_;
     StudyClock::time_point started_ = StudyClock::now();
-    std::uint64_t finished_here_ = 0;
+    std::uint64_t finished_here_ = 0, done_ = 0;
+    std::string best_text_;
+    bool status_drawn_ = false;
 };
 
 void prepare_folder(const StudySpec& spec) {

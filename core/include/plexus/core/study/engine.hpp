@@ -28,6 +28,9 @@ struct TuneOptions {
     std::filesystem::path program = "/proc/self/exe";
     std::vector<std::string> trial_args;
     double heartbeat_seconds = 5.0;
+    /// Keep a live summary line (running trials, their epoch and value, the best so far)
+    /// redrawn in place under the progress lines: for a terminal.
+    bool live = false;
 };
 
 /// What run_study ended with.
