@@ -25,7 +25,8 @@ fs::path study_file_of(const fs::path& dir) {
         } catch (const Error&) {  // an experiment file, or another broken study
         }
     }
-    throw ConfigError(dir.string() + ": no study file beside it names this folder (run plexus "
+    throw ConfigError(dir.string() +
+                      ": no study file beside it names this folder (run plexus "
                       "study STUDY.ini)");
 }
 
@@ -36,8 +37,8 @@ int cmd_study(const std::vector<std::string>& args) {
         "usage: plexus study DIR|STUDY.ini [--storage URL]\n\n"
         "Prints the leaderboard of a study (and its best trial's test metrics once measured).\n"
         "\noptions");
-    desc.add_options()("help,h", "show this help")(
-        "storage", po::value<std::string>(), "sqlite:PATH or postgresql://...");
+    desc.add_options()("help,h", "show this help")("storage", po::value<std::string>(),
+                                                   "sqlite:PATH or postgresql://...");
     add_plugin_options(desc);
     po::variables_map vm;
     if (!parse_command(args, desc, "study", vm)) return 0;

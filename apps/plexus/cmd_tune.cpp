@@ -30,8 +30,8 @@ int cmd_tune(const std::vector<std::string>& args) {
         "values in a child process (or runs its command). The study folder next to the file\n"
         "holds study.db, trials/NNNN/, leaderboard.csv and best.ini. Run the same command again\n"
         "after an interruption to finish the study.\n\noptions");
-    desc.add_options()("help,h", "show this help")(
-        "trials", po::value<long long>(), "number of trials (overrides [study] trials)")(
+    desc.add_options()("help,h", "show this help")("trials", po::value<long long>(),
+                                                   "number of trials (overrides [study] trials)")(
         "parallel", po::value<long long>(), "trials at once on this machine")(
         "storage", po::value<std::string>(),
         "sqlite:PATH or postgresql://... (overrides [study] storage)");
@@ -53,9 +53,12 @@ int cmd_tune(const std::vector<std::string>& args) {
     }
     if (options.registry.allow_insecure) options.trial_args.push_back("--allow-insecure-plugins");
     switch (core::run_study(spec, options, std::cout)) {
-        case core::StudyEnd::done: return 0;
-        case core::StudyEnd::interrupted: return 130;
-        case core::StudyEnd::test_failed: return 1;
+        case core::StudyEnd::done:
+            return 0;
+        case core::StudyEnd::interrupted:
+            return 130;
+        case core::StudyEnd::test_failed:
+            return 1;
     }
     return 1;
 }

@@ -20,9 +20,9 @@ namespace plexus::core {
 
 struct TuneOptions {
     RegistryOptions registry;
-    std::uint64_t trials = 0;             // 0: the study file's (a grid's size when unset)
-    std::uint64_t parallel = 0;           // 0: the study file's
-    std::optional<std::string> storage;   // overrides the study file's URL
+    std::uint64_t trials = 0;            // 0: the study file's (a grid's size when unset)
+    std::uint64_t parallel = 0;          // 0: the study file's
+    std::optional<std::string> storage;  // overrides the study file's URL
     /// The `plexus` binary trials run (`train TRIAL.ini ...`), and the arguments every trial
     /// gets besides its own (--plugin-path ...).
     std::filesystem::path program = "/proc/self/exe";
