@@ -7,6 +7,7 @@
 
 #include "plexus/core/reporting/report.hpp"
 #include "plexus/core/reporting/svg_chart.hpp"
+#include "plexus/error.hpp"
 #include "plexus/support/files.hpp"
 #include "study_report_charts.hpp"
 
@@ -70,6 +71,16 @@ std::string param_html(const SpaceParam& param, double v) {
     if (param.kind == SpaceKind::integer && v == std::floor(v) && std::abs(v) < 1e15)
         return fmt::format("{:.0f}", v);
     return number(v);
+}
+
+// The text substituted for ${name} (every digit, so the best trial can be copied into an
+// experiment); param_html's when the value is not one the space can hold.
+std::string exact_param_html(const SpaceParam& param, double v) {
+    try {
+        return svg::escape(param_text(param, v));
+    } catch (const Error&) {
+        return param_html(param, v);
+    }
 }
 
 std::string duration(double seconds) {
@@ -144,7 +155,7 @@ std::string best_section(const StudySpec& spec, const TrialRecord* best, const M
         s += "<table class=\"params\"><tr><th>parameter</th><th>value</th></tr>\n";
         for (std::size_t j = 0; j < spec.space.size(); ++j)
             s += "<tr><td>" + svg::escape(spec.space[j].name) + "</td><td>" +
-                 param_html(spec.space[j], best->params[j]) + "</td></tr>\n";
+                 exact_param_html(spec.space[j], best->params[j]) + "</td></tr>\n";
         s += "</table>\n";
     }
     if (test.empty())
