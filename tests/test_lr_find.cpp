@@ -179,6 +179,24 @@ BOOST_AUTO_TEST_CASE(a_callback_stop_ends_the_pass_before_the_next_batch) {
     BOOST_TEST(r.stop_reason == "completed 12 steps up to lr 1.00e-05");
 }
 
+BOOST_AUTO_TEST_CASE(the_test_file_is_never_opened) {
+    if (!fs::exists(kFashion)) return;
+    TempDir dir("lr-find-no-test");
+    // A test file that cannot be read fails plexus train; lr-find must not even open it.
+    std::string text = experiment_text();
+    const std::string test_line = "test = idx:" + kFashion + "/t10k\n";
+    BOOST_TEST_REQUIRE(text.find(test_line) != std::string::npos);
+    text.replace(text.find(test_line), test_line.size(),
+                 "test = idx:" + (dir.path / "missing").string() + "\n");
+    auto o = options_in(dir.path / "out");
+    o.steps = 10;
+    std::ostringstream out;
+    const auto r =
+        plexus::core::lr_find(plexus::core::Experiment::parse(text, "lrtest.ini"), o, out);
+    BOOST_TEST(r.points.size() == 10u);
+    BOOST_TEST(out.str().find(" 0 test samples") != std::string::npos, out.str());
+}
+
 BOOST_AUTO_TEST_CASE(bad_options_give_one_line_and_write_nothing) {
     if (!fs::exists(kFashion)) return;
     TempDir dir("lr-find-bad");

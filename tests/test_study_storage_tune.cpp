@@ -9,49 +9,53 @@
 #include "storage_backends.hpp"
 #include "tune_study.hpp"
 
-namespace fs = std::filesystem;
-using namespace plexus;
+using plexus::TrialState;
+using std::filesystem::path;
 using namespace plexus::test;
 
 namespace {
 
-constexpr std::size_t kGrid = 6;
+// The grid: one trial per value of x, about 0.6 s each (three epochs of iris, 200 ms after
+// each).
+const std::set<double> kGrid = {0.0, 0.1, 0.2, 0.3, 0.4, 0.5};
 
-// A grid of kGrid trials of about 0.6 s each (three epochs of iris, 200 ms after each).
-fs::path write_study(const TempDir& dir) {
+path write_study(const TempDir& dir) {
     write_iris_experiment(dir.path, "base.ini", "",
                           "callback = fixture_curve x=${x} sleep_ms=200\n");
+    std::string space = "x = choice";
+    for (double x : kGrid) space += " " + std::to_string(x);
     write_text(dir / "s.ini",
-               "[study]\nexperiment = base.ini\nobjective = val_score\ndirection = minimize\n"
-               "sampler = grid\n[space]\nx = choice 0.0 0.1 0.2 0.3 0.4 0.5\n");
+               "[study]\nexperiment = base.ini\nobjective = val_score\n"
+               "direction = minimize\nsampler = grid\n[space]\n" +
+                   space + "\n");
     return dir / "s.ini";
 }
 
-std::vector<std::string> tune_args(const fs::path& study, const StorageBackend& backend) {
+std::vector<std::string> tune_args(const path& study, const StorageBackend& backend) {
     return {"tune",        study.string(),  "--storage",
             backend.url(), "--plugin-path", std::string(PLEXUS_TEST_FIXTURE_DIR) + "/study"};
 }
 
-std::vector<core::TrialRecord> trials_of(const fs::path& study, const StorageBackend& backend) {
-    const core::StudySpec spec = core::load_study(study);
+std::vector<plexus::core::TrialRecord> trials_of(const path& study, const StorageBackend& backend) {
+    const plexus::core::StudySpec spec = plexus::core::load_study(study);
     auto storage = backend.open();
     storage->open(spec.name, spec.definition(), study.string());
     return storage->trials();
 }
 
 // Every grid point complete exactly once; the others failed as interrupted and re-run.
-void expect_plan_met(const std::vector<core::TrialRecord>& trials) {
+void expect_plan_met(const std::vector<plexus::core::TrialRecord>& trials) {
     std::set<double> complete;
     for (const auto& t : trials) {
         if (t.state == TrialState::complete) {
-            BOOST_TEST(complete.insert(t.params.at(0)).second);  // no grid point twice
+            BOOST_TEST(complete.insert(t.params.at(0)).second);  // no grid index twice
         } else {
             BOOST_TEST(int(t.state) == int(TrialState::failed));
             BOOST_TEST(t.reason.rfind("interrupted", 0) == 0u, t.reason);
             BOOST_TEST(t.rerun);
         }
     }
-    BOOST_TEST(complete.size() == kGrid);
+    BOOST_TEST(complete.size() == kGrid.size());
 }
 
 }  // namespace
@@ -61,14 +65,14 @@ BOOST_AUTO_TEST_SUITE(postgres, *boost::unit_test::precondition(HavePostgres{}))
 BOOST_AUTO_TEST_CASE(two_tune_processes_share_one_study) {
     PostgresBackend backend;
     TempDir dir("tune-pg-two");
-    const fs::path study = write_study(dir);
+    const path study = write_study(dir);
     const pid_t a = spawn_plexus(tune_args(study, backend), dir / "a.log");
     const pid_t b = spawn_plexus(tune_args(study, backend), dir / "b.log");
     BOOST_TEST(wait_exit(a) == 0);
     BOOST_TEST(wait_exit(b) == 0);
     BOOST_TEST_INFO(read_text(dir / "a.log") + read_text(dir / "b.log"));
     const auto trials = trials_of(study, backend);
-    BOOST_TEST(trials.size() == kGrid);  // nothing interrupted: no re-runs either
+    BOOST_TEST(trials.size() == kGrid.size());  // nothing interrupted: no re-runs either
     expect_plan_met(trials);
     std::set<std::string> workers;
     for (const auto& t : trials) workers.insert(t.worker);
@@ -78,7 +82,7 @@ BOOST_AUTO_TEST_CASE(two_tune_processes_share_one_study) {
 BOOST_AUTO_TEST_CASE(kill_9_then_the_same_command_finishes_the_plan) {
     PostgresBackend backend;
     TempDir dir("tune-pg-kill");
-    const fs::path study = write_study(dir);
+    const path study = write_study(dir);
     const pid_t tune = spawn_plexus(tune_args(study, backend), dir / "first.log");
     const bool midway = wait_until(
         [&] {
@@ -98,7 +102,7 @@ BOOST_AUTO_TEST_CASE(kill_9_then_the_same_command_finishes_the_plan) {
     BOOST_TEST(wait_exit(again) == 0);
     BOOST_TEST_INFO(read_text(dir / "first.log") + read_text(dir / "second.log"));
     const auto trials = trials_of(study, backend);
-    BOOST_TEST(trials.size() > kGrid);  // the interrupted trial, then its re-run
+    BOOST_TEST(trials.size() > kGrid.size());  // the interrupted trial, then its re-run
     expect_plan_met(trials);
 }
 

@@ -79,9 +79,9 @@ struct LrFindResult {
 /// experiment's callbacks (they would change the rate or write files) and without
 /// validation; stops once the smoothed loss exceeds 4 × its minimum or is not finite. Prints
 /// a table and the suggestion to `out`, writes lr_find.csv and lr_find.svg atomically to the
-/// output folder (created only once the test succeeded). Never trains or evaluates on the
-/// test split; saves no weights. Throws one-line plexus::Errors (bad options, fewer than 2 usable
-/// batches, a loss that is not finite from the first batch on).
+/// output folder (created only once the test succeeded). Never opens a test file nor uses a
+/// held-out test fraction; saves no weights. Throws one-line plexus::Errors (bad options, fewer
+/// than 2 usable batches, a loss that is not finite from the first batch on).
 LrFindResult lr_find(const Experiment& experiment, const LrFindOptions& options, std::ostream& out);
 
 }  // namespace plexus::core
