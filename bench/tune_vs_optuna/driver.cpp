@@ -3,17 +3,13 @@
 // the cost of starting a trial process. One JSON line per (function, seed).
 //
 //   plexus-bench-sampler [--sampler "tpe ..."] [--trials N] [--seeds N] [FUNCTION...]
-//   plexus-bench-sampler --eval FUNCTION X1 X2 ...
 //
-// FUNCTION: branin, hartmann6, rosenbrock10 (default: all three). --eval prints the
-// function's value at X, for `plexus tune` studies (`command =`): a compiled objective, so a
-// trial's time is Plexus's overhead rather than an interpreter starting.
+// FUNCTION: branin, hartmann6, rosenbrock10 (default: all three).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -22,26 +18,7 @@
 #include "plexus/sampler.hpp"
 #include "plexus/testing/samplers.hpp"
 
-namespace {
-
-int evaluate(int argc, char** argv) {
-    for (const auto& fn : bench::functions()) {
-        if (argc < 3 || fn.name != argv[2]) continue;
-        if (static_cast<std::size_t>(argc - 3) != fn.low.size())
-            throw std::runtime_error(fn.name + " takes " + std::to_string(fn.low.size()) +
-                                     " coordinates");
-        std::vector<double> x;
-        for (int i = 3; i < argc; ++i) x.push_back(std::stod(argv[i]));
-        std::printf("%.17g\n", fn.f(x));
-        return 0;
-    }
-    throw std::runtime_error("--eval FUNCTION X...: FUNCTION is branin, hartmann6 or rosenbrock10");
-}
-
-}  // namespace
-
 int main(int argc, char** argv) try {
-    if (argc > 1 && std::string(argv[1]) == "--eval") return evaluate(argc, argv);
     std::string spec = "tpe";
     unsigned long trials = 50, seeds = 10;
     std::vector<std::string> names;

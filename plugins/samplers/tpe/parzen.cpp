@@ -108,6 +108,7 @@ Parzen::Parzen(const std::vector<Dim>& dims, const std::vector<std::vector<doubl
             continue;
         }
         const double range = dim.high - dim.low;
+        if (!(range > 0)) continue;  // a fixed value (uniform 1 1): nothing to model
         for (const auto& o : observations)
             c.mu.push_back(
                 std::clamp(plexus::support::to_search(*dim.param, o[d]), dim.low, dim.high));
@@ -133,6 +134,10 @@ std::vector<std::vector<double>> Parzen::sample(RandomStream& random, std::size_
                 point[d] = static_cast<double>(pick(c.prob[k], random.uniform()));
                 continue;
             }
+            if (c.mu.empty()) {
+                point[d] = plexus::support::from_search(*dim.param, dim.low);
+                continue;
+            }
             const double a = (dim.low - c.mu[k]) / c.sigma[k];
             const double b = (dim.high - c.mu[k]) / c.sigma[k];
             const double x = c.mu[k] + c.sigma[k] * truncnorm_ppf(random.uniform(), a, b);
@@ -148,6 +153,7 @@ double Parzen::log_pdf(const std::vector<double>& point) const {
     for (std::size_t d = 0; d < dims_.size(); ++d) {
         const Dim& dim = dims_[d];
         const Component& c = per_dim_[d];
+        if (!dim.categorical && c.mu.empty()) continue;  // fixed: the same for every point
         if (dim.categorical) {
             const auto choice = static_cast<std::size_t>(point[d]);
             for (std::size_t k = 0; k < weights_.size(); ++k)

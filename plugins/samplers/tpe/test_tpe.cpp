@@ -204,3 +204,22 @@ BOOST_AUTO_TEST_CASE(beats_random_search_on_an_off_centre_quadratic) {
     BOOST_TEST_MESSAGE("mean best of 10 seeds: tpe " << tpe << ", random " << random);
     BOOST_TEST(tpe < 0.5 * random);
 }
+
+BOOST_AUTO_TEST_CASE(fixed_parameters_stay_fixed) {
+    // A study file may pin a parameter (low == high): nothing to model, never a NaN.
+    const plexus::SearchSpace space = {pt::uniform("x", -1, 1), pt::uniform("u", 2, 2),
+                                       pt::log_uniform("lr", 0.01, 0.01), pt::integer("n", 3, 3),
+                                       pt::choice("c", {"only"})};
+    for (bool multivariate : {false, true})
+        for (double v : log_pdfs(space, {{0.5, 2, 0.01, 3, 0}, {-0.2, 2, 0.01, 3, 0}},
+                                 {{0.1, 2, 0.01, 3, 0}}, multivariate))
+            BOOST_TEST(std::isfinite(v));
+    auto f = [](const std::vector<double>& x) { return x[0] * x[0]; };
+    for (const char* spec : {"tpe", "tpe multivariate=true"}) {
+        auto tpe = pt::load<plexus::Sampler>(spec);
+        for (const auto& t : pt::run_study(*tpe, space, f, 20, 4))
+            BOOST_TEST((t.params[1] == 2 && t.params[2] == 0.01 && t.params[3] == 3 &&
+                        t.params[4] == 0 && std::abs(t.params[0]) <= 1),
+                       spec << " trial " << t.number);
+    }
+}
