@@ -160,6 +160,9 @@ BOOST_AUTO_TEST_CASE(placeholders_must_match_the_space_both_ways) {
     const std::string text = plexus::core::substitute(good, s.space, {0.001, 1.0});
     BOOST_TEST(text == "[model]\nlayer = dense units=128\n[train]\noptimizer = adam lr=0.001\n");
     BOOST_TEST(plexus::core::substitute("echo ${units}", s.space, {0.5, 0.0}, true) == "echo '64'");
+    // A comment may mention any ${name}; it is left as written.
+    BOOST_TEST(plexus::core::substitute("lr=${lr} ; not ${epochs} # ${", s.space, {0.5, 0.0}) ==
+               "lr=0.5 ; not ${epochs} # ${");
 }
 
 BOOST_AUTO_TEST_CASE(a_relocated_experiment_reads_the_same_data) {

@@ -130,7 +130,7 @@ BOOST_AUTO_TEST_CASE(kill_9_takes_down_what_a_command_trial_started) {
 
 BOOST_AUTO_TEST_CASE(ctrl_c_stops_the_trials_and_a_changed_space_is_refused) {
     TempDir dir("tune-int");
-    const std::string sleep = "sleep 0.8" + std::to_string(getpid() % 1000);
+    const std::string sleep = "sleep 2." + std::to_string(getpid() % 1000);
     const auto study = [&](const std::string& space) {
         write_text(dir / "s.ini", "[study]\ncommand = " + sleep +
                                       "; echo ${a}\nobjective = f\ndirection = minimize\n"

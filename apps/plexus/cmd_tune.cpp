@@ -28,8 +28,8 @@ int cmd_tune(const std::vector<std::string>& args) {
         "usage: plexus tune STUDY.ini [--trials N] [--parallel N] [--storage URL]\n\n"
         "Runs a hyperparameter study: each trial trains the study's experiment with sampled\n"
         "values in a child process (or runs its command). The study folder next to the file\n"
-        "holds study.db, trials/NNNN/, leaderboard.csv and best.ini. Run the same command again\n"
-        "after an interruption to finish the study.\n\noptions");
+        "holds study.db, trials/NNNN/, leaderboard.csv, best.ini and study.html. Run the same\n"
+        "command again after an interruption to finish the study.\n\noptions");
     desc.add_options()("help,h", "show this help")("trials", po::value<long long>(),
                                                    "number of trials (overrides [study] trials)")(
         "parallel", po::value<long long>(), "trials at once on this machine")(

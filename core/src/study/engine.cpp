@@ -117,7 +117,6 @@ public:
         }
         clear_status();
         if (!g_stop.load()) return StudyEnd::done;
-        clear_status();
         out_ << "interrupted: " << running_.size()
              << " running trial(s) stopped; run the same command again to finish the study\n";
         running_.clear();  // kills and reaps every child; their trials stay `running`

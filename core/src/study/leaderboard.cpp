@@ -10,20 +10,6 @@
 namespace plexus::core {
 namespace {
 
-const char* state_name(TrialState s) {
-    switch (s) {
-        case TrialState::running:
-            return "running";
-        case TrialState::complete:
-            return "complete";
-        case TrialState::pruned:
-            return "pruned";
-        case TrialState::failed:
-            return "failed";
-    }
-    return "?";
-}
-
 /// Lower is better whatever the direction: what ranking compares.
 double score(double value, bool maximize) {
     return maximize ? -value : value;
@@ -111,7 +97,7 @@ std::string progress_line(const StudySpec& spec, std::uint64_t planned, const Tr
                                    params_text(spec.space, trial.params));
     const auto value = trial_objective(trial, spec.maximize);
     if (value) line += fmt::format("{} {:.4f} ", spec.objective, *value);
-    line += state_name(trial.state);
+    line += trial_state_name(trial.state);
     if (trial.state == TrialState::failed || trial.state == TrialState::pruned)
         line += " (" + trial.reason + ")";
     line += " " + duration_text(seconds_of(trial));
@@ -149,7 +135,7 @@ std::string leaderboard_text(const StudySpec& spec, const StudyTrials& study) {
     std::size_t rank = 0;
     for (const std::size_t i : ranked(trials, spec.maximize)) {
         const auto& t = trials[i];
-        std::string state = state_name(t.state);
+        std::string state = trial_state_name(t.state);
         if (t.state == TrialState::failed) state += ": " + t.reason;
         const bool ranked_row = t.state == TrialState::complete;
         out += fmt::format("{:>4}  {:>5}  {:<{}}  {:>12}  {:>6}  {:>8.1f}  {}\n",
@@ -173,7 +159,7 @@ std::string leaderboard_csv(const StudySpec& spec, const StudyTrials& study) {
         const auto v = trial_objective(t, spec.maximize);
         out += fmt::format("{},{},{},{},{},{:.3f}",
                            t.state == TrialState::complete ? std::to_string(++rank) : "", t.number,
-                           state_name(t.state), v ? fmt::format("{:.17g}", *v) : "", t.epochs,
+                           trial_state_name(t.state), v ? fmt::format("{:.17g}", *v) : "", t.epochs,
                            seconds_of(t));
         for (std::size_t k = 0; k < spec.space.size(); ++k)
             out += "," + csv_field(k < t.params.size() ? param_text(spec.space[k], t.params[k])

@@ -101,7 +101,8 @@ std::string substitute(const std::string& text, const SearchSpace& space,
                 done = end;
                 return;
             }
-            throw Error("substitute: ${" + name + "} is not a parameter");
+            // Not a parameter: only possible in a comment (check_placeholders refuses it
+            // anywhere else), so it stays as written.
         },
         [](const std::string&) {});  // only in comments: check_placeholders saw the rest
     return out + text.substr(done);
