@@ -192,7 +192,7 @@ std::vector<TrialRecord> page_trials() {
     std::vector<TrialRecord> t = {
         complete(0, {0.01, 64, 0, 2}, 0.80),
         trial(1, TrialState::pruned, {0.1, 16, 1, 1}),
-        complete(2, {0.001, 128, 1, 4}, 0.86),
+        complete(2, {0.00123456789, 128, 1, 4}, 0.86),
         trial(3, TrialState::failed, {0.05, 32, 0, 8}),
         trial(4, TrialState::running, {0.002, 48, 1, 3}),
         complete(5, {0.003, 100, 7, 2}, 0.5)};  // choice index 7: a damaged database
@@ -229,6 +229,9 @@ BOOST_AUTO_TEST_CASE(page_shows_every_section_and_escapes_user_text) {
         BOOST_TEST(contains(html, std::string("<section id=\"") + id + "\">"), id);
     BOOST_TEST(contains(html, "Trial 2: val_accuracy = 0.86"));
     BOOST_TEST(contains(html, "<tr class=\"best\"><td>2</td>"));
+    // The best trial's parameters exactly as substituted (to copy them); the table rounds.
+    BOOST_TEST(contains(html, "<tr><td>lr</td><td>0.00123456789</td></tr>"));
+    BOOST_TEST(contains(html, "<td>0.0012346</td>"));
     BOOST_TEST(contains(html, "(maximize)"));
     BOOST_TEST(contains(html, "0.851"));  // the best trial's test metric
     BOOST_TEST(!contains(html, "has not run yet"));

@@ -102,8 +102,8 @@ BOOST_AUTO_TEST_CASE(the_test_set_is_read_once_for_the_best_trial_only) {
     TempDir dir("tune-test");
     // A corrupt test file: any trial that opened it would fail; only the final evaluation may.
     write_text(dir / "corrupt.csv", "sepal_length,species\n1.0\n\"unterminated\n");
-    write_iris_experiment(dir.path, "base.ini", "",
-                          "callback = fixture_curve x=${x}\n", "csv:corrupt.csv label=species");
+    write_iris_experiment(dir.path, "base.ini", "", "callback = fixture_curve x=${x}\n",
+                          "csv:corrupt.csv label=species");
     write_text(dir / "s.ini",
                "[study]\nexperiment = base.ini\nobjective = val_score\ndirection = minimize\n"
                "sampler = grid\n[space]\nx = choice 0.1 0.3 0.6\n");

@@ -41,8 +41,8 @@ double best_x(const std::vector<core::TrialRecord>& trials) {
     for (const auto& t : trials)
         if (t.state == TrialState::complete && (!best || *t.value < *best->value)) best = &t;
     BOOST_REQUIRE(best);
-    return std::stod(std::vector<std::string>{"0.0", "0.1", "0.2", "0.3", "0.4", "0.5",
-                                              "0.6"}.at(static_cast<std::size_t>(best->params[0])));
+    return std::stod(std::vector<std::string>{"0.0", "0.1", "0.2", "0.3", "0.4", "0.5", "0.6"}.at(
+        static_cast<std::size_t>(best->params[0])));
 }
 
 }  // namespace

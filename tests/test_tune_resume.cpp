@@ -22,8 +22,7 @@ fs::path write_study(const TempDir& dir, int parallel) {
     write_text(dir / "s.ini",
                "[study]\nexperiment = base.ini\nobjective = val_score\ndirection = minimize\n"
                "sampler = grid\nparallel = " +
-                   std::to_string(parallel) +
-                   "\n[space]\nx = choice 0.0 0.1 0.2 0.3 0.4 0.5\n");
+                   std::to_string(parallel) + "\n[space]\nx = choice 0.0 0.1 0.2 0.3 0.4 0.5\n");
     return dir / "s.ini";
 }
 
@@ -68,9 +67,11 @@ void kill_and_resume(int parallel) {
     kill(tune, SIGKILL);
     wait_exit(tune);
     // The guard kills the trial's process group as soon as it sees its parent die.
-    BOOST_TEST(wait_until([&] { return processes_mentioning(dir.path.string() + "/").empty(); },
-                          5));
-    for (const pid_t child : children) BOOST_TEST(process_ended(child));
+    BOOST_TEST(
+        wait_until([&] { return processes_mentioning(dir.path.string() + "/").empty(); }, 5));
+    // A killed process loses its command line before it has finished exiting: wait for that.
+    BOOST_TEST(wait_until(
+        [&] { return std::all_of(children.begin(), children.end(), process_ended); }, 5));
     BOOST_TEST(count_state(stored_trials(study), TrialState::running) >= 1u);
 
     const auto r = run_plexus("tune '" + study.string() + "' " + kStudyPlugins);
@@ -105,9 +106,9 @@ BOOST_AUTO_TEST_CASE(two_tune_processes_share_one_sqlite_study) {
     std::set<std::string> workers;
     for (const auto& t : trials) workers.insert(t.worker);
     BOOST_TEST(workers.size() == 2u);  // both did work
-    const std::string integrity =
-        "sqlite3 '" + (dir / "s" / "study.db").string() + "' 'PRAGMA integrity_check' > '" +
-        (dir / "integrity.txt").string() + "'";
+    const std::string integrity = "sqlite3 '" + (dir / "s" / "study.db").string() +
+                                  "' 'PRAGMA integrity_check' > '" +
+                                  (dir / "integrity.txt").string() + "'";
     BOOST_REQUIRE(std::system(integrity.c_str()) == 0);
     BOOST_TEST(read_text(dir / "integrity.txt") == "ok\n");
 }
@@ -125,4 +126,35 @@ BOOST_AUTO_TEST_CASE(kill_9_takes_down_what_a_command_trial_started) {
     kill(tune, SIGKILL);
     wait_exit(tune);
     BOOST_TEST(wait_until([&] { return processes_mentioning(sleep).empty(); }, 5));
+}
+
+BOOST_AUTO_TEST_CASE(ctrl_c_stops_the_trials_and_a_changed_space_is_refused) {
+    TempDir dir("tune-int");
+    const std::string sleep = "sleep 0.8" + std::to_string(getpid() % 1000);
+    const auto study = [&](const std::string& space) {
+        write_text(dir / "s.ini", "[study]\ncommand = " + sleep +
+                                      "; echo ${a}\nobjective = f\ndirection = minimize\n"
+                                      "sampler = grid\nparallel = 2\n[space]\n" +
+                                      space);
+    };
+    study("a = int 1 4\n");
+    const pid_t tune = spawn_plexus({"tune", (dir / "s.ini").string()}, dir / "tune.log");
+    BOOST_REQUIRE(wait_until([&] { return processes_mentioning(sleep).size() == 4; }, 10));
+    kill(tune, SIGINT);
+    BOOST_TEST(wait_exit(tune) == 130);
+    BOOST_TEST(processes_mentioning(sleep).empty());  // killed before tune returned
+    BOOST_TEST(read_text(dir / "tune.log").find("interrupted: 2 running trial(s)") !=
+               std::string::npos);
+    BOOST_TEST(count_state(stored_trials(dir / "s.ini"), TrialState::running) == 2u);
+
+    auto r = run_plexus("tune '" + (dir / "s.ini").string() + "'");
+    BOOST_TEST_INFO(r.out + r.err);
+    BOOST_TEST(r.exit_code == 0);
+    BOOST_TEST(count_state(stored_trials(dir / "s.ini"), TrialState::complete) == 4u);
+
+    study("a = int 1 5\n");
+    r = run_plexus("tune '" + (dir / "s.ini").string() + "'");
+    BOOST_TEST(r.exit_code == 1);
+    BOOST_TEST(r.err.find("exists with another definition") != std::string::npos);
+    BOOST_TEST(std::count(r.err.begin(), r.err.end(), '\n') == 1);
 }

@@ -12,6 +12,7 @@ namespace plexus::app {
 int cmd_plugins(const std::vector<std::string>& args);
 int cmd_devices(const std::vector<std::string>& args);
 int cmd_train(const std::vector<std::string>& args);
+int cmd_lr_find(const std::vector<std::string>& args);
 int cmd_predict(const std::vector<std::string>& args);
 int cmd_evaluate(const std::vector<std::string>& args);
 int cmd_diagnose(const std::vector<std::string>& args);

@@ -22,6 +22,7 @@ const char* kUsage =
     "  devices          list every device of every device plugin (opencl:0, ...);\n"
     "                   --check NAME runs the conformance table against the cpu device\n"
     "  train EXP.ini    train the model an experiment file describes (--help-keys: every key)\n"
+    "  lr-find EXP.ini  learning-rate range test: the loss against a growing rate, a suggestion\n"
     "  evaluate MODEL   metrics, classification report and confusion matrix on data\n"
     "  predict MODEL    run a trained model on data and write predictions.csv\n"
     "  diagnose RUN     underfitting, overfitting or the learning rate, and what to try\n"
@@ -56,6 +57,7 @@ int main(int argc, char** argv) {
         if (command == "plugins") return plexus::app::cmd_plugins(args);
         if (command == "devices") return plexus::app::cmd_devices(args);
         if (command == "train") return plexus::app::cmd_train(args);
+        if (command == "lr-find") return plexus::app::cmd_lr_find(args);
         if (command == "predict") return plexus::app::cmd_predict(args);
         if (command == "evaluate") return plexus::app::cmd_evaluate(args);
         if (command == "diagnose") return plexus::app::cmd_diagnose(args);

@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -34,18 +35,16 @@ inline void write_text(const std::filesystem::path& p, const std::string& text) 
 inline void write_iris_experiment(const std::filesystem::path& dir, const std::string& name,
                                   const std::string& layers, const std::string& extra,
                                   const std::string& test = "", int epochs = 3) {
-    std::filesystem::copy_file(std::filesystem::path(PLEXUS_TEST_SOURCE_DIR) / "examples" /
-                                   "data" / "iris.csv",
-                               dir / "iris.csv",
-                               std::filesystem::copy_options::skip_existing);
-    write_text(dir / name,
-               "[data]\ntrain = csv:iris.csv label=species\n" +
-                   (test.empty() ? std::string("split = 60:20:20 stratified\n")
-                                 : "validation = 0.2\ntest = " + test + "\n") +
-                   "seed = 7\n[model]\nlayer = dense units=8\n" + layers +
-                   "layer = dense units=3\nloss = softmax_cross_entropy\n[train]\n"
-                   "optimizer = adam lr=0.01\nbatch_size = 16\nepochs = " +
-                   std::to_string(epochs) + "\nmetric = accuracy\n" + extra);
+    std::filesystem::copy_file(
+        std::filesystem::path(PLEXUS_TEST_SOURCE_DIR) / "examples" / "data" / "iris.csv",
+        dir / "iris.csv", std::filesystem::copy_options::skip_existing);
+    write_text(dir / name, "[data]\ntrain = csv:iris.csv label=species\n" +
+                               (test.empty() ? std::string("split = 60:20:20 stratified\n")
+                                             : "validation = 0.2\ntest = " + test + "\n") +
+                               "seed = 7\n[model]\nlayer = dense units=8\n" + layers +
+                               "layer = dense units=3\nloss = softmax_cross_entropy\n[train]\n"
+                               "optimizer = adam lr=0.01\nbatch_size = 16\nepochs = " +
+                               std::to_string(epochs) + "\nmetric = accuracy\n" + extra);
 }
 
 /// The storage of the study `study_file` describes, opened.
@@ -106,11 +105,12 @@ inline std::vector<pid_t> processes_mentioning(const std::string& marker) {
     return found;
 }
 
-/// Whether `pid` has ended (gone, or a zombie waiting to be reaped).
+/// Whether `pid` has ended (gone, dead, or a zombie waiting to be reaped).
 inline bool process_ended(pid_t pid) {
     const std::string stat = read_text("/proc/" + std::to_string(pid) + "/stat");
     const auto close = stat.rfind(')');
-    return close == std::string::npos || close + 2 >= stat.size() || stat[close + 2] == 'Z';
+    return close == std::string::npos || close + 2 >= stat.size() || stat[close + 2] == 'Z' ||
+           stat[close + 2] == 'X';
 }
 
 /// Polls until `done` holds or `seconds` pass; returns whether it held.

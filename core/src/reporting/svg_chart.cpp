@@ -127,13 +127,55 @@ std::string shorten(const std::string& s, std::size_t limit) {
     return s.substr(0, i) + "\u2026";
 }
 
+namespace {
+
+// The x axis: epochs get integer ticks (a single epoch sits in the middle); learning
+// rates a log axis.
+struct XScale {
+    Axis axis;
+    bool epochs = true;
+    std::string label(double v) const { return epochs ? format_number(v, 6) : axis.label(v); }
+};
+
+XScale epoch_scale(double xmin, double xmax) {
+    XScale xs;
+    xs.axis.lo = xmax > xmin ? xmin : xmin - 1.0;
+    xs.axis.hi = xmax > xmin ? xmax : xmax + 1.0;
+    const double xstep = std::max(1.0, std::round(nice_step(std::max(xmax - xmin, 1.0), 8.0)));
+    const double first = std::ceil(xmin / xstep) * xstep;
+    if (first - xmin >= xstep * 0.5) xs.axis.ticks.push_back(xmin);
+    for (double t = first; t <= xmax + 1e-9; t += xstep) xs.axis.ticks.push_back(t);
+    return xs;
+}
+
+XScale log_x_scale(double xmin, double xmax) {
+    XScale xs;
+    xs.axis = log_axis(xmin, xmax);
+    xs.epochs = false;
+    return xs;
+}
+
+// The rules of the report's stylesheet that a chart uses, for a chart in a file of its own.
+constexpr const char* kStandaloneStyle =
+    "<style>text{font-family:sans-serif}.tick,.legend{font-size:12px;fill:#333}"
+    ".axis-title{font-size:13px;fill:#222}.note{font-size:13px;fill:#888}"
+    ".best-label{font-size:12px;fill:#c0392b}.plot{fill:#fff;stroke:#b8b8b8}"
+    ".grid{stroke:#ececec}.axis{stroke:#888}.line{stroke-width:2;stroke-linejoin:round}"
+    ".swatch{stroke-width:2.5}"
+    ".best{stroke:#c0392b;stroke-width:1.5;stroke-dasharray:5 4}.best-dot{stroke-width:1.5}"
+    "</style>\n";
+
+}  // namespace
+
 std::string line_chart(const LineChart& c) {
     constexpr double W = 600, H = 300, L = 66, R = 16, T = 40, B = 48, inset = 10;
     const double x0 = L, x1 = W - R, y0 = T, y1 = H - B;
-    std::string s =
-        "<svg class=\"chart\" viewBox=\"0 0 600 300\" width=\"600\" height=\"300\" "
-        "role=\"img\" aria-label=\"" +
-        escape(c.y_label) + " by epoch\">\n";
+    std::string s = std::string("<svg ") +
+                    (c.standalone ? "xmlns=\"http://www.w3.org/2000/svg\" " : "") +
+                    "class=\"chart\" viewBox=\"0 0 600 300\" width=\"600\" height=\"300\" "
+                    "role=\"img\" aria-label=\"" +
+                    escape(c.y_label) + " by " + escape(c.x_label) + "\">\n";
+    if (c.standalone) s += kStandaloneStyle;
     s += "<rect class=\"plot\" x=\"" + px(x0) + "\" y=\"" + px(y0) + "\" width=\"" + px(x1 - x0) +
          "\" height=\"" + px(y1 - y0) + "\"/>\n";
 
@@ -150,18 +192,15 @@ std::string line_chart(const LineChart& c) {
 
     // Epochs: integer ticks, a single epoch sits in the middle.
     double xmin = std::numeric_limits<double>::infinity(), xmax = -xmin;
+    const auto x_ok = [&](double v) { return std::isfinite(v) && (!c.log_x || v > 0.0); };
     for (const double v : c.x)
-        if (std::isfinite(v)) xmin = std::min(xmin, v), xmax = std::max(xmax, v);
+        if (x_ok(v)) xmin = std::min(xmin, v), xmax = std::max(xmax, v);
     if (!(xmin <= xmax)) xmin = xmax = 1.0;
-    const double xlo = xmax > xmin ? xmin : xmin - 1.0, xhi = xmax > xmin ? xmax : xmax + 1.0;
+    const XScale xs = c.log_x ? log_x_scale(xmin, xmax) : epoch_scale(xmin, xmax);
     const auto xmap = [&](double v) {
-        return x0 + inset + (v - xlo) / (xhi - xlo) * (x1 - x0 - 2 * inset);
+        return x0 + inset + xs.axis.fraction(v) * (x1 - x0 - 2 * inset);
     };
-    std::vector<double> xticks;
-    const double xstep = std::max(1.0, std::round(nice_step(std::max(xmax - xmin, 1.0), 8.0)));
-    const double first = std::ceil(xmin / xstep) * xstep;
-    if (first - xmin >= xstep * 0.5) xticks.push_back(xmin);
-    for (double t = first; t <= xmax + 1e-9; t += xstep) xticks.push_back(t);
+    const std::vector<double>& xticks = xs.axis.ticks;
 
     for (const double t : ya.ticks) {
         const std::string y = px(ymap(t));
@@ -173,10 +212,11 @@ std::string line_chart(const LineChart& c) {
         const std::string x = px(xmap(t));
         s += "<line class=\"axis\" x1=\"" + x + "\" x2=\"" + x + "\" y1=\"" + px(y1) + "\" y2=\"" +
              px(y1 + 5) + "\"/><text class=\"tick\" x=\"" + x + "\" y=\"" + px(y1 + 18) +
-             "\" text-anchor=\"middle\">" + format_number(t, 6) + "</text>\n";
+             "\" text-anchor=\"middle\">" + xs.label(t) + "</text>\n";
     }
     s += "<text class=\"axis-title\" x=\"" + px((x0 + x1) / 2) + "\" y=\"" + px(H - 8) +
-         "\" text-anchor=\"middle\">epoch</text>\n";
+         "\" text-anchor=\"middle\">" + escape(c.x_label) + (c.log_x ? " (log scale)" : "") +
+         "</text>\n";
     s += "<text class=\"axis-title\" transform=\"rotate(-90 16 " + px((y0 + y1) / 2) +
          ")\" x=\"16\" y=\"" + px((y0 + y1) / 2) + "\" text-anchor=\"middle\">" +
          escape(c.y_label) + (ya.log ? " (log scale)" : "") + "</text>\n";
@@ -192,8 +232,8 @@ std::string line_chart(const LineChart& c) {
         s += "<line class=\"best\" x1=\"" + px(bx) + "\" x2=\"" + px(bx) + "\" y1=\"" + px(y0) +
              "\" y2=\"" + px(y1) + "\"/><text class=\"best-label\" x=\"" +
              px(right ? bx - 4 : bx + 4) + "\" y=\"" + px(y0 + 14) + "\" text-anchor=\"" +
-             (right ? "end" : "start") + "\">best epoch " + format_number(c.best_x, 6) +
-             "</text>\n";
+             (right ? "end" : "start") + "\">" + escape(c.best_label) + " " +
+             format_number(c.best_x, c.log_x ? 3 : 6) + "</text>\n";
     }
 
     // Series: a polyline per run of finite points, a dot on every point.
@@ -214,7 +254,7 @@ std::string line_chart(const LineChart& c) {
         };
         for (std::size_t i = 0; i < sr.y.size() && i < c.x.size(); ++i) {
             const double v = sr.y[i];
-            const bool ok = std::isfinite(v) && std::isfinite(c.x[i]) && (!ya.log || v > 0.0);
+            const bool ok = std::isfinite(v) && x_ok(c.x[i]) && (!ya.log || v > 0.0);
             if (!ok) {
                 flush();
                 continue;
@@ -241,7 +281,7 @@ std::string line_chart(const LineChart& c) {
     if (best)
         s += "<line class=\"best\" x1=\"" + px(legend_x) + "\" x2=\"" + px(legend_x + 22) +
              "\" y1=\"18\" y2=\"18\"/><text class=\"legend\" x=\"" + px(legend_x + 28) +
-             "\" y=\"18\" dy=\"0.32em\">best epoch</text>\n";
+             "\" y=\"18\" dy=\"0.32em\">" + escape(c.best_label) + "</text>\n";
     s += "</svg>\n";
     return s;
 }

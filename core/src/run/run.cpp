@@ -33,17 +33,6 @@ void check_run_name(const ExperimentSettings& settings) {
                           "' cannot name a run folder (use letters, digits, '-', '_' or '.')");
 }
 
-/// Every component the experiment names, made (and so validated) before any data is read.
-struct Components {
-    std::shared_ptr<Device> device;
-    std::shared_ptr<Optimizer> optimizer;
-    std::shared_ptr<Loss> loss;
-    Sequential model;
-    std::vector<std::shared_ptr<Metric>> metrics;
-    std::vector<std::shared_ptr<Callback>> callbacks;
-    Pipeline pipeline;  // built and fitted once the data is loaded
-};
-
 template <class T>
 std::shared_ptr<T> create(const Registry& registry, const Setting& setting) {
     return registry.create_as<T>(parse_component_spec(setting.value, setting.where));
@@ -117,35 +106,6 @@ TrainOptions train_options(const ExperimentSettings& s, std::size_t batch, const
     return options;
 }
 
-fs::path make_run_dir(const fs::path& root, const std::string& name) {
-    const std::time_t now = std::time(nullptr);
-    std::tm tm{};
-    localtime_r(&now, &tm);
-    const std::string stamp = fmt::format("{:%Y%m%d-%H%M%S}", tm);
-    std::error_code ec;
-    fs::create_directories(root, ec);
-    for (int i = 1; i < 1000; ++i) {
-        fs::path dir = root / (name + "-" + stamp + (i > 1 ? "-" + std::to_string(i) : ""));
-        if (fs::create_directory(dir, ec)) return dir;
-        if (ec) throw Error(dir.string() + ": cannot create the run folder: " + ec.message());
-    }
-    throw Error(root.string() + ": cannot find a free run folder name");
-}
-
-void print_start(std::ostream& out, const Components& c, const RunData& data,
-                 const std::vector<std::string>& warnings) {
-    out << "plexus " PLEXUS_VERSION_STRING " | " << c.device->description() << "\n"
-        << "data: " << data.train.size() << " train, " << data.validation.size() << " validation, "
-        << data.test.size() << " test samples; " << data.classes << " classes; samples "
-        << data.train_data.sample_shape.str();
-    if (c.pipeline.size())
-        out << " -> " << c.pipeline.output_shape().str() << " after " << c.pipeline.size()
-            << " transform(s)";
-    out << "\n" << c.model.summary();
-    for (const auto& w : warnings) out << w << "\n";
-    out << std::flush;
-}
-
 /// Trains, writing history.csv after every epoch. A failure before the first epoch ended
 /// (e.g. a callback monitoring a value that is never logged) leaves nothing worth keeping:
 /// the run folder goes; after that the saved epochs stay.
@@ -183,33 +143,79 @@ void drop_test_file(DataSettings& data) {
 
 }  // namespace
 
-RunResult run_experiment(const Experiment& exp, const RunOptions& options, std::ostream& out) {
-    // 1. Everything that can be wrong with the experiment is checked before any output.
+std::unique_ptr<PreparedRun> prepare_run(const Experiment& exp, const RegistryOptions& registry,
+                                         bool skip_test) {
+    // Everything that can be wrong with the experiment is checked before any output.
     ExperimentSettings settings = read_settings(exp);
-    if (options.skip_test) drop_test_file(settings.data);
-    check_run_name(settings);
-    const Registry registry(options.registry);
-    const std::unique_ptr<Components> c = create_components(registry, settings);
-    c->callbacks.insert(c->callbacks.end(), options.callbacks.begin(), options.callbacks.end());
+    if (skip_test) drop_test_file(settings.data);
+    auto run = std::make_unique<PreparedRun>(std::move(settings), registry);
+    check_run_name(run->settings);
+    run->components = create_components(run->registry, run->settings);
 
-    // 2. Data and splits (a seeded shuffle before every split, never "the last rows"), the
-    // pipeline fitted on the training split, and the trainer built for them. Batch gradient
-    // descent is batch_size = full; a batch never exceeds the training set.
-    const std::unique_ptr<RunData> data = load_run_data(settings.data);
-    if (options.skip_test) data->test.indices.clear();
-    const std::size_t batch = settings.train.batch_size == 0
-                                  ? data->train.size()
-                                  : std::min(settings.train.batch_size, data->train.size());
-    std::vector<std::string> warnings = prepare_pipeline(c->pipeline, *data, batch, settings);
-    warnings.insert(warnings.end(), data->warnings.begin(), data->warnings.end());
-    const ModelCard card = model_card(settings, *data, c->pipeline);
-    Trainer trainer(*c->device, c->model, *c->loss, *c->optimizer, c->metrics, c->callbacks,
-                    c->pipeline, train_options(settings, batch, card));
+    // Data and splits (a seeded shuffle before every split, never "the last rows") and the
+    // pipeline fitted on the training split. Batch gradient descent is batch_size = full; a
+    // batch never exceeds the training set.
+    run->data = load_run_data(run->settings.data);
+    RunData& data = *run->data;
+    if (skip_test) data.test.indices.clear();
+    run->batch = run->settings.train.batch_size == 0
+                     ? data.train.size()
+                     : std::min(run->settings.train.batch_size, data.train.size());
+    run->warnings = prepare_pipeline(run->components->pipeline, data, run->batch, run->settings);
+    run->warnings.insert(run->warnings.end(), data.warnings.begin(), data.warnings.end());
+    return run;
+}
+
+void build_trainer(Trainer& trainer, const PreparedRun& run) {
     try {
-        trainer.build(data->classes, data->train_counts);
+        trainer.build(run.data->classes, run.data->train_counts);
     } catch (const Error& e) {  // model and loss shapes: name the experiment they came from
-        throw ConfigError(settings.file.string() + ": " + e.what());
+        throw ConfigError(run.settings.file.string() + ": " + e.what());
     }
+}
+
+fs::path make_run_dir(const fs::path& root, const std::string& name) {
+    const std::time_t now = std::time(nullptr);
+    std::tm tm{};
+    localtime_r(&now, &tm);
+    const std::string stamp = fmt::format("{:%Y%m%d-%H%M%S}", tm);
+    std::error_code ec;
+    fs::create_directories(root, ec);
+    for (int i = 1; i < 1000; ++i) {
+        fs::path dir = root / (name + "-" + stamp + (i > 1 ? "-" + std::to_string(i) : ""));
+        if (fs::create_directory(dir, ec)) return dir;
+        if (ec) throw Error(dir.string() + ": cannot create the run folder: " + ec.message());
+    }
+    throw Error(root.string() + ": cannot find a free run folder name");
+}
+
+void print_start(std::ostream& out, const PreparedRun& run) {
+    const Components& c = *run.components;
+    const RunData& data = *run.data;
+    out << "plexus " PLEXUS_VERSION_STRING " | " << c.device->description() << "\n"
+        << "data: " << data.train.size() << " train, " << data.validation.size() << " validation, "
+        << data.test.size() << " test samples; " << data.classes << " classes; samples "
+        << data.train_data.sample_shape.str();
+    if (c.pipeline.size())
+        out << " -> " << c.pipeline.output_shape().str() << " after " << c.pipeline.size()
+            << " transform(s)";
+    out << "\n" << c.model.summary();
+    for (const auto& w : run.warnings) out << w << "\n";
+    out << std::flush;
+}
+
+RunResult run_experiment(const Experiment& exp, const RunOptions& options, std::ostream& out) {
+    // 1. Components, data and the fitted pipeline, every check done before any output.
+    const std::unique_ptr<PreparedRun> run = prepare_run(exp, options.registry, options.skip_test);
+    const ExperimentSettings& settings = run->settings;
+    Components& c = *run->components;
+    c.callbacks.insert(c.callbacks.end(), options.callbacks.begin(), options.callbacks.end());
+
+    // 2. The trainer, built for the data.
+    const ModelCard card = model_card(settings, *run->data, c.pipeline);
+    Trainer trainer(*c.device, c.model, *c.loss, *c.optimizer, c.metrics, c.callbacks, c.pipeline,
+                    train_options(settings, run->batch, card));
+    build_trainer(trainer, *run);
 
     // 3. The run folder, training, and the outputs. Every file is written atomically.
     RunResult result;
@@ -217,9 +223,10 @@ RunResult run_experiment(const Experiment& exp, const RunOptions& options, std::
                                              : exact_run_dir(options.run_dir);
     trainer.set_run_dir(result.run_dir.string());
     support::write_file_atomic(result.run_dir / "experiment.ini", exp.resolved_text());
-    print_start(out, *c, *data, warnings);
-    const History history = fit_logging_history(trainer, *data, result.run_dir, !options.run_dir.empty());
-    write_run_outputs({exp, registry, *data, trainer, history}, result, out);
+    print_start(out, *run);
+    const History history =
+        fit_logging_history(trainer, *run->data, result.run_dir, !options.run_dir.empty());
+    write_run_outputs({exp, run->registry, *run->data, trainer, history}, result, out);
     return result;
 }
 

@@ -1,16 +1,63 @@
-// The steps of a run after training (run.cpp does the ones before): shared by run.cpp and
-// run_outputs.cpp only.
+// The steps of a run, shared by run.cpp (plexus train), run_outputs.cpp (the steps after
+// training) and lr_find.cpp (plexus lr-find, which prepares an experiment exactly as train does).
 #pragma once
 
+#include <filesystem>
+#include <memory>
 #include <ostream>
+#include <string>
+#include <vector>
 
+#include "plexus/core/data/pipeline.hpp"
 #include "plexus/core/data/run_data.hpp"
 #include "plexus/core/experiment/settings.hpp"
 #include "plexus/core/registry/registry.hpp"
 #include "plexus/core/run/run.hpp"
+#include "plexus/core/training/model.hpp"
 #include "plexus/core/training/trainer.hpp"
+#include "plexus/plexus.hpp"
 
 namespace plexus::core {
+
+/// Every component the experiment names, made (and so validated) before any data is read.
+struct Components {
+    std::shared_ptr<Device> device;
+    std::shared_ptr<Optimizer> optimizer;
+    std::shared_ptr<Loss> loss;
+    Sequential model;
+    std::vector<std::shared_ptr<Metric>> metrics;
+    std::vector<std::shared_ptr<Callback>> callbacks;
+    Pipeline pipeline;  // built and fitted once the data is loaded
+};
+
+/// An experiment made ready to train: its settings, components, data and splits, and the
+/// pipeline fitted on the training split. Never moved (subsets point into the data).
+struct PreparedRun {
+    PreparedRun(ExperimentSettings s, const RegistryOptions& options)
+        : settings(std::move(s)), registry(options) {}
+    ExperimentSettings settings;
+    Registry registry;  // declared before the components it made
+    std::unique_ptr<Components> components;
+    std::unique_ptr<RunData> data;
+    std::size_t batch = 0;              // rows per step, at most the training split
+    std::vector<std::string> warnings;  // the pipeline's and the data's
+};
+
+/// Reads the settings, creates every component, loads and splits the data and fits the
+/// pipeline on the training split. With `skip_test` a test file is never opened and a
+/// held-out test fraction, still carved so the training split stays the same, is emptied.
+/// Writes nothing; throws one-line plexus::Errors.
+std::unique_ptr<PreparedRun> prepare_run(const Experiment& experiment,
+                                         const RegistryOptions& registry, bool skip_test);
+
+/// trainer.build for the run's data; a model/loss shape mismatch names the experiment file.
+void build_trainer(Trainer& trainer, const PreparedRun& run);
+
+/// Creates root/<name>-<local time> (-2, -3, ... when taken) and returns it.
+std::filesystem::path make_run_dir(const std::filesystem::path& root, const std::string& name);
+
+/// The device, the data's splits and shapes, the model summary and the warnings.
+void print_start(std::ostream& out, const PreparedRun& run);
 
 /// What the steps after training read.
 struct FinishedTraining {

@@ -45,7 +45,7 @@ public:
         if (pipe2(fds_, O_CLOEXEC | O_NONBLOCK) != 0) throw Error("cannot create a pipe");
         g_stop.store(false);
         g_wake_fd = fds_[1];
-        struct sigaction sa{};
+        struct sigaction sa {};
         sa.sa_handler = on_stop_signal;
         sigaction(SIGINT, &sa, &old_int_);
         sigaction(SIGTERM, &sa, &old_term_);
@@ -61,7 +61,8 @@ public:
 
 private:
     int fds_[2] = {-1, -1};
-    struct sigaction old_int_{}, old_term_{};
+    struct sigaction old_int_ {
+    }, old_term_{};
 };
 
 std::string host_name() {
@@ -87,8 +88,15 @@ public:
     StudyLoop(const StudySpec& spec, const TuneOptions& options, const TrialSetup& setup,
               StudyStorage& storage, Sampler& sampler, Pruner* pruner, std::uint64_t planned,
               std::ostream& out)
-        : spec_(spec), options_(options), setup_(setup), storage_(storage), sampler_(sampler),
-          pruner_(pruner), planned_(planned), out_(out), host_(host_name()),
+        : spec_(spec),
+          options_(options),
+          setup_(setup),
+          storage_(storage),
+          sampler_(sampler),
+          pruner_(pruner),
+          planned_(planned),
+          out_(out),
+          host_(host_name()),
           worker_(host_ + ":" + std::to_string(getpid())) {
         parallel_ = options.parallel ? options.parallel : std::max<std::uint64_t>(1, spec.parallel);
     }
@@ -99,6 +107,7 @@ public:
         auto next_heartbeat = StudyClock::now();
         while (!g_stop.load()) {
             while (plan_open && running_.size() < parallel_ && !g_stop.load()) plan_open = claim();
+            draw_status();
             if (running_.empty()) break;
             if (StudyClock::now() >= next_heartbeat) {
                 storage_.heartbeat(worker_);
@@ -106,7 +115,9 @@ public:
             }
             wait(signals.read_fd(), next_heartbeat);
         }
+        clear_status();
         if (!g_stop.load()) return StudyEnd::done;
+        clear_status();
         out_ << "interrupted: " << running_.size()
              << " running trial(s) stopped; run the same command again to finish the study\n";
         running_.clear();  // kills and reaps every child; their trials stay `running`
@@ -124,9 +135,9 @@ private:
         const std::string host = t.worker.substr(0, colon);
         pid_t pid = 0;
         const char* p = t.worker.data() + colon + 1;
-        const bool parsed = colon != std::string::npos &&
-                            std::from_chars(p, t.worker.data() + t.worker.size(), pid).ec ==
-                                std::errc();
+        const bool parsed =
+            colon != std::string::npos &&
+            std::from_chars(p, t.worker.data() + t.worker.size(), pid).ec == std::errc();
         if (parsed && host == host_) {
             if (pid == getpid())  // ours, or an earlier process's that had the same pid
                 return std::none_of(running_.begin(), running_.end(),
@@ -164,17 +175,22 @@ private:
             fds.push_back({listen ? r->channel->fd() : -1, POLLIN, 0});
             if (r->kill_reason.empty()) until = std::min(until, r->deadline);
         }
-        const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                            until - StudyClock::now()).count();
-        const int n = poll(fds.data(), fds.size(), static_cast<int>(std::clamp<long long>(
-                                                         ms + 1, 0, 60000)));
+        const auto ms =
+            std::chrono::duration_cast<std::chrono::milliseconds>(until - StudyClock::now())
+                .count();
+        const int n =
+            poll(fds.data(), fds.size(), static_cast<int>(std::clamp<long long>(ms + 1, 0, 60000)));
         if (n < 0 && errno != EINTR) throw Error("poll failed while waiting for trials");
         char drain[64];
-        while (read(wake_fd, drain, sizeof drain) > 0) {}
+        while (read(wake_fd, drain, sizeof drain) > 0) {
+        }
         for (std::size_t i = 0; i < running_.size();) {
             RunningTrial& r = *running_[i];
             const pollfd &exit_fd = fds[1 + 2 * i], &channel_fd = fds[2 + 2 * i];
-            if (channel_fd.fd >= 0 && channel_fd.revents) handle_channel(r, storage_, pruner_, spec_);
+            if (channel_fd.fd >= 0 && channel_fd.revents) {
+                handle_channel(r, storage_, pruner_, spec_);
+                draw_status();
+            }
             if (r.kill_reason.empty() && StudyClock::now() >= r.deadline) {
                 r.kill_reason = fmt::format("timeout after {:g} s", spec_.timeout);
                 r.process->kill();
@@ -204,23 +220,50 @@ private:
         report_finished(trial->record.id);
         if (trial->objective_missing)
             throw ConfigError(spec_.file.string() + ": objective '" + spec_.objective +
-                              "' is never logged by " + spec_.experiment.string() +
-                              " (logged: " + trial->missing_names +
-                              "); set [study] objective to one of them");
+                              "' is never logged by " + spec_.experiment.string() + " (logged: " +
+                              trial->missing_names + "); set [study] objective to one of them");
     }
 
     void report_finished(std::int64_t id) {
         ++finished_here_;
         const std::vector<TrialRecord> all = storage_.trials();
-        const auto it = std::find_if(all.begin(), all.end(),
-                                     [&](const TrialRecord& t) { return t.id == id; });
+        const auto it =
+            std::find_if(all.begin(), all.end(), [&](const TrialRecord& t) { return t.id == id; });
         if (it == all.end()) return;
         std::uint64_t done = 0;
         for (const auto& t : all)
             if (t.state != TrialState::running && !t.rerun) ++done;
         const double per_trial = seconds_since(started_) / static_cast<double>(finished_here_);
         const double eta = done < planned_ ? per_trial * static_cast<double>(planned_ - done) : -1;
+        clear_status();
         out_ << progress_line(spec_, planned_, *it, all, eta) << std::endl;
+        if (const auto best = best_trial(all, spec_.maximize))
+            best_text_ = fmt::format("best {:.4f} (#{})", *all[*best].value, all[*best].number);
+        done_ = done;
+    }
+
+    /// The live line: "running #7 3/10 0.8532, #8 1/10 | 6/30 done, best 0.8890 (#3)".
+    void draw_status() {
+        if (!options_.live || running_.empty()) return;
+        std::string line = "running";
+        for (const auto& r : running_) {
+            line += fmt::format(" #{}", r->record.number);
+            if (!r->reported.empty())
+                line += fmt::format(" {}/{} {:.4f}", r->reported.back().first, r->max_epochs,
+                                    r->reported.back().second);
+            line += ",";
+        }
+        if (line.back() == ',') line.back() = ' ';
+        line += fmt::format("| {}/{} done{}", done_, planned_,
+                            best_text_.empty() ? "" : ", " + best_text_);
+        // A line wider than the terminal would wrap, and \r would no longer reach its start.
+        if (line.size() > 100) line = line.substr(0, 97) + "...";
+        out_ << "\r\033[K" << line << std::flush;
+        status_drawn_ = true;
+    }
+    void clear_status() {
+        if (status_drawn_) out_ << "\r\033[K";
+        status_drawn_ = false;
     }
 
     const StudySpec& spec_;
@@ -234,18 +277,20 @@ private:
     std::string host_, worker_;
     std::vector<std::unique_ptr<RunningTrial>> running_;
     StudyClock::time_point started_ = StudyClock::now();
-    std::uint64_t finished_here_ = 0;
+    std::uint64_t finished_here_ = 0, done_ = 0;
+    std::string best_text_;
+    bool status_drawn_ = false;
 };
 
 void prepare_folder(const StudySpec& spec) {
     std::error_code ec;
     if (fs::exists(spec.dir, ec) && !fs::is_directory(spec.dir, ec))
-        throw ConfigError(spec.dir.string() + ": the study folder is a file; move it away or "
+        throw ConfigError(spec.dir.string() +
+                          ": the study folder is a file; move it away or "
                           "set [study] name to another name");
     fs::create_directories(spec.dir / "trials", ec);
     if (ec)
-        throw ConfigError(spec.dir.string() + ": cannot create the study folder: " +
-                          ec.message());
+        throw ConfigError(spec.dir.string() + ": cannot create the study folder: " + ec.message());
 }
 
 }  // namespace
@@ -254,8 +299,8 @@ std::uint64_t trial_max_epochs(const StudySpec& spec, const std::string& base_te
                                const std::vector<double>& params) {
     if (!spec.command.empty()) return 0;
     try {
-        const Experiment exp = Experiment::parse(substitute(base_text, spec.space, params),
-                                                 spec.experiment.string());
+        const Experiment exp =
+            Experiment::parse(substitute(base_text, spec.space, params), spec.experiment.string());
         return read_settings(exp).train.epochs;
     } catch (const Error&) {
         return 0;
@@ -272,7 +317,8 @@ StudyEnd run_study(const StudySpec& spec, const TuneOptions& options, std::ostre
     std::uint64_t planned = options.trials ? options.trials : spec.trials;
     if (planned == 0) planned = sampler->size(spec.space);
     if (planned == 0)
-        throw ConfigError(spec.file.string() + ": how many trials? set [study] trials = N (or "
+        throw ConfigError(spec.file.string() +
+                          ": how many trials? set [study] trials = N (or "
                           "pass --trials N)");
 
     TrialSetup setup{spec, "", options.program, options.trial_args};
@@ -283,8 +329,8 @@ StudyEnd run_study(const StudySpec& spec, const TuneOptions& options, std::ostre
         check_placeholders(spec.command, spec, spec.file.string());
     }
     prepare_folder(spec);
-    const auto storage = open_storage(options.storage.value_or(spec.storage),
-                                      spec.dir / "study.db");
+    const auto storage =
+        open_storage(options.storage.value_or(spec.storage), spec.dir / "study.db");
     storage->open(spec.name, spec.definition(), spec.file.string());
 
     out << "study " << spec.name << ": " << planned << " trials, " << spec.sampler

@@ -12,10 +12,14 @@ namespace {
 
 const char* state_name(TrialState s) {
     switch (s) {
-        case TrialState::running: return "running";
-        case TrialState::complete: return "complete";
-        case TrialState::pruned: return "pruned";
-        case TrialState::failed: return "failed";
+        case TrialState::running:
+            return "running";
+        case TrialState::complete:
+            return "complete";
+        case TrialState::pruned:
+            return "pruned";
+        case TrialState::failed:
+            return "failed";
     }
     return "?";
 }
@@ -36,9 +40,10 @@ std::string value_text(const std::optional<double>& v) {
 /// Complete by value, then pruned by value, then failed, then running; ties by number.
 std::vector<std::size_t> ranked(const std::vector<TrialRecord>& trials, bool maximize) {
     auto group = [](TrialState s) {
-        return s == TrialState::complete ? 0 : s == TrialState::pruned ? 1
-                                           : s == TrialState::failed   ? 2
-                                                                       : 3;
+        return s == TrialState::complete ? 0
+               : s == TrialState::pruned ? 1
+               : s == TrialState::failed ? 2
+                                         : 3;
     };
     std::vector<std::size_t> order(trials.size());
     std::iota(order.begin(), order.end(), std::size_t{0});
@@ -85,8 +90,8 @@ std::string params_text(const SearchSpace& space, const std::vector<double>& par
     for (std::size_t i = 0; i < space.size() && i < params.size(); ++i) {
         const SpaceParam& p = space[i];
         // A continuous value reads better rounded; the CSV and best.ini keep every digit.
-        const bool continuous = p.kind != SpaceKind::choice && p.kind != SpaceKind::integer &&
-                                p.step == 0;
+        const bool continuous =
+            p.kind != SpaceKind::choice && p.kind != SpaceKind::integer && p.step == 0;
         s += (i ? " " : "") + p.name + "=" +
              (continuous ? fmt::format("{:.4g}", params[i]) : param_text(p, params[i]));
     }
@@ -136,11 +141,11 @@ std::string leaderboard_text(const StudySpec& spec, const StudyTrials& study) {
         params[i] = params_text(spec.space, trials[i].params);
         w_params = std::max(w_params, params[i].size());
     }
-    const std::string head = spec.objective.size() > 12 ? spec.objective.substr(0, 12)
-                                                        : spec.objective;
-    std::string out = fmt::format("{:>4}  {:>5}  {:<{}}  {:>12}  {:>6}  {:>8}  {}\n", "rank",
-                                  "trial", "parameters", w_params, head, "epochs", "seconds",
-                                  "state");
+    const std::string head =
+        spec.objective.size() > 12 ? spec.objective.substr(0, 12) : spec.objective;
+    std::string out =
+        fmt::format("{:>4}  {:>5}  {:<{}}  {:>12}  {:>6}  {:>8}  {}\n", "rank", "trial",
+                    "parameters", w_params, head, "epochs", "seconds", "state");
     std::size_t rank = 0;
     for (const std::size_t i : ranked(trials, spec.maximize)) {
         const auto& t = trials[i];
@@ -167,9 +172,9 @@ std::string leaderboard_csv(const StudySpec& spec, const StudyTrials& study) {
         const auto& t = study.trials[i];
         const auto v = trial_objective(t, spec.maximize);
         out += fmt::format("{},{},{},{},{},{:.3f}",
-                           t.state == TrialState::complete ? std::to_string(++rank) : "",
-                           t.number, state_name(t.state), v ? fmt::format("{:.17g}", *v) : "",
-                           t.epochs, seconds_of(t));
+                           t.state == TrialState::complete ? std::to_string(++rank) : "", t.number,
+                           state_name(t.state), v ? fmt::format("{:.17g}", *v) : "", t.epochs,
+                           seconds_of(t));
         for (std::size_t k = 0; k < spec.space.size(); ++k)
             out += "," + csv_field(k < t.params.size() ? param_text(spec.space[k], t.params[k])
                                                        : std::string());

@@ -79,10 +79,19 @@ struct ResultFree {
 };
 using Result = std::unique_ptr<PGresult, ResultFree>;
 
+// libpq waits for an unreachable host for as long as TCP does unless told otherwise; a
+// connect_timeout in the URL still wins (it is expanded after ours).
+PGconn* connect(const std::string& url) {
+    const std::string seconds = std::to_string(kLockSeconds);
+    const char* const keywords[] = {"connect_timeout", "dbname", nullptr};
+    const char* const values[] = {seconds.c_str(), url.c_str(), nullptr};
+    return PQconnectdbParams(keywords, values, 1);
+}
+
 class PostgresConnection final : public Connection {
 public:
     explicit PostgresConnection(const std::string& url)
-        : name_(without_password(url)), conn_(PQconnectdb(url.c_str())) {
+        : name_(without_password(url)), conn_(connect(url)) {
         if (!conn_ || PQstatus(conn_) != CONNECTION_OK) {
             const std::string why = conn_ ? one_line(PQerrorMessage(conn_)) : "out of memory";
             PQfinish(conn_);

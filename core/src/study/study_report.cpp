@@ -7,6 +7,7 @@
 
 #include "plexus/core/reporting/report.hpp"
 #include "plexus/core/reporting/svg_chart.hpp"
+#include "plexus/error.hpp"
 #include "plexus/support/files.hpp"
 #include "study_report_charts.hpp"
 
@@ -29,20 +30,6 @@ constexpr const char* kRunning = "#2ca02c";
 constexpr const char* kBest = "#c0392b";
 
 using Metrics = std::vector<std::pair<std::string, double>>;
-
-const char* state_name(TrialState s) {
-    switch (s) {
-        case TrialState::complete:
-            return "complete";
-        case TrialState::pruned:
-            return "pruned";
-        case TrialState::failed:
-            return "failed";
-        case TrialState::running:
-            return "running";
-    }
-    return "unknown";  // a state number no storage writes
-}
 
 const char* state_colour(TrialState s) {
     return s == TrialState::complete ? kComplete
@@ -70,6 +57,16 @@ std::string param_html(const SpaceParam& param, double v) {
     if (param.kind == SpaceKind::integer && v == std::floor(v) && std::abs(v) < 1e15)
         return fmt::format("{:.0f}", v);
     return number(v);
+}
+
+// The text substituted for ${name} (every digit, so the best trial can be copied into an
+// experiment); param_html's when the value is not one the space can hold.
+std::string exact_param_html(const SpaceParam& param, double v) {
+    try {
+        return svg::escape(param_text(param, v));
+    } catch (const Error&) {
+        return param_html(param, v);
+    }
 }
 
 std::string duration(double seconds) {
@@ -128,7 +125,7 @@ std::string summary_cards(const std::vector<TrialRecord>& trials) {
     std::string s = "<div class=\"cards\">\n";
     for (const TrialState st :
          {TrialState::complete, TrialState::pruned, TrialState::failed, TrialState::running})
-        s += card(state_name(st), std::to_string(counts[static_cast<std::size_t>(st)]));
+        s += card(trial_state_name(st), std::to_string(counts[static_cast<std::size_t>(st)]));
     s += card("total time", first <= last ? duration(last - first) : "&#8212;");
     s += card("time in trials", duration(busy));
     s += card("epochs saved by pruning", std::to_string(epochs_saved(trials)));
@@ -144,7 +141,7 @@ std::string best_section(const StudySpec& spec, const TrialRecord* best, const M
         s += "<table class=\"params\"><tr><th>parameter</th><th>value</th></tr>\n";
         for (std::size_t j = 0; j < spec.space.size(); ++j)
             s += "<tr><td>" + svg::escape(spec.space[j].name) + "</td><td>" +
-                 param_html(spec.space[j], best->params[j]) + "</td></tr>\n";
+                 exact_param_html(spec.space[j], best->params[j]) + "</td></tr>\n";
         s += "</table>\n";
     }
     if (test.empty())
@@ -181,7 +178,7 @@ std::string history_section(const StudySpec& spec, const std::vector<TrialRecord
         if (!v) continue;
         const double x = static_cast<double>(t.number);
         c.dots.push_back({x, *v, state_colour(t.state),
-                          "trial " + std::to_string(t.number) + " (" + state_name(t.state) +
+                          "trial " + std::to_string(t.number) + " (" + trial_state_name(t.state) +
                               "): " + svg::format_number(*v, 6)});
         if (t.state != TrialState::complete || !std::isfinite(*v)) continue;
         if (!best || better(spec, *v, *best)) best = v;
@@ -247,7 +244,7 @@ std::string curves_section(const StudySpec& spec, const std::vector<TrialRecord>
         svg::Polyline line{
             {},     state_colour(t.state),
             pruned, false,
-            1.5,    "trial " + std::to_string(t.number) + " (" + state_name(t.state) + ")"};
+            1.5,    "trial " + std::to_string(t.number) + " (" + trial_state_name(t.state) + ")"};
         for (const auto& [epoch, v] : t.intermediate)
             line.points.emplace_back(static_cast<double>(epoch), v);
         if (pruned)
@@ -263,7 +260,8 @@ std::string curves_section(const StudySpec& spec, const std::vector<TrialRecord>
         if (std::any_of(trials.begin(), trials.end(), [&](const TrialRecord& t) {
                 return t.state == st && !t.intermediate.empty();
             }))
-            c.legend.push_back({state_name(st), state_colour(st), true, st == TrialState::pruned});
+            c.legend.push_back(
+                {trial_state_name(st), state_colour(st), true, st == TrialState::pruned});
     return "<section id=\"curves\"><h2>Intermediate values</h2>" +
            figure(svg::scatter_chart(c),
                   "The objective after each epoch of every trial; a pruned trial is dashed, "
@@ -296,8 +294,8 @@ std::string trials_table(const StudySpec& spec, const std::vector<TrialRecord>& 
          "<th>note</th></tr>\n";
     for (const TrialRecord& t : trials) {
         s += std::string(&t == best ? "<tr class=\"best\">" : "<tr>") + "<td>" +
-             std::to_string(t.number) + "</td><td class=\"state-" + state_name(t.state) + "\">" +
-             state_name(t.state) + "</td>";
+             std::to_string(t.number) + "</td><td class=\"state-" + trial_state_name(t.state) +
+             "\">" + trial_state_name(t.state) + "</td>";
         for (std::size_t j = 0; j < spec.space.size(); ++j)
             s += "<td>" + (has_params(spec, t) ? param_html(spec.space[j], t.params[j]) : "?") +
                  "</td>";

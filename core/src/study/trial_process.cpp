@@ -27,7 +27,7 @@ extern "C" void kill_own_group(int) {
 }
 
 void reset_signals() {
-    struct sigaction dfl{};
+    struct sigaction dfl {};
     dfl.sa_handler = SIG_DFL;
     for (int sig = 1; sig < NSIG; ++sig) sigaction(sig, &dfl, nullptr);  // fails harmlessly
     sigset_t none;
@@ -38,10 +38,10 @@ void reset_signals() {
 /// Ends the guard the way the program ended, so the parent sees the program's status.
 [[noreturn]] void relay(int status) {
     if (WIFSIGNALED(status)) {
-        const struct rlimit no_core{0, 0};
+        const struct rlimit no_core { 0, 0 };
         setrlimit(RLIMIT_CORE, &no_core);  // the program dumped its own core, if any
         const int sig = WTERMSIG(status);
-        struct sigaction dfl{};
+        struct sigaction dfl {};
         dfl.sa_handler = SIG_DFL;
         sigaction(sig, &dfl, nullptr);
         ::kill(getpid(), sig);
@@ -61,15 +61,14 @@ struct Prepared {
 [[noreturn]] void guard(const Prepared& p) {
     setpgid(0, 0);
     reset_signals();
-    struct sigaction on_hup{};
+    struct sigaction on_hup {};
     on_hup.sa_handler = kill_own_group;
     sigaction(SIGHUP, &on_hup, nullptr);
     prctl(PR_SET_PDEATHSIG, SIGHUP);
     if (getppid() != p.parent) kill_own_group(0);  // the parent died before prctl
 
     const int null_in = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    if (null_in < 0 || dup2(null_in, 0) < 0 || dup2(p.out, 1) < 0 || dup2(p.err, 2) < 0)
-        _exit(127);
+    if (null_in < 0 || dup2(null_in, 0) < 0 || dup2(p.out, 1) < 0 || dup2(p.err, 2) < 0) _exit(127);
     if (p.channel >= 0) {
         if (p.channel == kChannelFd) {
             if (fcntl(kChannelFd, F_SETFD, 0) < 0) _exit(127);
@@ -84,7 +83,7 @@ struct Prepared {
     const pid_t program = fork();
     if (program < 0) _exit(127);
     if (program == 0) {
-        struct sigaction dfl{};
+        struct sigaction dfl {};
         dfl.sa_handler = SIG_DFL;
         sigaction(SIGHUP, &dfl, nullptr);
         prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -127,7 +126,13 @@ TrialProcess::TrialProcess(const TrialCommand& command) {
     for (auto& a : args) p.argv.push_back(a.data());
     p.argv.push_back(nullptr);
     p.out = open_output(command.stdout_file);
-    p.err = command.stderr_file == command.stdout_file ? p.out : open_output(command.stderr_file);
+    try {
+        p.err =
+            command.stderr_file == command.stdout_file ? p.out : open_output(command.stderr_file);
+    } catch (...) {
+        close(p.out);
+        throw;
+    }
     p.channel = command.channel_fd;
     const std::string cwd = command.cwd.string();
     if (!cwd.empty()) p.cwd = cwd.c_str();

@@ -66,7 +66,8 @@ std::vector<TrialView> trial_views(const std::vector<TrialRecord>& trials, bool 
         v.state = t.state;
         v.params = t.params;
         if (t.state == TrialState::complete && t.value) v.value = sign * *t.value;
-        for (const auto& [step, value] : t.intermediate) v.intermediate.emplace_back(step, sign * value);
+        for (const auto& [step, value] : t.intermediate)
+            v.intermediate.emplace_back(step, sign * value);
         views.push_back(std::move(v));
     }
     return views;
@@ -87,14 +88,21 @@ std::unique_ptr<RunningTrial> start_trial(const TrialSetup& setup, const TrialRe
     if (spec.command.empty()) {
         const fs::path experiment = trial->dir / "experiment.ini";
         support::write_file_atomic(
-            experiment, relocate_experiment(substitute(setup.base_text, spec.space, record.params),
-                                            fs::absolute(spec.experiment).parent_path(), trial->dir));
+            experiment,
+            relocate_experiment(substitute(setup.base_text, spec.space, record.params),
+                                fs::absolute(spec.experiment).parent_path(), trial->dir));
         trial->max_epochs = trial_max_epochs(spec, setup.base_text, record.params);
         const ChannelPair pair = make_channel_pair();
         trial->channel = std::make_unique<ChannelReader>(pair.parent);
-        command.argv = {setup.program.string(), "train", experiment.string(),
-                        "--trial-dir", trial->dir.string(), "--trial-channel", "3",
-                        "--trial-objective", spec.objective};
+        command.argv = {setup.program.string(),
+                        "train",
+                        experiment.string(),
+                        "--trial-dir",
+                        trial->dir.string(),
+                        "--trial-channel",
+                        "3",
+                        "--trial-objective",
+                        spec.objective};
         command.argv.insert(command.argv.end(), setup.trial_args.begin(), setup.trial_args.end());
         command.stdout_file = command.stderr_file;
         command.channel_fd = pair.child;
@@ -139,15 +147,15 @@ void handle_channel(RunningTrial& trial, StudyStorage& storage, Pruner* pruner,
             continue;
         }
         if (m.kind == ChannelMessage::Kind::epoch && !std::isfinite(m.value))
-            trial.kill_reason = fmt::format("diverged at epoch {} ({} {})", m.epoch,
-                                            spec.objective, m.value);
+            trial.kill_reason =
+                fmt::format("diverged at epoch {} ({} {})", m.epoch, spec.objective, m.value);
         else if (m.kind == ChannelMessage::Kind::diverged)
             trial.kill_reason = fmt::format("diverged at epoch {} (loss not finite)", m.epoch);
         else if (m.kind == ChannelMessage::Kind::missing) {
             trial.objective_missing = true;
             trial.missing_names = m.text;
-            trial.kill_reason = "objective '" + spec.objective + "' not logged (logged: " +
-                                m.text + ")";
+            trial.kill_reason =
+                "objective '" + spec.objective + "' not logged (logged: " + m.text + ")";
         } else
             trial.kill_reason = "bad message from the trial: '" + line.substr(0, 200) + "'";
         trial.process->kill();
@@ -167,7 +175,8 @@ TrialOutcome conclude_trial(const RunningTrial& trial, const TrialExit& exit,
     } else if (exit.code != 0) {
         std::error_code ec;
         const bool log_empty = fs::file_size(log, ec) == 0 || ec;
-        o.reason = exit.describe() + ": " + last_line(spec.command.empty() || !log_empty ? log : output);
+        o.reason =
+            exit.describe() + ": " + last_line(spec.command.empty() || !log_empty ? log : output);
     } else if (!spec.command.empty()) {
         const std::string line = last_line(output);
         double value = 0.0;

@@ -33,12 +33,12 @@ struct RunningTrial {
     std::filesystem::path dir;  // trials/NNNN
     std::uint64_t max_epochs = 0;
     std::unique_ptr<TrialProcess> process;
-    std::unique_ptr<ChannelReader> channel;  // null for `command =`
+    std::unique_ptr<ChannelReader> channel;                  // null for `command =`
     std::vector<std::pair<std::uint64_t, double>> reported;  // as logged
     StudyClock::time_point deadline = StudyClock::time_point::max();
     bool prune_sent = false;
-    std::string kill_reason;     // set when the study killed it (timeout, diverged, ...)
-    std::string missing_names;   // set when the objective is not logged (a study error)
+    std::string kill_reason;    // set when the study killed it (timeout, diverged, ...)
+    std::string missing_names;  // set when the objective is not logged (a study error)
     bool objective_missing = false;
 };
 

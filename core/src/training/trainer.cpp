@@ -312,6 +312,12 @@ Trainer::EpochSums Trainer::train_epoch(const Subset& order, TrainState& state, 
         state.epoch_seconds = seconds_since(t0);
         state.batch_logs.set("loss", (sums.loss + sums.penalty) / sums.seen);
         for (auto& c : callbacks_) c->on_batch_end(state);
+        // A callback's stop is honoured before the next batch (callback.hpp); a partial epoch
+        // is not reported as if it were complete.
+        if (state.stop_training && batch + 1 < state.batches) {
+            sums.seen = 0;
+            break;
+        }
         if (interrupt_requested()) {
             state.stop_training = true;
             state.stop_reason = "interrupted (Ctrl-C) during epoch " +

@@ -9,6 +9,7 @@
 #define BOOST_TEST_MODULE hyperband
 #include <boost/test/unit_test.hpp>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "plexus/plexus.hpp"
@@ -29,11 +30,9 @@ std::vector<double> flat(std::size_t epochs, double value) {
 // `others` as the rest of the study.
 bool prunes(std::vector<TrialView> others, std::uint64_t number, std::vector<double> earlier,
             double value, std::uint64_t max_steps = 27, const std::string& spec = "hyperband") {
-    auto pruner = plexus::testing::load<plexus::Pruner>(spec);
-    const std::uint64_t step = earlier.size() + 1;
-    earlier.push_back(value);
-    others.push_back(make_trial(number, TrialState::running, earlier));
-    return pruner->should_prune({number, step, value, max_steps}, others);
+    return plexus::testing::prunes_report(*plexus::testing::load<plexus::Pruner>(spec),
+                                          std::move(others), number, std::move(earlier), value,
+                                          max_steps);
 }
 
 }  // namespace
@@ -96,14 +95,12 @@ BOOST_AUTO_TEST_CASE(bad_parameters_are_refused) {
 // HyperbandPruner(min_resource=1, max_resource=27, reduction_factor=3), Plexus's bracket
 // assignment and too-few rule patched in).
 BOOST_AUTO_TEST_CASE(a_simulated_study_prunes_as_optuna_and_keeps_the_best_trial) {
-    const auto curves = plexus::testing::synthetic_curves(30, 2017);
     auto pruner = plexus::testing::load<plexus::Pruner>("hyperband");
-    const auto sim = plexus::testing::simulate(*pruner, curves, 27);
+    const auto sim = plexus::testing::simulate_reference_study(*pruner);
     BOOST_TEST_MESSAGE(plexus::testing::summary("hyperband", sim));
     BOOST_TEST(sim.epochs == 420u);  // of 810 unpruned
     const std::vector<std::uint64_t> pruned{2,  6,  7,  9,  10, 11, 12, 14, 16,
                                             17, 19, 21, 22, 24, 26, 27, 29};
     BOOST_TEST(plexus::testing::pruned_trials(sim) == pruned, boost::test_tools::per_element());
-    BOOST_TEST(plexus::testing::best_curve(curves, 27) == 15u);
-    BOOST_TEST((sim.trials[15].state == TrialState::complete));
+    BOOST_TEST((sim.trials[plexus::testing::kReferenceBest].state == TrialState::complete));
 }

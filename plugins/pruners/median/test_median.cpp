@@ -4,6 +4,7 @@
 #include <boost/test/unit_test.hpp>
 #include <cmath>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "plexus/plexus.hpp"
@@ -30,11 +31,9 @@ std::vector<TrialView> five_completed() {
 // its report of `value` at the next epoch.
 bool prunes(const std::string& spec, std::vector<TrialView> history, std::uint64_t number,
             std::vector<double> earlier, double value, std::uint64_t max_steps = 10) {
-    auto pruner = plexus::testing::load<plexus::Pruner>(spec);
-    const std::uint64_t step = earlier.size() + 1;
-    earlier.push_back(value);
-    history.push_back(make_trial(number, TrialState::running, earlier));
-    return pruner->should_prune({number, step, value, max_steps}, history);
+    return plexus::testing::prunes_report(*plexus::testing::load<plexus::Pruner>(spec),
+                                          std::move(history), number, std::move(earlier), value,
+                                          max_steps);
 }
 
 }  // namespace
@@ -125,14 +124,12 @@ BOOST_AUTO_TEST_CASE(bad_parameters_are_refused) {
 
 // Expected: plugins/pruners/optuna_reference.py median (Optuna 3.1's MedianPruner).
 BOOST_AUTO_TEST_CASE(a_simulated_study_prunes_as_optuna_and_keeps_the_best_trial) {
-    const auto curves = plexus::testing::synthetic_curves(30, 2017);
     auto pruner = plexus::testing::load<plexus::Pruner>("median");
-    const auto sim = plexus::testing::simulate(*pruner, curves, 27);
+    const auto sim = plexus::testing::simulate_reference_study(*pruner);
     BOOST_TEST_MESSAGE(plexus::testing::summary("median", sim));
     BOOST_TEST(sim.epochs == 382u);  // of 810 unpruned
     const std::vector<std::uint64_t> pruned{5,  6,  7,  8,  9,  10, 11, 12, 13, 16,
                                             17, 19, 20, 21, 22, 23, 24, 26, 27, 29};
     BOOST_TEST(plexus::testing::pruned_trials(sim) == pruned, boost::test_tools::per_element());
-    BOOST_TEST(plexus::testing::best_curve(curves, 27) == 15u);  // a = 0.232, b = 0.308
-    BOOST_TEST((sim.trials[15].state == TrialState::complete));
+    BOOST_TEST((sim.trials[plexus::testing::kReferenceBest].state == TrialState::complete));
 }

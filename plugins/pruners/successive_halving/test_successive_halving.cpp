@@ -5,6 +5,7 @@
 #include <boost/test/unit_test.hpp>
 #include <cmath>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "plexus/plexus.hpp"
@@ -29,11 +30,9 @@ std::vector<TrialView> five_flat() {
 // epoch.
 bool prunes(const std::string& spec, std::vector<TrialView> history, std::vector<double> earlier,
             double value, std::uint64_t max_steps = 100) {
-    auto pruner = plexus::testing::load<plexus::Pruner>(spec);
-    const std::uint64_t step = earlier.size() + 1;
-    earlier.push_back(value);
-    history.push_back(make_trial(99, TrialState::running, earlier));
-    return pruner->should_prune({99, step, value, max_steps}, history);
+    return plexus::testing::prunes_report(*plexus::testing::load<plexus::Pruner>(spec),
+                                          std::move(history), 99, std::move(earlier), value,
+                                          max_steps);
 }
 
 std::vector<double> epochs(std::size_t n, double value) {
@@ -139,14 +138,12 @@ BOOST_AUTO_TEST_CASE(bad_parameters_are_refused) {
 // Expected: plugins/pruners/optuna_reference.py successive_halving (Optuna 3.1's
 // SuccessiveHalvingPruner(min_resource=1, reduction_factor=3), too-few rule patched in).
 BOOST_AUTO_TEST_CASE(a_simulated_study_prunes_as_optuna_and_keeps_the_best_trial) {
-    const auto curves = plexus::testing::synthetic_curves(30, 2017);
     auto pruner = plexus::testing::load<plexus::Pruner>("successive_halving min_resource=1");
-    const auto sim = plexus::testing::simulate(*pruner, curves, 27);
+    const auto sim = plexus::testing::simulate_reference_study(*pruner);
     BOOST_TEST_MESSAGE(plexus::testing::summary("successive_halving", sim));
     BOOST_TEST(sim.epochs == 204u);  // of 810 unpruned
     const std::vector<std::uint64_t> pruned{2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14,
                                             16, 17, 19, 20, 21, 22, 23, 24, 25, 26, 27, 29};
     BOOST_TEST(plexus::testing::pruned_trials(sim) == pruned, boost::test_tools::per_element());
-    BOOST_TEST(plexus::testing::best_curve(curves, 27) == 15u);
-    BOOST_TEST((sim.trials[15].state == TrialState::complete));
+    BOOST_TEST((sim.trials[plexus::testing::kReferenceBest].state == TrialState::complete));
 }

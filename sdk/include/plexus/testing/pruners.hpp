@@ -26,6 +26,16 @@ inline TrialView make_trial(std::uint64_t number, TrialState state,
     return trial;
 }
 
+/// Asks `pruner` about trial `number`'s report of `value` at the epoch after `earlier` (its
+/// values at epochs 1, 2, ...), the trial added to `others` as running.
+inline bool prunes_report(Pruner& pruner, std::vector<TrialView> others, std::uint64_t number,
+                          std::vector<double> earlier, double value, std::uint64_t max_steps) {
+    const std::uint64_t step = earlier.size() + 1;
+    earlier.push_back(value);
+    others.push_back(make_trial(number, TrialState::running, earlier));
+    return pruner.should_prune({number, step, value, max_steps}, others);
+}
+
 /// A learning curve that falls from a + b at epoch 1 towards a.
 struct SyntheticCurve {
     double a = 0.0;
@@ -79,6 +89,13 @@ inline Simulation simulate(Pruner& pruner, const std::vector<SyntheticCurve>& cu
     }
     return sim;
 }
+
+/// The study of plugins/pruners/optuna_reference.py: synthetic_curves(30, 2017), 27 epochs
+/// each. Its best trial (lowest value at epoch 27) is trial kReferenceBest.
+inline Simulation simulate_reference_study(Pruner& pruner) {
+    return simulate(pruner, synthetic_curves(30, 2017), 27);
+}
+inline constexpr std::uint64_t kReferenceBest = 15;  // a = 0.232, b = 0.308
 
 /// The numbers of the trials the simulation pruned, in order.
 inline std::vector<std::uint64_t> pruned_trials(const Simulation& sim) {

@@ -66,6 +66,12 @@ struct LineChart {
     std::vector<Series> series;
     double best_x = 0.0;     // marked with a dashed vertical line when > 0
     bool allow_log = false;  // log y axis when every value is positive and they span > 10×
+    std::string x_label = "epoch";
+    bool log_x = false;  // x values > 0 on a log axis (learning rates) instead of integer ticks
+    std::string best_label = "best epoch";  // the marker's label and legend entry
+    /// A file of its own: the SVG namespace and the chart's styles inline (the report has
+    /// them in its stylesheet).
+    bool standalone = false;
 };
 
 /// A line chart: axes with integer x ticks, y ticks and grid, a legend, one polyline per run

@@ -20,14 +20,17 @@ namespace plexus::core {
 
 struct TuneOptions {
     RegistryOptions registry;
-    std::uint64_t trials = 0;             // 0: the study file's (a grid's size when unset)
-    std::uint64_t parallel = 0;           // 0: the study file's
-    std::optional<std::string> storage;   // overrides the study file's URL
+    std::uint64_t trials = 0;            // 0: the study file's (a grid's size when unset)
+    std::uint64_t parallel = 0;          // 0: the study file's
+    std::optional<std::string> storage;  // overrides the study file's URL
     /// The `plexus` binary trials run (`train TRIAL.ini ...`), and the arguments every trial
     /// gets besides its own (--plugin-path ...).
     std::filesystem::path program = "/proc/self/exe";
     std::vector<std::string> trial_args;
     double heartbeat_seconds = 5.0;
+    /// Keep a live summary line (running trials, their epoch and value, the best so far)
+    /// redrawn in place under the progress lines: for a terminal.
+    bool live = false;
 };
 
 /// What run_study ended with.

@@ -63,19 +63,22 @@ public:
 
     /// In one transaction: marks running trials for which `stale` holds as failed
     /// ("interrupted: ..."); then, unless `planned` trials already count (complete, pruned,
-    /// failed other than interrupted-and-re-run, and running), creates the next trial
+    /// failed other than interrupted, and running: an interrupted trial's parameters are
+    /// re-run by a later trial, which counts instead), creates the next trial
     /// (number = trials so far) in state running for `worker`, with the parameters of the
     /// oldest interrupted trial not yet re-run (marking it re-run) or else `suggest`'s.
     /// Returns it, or nullopt when the plan is complete.
     virtual std::optional<TrialRecord> claim(std::uint64_t planned, const std::string& worker,
                                              const StaleFn& stale, const SuggestFn& suggest) = 0;
 
-    /// Records the value of a running trial at a 1-based epoch.
+    /// Records the value of a running trial at a 1-based epoch (again: replaces it). A NaN
+    /// reads back as NaN. A trial no longer running (another worker declared it
+    /// interrupted) is left as it is, here and in finish().
     virtual void report(std::int64_t trial_id, std::uint64_t step, double value) = 0;
     /// Refreshes the heartbeat of every running trial of `worker`.
     virtual void heartbeat(const std::string& worker) = 0;
-    /// Ends a running trial: complete (with its value), pruned or failed (with the reason and
-    /// the tail of its log).
+    /// Ends a running trial: complete (with its value, not NaN), pruned or failed (with the
+    /// reason and the tail of its log; bytes that are not UTF-8 are stored as '?').
     virtual void finish(std::int64_t trial_id, TrialState state, std::optional<double> value,
                         std::uint64_t epochs, const std::string& reason,
                         const std::string& log_tail) = 0;

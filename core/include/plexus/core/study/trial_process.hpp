@@ -19,7 +19,7 @@ struct TrialCommand {
     std::vector<std::string> argv;
     std::filesystem::path stdout_file;  // created or truncated
     std::filesystem::path stderr_file;  // may equal stdout_file: then both share one file
-    std::filesystem::path cwd;  // where it runs; empty: this process's working folder
+    std::filesystem::path cwd;          // where it runs; empty: this process's working folder
     /// An open descriptor the program receives as fd 3 (the trial channel); -1 for none.
     int channel_fd = -1;
 };
