@@ -45,8 +45,8 @@ def main():
             path = os.path.join(args.work, study + ".ini")
             shutil.rmtree(os.path.join(args.work, study), ignore_errors=True)
             with open(path, "w") as f:
-                f.write("[study]\ncommand = %s %s %s\ndirection = minimize\nsampler = %s\ntrials = %d\nseed = %d\n"
-                        "[space]\n" % (objective, name,
+                f.write("[study]\ncommand = %s %s %s\ndirection = minimize\nsampler = %s\n"
+                        "trials = %d\nseed = %d\n[space]\n" % (objective, name,
                                        " ".join("${x%d}" % d for d in range(dims)),
                                        args.sampler, args.trials, seed))
                 for d in range(dims):
