@@ -185,6 +185,8 @@ protected:
     }
     void run_fused(const plexus::fused::AdamUpdate& op) override { timed(op, op.grad); }
     void run_fused(const plexus::fused::SgdMomentumUpdate& op) override { timed(op, op.grad); }
+    void run_fused(const plexus::fused::Conv2dForward& op) override { timed(op, op.y); }
+    void run_fused(const plexus::fused::Conv2dBackward& op) override { timed(op, op.dy); }
 
     void run_im2col(const plexus::Tensor& x, const plexus::Tensor& col,
                     const plexus::Window2d& w) override {
