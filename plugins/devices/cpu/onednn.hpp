@@ -29,7 +29,7 @@ namespace plexus_cpu {
 
 class OnednnConv {
 public:
-    // The module beside this plugin, or nothing (PLEXUS_CPU_ONEDNN=0 turns it off).
+    // The module (lib/plexus/plexus_cpu_onednn.so beside lib/plexus/plugins), or nothing (PLEXUS_CPU_ONEDNN=0 turns it off).
     static std::unique_ptr<OnednnConv> load(int threads) {
         const char* off = std::getenv("PLEXUS_CPU_ONEDNN");
         if (off && std::string(off) == "0") return nullptr;

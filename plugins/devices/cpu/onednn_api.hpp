@@ -1,7 +1,8 @@
 // The interface between the cpu device and its optional oneDNN module (onednn_conv.cpp,
-// built as plexus_cpu_onednn.so beside the plugin when CMake finds oneDNN). The device loads
-// the module with dlopen rather than linking oneDNN, so that it can set OMP_WAIT_POLICY
-// before oneDNN's OpenMP runtime (libgomp) reads it at load time: see onednn.hpp.
+// built as plexus_cpu_onednn.so in the folder above the plugins' when CMake finds
+// oneDNN). The device loads the module with dlopen rather than linking oneDNN, so that it
+// can set OMP_WAIT_POLICY before oneDNN's OpenMP runtime (libgomp) reads it at load time:
+// see onednn.hpp.
 //
 // Both sides are built together from this header, so a C++ interface is safe; only the one
 // entry point is looked up by name.
@@ -37,6 +38,7 @@ public:
 using CreateFn = ConvPlan* (*)(const ConvShape& shape, int threads, char* error,
                                std::size_t error_size);
 inline constexpr const char* kCreateSymbol = "plexus_onednn_create";
-inline constexpr const char* kModuleName = "plexus_cpu_onednn.so";
+// The module's path from the folder of the device plugin.
+inline constexpr const char* kModuleName = "../plexus_cpu_onednn.so";
 
 }  // namespace plexus_onednn
