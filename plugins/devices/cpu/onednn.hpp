@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "onednn_api.hpp"
+#include "plexus/error.hpp"
 #include "plexus/fused.hpp"
 
 namespace plexus_cpu {
@@ -38,15 +39,20 @@ public:
         return std::unique_ptr<OnednnConv>(new OnednnConv(create, threads));
     }
 
-    // The base class checked the operands (plexus::Device::try_fused).
+    // The base class checked the operands (plexus::Device::try_fused). A oneDNN failure
+    // becomes a DeviceError that names the way around it.
     void forward(const plexus::fused::Conv2dForward& op) {
-        plan(op.window, op.filters).forward(at(&op.x), at(&op.kernel), at(op.bias), at(&op.y));
+        guarded(op.kKey, [&] {
+            plan(op.window, op.filters).forward(at(&op.x), at(&op.kernel), at(op.bias), at(&op.y));
+        });
     }
 
     void backward(const plexus::fused::Conv2dBackward& op) {
-        plan(op.window, op.filters)
-            .backward(at(&op.x), at(&op.kernel), at(&op.dy), at(op.dx), at(op.dkernel),
-                      op.dkernel ? at(op.dbias) : nullptr);
+        guarded(op.kKey, [&] {
+            plan(op.window, op.filters)
+                .backward(at(&op.x), at(&op.kernel), at(&op.dy), at(op.dx), at(op.dkernel),
+                          op.dkernel ? at(op.dbias) : nullptr);
+        });
     }
 
 private:
@@ -67,6 +73,18 @@ private:
                 dlsym(handle, plexus_onednn::kCreateSymbol));
         }();
         return create;
+    }
+
+    template <class F>
+    static void guarded(plexus::fused::Key key, F&& run) {
+        try {
+            run();
+        } catch (const std::runtime_error& e) {
+            throw plexus::DeviceError("cpu: " + std::string(plexus::fused::key_name(key)) +
+                                      ": " + e.what() +
+                                      "; set `device = cpu onednn=false` to run conv2d without "
+                                      "oneDNN");
+        }
     }
 
     static float* at(const plexus::Tensor* t) {
