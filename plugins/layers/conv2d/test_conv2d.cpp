@@ -148,6 +148,8 @@ BOOST_AUTO_TEST_CASE(fused_kernels_match_the_primitive_path) {
                     auto layer = load<plexus::Layer>(std::string("conv2d ") + spec +
                                                      (fused ? "" : " fused=false"));
                     const plexus::Shape out = layer->build(input, *device, {});
+                    for (plexus::Parameter* p : layer->parameters())  // a bias too, not zeros
+                        device->upload(p->value, pattern(p->value.numel(), 13, 17, 8, 16));
                     const auto x =
                         make_tensor(*device, input, pattern(input.numel(), 37, 23, 11, 8));
                     const auto dy = make_tensor(*device, out, pattern(out.numel(), 29, 19, 9, 4));
