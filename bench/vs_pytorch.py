@@ -65,12 +65,25 @@ def conv_gemm_profile(plexus, tmp):
     rows = {}
     for line in res.stderr.splitlines():
         parts = line.split()
-        if len(parts) < 6 or parts[0] != "gemm":
+        if len(parts) < 7 or parts[0] not in ("gemm", "conv2d"):
             continue
         dims = [int(v) for v in parts[2].split("x")]
         if any(d % 196 == 0 and d > 3136 for d in dims):
-            rows[f"{parts[1]}:{parts[2]}"] = (int(parts[3]), float(parts[4]), float(parts[6]))
+            prefix = "conv2d " if parts[0] == "conv2d" else ""
+            rows[f"{prefix}{parts[1]}:{parts[2]}"] = (int(parts[3]), float(parts[4]), float(parts[6]))
     return rows
+
+
+def equivalent_gemms(row):
+    """The GEMM shapes a profile row stands for: itself, or for a fused convolution (the cpu
+    device's oneDNN path, named "conv2d PASS:MxNxK") the im2col GEMMs conv2d runs instead:
+    forward W·patchesᵀ, backward dW = cf·patches and d(patches) = cfᵀ·W."""
+    if not row.startswith("conv2d "):
+        return [row]
+    pass_, dims = row[len("conv2d "):].split(":")
+    m, n, k = dims.split("x")
+    return {"forward": [f"NT:{m}x{n}x{k}"], "backward": [f"NN:{m}x{k}x{n}", f"TN:{n}x{k}x{m}"],
+            "backward_weights": [f"NN:{m}x{k}x{n}"], "backward_data": [f"TN:{n}x{k}x{m}"]}[pass_]
 
 
 def print_conv_gemms(rows, ceiling):
@@ -80,12 +93,14 @@ def print_conv_gemms(rows, ceiling):
     alone = {c["shape"]: c["gflops"] for c in ceiling["shapes"]}
     flops = seconds = ceiling_seconds = 0.0
     for shape, (calls, ms, gflops) in rows.items():
-        f = gemm_flops(shape) * calls
-        flops, seconds, ceiling_seconds = flops + f, seconds + ms / 1e3, ceiling_seconds + f / (alone[shape] * 1e9)
-        print(f"    {shape:24} {calls:6} calls {ms:9.1f} ms {gflops:7.1f} GFLOP/s; ceiling "
-              f"{alone[shape]:6.1f} GFLOP/s: {100 * gflops / alone[shape]:4.0f} %")
+        gemms = equivalent_gemms(shape)
+        f = sum(gemm_flops(g) for g in gemms) * calls
+        at_ceiling = sum(gemm_flops(g) / (alone[g] * 1e9) for g in gemms) * calls
+        flops, seconds, ceiling_seconds = flops + f, seconds + ms / 1e3, ceiling_seconds + at_ceiling
+        print(f"    {shape:32} {calls:6} calls {ms:9.1f} ms {gflops:7.1f} GFLOP/s; ceiling "
+              f"{f / at_ceiling / 1e9:6.1f} GFLOP/s: {100 * at_ceiling / (ms / 1e3):4.0f} %")
     if seconds > 0:
-        print(f"    {'all':24} {flops / seconds / 1e9:36.1f} GFLOP/s; ceiling "
+        print(f"    {'all':32} {flops / seconds / 1e9:36.1f} GFLOP/s; ceiling "
               f"{flops / ceiling_seconds / 1e9:6.1f} GFLOP/s: {100 * ceiling_seconds / seconds:4.0f} %")
 
 
@@ -201,7 +216,8 @@ def main():
         with tempfile.TemporaryDirectory() as tmp:
             conv_rows = conv_gemm_profile(plexus, tmp)
         if conv_rows:
-            conv_ceiling = json.loads(run([ceiling_tool, *conv_rows]).stdout)
+            shapes = sorted({g for row in conv_rows for g in equivalent_gemms(row)})
+            conv_ceiling = json.loads(run([ceiling_tool, *shapes]).stdout)
 
     startup = []
     for _ in range(10):

@@ -71,6 +71,18 @@ void run_optimizer(Device& d, const std::string& spec) {
     d.synchronize();
 }
 
+// A conv2d layer's forward and backward with dx (a 3x3 same convolution with bias).
+void run_conv2d(Device& d, const std::string& spec = "conv2d filters=4 kernel=3 padding=same") {
+    auto layer = load<plexus::Layer>(spec, {PLEXUS_TEST_PLUGIN_DIR});
+    const plexus::Shape shape{2, 3, 5, 5};
+    const plexus::Shape out = layer->build(shape, d, {});
+    const Tensor x = uniform(d, shape, 6), y = d.alloc(out), dy = uniform(d, out, 7),
+                 dx = d.alloc(shape);
+    layer->forward(x, y, plexus::Mode::train);
+    layer->backward(x, y, dy, &dx);
+    d.synchronize();
+}
+
 // The component that offers each key; a key added to plexus/fused.hpp without an entry here
 // fails every_key_has_a_component.
 const std::map<Key, std::function<void(Device&)>>& components() {
@@ -81,6 +93,8 @@ const std::map<Key, std::function<void(Device&)>>& components() {
         {Key::softmax_cross_entropy_backward, run_softmax_cross_entropy},
         {Key::adam_update, [](Device& d) { run_optimizer(d, "adam"); }},
         {Key::sgd_momentum_update, [](Device& d) { run_optimizer(d, "sgd momentum=0.9"); }},
+        {Key::conv2d_forward, [](Device& d) { run_conv2d(d); }},
+        {Key::conv2d_backward, [](Device& d) { run_conv2d(d); }},
     };
     return map;
 }
@@ -113,6 +127,7 @@ void check_fused_false_runs_none(Device& d) {
     layer->forward(x, y, plexus::Mode::train);
     layer->backward(x, y, x, nullptr);
     run_optimizer(d, "adam fused=false");
+    run_conv2d(d, "conv2d filters=4 kernel=3 padding=same fused=false");
     for (Key key : plexus::fused::kAllKeys)
         BOOST_TEST(d.counters().fused_runs[static_cast<std::size_t>(key)] == 0u);
 }

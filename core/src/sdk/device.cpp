@@ -199,6 +199,36 @@ void check_operands(const OperandCheck& check, const fused::SgdMomentumUpdate& o
     check(o.velocity, "velocity", n);
 }
 
+// The conv2d keys: the window is checked as the window ops check it, and its batch is x's.
+void check_conv2d(const OperandCheck& check, const Tensor& x, const Tensor& kernel,
+                  const Window2d& w, std::size_t filters) {
+    // key_name views a string literal, so its data() is NUL-terminated.
+    check.device.check_window(w, fused::key_name(check.key).data());
+    check(x, "x", w.batch * w.channels * w.in_plane());
+    if (x.rows() != w.batch || filters == 0) [[unlikely]]
+        throw DeviceError(check.device.name() + ": " + std::string(fused::key_name(check.key)) +
+                          ": 'x' has shape " + x.shape().str() + " but the window's batch is " +
+                          std::to_string(w.batch) + " and filters " + std::to_string(filters) +
+                          "; pass window.batch = x.rows() and filters >= 1");
+    check(kernel, "kernel", filters * w.patch());
+}
+
+void check_operands(const OperandCheck& check, const fused::Conv2dForward& o) {
+    const Window2d w = o.window;
+    check_conv2d(check, o.x, o.kernel, w, o.filters);
+    check(o.bias, "bias", o.filters);
+    check(o.y, "y", w.batch * o.filters * w.out_plane());
+}
+
+void check_operands(const OperandCheck& check, const fused::Conv2dBackward& o) {
+    const Window2d w = o.window;
+    check_conv2d(check, o.x, o.kernel, w, o.filters);
+    check(o.dy, "dy", w.batch * o.filters * w.out_plane());
+    check(o.dx, "dx", o.x.numel());
+    check(o.dkernel, "dkernel", o.kernel.numel());
+    check(o.dbias, "dbias", o.filters);
+}
+
 }  // namespace
 
 template <class Op>
@@ -228,6 +258,12 @@ bool Device::try_fused(const fused::AdamUpdate& op) {
 bool Device::try_fused(const fused::SgdMomentumUpdate& op) {
     return dispatch_fused(op);
 }
+bool Device::try_fused(const fused::Conv2dForward& op) {
+    return dispatch_fused(op);
+}
+bool Device::try_fused(const fused::Conv2dBackward& op) {
+    return dispatch_fused(op);
+}
 
 namespace {
 [[noreturn]] void unimplemented(const Device& device, fused::Key key) {
@@ -253,6 +289,12 @@ void Device::run_fused(const fused::AdamUpdate& op) {
     unimplemented(*this, op.kKey);
 }
 void Device::run_fused(const fused::SgdMomentumUpdate& op) {
+    unimplemented(*this, op.kKey);
+}
+void Device::run_fused(const fused::Conv2dForward& op) {
+    unimplemented(*this, op.kKey);
+}
+void Device::run_fused(const fused::Conv2dBackward& op) {
     unimplemented(*this, op.kKey);
 }
 

@@ -39,6 +39,9 @@
 #include <unistd.h>
 
 #include "checks.hpp"
+#if PLEXUS_CPU_ONEDNN
+#include "onednn.hpp"
+#endif
 #include "profiler.hpp"
 #include "worker_pool.hpp"
 #include "plexus/device.hpp"
@@ -87,6 +90,10 @@ constexpr plexus::ParamSpec kParams[] = {
      std::numeric_limits<double>::infinity(), "auto|avx2|baseline",
      "Instruction set of the elementwise, reduction and optimizer loops: auto takes AVX2 where "
      "the processor has it"},
+    {"onednn", plexus::ParamType::boolean, "true", -std::numeric_limits<double>::infinity(),
+     std::numeric_limits<double>::infinity(), nullptr,
+     "Run conv2d's fused keys with oneDNN's direct convolutions where the build has them "
+     "(false: conv2d's im2col + GEMM path)"},
 };
 
 bool has_avx2() {

@@ -185,6 +185,13 @@ protected:
     }
     void run_fused(const plexus::fused::AdamUpdate& op) override { timed(op, op.grad); }
     void run_fused(const plexus::fused::SgdMomentumUpdate& op) override { timed(op, op.grad); }
+    void run_fused(const plexus::fused::Conv2dForward& op) override {
+        timed_conv(op, "forward", 1);
+    }
+    void run_fused(const plexus::fused::Conv2dBackward& op) override {
+        timed_conv(op, op.dx ? (op.dkernel ? "backward" : "backward_data") : "backward_weights",
+                   (op.dx ? 1 : 0) + (op.dkernel ? 1 : 0));
+    }
 
     void run_im2col(const plexus::Tensor& x, const plexus::Tensor& col,
                     const plexus::Window2d& w) override {
@@ -238,6 +245,19 @@ private:
         profile_.end(fmt::format("fused {}{}", plexus::fused::key_name(Op::kKey),
                                  lead.numel() >= 32768 ? " (>= 32768 elements)" : ""),
                      t0);
+    }
+
+    // A convolution, named and counted as the im2col GEMM it replaces (M = filters, N = the
+    // output positions, K = C*kh*kw; `products` such GEMMs), so that bench/vs_pytorch.py can
+    // set it against the sgemm ceiling on those shapes.
+    template <class Op>
+    void timed_conv(const Op& op, const char* pass, int products) {
+        const plexus::Window2d w = op.window;
+        const std::size_t m = op.filters, n = w.batch * w.out_plane(), k = w.patch();
+        const auto t0 = profile_.begin();
+        Device::run_fused(op);
+        profile_.end(fmt::format("conv2d {} {}x{}x{}", pass, m, n, k), t0,
+                     2.0 * products * double(m) * double(n) * double(k));
     }
 
     OpProfiler profile_;

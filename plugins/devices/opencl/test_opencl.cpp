@@ -122,6 +122,9 @@ BOOST_AUTO_TEST_CASE(window_ops) {
 }
 BOOST_AUTO_TEST_CASE(fused) {
     for (plexus::fused::Key key : plexus::fused::kAllKeys) {
+        // The conv2d keys are the cpu device's oneDNN path; conv2d runs im2col + GEMM here.
+        if (key == plexus::fused::Key::conv2d_forward || key == plexus::fused::Key::conv2d_backward)
+            continue;
         BOOST_TEST(opencl().fused_keys().contains(key), plexus::fused::key_name(key));
         check_all(std::string(plexus::fused::key_name(key)));
     }

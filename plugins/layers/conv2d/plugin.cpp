@@ -16,6 +16,10 @@
 // The bias, a per-row constant of cf, goes in first as a K = 1 GEMM bias x ones (there is no
 // column broadcast); the main GEMM then adds onto it.
 //
+// A device that lists both conv2d fused keys (plexus/fused.hpp; the cpu device with oneDNN)
+// runs whole passes on the NCHW tensors instead, and the layer then allocates none of the
+// buffers below; the primitive path stays the reference those keys are tested against.
+//
 // Initialisation, l1/l2 and trainable are dense's (Keras's): fan_in = C*kh*kw and
 // fan_out = filters*kh*kw, as Keras counts them for Conv2D.
 #include <cstddef>
@@ -57,6 +61,8 @@ constexpr ParamSpec kConv2dParams[] = {
     plexus::support::l1_param(),
     plexus::support::l2_param(),
     plexus::support::trainable_param(),
+    {"fused", ParamType::boolean, "true", -kInf, kInf, nullptr,
+     "Use the device's fused convolution when it has one (false forces im2col + GEMM)", 0},
 };
 
 class Conv2d final : public plexus::Layer {
@@ -67,7 +73,8 @@ public:
                 plexus::support::parse_size2d(params.get_string("stride"), "conv2d", "stride"),
                 plexus::support::parse_size2d(params.get_string("dilation"), "conv2d", "dilation"),
                 plexus::support::parse_padding(params.get_string("padding"), "conv2d")},
-          weights_(params) {}
+          weights_(params),
+          fused_(params.get_bool("fused")) {}
 
     plexus::Shape build(const plexus::Shape& input, plexus::Device& device,
                         const plexus::BuildContext& context) override {
@@ -76,6 +83,11 @@ public:
         const std::size_t c = window_.channels, kh = window_.kernel_h, kw = window_.kernel_w;
         weights_.build(device, {filters_, c, kh, kw}, filters_, static_cast<double>(c * kh * kw),
                        static_cast<double>(filters_ * kh * kw), context.seed);
+        built_ = true;
+        whole_ = fused_ && has_fused_keys(device);
+        col_rows_ = 0;
+        const plexus::Shape output{window_.batch, filters_, window_.out_h, window_.out_w};
+        if (whole_) return output;  // the fused kernels need no buffers of the layer's
         const std::size_t positions = window_.batch * window_.out_plane();
         col_ = device.alloc({positions, window_.patch()});
         cf_ = device.alloc({filters_ * positions});
@@ -83,13 +95,18 @@ public:
             ones_ = device.alloc({positions});
             device.fill(ones_, 1.0f);
         }
-        col_rows_ = 0;
-        return {window_.batch, filters_, window_.out_h, window_.out_w};
+        return output;
     }
 
     void forward(const Tensor& x, const Tensor& y, plexus::Mode) override {
         const plexus::Window2d w = window_for(x);
         plexus::Device& device = *x.device();
+        if (whole_) {
+            ran(device.try_fused(plexus::fused::Conv2dForward{
+                .x = x, .kernel = weights_.kernel.value, .bias = bias(weights_.bias.value),
+                .y = y, .window = w, .filters = filters_}));
+            return;
+        }
         const Tensor col = col_.rows(0, w.batch * w.out_plane());
         device.im2col(x, col, w);
         col_rows_ = col.rows();
@@ -110,6 +127,15 @@ public:
     void backward(const Tensor& x, const Tensor&, const Tensor& dy, const Tensor* dx) override {
         const plexus::Window2d w = window_for(x);
         plexus::Device& device = *x.device();
+        if (whole_) {
+            const bool grads = weights_.trainable;  // a frozen layer skips its weight gradients
+            ran(device.try_fused(plexus::fused::Conv2dBackward{
+                .x = x, .kernel = weights_.kernel.value, .dy = dy, .dx = dx,
+                .dkernel = grads ? &weights_.kernel.grad : nullptr,
+                .dbias = grads ? bias(weights_.bias.grad) : nullptr, .window = w,
+                .filters = filters_}));
+            return;
+        }
         const Tensor cf = channel_first(w);
         device.transpose(dy, cf, 1, w.batch, filters_, w.out_plane());  // [N, F, P] -> [F, N, P]
         if (weights_.trainable) {  // a frozen layer skips its weight gradients, not dx
@@ -131,9 +157,24 @@ public:
     std::vector<plexus::Parameter*> parameters() override { return weights_.parameters(); }
 
 private:
+    static bool has_fused_keys(const plexus::Device& device) {
+        const plexus::fused::KeySet keys = device.fused_keys();
+        return keys.contains(plexus::fused::Key::conv2d_forward) &&
+               keys.contains(plexus::fused::Key::conv2d_backward);
+    }
+
+    static void ran(bool ran) {
+        if (!ran)
+            throw plexus::DeviceError(
+                "conv2d: the device declined a fused key it listed in fused_keys() at build");
+    }
+
+    // The bias operand of a fused key: null without use_bias.
+    const Tensor* bias(const Tensor& t) const { return weights_.use_bias ? &t : nullptr; }
+
     // The window for x's batch, after checking x is what build() saw (fewer rows allowed).
     plexus::Window2d window_for(const Tensor& x) const {
-        if (col_.empty())
+        if (!built_)
             throw plexus::ShapeError("conv2d: forward/backward called before build()");
         if (x.rows() == 0 || x.rows() > window_.batch || x.cols() != sample_numel_)
             throw plexus::ShapeError("conv2d: built for up to " + std::to_string(window_.batch) +
@@ -171,6 +212,9 @@ private:
     Tensor cf_;                 // [filters, N*OH*OW] (flat): the output, or dy, channel-first
     Tensor ones_;               // [N*OH*OW] ones: the bias GEMM's right operand
     std::size_t col_rows_ = 0;  // rows of col_ holding the patches of the last forward
+    bool fused_;                // the `fused` parameter
+    bool whole_ = false;        // the device runs whole passes (the conv2d fused keys)
+    bool built_ = false;
 };
 
 }  // namespace

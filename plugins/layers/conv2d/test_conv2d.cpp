@@ -120,6 +120,54 @@ BOOST_AUTO_TEST_CASE(forward_and_backward_match_pytorch_on_every_device) {
         }
 }
 
+// A device that runs the conv2d fused keys (the cpu device with oneDNN) against the layer's
+// im2col + GEMM path (fused=false), on the same weights and inputs: the geometries of the
+// conformance table, trained with dx and without (a first layer), and frozen.
+BOOST_AUTO_TEST_CASE(fused_kernels_match_the_primitive_path) {
+    auto device = load<plexus::Device>("cpu");
+    const auto keys = device->fused_keys();
+    if (!keys.contains(plexus::fused::Key::conv2d_forward)) {
+        BOOST_TEST_MESSAGE("skipped: this build's cpu device has no conv2d fused keys");
+        return;
+    }
+    const std::pair<const char*, plexus::Shape> cases[] = {
+        {"filters=4 kernel=3 padding=same", {2, 3, 7, 9}},
+        {"filters=5 kernel=3 stride=2 padding=same", {2, 3, 7, 8}},
+        {"filters=4 kernel=3 dilation=2", {2, 2, 9, 7}},
+        {"filters=3 kernel=3x5 padding=2", {1, 1, 6, 7}},
+        {"filters=3 kernel=1 stride=2", {3, 5, 5, 5}},
+        {"filters=6 kernel=3 stride=2x1", {2, 3, 8, 6}},
+        {"filters=32 kernel=3 padding=same use_bias=false", {3, 16, 6, 6}},
+        {"filters=4 kernel=3 padding=same trainable=false", {2, 3, 5, 5}},
+    };
+    for (const auto& [spec, input] : cases)
+        for (const bool with_dx : {true, false}) {
+            BOOST_TEST_CONTEXT(spec << (with_dx ? ", dx" : ", no dx")) {
+                std::vector<std::vector<float>> got[2];
+                for (const bool fused : {true, false}) {
+                    auto layer = load<plexus::Layer>(std::string("conv2d ") + spec +
+                                                     (fused ? "" : " fused=false"));
+                    const plexus::Shape out = layer->build(input, *device, {});
+                    for (plexus::Parameter* p : layer->parameters())  // a bias too, not zeros
+                        device->upload(p->value, pattern(p->value.numel(), 13, 17, 8, 16));
+                    const auto x =
+                        make_tensor(*device, input, pattern(input.numel(), 37, 23, 11, 8));
+                    const auto dy = make_tensor(*device, out, pattern(out.numel(), 29, 19, 9, 4));
+                    const auto y = device->alloc(out), dx = device->alloc(input);
+                    device->fill(dx, 0.0f);
+                    layer->forward(x, y, plexus::Mode::train);
+                    layer->backward(x, y, dy, with_dx ? &dx : nullptr);
+                    auto& r = got[fused ? 0 : 1];
+                    r = {to_host(*device, y), to_host(*device, dx)};
+                    for (plexus::Parameter* p : layer->parameters())
+                        r.push_back(to_host(*device, p->grad));
+                }
+                BOOST_REQUIRE_EQUAL(got[0].size(), got[1].size());
+                for (std::size_t i = 0; i < got[0].size(); ++i) check_close(got[0][i], got[1][i], 1e-4f);
+            }
+        }
+}
+
 BOOST_AUTO_TEST_CASE(gradients_match_finite_differences) {
     auto device = load<plexus::Device>("cpu");
     struct Case {

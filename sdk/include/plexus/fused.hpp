@@ -24,7 +24,8 @@
 //   5. its operand check, check_operands() in core/src/sdk/device.cpp;
 //   6. its conformance cases in core/src/sdk/testing/fused_cases.cpp;
 //   7. the component that offers it in tests/test_device_fused_keys.cpp (components());
-//   8. a bump of PLEXUS_ABI_VERSION (plexus/export.hpp).
+//   8. a bump of PLEXUS_ABI_VERSION (plexus/export.hpp), unless the version is already bumped
+//      for an unreleased round.
 #pragma once
 
 #include <array>
@@ -35,6 +36,7 @@
 #include <string_view>
 
 #include "plexus/tensor.hpp"
+#include "plexus/window2d.hpp"
 
 namespace plexus::fused {
 
@@ -45,6 +47,8 @@ enum class Key : std::uint8_t {
     softmax_cross_entropy_backward,
     adam_update,
     sgd_momentum_update,
+    conv2d_forward,
+    conv2d_backward,
     count
 };
 
@@ -56,7 +60,9 @@ inline constexpr std::array<Key, kKeyCount> kAllKeys = {Key::batchnorm_forward_t
                                                         Key::batchnorm_backward,
                                                         Key::softmax_cross_entropy_backward,
                                                         Key::adam_update,
-                                                        Key::sgd_momentum_update};
+                                                        Key::sgd_momentum_update,
+                                                        Key::conv2d_forward,
+                                                        Key::conv2d_backward};
 
 namespace detail {
 // Indexed by Key.
@@ -66,7 +72,9 @@ inline constexpr std::array<std::string_view, kKeyCount> kKeyNames = {
     "batchnorm.backward",
     "softmax_cross_entropy.backward",
     "adam.update",
-    "sgd.momentum_update"};
+    "sgd.momentum_update",
+    "conv2d.forward",
+    "conv2d.backward"};
 
 // A std::array given too few initializers still compiles (the rest value-initialised), so
 // these catch a key added to Key without its entries above.
@@ -239,6 +247,42 @@ struct SgdMomentumUpdate {
     Required<bool> nesterov;
     Required<float> grad_scale;  // clipnorm's factor; 1 = none
     Required<float> clipvalue;   // 0 = no clipping
+};
+
+// The conv2d keys (plugins/layers/conv2d) take NCHW tensors: x [N, C, H, W] as the [N, C*H*W]
+// (or 4-D) tensor it is, the kernel OIHW [F, C, kh, kw], y and dy [N, F, OH, OW], with the
+// geometry (N = window.batch, C, H, W, kernel, stride, dilation, padding, OH, OW) in `window`,
+// which must pass Device::check_window. Like the layer's primitive path, they compute a
+// cross-correlation: y[n][f][oh][ow] = bias[f] + sum over c, i, j of kernel[f][c][i][j] *
+// x[n][c][oh*stride_h - pad_top + i*dilation_h][ow*stride_w - pad_left + j*dilation_w],
+// padding reading zeros. No operand may alias another.
+
+/// 2-D convolution forward: y = conv(x, kernel) + bias, as above.
+struct Conv2dForward {
+    static constexpr Key kKey = Key::conv2d_forward;
+    const Tensor& x;               // [N, C*H*W]
+    const Tensor& kernel;          // [F, C, kh, kw]: F*C*kh*kw elements
+    const Tensor* bias = nullptr;  // [F]; null means no bias
+    const Tensor& y;               // [N, F*OH*OW] written
+    Required<Window2d> window;     // N = x.rows()
+    Required<std::size_t> filters;  // F >= 1
+};
+
+/// 2-D convolution backward, for the forward of the same x and kernel: dx = the gradient
+/// reaching x (the adjoint of the forward, padding dropped), dkernel[f][c][i][j] = the sum
+/// over n, oh, ow of dy[n][f][oh][ow] times the x element that tap read, dbias[f] = the sum
+/// of dy[.][f][.][.]. Each output is overwritten (not accumulated into).
+struct Conv2dBackward {
+    static constexpr Key kKey = Key::conv2d_backward;
+    const Tensor& x;                   // [N, C*H*W] as the forward saw it
+    const Tensor& kernel;              // [F, C, kh, kw]
+    const Tensor& dy;                  // [N, F*OH*OW]
+    const Tensor* dx = nullptr;        // [N, C*H*W] written; null when no input gradient is
+                                       // needed (the first layer)
+    const Tensor* dkernel = nullptr;   // [F, C, kh, kw] written; null for a frozen layer
+    const Tensor* dbias = nullptr;     // [F] written; null without a bias or frozen
+    Required<Window2d> window;         // N = x.rows()
+    Required<std::size_t> filters;     // F >= 1
 };
 
 }  // namespace plexus::fused

@@ -175,6 +175,73 @@ void optimizer_cases(std::vector<Case>& cases, std::size_t n) {
                          fused::Key::sgd_momentum_update});
 }
 
+// A convolution geometry: x [n, c, h, w] and `filters` kernels, window w (its batch = n).
+struct ConvGeometry {
+    const char* name;
+    std::size_t filters;
+    Window2d w;
+};
+
+void conv2d_cases(std::vector<Case>& cases, const ConvGeometry& g) {
+    const Window2d w = g.w;
+    const std::size_t f = g.filters;
+    const Shape x{w.batch, w.channels, w.height, w.width}, k{f, w.channels, w.kernel_h, w.kernel_w};
+    const Shape y{w.batch, f, w.out_h, w.out_w}, b{f};
+    const std::string shape = fmt::format("{} {} {}", x.str(), k.str(), g.name);
+    for (const bool with_bias : {false, true})
+        cases.push_back({fmt::format("conv2d.forward{}", with_bias ? " bias" : ""),
+                         shape,
+                         {{x}, {k, -0.5f, 0.5f}, {b}},
+                         {{y}},
+                         [w, f, with_bias](Device& d, const Tensors& t) {
+                             require_ran(d.try_fused(fused::Conv2dForward{
+                                             .x = t[0],
+                                             .kernel = t[1],
+                                             .bias = with_bias ? &t[2] : nullptr,
+                                             .y = t[3],
+                                             .window = w,
+                                             .filters = f}),
+                                         fused::Key::conv2d_forward);
+                         },
+                         1e-4,
+                         1e-4,
+                         fused::Key::conv2d_forward});
+    // Without dx (a first layer), without weight gradients (a frozen one), and everything.
+    for (const int mode : {0, 1, 2})
+        cases.push_back({fmt::format("conv2d.backward{}",
+                                     mode == 0 ? " no dx" : mode == 1 ? " dx only" : ""),
+                         shape,
+                         {{x}, {k, -0.5f, 0.5f}, {y}},
+                         {{x}, {k}, {b}},
+                         [w, f, mode](Device& d, const Tensors& t) {
+                             require_ran(d.try_fused(fused::Conv2dBackward{
+                                             .x = t[0],
+                                             .kernel = t[1],
+                                             .dy = t[2],
+                                             .dx = mode != 0 ? &t[3] : nullptr,
+                                             .dkernel = mode != 1 ? &t[4] : nullptr,
+                                             .dbias = mode != 1 ? &t[5] : nullptr,
+                                             .window = w,
+                                             .filters = f}),
+                                         fused::Key::conv2d_backward);
+                         },
+                         1e-4,
+                         1e-3,  // dkernel sums N*OH*OW products
+                         fused::Key::conv2d_backward});
+}
+
+// Window2d fields: batch, channels, height, width, kernel_h, kernel_w, stride_h, stride_w,
+// dilation_h, dilation_w, pad_top, pad_left, out_h, out_w.
+const ConvGeometry kConvGeometries[] = {
+    {"3x3 same", 4, {2, 3, 7, 9, 3, 3, 1, 1, 1, 1, 1, 1, 7, 9}},
+    {"3x3 stride 2 same", 5, {2, 3, 7, 8, 3, 3, 2, 2, 1, 1, 1, 0, 4, 4}},
+    {"3x3 dilation 2 valid", 4, {2, 2, 9, 7, 3, 3, 1, 1, 2, 2, 0, 0, 5, 3}},
+    {"3x5 padding 2, batch 1, one channel", 3, {1, 1, 6, 7, 3, 5, 1, 1, 1, 1, 2, 2, 8, 7}},
+    {"1x1 stride 2 valid", 3, {3, 5, 5, 5, 1, 1, 2, 2, 1, 1, 0, 0, 3, 3}},
+    {"3x3 stride 2x1 valid, rows not reached", 6, {2, 3, 8, 6, 3, 3, 2, 1, 1, 1, 0, 0, 3, 4}},
+    {"3x3 same, 16 channels", 32, {3, 16, 6, 6, 3, 3, 1, 1, 1, 1, 1, 1, 6, 6}},
+};
+
 }  // namespace
 
 std::vector<Case> fused_cases() {
@@ -189,6 +256,7 @@ std::vector<Case> fused_cases() {
          {Shape{4, 3, 5, 5}, Shape{2, 6, 7, 9}, Shape{1, 2, 7, 7}, Shape{32, 16, 10, 10}})
         batchnorm_cases(cases, s);
     for (std::size_t n : {1u, 7u, 1000u}) optimizer_cases(cases, n);
+    for (const ConvGeometry& g : kConvGeometries) conv2d_cases(cases, g);
     return cases;
 }
 

@@ -1,0 +1,114 @@
+// The conv2d fused keys on the cpu device, through oneDNN (onednn_conv.cpp), when the build
+// made the module and it loads; otherwise the device does not list the keys and conv2d runs
+// its im2col + GEMM path.
+//
+// Threads: Debian's oneDNN runs on OpenMP (libgomp), whose idle threads by default spin for
+// a while after each parallel region, against OpenBLAS's threads, which run the GEMMs right
+// after; measured, that made convolutions several times slower. libgomp reads
+// OMP_WAIT_POLICY once, when it is loaded, so the module is loaded here with dlopen after
+// setting OMP_WAIT_POLICY=PASSIVE (unless the user set it), and told to use as many threads
+// as OpenBLAS. A libgomp that some other library loaded earlier keeps its own setting.
+//
+// Plans (primitives and buffers) are cached per geometry, so a layer's shapes, including a
+// last partial batch, are set up once; a step after that allocates no buffer.
+#pragma once
+
+#include <dlfcn.h>
+
+#include <cstdlib>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "onednn_api.hpp"
+#include "plexus/error.hpp"
+#include "plexus/fused.hpp"
+
+namespace plexus_cpu {
+
+class OnednnConv {
+public:
+    // The module (lib/plexus/plexus_cpu_onednn.so beside lib/plexus/plugins), or nothing (PLEXUS_CPU_ONEDNN=0 turns it off).
+    static std::unique_ptr<OnednnConv> load(int threads) {
+        const char* off = std::getenv("PLEXUS_CPU_ONEDNN");
+        if (off && std::string(off) == "0") return nullptr;
+        const plexus_onednn::CreateFn create = module();
+        if (!create) return nullptr;
+        return std::unique_ptr<OnednnConv>(new OnednnConv(create, threads));
+    }
+
+    // The base class checked the operands (plexus::Device::try_fused). A oneDNN failure
+    // becomes a DeviceError that names the way around it.
+    void forward(const plexus::fused::Conv2dForward& op) {
+        guarded(op.kKey, [&] {
+            plan(op.window, op.filters).forward(at(&op.x), at(&op.kernel), at(op.bias), at(&op.y));
+        });
+    }
+
+    void backward(const plexus::fused::Conv2dBackward& op) {
+        guarded(op.kKey, [&] {
+            plan(op.window, op.filters)
+                .backward(at(&op.x), at(&op.kernel), at(&op.dy), at(op.dx), at(op.dkernel),
+                          op.dkernel ? at(op.dbias) : nullptr);
+        });
+    }
+
+private:
+    OnednnConv(plexus_onednn::CreateFn create, int threads) : create_(create), threads_(threads) {}
+
+    // Loads the module once per process; null when it is absent or does not load.
+    static plexus_onednn::CreateFn module() {
+        static const plexus_onednn::CreateFn create = [] {
+            Dl_info info{};
+            if (!dladdr(reinterpret_cast<void*>(&OnednnConv::module), &info) || !info.dli_fname)
+                return plexus_onednn::CreateFn{};
+            std::string path = info.dli_fname;
+            path = path.substr(0, path.rfind('/') + 1) + plexus_onednn::kModuleName;
+            ::setenv("OMP_WAIT_POLICY", "PASSIVE", 0);
+            void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);  // kept until exit
+            if (!handle) return plexus_onednn::CreateFn{};
+            return reinterpret_cast<plexus_onednn::CreateFn>(
+                dlsym(handle, plexus_onednn::kCreateSymbol));
+        }();
+        return create;
+    }
+
+    template <class F>
+    static void guarded(plexus::fused::Key key, F&& run) {
+        try {
+            run();
+        } catch (const std::runtime_error& e) {
+            throw plexus::DeviceError("cpu: " + std::string(plexus::fused::key_name(key)) +
+                                      ": " + e.what() +
+                                      "; set `device = cpu onednn=false` to run conv2d without "
+                                      "oneDNN");
+        }
+    }
+
+    static float* at(const plexus::Tensor* t) {
+        return t ? static_cast<float*>(t->handle()) + t->offset() : nullptr;
+    }
+
+    plexus_onednn::ConvPlan& plan(const plexus::Window2d& w, std::size_t filters) {
+        const plexus_onednn::ConvShape shape{w.batch,    w.channels,   w.height,     w.width,
+                                             filters,    w.kernel_h,   w.kernel_w,   w.stride_h,
+                                             w.stride_w, w.dilation_h, w.dilation_w, w.pad_top,
+                                             w.pad_left, w.out_h,      w.out_w};
+        for (auto& [s, p] : plans_)
+            if (s == shape) return *p;
+        char error[512] = "";
+        std::unique_ptr<plexus_onednn::ConvPlan> p(create_(shape, threads_, error, sizeof error));
+        if (!p) throw std::runtime_error(std::string("oneDNN convolution: ") + error);
+        plans_.emplace_back(shape, std::move(p));
+        return *plans_.back().second;
+    }
+
+    plexus_onednn::CreateFn create_;
+    int threads_;
+    std::vector<std::pair<plexus_onednn::ConvShape, std::unique_ptr<plexus_onednn::ConvPlan>>>
+        plans_;
+};
+
+}  // namespace plexus_cpu
