@@ -13,11 +13,14 @@ For each seed, one after the other:
      and the trial is worth the best val_accuracy over its epochs in history.csv, the rule
      plexus tune applies. A failed run (non-zero exit, no finite value) is a failed trial.
 
-One JSON line per (tuner, seed), as summarize.py reads them: the best val_accuracy and the
-seconds per trial the tuner adds, its wall time less the time inside trials: for plexus tune
-the sum of the leaderboard's trial seconds (claim to result: the child plus writing its
-experiment and storing its epochs and result), for Optuna the time inside the objective
-function (filling in, writing the experiment, the child, reading history.csv).
+One JSON line per (tuner, seed), as summarize.py reads them: the best val_accuracy, the
+failed trials, and the seconds per trial the tuner adds: its wall time less the time inside
+trials, a trial being everything from its parameters being fixed to its value being known.
+For plexus tune that is the leaderboard's seconds (claim to result: writing the trial's
+experiment, the child, storing its epochs and result); for Optuna, the objective function's
+call (filling in, writing the experiment, the child with its output in a log file as plexus
+tune keeps it, reading history.csv, removing the temporary folder). What is left is each
+tuner's own work: sampling, its storage's bookkeeping, starting and closing the study.
 """
 import argparse
 import csv
@@ -107,8 +110,9 @@ def run_optuna(plexus, seed, trials):
             with open(experiment, "w") as f:
                 f.write(fill(base, params))
             runs = os.path.join(folder, "runs")
-            done = subprocess.run([plexus, "train", experiment, "--out", runs],
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            with open(os.path.join(folder, "log.txt"), "w") as log:
+                done = subprocess.run([plexus, "train", experiment, "--out", runs],
+                                      stdout=log, stderr=subprocess.STDOUT)
             value = None
             if done.returncode == 0:
                 found = [d for d in os.listdir(runs) if os.path.isdir(os.path.join(runs, d))]
