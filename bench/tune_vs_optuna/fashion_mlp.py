@@ -142,7 +142,7 @@ def run_optuna(plexus, seed, trials):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--trials", type=int, default=20)
-    parser.add_argument("--seeds", type=int, default=6)
+    parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--first-seed", type=int, default=0)
     parser.add_argument("--build", default="build/release")
     parser.add_argument("--work", default="build/release/tune_vs_optuna/fashion")
