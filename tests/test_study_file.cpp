@@ -1,4 +1,6 @@
 #define BOOST_TEST_MODULE study_file
+#include <sys/stat.h>
+
 #include <boost/test/unit_test.hpp>
 #include <filesystem>
 #include <fstream>
@@ -131,6 +133,11 @@ BOOST_AUTO_TEST_CASE(malformed_study_files_name_the_line) {
         BOOST_TEST(contains(e, expected), "expected '" << expected << "' in: " << e);
     }
     BOOST_TEST(contains(error_of(dir / "missing.ini"), "no such file"));
+    // A FIFO would block the read forever; a huge file is not a study file.
+    BOOST_REQUIRE(::mkfifo((dir / "fifo.ini").c_str(), 0600) == 0);
+    BOOST_TEST(contains(error_of(dir / "fifo.ini"), "expected a regular file"));
+    std::ofstream(dir / "big.ini") << std::string((1 << 20) + 1, ';');
+    BOOST_TEST(contains(error_of(dir / "big.ini"), "larger than 1 MiB; is this a study file?"));
     BOOST_TEST(contains(error_of(dir.path), "found a directory"));
 }
 

@@ -71,14 +71,6 @@ std::string host_name() {
     return buf;
 }
 
-std::string read_text(const fs::path& file) {
-    std::ifstream in(file, std::ios::binary);
-    if (!in) throw ConfigError(file.string() + ": cannot read the study's base experiment");
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
-
 double seconds_since(StudyClock::time_point t) {
     return std::chrono::duration<double>(StudyClock::now() - t).count();
 }
@@ -312,9 +304,13 @@ StudyEnd run_study(const StudySpec& spec, const TuneOptions& options, std::ostre
     const auto pruner = spec.pruner == "none"
                             ? nullptr
                             : registry.create_as<Pruner>(spec.pruner, spec.file.string());
-    sampler->check(spec.space);
     std::uint64_t planned = options.trials ? options.trials : spec.trials;
-    if (planned == 0) planned = sampler->size(spec.space);
+    try {  // the sampler's complaint is about the study file's [space]
+        sampler->check(spec.space);
+        if (planned == 0) planned = sampler->size(spec.space);
+    } catch (const ConfigError& e) {
+        throw ConfigError(spec.file.string() + ": " + e.what());
+    }
     if (planned == 0)
         throw ConfigError(spec.file.string() +
                           ": how many trials? set [study] trials = N (or "
@@ -322,7 +318,7 @@ StudyEnd run_study(const StudySpec& spec, const TuneOptions& options, std::ostre
 
     TrialSetup setup{spec, "", options.program, options.trial_args};
     if (spec.command.empty()) {
-        setup.base_text = read_text(spec.experiment);
+        setup.base_text = read_small_text(spec.experiment, "the study's base experiment");
         check_placeholders(setup.base_text, spec, spec.experiment.string());
     } else {
         check_placeholders(spec.command, spec, spec.file.string());

@@ -174,11 +174,13 @@ std::string direction_of(const std::string& objective) {
     return "";
 }
 
-std::string read_text(const fs::path& file) {
+}  // namespace
+
+std::string read_small_text(const fs::path& file, const std::string& what) {
     std::error_code ec;
     if (fs::is_directory(file, ec))
-        throw ConfigError(file.string() +
-                          ": cannot read (expected a study file, found a directory)");
+        throw ConfigError(file.string() + ": cannot read (expected " + what +
+                          ", found a directory)");
     if (fs::exists(file, ec) && !fs::is_regular_file(file, ec))
         throw ConfigError(file.string() + ": cannot read (expected a regular file)");
     std::ifstream in(file, std::ios::binary);
@@ -189,14 +191,12 @@ std::string read_text(const fs::path& file) {
     in.read(text.data(), static_cast<std::streamsize>(text.size()));
     text.resize(static_cast<std::size_t>(in.gcount()));
     if (text.size() > kMaxStudyFile)
-        throw ConfigError(file.string() + ": larger than 1 MiB; is this a study file?");
+        throw ConfigError(file.string() + ": larger than 1 MiB; is this " + what + "?");
     return text;
 }
 
-}  // namespace
-
 StudySpec load_study(const fs::path& file) {
-    const std::string text = read_text(file);
+    const std::string text = read_small_text(file, "a study file");
     StudySpec spec;
     spec.file = file;
     std::map<std::string, std::pair<std::string, std::string>> settings;  // key -> value, where

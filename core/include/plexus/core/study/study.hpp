@@ -51,6 +51,10 @@ struct StudySpec {
 /// malformed distribution, empty space, a test-set objective, ...).
 StudySpec load_study(const std::filesystem::path& file);
 
+/// The text of a small file the study reads (the study file, its base experiment): a regular
+/// file of at most 1 MiB. Throws ConfigError naming the file and `what` it should be.
+std::string read_small_text(const std::filesystem::path& file, const std::string& what);
+
 /// A parameter value as it is substituted for ${name}: the choice's text, an integer's
 /// digits, a real's shortest round-trip form (12 significant digits on a step's lattice, so
 /// 0.1 + 0.05 reads 0.15).
