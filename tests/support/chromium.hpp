@@ -75,6 +75,24 @@ inline Browser run_chromium(const std::filesystem::path& dir, const std::filesys
 }
 
 /// A decoded screenshot: 8-bit RGB, row-major.
+/// A page served as XHTML goes through Chromium's XML parser, which reports any unbalanced
+/// tag or stray '&' as a <parsererror> in the dumped DOM. `good` is `html` served that way,
+/// `bad` a broken page, the negative control that proves the check can fail.
+struct XhtmlCheck {
+    Browser good, bad;
+};
+inline XhtmlCheck parse_as_xhtml(const std::filesystem::path& dir, std::string html) {
+    const std::string tag = "<html lang=\"en\">";
+    BOOST_REQUIRE(html.find(tag) != std::string::npos);
+    html.replace(html.find(tag), tag.size(),
+                 "<html xmlns=\"http://www.w3.org/1999/xhtml\" lang=\"en\">");
+    std::ofstream(dir / "good.xhtml") << html;
+    std::ofstream(dir / "bad.xhtml") << "<html xmlns=\"http://www.w3.org/1999/xhtml\">"
+                                        "<body><p>a & b<br></p></body></html>";
+    return {run_chromium(dir, dir / "good.xhtml", "--dump-dom"),
+            run_chromium(dir, dir / "bad.xhtml", "--dump-dom")};
+}
+
 struct Image {
     int width = 0, height = 0;
     std::vector<unsigned char> rgb;
