@@ -114,6 +114,8 @@ ExperimentSettings read_settings(const Experiment& exp) {
     d.validation = r.value("data.validation");
     d.split = r.value("data.split");
     d.transforms = r.list("data.transform");
+    d.target = r.value("data.target");
+    d.target_transform = r.component("data.target_transform");
     d.prefetch = r.boolean("data.prefetch");
     d.seed = r.integer("data.seed");
     d.train_limit = static_cast<std::size_t>(r.integer("data.train_limit"));

@@ -23,6 +23,7 @@ std::vector<NamedTensor> Layer::state() {
 
 Loss::~Loss() = default;
 void Loss::set_class_counts(const std::vector<std::size_t>&) {}
+TargetKind Loss::target_kind() const { return TargetKind::classes; }
 
 Optimizer::~Optimizer() = default;
 std::vector<NamedTensor> Optimizer::state() {
@@ -30,6 +31,7 @@ std::vector<NamedTensor> Optimizer::state() {
 }
 
 Metric::~Metric() = default;
+bool Metric::accepts(TargetKind kind) const { return kind == TargetKind::classes; }
 std::vector<MetricTable> Metric::tables() const {
     return {};
 }

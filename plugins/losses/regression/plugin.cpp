@@ -34,6 +34,8 @@ public:
         return device.download_scalar(mean_);
     }
 
+    plexus::TargetKind target_kind() const override { return plexus::TargetKind::values; }
+
     void backward(const Tensor& pred, const Tensor& target, const Tensor& dpred) override {
         const std::size_t n = check(pred, target);
         if (n == 0) return;

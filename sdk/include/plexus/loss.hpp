@@ -6,6 +6,7 @@
 #include "plexus/device.hpp"
 #include "plexus/export.hpp"
 #include "plexus/plugin_kind.hpp"
+#include "plexus/targets.hpp"
 
 namespace plexus {
 
@@ -30,6 +31,11 @@ public:
     /// Samples per class in the training split, given before build() by the trainer so a
     /// loss can weight classes (class_weight=balanced). The default ignores them.
     virtual void set_class_counts(const std::vector<std::size_t>& counts);
+
+    /// The targets this loss compares predictions with; the host refuses a dataset of the
+    /// other kind before training, naming both. Default: classes (cross-entropies); mse, mae
+    /// and huber want values.
+    virtual TargetKind target_kind() const;
 };
 
 }  // namespace plexus

@@ -8,6 +8,7 @@
 #include "plexus/device.hpp"
 #include "plexus/export.hpp"
 #include "plexus/plugin_kind.hpp"
+#include "plexus/targets.hpp"
 
 namespace plexus {
 
@@ -41,6 +42,10 @@ public:
     virtual MetricValues result() const = 0;
     /// Tables over everything since reset(); none by default.
     virtual std::vector<MetricTable> tables() const;
+    /// Whether the metric works on targets of `kind`; the host refuses a metric that does not
+    /// (accuracy on a regression run), naming it. Default: classes only. With values, pred and
+    /// target reach update() in the target's own units (the target transform inverted).
+    virtual bool accepts(TargetKind kind) const;
 };
 
 }  // namespace plexus

@@ -13,5 +13,6 @@
 #include "plexus/pruner.hpp"
 #include "plexus/sampler.hpp"
 #include "plexus/shape.hpp"
+#include "plexus/targets.hpp"
 #include "plexus/tensor.hpp"
 #include "plexus/transform.hpp"

@@ -12,9 +12,12 @@
 
 namespace plexus::core {
 
-/// A labelled classification dataset. Pixels stay uint8 in memory (`u8`) when the source is
-/// uint8; float sources use `f32`. Exactly one of the two holds count * sample_shape.numel()
-/// values, sample after sample.
+/// A labelled dataset: class ids (classification) or float targets (regression, forecasting).
+/// Pixels stay uint8 in memory (`u8`) when the source is uint8; float sources use `f32`.
+/// Exactly one of the two holds count * sample_shape.numel() values, sample after sample.
+/// A regression dataset has target_width > 0, count * target_width `targets` and no labels
+/// (labels stays empty, classes 0); a classification dataset has count labels and no targets.
+/// (`target = input`, the autoencoder's, is not stored: the trainer copies the prepared input.)
 struct Dataset {
     std::string source;  // where it came from, for messages
     Shape sample_shape;  // one sample, without the batch dimension, e.g. [28, 28]
@@ -24,6 +27,23 @@ struct Dataset {
     std::vector<std::uint32_t> labels;  // count class ids
     std::size_t classes = 0;            // max label + 1 (at least)
     std::vector<std::string> class_names;
+
+    // ---- float targets (regression); empty for classification
+    std::vector<float> targets;  // count * target_width, sample after sample, in raw units
+    std::size_t target_width = 0;
+    std::vector<std::string> target_names;  // target_width names (CSV columns, "t0", ...)
+    /// Relative series windows: what each sample's targets are relative to (count *
+    /// target_width; the last value of the window), added back to a prediction to give the
+    /// target's own units. Empty: targets are absolute.
+    std::vector<float> target_base;
+    /// Per sample, what `predict` prints to identify it (a series' timestamp or row index of
+    /// the predicted step); empty: the sample's position. key_name heads that column.
+    std::vector<std::string> keys;
+    std::string key_name;
+    /// Time-ordered samples (series windows): splits are chronological, never shuffled.
+    bool chronological = false;
+
+    bool has_targets() const { return target_width > 0; }
 
     std::size_t features() const { return sample_shape.numel(); }
 };

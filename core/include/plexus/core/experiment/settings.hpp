@@ -23,6 +23,11 @@ struct DataSettings {
     std::filesystem::path base_dir;  // relative source paths start here
     std::optional<Setting> train, test, validation, split;
     std::vector<Setting> transforms;
+    /// data.target: "input" (autoencoder: the prepared input is the target); unset: the
+    /// source's class label or float target columns.
+    std::optional<Setting> target;
+    /// data.target_transform: "none", "standardize" or "scale"; float targets only.
+    Setting target_transform;
     bool prefetch = true;
     std::uint64_t seed = 42;
     std::size_t train_limit = 0, test_limit = 0;  // 0: every sample
