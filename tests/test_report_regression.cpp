@@ -13,9 +13,12 @@
 #include "plexus/core/reporting/svg_chart.hpp"
 #include "plexus/core/run/run_record.hpp"
 #include "plexus/error.hpp"
+#include "text_checks.hpp"
 
 namespace fs = std::filesystem;
 using plexus::test::Browser;
+using plexus::test::contains;
+using plexus::test::count;
 using plexus::test::read_text;
 using plexus::test::run_chromium;
 using plexus::test::run_plexus;
@@ -23,16 +26,6 @@ using plexus::test::TempDir;
 using namespace plexus::core;
 
 namespace {
-
-bool contains(const std::string& s, const std::string& part) {
-    return s.find(part) != std::string::npos;
-}
-
-std::size_t count(const std::string& s, const std::string& part) {
-    std::size_t n = 0;
-    for (std::size_t at = s.find(part); at != std::string::npos; at = s.find(part, at + 1)) ++n;
-    return n;
-}
 
 // A weekly series: truth a rising sine, the forecast a step late. Keys are dates.
 RegressionResults weekly(std::size_t n, std::size_t targets = 1) {
@@ -141,6 +134,22 @@ BOOST_AUTO_TEST_CASE(large_sets_are_decimated_and_the_page_stays_small) {
     BOOST_TEST(contains(html, "<td>t3</td>"));  // the table still has every target
     // The last sample is among those drawn: its date labels no tick but its point is there.
     BOOST_TEST(count(html, "predicted = true") == 3u);
+}
+
+BOOST_AUTO_TEST_CASE(diverged_or_empty_predictions_still_render) {
+    RegressionResults r = weekly(5);
+    r.time_ordered = false;
+    for (double& p : r.predicted) p = NAN;
+    std::string html = render_report(regression_run(r));
+    BOOST_TEST(contains(html, "<tr><td>co2 &lt;ppm&gt; &amp; &quot;x&quot;</td><td>n/a</td>"));
+    BOOST_TEST(contains(html, "5 non-finite points left out"));
+    BOOST_TEST(contains(html, "5 non-finite left out"));
+    r.keys.clear();
+    r.truth.clear();
+    r.predicted.clear();
+    html = render_report(regression_run(r));
+    BOOST_TEST(contains(html, "test set, 0 samples"));
+    BOOST_TEST(count(html, "no finite values") == 2u);
 }
 
 namespace {
