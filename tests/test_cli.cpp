@@ -54,6 +54,20 @@ BOOST_AUTO_TEST_CASE(plugins_lists_every_component) {
     BOOST_TEST(contains(unknown.err, "did you mean 'dense'"));
 }
 
+// mse and mae are both a loss and a metric: a name shared between kinds lists each component.
+BOOST_AUTO_TEST_CASE(plugins_shows_the_regression_losses_and_metrics) {
+    const auto r = run_plexus("plugins");
+    BOOST_TEST(r.exit_code == 0);
+    for (const char* name : {"huber", "rmse", "r2", "mape"}) BOOST_TEST(contains(r.out, name), name);
+    const auto mse = run_plexus("plugins mse");
+    BOOST_TEST(mse.exit_code == 0, mse.err);
+    BOOST_TEST(contains(mse.out, "Kind        loss"));
+    BOOST_TEST(contains(mse.out, "Kind        metric"));
+    const auto huber = run_plexus("plugins huber");
+    BOOST_TEST(huber.exit_code == 0, huber.err);
+    BOOST_TEST(contains(huber.out, "delta"));
+}
+
 BOOST_AUTO_TEST_CASE(a_broken_plugin_file_only_removes_itself) {
     // An install tree: bin/plexus finds its plugins in ../lib/plexus/plugins.
     TempDir root("install");
