@@ -54,6 +54,20 @@ BOOST_AUTO_TEST_CASE(plugins_lists_every_component) {
     BOOST_TEST(contains(unknown.err, "did you mean 'dense'"));
 }
 
+// mse and mae are both a loss and a metric: a name shared between kinds lists each component.
+BOOST_AUTO_TEST_CASE(plugins_shows_the_regression_losses_and_metrics) {
+    const auto r = run_plexus("plugins");
+    BOOST_TEST(r.exit_code == 0);
+    for (const char* name : {"huber", "rmse", "r2", "mape"}) BOOST_TEST(contains(r.out, name), name);
+    const auto mse = run_plexus("plugins mse");
+    BOOST_TEST(mse.exit_code == 0, mse.err);
+    BOOST_TEST(contains(mse.out, "Kind        loss"));
+    BOOST_TEST(contains(mse.out, "Kind        metric"));
+    const auto huber = run_plexus("plugins huber");
+    BOOST_TEST(huber.exit_code == 0, huber.err);
+    BOOST_TEST(contains(huber.out, "delta"));
+}
+
 BOOST_AUTO_TEST_CASE(a_broken_plugin_file_only_removes_itself) {
     // An install tree: bin/plexus finds its plugins in ../lib/plexus/plugins.
     TempDir root("install");
@@ -211,7 +225,7 @@ BOOST_AUTO_TEST_CASE(help_keys_lists_every_key_and_the_readme_shows_the_same) {
     const auto text = run_plexus("train --help-keys");
     BOOST_TEST_REQUIRE(text.exit_code == 0, text.err);
     for (const char* expected : {"[experiment]\n", "[data]\n", "[model]\n", "[train]\n",
-                                 "  train_limit  use N training samples",
+                                 "  train_limit       use N training samples",
                                  "integer in [1, 1048576] or 'full' (for batch gradient descent); default 32",
                                  "integer in [0, 4e+18]; default data.seed", "true or false; default true",
                                  "component, repeated; default accuracy"})
@@ -219,7 +233,7 @@ BOOST_AUTO_TEST_CASE(help_keys_lists_every_key_and_the_readme_shows_the_same) {
     std::size_t keys = 0;
     for (std::size_t at = 0; (at = text.out.find("\n  ", at)) != std::string::npos; ++at)
         keys += text.out[at + 3] != ' ';
-    BOOST_TEST(keys == 23u);
+    BOOST_TEST(keys == 25u);
 
     const auto markdown = run_plexus("train --help-keys=markdown");
     BOOST_TEST_REQUIRE(markdown.exit_code == 0, markdown.err);

@@ -193,7 +193,7 @@ BOOST_AUTO_TEST_CASE(resolved_text_round_trips) {
 
 BOOST_AUTO_TEST_CASE(knows_its_keys) {
     const auto keys = Experiment::known_keys();
-    BOOST_TEST(keys.size() == 23u);
+    BOOST_TEST(keys.size() == 25u);
     BOOST_TEST(std::is_sorted(keys.begin(), keys.end()));
     BOOST_TEST(keys.front() == "data.divide");
     BOOST_TEST(Experiment::is_list_key("data.transform"));

@@ -16,6 +16,7 @@
 #include "plexus/core/data/readers/sources.hpp"
 #include "plexus/error.hpp"
 #include "png.hpp"
+#include "reader_files.hpp"
 #include "temp_dir.hpp"
 
 namespace fs = std::filesystem;
@@ -26,9 +27,16 @@ using plexus::core::load_dataset;
 
 namespace {
 
+using plexus::test::Bytes;
+using plexus::test::check_eq;
+using plexus::test::check_has;
+using plexus::test::error_of;
+using plexus::test::npy;
 using plexus::test::png;
+using plexus::test::raw;
+using plexus::test::write_bytes;
+using plexus::test::write_text;
 
-using Bytes = std::vector<std::uint8_t>;
 using Names = std::vector<std::string>;
 using Labels = std::vector<std::uint32_t>;
 
@@ -39,68 +47,6 @@ struct TempDir : plexus::test::TempDir {
         return load_dataset(spec, path, "exp.ini:7", reference);
     }
 };
-
-void write_bytes(const fs::path& path, const Bytes& bytes) {
-    fs::create_directories(path.parent_path());
-    std::ofstream out(path, std::ios::binary);
-    out.write(reinterpret_cast<const char*>(bytes.data()),
-              static_cast<std::streamsize>(bytes.size()));
-    BOOST_REQUIRE(out.good());
-}
-
-void write_text(const fs::path& path, const std::string& text) {
-    write_bytes(path, Bytes(text.begin(), text.end()));
-}
-
-template <typename T>
-Bytes raw(const std::vector<T>& values) {  // the host is little-endian, as .npy wants
-    Bytes out(values.size() * sizeof(T));
-    std::memcpy(out.data(), values.data(), out.size());
-    return out;
-}
-
-// A .npy file (numpy.lib.format): magic, version, header length, padded dict, data.
-Bytes npy(const std::string& descr, const std::string& shape, const Bytes& data, int version = 1,
-          bool fortran = false) {
-    std::string dict = "{'descr': '" + descr +
-                       "', 'fortran_order': " + (fortran ? "True" : "False") +
-                       ", 'shape': " + shape + ", }";
-    const std::size_t pre = version == 1 ? 10 : 12;
-    while ((pre + dict.size() + 1) % 64 != 0) dict += ' ';
-    dict += '\n';
-    Bytes out = {0x93, 'N', 'U', 'M', 'P', 'Y', static_cast<std::uint8_t>(version), 0};
-    for (std::size_t i = 0; i < pre - 8; ++i)
-        out.push_back(static_cast<std::uint8_t>(dict.size() >> (8 * i)));
-    out.insert(out.end(), dict.begin(), dict.end());
-    out.insert(out.end(), data.begin(), data.end());
-    return out;
-}
-
-// The message of the E that f throws; fails the test when f throws nothing or another type.
-template <typename E, typename F>
-std::string error_of(F&& f) {
-    try {
-        f();
-    } catch (const E& e) {
-        return e.what();
-    } catch (const std::exception& e) {
-        BOOST_ERROR("wrong exception type: " << e.what());
-        return "";
-    }
-    BOOST_ERROR("no exception thrown");
-    return "";
-}
-
-void check_has(const std::string& message, const std::vector<std::string>& phrases) {
-    BOOST_TEST(message.find('\n') == std::string::npos, "one line: " << message);
-    for (const auto& p : phrases)
-        BOOST_TEST(message.find(p) != std::string::npos, "'" << p << "' in: " << message);
-}
-
-template <typename T>
-void check_eq(const std::vector<T>& got, const std::vector<T>& want) {
-    BOOST_TEST(got == want, boost::test_tools::per_element());
-}
 
 }  // namespace
 

@@ -1,7 +1,9 @@
 // Splits are disjoint, cover the pool, keep class proportions when stratified, depend on
-// the seed only, and never take "the last rows".
+// the seed only, and never take "the last rows" — unless they are chronological, where they
+// take exactly the last rows and drop the windows that cross a cut.
 #define BOOST_TEST_MODULE splits
 #include <boost/test/unit_test.hpp>
+#include <array>
 #include <numeric>
 #include <set>
 
@@ -162,7 +164,8 @@ BOOST_AUTO_TEST_CASE(stratified_split_is_within_one_sample_per_class) {
 
 BOOST_AUTO_TEST_CASE(split_errors_say_what_and_how) {
     const std::string advice =
-        " (use e.g. 80:20, 70:30, 60:20:20, 70:15:15 or 98:1:1, optionally with 'stratified')";
+        " (use e.g. 80:20, 70:30, 60:20:20, 70:15:15 or 98:1:1, optionally with 'stratified' or "
+        "'chronological')";
     struct Case {
         const char* text;
         const char* what;
@@ -179,6 +182,10 @@ BOOST_AUTO_TEST_CASE(split_errors_say_what_and_how) {
           Case{"40:30:20:10", "is not a ratio train:test or train:validation:test"},
           Case{"80:20 70:30", "has an unexpected word '70:30'"},
           Case{"stratified 80:20 stratified", "has an unexpected word 'stratified'"},
+          Case{"chronological 80:20 chronological", "has an unexpected word 'chronological'"},
+          Case{"80:20 chronological stratified",
+               "is both stratified and chronological (a chronological split takes the most "
+               "recent samples, whatever their class; keep one)"},
           Case{"stratified", "has no ratio"}, Case{"", "has no ratio"}}) {
         try {
             parse_split(c.text, "exp.ini:9");
@@ -188,4 +195,41 @@ BOOST_AUTO_TEST_CASE(split_errors_say_what_and_how) {
                        "exp.ini:9: split '" + std::string(c.text) + "' " + c.what + advice);
         }
     }
+}
+
+BOOST_AUTO_TEST_CASE(chronological_word_parses) {
+    const SplitSpec a = parse_split("70:15:15 chronological", "");
+    BOOST_TEST(a.chronological);
+    BOOST_TEST(!a.stratified);
+    BOOST_TEST(a.test == 0.15, boost::test_tools::tolerance(1e-12));
+    BOOST_TEST(!parse_split("80:20", "").chronological);
+    bool stratified = true, chronological = false;
+    BOOST_TEST(parse_fraction("chronological 0.1", "", stratified, &chronological) == 0.1);
+    BOOST_TEST(chronological);
+    BOOST_TEST(!stratified);
+    // Where chronological splits do not apply, the word is not a fraction's.
+    BOOST_CHECK_THROW(parse_fraction("0.1 chronological", "", stratified), plexus::ConfigError);
+}
+
+BOOST_AUTO_TEST_CASE(chronological_splits_cut_rows_and_drop_crossing_windows) {
+    // Rows 0..9, one sample per row: the last 2 rows test, the 1 before validates, in order.
+    const auto rows = make_chronological_splits(iota(10), {}, {0.1, 0.2, false, true});
+    BOOST_TEST(rows.train == std::vector<std::uint32_t>({0, 1, 2, 3, 4, 5, 6}),
+               boost::test_tools::per_element());
+    BOOST_TEST(rows.validation == std::vector<std::uint32_t>({7}), boost::test_tools::per_element());
+    BOOST_TEST(rows.test == std::vector<std::uint32_t>({8, 9}), boost::test_tools::per_element());
+    BOOST_TEST(rows.dropped == 0u);
+
+    // Windows of 3 rows + 1 target over rows 0..19, stride 2: window i reads rows 2i..2i+3.
+    // 20 % test = rows 16-19, 20 % validation = rows 12-15: window 6 (rows 12-15) validates,
+    // window 8 (rows 16-19) tests, windows 5 (10-13) and 7 (14-17) cross a cut.
+    std::vector<std::array<std::uint32_t, 2>> spans;
+    for (std::uint32_t i = 0; i < 9; ++i) spans.push_back({2 * i, 2 * i + 3});
+    const auto w = make_chronological_splits(iota(9), spans, {0.2, 0.2, false, true});
+    BOOST_TEST(w.train == std::vector<std::uint32_t>({0, 1, 2, 3, 4}), boost::test_tools::per_element());
+    BOOST_TEST(w.validation == std::vector<std::uint32_t>({6}), boost::test_tools::per_element());
+    BOOST_TEST(w.test == std::vector<std::uint32_t>({8}), boost::test_tools::per_element());
+    BOOST_TEST(w.dropped == 2u);
+    BOOST_CHECK_THROW(make_chronological_splits(iota(9), spans, {0.5, 0.5, false, true}),
+                      plexus::ConfigError);
 }

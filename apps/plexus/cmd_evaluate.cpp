@@ -12,13 +12,50 @@ namespace po = boost::program_options;
 
 namespace plexus::app {
 
+namespace {
+
+/// A regression model's (or autoencoder's) evaluation: the metrics in the target's units.
+int evaluate_values(core::SavedModel& model, const std::vector<std::shared_ptr<Metric>>& metrics,
+                    const po::variables_map& vm) {
+    std::vector<std::uint32_t> ids;
+    const core::Dataset data = load_data_for(model, vm, ids);
+    const auto t0 = std::chrono::steady_clock::now();
+    model.evaluate(data, ids, metrics, nullptr);
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    nlohmann::json j;
+    j["model"] = model.file.string();
+    j["data"] = data.source;
+    j["samples"] = data.count;
+    j["batch_size"] = model.batch;
+    j["seconds"] = seconds;
+    j["samples_per_second"] = seconds > 0 ? static_cast<double>(ids.size()) / seconds : 0.0;
+    j["targets"] = model.card.target_names;
+    for (const auto& m : metrics)
+        for (const auto& [name, value] : m->result()) j["metrics"][name] = value;
+    if (vm["json"].as<bool>()) {
+        std::cout << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+        return 0;
+    }
+    std::cout << "evaluated " << model.file.string() << " on " << data.source << " ("
+              << data.count << " samples)\n"
+              << fmt::format("{:.3f} s, {:.0f} samples/s at batch {}\n", seconds,
+                             j["samples_per_second"].get<double>(), model.batch);
+    for (const auto& [name, value] : j["metrics"].items())
+        std::cout << fmt::format("{} {:.6g}\n", name, value.get<double>());
+    return 0;
+}
+
+}  // namespace
+
 int cmd_evaluate(const std::vector<std::string>& args) {
     po::options_description desc(
         "usage: plexus evaluate RUN_DIR|MODEL --data SPEC [--metric SPEC]... [--json]\n\n"
         "Evaluates a trained model on a labelled data set, with the transforms fitted during\n"
         "training: the metrics, a classification report (per-class precision, recall, F1,\n"
         "support; macro and weighted averages; accuracy) and the labelled confusion "
-        "matrix.\n\noptions");
+        "matrix.\nA regression model reports its metrics in the target's units (default mae, "
+        "rmse, r2).\n\noptions");
     desc.add_options()("help,h", "show this help")(
         "data", po::value<std::string>(),
         "data to evaluate, e.g. idx:/usr/share/datasets/fashion-mnist/t10k")(
@@ -35,11 +72,19 @@ int cmd_evaluate(const std::vector<std::string>& args) {
     core::Registry registry(registry_options(vm));
     // The model (and its device) first: metrics hold device buffers and must go before it.
     auto model = load_model_arg(vm, registry);
-    std::vector<std::string> specs = vm.count("metric")
-                                         ? vm["metric"].as<std::vector<std::string>>()
-                                         : std::vector<std::string>{"accuracy"};
+    const bool values = model->float_targets();
+    std::vector<std::string> specs =
+        vm.count("metric") ? vm["metric"].as<std::vector<std::string>>()
+        : values           ? std::vector<std::string>{"mae", "rmse", "r2"}
+                           : std::vector<std::string>{"accuracy"};
     std::vector<std::shared_ptr<Metric>> metrics;
     for (const auto& s : specs) metrics.push_back(registry.create_as<Metric>(s, "--metric"));
+    for (std::size_t i = 0; i < metrics.size(); ++i)
+        if (!metrics[i]->accepts(values ? TargetKind::values : TargetKind::classes))
+            throw po::error("--metric " + specs[i] + " does not work on the model's " +
+                            (values ? "float targets: use mae, mse, rmse, r2 or mape"
+                                    : "class ids"));
+    if (values) return evaluate_values(*model, metrics, vm);
     auto confusion_metric = registry.create_as<Metric>("confusion_matrix", "evaluate");
     metrics.push_back(confusion_metric);
 

@@ -1,6 +1,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 #include <iostream>
 
 #include "commands.hpp"
@@ -19,6 +20,54 @@ std::string csv_cell(const std::string& s) {
     return q + "\"";
 }
 
+/// Float targets: per sample its key (a series' timestamp, else the index), then per target
+/// the true value (when the data has targets) and the prediction, in the target's units. An
+/// autoencoder's rows give the reconstruction error and the reconstruction.
+std::string values_csv(core::SavedModel& model, const core::Dataset& data,
+                       const std::vector<float>& predictions, double& error_sum) {
+    const std::size_t cols = model.output_columns();
+    const bool input = model.card.target == "input";
+    const bool truth = !input && data.target_width == cols;
+    const std::string key = data.key_name.empty() ? "index" : data.key_name;
+    std::string csv = csv_cell(key);
+    auto name_of = [&](std::size_t c) {
+        return c < model.card.target_names.size() ? model.card.target_names[c]
+                                                   : "y" + std::to_string(c);
+    };
+    if (input) csv += ",reconstruction_mse";
+    for (std::size_t c = 0; c < cols; ++c) {
+        if (truth) csv += "," + csv_cell(name_of(c));
+        csv += "," + csv_cell(input ? "x" + std::to_string(c) : name_of(c) + "_predicted");
+    }
+    csv += "\n";
+    std::vector<float> x;
+    error_sum = 0.0;
+    for (std::size_t i = 0; i < data.count; ++i) {
+        const float* p = predictions.data() + i * cols;
+        csv += csv_cell(i < data.keys.size() ? data.keys[i] : std::to_string(i));
+        if (input) {
+            // The reconstruction is compared with the prepared input, as training did.
+            x.resize(cols);
+            const std::uint32_t id = static_cast<std::uint32_t>(i);
+            model.pipeline.prepare(data, &id, 1, Mode::infer, 0, x.data());
+            double se = 0.0;
+            for (std::size_t c = 0; c < cols; ++c) se += double(p[c] - x[c]) * (p[c] - x[c]);
+            error_sum += se / double(cols);
+            csv += fmt::format(",{:.6g}", se / double(cols));
+        }
+        for (std::size_t c = 0; c < cols; ++c) {
+            if (truth) {
+                const float t = data.targets[i * cols + c];
+                error_sum += std::abs(double(p[c]) - t) / double(cols);
+                csv += fmt::format(",{:.7g}", static_cast<double>(t));
+            }
+            csv += fmt::format(",{:.7g}", static_cast<double>(p[c]));
+        }
+        csv += "\n";
+    }
+    return csv;
+}
+
 }  // namespace
 
 int cmd_predict(const std::vector<std::string>& args) {
@@ -26,7 +75,9 @@ int cmd_predict(const std::vector<std::string>& args) {
         "usage: plexus predict MODEL --data SPEC --out predictions.csv [options]\n\n"
         "Runs a trained model (a run folder or its model.safetensors) on a data set, with the\n"
         "transforms fitted during training, and writes one CSV row per sample: index, true\n"
-        "label, predicted class id and name, and the probability of every class.\n\noptions");
+        "label, predicted class id and name, and the probability of every class. A regression\n"
+        "model writes the sample's key (a series' timestamp), then per target the true value\n"
+        "(when the data has it) and the prediction, in the target's units.\n\noptions");
     desc.add_options()("help,h", "show this help")(
         "data", po::value<std::string>(),
         "data to predict, e.g. idx:/usr/share/datasets/fashion-mnist/t10k")(
@@ -47,6 +98,21 @@ int cmd_predict(const std::vector<std::string>& args) {
     model->predict(data, ids, probabilities);
 
     const std::size_t cols = model->output_columns();
+    const std::string out = vm["out"].as<std::string>();
+    if (model->float_targets()) {
+        double error_sum = 0.0;
+        support::write_file_atomic(out, values_csv(*model, data, probabilities, error_sum));
+        const double n = data.count ? double(data.count) : 1.0;
+        if (model->card.target == "input")
+            fmt::print("{} reconstructions written to {}; mean squared error {:.6g}\n",
+                       data.count, out, error_sum / n);
+        else if (data.target_width == cols)
+            fmt::print("{} predictions written to {}; mean absolute error {:.6g}\n", data.count,
+                       out, error_sum / n);
+        else
+            fmt::print("{} predictions written to {}\n", data.count, out);
+        return 0;
+    }
     const bool binary = cols == 1 && model->card.classes == 2;
     auto name_of = [&](std::size_t k) {
         return k < model->card.class_names.size() ? model->card.class_names[k] : std::to_string(k);
@@ -66,7 +132,6 @@ int cmd_predict(const std::vector<std::string>& args) {
             csv += fmt::format(",{:.6g}", static_cast<double>(p[c]));
         csv += "\n";
     }
-    const std::string out = vm["out"].as<std::string>();
     support::write_file_atomic(out, csv);
     fmt::print("{} predictions written to {}; accuracy against the labels {:.4f}\n", data.count,
                out, data.count ? double(correct) / double(data.count) : 0.0);

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <numeric>
 #include <random>
+#include <tuple>
 
 #include "plexus/core/data/readers/sources.hpp"
 #include "plexus/core/data/splits.hpp"
@@ -56,17 +57,70 @@ SplitSpec split_spec(const DataSettings& settings, bool test_file, bool validati
             throw ConfigError(at(*validation) + "validation is a file, but split = " +
                               preset->value + " also carves one from train; keep one");
     }
-    if (validation && !validation_file)
-        spec.validation = parse_fraction(validation->value, validation->where, spec.stratified);
+    if (validation && !validation_file) {
+        bool chronological = false;
+        spec.validation =
+            parse_fraction(validation->value, validation->where, spec.stratified, &chronological);
+        spec.chronological |= chronological;
+    }
     if (test && !test_file) {
-        bool stratified = false;
-        spec.test = parse_fraction(test->value, test->where, stratified);
+        bool stratified = false, chronological = false;
+        spec.test = parse_fraction(test->value, test->where, stratified, &chronological);
         spec.stratified |= stratified;
+        spec.chronological |= chronological;
     }
     if (spec.validation + spec.test >= 0.95)
         throw ConfigError(settings.file.string() +
                           ": validation and test fractions leave almost nothing to train on");
     return spec;
+}
+
+/// The split for the loaded training data: float targets have no classes to stratify, a
+/// series is always split chronologically (70:15:15 when no split key is given), and on
+/// chronological data `validation = F` is the last F of the training part.
+SplitSpec fit_spec_to_data(SplitSpec spec, const DataSettings& settings, const Dataset& train) {
+    const Setting* key = settings.split        ? &*settings.split
+                         : settings.validation ? &*settings.validation
+                         : settings.test       ? &*settings.test
+                                               : nullptr;
+    const std::string where = key ? at(*key) : settings.file.string() + ": ";
+    if (spec.stratified && train.has_targets())
+        throw ConfigError(where + "'stratified' keeps class proportions, but " + train.source +
+                          " has float targets (no classes)" +
+                          (train.chronological ? " and a series splits chronologically" : "") +
+                          "; drop 'stratified'");
+    if (spec.stratified && spec.chronological)
+        throw ConfigError(where +
+                          "'stratified' and 'chronological' cannot be combined (a chronological "
+                          "split takes the most recent samples, whatever their class)");
+    if (!train.chronological) return spec;
+    if (!key) return SplitSpec{0.15, 0.15, false, true};
+    spec.chronological = true;
+    return spec;
+}
+
+/// Indices of a whole test or validation file: time order for chronological data (a
+/// forecast is read in order), else a seeded shuffle.
+std::vector<std::uint32_t> file_order(const Dataset& data, bool chronological, std::uint64_t seed) {
+    if (!chronological && !data.chronological) return shuffled_indices(data.count, seed);
+    std::vector<std::uint32_t> idx(data.count);
+    std::iota(idx.begin(), idx.end(), 0u);
+    return idx;
+}
+
+/// A chronological split whose part was asked for but holds no whole window is an error, not
+/// a silently empty split.
+void check_chronological_parts(const Splits& parts, const SplitSpec& spec, const Dataset& data) {
+    const std::size_t reads = data.spans.empty() ? 1 : data.spans[0][1] - data.spans[0][0] + 1;
+    for (const auto& [name, share, part] :
+         {std::tuple{"validation", spec.validation, &parts.validation},
+          std::tuple{"test", spec.test, &parts.test}})
+        if (share > 0 && part->empty())
+            throw ConfigError(data.source + ": the chronological " + name + " part (" +
+                              std::to_string(static_cast<int>(share * 100 + 0.5)) +
+                              " % of the rows) holds no whole window (each reads " +
+                              std::to_string(reads) +
+                              " rows); give it a larger share or use a smaller window");
 }
 
 }  // namespace
@@ -82,7 +136,7 @@ std::unique_ptr<RunData> load_run_data(const DataSettings& settings) {
     const auto& val_setting = settings.validation;
     const bool test_file = test_setting && is_source(test_setting->value);
     const bool val_file = val_setting && is_source(val_setting->value);
-    const SplitSpec spec = split_spec(settings, test_file, val_file);
+    SplitSpec spec = split_spec(settings, test_file, val_file);
 
     auto d = std::make_unique<RunData>();
     d->train_data = load(settings, *settings.train, nullptr);
@@ -92,16 +146,29 @@ std::unique_ptr<RunData> load_run_data(const DataSettings& settings) {
         d->validation_data =
             std::make_unique<Dataset>(load(settings, *val_setting, &d->train_data));
 
-    // train_limit takes a seeded random subset; make_splits shuffles (seeded) again itself.
+    const bool validation_setting = settings.validation && !val_file;
+    spec = fit_spec_to_data(spec, settings, d->train_data);
+    if (spec.chronological && validation_setting) spec.validation *= 1.0 - spec.test;
+    for (const Dataset* data : {&d->train_data, d->test_data.get(), d->validation_data.get()})
+        if (data)
+            d->warnings.insert(d->warnings.end(), data->warnings.begin(), data->warnings.end());
+
+    // train_limit takes a seeded random subset (chronological: the first samples in time
+    // order); make_splits shuffles (seeded) again itself.
     std::vector<std::uint32_t> pool;
-    if (train_limit > 0 && train_limit < d->train_data.count) {
+    if (train_limit > 0 && train_limit < d->train_data.count && !spec.chronological) {
         pool = shuffled_indices(d->train_data.count, data_seed + 1);
         pool.resize(train_limit);
     } else {
-        pool.resize(d->train_data.count);
+        pool.resize(std::min(d->train_data.count, train_limit ? train_limit : d->train_data.count));
         std::iota(pool.begin(), pool.end(), 0u);
     }
-    Splits parts = make_splits(pool, d->train_data.labels, spec, data_seed);
+    Splits parts = spec.chronological ? make_chronological_splits(pool, d->train_data.spans, spec)
+                                      : make_splits(pool, d->train_data.labels, spec, data_seed);
+    if (spec.chronological) {
+        check_chronological_parts(parts, spec, d->train_data);
+        d->split_json["chronological"] = {{"dropped_at_cuts", parts.dropped}};
+    }
     d->train = {&d->train_data, std::move(parts.train)};
     d->validation = {&d->train_data, std::move(parts.validation)};
     d->test = {&d->train_data, std::move(parts.test)};
@@ -109,9 +176,10 @@ std::unique_ptr<RunData> load_run_data(const DataSettings& settings) {
         throw ConfigError("no training samples left after the validation and test splits");
     if (d->validation_data)
         d->validation = {d->validation_data.get(),
-                         shuffled_indices(d->validation_data->count, data_seed + 3)};
+                         file_order(*d->validation_data, spec.chronological, data_seed + 3)};
     if (d->test_data) {
-        d->test = {d->test_data.get(), shuffled_indices(d->test_data->count, data_seed + 2)};
+        d->test = {d->test_data.get(),
+                   file_order(*d->test_data, spec.chronological, data_seed + 2)};
         if (test_limit > 0 && test_limit < d->test.size()) d->test.indices.resize(test_limit);
     }
 

@@ -59,23 +59,62 @@ Splits make_splits(const std::vector<std::uint32_t>& pool, const std::vector<std
     return s;
 }
 
+Splits make_chronological_splits(const std::vector<std::uint32_t>& pool,
+                                 const std::vector<std::array<std::uint32_t, 2>>& spans,
+                                 const SplitSpec& spec) {
+    if (spec.validation < 0 || spec.test < 0 || spec.validation + spec.test >= 1.0)
+        throw ConfigError("validation and test fractions must be >= 0 and sum to less than 1");
+    Splits s;
+    if (pool.empty()) return s;
+    const auto span = [&](std::uint32_t i) {
+        return spans.empty() ? std::array<std::uint32_t, 2>{i, i} : spans[i];
+    };
+    std::uint64_t first = span(pool.front())[0], last = span(pool.front())[1];
+    for (std::uint32_t i : pool) {
+        first = std::min<std::uint64_t>(first, span(i)[0]);
+        last = std::max<std::uint64_t>(last, span(i)[1]);
+    }
+    const double rows = static_cast<double>(last - first + 1);
+    const auto test_rows = static_cast<std::uint64_t>(std::llround(spec.test * rows));
+    const auto validation_rows = static_cast<std::uint64_t>(std::llround(spec.validation * rows));
+    const std::uint64_t test_from = last + 1 - test_rows;
+    const std::uint64_t validation_from = test_from - std::min(validation_rows, test_from - first);
+    for (std::uint32_t i : pool) {
+        const auto [a, b] = span(i);
+        if (b < validation_from)
+            s.train.push_back(i);
+        else if (a >= validation_from && b < test_from)
+            s.validation.push_back(i);
+        else if (a >= test_from)
+            s.test.push_back(i);
+        else
+            ++s.dropped;
+    }
+    return s;
+}
+
 std::vector<std::size_t> class_counts(const std::vector<std::uint32_t>& indices,
                                       const std::vector<std::uint32_t>& labels,
                                       std::size_t classes) {
     std::vector<std::size_t> counts(classes, 0);
+    if (labels.empty()) return counts;  // float targets: no classes to count
     for (std::uint32_t i : indices)
         if (labels[i] < classes) ++counts[labels[i]];
     return counts;
 }
 
-double parse_fraction(const std::string& text, const std::string& where, bool& stratified) {
+double parse_fraction(const std::string& text, const std::string& where, bool& stratified,
+                      bool* chronological) {
     stratified = false;
+    if (chronological) *chronological = false;
     std::string number;
     for (const auto& word : support::split(text, ' ')) {
         const std::string w = support::trim(word);
         if (w.empty()) continue;
         if (w == "stratified")
             stratified = true;
+        else if (w == "chronological" && chronological)
+            *chronological = true;
         else if (number.empty())
             number = w;
         else
@@ -86,8 +125,9 @@ double parse_fraction(const std::string& text, const std::string& where, bool& s
     if (ec != std::errc() || p != number.data() + number.size() || !(v >= 0.0 && v < 1.0))
         throw ConfigError((where.empty() ? "" : where + ": ") +
                           "expected a fraction in [0, 1), "
-                          "optionally followed by 'stratified' (e.g. 0.1 stratified), found '" +
-                          text + "'");
+                          "optionally followed by 'stratified'" +
+                          (chronological ? std::string(" or 'chronological'") : std::string()) +
+                          " (e.g. 0.1 stratified), found '" + text + "'");
     return v;
 }
 
@@ -95,7 +135,7 @@ SplitSpec parse_split(const std::string& text, const std::string& where) {
     const auto fail = [&](const std::string& what) {
         return ConfigError((where.empty() ? "" : where + ": ") + "split '" + text + "' " + what +
                            " (use e.g. 80:20, 70:30, 60:20:20, 70:15:15 or 98:1:1, optionally with "
-                           "'stratified')");
+                           "'stratified' or 'chronological')");
     };
     // Words are separated by white space; white space around ':' is part of the ratio.
     std::vector<std::string> words(1);
@@ -116,11 +156,17 @@ SplitSpec parse_split(const std::string& text, const std::string& where) {
         if (w.empty()) continue;
         if (w == "stratified" && !spec.stratified)
             spec.stratified = true;
-        else if (ratio.empty() && w != "stratified")
+        else if (w == "chronological" && !spec.chronological)
+            spec.chronological = true;
+        else if (ratio.empty() && w != "stratified" && w != "chronological")
             ratio = w;
         else
             throw fail("has an unexpected word '" + w + "'");
     }
+    if (spec.stratified && spec.chronological)
+        throw fail(
+            "is both stratified and chronological (a chronological split takes the most recent "
+            "samples, whatever their class; keep one)");
     if (ratio.empty()) throw fail("has no ratio");
     const auto parts = support::split(ratio, ':');
     if (parts.size() < 2 || parts.size() > 3)

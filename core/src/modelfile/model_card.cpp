@@ -60,6 +60,34 @@ private:
     const std::string& file_;
 };
 
+std::string optional_value(const std::map<std::string, std::string>& meta, const std::string& key,
+                           const std::string& fallback) {
+    const auto it = meta.find(key);
+    return it == meta.end() ? fallback : it->second;
+}
+
+/// The target fields; model files written before float targets existed have none of them.
+void read_target(const std::map<std::string, std::string>& meta, const MetadataReader& r,
+                 const std::string& file, ModelCard& card) {
+    card.target = optional_value(meta, "target", "classes");
+    if (card.target != "classes" && card.target != "values" && card.target != "input")
+        throw DataError(file + ": metadata 'target' must be classes, values or input, found '" +
+                        card.target.substr(0, 40) + "'");
+    if (meta.count("target_names")) card.target_names = r.strings("target_names");
+    if (card.target_names.size() > kMaxClasses)
+        throw DataError(file + ": metadata lists " + std::to_string(card.target_names.size()) +
+                        " target names; the file is damaged");
+    if (card.target == "values" && card.target_names.empty())
+        throw DataError(file + ": a model of float targets lists no target names; the file is "
+                               "damaged");
+    card.target_transform = optional_value(meta, "target_transform", "none");
+    if (card.target_transform != "none" && card.target_transform != "standardize" &&
+        card.target_transform != "scale")
+        throw DataError(file + ": metadata 'target_transform' must be none, standardize or "
+                               "scale, found '" + card.target_transform.substr(0, 40) + "'");
+    card.key_name = optional_value(meta, "key_name", "").substr(0, 256);
+}
+
 }  // namespace
 
 std::map<std::string, std::string> ModelCard::to_metadata() const {
@@ -74,7 +102,11 @@ std::map<std::string, std::string> ModelCard::to_metadata() const {
             {"input_shape", json_text(dims)},
             {"divide", fmt::format("{:.9g}", static_cast<double>(divide))},
             {"classes", std::to_string(classes)},
-            {"class_names", json_text(class_names)}};
+            {"class_names", json_text(class_names)},
+            {"target", target},
+            {"target_names", json_text(target_names)},
+            {"target_transform", target_transform},
+            {"key_name", key_name}};
 }
 
 ModelCard ModelCard::from_metadata(const std::map<std::string, std::string>& metadata,
@@ -88,15 +120,19 @@ ModelCard ModelCard::from_metadata(const std::map<std::string, std::string>& met
         card.experiment = it->second;
     card.loss = r.required("loss");
     card.class_names = r.strings("class_names");
+    read_target(metadata, r, file, card);
     // Every number is read whole (no sign, spaces or trailing text) and bounded, so a crafted
     // card fails here with the file's name instead of deep in a layer's build().
     const std::string& classes = r.required("classes");
     const auto [cp, cec] =
         std::from_chars(classes.data(), classes.data() + classes.size(), card.classes);
-    if (cec != std::errc() || cp != classes.data() + classes.size() || card.classes == 0 ||
-        card.classes > kMaxClasses)
-        throw DataError(file + ": metadata 'classes' must be a whole number from 1 to " +
-                        std::to_string(kMaxClasses) + ", found '" + classes + "'");
+    const bool classified = card.target == "classes";
+    if (cec != std::errc() || cp != classes.data() + classes.size() ||
+        (card.classes == 0) == classified || card.classes > kMaxClasses)
+        throw DataError(file + ": metadata 'classes' must be " +
+                        (classified ? "a whole number from 1 to " + std::to_string(kMaxClasses)
+                                    : std::string("0 for a model of float targets")) +
+                        ", found '" + classes + "'");
     if (!card.class_names.empty() && card.class_names.size() != card.classes)
         throw DataError(file + ": metadata lists " + std::to_string(card.class_names.size()) +
                         " class names for " + std::to_string(card.classes) + " classes");

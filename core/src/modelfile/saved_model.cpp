@@ -6,6 +6,7 @@
 #include "plexus/core/data/batch_loader.hpp"
 #include "plexus/core/modelfile/safetensors.hpp"
 #include "plexus/core/training/inference.hpp"
+#include "plexus/core/training/target_units.hpp"
 #include "plexus/plexus.hpp"
 
 namespace fs = std::filesystem;
@@ -38,6 +39,7 @@ void SavedModel::evaluate(const Dataset& data, const std::vector<std::uint32_t>&
         m->reset();
     }
     if (probabilities) probabilities->assign(ids.size() * cols, 0.0f);
+    if (float_targets()) return evaluate_values(data, ids, metrics, probabilities);
     const bool softmax = loss == "softmax_cross_entropy" && cols > 1;
     const bool sigmoid =
         loss == "binary_cross_entropy" || (loss == "softmax_cross_entropy" && cols == 1);
@@ -71,6 +73,48 @@ void SavedModel::evaluate(const Dataset& data, const std::vector<std::uint32_t>&
           });
 }
 
+void SavedModel::evaluate_values(const Dataset& data, const std::vector<std::uint32_t>& ids,
+                                 const std::vector<std::shared_ptr<Metric>>& metrics,
+                                 std::vector<float>* predictions) {
+    const std::size_t cols = output_columns();
+    const bool input = card.target == "input";
+    if (!input && data.target_width != cols && (!metrics.empty() || !data.target_base.empty()))
+        throw DataError(data.source + ": samples have " + std::to_string(data.target_width) +
+                        " float targets, the model predicts " + std::to_string(cols) +
+                        (data.target_width == 0 ? " (give the source its target columns: "
+                                                  "csv:PATH target=NAME)"
+                                                : ""));
+    const Tensor x = device->alloc(batch_of(batch, pipeline.output_shape()));
+    const Tensor t = device->alloc(Shape{batch, cols});
+    for (auto& m : metrics) {
+        m->build(model.output_shape(), *device);
+        m->reset();
+    }
+    const bool base = !input && !data.target_base.empty();
+    TargetUnits units;
+    units.build(*device, target_scaler, batch, base);
+    std::vector<float> host(batch * cols);
+    if (predictions) predictions->assign(ids.size() * cols, 0.0f);
+    const bool targets = !metrics.empty() || base;  // bases travel with the targets
+    BatchLoader loader(pipeline, batch,
+                       TargetRows{input ? TargetSource::input : TargetSource::values,
+                                  targets ? cols : 0, input ? nullptr : &target_scaler},
+                       true);
+    const Subset subset{&data, ids};
+    infer(*device, model, loader, subset, x, targets ? &t : nullptr, [&](const InferBatch& b) {
+        if (!metrics.empty()) {
+            const auto [yu, tu] = units.to_units(b.y, b.t, b.base);
+            for (auto& m : metrics) m->update(yu, tu);
+        }
+        if (!predictions) return;
+        device->download(b.y, std::span<float>(host.data(), b.rows * cols));
+        if (!input) target_scaler.invert(host.data(), b.rows);
+        if (b.base)
+            for (std::size_t i = 0; i < b.rows * cols; ++i) host[i] += b.base[i];
+        std::copy_n(host.data(), b.rows * cols, predictions->data() + b.begin * cols);
+    });
+}
+
 std::unique_ptr<SavedModel> load_model(const fs::path& path, const Registry& registry,
                                        const std::string& device_spec, std::size_t batch) {
     fs::path file = path;
@@ -101,6 +145,9 @@ std::unique_ptr<SavedModel> load_model(const fs::path& path, const Registry& reg
         const Shape prepared = m->pipeline.build(m->card.input_shape, batch, m->card.divide, 0);
         m->model.build(batch_of(batch, prepared), *m->device, 0);
         m->pipeline.load_state(st.tensors);
+        if (m->card.target == "values")
+            m->target_scaler.load_state(m->card.target_transform, st.tensors,
+                                        m->model.output_shape().numel() / batch, name);
     } catch (const Error& e) {
         throw DataError(name + ": " + e.what());
     }
@@ -118,7 +165,7 @@ std::unique_ptr<SavedModel> load_model(const fs::path& path, const Registry& reg
     }
     std::size_t layer_tensors = 0;
     for (const auto& t : st.tensors) {
-        if (t.name.rfind("transform", 0) == 0) continue;
+        if (t.name.rfind("transform", 0) == 0 || t.name.rfind("target.", 0) == 0) continue;
         if (t.name.rfind("layer", 0) != 0)
             throw DataError(name + ": unexpected tensor '" + t.name + "'");
         ++layer_tensors;

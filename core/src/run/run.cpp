@@ -38,8 +38,17 @@ std::shared_ptr<T> create(const Registry& registry, const Setting& setting) {
     return registry.create_as<T>(parse_component_spec(setting.value, setting.where));
 }
 
-std::unique_ptr<Components> create_components(const Registry& registry,
-                                              const ExperimentSettings& s) {
+/// The experiment's metrics; a regression loss with no metric given gets mae and rmse instead
+/// of the table's default, accuracy.
+std::vector<Setting> default_metrics(ExperimentSettings& s, const Loss& loss) {
+    auto& metrics = s.train.metrics;
+    if (loss.target_kind() == TargetKind::values && metrics.size() == 1 &&
+        metrics[0].where == "train.metric")
+        metrics = {{"mae", "train.metric"}, {"rmse", "train.metric"}};
+    return metrics;
+}
+
+std::unique_ptr<Components> create_components(const Registry& registry, ExperimentSettings& s) {
     auto c = std::make_unique<Components>();
     c->device = create<Device>(registry, s.train.device);
     c->optimizer = create<Optimizer>(registry, s.train.optimizer);
@@ -51,7 +60,7 @@ std::unique_ptr<Components> create_components(const Registry& registry,
     if (c->model.size() == 0)
         throw ConfigError(s.file.string() +
                           ": [model] has no layers (add 'layer = dense units=10')");
-    for (const auto& metric : s.train.metrics)
+    for (const auto& metric : default_metrics(s, *c->loss))
         c->metrics.push_back(create<Metric>(registry, metric));
     bool has_progress = false;
     for (const auto& callback : s.train.callbacks) {
@@ -80,7 +89,8 @@ std::vector<std::string> prepare_pipeline(Pipeline& pipeline, const RunData& dat
     return pipeline.fit(data.train_data, data.train.indices);
 }
 
-ModelCard model_card(const ExperimentSettings& s, const RunData& data, const Pipeline& pipeline) {
+ModelCard model_card(const ExperimentSettings& s, const RunData& data, const Pipeline& pipeline,
+                     const TrainTargets& targets) {
     ModelCard card;
     card.experiment = s.name;
     for (const auto& layer : s.model.layers) card.layers.push_back(layer.value);
@@ -90,6 +100,14 @@ ModelCard model_card(const ExperimentSettings& s, const RunData& data, const Pip
     card.divide = s.data.divide;
     card.classes = data.classes;
     card.class_names = data.train_data.class_names;
+    card.key_name = data.train_data.key_name;
+    if (targets.source == TargetSource::values) {
+        card.target = "values";
+        card.target_names = data.train_data.target_names;
+        card.target_transform = targets.scaler.name();
+    } else if (targets.source == TargetSource::input) {
+        card.target = "input";
+    }
     return card;
 }
 
@@ -161,6 +179,7 @@ std::unique_ptr<PreparedRun> prepare_run(const Experiment& exp, const RegistryOp
     run->batch = run->settings.train.batch_size == 0
                      ? data.train.size()
                      : std::min(run->settings.train.batch_size, data.train.size());
+    run->targets = run_targets(*run);
     run->warnings = prepare_pipeline(run->components->pipeline, data, run->batch, run->settings);
     run->warnings.insert(run->warnings.end(), data.warnings.begin(), data.warnings.end());
     return run;
@@ -168,7 +187,7 @@ std::unique_ptr<PreparedRun> prepare_run(const Experiment& exp, const RegistryOp
 
 void build_trainer(Trainer& trainer, const PreparedRun& run) {
     try {
-        trainer.build(run.data->classes, run.data->train_counts);
+        trainer.build(run.targets);
     } catch (const Error& e) {  // model and loss shapes: name the experiment they came from
         throw ConfigError(run.settings.file.string() + ": " + e.what());
     }
@@ -212,7 +231,7 @@ RunResult run_experiment(const Experiment& exp, const RunOptions& options, std::
     c.callbacks.insert(c.callbacks.end(), options.callbacks.begin(), options.callbacks.end());
 
     // 2. The trainer, built for the data.
-    const ModelCard card = model_card(settings, *run->data, c.pipeline);
+    const ModelCard card = model_card(settings, *run->data, c.pipeline, run->targets);
     Trainer trainer(*c.device, c.model, *c.loss, *c.optimizer, c.metrics, c.callbacks, c.pipeline,
                     train_options(settings, run->batch, card));
     build_trainer(trainer, *run);

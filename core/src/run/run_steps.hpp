@@ -39,6 +39,7 @@ struct PreparedRun {
     Registry registry;  // declared before the components it made
     std::unique_ptr<Components> components;
     std::unique_ptr<RunData> data;
+    TrainTargets targets;               // what the model learns to predict (run_targets)
     std::size_t batch = 0;              // rows per step, at most the training split
     std::vector<std::string> warnings;  // the pipeline's and the data's
 };
@@ -49,6 +50,11 @@ struct PreparedRun {
 /// Writes nothing; throws one-line plexus::Errors.
 std::unique_ptr<PreparedRun> prepare_run(const Experiment& experiment,
                                          const RegistryOptions& registry, bool skip_test);
+
+/// What the model learns to predict, with the target transform fitted on the training split.
+/// Throws ConfigError naming the experiment's line when the loss or a metric does not suit
+/// the data's targets, or a test/validation file's targets differ from the training data's.
+TrainTargets run_targets(const PreparedRun& run);
 
 /// trainer.build for the run's data; a model/loss shape mismatch names the experiment file.
 void build_trainer(Trainer& trainer, const PreparedRun& run);

@@ -18,7 +18,7 @@ void infer(Device& device, Sequential& model, BatchLoader& loader, const Subset&
             device.upload(tb, std::span<const float>(b.t, b.rows * target_cols));
         }
         const Tensor& y = model.forward(xb, Mode::infer);
-        on_batch({y, t ? tb : none, begin, b.rows});
+        on_batch({y, t ? tb : none, begin, b.rows, b.base});
         begin += b.rows;
     }
     loader.stop();

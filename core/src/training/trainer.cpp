@@ -31,10 +31,12 @@ double seconds_since(Clock::time_point t0) {
 class Trainer::Weights final : public ModelAccess {
 public:
     using WriteModel = std::function<void(const std::string&, const std::vector<HostTensor>&)>;
-    Weights(Device& device, Sequential& model, const Pipeline& pipeline, WriteModel write_model)
+    Weights(Device& device, Sequential& model, const Pipeline& pipeline,
+            const TargetScaler& scaler, WriteModel write_model)
         : device_(device),
           model_(model),
           pipeline_(pipeline),
+          scaler_(scaler),
           write_model_(std::move(write_model)) {}
 
     void snapshot(std::vector<float>& out) override {
@@ -68,6 +70,9 @@ public:
         }
         // Fitted transforms travel with the weights: predict prepares data as training did.
         for (auto& t : pipeline_.state()) tensors.push_back(std::move(t));
+        // So does the target transform: predictions are reported in the target's units.
+        if (!scaler_.is_identity())
+            for (auto& t : scaler_.state()) tensors.push_back(std::move(t));
         write_model_(path, tensors);
     }
 
@@ -75,6 +80,7 @@ private:
     Device& device_;
     Sequential& model_;
     const Pipeline& pipeline_;
+    const TargetScaler& scaler_;
     WriteModel write_model_;
 };
 
@@ -106,6 +112,13 @@ ModelAccess& Trainer::weights() {
 
 void Trainer::build(std::size_t features, std::size_t classes,
                     const std::vector<std::size_t>& class_counts) {
+    TrainTargets targets;
+    targets.classes = classes;
+    targets.class_counts = class_counts;
+    build(features, targets);
+}
+
+void Trainer::build(std::size_t features, const TrainTargets& targets) {
     if (!pipeline_) {
         own_pipeline_ = std::make_unique<Pipeline>();
         own_pipeline_->build(Shape{features}, options_.batch_size, 255.0f, options_.seed);
@@ -115,30 +128,71 @@ void Trainer::build(std::size_t features, std::size_t classes,
         throw ShapeError("the data pipeline gives " + std::to_string(pipeline_->output_features()) +
                          " features per sample, the model was built for " +
                          std::to_string(features));
-    build(classes, class_counts);
+    build(targets);
 }
 
 void Trainer::build(std::size_t classes, const std::vector<std::size_t>& class_counts) {
+    TrainTargets targets;
+    targets.classes = classes;
+    targets.class_counts = class_counts;
+    build(targets);
+}
+
+void Trainer::build(const TrainTargets& targets) {
     if (!pipeline_)
         throw Error("Trainer::build: a trainer without a pipeline needs the feature count");
+    targets_ = targets;
     features_ = pipeline_->output_features();
-    classes_ = classes;
+    classes_ = targets.source == TargetSource::labels ? targets.classes : 0;
     const std::size_t b = options_.batch_size;
     // Layers see samples in their shape ([H, W] images stay images for a convolution).
     const Shape input = batch_of(b, pipeline_->output_shape());
     const Shape out = model_.build(input, device_, options_.seed);
-    const bool binary = classes == 2 && out.rank() == 2 && out[1] == 1;
-    if (out.rank() != 2 || (out[1] != classes && !binary))
-        throw ShapeError("the model's output is " + out.str() + " per batch but the data has " +
-                         std::to_string(classes) + " classes: make the last layer produce " +
-                         std::to_string(classes) +
-                         " values (e.g. dense units=" + std::to_string(classes) + ")");
-    target_cols_ = out[1];
-    if (!class_counts.empty()) loss_.set_class_counts(class_counts);
+    const std::size_t per_sample = out.rank() ? out.numel() / out[0] : 0;
+    if (targets.source == TargetSource::labels) {
+        const std::size_t c = targets.classes;
+        const bool binary = c == 2 && out.rank() == 2 && out[1] == 1;
+        if (out.rank() != 2 || (out[1] != c && !binary))
+            throw ShapeError("the model's output is " + out.str() + " per batch but the data has " +
+                             std::to_string(c) + " classes: make the last layer produce " +
+                             std::to_string(c) + " values (e.g. dense units=" +
+                             std::to_string(c) + ")");
+        target_cols_ = out[1];
+        if (!targets.class_counts.empty()) loss_.set_class_counts(targets.class_counts);
+    } else {
+        const std::size_t width =
+            targets.source == TargetSource::input ? features_ : targets.width;
+        if (per_sample != width)
+            throw ShapeError("the model's output is " + out.str() + " per batch but the data has " +
+                             std::to_string(width) +
+                             (targets.source == TargetSource::input
+                                  ? " input values per sample (target = input)"
+                                  : " float target(s) per sample") +
+                             ": make the last layer produce " + std::to_string(width) +
+                             " values (e.g. dense units=" + std::to_string(width) + ")");
+        target_cols_ = width;
+        if (targets.source == TargetSource::input) targets_.scaler.identity(width);
+        else if (targets_.scaler.width() != width) targets_.scaler.identity(width);
+    }
+    const TargetKind needed = targets.source == TargetSource::labels ? TargetKind::classes
+                                                                     : TargetKind::values;
+    if (loss_.target_kind() != needed)
+        throw ShapeError(std::string("the loss wants ") + target_kind_name(loss_.target_kind()) +
+                         " but the data has " + target_kind_name(needed));
+    for (auto& m : metrics_)
+        if (!m->accepts(needed))
+            throw ShapeError(std::string("a metric does not work on ") + target_kind_name(needed));
     loss_.build(out, device_);
     for (auto& m : metrics_) m->build(out, device_);
+    units_ = TargetUnits();
+    if (targets.source != TargetSource::labels)
+        units_.build(device_, targets_.scaler, b, targets.base);
     optimizer_.build(model_.parameters(), device_);
-    loader_ = std::make_unique<BatchLoader>(*pipeline_, b, target_cols_, options_.prefetch);
+    loader_ = std::make_unique<BatchLoader>(
+        *pipeline_, b,
+        TargetRows{targets_.source, target_cols_,
+                   targets_.source == TargetSource::values ? &targets_.scaler : nullptr},
+        options_.prefetch);
     x_ = device_.alloc(input);
     t_ = device_.alloc(Shape{b, target_cols_});
     regularized_.clear();
@@ -149,7 +203,8 @@ void Trainer::build(std::size_t classes, const std::vector<std::size_t>& class_c
     // downloads them once, together.
     penalty_sums_ = device_.alloc(Shape{std::max<std::size_t>(1, 2 * regularized_.size())});
     penalty_host_.assign(penalty_sums_.numel(), 0.0f);
-    weights_ = std::make_unique<Weights>(device_, model_, *pipeline_, options_.write_model);
+    weights_ = std::make_unique<Weights>(device_, model_, *pipeline_, targets_.scaler,
+                                         options_.write_model);
 }
 
 double Trainer::regularize(bool add_gradients) {
@@ -178,6 +233,13 @@ double Trainer::regularize(bool add_gradients) {
         penalty += static_cast<double>(regularized_[i].param->l2) * penalty_host_[2 * i] +
                    static_cast<double>(regularized_[i].param->l1) * penalty_host_[2 * i + 1];
     return penalty;
+}
+
+void Trainer::update_metrics(const std::vector<std::shared_ptr<Metric>>& metrics,
+                             const Tensor& y, const Tensor& t, const float* base) {
+    if (metrics.empty()) return;
+    const auto [yu, tu] = units_.to_units(y, t, base);
+    for (auto& m : metrics) m->update(yu, tu);
 }
 
 void Trainer::upload(const PreparedBatch& batch) {
@@ -277,11 +339,12 @@ Trainer::EpochSums Trainer::train_epoch(const Subset& order, TrainState& state, 
         // A trailing batch of one sample has no batch statistics (batchnorm) and is the
         // noisiest step of the epoch; like drop_last for this one case, it is skipped.
         if (n == 1 && b > 1) break;
-        upload(loader_->next());
+        const PreparedBatch prepared = loader_->next();
+        upload(prepared);
         const Tensor x = x_.rows(0, n), t = t_.rows(0, n);
         const Tensor& y = model_.forward(x, Mode::train);
         const float loss = loss_.forward(y, t);
-        for (auto& m : metrics_) m->update(y, t);
+        update_metrics(metrics_, y, t, prepared.base);
         const Tensor dy = model_.output_grad(n);
         loss_.backward(y, t, dy);
         model_.backward(x, dy);
@@ -385,8 +448,10 @@ Logs Trainer::evaluate(const Subset& data, const std::vector<std::shared_ptr<Met
     double loss_sum = 0.0;
     infer(device_, model_, *loader_, data, x_, &t_, [&](const InferBatch& b) {
         loss_sum += static_cast<double>(loss_.forward(b.y, b.t)) * b.rows;
-        for (auto& m : metrics_) m->update(b.y, b.t);
-        for (auto& m : extra) m->update(b.y, b.t);
+        if (metrics_.empty() && extra.empty()) return;
+        const auto [yu, tu] = units_.to_units(b.y, b.t, b.base);
+        for (auto& m : metrics_) m->update(yu, tu);
+        for (auto& m : extra) m->update(yu, tu);
     });
     Logs logs;
     // As in Keras, the evaluated loss includes the weights' penalty, like the training loss.

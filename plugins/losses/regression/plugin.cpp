@@ -1,6 +1,7 @@
-// Regression losses, one library: mse and mae. Both take the mean of an elementwise penalty
-// on the residual p - t over all elements, so they share shape checks, workspaces and the
-// forward/backward skeleton; each adds only its penalty and its derivative.
+// Regression losses, one library: mse, mae and huber. Each takes the mean of an elementwise
+// penalty on the residual p - t over all elements, so they share shape checks, workspaces and
+// the forward/backward skeleton; each adds only its penalty and its derivative.
+#include <limits>
 #include <string>
 
 #include "plexus/plexus.hpp"
@@ -20,6 +21,7 @@ public:
                                      pred.str());
         cols_ = pred.cols();
         diff_ = device.alloc({pred.rows(), cols_});
+        if (needs_scratch_) scratch_ = device.alloc({pred.rows(), cols_});
         mean_ = device.alloc({1});
     }
 
@@ -29,8 +31,9 @@ public:
         Device& device = *pred.device();
         const Tensor work = diff_.rows(0, n);
         device.binary(plexus::BinaryOp::sub, pred, target, work);
-        penalty(device, work);
-        device.reduce(plexus::ReduceOp::mean, work, plexus::Axis::all, mean_);
+        const Tensor penalties =
+            penalty(device, work, needs_scratch_ ? scratch_.rows(0, n) : Tensor{});
+        device.reduce(plexus::ReduceOp::mean, penalties, plexus::Axis::all, mean_);
         return device.download_scalar(mean_);
     }
 
@@ -45,11 +48,15 @@ public:
     }
 
 protected:
-    explicit ElementwiseRegressionLoss(const char* name) : name_(name) {}
+    // `needs_scratch`: penalty() gets a second tensor of r's shape to work in.
+    explicit ElementwiseRegressionLoss(const char* name, bool needs_scratch = false)
+        : name_(name), needs_scratch_(needs_scratch) {}
 
 private:
-    // In place: the residual r = p - t becomes the penalty per element.
-    virtual void penalty(Device& device, const Tensor& r) const = 0;
+    // The penalty per element of the residual r = p - t, written over r or `scratch` (r's
+    // shape, contents undefined; empty unless the constructor asked for it), whichever it
+    // returns; r may be overwritten either way.
+    virtual Tensor penalty(Device& device, const Tensor& r, const Tensor& scratch) const = 0;
     // In place: the residual r becomes dL/dp of the mean over `numel` elements.
     virtual void gradient(Device& device, const Tensor& r, float numel) const = 0;
 
@@ -64,8 +71,10 @@ private:
     }
 
     const char* name_;
+    bool needs_scratch_;
     std::size_t cols_ = 0;
-    Tensor diff_;  // [max rows, cols]; row views serve smaller batches
+    Tensor diff_;     // [max rows, cols]; row views serve smaller batches
+    Tensor scratch_;  // as diff_, when needs_scratch_
     Tensor mean_;
 };
 
@@ -78,8 +87,9 @@ public:
     explicit MeanSquaredError(const plexus::Params&) : ElementwiseRegressionLoss("mse") {}
 
 private:
-    void penalty(Device& device, const Tensor& r) const override {
+    Tensor penalty(Device& device, const Tensor& r, const Tensor&) const override {
         device.unary(UnaryOp::square, r, r);
+        return r;
     }
     // dL/dp = 2 (p - t) / numel
     void gradient(Device& device, const Tensor& r, float numel) const override {
@@ -96,8 +106,9 @@ public:
     explicit MeanAbsoluteError(const plexus::Params&) : ElementwiseRegressionLoss("mae") {}
 
 private:
-    void penalty(Device& device, const Tensor& r) const override {
+    Tensor penalty(Device& device, const Tensor& r, const Tensor&) const override {
         device.unary(UnaryOp::abs, r, r);
+        return r;
     }
     // dL/dp = sign(p - t) / numel; at p == t the subgradient 0 is used (as PyTorch does).
     void gradient(Device& device, const Tensor& r, float numel) const override {
@@ -106,9 +117,48 @@ private:
     }
 };
 
+constexpr plexus::ParamSpec kHuberParams[] = {
+    {"delta", plexus::ParamType::real, "1", 0.0, std::numeric_limits<double>::infinity(), nullptr,
+     "residual size where the penalty turns from quadratic to linear, in target units",
+     plexus::kMinExclusive},
+};
+
+// Huber loss (Huber, "Robust Estimation of a Location Parameter", 1964): 0.5 r² for
+// |r| <= delta and delta (|r| - 0.5 delta) beyond, the mean over all elements, as PyTorch's
+// HuberLoss and Keras' Huber. Quadratic near the fit like mse, so its gradient shrinks at the
+// optimum; linear in the tails like mae, so outliers pull with a force of at most delta.
+class Huber final : public ElementwiseRegressionLoss {
+public:
+    explicit Huber(const plexus::Params& params)
+        : ElementwiseRegressionLoss("huber", true),
+          delta_(static_cast<float>(params.get_real("delta"))) {}
+
+private:
+    // With q = min(|r|, delta) the two branches are one formula: 0.5 q² + delta (|r| - q).
+    Tensor penalty(Device& device, const Tensor& r, const Tensor& q) const override {
+        device.unary(UnaryOp::abs, r, r);
+        device.unary(UnaryOp::clip, r, q, delta_);  // |r| >= 0, so clip is min(|r|, delta)
+        device.binary(plexus::BinaryOp::sub, r, q, r);
+        device.unary(UnaryOp::square, q, q);
+        device.axpby(delta_, r, 0.5f, q);
+        return q;
+    }
+    // dL/dp = clamp(p - t, -delta, delta) / numel
+    void gradient(Device& device, const Tensor& r, float numel) const override {
+        device.unary(UnaryOp::clip, r, r, delta_);
+        device.unary(UnaryOp::scale, r, r, 1.0f / numel);
+    }
+
+    float delta_;
+};
+
 }  // namespace
 
 PLEXUS_PLUGIN(plexus::component<MeanSquaredError>(
                   "mse", "0.1.0", "Mean squared error over all elements, for regression"),
               plexus::component<MeanAbsoluteError>(
-                  "mae", "0.1.0", "Mean absolute error over all elements, robust to outliers"))
+                  "mae", "0.1.0", "Mean absolute error over all elements, robust to outliers"),
+              plexus::component<Huber>(
+                  "huber", "0.1.0",
+                  "Huber loss: squared near the fit, linear beyond delta (robust, smooth)",
+                  kHuberParams))

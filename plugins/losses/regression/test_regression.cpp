@@ -1,5 +1,6 @@
-// Every test runs on both losses of the library; what differs between them is in kCases,
-// worked out by hand from the definitions.
+// Every test runs on each loss of the library; what differs between them is in kCases,
+// worked out by hand from the definitions. huber is also compared with PyTorch's HuberLoss
+// (torch_reference.py made the values).
 #define BOOST_TEST_MODULE regression
 #include <boost/test/unit_test.hpp>
 #include <cmath>
@@ -40,6 +41,10 @@ const Case kCases[] = {
      .loss = 0.875,                       // (|1| + |0| + |-2| + |0.5|) / 4 = 3.5 / 4
      .dpred = {0.25f, 0, -0.25f, 0.25f},  // sign(p - t) / 4, with sign(0) = 0 at the kink
      .large_error_loss = 1000.0},         // (2000 + 0) / 2
+    {.name = "huber",                     // delta = 1: 0.5 r² for |r| <= 1, |r| - 0.5 beyond
+     .loss = 0.53125,                     // (0.5 + 0 + 1.5 + 0.125) / 4 = 2.125 / 4
+     .dpred = {0.25f, 0, -0.25f, 0.125f},  // clamp(p - t, -1, 1) / 4
+     .large_error_loss = 999.75},         // (2000 - 0.5 + 0) / 2
 };
 
 }  // namespace
@@ -131,4 +136,53 @@ BOOST_AUTO_TEST_CASE(rejects_mismatched_shapes) {
                                   plexus::ShapeError, names_the_loss);
         }
     }
+}
+
+// nn.HuberLoss(delta) on [3, 4] predictions whose residuals fall below, on and above each
+// delta; values from torch_reference.py (PyTorch 1.13, float64).
+BOOST_AUTO_TEST_CASE(huber_matches_pytorch) {
+    const std::vector<float> pred = {1.5f, -0.25f, 3, 0, 2, -4, 0.5f, 1, -1, 0.75f, 2.5f, -2};
+    const std::vector<float> target = {0, 0.25f, -0.5f, 0, 2.5f, 1, 0.5f, -1.5f, -3, 0.75f, 0, -1.5f};
+    constexpr double k = 1.0 / 24, k2 = 1.0 / 12;  // the gradients are multiples of 1/24
+    const struct {
+        const char* spec;
+        double loss;
+        std::vector<double> dpred;
+    } cases[] = {
+        {"huber", 1.1979166666666667, {k2, -k, k2, 0, -k, -k2, 0, k2, k2, 0, k2, -k}},
+        {"huber delta=0.5", 0.6770833333333334, {k, -k, k, 0, -k, -k, 0, k, k, 0, k, -k}},
+        {"huber delta=2.5", 2.0625,
+         {0.125, -k, 0.20833333333333331, 0, -k, -0.20833333333333331, 0, 0.20833333333333331,
+          0.16666666666666666, 0, 0.20833333333333331, -k}},
+    };
+    for (const auto& c : cases) {
+        BOOST_TEST_CONTEXT(c.spec) {
+            auto device = load<plexus::Device>("cpu");
+            auto loss = load<plexus::Loss>(c.spec);
+            loss->build({3, 4}, *device);
+            const auto p = make_tensor(*device, {3, 4}, pred);
+            const auto t = make_tensor(*device, {3, 4}, target);
+            BOOST_TEST(loss->forward(p, t) == c.loss, boost::test_tools::tolerance(1e-6));
+            const auto dpred = device->alloc({3, 4});
+            loss->backward(p, t, dpred);
+            check_close(to_host(*device, dpred),
+                        std::vector<float>(c.dpred.begin(), c.dpred.end()));
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(huber_gradient_matches_finite_differences_for_a_small_delta) {
+    // Predictions are drawn from [-2, 2], so with delta 0.5 most residuals are in the linear
+    // part and some in the quadratic one.
+    const std::vector<float> target = {0.5f, -1, 0, 1.5f, -0.25f, 2, 0, 1, -2, 0.75f, 0.1f, -0.6f};
+    auto device = load<plexus::Device>("cpu");
+    auto loss = load<plexus::Loss>("huber delta=0.5");
+    const auto r = plexus::testing::check_loss(*loss, *device, {4, 3}, target);
+    BOOST_TEST(r.max_rel_error < 1e-2, "worst " << r.worst);
+    BOOST_TEST(r.checked == 12u);
+}
+
+BOOST_AUTO_TEST_CASE(huber_delta_must_be_positive) {
+    BOOST_CHECK_THROW(load<plexus::Loss>("huber delta=0"), std::exception);
+    BOOST_CHECK_THROW(load<plexus::Loss>("huber delta=-1"), std::exception);
 }

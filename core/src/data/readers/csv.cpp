@@ -11,6 +11,7 @@
 #include <system_error>
 #include <vector>
 
+#include "csv_parser.hpp"
 #include "plexus/core/data/readers/sources.hpp"
 #include "plexus/error.hpp"
 #include "plexus/support/text.hpp"
@@ -20,113 +21,8 @@ namespace plexus::core {
 namespace {
 
 using detail::data_fail;
-
-[[noreturn]] void fail_at(const std::filesystem::path& path, std::size_t line,
-                          const std::string& what) {
-    throw DataError(path.string() + ":" + std::to_string(line) + ": " + what);
-}
-
-constexpr std::size_t kMaxBytes = std::size_t{1} << 31;  // 2 GiB of text
-
-bool is_blank(char c, char delimiter) {
-    return (c == ' ' || c == '\t') && c != delimiter;
-}
-
-// Splits the text into records of cells, tracking the physical line each record starts on.
-class CsvParser {
-public:
-    CsvParser(std::string_view text, char delimiter, const std::filesystem::path& path)
-        : text_(text), delim_(delimiter), path_(path) {}
-
-    // The next record that is not blank; false at the end of the text.
-    bool next(std::vector<std::string>& cells, std::size_t& line) {
-        skip_blank_lines();
-        if (pos_ >= text_.size()) return false;
-        line = line_;
-        cells.clear();
-        for (;;) {
-            cells.push_back(field());
-            if (pos_ >= text_.size()) return true;
-            if (text_[pos_] == delim_) {
-                ++pos_;
-                continue;
-            }
-            end_line();  // field() stops only at the delimiter, a line end or the end
-            return true;
-        }
-    }
-
-private:
-    bool at_line_end() const {
-        return pos_ >= text_.size() || text_[pos_] == '\n' || text_[pos_] == '\r';
-    }
-    void end_line() {
-        if (text_[pos_] == '\r' && pos_ + 1 < text_.size() && text_[pos_ + 1] == '\n') ++pos_;
-        ++pos_;
-        ++line_;
-    }
-    void skip_blank_lines() {
-        for (;;) {
-            std::size_t p = pos_;
-            while (p < text_.size() && is_blank(text_[p], delim_)) ++p;
-            if (p < text_.size() && text_[p] != '\n' && text_[p] != '\r') return;
-            pos_ = p;
-            if (pos_ >= text_.size()) return;
-            end_line();
-        }
-    }
-    std::string field() {
-        while (pos_ < text_.size() && is_blank(text_[pos_], delim_)) ++pos_;
-        std::string out;
-        if (pos_ < text_.size() && text_[pos_] == '"') {
-            const std::size_t opened = line_;
-            ++pos_;
-            for (;;) {
-                if (pos_ >= text_.size())
-                    fail_at(path_, opened,
-                            "unterminated quoted field (a '\"' opened on this "
-                            "line is never closed)");
-                const char c = text_[pos_++];
-                if (c == '"') {
-                    if (pos_ < text_.size() && text_[pos_] == '"') {
-                        out += '"';
-                        ++pos_;
-                        continue;
-                    }
-                    break;
-                }
-                if (c == '\n') ++line_;
-                out += c;
-            }
-            while (pos_ < text_.size() && is_blank(text_[pos_], delim_)) ++pos_;
-            if (!at_line_end() && text_[pos_] != delim_)
-                fail_at(path_, line_,
-                        "unexpected character '" + std::string(1, text_[pos_]) +
-                            "' after a closing quote (write a quote inside a quoted "
-                            "field as \"\")");
-            return out;
-        }
-        const std::size_t start = pos_;
-        while (!at_line_end() && text_[pos_] != delim_) ++pos_;
-        std::size_t end = pos_;
-        while (end > start && is_blank(text_[end - 1], delim_)) --end;
-        return std::string(text_.substr(start, end - start));
-    }
-
-    std::string_view text_;
-    char delim_;
-    const std::filesystem::path& path_;
-    std::size_t pos_ = 0;
-    std::size_t line_ = 1;
-};
-
-// Parses a whole cell as a finite float32.
-bool parse_float(std::string_view s, float& out) {
-    if (!s.empty() && s.front() == '+') s.remove_prefix(1);
-    if (s.empty()) return false;
-    const auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
-    return ec == std::errc() && p == s.data() + s.size() && std::isfinite(out);
-}
+using detail::fail_at;
+using detail::parse_float;
 
 // Label kinds: a class id, another number (not usable as an id), or a class name.
 enum class LabelKind { id, number, name };
@@ -144,87 +40,93 @@ LabelKind classify_label(std::string_view s, std::uint64_t& id) {
     return LabelKind::id;
 }
 
-std::size_t resolve_label_column(const std::filesystem::path& path, const CsvOptions& options,
-                                 const std::vector<std::string>& names, std::size_t columns) {
-    if (options.label.empty()) return columns - 1;
-    if (options.header) {
-        const auto it = std::find(names.begin(), names.end(), options.label);
-        if (it != names.end()) return static_cast<std::size_t>(it - names.begin());
+// Which columns are features, and which the label (classification) or the float targets.
+struct Layout {
+    std::vector<std::size_t> features, targets;
+    std::size_t label = 0;  // meaningful when targets is empty
+};
+
+Layout plan_columns(const std::filesystem::path& path, const CsvOptions& options,
+                    const std::vector<std::string>& names, std::size_t columns) {
+    const std::string file = path.string() + ": ";
+    if (!options.label.empty() && !options.targets.empty())
+        throw ConfigError(file +
+                          "label= and target= are both given (label= names the class column of "
+                          "a classification set, target= the float columns of a regression set; "
+                          "keep one)");
+    const auto name = [&](std::size_t j) {
+        return options.header ? "'" + names[j] + "'" : std::to_string(j);
+    };
+    Layout l;
+    std::vector<bool> taken(columns, false);
+    for (const std::string& t : options.targets) {
+        const std::size_t j =
+            detail::resolve_column(path, "target", t, names, columns, options.header);
+        if (taken[j]) throw ConfigError(file + "target column " + name(j) + " is listed twice");
+        taken[j] = true;
+        l.targets.push_back(j);
     }
-    std::size_t index = 0;
-    const std::string& s = options.label;
-    const auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), index);
-    if (ec == std::errc() && p == s.data() + s.size()) {
-        if (index < columns) return index;
-        throw ConfigError(path.string() + ": label=" + s + " is out of range (the file has " +
-                          std::to_string(columns) + " columns, numbered 0 to " +
-                          std::to_string(columns - 1) + ")");
+    if (l.targets.empty()) {
+        l.label = options.label.empty() ? columns - 1
+                                        : detail::resolve_column(path, "label", options.label,
+                                                                 names, columns, options.header);
+        taken[l.label] = true;
     }
-    if (!options.header)
-        throw ConfigError(path.string() + ": label=" + s +
-                          " names a column, but header=false; give a 0-based column index");
-    throw ConfigError(path.string() + ": label=" + s + " names no column" +
-                      support::did_you_mean(s, names) + " (columns: " + support::join(names) + ")");
+    const char* role = l.targets.empty() ? "the label" : "a target";
+    for (const std::string& c : options.columns) {
+        const std::size_t j =
+            detail::resolve_column(path, "columns", c, names, columns, options.header);
+        if (std::find(l.features.begin(), l.features.end(), j) != l.features.end())
+            throw ConfigError(file + "column " + name(j) + " is listed twice in columns=");
+        if (taken[j])
+            throw ConfigError(file + "column " + name(j) + " is both a feature (columns=) and " +
+                              role + "; a model must not see what it predicts");
+        l.features.push_back(j);
+    }
+    if (options.columns.empty())
+        for (std::size_t j = 0; j < columns; ++j)
+            if (!taken[j]) l.features.push_back(j);
+    if (l.features.empty())
+        throw ConfigError(file + "no feature column is left besides " + role + " (the file has " +
+                          std::to_string(columns) + " columns)");
+    return l;
 }
 
 }  // namespace
 
-Dataset load_csv(const std::filesystem::path& path, const CsvOptions& options,
-                 ClassOrigins* origins) {
-    std::string text = detail::read_whole_file(path, kMaxBytes);
-    std::string_view body = text;
-    if (body.substr(0, 3) == "\xEF\xBB\xBF") body.remove_prefix(3);  // UTF-8 byte order mark
-    const std::string expect = options.header ? "a header line and data rows" : "data rows";
+namespace detail {
 
-    CsvParser parser(body, options.delimiter, path);
-    std::vector<std::string> cells;
-    std::size_t line = 0;
-    if (!parser.next(cells, line)) data_fail(path, "empty file (expected " + expect + ")");
-    const std::size_t columns = cells.size();
-    if (columns < 2)
-        fail_at(path, line,
-                "found 1 column (expected at least one feature "
-                "and a label; is delimiter= right?)");
-    std::vector<std::string> names;
-    if (options.header) names = cells;
-    const std::size_t label_col = resolve_label_column(path, options, names, columns);
-    const auto column = [&](std::size_t j) {
-        return options.header ? "column '" + names[j] + "'" : "column " + std::to_string(j);
-    };
-    const auto at_line = [&](std::size_t l) { return path.string() + ":" + std::to_string(l); };
-
-    Dataset ds;
-    ds.source = path.string();
-    ds.sample_shape = {columns - 1};
-    std::vector<std::string> label_text;
-    std::vector<std::size_t> label_line;
-    bool have_record = !options.header;
-    while (have_record || parser.next(cells, line)) {
-        have_record = false;
-        if (cells.size() != columns)
-            fail_at(path, line,
-                    "expected " + std::to_string(columns) + " columns, found " +
-                        std::to_string(cells.size()));
-        for (std::size_t j = 0; j < columns; ++j) {
-            if (j == label_col) continue;
-            float v = 0;
-            if (!parse_float(cells[j], v))
-                fail_at(path, line,
-                        column(j) + " is not a number: '" + cells[j] + "'" +
-                            (cells[j].empty() ? " (missing values are not supported)" : ""));
-            ds.f32.push_back(v);
-        }
-        if (cells[label_col].empty())
-            fail_at(path, line, column(label_col) + " (the label) is empty");
-        label_text.push_back(std::move(cells[label_col]));
-        label_line.push_back(line);
+std::size_t resolve_column(const std::filesystem::path& path, const std::string& key,
+                           const std::string& s, const std::vector<std::string>& names,
+                           std::size_t columns, bool header) {
+    if (header) {
+        const auto it = std::find(names.begin(), names.end(), s);
+        if (it != names.end()) return static_cast<std::size_t>(it - names.begin());
     }
-    ds.count = label_text.size();
-    if (ds.count == 0)
-        data_fail(path,
-                  options.header ? "no data rows (found only the header line)" : "no data rows");
+    std::size_t index = 0;
+    const auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), index);
+    if (!s.empty() && ec == std::errc() && p == s.data() + s.size()) {
+        if (index < columns) return index;
+        throw ConfigError(path.string() + ": " + key + "=" + s + " is out of range (the file has " +
+                          std::to_string(columns) + " columns, numbered 0 to " +
+                          std::to_string(columns - 1) + ")");
+    }
+    if (!header)
+        throw ConfigError(path.string() + ": " + key + "=" + s +
+                          " names a column, but header=false; give a 0-based column index");
+    throw ConfigError(path.string() + ": " + key + "=" + s + " names no column" +
+                      support::did_you_mean(s, names) + " (columns: " + support::join(names) + ")");
+}
 
-    // Class ids when every label is one, else class names.
+}  // namespace detail
+
+namespace {
+
+// Class ids when every label is one, else class names sorted into ids.
+void set_labels(Dataset& ds, const std::filesystem::path& path, const std::string& column_name,
+                std::vector<std::string>& label_text, const std::vector<std::size_t>& label_line,
+                ClassOrigins* origins) {
+    const auto at_line = [&](std::size_t l) { return path.string() + ":" + std::to_string(l); };
     std::vector<std::uint64_t> ids(ds.count);
     bool all_ids = true, all_numbers = true;
     std::size_t not_id = 0;
@@ -238,9 +140,9 @@ Dataset load_csv(const std::filesystem::path& path, const CsvOptions& options,
     }
     if (!all_ids && all_numbers)
         fail_at(path, label_line[not_id],
-                "label '" + label_text[not_id] + "' in " + column(label_col) +
+                "label '" + label_text[not_id] + "' in " + column_name +
                     " is a number but not a class id (expected integers >= 0 or class "
-                    "names; is label= the right column?)");
+                    "names; is label= the right column? Float targets: target=NAME)");
     ClassOrigins where;
     ds.labels.resize(ds.count);
     if (all_ids) {
@@ -248,9 +150,8 @@ Dataset load_csv(const std::filesystem::path& path, const CsvOptions& options,
         if (*top > kMaxClassId) {
             const auto i = static_cast<std::size_t>(top - ids.begin());
             fail_at(path, label_line[i],
-                    "class id " + label_text[i] + " in " + column(label_col) +
-                        " is too large (at most " + std::to_string(kMaxClassId) +
-                        "; is label= the right column?)");
+                    "class id " + label_text[i] + " in " + column_name + " is too large (at most " +
+                        std::to_string(kMaxClassId) + "; is label= the right column?)");
         }
         ds.classes = static_cast<std::size_t>(*top) + 1;
         where.assign(ds.classes, path.string());
@@ -265,7 +166,7 @@ Dataset load_csv(const std::filesystem::path& path, const CsvOptions& options,
         std::map<std::string, std::size_t> first;  // sorted names -> first row
         for (std::size_t i = 0; i < ds.count; ++i) first.emplace(label_text[i], i);
         if (first.size() > kMaxClassId + 1)
-            data_fail(path, "too many distinct labels in " + column(label_col) + " (" +
+            data_fail(path, "too many distinct labels in " + column_name + " (" +
                                 std::to_string(first.size()) + ", at most " +
                                 std::to_string(kMaxClassId + 1) + ")");
         std::map<std::string_view, std::uint32_t> id_of;
@@ -278,6 +179,79 @@ Dataset load_csv(const std::filesystem::path& path, const CsvOptions& options,
         ds.classes = ds.class_names.size();
     }
     if (origins) *origins = std::move(where);
+}
+
+}  // namespace
+
+Dataset load_csv(const std::filesystem::path& path, const CsvOptions& options,
+                 ClassOrigins* origins) {
+    const std::string text = detail::read_whole_file(path, detail::kMaxCsvBytes);
+    const std::string expect = options.header ? "a header line and data rows" : "data rows";
+
+    detail::CsvParser parser(detail::strip_bom(text), options.delimiter, path);
+    std::vector<std::string> cells;
+    std::size_t line = 0;
+    if (!parser.next(cells, line)) data_fail(path, "empty file (expected " + expect + ")");
+    const std::size_t columns = cells.size();
+    if (columns < 2)
+        fail_at(path, line,
+                "found 1 column (expected at least one feature "
+                "and a label; is delimiter= right?)");
+    std::vector<std::string> names;
+    if (options.header) names = cells;
+    const Layout layout = plan_columns(path, options, names, columns);
+    const bool regression = !layout.targets.empty();
+    const auto column = [&](std::size_t j) {
+        return options.header ? "column '" + names[j] + "'" : "column " + std::to_string(j);
+    };
+
+    Dataset ds;
+    ds.source = path.string();
+    ds.sample_shape = {layout.features.size()};
+    std::vector<std::string> label_text;
+    std::vector<std::size_t> label_line;
+    bool have_record = !options.header;
+    while (have_record || parser.next(cells, line)) {
+        have_record = false;
+        if (cells.size() != columns)
+            fail_at(path, line,
+                    "expected " + std::to_string(columns) + " columns, found " +
+                        std::to_string(cells.size()));
+        for (const std::size_t j : layout.features) {
+            float v = 0;
+            if (!parse_float(cells[j], v))
+                fail_at(path, line,
+                        column(j) + " is not a number: '" + cells[j] + "'" +
+                            (cells[j].empty() ? " (missing values are not supported)" : ""));
+            ds.f32.push_back(v);
+        }
+        for (const std::size_t j : layout.targets) {
+            float v = 0;
+            if (!parse_float(cells[j], v))
+                fail_at(path, line,
+                        column(j) + " (a target) is not a finite number: '" + cells[j] + "'" +
+                            (cells[j].empty() ? " (missing values are not supported)" : ""));
+            ds.targets.push_back(v);
+        }
+        ++ds.count;
+        if (regression) continue;
+        if (cells[layout.label].empty())
+            fail_at(path, line, column(layout.label) + " (the label) is empty");
+        label_text.push_back(std::move(cells[layout.label]));
+        label_line.push_back(line);
+    }
+    if (ds.count == 0)
+        data_fail(path,
+                  options.header ? "no data rows (found only the header line)" : "no data rows");
+    if (regression) {
+        ds.target_width = layout.targets.size();
+        for (std::size_t k = 0; k < ds.target_width; ++k)
+            ds.target_names.push_back(options.header ? names[layout.targets[k]]
+                                                     : "t" + std::to_string(k));
+        if (origins) origins->clear();
+        return ds;
+    }
+    set_labels(ds, path, column(layout.label), label_text, label_line, origins);
     return ds;
 }
 

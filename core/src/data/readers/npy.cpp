@@ -316,13 +316,48 @@ void read_features(NpyFile& f, Dataset& ds) {
 
 }  // namespace
 
+namespace {
+
+// Float targets [N] or [N, k] for the N samples of `data_path`.
+void read_targets(NpyFile& f, std::size_t n, const std::filesystem::path& data_path, Dataset& ds) {
+    if (f.shape.empty() || f.shape.size() > 2 || (f.shape.size() == 2 && f.shape[1] == 0))
+        data_fail(f.path, "targets must have shape (" + std::to_string(n) + ",) or (" +
+                              std::to_string(n) + ", k) with k >= 1 (found " + shape_str(f.shape) +
+                              ")");
+    if (f.shape[0] != n)
+        data_fail(f.path, "target count does not match the data (expected " + std::to_string(n) +
+                              " rows for " + data_path.string() + ", found " +
+                              std::to_string(f.shape[0]) + ")");
+    ds.target_width = f.shape.size() == 2 ? f.shape[1] : 1;
+    std::vector<unsigned char> raw;
+    reserve_or_fail(raw, f.elements * f.item_size, f.path);
+    f.read(raw.data(), raw.size());
+    reserve_or_fail(ds.targets, f.elements, f.path);
+    for (std::size_t i = 0; i < f.elements; ++i) {
+        const double v = label_value(f, raw.data() + i * f.item_size);
+        const auto x = static_cast<float>(v);
+        if (!std::isfinite(x))
+            data_fail(f.path, "target " + fmt::format("{:.17g}", v) + " at index " +
+                                  std::to_string(i) + " (sample " +
+                                  std::to_string(i / ds.target_width) +
+                                  ") is not a finite float32 value");
+        ds.targets[i] = x;
+    }
+    for (std::size_t k = 0; k < ds.target_width; ++k)
+        ds.target_names.push_back("t" + std::to_string(k));
+}
+
+}  // namespace
+
 Dataset load_npy(const std::filesystem::path& path, const NpyOptions& options,
                  ClassOrigins* origins) {
-    if (options.labels.empty())
+    if (options.labels.empty() == options.targets.empty())
         throw ConfigError(path.string() +
-                          ": a .npy source needs labels=PATH (a .npy of class ids)");
+                          ": a .npy source needs either labels=PATH (a .npy of class ids) or "
+                          "targets=PATH (a .npy of float targets)");
     NpyFile data(path, false);
-    NpyFile labels(options.labels, true);
+    const bool regression = !options.targets.empty();
+    NpyFile labels(regression ? options.targets : options.labels, true);
     if (data.shape.size() < 2)
         data_fail(path, "data need at least 2 dimensions [count, ...] (found shape " +
                             shape_str(data.shape) + "; reshape one feature per sample to (N, 1))");
@@ -331,6 +366,17 @@ Dataset load_npy(const std::filesystem::path& path, const NpyOptions& options,
                             std::to_string(Shape::kMaxRank + 1) + ")");
     if (data.elements == 0) data_fail(path, "no data (shape " + shape_str(data.shape) + ")");
     const std::size_t n = data.shape[0];
+    Dataset ds;
+    ds.source = path.string();
+    ds.count = n;
+    if (regression) {
+        read_targets(labels, n, path, ds);  // checked before the (large) data are read
+        for (std::size_t i = 1; i < data.shape.size(); ++i)
+            ds.sample_shape.push_back(data.shape[i]);
+        read_features(data, ds);
+        if (origins) origins->clear();
+        return ds;
+    }
     const bool column = labels.shape.size() == 2 && labels.shape[1] == 1;
     if (labels.shape.size() != 1 && !column)
         data_fail(labels.path, "labels must be 1-D (expected shape (" + std::to_string(n) +
@@ -340,12 +386,8 @@ Dataset load_npy(const std::filesystem::path& path, const NpyOptions& options,
                                    std::to_string(n) + " labels for " + path.string() + ", found " +
                                    std::to_string(labels.shape[0]) + ")");
 
-    Dataset ds;
-    ds.source = path.string();
-    ds.count = n;
     for (std::size_t i = 1; i < data.shape.size(); ++i) ds.sample_shape.push_back(data.shape[i]);
     read_features(data, ds);
-
     std::vector<unsigned char> raw(n * labels.item_size);
     labels.read(raw.data(), raw.size());
     ds.labels.resize(n);

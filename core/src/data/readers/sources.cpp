@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "plexus/core/data/readers/idx.hpp"
+#include "plexus/core/data/readers/series.hpp"
 #include "plexus/error.hpp"
 #include "plexus/support/text.hpp"
 
@@ -23,7 +24,9 @@ namespace fs = std::filesystem;
 namespace plexus::core {
 namespace {
 
-constexpr const char* kSchemes = "idx:PREFIX, csv:PATH, npy:PATH labels=PATH or dir:PATH";
+constexpr const char* kSchemes =
+    "idx:PREFIX, csv:PATH, npy:PATH labels=PATH|targets=PATH, dir:PATH or "
+    "series:PATH target=NAME window=W";
 
 struct Scheme {
     const char* name;
@@ -31,10 +34,13 @@ struct Scheme {
 };
 
 const std::vector<Scheme>& schemes() {
-    static const std::vector<Scheme> all = {{"idx", {}},
-                                            {"csv", {"label", "delimiter", "header"}},
-                                            {"npy", {"labels"}},
-                                            {"dir", {"size", "channels"}}};
+    static const std::vector<Scheme> all = {
+        {"idx", {}},
+        {"csv", {"label", "delimiter", "header", "target", "columns"}},
+        {"npy", {"labels", "targets"}},
+        {"dir", {"size", "channels"}},
+        {"series",
+         {"columns", "target", "window", "horizon", "stride", "relative", "time", "delimiter"}}};
     return all;
 }
 
@@ -106,29 +112,85 @@ bool parse_size(std::string_view s, std::size_t& out) {
     return ec == std::errc() && p == s.data() + s.size() && !s.empty();
 }
 
-CsvOptions csv_options(const Spec& spec, const std::string& at) {
+// A comma-separated list of column names or indices, none empty.
+std::vector<std::string> column_list(const std::string& at, const std::string& key,
+                                     const std::string& value) {
+    std::vector<std::string> out = support::split(value, ',');
+    for (const auto& name : out)
+        if (name.empty())
+            bad_value(at, key, value, "column names or 0-based indices separated by commas");
+    return out;
+}
+
+char delimiter(const std::string& at, const std::string& value) {
+    static const std::vector<std::pair<std::string, char>> named = {
+        {"comma", ','},     {"tab", '\t'},  {"\\t", '\t'},
+        {"semicolon", ';'}, {"space", ' '}, {"pipe", '|'}};
+    const auto it =
+        std::find_if(named.begin(), named.end(), [&](const auto& n) { return n.first == value; });
+    if (it != named.end()) return it->second;
+    if (value.size() != 1 || value[0] == '"')
+        bad_value(at, "delimiter", value,
+                  "one character other than '\"', or comma, tab, semicolon, space, pipe");
+    return value[0];
+}
+
+CsvOptions csv_options(const Spec& spec, const std::string& at, const Dataset* reference) {
     CsvOptions o;
     for (const auto& [key, value] : spec.options) {
         if (key == "label") {
             o.label = value;
+        } else if (key == "target") {
+            o.targets = column_list(at, key, value);
+        } else if (key == "columns") {
+            o.columns = column_list(at, key, value);
         } else if (key == "delimiter") {
-            static const std::vector<std::pair<std::string, char>> named = {
-                {"comma", ','},     {"tab", '\t'},  {"\\t", '\t'},
-                {"semicolon", ';'}, {"space", ' '}, {"pipe", '|'}};
-            const auto it = std::find_if(named.begin(), named.end(),
-                                         [&](const auto& n) { return n.first == value; });
-            if (it != named.end())
-                o.delimiter = it->second;
-            else if (value.size() == 1 && value[0] != '"')
-                o.delimiter = value[0];
-            else
-                bad_value(at, key, value,
-                          "one character other than '\"', or comma, tab, semicolon, space, pipe");
+            o.delimiter = delimiter(at, value);
         } else if (key == "header") {
             if (value != "true" && value != "false") bad_value(at, key, value, "true or false");
             o.header = value == "true";
         }
     }
+    // A test set (or a saved model's data) of a regression set reads the same target columns.
+    if (reference && reference->has_targets() && o.label.empty() && o.targets.empty() && o.header)
+        o.targets = reference->target_names;
+    return o;
+}
+
+SeriesOptions series_options(const Spec& spec, const std::string& at) {
+    SeriesOptions o;
+    const auto step = [&](const std::string& key, const std::string& value) {
+        std::size_t n = 0;
+        if (!parse_size(value, n) || n < 1 || n > kMaxSeriesStep)
+            bad_value(at, key, value,
+                      "a whole number of rows from 1 to " + std::to_string(kMaxSeriesStep));
+        return n;
+    };
+    for (const auto& [key, value] : spec.options) {
+        if (key == "columns") {
+            o.columns = column_list(at, key, value);
+        } else if (key == "target") {
+            o.targets = column_list(at, key, value);
+        } else if (key == "window") {
+            o.window = step(key, value);
+        } else if (key == "horizon") {
+            o.horizon = step(key, value);
+        } else if (key == "stride") {
+            o.stride = step(key, value);
+        } else if (key == "relative") {
+            if (value != "true" && value != "false") bad_value(at, key, value, "true or false");
+            o.relative = value == "true";
+        } else if (key == "time") {
+            o.time = value;
+        } else if (key == "delimiter") {
+            o.delimiter = delimiter(at, value);
+        }
+    }
+    if (o.targets.empty() || o.window == 0)
+        throw ConfigError(at + "series:" + spec.path + " needs " +
+                          (o.targets.empty() ? "target=NAME (the column to forecast)"
+                                             : "window=W (rows per window)") +
+                          ", e.g. series:co2.csv target=co2 window=52 horizon=1");
     return o;
 }
 
@@ -182,6 +244,19 @@ ImageFolderOptions dir_options(const Spec& spec, const std::string& at, const Da
         o.width = w;
     }
     return o;
+}
+
+// Float targets of another kind, width or name than the training data's cannot be compared.
+void match_targets(const Dataset& data, const Dataset& reference, const std::string& at) {
+    const auto kind = [](const Dataset& d) {
+        return d.has_targets() ? "float targets (" + support::join(d.target_names) + ")"
+                               : std::string("class labels");
+    };
+    if (data.has_targets() == reference.has_targets() &&
+        (!data.has_targets() || data.target_names == reference.target_names))
+        return;
+    throw DataError(at + data.source + ": has " + kind(data) + ", the training data " +
+                    kind(reference) + "; give both the same label= or target= columns");
 }
 
 }  // namespace
@@ -264,14 +339,24 @@ Dataset load_dataset(const std::string& spec, const fs::path& base_dir, const st
         origins.assign(ds.classes, ds.source);
     } else if (s.scheme == "npy") {
         NpyOptions o;
-        for (const auto& [key, value] : s.options) o.labels = resolve(value);
-        if (o.labels.empty())
+        for (const auto& [key, value] : s.options)
+            (key == "labels" ? o.labels : o.targets) = resolve(value);
+        if (o.labels.empty() == o.targets.empty())
             throw ConfigError(at + "npy:" + s.path +
-                              " needs labels=PATH (a .npy of class ids, "
-                              "one per sample)");
+                              (o.labels.empty() ? " needs labels=PATH (a .npy of class ids, one "
+                                                  "per sample) or targets=PATH (float targets)"
+                                                : " has both labels= and targets=; keep one "
+                                                  "(class ids or float targets)"));
         ds = load_npy(path, o, &origins);
+    } else if (s.scheme == "series") {
+        const SeriesOptions o = series_options(s, at);
+        try {
+            ds = load_series(path, o);
+        } catch (const ConfigError& e) {
+            throw ConfigError(at + e.what());
+        }
     } else {
-        const CsvOptions csv = s.scheme == "csv" ? csv_options(s, at) : CsvOptions{};
+        const CsvOptions csv = s.scheme == "csv" ? csv_options(s, at, reference) : CsvOptions{};
         const ImageFolderOptions images =
             s.scheme == "dir" ? dir_options(s, at, reference) : ImageFolderOptions{};
         try {
@@ -284,7 +369,10 @@ Dataset load_dataset(const std::string& spec, const fs::path& base_dir, const st
             throw ConfigError(at + e.what());
         }
     }
-    if (reference) match_classes(ds, *reference, origins);
+    if (reference) {
+        match_targets(ds, *reference, at);
+        if (!ds.has_targets()) match_classes(ds, *reference, origins);
+    }
     return ds;
 }
 

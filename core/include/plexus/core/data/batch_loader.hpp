@@ -11,6 +11,7 @@
 
 #include "plexus/core/data/dataset.hpp"
 #include "plexus/core/data/pipeline.hpp"
+#include "plexus/core/data/targets.hpp"
 
 namespace plexus::core {
 
@@ -18,6 +19,9 @@ struct PreparedBatch {
     const float* x;  // rows × features
     const float* t;  // rows × target columns
     std::size_t rows;
+    /// Float targets of relative series windows: rows × target columns that turn a target (or
+    /// a prediction) back into the target's units; nullptr when the targets are absolute.
+    const float* base = nullptr;
 };
 
 class BatchLoader {
@@ -28,6 +32,10 @@ public:
     /// built for; targets are one-hot rows, 0/1 in one column when `target_cols` is 1, none
     /// when it is 0.
     BatchLoader(Pipeline& pipeline, std::size_t batch, std::size_t target_cols, bool background);
+    /// The same for targets of any source: class ids as above, the dataset's float targets
+    /// (scaled by targets.scaler when given; `base` filled when the dataset has target_base),
+    /// or the prepared input itself (targets.cols must equal the pipeline's output features).
+    BatchLoader(Pipeline& pipeline, std::size_t batch, TargetRows targets, bool background);
     ~BatchLoader();
     BatchLoader(const BatchLoader&) = delete;
     BatchLoader& operator=(const BatchLoader&) = delete;
@@ -44,9 +52,13 @@ private:
     void work();
 
     Pipeline& pipeline_;
+    Batch batch_in(std::size_t slot, std::size_t rows) const;
+    void fill_targets(const Subset& s, const std::uint32_t* ids, std::size_t n, std::size_t slot);
+
     std::size_t features_, batch_, target_cols_;
+    TargetRows targets_;
     bool background_;
-    std::vector<float> x_[2], t_[2];
+    std::vector<float> x_[2], t_[2], base_[2];
 
     // The current pass.
     const Subset* subset_ = nullptr;

@@ -1,6 +1,7 @@
 // In-memory datasets as the trainer sees them, and the rows of one split.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -42,6 +43,13 @@ struct Dataset {
     std::string key_name;
     /// Time-ordered samples (series windows): splits are chronological, never shuffled.
     bool chronological = false;
+    /// Series windows: per sample, the first and the last row of the series it reads (its
+    /// window through its target row), so a chronological split can keep every window inside
+    /// one part. Empty: sample i is row i.
+    std::vector<std::array<std::uint32_t, 2>> spans;
+    /// What the reader repaired and the user should hear about (e.g. interpolated gaps), one
+    /// line each, starting with "warning: ".
+    std::vector<std::string> warnings;
 
     bool has_targets() const { return target_width > 0; }
 

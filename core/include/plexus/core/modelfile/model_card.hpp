@@ -24,6 +24,13 @@ struct ModelCard {
     float divide = 1.0f;                  // uint8 samples are divided by this
     std::size_t classes = 0;
     std::vector<std::string> class_names;
+    /// What the model predicts: "classes" (class ids; files without the key), "values" (float
+    /// targets, in target_names' units once target_transform is inverted) or "input" (an
+    /// autoencoder). classes is 0 unless "classes".
+    std::string target = "classes";
+    std::vector<std::string> target_names;  // "values": one per output column
+    std::string target_transform = "none";  // "values": TargetScaler kind; state in the weights
+    std::string key_name;                   // what the training data called its sample keys
 
     /// The safetensors metadata: format "plexus", plexus_version and every field above.
     std::map<std::string, std::string> to_metadata() const;

@@ -10,6 +10,7 @@
 
 #include "plexus/core/data/dataset.hpp"
 #include "plexus/core/data/pipeline.hpp"
+#include "plexus/core/data/targets.hpp"
 #include "plexus/core/modelfile/model_card.hpp"
 #include "plexus/core/registry/registry.hpp"
 #include "plexus/core/training/model.hpp"
@@ -27,22 +28,30 @@ struct SavedModel {
     Pipeline pipeline;
     std::string loss;       // the training loss's name: how outputs become probabilities
     std::size_t batch = 0;  // rows per forward pass
+    TargetScaler target_scaler;  // float targets: the fitted target_transform
+
+    /// The model predicts float targets (regression) or its input (autoencoder).
+    bool float_targets() const { return card.target != "classes"; }
 
     /// An empty dataset with the model's sample shape and classes, for load_dataset's
     /// `reference` (class ids and image sizes follow the training data).
     Dataset reference() const;
 
     /// Prepares and runs `ids` of `data` in infer mode; writes per sample the class
-    /// probabilities (softmax, or sigmoid for one binary output; raw outputs for a
-    /// regression loss): probabilities.size() = ids.size() * output columns.
+    /// probabilities (softmax, or sigmoid for one binary output), or for float targets the
+    /// prediction in the target's units (target_transform inverted, a relative window's base
+    /// added back): probabilities.size() = ids.size() * output columns.
     void predict(const Dataset& data, const std::vector<std::uint32_t>& ids,
                  std::vector<float>& probabilities);
     /// The same pass, also updating `metrics` (built and reset here) with the outputs and
-    /// the labels as targets; `probabilities` may be null.
+    /// the labels (or float targets, in their units) as targets; `probabilities` may be null.
     void evaluate(const Dataset& data, const std::vector<std::uint32_t>& ids,
                   const std::vector<std::shared_ptr<Metric>>& metrics,
                   std::vector<float>* probabilities);
-    std::size_t output_columns() const { return model.output_shape()[1]; }
+    void evaluate_values(const Dataset& data, const std::vector<std::uint32_t>& ids,
+                         const std::vector<std::shared_ptr<Metric>>& metrics,
+                         std::vector<float>* predictions);
+    std::size_t output_columns() const { return model.output_shape().numel() / batch; }
 };
 
 /// Loads `path`: a run folder (its model.safetensors) or a .safetensors file written by

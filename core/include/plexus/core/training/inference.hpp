@@ -20,6 +20,7 @@ struct InferBatch {
     const Tensor& y;
     const Tensor& t;  // an empty tensor when the pass uploads no targets
     std::size_t begin, rows;
+    const float* base = nullptr;  // host: relative windows' bases (PreparedBatch::base)
 };
 
 /// Runs `model` over `data` in infer mode through `loader` (built for batches that fit `x`

@@ -12,8 +12,10 @@
 #include "plexus/core/data/dataset.hpp"
 #include "plexus/core/data/host_tensor.hpp"
 #include "plexus/core/data/pipeline.hpp"
+#include "plexus/core/data/targets.hpp"
 #include "plexus/core/training/history.hpp"
 #include "plexus/core/training/model.hpp"
+#include "plexus/core/training/target_units.hpp"
 #include "plexus/loss.hpp"
 #include "plexus/metric.hpp"
 #include "plexus/optimizer.hpp"
@@ -39,6 +41,16 @@ struct TrainOptions {
         write_model;
 };
 
+/// What the model learns to predict, for Trainer::build.
+struct TrainTargets {
+    TargetSource source = TargetSource::labels;
+    std::size_t classes = 0;                // labels: the number of classes
+    std::vector<std::size_t> class_counts;  // labels: per class in the training split
+    std::size_t width = 0;                  // values: target columns (input: the features)
+    TargetScaler scaler;                    // values: fitted on the training split
+    bool base = false;                      // values: the data has target_base
+};
+
 class Trainer {
 public:
     /// Trains through `pipeline`, built by the caller for batches of options.batch_size rows
@@ -60,6 +72,11 @@ public:
     /// targets are one-hot rows. `class_counts` (training split) goes to the loss for class
     /// weighting.
     void build(std::size_t classes, const std::vector<std::size_t>& class_counts = {});
+    /// The same for targets of any source. Float targets (values, input) need a loss whose
+    /// target_kind() is values and a model output of `width` values per sample (ShapeError
+    /// otherwise); metrics then see them in the target's units (the scaler inverted).
+    void build(const TrainTargets& targets);
+    void build(std::size_t features, const TrainTargets& targets);
     /// The same for `features` inputs: builds the trainer's own pipeline, or checks that the
     /// given one produces `features` values per sample (ShapeError otherwise).
     void build(std::size_t features, std::size_t classes,
@@ -75,6 +92,12 @@ public:
     /// `extra` metrics (e.g. a confusion matrix for the final report) are built, reset and
     /// updated in the same pass; their values are not added to the returned logs.
     Logs evaluate(const Subset& data, const std::vector<std::shared_ptr<Metric>>& extra = {});
+
+    /// Float targets: the model's predictions over `data` (infer mode) and the true targets,
+    /// both in the target's units (scaler inverted, relative bases added back), sample after
+    /// sample in data's order: data.size() × target columns each.
+    void predict_values(const Subset& data, std::vector<float>& truth,
+                        std::vector<float>& predicted);
 
     const std::string& stop_reason() const { return stop_reason_; }
     /// Set when fit() ended on weights other than the last epoch's best: which epoch it kept.
@@ -103,6 +126,9 @@ private:
                    TrainState& state, History& history, Best& best);
     void keep_best(const Best& best, std::size_t epochs_logged);
     void upload(const PreparedBatch& batch);
+    /// Updates `metrics` with y and t, in the target's units.
+    void update_metrics(const std::vector<std::shared_ptr<Metric>>& metrics, const Tensor& y,
+                        const Tensor& t, const float* base);
     /// The l1/l2 penalty of every regularised parameter; with add_gradients, also adds its
     /// gradient to the parameters' gradients.
     double regularize(bool add_gradients);
@@ -116,6 +142,8 @@ private:
     TrainOptions options_;
 
     std::size_t features_ = 0, classes_ = 0, target_cols_ = 0;
+    TrainTargets targets_;
+    TargetUnits units_;
     std::unique_ptr<Weights> weights_;
     struct Regularized {
         Parameter* param;

@@ -1,6 +1,6 @@
 // Data sources named in an experiment file: `train = SCHEME:PATH [key=value ...]`.
-// One dispatcher (load_dataset) and one reader per format: IDX (idx.hpp), CSV, NumPy .npy
-// and folders of images.
+// One dispatcher (load_dataset) and one reader per format: IDX (idx.hpp), CSV, NumPy .npy,
+// folders of images and time series (series.hpp).
 #pragma once
 
 #include <cstddef>
@@ -27,28 +27,41 @@ using ClassOrigins = std::vector<std::string>;
 
 struct CsvOptions {
     std::string label;  // column name or 0-based index; empty: the last column
+    /// Float target columns (regression), names or 0-based indices; excludes `label`.
+    std::vector<std::string> targets;
+    /// Feature columns, in this order; empty: every column but the label or the targets.
+    std::vector<std::string> columns;
     char delimiter = ',';
     bool header = true;  // the first record names the columns
 };
 
 /// Reads a CSV file (RFC 4180 quoting, LF or CRLF, optional UTF-8 BOM; blank lines and
-/// blanks around cells are ignored). Every column but the label is a float feature:
-/// sample_shape = [features], storage f32. Labels that are all non-negative integers are
-/// class ids (class_names "0", "1", ... up to the largest); otherwise the distinct strings,
-/// sorted, are the classes. Throws DataError "PATH:LINE: ..." on malformed content and
-/// ConfigError "PATH: ..." when `label` names no column.
+/// blanks around cells are ignored). The feature columns (`columns`, else every column but
+/// the label or targets) are floats: sample_shape = [features], storage f32.
+/// Classification (no `targets`): labels that are all non-negative integers are class ids
+/// (class_names "0", "1", ... up to the largest); otherwise the distinct strings, sorted,
+/// are the classes. Regression (`targets`): target_width = targets.size(), targets holds the
+/// finite float values row by row, target_names the header's names ("t0", ... without a
+/// header), no labels. Throws DataError "PATH:LINE: ..." on malformed content (a cell that is
+/// not a finite number names its column) and ConfigError "PATH: ..." when an option names no
+/// column, a column twice, a feature that is also the label or a target, or both `label` and
+/// `targets` are given.
 Dataset load_csv(const std::filesystem::path& path, const CsvOptions& options = {},
                  ClassOrigins* origins = nullptr);
 
 struct NpyOptions {
-    std::filesystem::path labels;  // a 1-D (or [N, 1]) .npy of class ids; required
+    std::filesystem::path labels;   // a 1-D (or [N, 1]) .npy of class ids
+    std::filesystem::path targets;  // or a [N] or [N, k] .npy of float targets; exactly one
 };
 
 /// Reads a C-order .npy array (format 1.0 or 2.0) of <f4 or <f8 (stored as float32) or u1
-/// (kept as uint8) with shape [N, ...], and its labels: integer dtypes (i1..i8, u1..u8) or
-/// floats with integral values, N of them. sample_shape = shape without N; class_names "0",
-/// "1", ... up to the largest id. Throws DataError "PATH: ..." on any problem, including a
-/// file size that does not match the header exactly.
+/// (kept as uint8) with shape [N, ...], and either its labels: integer dtypes (i1..i8,
+/// u1..u8) or floats with integral values, N of them (class_names "0", "1", ... up to the
+/// largest id); or its float targets: shape [N] (target_width 1) or [N, k], any integer or
+/// float dtype, every value finite as float32, target_names "t0", ... sample_shape = shape
+/// without N. Throws ConfigError when both or neither of labels and targets are given, and
+/// DataError "PATH: ..." on any problem in a file, including a file size that does not match
+/// the header exactly.
 Dataset load_npy(const std::filesystem::path& path, const NpyOptions& options,
                  ClassOrigins* origins = nullptr);
 
@@ -78,14 +91,18 @@ void match_classes(Dataset& data, const Dataset& reference, const ClassOrigins& 
 /// where PATH runs to the first blank and is relative to `base_dir` (empty: the current
 /// folder):
 ///   idx:PREFIX                                  (see load_idx_dataset)
-///   csv:PATH [label=NAME|INDEX] [delimiter=C|comma|tab|semicolon|space|pipe]
-///            [header=true|false]
-///   npy:PATH labels=PATH
+///   csv:PATH [label=NAME|INDEX | target=NAME|INDEX[,...]] [columns=NAME|INDEX[,...]]
+///            [delimiter=C|comma|tab|semicolon|space|pipe] [header=true|false]
+///   npy:PATH labels=PATH | targets=PATH
 ///   dir:PATH [size=HxW] [channels=1|3]
+///   series:PATH target=NAME[,...] window=W [horizon=H] [stride=S] [columns=NAME[,...]]
+///            [relative=true|false] [time=NAME] [delimiter=C]       (see load_series)
 /// `where` ("file:line", may be empty) prefixes ConfigErrors about the spec: an unknown
 /// scheme or option key, or a bad value, each naming the valid choices. With `reference`
 /// (the training set, when loading a test or validation set) class ids follow its class
-/// names (match_classes) and image folders are brought to its [C, H, W].
+/// names (match_classes) and image folders are brought to its [C, H, W]; a set whose kind of
+/// target (class ids or float targets, their width and names) differs from the reference's
+/// is a DataError naming both.
 Dataset load_dataset(const std::string& spec, const std::filesystem::path& base_dir,
                      const std::string& where, const Dataset* reference = nullptr);
 
