@@ -267,6 +267,8 @@ void match_targets(const Dataset& data, const Dataset& reference, const std::str
 }  // namespace
 
 void match_classes(Dataset& data, const Dataset& reference, const ClassOrigins& origins) {
+    // A reference without classes (a model of float targets) says nothing about labels.
+    if (reference.classes == 0 && reference.class_names.empty()) return;
     std::vector<std::string> ref_names;
     std::unordered_map<std::string, std::uint32_t> ref_id;
     const std::size_t ref_classes = std::max(reference.classes, reference.class_names.size());
