@@ -220,6 +220,7 @@ Dataset load_series(const std::filesystem::path& path, const SeriesOptions& o) {
     ds.f32.resize(values);
     ds.targets.resize(n * ds.target_width);
     if (o.relative) ds.target_base.resize(n * ds.target_width);
+    ds.last_value.resize(n * ds.target_width);
     ds.keys.resize(n);
     ds.spans.resize(n);
     for (std::size_t i = 0; i < n; ++i) {
@@ -235,6 +236,7 @@ Dataset load_series(const std::filesystem::path& path, const SeriesOptions& o) {
             const float base = o.relative ? col[last] : 0.0f;
             ds.targets[i * ds.target_width + k] = col[target] - base;
             if (o.relative) ds.target_base[i * ds.target_width + k] = base;
+            ds.last_value[i * ds.target_width + k] = col[last];
         }
         ds.keys[i] = t.time.empty() ? std::to_string(target) : t.time[target];
         ds.spans[i] = {static_cast<std::uint32_t>(first), static_cast<std::uint32_t>(target)};
