@@ -8,10 +8,13 @@ and prints steady-state training samples/s, seconds per epoch, inference samples
 ceiling measured in the same run through the same BLAS; then `plexus plugins` start-up
 (median of 10) and peak RSS.
 
-    bench/vs_pytorch.sh [--repeats 3] [--epochs 5] [--models abcd] [--json FILE]
+    bench/vs_pytorch.sh [--repeats 3] [--epochs 5] [--models abcdef] [--json FILE] [--torch-threads N]
 
 Model (d) is the CNN of bench/models/cnn.ini; for it the convolution GEMMs' achieved GFLOP/s
 (from a PLEXUS_PROFILE run) are printed next to the sgemm ceiling on the same shapes.
+Models (e) and (f) are the co2 forecasters of bench/models/co2_lstm.ini and co2_gru.ini
+(windows of 52 weeks, 64 units, batch 64) against nn.LSTM / nn.GRU (bench/torch_lstm.py):
+training and inference windows/s and the test MAE in ppm instead of accuracy.
 
 Run it through bench/vs_pytorch.sh, which installs python3-torch and builds Plexus first.
 """
@@ -36,7 +39,13 @@ MODELS = {
     "b": ("mlp_bn_dropout.ini", "(a) + batchnorm + dropout 0.3", 128, [784, 256, 128, 10]),
     "c": ("wide_mlp.ini", "784-2048-2048-10 Adam, batch 512", 512, [784, 2048, 2048, 10]),
     "d": ("cnn.ini", "CNN conv32-bn-pool-conv64-bn-pool-dense128 Adam, batch 128", 128, None),
+    "e": ("co2_lstm.ini", "co2 LSTM 64 units, window 52, Adam, batch 64", 64, None),
+    "f": ("co2_gru.ini", "co2 GRU 64 units, window 52, Adam, batch 64", 64, None),
 }
+# The sequence models: their cell for bench/torch_lstm.py, and the series every window of
+# which the inference figure runs over.
+SERIES = {"e": "lstm", "f": "gru"}
+CO2 = ROOT / "examples" / "data" / "co2.csv"
 
 
 def step_gemms(batch, widths):
@@ -140,6 +149,13 @@ def run_plexus(plexus, model, epochs, out):
     with open(run_dir / "history.csv") as f:
         epoch_seconds = [float(row["seconds"]) for row in csv.DictReader(f)]
     metrics = json.loads((run_dir / "metrics.json").read_text())
+    if model in SERIES:  # inference: the layers' forward passes at batch 64 (recurrent_infer.cpp)
+        infer = json.loads(run([str(Path(plexus).with_name("plexus-bench-recurrent")), "--seconds",
+                                "3", f"{SERIES[model]} units=64"]).stdout)
+        return {**summarize(epoch_seconds, metrics["split"]["train"]["samples"]),
+                "epoch_seconds": epoch_seconds, "test_accuracy": metrics["test"]["mae"],
+                "inference_samples_per_second": infer["windows_per_second"],
+                "peak_rss_mb": peak_rss_mb(res.stderr)}
     ev = json.loads(run([plexus, "evaluate", run_dir, "--data", f"idx:{DATA}/t10k",
                          "--batch-size", "1024", "--json"]).stdout)
     return {**summarize(epoch_seconds), "epoch_seconds": epoch_seconds,
@@ -149,11 +165,15 @@ def run_plexus(plexus, model, epochs, out):
 
 
 def run_torch(model, epochs, threads, seed, limit=None):
-    res = run(["/usr/bin/time", "-v", "/usr/bin/python3", ROOT / "bench" / "torch_mlp.py", model,
-               str(epochs), str(threads), str(seed), DATA] + ([str(limit)] if limit else []))
+    if model in SERIES:  # test_accuracy holds the test MAE for these
+        cmd = [ROOT / "bench" / "torch_lstm.py", SERIES[model], str(epochs), str(threads), str(seed), CO2]
+    else:
+        cmd = [ROOT / "bench" / "torch_mlp.py", model, str(epochs), str(threads), str(seed), DATA] + (
+            [str(limit)] if limit else [])
+    res = run(["/usr/bin/time", "-v", "/usr/bin/python3", *cmd])
     d = json.loads(res.stdout.strip().splitlines()[-1])
     return {**summarize(d["epoch_seconds"], d["train_samples"]), "epoch_seconds": d["epoch_seconds"],
-            "test_accuracy": d["test_accuracy"],
+            "test_accuracy": d["test_mae"] if model in SERIES else d["test_accuracy"],
             "inference_samples_per_second": d["inference_samples_per_second"],
             "peak_rss_mb": peak_rss_mb(res.stderr), "version": d["version"]}
 
@@ -166,9 +186,11 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--epochs", type=int, default=5)
-    ap.add_argument("--models", default="abcd")
+    ap.add_argument("--models", default="abcdef")
     ap.add_argument("--plexus", default=str(ROOT / "build" / "release" / "bin" / "plexus"))
     ap.add_argument("--json", help="also write every measurement to this file")
+    ap.add_argument("--torch-threads", type=int, default=0,
+                    help="PyTorch's intra-op threads; 0 (default) times 1 and 2 and keeps the faster")
     args = ap.parse_args()
     plexus = args.plexus
     ceiling_tool = str(Path(plexus).with_name("plexus-sgemm-ceiling"))
@@ -183,6 +205,9 @@ def main():
     # second of two epochs over the first 15,360 samples, alternated twice.
     threads = {}
     for m in models:
+        if args.torch_threads > 0:
+            threads[m] = args.torch_threads
+            continue
         speed = {1: [], 2: []}
         for t in (1, 2, 2, 1):
             speed[t].append(run_torch(m, 2, t, 1, limit=15360)["train_samples_per_second"])
@@ -231,13 +256,18 @@ def main():
             ("inference samples/s (batch 1024)", "inference_samples_per_second", lambda v: f"{v:,.0f}", False),
             (f"test accuracy after {args.epochs} epochs", "test_accuracy", lambda v: f"{100 * v:.2f} %", True),
             ("peak RSS (MB)", "peak_rss_mb", lambda v: f"{v:.0f}", False)]
+    series_rows = [("training windows/s", "train_samples_per_second", lambda v: f"{v:,.0f}", False),
+                   ("seconds per epoch", "seconds_per_epoch", lambda v: f"{v:.2f}", False),
+                   ("inference windows/s (batch 64)", "inference_samples_per_second", lambda v: f"{v:,.0f}", False),
+                   (f"test MAE (ppm) after {args.epochs} epochs", "test_accuracy", lambda v: f"{v:.3f}", False),
+                   ("peak RSS (MB)", "peak_rss_mb", lambda v: f"{v:.0f}", False)]
     print()
     for m in models:
         _, desc, batch, widths = MODELS[m]
         px, pt = results[m]["plexus"], results[m]["pytorch"]
         print(f"({m}) {desc} — PyTorch {pt[0]['version']} with {threads[m]} thread(s)")
         print(f"  {'':34} {'Plexus':>26} {'PyTorch':>26} {'Plexus/PyTorch':>24}")
-        for label, key, fmt, as_points in rows:
+        for label, key, fmt, as_points in series_rows if m in SERIES else rows:
             a = [x[key] for x in px]
             b = [x[key] for x in pt]
             if as_points:
