@@ -18,9 +18,12 @@
 #include "cli.hpp"
 #include "plexus/core/reporting/report.hpp"
 #include "plexus/error.hpp"
+#include "text_checks.hpp"
 
 namespace fs = std::filesystem;
 using plexus::test::Browser;
+using plexus::test::contains;
+using plexus::test::count;
 using plexus::test::decode_png;
 using plexus::test::Image;
 using plexus::test::read_text;
@@ -30,16 +33,6 @@ using namespace plexus::core;
 using plexus::Shape;
 
 namespace {
-
-bool contains(const std::string& s, const std::string& part) {
-    return s.find(part) != std::string::npos;
-}
-
-std::size_t count(const std::string& s, const std::string& part) {
-    std::size_t n = 0;
-    for (std::size_t at = s.find(part); at != std::string::npos; at = s.find(part, at + 1)) ++n;
-    return n;
-}
 
 // Value of row `row`, column `col` of a classification_report() table.
 double cell(const plexus::MetricTable& t, const std::string& row, const std::string& col) {

@@ -16,7 +16,9 @@ core::Diagnosis diagnose_run(const core::RunRecord& run) {
     const std::string stop = m.contains("stop_reason") && m["stop_reason"].is_string()
                                  ? m["stop_reason"].get<std::string>()
                                  : std::string();
-    return core::diagnose(run.history, stop);
+    core::DiagnoseOptions options;
+    options.regression = m.contains("task") && m["task"] == "regression";
+    return core::diagnose(run.history, stop, options);
 }
 
 const core::RunRecord read_run_arg(const std::vector<std::string>& args, const char* usage,
@@ -49,12 +51,14 @@ int cmd_diagnose(const std::vector<std::string>& args) {
 
 int cmd_report(const std::vector<std::string>& args) {
     bool help_only = false;
-    const auto run = read_run_arg(
-        args,
-        "usage: plexus report RUN_DIR\n\n"
-        "Writes RUN_DIR/report.html: learning curves, confusion matrix, per-class\n"
-        "metrics, the diagnosis and the experiment, in one self-contained file.\n\noptions",
-        help_only);
+    const auto run =
+        read_run_arg(args,
+                     "usage: plexus report RUN_DIR\n\n"
+                     "Writes RUN_DIR/report.html: learning curves, confusion matrix, per-class\n"
+                     "metrics (a regression run: the regression report, predicted against true\n"
+                     "values and the residuals), the diagnosis and the experiment, in one\n"
+                     "self-contained file.\n\noptions",
+                     help_only);
     if (help_only) return 0;
     const core::Diagnosis diagnosis = diagnose_run(run);
     const auto file = run.dir / "report.html";

@@ -33,6 +33,9 @@ struct Curves {
     std::size_t n = 0, last = 0;
     std::vector<double> epoch, loss, val_loss, score, val_score, lr;
     bool regularized = false;  // a reg_loss column: the model already carries a penalty
+    bool regression = false;
+    /// A regression's errors in target units, by column name ("val_mae", ...).
+    std::vector<std::pair<std::string, std::vector<double>>> unit_errors;
     double train_error = kNaN, val_error = kNaN, bias = kNaN;  // at the last epoch
 
     bool has_val() const { return !val_loss.empty(); }
@@ -62,6 +65,7 @@ std::vector<double> column(const History& h, const std::string& name) {
 
 Curves read_curves(const History& h, const DiagnoseOptions& o) {
     Curves c;
+    c.regression = o.regression;
     c.loss = column(h, "loss");
     c.n = c.loss.empty() ? 0 : h.rows.size();  // without a training loss there is no curve
     if (c.n == 0) return c;
@@ -73,6 +77,15 @@ Curves read_curves(const History& h, const DiagnoseOptions& o) {
     c.lr = column(h, "lr");
     c.regularized = !column(h, "reg_loss").empty();
     if (!c.score.empty()) c.train_error = 1.0 - c.score[c.last];
+    for (const std::string name : {"mae", "mse", "rmse", "r2", "mape"})
+        c.regression =
+            c.regression ||
+            (c.score.empty() && (!column(h, name).empty() || !column(h, "val_" + name).empty()));
+    for (const std::string name : {"mae", "rmse"}) {
+        const std::string label = (c.has_val() ? "val_" : "") + name;
+        if (auto v = column(h, label); c.regression && !v.empty())
+            c.unit_errors.emplace_back(label, std::move(v));
+    }
     if (!c.val_score.empty() && c.has_val()) c.val_error = 1.0 - c.val_score[c.last];
     c.bias = c.train_error - o.baseline_error;
     return c;
@@ -127,6 +140,10 @@ std::optional<Finding> divergence(const Curves& c, const std::string& stop,
         lr_change(c.last_lr(), 0.01, 0.1, "lower"),
         "check that the inputs are scaled (transform = scale range=0,1, or standardize)",
         "clip the gradients (clipnorm=1 on the optimizer)"};
+    if (c.regression)
+        f.next_steps.insert(f.next_steps.begin() + 2,
+                            "scale the targets too: target_transform = standardize under [data] "
+                            "(reports stay in the target's units)");
     return f;
 }
 
@@ -274,6 +291,8 @@ Finding good_fit(const Curves& c, const DiagnoseOptions& o) {
     if (!c.has_errors()) {
         f.summary = format("epoch {}: loss {}", c.epoch_of(c.last), num(c.loss[c.last]));
         if (c.has_val()) f.summary += ", val_loss " + num(c.val_loss[c.last]);
+        for (const auto& [name, values] : c.unit_errors)
+            f.summary += ", " + name + " " + num(values[c.last]);
         f.evidence.push_back(f.summary + ": no rule fired");
         return f;
     }
@@ -306,6 +325,7 @@ void add_figures(Diagnosis& d, const Curves& c, std::size_t best) {
         add(c.has_val() ? "best_val_loss" : "best_loss", c.watched()[best]);
     }
     add("lr", c.last_lr());
+    for (const auto& [name, values] : c.unit_errors) add(name.c_str(), values[c.last]);
 }
 
 }  // namespace
@@ -354,7 +374,12 @@ Diagnosis diagnose(const History& history, const std::string& stop_reason,
         d.notes.push_back(
             "no validation data: overfitting (variance) cannot be judged; add validation = 0.1 "
             "under [data]");
-    if (c.n > 0 && !std::isfinite(c.train_error))
+    if (c.n > 0 && c.regression && !std::isfinite(c.train_error))
+        d.notes.push_back(
+            "a regression: underfitting (avoidable bias) is not judged, as a loss has no error "
+            "rate to hold against a baseline; compare the test errors with a naive forecast's "
+            "(the training mean, or a series' last value)");
+    else if (c.n > 0 && !std::isfinite(c.train_error))
         d.notes.push_back("no " + options.metric +
                           " values: underfitting (bias) cannot be judged and the losses stand in "
                           "for the gap; add metric = " +

@@ -9,6 +9,7 @@
 #include "plexus/core/reporting/svg_chart.hpp"
 #include "plexus/support/files.hpp"
 #include "plexus/support/text.hpp"
+#include "regression_html.hpp"
 
 namespace plexus::core {
 
@@ -388,7 +389,9 @@ std::string render_report(const ReportData& d) {
     if (!charts.empty())
         s += "<section id=\"curves\"><h2>Learning curves</h2><div class=\"charts\">\n" + charts +
              "</div></section>\n";
-    s += confusion_section(d) + per_class_section(d) + filters_section(d);
+    s += d.regression ? regression_sections(*d.regression)
+                      : confusion_section(d) + per_class_section(d);
+    s += filters_section(d);
     if (!d.experiment_text.empty())
         s += "<section id=\"experiment\"><h2>Experiment</h2><pre>" +
              svg::escape(d.experiment_text) + "</pre></section>\n";

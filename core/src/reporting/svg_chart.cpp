@@ -129,19 +129,29 @@ std::string shorten(const std::string& s, std::size_t limit) {
 
 namespace {
 
-// The x axis: epochs get integer ticks (a single epoch sits in the middle); learning
-// rates a log axis.
+// The x axis: epochs get integer ticks (a single epoch sits in the middle), a series' indices
+// the names they stand for; learning rates a log axis.
 struct XScale {
     Axis axis;
     bool epochs = true;
-    std::string label(double v) const { return epochs ? format_number(v, 6) : axis.label(v); }
+    const std::vector<std::string>* names = nullptr;
+    std::string label(double v) const {
+        if (names) {
+            const double i = std::round(v);
+            return i >= 0 && i < static_cast<double>(names->size())
+                       ? escape(shorten((*names)[static_cast<std::size_t>(i)], 24))
+                       : std::string();
+        }
+        return epochs ? format_number(v, 6) : axis.label(v);
+    }
 };
 
-XScale epoch_scale(double xmin, double xmax) {
+XScale epoch_scale(double xmin, double xmax, double intervals = 8.0) {
     XScale xs;
     xs.axis.lo = xmax > xmin ? xmin : xmin - 1.0;
     xs.axis.hi = xmax > xmin ? xmax : xmax + 1.0;
-    const double xstep = std::max(1.0, std::round(nice_step(std::max(xmax - xmin, 1.0), 8.0)));
+    const double xstep =
+        std::max(1.0, std::round(nice_step(std::max(xmax - xmin, 1.0), intervals)));
     const double first = std::ceil(xmin / xstep) * xstep;
     if (first - xmin >= xstep * 0.5) xs.axis.ticks.push_back(xmin);
     for (double t = first; t <= xmax + 1e-9; t += xstep) xs.axis.ticks.push_back(t);
@@ -196,7 +206,14 @@ std::string line_chart(const LineChart& c) {
     for (const double v : c.x)
         if (x_ok(v)) xmin = std::min(xmin, v), xmax = std::max(xmax, v);
     if (!(xmin <= xmax)) xmin = xmax = 1.0;
-    const XScale xs = c.log_x ? log_x_scale(xmin, xmax) : epoch_scale(xmin, xmax);
+    XScale xs = c.log_x ? log_x_scale(xmin, xmax) : epoch_scale(xmin, xmax);
+    if (!c.x_names.empty() && !c.log_x) {  // as many ticks as names fit side by side
+        std::size_t longest = 1;
+        for (const std::string& n : c.x_names) longest = std::max(longest, utf8_length(n));
+        const double fit = (x1 - x0) / (text_width(std::min<std::size_t>(longest, 25)) + 16);
+        xs = epoch_scale(xmin, xmax, std::clamp(0.6 * fit, 1.0, 8.0));
+        xs.names = &c.x_names;
+    }
     const auto xmap = [&](double v) {
         return x0 + inset + xs.axis.fraction(v) * (x1 - x0 - 2 * inset);
     };

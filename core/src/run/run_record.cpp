@@ -2,9 +2,11 @@
 
 #include <cmath>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include "plexus/core/modelfile/safetensors.hpp"
+#include "plexus/core/reporting/regression.hpp"
 #include "plexus/error.hpp"
 
 namespace fs = std::filesystem;
@@ -80,6 +82,22 @@ HostTensor first_conv_kernel(const std::filesystem::path& dir) {
     return first ? std::move(*first) : HostTensor{};
 }
 
+/// A regression run's test_predictions.csv with what metrics.json says about it; none when
+/// the run has no such file. A damaged file throws: the report would silently lose its main
+/// section otherwise.
+std::optional<RegressionResults> regression_results(const RunRecord& run) {
+    const fs::path file = run.dir / "test_predictions.csv";
+    std::error_code ec;
+    if (!fs::exists(fs::symlink_status(file, ec))) return std::nullopt;
+    RegressionResults r = read_predictions_csv(file);
+    const auto& m = run.metrics;
+    if (m.contains("time_ordered") && m["time_ordered"].is_boolean())
+        r.time_ordered = m["time_ordered"].get<bool>();
+    if (m.contains("regression_set") && m["regression_set"].is_string())
+        r.set_name = m["regression_set"].get<std::string>();
+    return r;
+}
+
 }  // namespace
 
 ReportData report_data(const RunRecord& run, const std::string& diagnosis_text) {
@@ -90,6 +108,7 @@ ReportData report_data(const RunRecord& run, const std::string& diagnosis_text) 
     d.history = run.history;
     d.diagnosis_html_or_text = diagnosis_text;
     d.first_conv_kernel = first_conv_kernel(run.dir);
+    d.regression = regression_results(run);
     const auto& m = run.metrics;
     auto str = [&](const char* key) {
         return m.contains(key) && m[key].is_string() ? m[key].get<std::string>() : "";

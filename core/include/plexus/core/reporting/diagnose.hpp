@@ -37,6 +37,10 @@ struct DiagnoseOptions {
     /// The main metric, a score in [0, 1] whose error is 1 - score, with its "val_" twin.
     /// When the history lacks it, the losses stand in and bias is not judged.
     std::string metric = "accuracy";
+    /// A regression run (float targets): there is no error rate, so bias is not judged, and no
+    /// finding or note asks for accuracy. Assumed too when the history lacks `metric` but has
+    /// a regression metric (mae, mse, rmse, r2 or mape, or its "val_" twin).
+    bool regression = false;
     /// Human-level or Bayes error of the task: avoidable bias = training error - baseline.
     double baseline_error = 0.0;
     /// Underfitting: avoidable bias at the last epoch at least this.
@@ -72,8 +76,9 @@ struct Diagnosis {
     std::string headline;           // "overfitting (high variance): ..." (one line)
     std::size_t best_epoch = 0;     // 1-based, lowest val_loss (loss without validation); 0: none
     /// The numbers the rules used, in order: "epoch", "loss", "val_loss", "train_error",
-    /// "val_error", "avoidable_bias", "variance", "best_epoch", "best_val_loss", "lr" (those
-    /// that exist).
+    /// "val_error", "avoidable_bias", "variance", "best_epoch", "best_val_loss", "lr", then for
+    /// a regression the last epoch's "val_mae", "val_rmse" (else "mae", "rmse"), in target
+    /// units (those that exist).
     std::vector<std::pair<std::string, double>> figures;
     std::vector<std::string> notes;  // what could not be judged and how to make it judgeable
     std::string stop_reason;

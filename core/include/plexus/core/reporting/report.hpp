@@ -1,15 +1,18 @@
 // The run report: one self-contained HTML file (inline SVG and CSS, no scripts, no external
-// resources) with learning curves, the confusion matrix, per-class metrics, the diagnosis and
-// the experiment. Also the scikit-learn-style classification report it shows.
+// resources) with learning curves, the confusion matrix and per-class metrics (a regression
+// run: the regression report and its prediction charts instead), the diagnosis and the
+// experiment. Also the scikit-learn-style classification report it shows.
 #pragma once
 
 #include <cstddef>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "plexus/core/data/host_tensor.hpp"
+#include "plexus/core/reporting/regression.hpp"
 #include "plexus/core/training/history.hpp"
 #include "plexus/metric.hpp"
 
@@ -36,6 +39,10 @@ struct ReportData {
     /// The first convolution's kernel [filters, channels, kh, kw] (name "<i>.kernel"), drawn
     /// as one small image per filter; empty values: no convolution, no section.
     HostTensor first_conv_kernel;
+    /// A regression run's predictions: the report shows the regression report, predicted
+    /// against true values and the residuals instead of the confusion matrix and the per-class
+    /// table (which are then ignored). requires: passes check_regression_results.
+    std::optional<RegressionResults> regression;
 };
 
 /// The whole report as HTML text. Every piece of user text (title, class names, experiment,

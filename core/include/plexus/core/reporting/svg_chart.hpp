@@ -1,13 +1,16 @@
 // Inline SVG pieces of the HTML reports (report.html, study.html): axes, learning-curve line
-// charts and the confusion-matrix heatmap. Output is self-contained markup (no scripts, no
-// external references) that is also well-formed XML, so a report can be checked with an XML
-// parser.
+// charts, the confusion-matrix heatmap, and the scatter plots and histograms of a regression.
+// Output is self-contained markup (no scripts, no external references) that is also well-formed
+// XML, so a report can be checked with an XML parser.
 #pragma once
 
 #include <cstddef>
 #include <string>
 #include <string_view>
 #include <vector>
+
+// Exported like the other reporting headers: the tests check the pieces one by one.
+#pragma GCC visibility push(default)
 
 namespace plexus::core::svg {
 
@@ -69,6 +72,9 @@ struct LineChart {
     std::string x_label = "epoch";
     bool log_x = false;  // x values > 0 on a log axis (learning rates) instead of integer ticks
     std::string best_label = "best epoch";  // the marker's label and legend entry
+    /// When set, x values are indices into x_names (a series' timestamps), and the ticks,
+    /// spaced so that the names fit, are labelled with the names instead of numbers.
+    std::vector<std::string> x_names;
     /// A file of its own: the SVG namespace and the chart's styles inline (the report has
     /// them in its stylesheet).
     bool standalone = false;
@@ -87,4 +93,33 @@ bool heatmap_shows_counts(std::size_t classes);
 std::string confusion_heatmap(const std::vector<std::vector<double>>& confusion,
                               const std::vector<std::string>& class_names);
 
+/// At most `limit` (>= 2) indices of [0, n), evenly spread, the first and the last included:
+/// the points a chart draws of a large set, so that a report stays small. All of them when
+/// n <= limit.
+std::vector<std::size_t> decimate(std::size_t n, std::size_t limit);
+
+/// A parity plot: points (x[i], y[i]) on a square plot whose two axes share one range, with
+/// the line y = x dashed across it: predicted against true values, where a perfect model lies
+/// on the line. Non-finite points are skipped (and counted in a note).
+struct ParityChart {
+    std::string x_label, y_label;
+    std::vector<double> x, y;
+    std::string colour = "#1f77b4";
+    std::string diagonal_label = "predicted = true";
+};
+std::string parity_chart(const ParityChart& chart);
+
+/// How often the values fall into each of `bins` equal bins over their range (0: about the
+/// square root of the count, 5 to 40), drawn as bars; a dashed line marks zero when it lies
+/// in the range. Non-finite values are left out (and counted in a note).
+struct HistogramChart {
+    std::string x_label;
+    std::vector<double> values;
+    std::size_t bins = 0;
+    std::string colour = "#1f77b4";
+};
+std::string histogram_chart(const HistogramChart& chart);
+
 }  // namespace plexus::core::svg
+
+#pragma GCC visibility pop

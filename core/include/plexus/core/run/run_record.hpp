@@ -1,5 +1,6 @@
-// A finished run read back from its folder (history.csv, metrics.json, experiment.ini), for
-// the commands that look at a run after training: diagnose and report.
+// A finished run read back from its folder (history.csv, metrics.json, experiment.ini, and a
+// regression run's test_predictions.csv), for the commands that look at a run after training:
+// diagnose and report.
 #pragma once
 
 #include <filesystem>
@@ -23,7 +24,10 @@ struct RunRecord {
 /// Reads a run folder. Throws DataError naming the file that is missing or damaged.
 RunRecord read_run(const std::filesystem::path& dir);
 
-/// What the report shows for a run, from its record and the diagnosis text.
+/// What the report shows for a run, from its record and the diagnosis text. A run folder with
+/// test_predictions.csv is a regression run: the report gets its RegressionResults (with
+/// metrics.json's "time_ordered" and "regression_set", see regression_json), so write that
+/// file before calling this. Throws DataError naming the file when it is damaged.
 ReportData report_data(const RunRecord& run, const std::string& diagnosis_text);
 
 }  // namespace plexus::core
