@@ -267,6 +267,12 @@ void match_targets(const Dataset& data, const Dataset& reference, const std::str
         throw DataError(at + data.source + ": windows are " + data.sample_shape.str() +
                         " (window x columns), the training windows " +
                         reference.sample_shape.str() + "; give both the same window= and columns=");
+    if (data.chronological && reference.chronological &&
+        data.target_base.empty() != reference.target_base.empty())
+        throw DataError(
+            at + data.source + ": relative=" + (data.target_base.empty() ? "false" : "true") +
+            ", the training series relative=" + (reference.target_base.empty() ? "false" : "true") +
+            "; a model reads windows one way only, so give both the same relative=");
 }
 
 }  // namespace
