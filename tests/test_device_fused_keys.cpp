@@ -83,6 +83,18 @@ void run_conv2d(Device& d, const std::string& spec = "conv2d filters=4 kernel=3 
     d.synchronize();
 }
 
+// A recurrent layer's forward and backward with dx on a [2, 3, 4] sequence.
+void run_recurrent(Device& d, const std::string& spec) {
+    auto layer = load<plexus::Layer>(spec, {PLEXUS_TEST_PLUGIN_DIR});
+    const plexus::Shape shape{2, 3, 4};
+    const plexus::Shape out = layer->build(shape, d, {});
+    const Tensor x = uniform(d, shape, 8), y = d.alloc(out), dy = uniform(d, out, 9),
+                 dx = d.alloc(shape);
+    layer->forward(x, y, plexus::Mode::train);
+    layer->backward(x, y, dy, &dx);
+    d.synchronize();
+}
+
 // The component that offers each key; a key added to plexus/fused.hpp without an entry here
 // fails every_key_has_a_component.
 const std::map<Key, std::function<void(Device&)>>& components() {
@@ -95,6 +107,10 @@ const std::map<Key, std::function<void(Device&)>>& components() {
         {Key::sgd_momentum_update, [](Device& d) { run_optimizer(d, "sgd momentum=0.9"); }},
         {Key::conv2d_forward, [](Device& d) { run_conv2d(d); }},
         {Key::conv2d_backward, [](Device& d) { run_conv2d(d); }},
+        {Key::lstm_cell_forward, [](Device& d) { run_recurrent(d, "lstm units=5"); }},
+        {Key::lstm_cell_backward, [](Device& d) { run_recurrent(d, "lstm units=5"); }},
+        {Key::gru_cell_forward, [](Device& d) { run_recurrent(d, "gru units=5"); }},
+        {Key::gru_cell_backward, [](Device& d) { run_recurrent(d, "gru units=5"); }},
     };
     return map;
 }
@@ -128,6 +144,8 @@ void check_fused_false_runs_none(Device& d) {
     layer->backward(x, y, x, nullptr);
     run_optimizer(d, "adam fused=false");
     run_conv2d(d, "conv2d filters=4 kernel=3 padding=same fused=false");
+    run_recurrent(d, "lstm units=5 fused=false");
+    run_recurrent(d, "gru units=5 fused=false bidirectional=true");
     for (Key key : plexus::fused::kAllKeys)
         BOOST_TEST(d.counters().fused_runs[static_cast<std::size_t>(key)] == 0u);
 }

@@ -268,6 +268,14 @@ BOOST_AUTO_TEST_CASE(chronological_data_refuses_stratified_and_keeps_file_order)
     check_eq(f->test.indices, iota(0, 24));
     BOOST_TEST(f->validation.size() == 0u);
     check_eq(f->train.indices, iota(0, 94));
+    // A test series cut into other windows is refused, even with as many values per window.
+    write_text(tmp / "two.csv", "t,v,w\n" + std::string("1,2,3\n2,3,4\n3,4,5\n4,5,6\n"));
+    check_has(error_of<DataError>([&] {
+                  tmp.run_data(
+                      "train = series:r.csv target=v window=4\n"
+                      "test = series:two.csv columns=v,w target=v window=2\n");
+              }),
+              {"two.csv: windows are [2, 2] (window x columns), the training windows [4, 1]"});
 }
 
 BOOST_AUTO_TEST_CASE(scalers_see_only_the_training_part) {

@@ -1,6 +1,6 @@
 // The CPU device's fused kernels: each function below hands one key's operands
 // (plexus/fused.hpp) as raw pointers to its kernel in fused_batchnorm.hpp,
-// fused_batchnorm_planes.hpp or fused_optimizer.hpp. The operands were checked by the Device
+// fused_batchnorm_planes.hpp, fused_optimizer.hpp or fused_recurrent.hpp. The operands were checked by the Device
 // base class before run_fused (it lives on this device, sizes per fused.hpp), so nothing is
 // checked again here. Only plugin.cpp includes this (see there for why the functions are
 // static).
@@ -13,6 +13,7 @@
 #include "fused_batchnorm.hpp"
 #include "fused_batchnorm_planes.hpp"
 #include "fused_optimizer.hpp"
+#include "fused_recurrent.hpp"
 #include "plexus/device.hpp"
 #include "plexus/fused.hpp"
 
@@ -139,6 +140,68 @@ static void fused_sgd_momentum_update(const fused::SgdMomentumUpdate& o, WorkerP
                [](const cpu_fused::SgdMomentumUpdate& part) {
                    cpu_fused::sgd_momentum_update(part);
                });
+}
+
+// ---- fused recurrent cells: one time step, on the calling thread (a step is small)
+
+// N and H from the [N, H] state operand the base class sized the others by.
+static cpu_fused::CellStep cell_step(const plexus::Tensor& state) {
+    cpu_fused::CellStep s{};
+    s.n = state.rows();
+    s.units = state.cols();
+    return s;
+}
+
+static void fused_lstm_cell(const fused::LstmCellForward& o) {
+    cpu_fused::CellStep s = cell_step(o.c_prev);
+    s.gates = raw(o.gates);
+    s.bias = raw(o.bias);
+    s.prev = raw(o.c_prev);
+    s.c = raw(o.c);
+    s.h = raw(o.h);
+    cpu_fused::with_activations(o.activation, o.recurrent_activation, [&](auto a, auto ra) {
+        cpu_fused::lstm_forward<decltype(a)::value, decltype(ra)::value>(s);
+    });
+}
+
+static void fused_lstm_cell(const fused::LstmCellBackward& o) {
+    cpu_fused::CellStep s = cell_step(o.c_prev);
+    s.gates = raw(o.gates);
+    s.prev = raw(o.c_prev);
+    s.c = raw(o.c);
+    s.dh = raw(o.dh);
+    s.dcarry = raw(o.dc);
+    s.dgates = raw(o.dgates);
+    cpu_fused::with_activations(o.activation, o.recurrent_activation, [&](auto a, auto ra) {
+        cpu_fused::lstm_backward<decltype(a)::value, decltype(ra)::value>(s);
+    });
+}
+
+static void fused_gru_cell(const fused::GruCellForward& o) {
+    cpu_fused::CellStep s = cell_step(o.h_prev);
+    s.gates = raw(o.gates);
+    s.bias = raw(o.bias);
+    s.recurrent = raw(o.recurrent);
+    s.recurrent_bias = raw(o.recurrent_bias);
+    s.prev = raw(o.h_prev);
+    s.h = raw(o.h);
+    cpu_fused::with_activations(o.activation, o.recurrent_activation, [&](auto a, auto ra) {
+        cpu_fused::gru_forward<decltype(a)::value, decltype(ra)::value>(s);
+    });
+}
+
+static void fused_gru_cell(const fused::GruCellBackward& o) {
+    cpu_fused::CellStep s = cell_step(o.h_prev);
+    s.gates = raw(o.gates);
+    s.recurrent = raw(o.recurrent);
+    s.prev = raw(o.h_prev);
+    s.dh = raw(o.dh);
+    s.dcarry = raw(o.dh_prev);
+    s.dgates = raw(o.dgates);
+    s.drecurrent = raw(o.drecurrent);
+    cpu_fused::with_activations(o.activation, o.recurrent_activation, [&](auto a, auto ra) {
+        cpu_fused::gru_backward<decltype(a)::value, decltype(ra)::value>(s);
+    });
 }
 
 }  // namespace plexus_cpu

@@ -185,6 +185,10 @@ protected:
     }
     void run_fused(const plexus::fused::AdamUpdate& op) override { timed(op, op.grad); }
     void run_fused(const plexus::fused::SgdMomentumUpdate& op) override { timed(op, op.grad); }
+    void run_fused(const plexus::fused::LstmCellForward& op) override { timed(op, op.gates); }
+    void run_fused(const plexus::fused::LstmCellBackward& op) override { timed(op, op.gates); }
+    void run_fused(const plexus::fused::GruCellForward& op) override { timed(op, op.gates); }
+    void run_fused(const plexus::fused::GruCellBackward& op) override { timed(op, op.gates); }
     void run_fused(const plexus::fused::Conv2dForward& op) override {
         timed_conv(op, "forward", 1);
     }

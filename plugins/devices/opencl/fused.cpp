@@ -24,7 +24,9 @@ float clip_limit(float clipvalue) {
 fused::KeySet OpenClDevice::fused_keys() const {
     using fused::Key;
     return {Key::batchnorm_forward_train, Key::batchnorm_forward_infer, Key::batchnorm_backward,
-            Key::softmax_cross_entropy_backward, Key::adam_update, Key::sgd_momentum_update};
+            Key::softmax_cross_entropy_backward, Key::adam_update, Key::sgd_momentum_update,
+            Key::lstm_cell_forward, Key::lstm_cell_backward, Key::gru_cell_forward,
+            Key::gru_cell_backward};
 }
 
 // One kernel for both modes; the train-only operands are null in infer mode, where the
@@ -118,6 +120,53 @@ void OpenClDevice::run_fused(const fused::SgdMomentumUpdate& o) {
               static_cast<float>(o.lr), static_cast<float>(o.momentum),
               static_cast<float>(o.weight_decay), cl_int{o.nesterov}, static_cast<float>(o.grad_scale),
               clip_limit(o.clipvalue));
+}
+
+// ---- recurrent cells: one work-item per (row, unit); N and H from the [N, H] state operand
+
+namespace {
+cl_int activation(fused::Activation a) { return static_cast<cl_int>(a); }
+}  // namespace
+
+void OpenClDevice::run_fused(const fused::LstmCellForward& o) {
+    const char* op = "lstm.cell_forward";
+    const std::size_t n = o.c_prev.rows(), h = o.c_prev.cols();
+    const View gates = view(o.gates, op, "gates");
+    const View bias = o.bias ? view(*o.bias, op, "bias") : gates;  // gates: a placeholder
+    launch_1d(Kernel::lstm_cell_forward, op, n * h, gates, bias, cl_int{o.bias != nullptr},
+              view(o.c_prev, op, "c_prev"), view(o.c, op, "c"), view(o.h, op, "h"), u32(n),
+              u32(h), activation(o.activation), activation(o.recurrent_activation));
+}
+
+void OpenClDevice::run_fused(const fused::LstmCellBackward& o) {
+    const char* op = "lstm.cell_backward";
+    const std::size_t n = o.c_prev.rows(), h = o.c_prev.cols();
+    launch_1d(Kernel::lstm_cell_backward, op, n * h, view(o.gates, op, "gates"),
+              view(o.c_prev, op, "c_prev"), view(o.c, op, "c"), view(o.dh, op, "dh"),
+              view(o.dc, op, "dc"), view(o.dgates, op, "dgates"), u32(n), u32(h),
+              activation(o.activation), activation(o.recurrent_activation));
+}
+
+void OpenClDevice::run_fused(const fused::GruCellForward& o) {
+    const char* op = "gru.cell_forward";
+    const std::size_t n = o.h_prev.rows(), h = o.h_prev.cols();
+    const View gates = view(o.gates, op, "gates");
+    const View bias = o.bias ? view(*o.bias, op, "bias") : gates;  // placeholders
+    const View rbias = o.recurrent_bias ? view(*o.recurrent_bias, op, "recurrent_bias") : gates;
+    launch_1d(Kernel::gru_cell_forward, op, n * h, gates, bias, cl_int{o.bias != nullptr},
+              view(o.recurrent, op, "recurrent"), rbias, cl_int{o.recurrent_bias != nullptr},
+              view(o.h_prev, op, "h_prev"), view(o.h, op, "h"), u32(n), u32(h),
+              activation(o.activation), activation(o.recurrent_activation));
+}
+
+void OpenClDevice::run_fused(const fused::GruCellBackward& o) {
+    const char* op = "gru.cell_backward";
+    const std::size_t n = o.h_prev.rows(), h = o.h_prev.cols();
+    launch_1d(Kernel::gru_cell_backward, op, n * h, view(o.gates, op, "gates"),
+              view(o.recurrent, op, "recurrent"), view(o.h_prev, op, "h_prev"),
+              view(o.dh, op, "dh"), view(o.dh_prev, op, "dh_prev"), view(o.dgates, op, "dgates"),
+              view(o.drecurrent, op, "drecurrent"), u32(n), u32(h), activation(o.activation),
+              activation(o.recurrent_activation));
 }
 
 }  // namespace plexus_opencl

@@ -41,6 +41,10 @@ enum class Kernel : std::size_t {
     pool2d,
     pool2d_backward,
     transpose,
+    lstm_cell_forward,
+    lstm_cell_backward,
+    gru_cell_forward,
+    gru_cell_backward,
     count
 };
 
@@ -94,6 +98,10 @@ protected:
     void run_fused(const plexus::fused::SoftmaxCrossEntropyBackward& op) override;
     void run_fused(const plexus::fused::AdamUpdate& op) override;
     void run_fused(const plexus::fused::SgdMomentumUpdate& op) override;
+    void run_fused(const plexus::fused::LstmCellForward& op) override;
+    void run_fused(const plexus::fused::LstmCellBackward& op) override;
+    void run_fused(const plexus::fused::GruCellForward& op) override;
+    void run_fused(const plexus::fused::GruCellBackward& op) override;
     // Window ops (window.cpp).
     void run_im2col(const plexus::Tensor& x, const plexus::Tensor& col,
                     const plexus::Window2d& w) override;

@@ -32,7 +32,8 @@ constexpr const char* kKernelNames[] = {
     "reduce_rows", "reduce_cols", "softmax", "softmax_backward",
     "random",  "gemm",  "gemm_direct", "batchnorm_forward", "batchnorm_backward",
     "softmax_cross_entropy_backward", "adam_update", "sgd_momentum_update", "im2col", "col2im",
-    "pool2d", "pool2d_backward", "transpose"};
+    "pool2d", "pool2d_backward", "transpose", "lstm_cell_forward", "lstm_cell_backward",
+    "gru_cell_forward", "gru_cell_backward"};
 static_assert(std::size(kKernelNames) == static_cast<std::size_t>(Kernel::count));
 
 constexpr plexus::ParamSpec kParams[] = {

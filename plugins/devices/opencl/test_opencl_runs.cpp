@@ -62,6 +62,9 @@ const char* const kCnn =
     "layer = max_pool2d size=2\n"
     "layer = conv2d filters=12 kernel=3 stride=2 padding=same use_bias=false\n"
     "layer = relu\nlayer = global_avg_pool2d\nlayer = dense units=10\n";
+// An LSTM reading each image as a sequence of 28 rows of 28 pixels, so the fused cell kernels,
+// the per-step GEMMs and the layout transposes take part.
+const char* const kLstm = "layer = lstm units=16\nlayer = dense units=10\n";
 
 void write_experiment(const std::filesystem::path& file, const char* model) {
     std::ofstream(file) << "[experiment]\nname = opencl_vs_cpu\n"
@@ -133,6 +136,10 @@ BOOST_AUTO_TEST_CASE(training_on_opencl_matches_cpu) {
 
 BOOST_AUTO_TEST_CASE(cnn_training_on_opencl_matches_cpu) {
     check_training_matches(kCnn);
+}
+
+BOOST_AUTO_TEST_CASE(lstm_training_on_opencl_matches_cpu) {
+    check_training_matches(kLstm);
 }
 
 // ---- setup: the program cache, device selection and the error messages

@@ -274,7 +274,9 @@ public:
     /// otherwise returns false and does nothing, and the caller runs its primitive path.
     /// Ensures counters().fused_runs[key] grows by one when it ran. Before run_fused, checks
     /// every operand here, for every device: it lives on this device and has the element
-    /// count its field's comment in plexus/fused.hpp gives (batchnorm training: N >= 2);
+    /// count its field's comment in plexus/fused.hpp gives (batchnorm training: N >= 2;
+    /// recurrent cells: gate blocks of G*H columns for H = the state's columns, a known
+    /// activation);
     /// throws DeviceError naming the key and the operand otherwise, and nothing runs.
     bool try_fused(const fused::BatchNormForwardTrain& op);
     bool try_fused(const fused::BatchNormForwardInfer& op);
@@ -284,6 +286,10 @@ public:
     bool try_fused(const fused::SgdMomentumUpdate& op);
     bool try_fused(const fused::Conv2dForward& op);
     bool try_fused(const fused::Conv2dBackward& op);
+    bool try_fused(const fused::LstmCellForward& op);
+    bool try_fused(const fused::LstmCellBackward& op);
+    bool try_fused(const fused::GruCellForward& op);
+    bool try_fused(const fused::GruCellBackward& op);
 
 protected:
     /// Returns a buffer of `bytes` bytes, or throws DeviceError.
@@ -306,6 +312,10 @@ protected:
     virtual void run_fused(const fused::SgdMomentumUpdate& op);
     virtual void run_fused(const fused::Conv2dForward& op);
     virtual void run_fused(const fused::Conv2dBackward& op);
+    virtual void run_fused(const fused::LstmCellForward& op);
+    virtual void run_fused(const fused::LstmCellBackward& op);
+    virtual void run_fused(const fused::GruCellForward& op);
+    virtual void run_fused(const fused::GruCellBackward& op);
     /// The window ops, called after the checks above (window valid, operands on this device
     /// with the documented element counts, no forbidden overlap).
     virtual void run_im2col(const Tensor& x, const Tensor& col, const Window2d& w) = 0;

@@ -49,6 +49,10 @@ enum class Key : std::uint8_t {
     sgd_momentum_update,
     conv2d_forward,
     conv2d_backward,
+    lstm_cell_forward,
+    lstm_cell_backward,
+    gru_cell_forward,
+    gru_cell_backward,
     count
 };
 
@@ -62,7 +66,11 @@ inline constexpr std::array<Key, kKeyCount> kAllKeys = {Key::batchnorm_forward_t
                                                         Key::adam_update,
                                                         Key::sgd_momentum_update,
                                                         Key::conv2d_forward,
-                                                        Key::conv2d_backward};
+                                                        Key::conv2d_backward,
+                                                        Key::lstm_cell_forward,
+                                                        Key::lstm_cell_backward,
+                                                        Key::gru_cell_forward,
+                                                        Key::gru_cell_backward};
 
 namespace detail {
 // Indexed by Key.
@@ -74,7 +82,11 @@ inline constexpr std::array<std::string_view, kKeyCount> kKeyNames = {
     "adam.update",
     "sgd.momentum_update",
     "conv2d.forward",
-    "conv2d.backward"};
+    "conv2d.backward",
+    "lstm.cell_forward",
+    "lstm.cell_backward",
+    "gru.cell_forward",
+    "gru.cell_backward"};
 
 // A std::array given too few initializers still compiles (the rest value-initialised), so
 // these catch a key added to Key without its entries above.
@@ -283,6 +295,78 @@ struct Conv2dBackward {
     const Tensor* dbias = nullptr;     // [F] written; null without a bias or frozen
     Required<Window2d> window;         // N = x.rows()
     Required<std::size_t> filters;     // F >= 1
+};
+
+// The recurrent cell keys (plugins/layers/lstm, gru) compute one time step of N rows and H
+// units, elementwise, after the layer's GEMMs: each gate block is [N, G*H] row-major, row n
+// holding the G gates' H values one after another in Keras's gate order. `a` is
+// `activation`, `ra` `recurrent_activation`; every derivative is taken from the activation's
+// output (tanh: 1 - y^2, sigmoid: y(1 - y), relu: y > 0, linear: 1). No operand may alias
+// another unless its comment says so.
+
+/// The activations a recurrent cell key takes (Keras's names; linear is the identity).
+enum class Activation : std::uint8_t { tanh, sigmoid, relu, linear, count };
+
+/// LSTM step (Hochreiter & Schmidhuber, 1997, with a forget gate), gates i, f, c, o: with
+/// z = gates + bias, i = ra(z_i), f = ra(z_f), g = a(z_c), o = ra(z_o), c = f*c_prev + i*g,
+/// h = o*a(c). On return `gates` holds [i, f, g, o], what the backward reads.
+struct LstmCellForward {
+    static constexpr Key kKey = Key::lstm_cell_forward;
+    const Tensor& gates;           // [N, 4H]: in the pre-activations, out the activations
+    const Tensor* bias = nullptr;  // [4H] added to every row first; null means 0
+    const Tensor& c_prev;          // [N, H]
+    const Tensor& c;               // [N, H] written
+    const Tensor& h;               // [N, H] written
+    Required<Activation> activation;
+    Required<Activation> recurrent_activation;
+};
+
+/// LSTM step backward, after the forward of the same step: with dc = dc + dh*o*a'(c),
+/// dz_i = dc*g*ra'(i), dz_f = dc*c_prev*ra'(f), dz_c = dc*i*a'(g), dz_o = dh*a(c)*ra'(o),
+/// then dc = dc*f (the gradient reaching c_prev).
+struct LstmCellBackward {
+    static constexpr Key kKey = Key::lstm_cell_backward;
+    const Tensor& gates;   // [N, 4H]: [i, f, g, o] as the forward left them
+    const Tensor& c_prev;  // [N, H]
+    const Tensor& c;       // [N, H]
+    const Tensor& dh;      // [N, H]: dL/dh of this step, complete
+    const Tensor& dc;      // [N, H]: in dL/dc from the later steps, out dL/dc_prev
+    const Tensor& dgates;  // [N, 4H] written: dL/dz
+    Required<Activation> activation;
+    Required<Activation> recurrent_activation;
+};
+
+/// GRU step with the reset gate after the recurrent product (Cho et al., 2014; Keras's
+/// reset_after=true, cuDNN's and PyTorch's formulation), gates z, r, h: with x = gates + bias
+/// and u = recurrent + recurrent_bias, z = ra(x_z + u_z), r = ra(x_r + u_r),
+/// hh = a(x_h + r*u_h), h = z*h_prev + (1 - z)*hh. On return `gates` holds [z, r, hh] and
+/// `recurrent` holds u, what the backward reads.
+struct GruCellForward {
+    static constexpr Key kKey = Key::gru_cell_forward;
+    const Tensor& gates;                     // [N, 3H]: in the input projection, out activations
+    const Tensor* bias = nullptr;            // [3H] input bias; null means 0
+    const Tensor& recurrent;                 // [N, 3H]: in h_prev x U, out u (plus its bias)
+    const Tensor* recurrent_bias = nullptr;  // [3H]; null means 0
+    const Tensor& h_prev;                    // [N, H]
+    const Tensor& h;                         // [N, H] written
+    Required<Activation> activation;
+    Required<Activation> recurrent_activation;
+};
+
+/// GRU step backward, after the forward of the same step: dhh = dh*(1 - z), dx_h =
+/// dhh*a'(hh), dx_z = dh*(h_prev - hh)*ra'(z), dx_r = dx_h*u_h*ra'(r); dgates = [dx_z, dx_r,
+/// dx_h], drecurrent = [dx_z, dx_r, dx_h*r] (the gradient of u), and dh_prev += dh*z.
+struct GruCellBackward {
+    static constexpr Key kKey = Key::gru_cell_backward;
+    const Tensor& gates;       // [N, 3H]: [z, r, hh] as the forward left them
+    const Tensor& recurrent;   // [N, 3H]: u as the forward left it
+    const Tensor& h_prev;      // [N, H]
+    const Tensor& dh;          // [N, H]: dL/dh of this step, complete
+    const Tensor& dh_prev;     // [N, H]: dh*z added in place
+    const Tensor& dgates;      // [N, 3H] written
+    const Tensor& drecurrent;  // [N, 3H] written
+    Required<Activation> activation;
+    Required<Activation> recurrent_activation;
 };
 
 }  // namespace plexus::fused

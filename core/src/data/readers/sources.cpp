@@ -252,11 +252,16 @@ void match_targets(const Dataset& data, const Dataset& reference, const std::str
         return d.has_targets() ? "float targets (" + support::join(d.target_names) + ")"
                                : std::string("class labels");
     };
-    if (data.has_targets() == reference.has_targets() &&
-        (!data.has_targets() || data.target_names == reference.target_names))
-        return;
-    throw DataError(at + data.source + ": has " + kind(data) + ", the training data " +
-                    kind(reference) + "; give both the same label= or target= columns");
+    if (data.has_targets() != reference.has_targets() ||
+        (data.has_targets() && data.target_names != reference.target_names))
+        throw DataError(at + data.source + ": has " + kind(data) + ", the training data " +
+                        kind(reference) + "; give both the same label= or target= columns");
+    // Windows [W, F] of another W and F can hold as many values and still mean nothing.
+    if (data.chronological && reference.chronological &&
+        data.sample_shape != reference.sample_shape)
+        throw DataError(at + data.source + ": windows are " + data.sample_shape.str() +
+                        " (window x columns), the training windows " +
+                        reference.sample_shape.str() + "; give both the same window= and columns=");
 }
 
 }  // namespace

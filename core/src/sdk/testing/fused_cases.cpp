@@ -242,6 +242,123 @@ const ConvGeometry kConvGeometries[] = {
     {"3x3 same, 16 channels", 32, {3, 16, 6, 6, 3, 3, 1, 1, 1, 1, 1, 1, 6, 6}},
 };
 
+// A recurrent cell step of n rows and h units, with the given activations, with and without
+// the biases. Backward cases start from activations in (0, 1), as a forward leaves them.
+struct CellCase {
+    std::size_t n, h;
+    fused::Activation a, ra;
+};
+
+const char* activation_name(fused::Activation a) {
+    switch (a) {
+        case fused::Activation::sigmoid: return "sigmoid";
+        case fused::Activation::relu: return "relu";
+        case fused::Activation::linear: return "linear";
+        default: return "tanh";
+    }
+}
+
+void lstm_cases(std::vector<Case>& cases, const CellCase& k) {
+    const Shape gates{k.n, 4 * k.h}, state{k.n, k.h}, row{4 * k.h};
+    const std::string shape = fmt::format("{} {}/{}", state.str(), activation_name(k.a),
+                                          activation_name(k.ra));
+    const fused::Activation a = k.a, ra = k.ra;
+    for (const bool with_bias : {false, true})
+        cases.push_back({fmt::format("lstm.cell_forward{}", with_bias ? " bias" : ""),
+                         shape,
+                         {{gates, -3.0f, 3.0f}, {row}, {state}},
+                         {{state}, {state}},
+                         [a, ra, with_bias](Device& d, const Tensors& t) {
+                             require_ran(d.try_fused(fused::LstmCellForward{
+                                             .gates = t[0],
+                                             .bias = with_bias ? &t[1] : nullptr,
+                                             .c_prev = t[2],
+                                             .c = t[3],
+                                             .h = t[4],
+                                             .activation = a,
+                                             .recurrent_activation = ra}),
+                                         fused::Key::lstm_cell_forward);
+                         },
+                         1e-4,
+                         1e-5,
+                         fused::Key::lstm_cell_forward});
+    cases.push_back({"lstm.cell_backward",
+                     shape,
+                     {{gates, 0.05f, 0.95f}, {state}, {state}, {state}, {state}},
+                     {{gates}},
+                     [a, ra](Device& d, const Tensors& t) {
+                         require_ran(d.try_fused(fused::LstmCellBackward{.gates = t[0],
+                                                                         .c_prev = t[1],
+                                                                         .c = t[2],
+                                                                         .dh = t[3],
+                                                                         .dc = t[4],
+                                                                         .dgates = t[5],
+                                                                         .activation = a,
+                                                                         .recurrent_activation = ra}),
+                                     fused::Key::lstm_cell_backward);
+                     },
+                     1e-4,
+                     1e-5,
+                     fused::Key::lstm_cell_backward});
+}
+
+void gru_cases(std::vector<Case>& cases, const CellCase& k) {
+    const Shape gates{k.n, 3 * k.h}, state{k.n, k.h}, row{3 * k.h};
+    const std::string shape = fmt::format("{} {}/{}", state.str(), activation_name(k.a),
+                                          activation_name(k.ra));
+    const fused::Activation a = k.a, ra = k.ra;
+    for (const bool with_bias : {false, true})
+        cases.push_back({fmt::format("gru.cell_forward{}", with_bias ? " bias" : ""),
+                         shape,
+                         {{gates, -3.0f, 3.0f}, {row}, {gates}, {row}, {state}},
+                         {{state}},
+                         [a, ra, with_bias](Device& d, const Tensors& t) {
+                             require_ran(d.try_fused(fused::GruCellForward{
+                                             .gates = t[0],
+                                             .bias = with_bias ? &t[1] : nullptr,
+                                             .recurrent = t[2],
+                                             .recurrent_bias = with_bias ? &t[3] : nullptr,
+                                             .h_prev = t[4],
+                                             .h = t[5],
+                                             .activation = a,
+                                             .recurrent_activation = ra}),
+                                         fused::Key::gru_cell_forward);
+                         },
+                         1e-4,
+                         1e-5,
+                         fused::Key::gru_cell_forward});
+    cases.push_back({"gru.cell_backward",
+                     shape,
+                     {{gates, 0.05f, 0.95f}, {gates}, {state}, {state}, {state}},
+                     {{gates}, {gates}},
+                     [a, ra](Device& d, const Tensors& t) {
+                         require_ran(d.try_fused(fused::GruCellBackward{.gates = t[0],
+                                                                        .recurrent = t[1],
+                                                                        .h_prev = t[2],
+                                                                        .dh = t[3],
+                                                                        .dh_prev = t[4],
+                                                                        .dgates = t[5],
+                                                                        .drecurrent = t[6],
+                                                                        .activation = a,
+                                                                        .recurrent_activation = ra}),
+                                     fused::Key::gru_cell_backward);
+                     },
+                     1e-4,
+                     1e-5,
+                     fused::Key::gru_cell_backward});
+}
+
+// The defaults (tanh, sigmoid) on one unit, odd sizes and a co2-sized step; the other
+// activations on a small one.
+const CellCase kCellCases[] = {
+    {1, 1, fused::Activation::tanh, fused::Activation::sigmoid},
+    {3, 5, fused::Activation::tanh, fused::Activation::sigmoid},
+    {64, 64, fused::Activation::tanh, fused::Activation::sigmoid},
+    {2, 7, fused::Activation::relu, fused::Activation::linear},
+    {2, 7, fused::Activation::sigmoid, fused::Activation::tanh},
+    {2, 7, fused::Activation::linear, fused::Activation::relu},
+};
+
 }  // namespace
 
 std::vector<Case> fused_cases() {
@@ -257,6 +374,10 @@ std::vector<Case> fused_cases() {
         batchnorm_cases(cases, s);
     for (std::size_t n : {1u, 7u, 1000u}) optimizer_cases(cases, n);
     for (const ConvGeometry& g : kConvGeometries) conv2d_cases(cases, g);
+    for (const CellCase& k : kCellCases) {
+        lstm_cases(cases, k);
+        gru_cases(cases, k);
+    }
     return cases;
 }
 

@@ -80,3 +80,22 @@ float row_exp_stats(__global const float* xr, uint cols, __local float* peak,
 #define WINDOW2D_PARAMS                                                                    \
     uint N, uint C, uint H, uint W, uint KH, uint KW, uint SH, uint SW, uint DH, uint DW, \
         uint PT, uint PL, uint OH, uint OW
+
+// The recurrent cells' activations, by plexus::fused::Activation's value (tanh, sigmoid, relu,
+// linear), and their derivatives times dy from the output y.
+float plexus_activate(int a, float x) {
+    switch (a) {
+        case 0: return tanh(x);
+        case 1: return 1.0f / (1.0f + exp(-x));
+        case 2: return x > 0.0f ? x : 0.0f;
+        default: return x;
+    }
+}
+float plexus_activate_backward(int a, float dy, float y) {
+    switch (a) {
+        case 0: return dy * (1.0f - y * y);
+        case 1: return dy * y * (1.0f - y);
+        case 2: return y > 0.0f ? dy : 0.0f;
+        default: return dy;
+    }
+}
