@@ -89,6 +89,41 @@ BOOST_AUTO_TEST_CASE(predict_reproduces_the_fitted_preprocessing) {
     BOOST_TEST(rows == 75);
 }
 
+// A regression model with a fitted target transform predicts data without asking for metrics:
+// the loader then reads no targets, and the predictions come back in the target's units.
+BOOST_AUTO_TEST_CASE(predict_writes_a_standardized_regression_target_in_its_units) {
+    TempDir tmp("predict_regression");
+    const std::string data =
+        "csv:" + (fs::path(PLEXUS_TEST_SOURCE_DIR) / "examples/data/diabetes.csv").string() +
+        " target=progression";
+    std::ofstream(tmp.path / "d.ini") << "[data]\ntrain = " << data
+                                      << "\nsplit = 60:20:20\ntransform = standardize\n"
+                                         "target_transform = standardize\n"
+                                         "[model]\nlayer = dense units=1\nloss = mse\n"
+                                         "[train]\noptimizer = adam lr=0.05\nepochs = 5\n"
+                                         "metric = mae\nverbose = 0\n";
+    const auto r = run_plexus("train '" + (tmp.path / "d.ini").string() + "' --out '" +
+                              (tmp.path / "runs").string() + "'");
+    BOOST_REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    const fs::path out = tmp.path / "predictions.csv";
+    const auto p = run_plexus("predict '" + only_run(tmp.path / "runs").string() + "' --data '" +
+                              data + "' --out '" + out.string() + "'");
+    BOOST_REQUIRE_MESSAGE(p.exit_code == 0, p.err);
+    std::ifstream csv(out);
+    std::string header, row;
+    std::getline(csv, header);
+    BOOST_TEST(header == "index,progression,progression_predicted");
+    int rows = 0;
+    double predicted = 0.0;
+    while (std::getline(csv, row)) {
+        ++rows;
+        predicted += std::stod(row.substr(row.rfind(',') + 1));
+    }
+    BOOST_TEST(rows == 442);
+    // Progression runs from 25 to 346 (mean 152); z-scores would average near 0.
+    BOOST_TEST(predicted / rows > 100.0);
+}
+
 BOOST_AUTO_TEST_CASE(a_damaged_model_is_refused_in_one_line) {
     TrainedIris t;
     const fs::path model = t.run / "model.safetensors";

@@ -98,7 +98,9 @@ void SavedModel::evaluate_values(const Dataset& data, const std::vector<std::uin
     const bool targets = !metrics.empty() || base;  // bases travel with the targets
     BatchLoader loader(pipeline, batch,
                        TargetRows{input ? TargetSource::input : TargetSource::values,
-                                  targets ? cols : 0, input ? nullptr : &target_scaler},
+                                  targets ? cols : 0,
+                                  // without targets (predict alone) nothing is scaled on the way in
+                                  input || !targets ? nullptr : &target_scaler},
                        true);
     const Subset subset{&data, ids};
     infer(*device, model, loader, subset, x, targets ? &t : nullptr, [&](const InferBatch& b) {
