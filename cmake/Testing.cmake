@@ -19,6 +19,7 @@ function(plexus_add_test name)
     PLEXUS_TEST_FIXTURE_DIR="${PROJECT_BINARY_DIR}/tests/fixtures")
   set_target_properties(${name} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR}/tests)
   plexus_warnings(${name})
+  plexus_sanitizer_defaults(${name})
   add_test(NAME ${name} COMMAND ${name} WORKING_DIRECTORY ${PROJECT_BINARY_DIR}/tests)
   if(PLEXUS_SANITIZE)
     # Any test may load the opencl device (the fused-key and conformance tests load every

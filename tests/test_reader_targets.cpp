@@ -129,6 +129,10 @@ BOOST_AUTO_TEST_CASE(test_sets_read_the_training_targets) {
     const Dataset classes = tmp.load("csv:cls.csv");
     check_has(error_of<DataError>([&] { tmp.load("csv:test.csv target=a", &classes); }),
               {"has float targets (a), the training data class labels"});
+    // A reference that knows neither classes nor targets checks nothing.
+    Dataset unknown;
+    unknown.sample_shape = {1};
+    check_eq(tmp.load("csv:test.csv target=y", &unknown).targets, {7.5f});
 }
 
 BOOST_AUTO_TEST_CASE(npy_targets_are_float_rows) {

@@ -180,6 +180,28 @@ BOOST_AUTO_TEST_CASE(terminal_text) {
                "all          1.1875      2.4062      1.4058      0.6900      0.2042           4\n");
 }
 
+BOOST_AUTO_TEST_CASE(terminal_text_of_many_targets_is_a_screen_long) {
+    // 25 targets, every prediction 1 too high: each row and "all" have mae 1.
+    RegressionResults r;
+    r.keys = {"0", "1"};
+    for (int j = 0; j < 25; ++j) r.target_names.push_back("pixel" + std::to_string(j));
+    for (int i = 0; i < 2; ++i)
+        for (int j = 0; j < 25; ++j) {
+            r.truth.push_back(i + j);
+            r.predicted.push_back(i + j + 1.0);
+        }
+    const std::string text = regression_report_text(r, 2);
+    BOOST_TEST(text.find("pixel19 ") != std::string::npos, text);
+    BOOST_TEST(text.find("pixel20") == std::string::npos, text);
+    BOOST_TEST(
+        text.find("\n... 5 more targets (metrics.json lists them all)\nall ") != std::string::npos,
+        text);
+    std::size_t lines = 0;
+    for (const char c : text) lines += c == '\n';
+    BOOST_TEST(lines == 1u + 1u + 20u + 1u + 1u);  // title, header, 20 targets, "...", all
+    BOOST_TEST(regression_report(r).row_labels.size() == 26u);  // the table keeps them all
+}
+
 BOOST_AUTO_TEST_CASE(csv_round_trip_with_awkward_names) {
     TempDir dir("regression");
     RegressionResults r;

@@ -276,6 +276,12 @@ BOOST_AUTO_TEST_CASE(chronological_data_refuses_stratified_and_keeps_file_order)
                       "test = series:two.csv columns=v,w target=v window=2\n");
               }),
               {"two.csv: windows are [2, 2] (window x columns), the training windows [4, 1]"});
+    check_has(error_of<DataError>([&] {
+                  tmp.run_data(
+                      "train = series:r.csv target=v window=4 relative=true\n"
+                      "test = series:later.csv target=v window=4\n");
+              }),
+              {"later.csv: relative=false, the training series relative=true"});
 }
 
 BOOST_AUTO_TEST_CASE(scalers_see_only_the_training_part) {

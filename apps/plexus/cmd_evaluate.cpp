@@ -75,7 +75,8 @@ int cmd_evaluate(const std::vector<std::string>& args) {
     const bool values = model->float_targets();
     std::vector<std::string> specs =
         vm.count("metric") ? vm["metric"].as<std::vector<std::string>>()
-        : values           ? std::vector<std::string>{"mae", "rmse", "r2"}
+        : model->card.target == "input" ? std::vector<std::string>{"mse", "mae"}
+        : values                        ? std::vector<std::string>{"mae", "rmse", "r2"}
                            : std::vector<std::string>{"accuracy"};
     std::vector<std::shared_ptr<Metric>> metrics;
     for (const auto& s : specs) metrics.push_back(registry.create_as<Metric>(s, "--metric"));

@@ -33,6 +33,7 @@ namespace {
 
 constexpr std::size_t kMaxFileBytes = std::size_t{1} << 30;
 constexpr const char* kPredictedSuffix = "_predicted";
+constexpr std::size_t kTextTargets = 20;  // an autoencoder has hundreds: a screen's worth
 
 // A field as RFC 4180 wants it: quoted when it holds a separator, a quote, a line break or
 // spaces at its ends (a reader may trim those).
@@ -255,7 +256,9 @@ std::string regression_report_text(const RegressionResults& r, int digits) {
     const MetricTable t = regression_report(r);
     const std::size_t cols = t.column_labels.size();
     std::size_t label_w = t.row_title.size();
-    for (const std::string& label : t.row_labels) label_w = std::max(label_w, label.size());
+    for (std::size_t row = 0; row < t.row_labels.size(); ++row)
+        if (row < kTextTargets || row >= r.width())
+            label_w = std::max(label_w, t.row_labels[row].size());
     const auto line = [&](const std::string& label, const std::vector<std::string>& cells) {
         std::string s = fmt::format("{:<{}} ", label, label_w);
         for (const std::string& c : cells) s += fmt::format(" {:>{}}", c, digits + 7);
@@ -264,7 +267,14 @@ std::string regression_report_text(const RegressionResults& r, int digits) {
     std::string s = fmt::format("regression report ({} set, {} sample{})\n", r.set_name,
                                 r.samples(), r.samples() == 1 ? "" : "s");
     s += line(t.row_title, t.column_labels);
+    const std::size_t k = r.width();
     for (std::size_t row = 0; row < t.row_labels.size(); ++row) {
+        if (k > kTextTargets && row >= kTextTargets && row < k) {
+            if (row == kTextTargets)
+                s += fmt::format("... {} more targets (metrics.json lists them all)\n",
+                                 k - kTextTargets);
+            continue;
+        }
         std::vector<std::string> cells;
         for (std::size_t c = 0; c < cols; ++c) {
             const double v = t.values[row * cols + c];

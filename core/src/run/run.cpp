@@ -108,6 +108,10 @@ ModelCard model_card(const ExperimentSettings& s, const RunData& data, const Pip
     } else if (targets.source == TargetSource::input) {
         card.target = "input";
     }
+    if (targets.source != TargetSource::labels) {  // labels the data may hold are not targets
+        card.classes = 0;
+        card.class_names.clear();
+    }
     return card;
 }
 
@@ -208,12 +212,33 @@ fs::path make_run_dir(const fs::path& root, const std::string& name) {
     throw Error(root.string() + ": cannot find a free run folder name");
 }
 
+namespace {
+
+std::string targets_text(const PreparedRun& run) {
+    const Dataset& train = run.data->train_data;
+    switch (run.targets.source) {
+        case TargetSource::values: {
+            std::string names;
+            for (const auto& n : train.target_names) names += (names.empty() ? "" : ", ") + n;
+            return fmt::format("{} float target{} ({}{}{})", train.target_width,
+                               train.target_width == 1 ? "" : "s", names,
+                               run.targets.scaler.is_identity() ? "" : ", ",
+                               run.targets.scaler.is_identity() ? "" : run.targets.scaler.name());
+        }
+        case TargetSource::input: return "target = input";
+        case TargetSource::labels: break;
+    }
+    return fmt::format("{} classes", run.data->classes);
+}
+
+}  // namespace
+
 void print_start(std::ostream& out, const PreparedRun& run) {
     const Components& c = *run.components;
     const RunData& data = *run.data;
     out << "plexus " PLEXUS_VERSION_STRING " | " << c.device->description() << "\n"
         << "data: " << data.train.size() << " train, " << data.validation.size() << " validation, "
-        << data.test.size() << " test samples; " << data.classes << " classes; samples "
+        << data.test.size() << " test samples; " << targets_text(run) << "; samples "
         << data.train_data.sample_shape.str();
     if (c.pipeline.size())
         out << " -> " << c.pipeline.output_shape().str() << " after " << c.pipeline.size()
@@ -245,7 +270,8 @@ RunResult run_experiment(const Experiment& exp, const RunOptions& options, std::
     print_start(out, *run);
     const History history =
         fit_logging_history(trainer, *run->data, result.run_dir, !options.run_dir.empty());
-    write_run_outputs({exp, run->registry, *run->data, trainer, history}, result, out);
+    write_run_outputs({exp, run->registry, *run->data, run->targets, trainer, history}, result,
+                      out);
     return result;
 }
 

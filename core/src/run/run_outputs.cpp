@@ -40,8 +40,9 @@ nlohmann::json training_json(const FinishedTraining& run, const RunResult& resul
 void final_evaluation(const FinishedTraining& run, RunResult& result, nlohmann::json& metrics,
                       std::ostream& out) {
     if (run.history.rows.empty()) return;
+    const bool classes = run.targets.source == TargetSource::labels;
     std::vector<std::shared_ptr<Metric>> report_metrics;
-    if (run.registry.find(Kind::metric, "confusion_matrix"))
+    if (classes && run.registry.find(Kind::metric, "confusion_matrix"))
         report_metrics.push_back(run.registry.create_as<Metric>("confusion_matrix", "report"));
     const Subset &test = run.data.test, &val = run.data.validation;
     const Subset* report_set = test.size() ? &test : (val.size() ? &val : nullptr);
@@ -60,6 +61,7 @@ void final_evaluation(const FinishedTraining& run, RunResult& result, nlohmann::
         run.trainer.evaluate(*report_set, report_metrics);
     }
     if (!report_set) return;
+    if (!classes) return regression_outputs(run, *report_set, report_set_name, result, metrics, out);
     std::vector<std::vector<double>> confusion;
     for (const auto& m : report_metrics)
         for (const auto& t : m->tables())
@@ -89,7 +91,9 @@ void write_run_outputs(const FinishedTraining& run, RunResult& result, std::ostr
 
     nlohmann::json metrics = training_json(run, result);
     final_evaluation(run, result, metrics, out);
-    const Diagnosis diagnosis = diagnose(run.history, result.stop_reason);
+    DiagnoseOptions diagnose_options;
+    diagnose_options.regression = run.targets.source != TargetSource::labels;
+    const Diagnosis diagnosis = diagnose(run.history, result.stop_reason, diagnose_options);
     metrics["diagnosis"] = diagnosis.to_json();
     // A run that diverged in its first epoch has no history but still a diagnosis.
     if (!run.history.rows.empty() || !diagnosis.findings.empty())

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -70,9 +71,16 @@ struct FinishedTraining {
     const Experiment& experiment;
     const Registry& registry;
     const RunData& data;
+    const TrainTargets& targets;
     Trainer& trainer;
     const History& history;
 };
+
+/// Float targets: the report set's predictions in the target's units go to
+/// test_predictions.csv, the regression report to metrics.json and the terminal.
+void regression_outputs(const FinishedTraining& run, const Subset& report_set,
+                        const char* set_name, RunResult& result, nlohmann::json& metrics,
+                        std::ostream& out);
 
 /// Saves the kept weights to model.safetensors, evaluates on the test set (and, for the
 /// classification report, the validation set when there is no test set), writes

@@ -9,6 +9,7 @@
 #include <charconv>
 #include <cmath>
 #include <limits>
+#include <new>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -217,11 +218,17 @@ Dataset load_series(const std::filesystem::path& path, const SeriesOptions& o) {
     ds.target_width = target_of.size();
     for (std::size_t slot : target_of) ds.target_names.push_back(t.names[t.used[slot]]);
     ds.key_name = t.time_column == std::string::npos ? "row" : t.names[t.time_column];
-    ds.f32.resize(values);
-    ds.targets.resize(n * ds.target_width);
-    if (o.relative) ds.target_base.resize(n * ds.target_width);
-    ds.keys.resize(n);
-    ds.spans.resize(n);
+    try {
+        ds.f32.resize(values);
+        ds.targets.resize(n * ds.target_width);
+        if (o.relative) ds.target_base.resize(n * ds.target_width);
+        ds.last_value.resize(n * ds.target_width);
+        ds.keys.resize(n);
+        ds.spans.resize(n);
+    } catch (const std::bad_alloc&) {
+        data_fail(path, "out of memory for " + std::to_string(n) + " windows of " +
+                            std::to_string(w) + " x " + std::to_string(f) + " values");
+    }
     for (std::size_t i = 0; i < n; ++i) {
         const std::size_t first = i * s, last = first + w - 1, target = last + h;
         float* x = ds.f32.data() + i * w * f;
@@ -235,6 +242,7 @@ Dataset load_series(const std::filesystem::path& path, const SeriesOptions& o) {
             const float base = o.relative ? col[last] : 0.0f;
             ds.targets[i * ds.target_width + k] = col[target] - base;
             if (o.relative) ds.target_base[i * ds.target_width + k] = base;
+            ds.last_value[i * ds.target_width + k] = col[last];
         }
         ds.keys[i] = t.time.empty() ? std::to_string(target) : t.time[target];
         ds.spans[i] = {static_cast<std::uint32_t>(first), static_cast<std::uint32_t>(target)};

@@ -252,6 +252,11 @@ void match_targets(const Dataset& data, const Dataset& reference, const std::str
         return d.has_targets() ? "float targets (" + support::join(d.target_names) + ")"
                                : std::string("class labels");
     };
+    // A reference that knows neither classes nor targets (e.g. a saved model's card without
+    // target names) cannot be checked against.
+    const bool known =
+        reference.has_targets() || reference.classes > 0 || !reference.class_names.empty();
+    if (!known) return;
     if (data.has_targets() != reference.has_targets() ||
         (data.has_targets() && data.target_names != reference.target_names))
         throw DataError(at + data.source + ": has " + kind(data) + ", the training data " +
@@ -262,11 +267,19 @@ void match_targets(const Dataset& data, const Dataset& reference, const std::str
         throw DataError(at + data.source + ": windows are " + data.sample_shape.str() +
                         " (window x columns), the training windows " +
                         reference.sample_shape.str() + "; give both the same window= and columns=");
+    if (data.chronological && reference.chronological &&
+        data.target_base.empty() != reference.target_base.empty())
+        throw DataError(
+            at + data.source + ": relative=" + (data.target_base.empty() ? "false" : "true") +
+            ", the training series relative=" + (reference.target_base.empty() ? "false" : "true") +
+            "; a model reads windows one way only, so give both the same relative=");
 }
 
 }  // namespace
 
 void match_classes(Dataset& data, const Dataset& reference, const ClassOrigins& origins) {
+    // A reference without classes (a model of float targets) says nothing about labels.
+    if (reference.classes == 0 && reference.class_names.empty()) return;
     std::vector<std::string> ref_names;
     std::unordered_map<std::string, std::uint32_t> ref_id;
     const std::size_t ref_classes = std::max(reference.classes, reference.class_names.size());

@@ -37,6 +37,9 @@ struct Dataset {
     /// target_width; the last value of the window), added back to a prediction to give the
     /// target's own units. Empty: targets are absolute.
     std::vector<float> target_base;
+    /// Series windows: each window's last value of each target column (count * target_width,
+    /// raw units), for the naive forecasts a forecast is judged against. Empty otherwise.
+    std::vector<float> last_value;
     /// Per sample, what `predict` prints to identify it (a series' timestamp or row index of
     /// the predicted step); empty: the sample's position. key_name heads that column.
     std::vector<std::string> keys;

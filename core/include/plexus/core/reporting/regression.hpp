@@ -57,7 +57,8 @@ RegressionResults read_predictions_csv(const std::filesystem::path& file);
 MetricTable regression_report(const RegressionResults& results);
 
 /// regression_report() as aligned plain text for the terminal, with `digits` decimals, under
-/// a line naming the set and its sample count.
+/// a line naming the set and its sample count. With more than 20 targets (an autoencoder's
+/// pixels) the first 20 rows are listed, then a line counting the others, then "all".
 std::string regression_report_text(const RegressionResults& results, int digits = 4);
 
 /// What metrics.json says about a regression run: {"task": "regression", "targets": [names],
