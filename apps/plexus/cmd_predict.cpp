@@ -57,7 +57,9 @@ std::string values_csv(core::SavedModel& model, const core::Dataset& data,
         }
         for (std::size_t c = 0; c < cols; ++c) {
             if (truth) {
-                const float t = data.targets[i * cols + c];
+                // A relative window's target is a change: its base makes it a value again.
+                const float t = data.targets[i * cols + c] +
+                                (data.target_base.empty() ? 0.0f : data.target_base[i * cols + c]);
                 error_sum += std::abs(double(p[c]) - t) / double(cols);
                 csv += fmt::format(",{:.7g}", static_cast<double>(t));
             }

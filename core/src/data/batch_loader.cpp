@@ -23,7 +23,7 @@ BatchLoader::BatchLoader(Pipeline& pipeline, std::size_t batch, TargetRows targe
         throw ShapeError("target = input: the model gives " + std::to_string(targets.cols) +
                          " values per sample, the prepared input has " +
                          std::to_string(features_));
-    if (targets.scaler && targets.scaler->width() != targets.cols)
+    if (targets.scaler && targets.cols != 0 && targets.scaler->width() != targets.cols)
         throw ShapeError("the target transform was fitted on " +
                          std::to_string(targets.scaler->width()) + " target columns, the model gives " +
                          std::to_string(targets.cols));

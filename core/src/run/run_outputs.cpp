@@ -91,7 +91,9 @@ void write_run_outputs(const FinishedTraining& run, RunResult& result, std::ostr
 
     nlohmann::json metrics = training_json(run, result);
     final_evaluation(run, result, metrics, out);
-    const Diagnosis diagnosis = diagnose(run.history, result.stop_reason);
+    DiagnoseOptions diagnose_options;
+    diagnose_options.regression = run.targets.source != TargetSource::labels;
+    const Diagnosis diagnosis = diagnose(run.history, result.stop_reason, diagnose_options);
     metrics["diagnosis"] = diagnosis.to_json();
     // A run that diverged in its first epoch has no history but still a diagnosis.
     if (!run.history.rows.empty() || !diagnosis.findings.empty())

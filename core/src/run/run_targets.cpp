@@ -73,7 +73,7 @@ TrainTargets run_targets(const PreparedRun& run) {
                                            : "use accuracy, f1, precision, recall, ..."));
 
     const Setting& transform = s.data.target_transform;
-    TargetScaler scaler = TargetScaler::parse(transform.value, at(transform));
+    TargetScaler scaler = TargetScaler::parse(transform.value, transform.where);
     if (!scaler.is_identity() && t.source != TargetSource::values)
         throw ConfigError(at(transform) + "target_transform applies to float targets, and this "
                                           "run's data has " + target_words(t.source) +

@@ -142,6 +142,12 @@ RecurrentLayer::~RecurrentLayer() = default;
 
 void RecurrentLayer::build_scratch(Device&, std::size_t, std::size_t) {}
 
+void RecurrentLayer::require_ran(bool ran) const {
+    if (!ran)
+        throw DeviceError(std::string(cell_.name) +
+                          ": the device declined a fused key it listed in fused_keys() at build");
+}
+
 void RecurrentLayer::init_bias(Device& device, const Tensor& bias) const {
     device.fill(bias, 0.0f);
 }
@@ -269,7 +275,30 @@ void RecurrentLayer::backward(const Tensor& x, const Tensor&, const Tensor& dy,
     if (dx) device.transpose(s.dxt.rows(0, s.steps * n), *dx, 1, s.steps, n, s.features);
 }
 
-// Position of the k-th step of direction d: forward reads t = k, backward t = T-1-k.
+// The tensors of the k-th step of direction d, at position t = k (forward) or T-1-k
+// (backward); the previous step's position is t - 1 or t + 1, zeros before the first.
+RecurrentLayer::Step RecurrentLayer::step_at(std::size_t d, std::size_t n, std::size_t k,
+                                             const Tensor* bias,
+                                             const Tensor* recurrent_bias) const {
+    const State& s = *state_;
+    const std::size_t steps = s.steps, seq = steps * n;
+    const std::size_t t = d == 0 ? k : steps - 1 - k, tp = d == 0 ? t - 1 : t + 1;
+    const Tensor hs = s.hseq.rows(d * seq, seq), zeros = s.zeros.rows(0, n);
+    Step step;
+    step.gates = s.directions[d].proj.rows(t * n, n);
+    step.h = hs.rows(t * n, n);
+    step.h_prev = k ? hs.rows(tp * n, n) : zeros;
+    if (cell_.cell_state) {
+        const Tensor cs = s.cseq.rows(d * seq, seq);
+        step.c = cs.rows(t * n, n);
+        step.c_prev = k ? cs.rows(tp * n, n) : zeros;
+    }
+    if (cell_.split_recurrent) step.recurrent = s.directions[d].recurrent.rows(t * n, n);
+    step.bias = bias;
+    step.recurrent_bias = recurrent_bias;
+    return step;
+}
+
 void RecurrentLayer::run_direction(Device& device, std::size_t d, std::size_t n) {
     State& s = *state_;
     State::Direction& dir = s.directions[d];
@@ -282,22 +311,11 @@ void RecurrentLayer::run_direction(Device& device, std::size_t d, std::size_t n)
         options_.use_bias && cell_.split_recurrent ? s.recurrent_bias(dir) : Tensor{};
     // The fused cell adds the input bias to each step's block while it is in cache.
     if (options_.use_bias && !fused_) device.binary(BinaryOp::add, proj, in_bias, proj);
-    const Tensor hs = s.hseq.rows(d * seq, seq);
-    const Tensor cs = cell_.cell_state ? s.cseq.rows(d * seq, seq) : Tensor{};
-    const Tensor zeros = s.zeros.rows(0, n);
+    const Tensor* cell_bias = options_.use_bias && fused_ ? &in_bias : nullptr;
+    const Tensor* cell_rec_bias = rec_bias.empty() ? nullptr : &rec_bias;
     for (std::size_t k = 0; k < steps; ++k) {
-        const std::size_t t = d == 0 ? k : steps - 1 - k;
-        const std::size_t tp = d == 0 ? t - 1 : t + 1;  // the previous step's position
-        Step step;
-        step.gates = proj.rows(t * n, n);
-        step.h = hs.rows(t * n, n);
-        step.h_prev = k ? hs.rows(tp * n, n) : zeros;
-        if (cell_.cell_state) {
-            step.c = cs.rows(t * n, n);
-            step.c_prev = k ? cs.rows(tp * n, n) : zeros;
-        }
+        const Step step = step_at(d, n, k, cell_bias, cell_rec_bias);
         if (cell_.split_recurrent) {
-            step.recurrent = dir.recurrent.rows(t * n, n);
             if (k)
                 device.gemm(Transpose::no, Transpose::no, 1.0f, step.h_prev,
                             dir.recurrent_kernel.value, 0.0f, step.recurrent);
@@ -307,8 +325,6 @@ void RecurrentLayer::run_direction(Device& device, std::size_t d, std::size_t n)
             device.gemm(Transpose::no, Transpose::no, 1.0f, step.h_prev,
                         dir.recurrent_kernel.value, 1.0f, step.gates);
         }
-        step.bias = options_.use_bias && fused_ ? &in_bias : nullptr;
-        step.recurrent_bias = rec_bias.empty() ? nullptr : &rec_bias;
         forward_step(device, step);
     }
 }
@@ -318,12 +334,9 @@ void RecurrentLayer::backprop_direction(Device& device, std::size_t d, std::size
     State& s = *state_;
     State::Direction& dir = s.directions[d];
     const std::size_t steps = s.steps, seq = steps * n;
-    const Tensor proj = dir.proj.rows(0, seq), hs = s.hseq.rows(d * seq, seq),
-                 dhs = s.dh.rows(d * seq, seq);
-    const Tensor cs = cell_.cell_state ? s.cseq.rows(d * seq, seq) : Tensor{};
+    const Tensor hs = s.hseq.rows(d * seq, seq), dhs = s.dh.rows(d * seq, seq);
     const Tensor dg = s.dgates.rows(0, seq);
     const Tensor dr = cell_.split_recurrent ? s.drecurrent.rows(0, seq) : dg;
-    const Tensor zeros = s.zeros.rows(0, n);
     const Tensor in_bias = options_.use_bias ? s.input_bias(dir) : Tensor{};
     const Tensor rec_bias =
         options_.use_bias && cell_.split_recurrent ? s.recurrent_bias(dir) : Tensor{};
@@ -332,23 +345,13 @@ void RecurrentLayer::backprop_direction(Device& device, std::size_t d, std::size
         g.dc = s.dc.rows(0, n);
         device.fill(g.dc, 0.0f);
     }
+    const Tensor* cell_bias = options_.use_bias && fused_ ? &in_bias : nullptr;
+    const Tensor* cell_rec_bias = rec_bias.empty() ? nullptr : &rec_bias;
     for (std::size_t k = steps; k-- > 0;) {
         const std::size_t t = d == 0 ? k : steps - 1 - k;
         const std::size_t tp = d == 0 ? t - 1 : t + 1;
-        Step& step = g.step;
-        step.gates = proj.rows(t * n, n);
-        step.h = hs.rows(t * n, n);
-        step.h_prev = k ? hs.rows(tp * n, n) : zeros;
-        if (cell_.cell_state) {
-            step.c = cs.rows(t * n, n);
-            step.c_prev = k ? cs.rows(tp * n, n) : zeros;
-        }
-        if (cell_.split_recurrent) {
-            step.recurrent = dir.recurrent.rows(t * n, n);
-            g.drecurrent = dr.rows(t * n, n);
-        }
-        step.bias = options_.use_bias && fused_ ? &in_bias : nullptr;
-        step.recurrent_bias = rec_bias.empty() ? nullptr : &rec_bias;
+        g.step = step_at(d, n, k, cell_bias, cell_rec_bias);
+        if (cell_.split_recurrent) g.drecurrent = dr.rows(t * n, n);
         g.dh = dhs.rows(t * n, n);
         g.dh_prev = k ? dhs.rows(tp * n, n) : s.sink.rows(0, n);
         g.dgates = dg.rows(t * n, n);

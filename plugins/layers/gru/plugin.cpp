@@ -75,15 +75,15 @@ protected:
 
     void forward_step(plexus::Device& device, const Step& s) override {
         if (fused()) {
-            ran(device.try_fused(fused::GruCellForward{
+            require_ran(device.try_fused(fused::GruCellForward{
                 .gates = s.gates,
                 .bias = s.bias,
                 .recurrent = s.recurrent,
                 .recurrent_bias = s.recurrent_bias,
                 .h_prev = s.h_prev,
                 .h = s.h,
-                .activation = support::fused_activation(options().activation),
-                .recurrent_activation = support::fused_activation(options().recurrent_activation)}));
+                .activation = key_activation(),
+                .recurrent_activation = key_recurrent_activation()}));
             return;
         }
         const std::size_t n = s.h.rows(), h = s.h.cols();
@@ -108,7 +108,7 @@ protected:
     void backward_step(plexus::Device& device, const StepGrad& g) override {
         const Step& s = g.step;
         if (fused()) {
-            ran(device.try_fused(fused::GruCellBackward{
+            require_ran(device.try_fused(fused::GruCellBackward{
                 .gates = s.gates,
                 .recurrent = s.recurrent,
                 .h_prev = s.h_prev,
@@ -116,8 +116,8 @@ protected:
                 .dh_prev = g.dh_prev,
                 .dgates = g.dgates,
                 .drecurrent = g.drecurrent,
-                .activation = support::fused_activation(options().activation),
-                .recurrent_activation = support::fused_activation(options().recurrent_activation)}));
+                .activation = key_activation(),
+                .recurrent_activation = key_recurrent_activation()}));
             return;
         }
         const std::size_t n = s.h.rows(), h = s.h.cols();
@@ -143,13 +143,6 @@ protected:
     }
 
 private:
-    // build() chose the fused path because the device lists both keys.
-    static void ran(bool ran) {
-        if (!ran)
-            throw plexus::DeviceError(
-                "gru: the device declined a fused key it listed in fused_keys() at build");
-    }
-
     Tensor x_, u_, a_, b_;  // the primitive path's scratch
 };
 

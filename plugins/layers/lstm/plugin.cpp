@@ -68,16 +68,15 @@ protected:
     }
 
     void forward_step(plexus::Device& device, const Step& s) override {
-        const auto act = support::fused_activation(options().activation);
-        const auto ract = support::fused_activation(options().recurrent_activation);
         if (fused()) {
-            ran(device.try_fused(fused::LstmCellForward{.gates = s.gates,
+            require_ran(device.try_fused(fused::LstmCellForward{.gates = s.gates,
                                                         .bias = s.bias,
                                                         .c_prev = s.c_prev,
                                                         .c = s.c,
                                                         .h = s.h,
-                                                        .activation = act,
-                                                        .recurrent_activation = ract}));
+                                                        .activation = key_activation(),
+                                                        .recurrent_activation =
+                                                            key_recurrent_activation()}));
             return;
         }
         const std::size_t n = s.h.rows(), h = s.h.cols();
@@ -98,15 +97,15 @@ protected:
     void backward_step(plexus::Device& device, const StepGrad& g) override {
         const Step& s = g.step;
         if (fused()) {
-            ran(device.try_fused(fused::LstmCellBackward{
+            require_ran(device.try_fused(fused::LstmCellBackward{
                 .gates = s.gates,
                 .c_prev = s.c_prev,
                 .c = s.c,
                 .dh = g.dh,
                 .dc = g.dc,
                 .dgates = g.dgates,
-                .activation = support::fused_activation(options().activation),
-                .recurrent_activation = support::fused_activation(options().recurrent_activation)}));
+                .activation = key_activation(),
+                .recurrent_activation = key_recurrent_activation()}));
             return;
         }
         const std::size_t n = s.h.rows(), h = s.h.cols();
@@ -132,13 +131,6 @@ protected:
     }
 
 private:
-    // build() chose the fused path because the device lists both keys.
-    static void ran(bool ran) {
-        if (!ran)
-            throw plexus::DeviceError(
-                "lstm: the device declined a fused key it listed in fused_keys() at build");
-    }
-
     bool unit_forget_bias_;
     Tensor gate_major_, a_, b_;  // the primitive path's scratch
 };

@@ -178,11 +178,21 @@ protected:
     virtual void backward_step(Device& device, const StepGrad& grad) = 0;
 
     const RecurrentOptions& options() const { return options_; }
+    /// The activations as the fused cell keys take them.
+    fused::Activation key_activation() const { return fused_activation(options_.activation); }
+    fused::Activation key_recurrent_activation() const {
+        return fused_activation(options_.recurrent_activation);
+    }
+    /// Throws DeviceError unless `ran`: build() chose the fused path because the device
+    /// listed the cell's keys, so a device that declines one is broken.
+    void require_ran(bool ran) const;
     /// build()'s choice: the fused cell kernels (true) or the primitive path.
     bool fused() const { return fused_; }
 
 private:
     struct State;  // weights and workspaces (recurrent.cpp)
+    Step step_at(std::size_t d, std::size_t n, std::size_t k, const Tensor* bias,
+                 const Tensor* recurrent_bias) const;
     void run_direction(Device& device, std::size_t d, std::size_t n);
     void backprop_direction(Device& device, std::size_t d, std::size_t n, bool need_dx);
     void write_output(Device& device, std::size_t n, const Tensor& y);
