@@ -34,9 +34,9 @@ public:
     static std::unique_ptr<OnednnConv> load(int threads) {
         const char* off = std::getenv("PLEXUS_CPU_ONEDNN");
         if (off && std::string(off) == "0") return nullptr;
-        const plexus_onednn::CreateFn create = module();
-        if (!create) return nullptr;
-        return std::unique_ptr<OnednnConv>(new OnednnConv(create, threads));
+        const Module& m = module();
+        if (!m.create) return nullptr;
+        return std::unique_ptr<OnednnConv>(new OnednnConv(m.create, m.sgemm, threads));
     }
 
     // The base class checked the operands (plexus::Device::try_fused). A oneDNN failure
@@ -55,24 +55,48 @@ public:
         });
     }
 
-private:
-    OnednnConv(plexus_onednn::CreateFn create, int threads) : create_(create), threads_(threads) {}
+    // A small product through oneDNN's sgemm (row-major, leading dimensions in elements).
+    // Its JIT kernels skip the operand packing OpenBLAS does on every call, which dominates at
+    // the sizes of a recurrent step (64x64 by 64x256): 1.9x faster there, measured
+    // (plugins/devices/cpu/README.md). False when the module has no sgemm or oneDNN declines
+    // (the caller then runs OpenBLAS).
+    bool small_gemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, float alpha,
+                    const float* a, std::size_t lda, const float* b, std::size_t ldb, float beta,
+                    float* c, std::size_t ldc) const {
+        return sgemm_ &&
+               sgemm_(ta ? 'T' : 'N', tb ? 'T' : 'N', static_cast<long>(m), static_cast<long>(n),
+                      static_cast<long>(k), alpha, a, static_cast<long>(lda), b,
+                      static_cast<long>(ldb), beta, c, static_cast<long>(ldc), threads_) == 0;
+    }
 
-    // Loads the module once per process; null when it is absent or does not load.
-    static plexus_onednn::CreateFn module() {
-        static const plexus_onednn::CreateFn create = [] {
+private:
+    OnednnConv(plexus_onednn::CreateFn create, plexus_onednn::SgemmFn sgemm, int threads)
+        : create_(create), sgemm_(sgemm), threads_(threads) {}
+
+    struct Module {
+        plexus_onednn::CreateFn create = nullptr;
+        plexus_onednn::SgemmFn sgemm = nullptr;
+    };
+
+    // Loads the module once per process; null entries when it is absent or does not load.
+    static const Module& module() {
+        static const Module loaded = [] {
+            Module m;
             Dl_info info{};
             if (!dladdr(reinterpret_cast<void*>(&OnednnConv::module), &info) || !info.dli_fname)
-                return plexus_onednn::CreateFn{};
+                return m;
             std::string path = info.dli_fname;
             path = path.substr(0, path.rfind('/') + 1) + plexus_onednn::kModuleName;
             ::setenv("OMP_WAIT_POLICY", "PASSIVE", 0);
             void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);  // kept until exit
-            if (!handle) return plexus_onednn::CreateFn{};
-            return reinterpret_cast<plexus_onednn::CreateFn>(
+            if (!handle) return m;
+            m.create = reinterpret_cast<plexus_onednn::CreateFn>(
                 dlsym(handle, plexus_onednn::kCreateSymbol));
+            m.sgemm = reinterpret_cast<plexus_onednn::SgemmFn>(
+                dlsym(handle, plexus_onednn::kSgemmSymbol));
+            return m;
         }();
-        return create;
+        return loaded;
     }
 
     template <class F>
@@ -106,6 +130,7 @@ private:
     }
 
     plexus_onednn::CreateFn create_;
+    plexus_onednn::SgemmFn sgemm_;
     int threads_;
     std::vector<std::pair<plexus_onednn::ConvShape, std::unique_ptr<plexus_onednn::ConvPlan>>>
         plans_;

@@ -38,6 +38,14 @@ public:
 using CreateFn = ConvPlan* (*)(const ConvShape& shape, int threads, char* error,
                                std::size_t error_size);
 inline constexpr const char* kCreateSymbol = "plexus_onednn_create";
+
+/// The module's `plexus_onednn_sgemm` (extern "C"): row-major c = alpha op(a) op(b) + beta c
+/// (transa/transb 'N' or 'T', leading dimensions in elements, as dnnl_sgemm) on `threads`
+/// OpenMP threads. Returns 0 on success, else oneDNN's status; never throws.
+using SgemmFn = int (*)(char transa, char transb, long m, long n, long k, float alpha,
+                        const float* a, long lda, const float* b, long ldb, float beta, float* c,
+                        long ldc, int threads);
+inline constexpr const char* kSgemmSymbol = "plexus_onednn_sgemm";
 // The module's path from the folder of the device plugin.
 inline constexpr const char* kModuleName = "../plexus_cpu_onednn.so";
 
