@@ -74,6 +74,22 @@ namespace plexus_cpu { using namespace ::plexus_cpu; }  // checks.hpp, compiled 
 #pragma GCC pop_options
 #endif
 
+// The same loops for AVX-512 (16 lanes): the recurrent cells' five exp per unit and the
+// other elementwise loops run twice as wide. Contraction into FMA stays off, as in the AVX2
+// variant (whose target has no FMA), so both round each operation the same way.
+#if defined(__x86_64__) && defined(__GNUC__)
+#define PLEXUS_CPU_AVX512 1
+#pragma GCC push_options
+#pragma GCC target("avx2,avx512f,avx512vl,avx512bw,avx512dq")
+#pragma GCC optimize("fp-contract=off")
+namespace cpu_avx512 {
+constexpr const char* kInstructionSet = "AVX-512";
+namespace plexus_cpu { using namespace ::plexus_cpu; }
+#include "cpu_device.inc"
+}  // namespace cpu_avx512
+#pragma GCC pop_options
+#endif
+
 namespace cpu_baseline {
 constexpr const char* kInstructionSet = "baseline";
 namespace plexus_cpu { using namespace ::plexus_cpu; }
@@ -87,14 +103,23 @@ constexpr plexus::ParamSpec kParams[] = {
      "OpenBLAS threads for GEMM; 0 keeps OpenBLAS's default (OPENBLAS_NUM_THREADS, else one "
      "per core). The setting is process-wide."},
     {"isa", plexus::ParamType::choice, "auto", -std::numeric_limits<double>::infinity(),
-     std::numeric_limits<double>::infinity(), "auto|avx2|baseline",
-     "Instruction set of the elementwise, reduction and optimizer loops: auto takes AVX2 where "
-     "the processor has it"},
+     std::numeric_limits<double>::infinity(), "auto|avx512|avx2|baseline",
+     "Instruction set of the elementwise, reduction and optimizer loops: auto takes AVX-512 "
+     "where the processor has it, else AVX2"},
     {"onednn", plexus::ParamType::boolean, "true", -std::numeric_limits<double>::infinity(),
      std::numeric_limits<double>::infinity(), nullptr,
      "Run conv2d's fused keys with oneDNN's direct convolutions where the build has them "
      "(false: conv2d's im2col + GEMM path)"},
 };
+
+bool has_avx512() {
+#ifdef PLEXUS_CPU_AVX512
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+           __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq");
+#else
+    return false;
+#endif
+}
 
 bool has_avx2() {
 #ifdef PLEXUS_CPU_AVX2
@@ -125,6 +150,18 @@ void* create_cpu_device(const plexus::Params& params, char* error, std::size_t e
         }
         return nullptr;
     }
+    if (isa == "avx512" && !has_avx512()) {
+        if (error && error_size) {
+            std::strncpy(error, "cpu: isa=avx512 but this processor (or build) has no AVX-512; use isa=auto",
+                         error_size - 1);
+            error[error_size - 1] = '\0';
+        }
+        return nullptr;
+    }
+#ifdef PLEXUS_CPU_AVX512
+    if (isa == "avx512" || (isa == "auto" && has_avx512()))
+        return create<cpu_avx512::CpuDevice>(params, error, error_size);
+#endif
 #ifdef PLEXUS_CPU_AVX2
     if (isa == "avx2" || (isa == "auto" && has_avx2()))
         return create<cpu_avx2::CpuDevice>(params, error, error_size);
@@ -153,7 +190,7 @@ long list_cpu_device(plexus::DeviceListing* out, std::size_t capacity, char*, st
             }
         std::fclose(f);
     }
-    plexus::copy_field(l.name, (model + (has_avx2() ? ", AVX2 loops" : ", baseline loops")).c_str());
+    plexus::copy_field(l.name, (model + (has_avx512() ? ", AVX-512 loops" : has_avx2() ? ", AVX2 loops" : ", baseline loops")).c_str());
     plexus::copy_field(l.type, "cpu");
     const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
     l.memory_bytes = pages > 0 && page > 0 ? static_cast<std::uint64_t>(pages) * static_cast<std::uint64_t>(page) : 0;
