@@ -15,6 +15,8 @@
 // threads each allocate their blocks. Without the interception no leak goes unseen: glibc
 // allocates those blocks with malloc and reaches them from each thread's DTV, so LeakSanitizer
 // still finds every pointer stored in them.
-extern "C" __attribute__((visibility("default"), used)) const char* __asan_default_options() {
+// Weak, so that an executable needing more options (test_devices-cpu) defines its own, which
+// must then repeat this one.
+extern "C" __attribute__((visibility("default"), used, weak)) const char* __asan_default_options() {
     return "intercept_tls_get_addr=0";
 }

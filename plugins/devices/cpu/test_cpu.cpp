@@ -11,9 +11,10 @@ using namespace cpu_test;
 
 #if defined(__SANITIZE_ADDRESS__)
 // The out-of-memory test needs aligned_alloc to return null as it does in production, not
-// ASan's default abort on absurd sizes.
+// ASan's default abort on absurd sizes. This replaces cmake/sanitizer_defaults.cpp's weak
+// definition, so it repeats its option (why: that file).
 extern "C" const char* __asan_default_options() {
-    return "allocator_may_return_null=1";
+    return "allocator_may_return_null=1:intercept_tls_get_addr=0";
 }
 #endif
 
