@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli.hpp"
+#include "runpath.hpp"
 
 namespace fs = std::filesystem;
 using plexus::test::run_plexus;
@@ -69,12 +70,14 @@ BOOST_AUTO_TEST_CASE(plugins_shows_the_regression_losses_and_metrics) {
 }
 
 BOOST_AUTO_TEST_CASE(a_broken_plugin_file_only_removes_itself) {
-    // An install tree: bin/plexus finds its plugins in ../lib/plexus/plugins.
+    // An install tree: bin/plexus finds its core in ../lib (its RUNPATH is $ORIGIN/../lib)
+    // and its plugins in ../lib/plexus/plugins.
     TempDir root("install");
     const fs::path plugins = root.path / "lib" / "plexus" / "plugins";
     fs::create_directories(plugins);
     fs::create_directories(root.path / "bin");
     fs::copy_file(PLEXUS_TEST_BINARY, root.path / "bin" / "plexus");
+    plexus::test::copy_core_library(fs::path(PLEXUS_TEST_BUILD_DIR) / "lib", root.path / "lib");
     for (const auto& e : fs::directory_iterator(PLEXUS_TEST_PLUGIN_DIR))
         fs::copy_file(e.path(), plugins / e.path().filename());
     fs::resize_file(plugins / "libplexus-layers-relu.so", 100);   // corrupted

@@ -188,10 +188,7 @@ BOOST_AUTO_TEST_CASE(the_install_runs_from_its_own_folders_only) {
     fs::create_directories(bare / "bin");
     fs::create_directories(bare / "lib");
     fs::copy_file(i.prefix / "bin/plexus", bare / "bin/plexus");
-    for (const auto& entry : fs::directory_iterator(i.prefix / "lib"))
-        if (entry.path().filename().string().rfind("libplexus_core.so", 0) == 0)
-            fs::copy(entry.path(), bare / "lib" / entry.path().filename(),
-                     fs::copy_options::copy_symlinks);
+    plexus::test::copy_core_library(i.prefix / "lib", bare / "lib");
     const auto r = run("env -u PLEXUS_PLUGIN_PATH " + quote((bare / "bin/plexus").string()) +
                            " plugins",
                        i.root / "bare.log");
