@@ -5,7 +5,10 @@
 // A relative PLEXUS_PLUGIN_PATH entry is never searched. The tests run as root, so the
 // "another user" cases chown to uid 65534 (nobody); they are skipped for other users.
 #define BOOST_TEST_MODULE plugin_trust
+#include <grp.h>
+#include <pwd.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <boost/test/unit_test.hpp>
@@ -62,6 +65,32 @@ struct RunningAsRoot {
         return utf::assertion_result(::geteuid() == 0);
     }
 };
+
+// Debian's base-passwd: daemon (uid 1) is alone in its group daemon (gid 1), a user-private
+// group like the one every Debian user gets with umask 002; nogroup (65534) also holds
+// nobody, _apt and sync.
+struct RootWithDebianDaemon {
+    utf::assertion_result operator()(utf::test_unit_id) {
+        const passwd* daemon = ::getpwuid(1);
+        return utf::assertion_result(::geteuid() == 0 && daemon &&
+                                     std::string(daemon->pw_name) == "daemon" &&
+                                     daemon->pw_gid == 1);
+    }
+};
+
+/// Builds a registry over `folder` as user `uid` in group `gid`, in a child process: 0 when
+/// the fixture loaded, 1 when it was refused, anything else when the child failed.
+int load_as(uid_t uid, gid_t gid, const fs::path& folder) {
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+        if (::setgroups(0, nullptr) != 0 || ::setgid(gid) != 0 || ::setuid(uid) != 0) ::_exit(3);
+        Registry r(only({folder}));
+        ::_exit(r.errors().empty() && r.find(Kind::layer, "fixture_gain") ? 0 : 1);
+    }
+    int status = 0;
+    if (pid < 0 || ::waitpid(pid, &status, 0) != pid) return 4;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 5;
+}
 
 }  // namespace
 
@@ -176,4 +205,16 @@ BOOST_AUTO_TEST_CASE(an_absolute_plexus_plugin_path_entry_is_searched) {
     ::unsetenv("PLEXUS_PLUGIN_PATH");
     BOOST_TEST(r.errors().empty());
     BOOST_TEST(r.find(Kind::layer, "fixture_gain") != nullptr);
+}
+
+BOOST_AUTO_TEST_CASE(a_users_private_group_may_write_to_its_plugin_folder,
+                     *utf::precondition(RootWithDebianDaemon())) {
+    PluginTree tree;
+    BOOST_TEST_REQUIRE(::chown(tree.folder.c_str(), 1, 1) == 0);
+    BOOST_TEST_REQUIRE(::chown(tree.file.c_str(), 1, 1) == 0);
+    ::chmod(tree.folder.c_str(), 0775);  // what umask 002 makes
+    ::chmod(tree.file.c_str(), 0664);
+    BOOST_TEST(load_as(1, 1, tree.folder) == 0);
+    BOOST_TEST_REQUIRE(::chown(tree.folder.c_str(), 1, 65534) == 0);  // a group with others
+    BOOST_TEST(load_as(1, 1, tree.folder) == 1);
 }

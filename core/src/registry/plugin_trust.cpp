@@ -2,11 +2,14 @@
 // replace a folder above it, can make every later `plexus` run execute their code.
 #include "plexus/core/registry/plugin_trust.hpp"
 
+#include <grp.h>
+#include <pwd.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <mutex>
 #include <string_view>
 
 namespace fs = std::filesystem;
@@ -30,10 +33,39 @@ std::string owner_problem(uid_t owner) {
            std::to_string(::geteuid()) + ")";
 }
 
-/// What makes a folder or file writable by someone else, or empty.
-std::string writers(mode_t mode) {
-    if (mode & S_IWOTH) return "writable by others";
-    if (mode & S_IWGRP) return "writable by its group";
+/// True when `group` is `owner`'s user-private group: its one member, by primary group or
+/// listed, is `owner`. Debian and Ubuntu give every user such a group and a umask of 002,
+/// so their own folders are group-writable by default; Debian's OpenSSH accepts that too.
+/// Never for root, whose folders are not made group-writable by any default.
+bool private_group_of(uid_t owner, gid_t group) {
+    if (owner == 0) return false;
+    static std::mutex mutex;  // getpwuid, getgrgid and getpwent share process-wide state
+    const std::lock_guard lock(mutex);
+    const passwd* user = ::getpwuid(owner);
+    if (!user) return false;
+    const std::string name = user->pw_name;
+    const bool primary = user->pw_gid == group;
+    const ::group* entry = ::getgrgid(group);
+    if (!entry) return false;
+    bool listed = false;
+    for (char** member = entry->gr_mem; *member; ++member) {
+        if (name != *member) return false;
+        listed = true;
+    }
+    if (!primary && !listed) return false;
+    bool alone = true;
+    ::setpwent();
+    while (const passwd* other = ::getpwent())
+        if (other->pw_gid == group && other->pw_uid != owner) alone = false;
+    ::endpwent();
+    return alone;
+}
+
+/// Who besides its owner and root can write to it, or empty.
+std::string writers(const struct stat& st) {
+    if (st.st_mode & S_IWOTH) return "writable by others";
+    if ((st.st_mode & S_IWGRP) && !private_group_of(st.st_uid, st.st_gid))
+        return "writable by its group";
     return {};
 }
 
@@ -79,7 +111,7 @@ std::string folder_trust_problem(const fs::path& folder) {
     if (!trusted_owner(st.st_uid))
         return folder.string() + ": plugin folder is " + owner_problem(st.st_uid) + refusing +
                chown_fix(folder) + kEscape;
-    if (const std::string who = writers(st.st_mode); !who.empty())
+    if (const std::string who = writers(st); !who.empty())
         return folder.string() + ": plugin folder is " + who + refusing +
                chmod_fix(st.st_mode, folder) + kEscape;
     for (fs::path above = folder.parent_path(); !above.empty(); above = above.parent_path()) {
@@ -89,7 +121,7 @@ std::string folder_trust_problem(const fs::path& folder) {
         if (!trusted_owner(st.st_uid))
             return folder.string() + ": plugin folder lies under " + above.string() + ", " +
                    owner_problem(st.st_uid) + refusing + "move the plugins" + kEscape;
-        const std::string who = writers(st.st_mode);
+        const std::string who = writers(st);
         if (!who.empty() && !(st.st_mode & S_ISVTX))
             return folder.string() + ": plugin folder lies under " + above.string() +
                    ", which is " + who + " and not sticky" + refusing +
@@ -102,7 +134,7 @@ std::string folder_trust_problem(const fs::path& folder) {
 std::string file_trust_problem(const fs::path& file, const struct stat& st) {
     if (!trusted_owner(st.st_uid))
         return owner_problem(st.st_uid) + "; refusing to load it (" + chown_fix(file) + kEscape;
-    if (const std::string who = writers(st.st_mode); !who.empty())
+    if (const std::string who = writers(st); !who.empty())
         return who + "; refusing to load it (" + chmod_fix(st.st_mode, file) + kEscape;
     return {};
 }

@@ -16,6 +16,8 @@ namespace plexus::core {
 /// by root or the effective user; `folder` itself must be writable by neither its group nor
 /// others (the sticky bit does not help: anyone may still add a file), while a folder above
 /// it may be if it is sticky (like /tmp), because then nobody else can rename what lies in it.
+/// As in Debian's OpenSSH, a group that holds only the (non-root) owner does not count: Debian
+/// and Ubuntu give each user such a group and a umask of 002.
 /// Requires: `folder` absolute and canonical (no symbolic links, so the walk checks the real
 /// folders and a link cannot be swapped after the check).
 /// Ensures: empty, or one line naming the folder at fault, what is wrong and the fix (chmod,
