@@ -9,12 +9,14 @@ ceiling measured in the same run through the same BLAS; then `plexus plugins` st
 (median of 10) and peak RSS.
 
     bench/vs_pytorch.sh [--repeats 3] [--epochs 5] [--models abcdef] [--json FILE] [--torch-threads N]
+                        [--mae-seeds 10]
 
 Model (d) is the CNN of bench/models/cnn.ini; for it the convolution GEMMs' achieved GFLOP/s
 (from a PLEXUS_PROFILE run) are printed next to the sgemm ceiling on the same shapes.
 Models (e) and (f) are the co2 forecasters of bench/models/co2_lstm.ini and co2_gru.ini
 (windows of 52 weeks, 64 units, batch 64) against nn.LSTM / nn.GRU (bench/torch_lstm.py):
-training and inference windows/s and the test MAE in ppm instead of accuracy.
+training and inference windows/s and the test MAE in ppm instead of accuracy; their MAE is
+also compared over MAE_SEEDS seeds on both sides (one seed's MAE is mostly the seed's).
 
 Run it through bench/vs_pytorch.sh, which installs python3-torch and builds Plexus first.
 """
