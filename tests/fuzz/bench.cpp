@@ -4,6 +4,8 @@
 // the trained weights may differ elsewhere).
 #include "bench.hpp"
 
+#include <sys/stat.h>
+
 #include <fstream>
 #include <iterator>
 #include <nlohmann/json.hpp>
@@ -131,6 +133,9 @@ const std::vector<Target>& targets() {
         // The same file grown to 3 GiB (sparse): a plugin check reads what it needs, in
         // milliseconds, never the whole file; a fifth of the time limit is plenty.
         {"plugin-huge", std::string("plugins/") + kPlugin, {"plugins"}, 1.0 / 5},
+        // A data source that is no regular file (a FIFO, a folder, /dev/zero, a bad link) or
+        // an empty one: refused at once, never read, so a fifth of the time limit too.
+        {"special", "", data, 1.0 / 5},
     };
     return all;
 }
@@ -198,6 +203,14 @@ Bench::Bench(const fs::path& root, double timeout_s)
 }
 
 std::string Bench::make_input(const Target& t, Rng& rng, Notes& notes) const {
+    if (t.name == "special") {  // the input names the kind of file and the format it stands for
+        static const std::vector<std::string> kinds = {"fifo",  "directory",     "dev-zero",
+                                                       "empty", "dangling-link", "link-loop"};
+        static const std::vector<std::string> formats = {"csv", "series", "npy", "idx"};
+        const std::string kind = rng.pick(kinds), format = rng.pick(formats);
+        notes.push_back("!the " + format + " source is " + kind);
+        return kind + " " + format;
+    }
     if (t.name == "experiment") {
         std::string text = rng.pick(experiments_);
         mutate_text(text, rng, notes);
@@ -226,8 +239,29 @@ Command Bench::place(const Target& t, const std::string& command, const std::str
         write_file(dir / name, bytes);
         inputs.insert(dir / name);
     };
-    if (starts_with(t.name, "run-")) fs::copy(cls_run_, dir / "run", fs::copy_options::recursive);
-    put(t.file, input);
+    Family f = family_of(t.name);
+    std::string file = t.file;
+    if (t.name == "special") {
+        const std::string kind = input.substr(0, input.find(' '));
+        const std::string format = input.substr(std::min(input.size(), kind.size() + 1));
+        f = format == "series" ? Family::series : format == "npy" ? Family::npy
+          : format == "idx"    ? Family::idx    : Family::cls;
+        file = f == Family::series ? "series.csv" : f == Family::npy ? "x.npy"
+             : f == Family::idx    ? "d-images-idx3-ubyte" : "data.csv";
+        if (f == Family::npy) put("y.npy", read_file(seeds_ / "y.npy"));
+        if (f == Family::idx) put("d-labels-idx1-ubyte", read_file(seeds_ / "d-labels-idx1-ubyte"));
+        const fs::path p = dir / file;
+        if (kind == "fifo") ::mkfifo(p.c_str(), 0600);
+        else if (kind == "directory") fs::create_directory(p);
+        else if (kind == "dev-zero") fs::create_symlink("/dev/zero", p);
+        else if (kind == "dangling-link") fs::create_symlink(dir / "missing", p);
+        else if (kind == "link-loop") fs::create_symlink(p, p);
+        else put(file, "");
+        inputs.insert(p);
+    } else {
+        if (starts_with(t.name, "run-")) fs::copy(cls_run_, dir / "run", fs::copy_options::recursive);
+        put(t.file, input);
+    }
     // The unmutated other half of a pair.
     if (t.name == "npy-features") put("y.npy", read_file(seeds_ / "y.npy"));
     if (t.name == "npy-labels") put("x.npy", read_file(seeds_ / "x.npy"));
@@ -240,7 +274,6 @@ Command Bench::place(const Target& t, const std::string& command, const std::str
         fs::permissions(dir / "plugins", fs::perms::owner_all, fs::perm_options::replace);
     if (t.name == "plugin-huge") fs::resize_file(dir / t.file, std::uintmax_t{3} << 30);
 
-    const Family f = family_of(t.name);
     const bool own_data = !starts_with(t.name, "model") && !starts_with(t.name, "plugin");
     const fs::path data_dir = own_data ? dir : seeds_;
     std::string spec;
@@ -249,11 +282,11 @@ Command Bench::place(const Target& t, const std::string& command, const std::str
         case Family::npy: spec = npy_spec(data_dir), model = cls_model_; break;
         case Family::idx: spec = idx_spec(data_dir), model = idx_model_; break;
         case Family::series:
-            spec = series_spec(own_data ? dir / t.file : seeds_ / "series.csv");
+            spec = series_spec(own_data ? dir / file : seeds_ / "series.csv");
             model = series_model_;
             break;
         default:
-            spec = csv_spec(own_data ? dir / t.file : seeds_ / "cls.csv");
+            spec = csv_spec(own_data ? dir / file : seeds_ / "cls.csv");
             model = cls_model_;
     }
     if (starts_with(t.name, "model")) model = dir / t.file;
