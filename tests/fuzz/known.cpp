@@ -22,10 +22,6 @@ const std::vector<Known>& known_failures() {
         {"K10", "special", "", "timeout", "", "files: regular, size-checked data sources"},
         {"K10", "special", "", "exit code", "bad_alloc", "files: regular, size-checked data sources"},
         {"K10", "special", "", "sanitizer", "", "files: regular, size-checked data sources"},
-        // The ELF check reads a whole 3 GiB plugin file.
-        {"K9", "plugin-huge", "", "timeout", "", "plugins: bounded ELF check"},
-        {"K9", "plugin-huge", "", "exit code", "bad_alloc", "plugins: bounded ELF check"},
-        {"K9", "plugin-huge", "", "sanitizer", "", "plugins: bounded ELF check"},
     };
     return all;
 }
