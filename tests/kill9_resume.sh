@@ -2,8 +2,9 @@
 # kill -9 at random moments of a 6-epoch run, each run resumed with `plexus train --resume`:
 # every one must end with the uninterrupted run's history.csv and csv_logger file (but the
 # seconds column) and a bit-identical model.safetensors. Prints K/N and exits non-zero unless
-# all N are identical. The moments are uniform over the reference run's wall time, from a
-# seed (printed) so a failure can be replayed.
+# all N are identical. The moments are uniform over the reference run's training (from the
+# moment its run folder exists to its end; reading Fashion-MNIST before that takes seconds
+# and leaves nothing to resume), from a seed (printed) so a failure can be replayed.
 #   tests/kill9_resume.sh [PLEXUS [KILLS [SEED]]]   (default build/release/bin/plexus 10 random)
 set -euo pipefail
 plexus=$(realpath "${1:-build/release/bin/plexus}")
@@ -19,7 +20,7 @@ cat > "$work/exp.ini" <<INI
 name = kill9
 [data]
 train = idx:$data/train
-train_limit = 6000
+train_limit = 12000
 test = idx:$data/t10k
 test_limit = 1000
 validation = 0.1
@@ -53,17 +54,24 @@ same() {  # run folder $1 against the reference
         [ -z "$(find "$1" -name '.*.tmp*')" ]
 }
 
+wait_for_folder() {  # until $1 holds a run folder (or the process $2 ended)
+    until ls -d "$1"/*/ > /dev/null 2>&1 || ! kill -0 "$2" 2> /dev/null; do sleep 0.01; done
+}
+"$plexus" train "$work/exp.ini" --out "$work/reference" > "$work/reference.log" &
+pid=$!
+wait_for_folder "$work/reference" "$pid"
 start=$(date +%s.%N)
-"$plexus" train "$work/exp.ini" --out "$work/reference" > "$work/reference.log"
+wait "$pid"
 duration=$(echo "$(date +%s.%N) - $start" | bc)
 ref=$(ls -d "$work"/reference/*/)
-echo "reference run: ${duration} s; seed $seed"
+echo "reference run: ${duration} s from its run folder to its end; seed $seed"
 
 identical=0
 for i in $(seq 1 "$kills"); do
     delay=$(python3 -c "import random; random.seed($seed * 1000 + $i); print(f'{random.uniform(0, $duration):.3f}')")
     "$plexus" train "$work/exp.ini" --out "$work/k$i" > "$work/k$i.log" 2>&1 &
     pid=$!
+    wait_for_folder "$work/k$i" "$pid"
     sleep "$delay"
     kill -9 "$pid" 2> /dev/null || true
     wait "$pid" 2> /dev/null || true
@@ -83,9 +91,9 @@ for i in $(seq 1 "$kills"); do
     fi
     if same "$run"; then
         identical=$((identical + 1))
-        echo "kill $i at ${delay} s, $what: identical"
+        echo "kill $i at ${delay} s into training, $what: identical"
     else
-        echo "kill $i at ${delay} s, $what: DIFFERENT"
+        echo "kill $i at ${delay} s into training, $what: DIFFERENT"
     fi
 done
 echo "$identical/$kills bit-identical to the uninterrupted run"
