@@ -51,6 +51,8 @@ constexpr std::size_t kRelocsPerRead = 4096;
 // The manifest's head: abi_version, struct_size, build_tag (plexus/plugin.hpp).
 constexpr std::uint64_t kHeadBytes = 16;
 constexpr std::uint64_t kBuildTagOffset = 8;
+// No plugin's image spans a terabyte; the cap keeps address arithmetic far from overflow.
+constexpr std::uint64_t kMaxImage = std::uint64_t{1} << 40;
 
 const char* const kRebuild = "; rebuild or reinstall it)";
 
@@ -243,6 +245,127 @@ std::optional<std::string> read_build_tag(const ElfFile& f, const Image& img,
     return std::string(text.data(), length);
 }
 
+/// True when the `n` bytes at virtual address `address` lie in one loadable segment's memory.
+bool in_memory(const Image& img, std::uint64_t address, std::uint64_t n) {
+    for (const auto& p : img.segments) {
+        if (p.p_type != PT_LOAD || address < p.p_vaddr) continue;
+        const std::uint64_t into = address - p.p_vaddr;
+        if (into <= p.p_memsz && n <= p.p_memsz - into) return true;
+    }
+    return false;
+}
+
+std::string malformed(const char* what) {
+    return std::string("is corrupt (its ") + what + " is malformed" + kRebuild;
+}
+
+/// Each relocation in the `size` bytes at `address` writes inside the image and names a
+/// symbol that exists (ld.so reads the symbol table at whatever index it is given).
+std::string check_relocations(const ElfFile& f, const Image& img, std::uint64_t address,
+                              std::uint64_t size, std::uint64_t symtab) {
+    if (!address || !size) return {};
+    const auto at = file_offset(img, address, size);
+    if (!at || size % sizeof(Elf64_Rela) != 0 || size > kMaxTableBytes)
+        return malformed("relocation table");
+    std::uint64_t symbols = 0;
+    for (const auto& s : img.sections)
+        if (s.sh_type == SHT_DYNSYM && s.sh_addr == symtab) symbols = s.sh_size / sizeof(Elf64_Sym);
+    std::vector<Elf64_Rela> chunk;
+    const std::uint64_t count = size / sizeof(Elf64_Rela);
+    for (std::uint64_t first = 0; first < count; first += kRelocsPerRead) {
+        const std::uint64_t n = std::min<std::uint64_t>(kRelocsPerRead, count - first);
+        if (auto why = read_table(f, *at + first * sizeof(Elf64_Rela), n, chunk, "relocations");
+            !why.empty())
+            return why;
+        for (const auto& r : chunk)
+            if (!in_memory(img, r.r_offset, 8) ||
+                ELF64_R_SYM(r.r_info) >= std::max<std::uint64_t>(symbols, 1))
+                return malformed("relocation table");
+    }
+    return {};
+}
+
+/// The loadable segments must be ordered, aligned and inside the file (ld.so maps them as
+/// they say).
+std::string check_segments(const Image& img) {
+    std::uint64_t end = 0;
+    bool any = false;
+    for (const auto& p : img.segments) {
+        if (p.p_type != PT_LOAD) continue;
+        const bool aligned = p.p_align != 0 && (p.p_align & (p.p_align - 1)) == 0 &&
+                             p.p_vaddr % p.p_align == p.p_offset % p.p_align;
+        if (!aligned || p.p_filesz > p.p_memsz || p.p_vaddr < end || p.p_memsz > kMaxImage ||
+            p.p_vaddr > kMaxImage)
+            return malformed("loadable segments");
+        end = p.p_vaddr + p.p_memsz;
+        any = true;
+    }
+    return any ? std::string() : malformed("loadable segments");
+}
+
+/// ld.so follows the dynamic table (and the tables it names) before running any check of
+/// its own, so a wrong address there crashes dlopen in this process: every address must lie
+/// in the image, every relocation must write inside it and name an existing symbol.
+std::string check_dynamic(const ElfFile& f, const Image& img) {
+    const Elf64_Phdr* dynamic = nullptr;
+    for (const auto& p : img.segments)
+        if (p.p_type == PT_DYNAMIC) {
+            if (dynamic) return malformed("dynamic table");
+            dynamic = &p;
+        }
+    if (!dynamic) return malformed("dynamic table");
+    const auto at = file_offset(img, dynamic->p_vaddr, dynamic->p_filesz);
+    if (!at || *at != dynamic->p_offset || dynamic->p_filesz % sizeof(Elf64_Dyn) != 0 ||
+        dynamic->p_filesz == 0 || dynamic->p_filesz > kMaxTableBytes)
+        return malformed("dynamic table");
+    std::vector<Elf64_Dyn> entries;
+    if (auto why =
+            read_table(f, *at, dynamic->p_filesz / sizeof(Elf64_Dyn), entries, "dynamic table");
+        !why.empty())
+        return why;
+    std::uint64_t value[64] = {};  // by tag, for the tags below 64
+    bool terminated = false;
+    for (const auto& d : entries) {
+        if (d.d_tag == DT_NULL) {
+            terminated = true;
+            break;
+        }
+        if (d.d_tag > 0 && d.d_tag < 64) value[d.d_tag] = d.d_un.d_val;
+    }
+    if (!terminated) return malformed("dynamic table");
+    const struct {
+        int address, size;
+        std::uint64_t least;
+    } tables[] = {{DT_STRTAB, DT_STRSZ, 1},
+                  {DT_SYMTAB, 0, sizeof(Elf64_Sym)},
+                  {DT_HASH, 0, 8},
+                  {DT_RELA, DT_RELASZ, 0},
+                  {DT_JMPREL, DT_PLTRELSZ, 0},
+                  {DT_INIT, 0, 1},
+                  {DT_FINI, 0, 1},
+                  {DT_INIT_ARRAY, DT_INIT_ARRAYSZ, 0},
+                  {DT_FINI_ARRAY, DT_FINI_ARRAYSZ, 0},
+                  {DT_PREINIT_ARRAY, DT_PREINIT_ARRAYSZ, 0},
+                  {DT_PLTGOT, 0, 8}};
+    for (const auto& t : tables) {
+        const std::uint64_t address = value[t.address];
+        const std::uint64_t size = t.size ? value[t.size] : t.least;
+        if (address && !in_memory(img, address, size)) return malformed("dynamic table");
+    }
+    for (const auto& d : entries) {
+        if (d.d_tag == DT_NULL) break;
+        const bool name = d.d_tag == DT_NEEDED || d.d_tag == DT_SONAME || d.d_tag == DT_RUNPATH ||
+                          d.d_tag == DT_RPATH;
+        const bool address = d.d_tag == DT_GNU_HASH || d.d_tag == DT_VERSYM ||
+                             d.d_tag == DT_VERDEF || d.d_tag == DT_VERNEED;
+        if ((name && d.d_un.d_val >= value[DT_STRSZ]) ||
+            (address && !in_memory(img, d.d_un.d_ptr, 8)))
+            return malformed("dynamic table");
+    }
+    return check_relocations(f, img, value[DT_RELA], value[DT_RELASZ], value[DT_SYMTAB]) +
+           check_relocations(f, img, value[DT_JMPREL], value[DT_PLTRELSZ], value[DT_SYMTAB]);
+}
+
 }  // namespace
 
 std::string read_manifest_head(const std::filesystem::path& path, ManifestHead& head) {
@@ -251,6 +374,8 @@ std::string read_manifest_head(const std::filesystem::path& path, ManifestHead& 
     if (!f.regular()) return "not a regular file; only regular files are loaded as plugins";
     Image img;
     if (auto why = read_headers(f, img); !why.empty()) return why;
+    if (auto why = check_segments(img); !why.empty()) return why;
+    if (auto why = check_dynamic(f, img); !why.empty()) return why;
     ManifestSymbols symbols;
     if (auto why = find_manifest_symbols(f, img, symbols); !why.empty()) return why;
     if (!symbols.data && symbols.legacy)
