@@ -7,7 +7,8 @@ printing one JSON line with per-epoch seconds, inference windows/s and the test 
 
 CELL is lstm or gru. The data are prepared as Plexus's series: reader does it
 (window=52 horizon=1 relative=true): missing weeks linearly interpolated, the rows split
-80:20 chronologically with the last 10 % of the training part validating, windows inside
+80:20 chronologically with the last 10 % of the training part validating (the epoch with the
+lowest validation loss gives the weights tested, as plexus train keeps), windows inside
 each part only, every window expressed relative to its last value and the target as the
 change from it, the target standardized on the training windows. The model: one recurrent
 layer of 64 units over the window [52, 1], its last state into a dense layer of one unit;
@@ -15,10 +16,15 @@ MSE, Adam lr 0.001, batch 64, shuffled every epoch. Inference windows/s: forward
 every window of the series at batch 64 (best of three passes), as plexus-bench-recurrent
 (bench/recurrent_infer.cpp) times Plexus's layers. Tensors are preloaded and batched by
 hand; the loss is read back every step (loss.item()), as Plexus downloads its loss.
+
+The weights start as Plexus's (and Keras's) do, so the same model is compared: glorot_uniform
+input kernels and dense kernel, orthogonal recurrent kernels, zero biases except the LSTM's
+forget gate (1). PLEXUS_TORCH_INIT=torch keeps PyTorch's own uniform(+-1/sqrt(units)) instead.
 """
 import csv
 import json
 import math
+import os
 import sys
 import time
 
@@ -56,6 +62,25 @@ class Forecaster(nn.Module):
         super().__init__()
         self.rnn = (nn.LSTM if cell == "lstm" else nn.GRU)(1, UNITS, batch_first=True)
         self.out = nn.Linear(UNITS, 1)
+        if os.environ.get("PLEXUS_TORCH_INIT", "keras") == "keras":
+            self.keras_init(cell)
+
+    def keras_init(self, cell):
+        gates = 4 if cell == "lstm" else 3
+        with torch.no_grad():
+            # PyTorch stacks the gates' kernels as [gates * units, in]; Keras's glorot_uniform
+            # draws the whole [in, gates * units] kernel at once, with those fans.
+            limit = math.sqrt(6.0 / (self.rnn.input_size + gates * UNITS))
+            self.rnn.weight_ih_l0.uniform_(-limit, limit)
+            w = torch.empty(UNITS, gates * UNITS)  # Keras: orthogonal [units, gates * units]
+            nn.init.orthogonal_(w)
+            self.rnn.weight_hh_l0.copy_(w.t())
+            self.rnn.bias_ih_l0.zero_()
+            self.rnn.bias_hh_l0.zero_()
+            if cell == "lstm":  # gate order i, f, g, o: unit_forget_bias
+                self.rnn.bias_ih_l0[UNITS:2 * UNITS].fill_(1.0)
+            nn.init.xavier_uniform_(self.out.weight)
+            self.out.bias.zero_()
 
     def forward(self, x):
         h, _ = self.rnn(x)
@@ -74,6 +99,7 @@ def main():
     train_part = values[:cut]
     fit = int(len(train_part) * 0.9)
     x_train, y_train, _ = windows(train_part[:fit])
+    x_val, y_val, _ = windows(train_part[fit:])
     x_test, y_test, _ = windows(values[cut:])
     mean, std = y_train.mean(), y_train.std(unbiased=False)
     model = Forecaster(cell)
@@ -81,6 +107,7 @@ def main():
     loss_fn = nn.MSELoss()
     n = x_train.shape[0]
     epoch_seconds = []
+    best_val, best_state = math.inf, None
     for _ in range(epochs):
         t0 = time.perf_counter()
         order = torch.randperm(n)
@@ -92,6 +119,12 @@ def main():
             optimizer.step()
             loss.item()
         epoch_seconds.append(time.perf_counter() - t0)
+        with torch.no_grad():  # as plexus train: the best epoch's weights by val_loss are kept
+            val_loss = loss_fn(model(x_val), (y_val - mean) / std).item()
+        if val_loss < best_val:
+            best_val = val_loss
+            best_state = {k: v.clone() for k, v in model.state_dict().items()}
+    model.load_state_dict(best_state)
     x_all, _, _ = windows(values)
     best = math.inf
     with torch.no_grad():

@@ -9,12 +9,14 @@ ceiling measured in the same run through the same BLAS; then `plexus plugins` st
 (median of 10) and peak RSS.
 
     bench/vs_pytorch.sh [--repeats 3] [--epochs 5] [--models abcdef] [--json FILE] [--torch-threads N]
+                        [--mae-seeds 10]
 
 Model (d) is the CNN of bench/models/cnn.ini; for it the convolution GEMMs' achieved GFLOP/s
 (from a PLEXUS_PROFILE run) are printed next to the sgemm ceiling on the same shapes.
 Models (e) and (f) are the co2 forecasters of bench/models/co2_lstm.ini and co2_gru.ini
 (windows of 52 weeks, 64 units, batch 64) against nn.LSTM / nn.GRU (bench/torch_lstm.py):
-training and inference windows/s and the test MAE in ppm instead of accuracy.
+training and inference windows/s and the test MAE in ppm instead of accuracy; their MAE is
+also compared over MAE_SEEDS seeds on both sides (one seed's MAE is mostly the seed's).
 
 Run it through bench/vs_pytorch.sh, which installs python3-torch and builds Plexus first.
 """
@@ -113,6 +115,30 @@ def print_conv_gemms(rows, ceiling):
               f"{flops / ceiling_seconds / 1e9:6.1f} GFLOP/s: {100 * ceiling_seconds / seconds:4.0f} %")
 
 
+def mae_of_plexus(plexus, model, epochs, out, seed):
+    ini = ROOT / "bench" / "models" / MODELS[model][0]
+    run([plexus, "train", ini, "--set", f"train.epochs={epochs}", "--seed", str(seed), "--out", out])
+    run_dir = next(p for p in Path(out).iterdir() if p.is_dir())
+    return json.loads((run_dir / "metrics.json").read_text())["test"]["mae"]
+
+
+def print_mae_sweep(sweep, epochs):
+    """Test MAE over the same seeds on both sides, with a two-sided Mann-Whitney U test."""
+    px, pt = sweep["plexus"], sweep["pytorch"]
+    line = (f"  test MAE over {len(px)} seeds ({epochs} epochs): Plexus median {statistics.median(px):.4f} "
+            f"mean {statistics.fmean(px):.4f} [{min(px):.4f}, {max(px):.4f}]; PyTorch median "
+            f"{statistics.median(pt):.4f} mean {statistics.fmean(pt):.4f} [{min(pt):.4f}, {max(pt):.4f}]")
+    try:
+        from scipy.stats import mannwhitneyu
+        p = mannwhitneyu(px, pt, alternative="two-sided").pvalue
+        verdict = ("equal within seed noise" if p >= 0.05 else
+                   "Plexus better" if statistics.median(px) < statistics.median(pt) else "Plexus worse")
+        line += f"; Mann-Whitney p = {p:.2f}: {verdict}"
+    except ImportError:
+        pass
+    print(line)
+
+
 def gemm_flops(shape):
     m, n, k = (int(v) for v in shape.split(":")[1].split("x"))
     return 2.0 * m * n * k
@@ -141,10 +167,10 @@ def summarize(epoch_seconds, samples=TRAIN_SAMPLES):
             "steady_epoch_seconds": steady}
 
 
-def run_plexus(plexus, model, epochs, out):
+def run_plexus(plexus, model, epochs, out, seed):
     ini = ROOT / "bench" / "models" / MODELS[model][0]
     res = run(["/usr/bin/time", "-v", plexus, "train", ini, "--set", f"train.epochs={epochs}",
-               "--out", out])
+               "--seed", str(seed), "--out", out])
     run_dir = next(p for p in Path(out).iterdir() if p.is_dir())  # one run per folder
     with open(run_dir / "history.csv") as f:
         epoch_seconds = [float(row["seconds"]) for row in csv.DictReader(f)]
@@ -189,6 +215,8 @@ def main():
     ap.add_argument("--models", default="abcdef")
     ap.add_argument("--plexus", default=str(ROOT / "build" / "release" / "bin" / "plexus"))
     ap.add_argument("--json", help="also write every measurement to this file")
+    ap.add_argument("--mae-seeds", type=int, default=10,
+                    help="series models (e, f): compare the test MAE over this many seeds (0: skip)")
     ap.add_argument("--torch-threads", type=int, default=0,
                     help="PyTorch's intra-op threads; 0 (default) times 1 and 2 and keeps the faster")
     args = ap.parse_args()
@@ -225,7 +253,7 @@ def main():
                     if system == "plexus":
                         out = Path(tmp) / f"{m}-{r}"
                         out.mkdir()
-                        res = run_plexus(plexus, m, args.epochs, out)
+                        res = run_plexus(plexus, m, args.epochs, out, 1 + r)
                     else:
                         res = run_torch(m, args.epochs, threads[m], 1 + r)
                     results[m][system].append(res)
@@ -243,6 +271,18 @@ def main():
         if conv_rows:
             shapes = sorted({g for row in conv_rows for g in equivalent_gemms(row)})
             conv_ceiling = json.loads(run([ceiling_tool, *shapes]).stdout)
+
+    # One seed's MAE is noise (PyTorch's spread over seeds is ~0.02 ppm): the series models'
+    # accuracy is compared over --mae-seeds seeds each, the same seeds on both sides.
+    mae_sweep = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for m in (m for m in models if m in SERIES and args.mae_seeds > 0):
+            mae_sweep[m] = {"plexus": [], "pytorch": []}
+            for seed in range(1, args.mae_seeds + 1):
+                out = Path(tmp) / f"{m}-seed{seed}"
+                out.mkdir()
+                mae_sweep[m]["plexus"].append(mae_of_plexus(plexus, m, args.epochs, out, seed))
+                mae_sweep[m]["pytorch"].append(run_torch(m, args.epochs, threads[m], seed)["test_accuracy"])
 
     startup = []
     for _ in range(10):
@@ -287,13 +327,16 @@ def main():
                   f"{ceiling['sequence_gflops']:.0f} GFLOP/s; 4096² square: {ceiling['square_gflops']:.0f} GFLOP/s")
         if m == "d" and conv_ceiling:
             print_conv_gemms(conv_rows, conv_ceiling)
+        if m in mae_sweep:
+            print_mae_sweep(mae_sweep[m], args.epochs)
         print()
     print(f"plexus plugins start-up, median of 10: {1000 * statistics.median(startup):.0f} ms "
           f"(min {1000 * min(startup):.0f}, max {1000 * max(startup):.0f})")
     if args.json:
         Path(args.json).write_text(json.dumps({"info": info, "threads": threads, "results": results,
                                                "ceiling": ceiling, "conv_gemms": conv_rows,
-                                               "conv_ceiling": conv_ceiling, "startup_seconds": startup}, indent=1))
+                                               "conv_ceiling": conv_ceiling, "mae_seeds": mae_sweep,
+                                               "startup_seconds": startup}, indent=1))
 
 
 if __name__ == "__main__":

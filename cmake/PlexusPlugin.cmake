@@ -25,6 +25,12 @@ function(plexus_add_plugin name)
     set_target_properties(${target} PROPERTIES LIBRARY_OUTPUT_DIRECTORY
                                                ${PLEXUS_PLUGIN_OUTPUT_DIR})
     add_dependencies(plexus_all_plugins ${target})
+    # The core lies two folders up both here (lib/plexus/plugins) and installed
+    # (<libdir>/plexus/plugins). Linking with that final RUNPATH also keeps CMake from padding
+    # the build RUNPATH with a trailing ':' for install-time editing: an empty entry, which
+    # the loader reads as the current folder (libstdc++ would be looked up there first).
+    set_target_properties(${target} PROPERTIES BUILD_WITH_INSTALL_RPATH ON
+                                               INSTALL_RPATH "$ORIGIN/../..")
     install(TARGETS ${target} LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}/plexus/plugins)
     # plugins/<kind>/<name>/test_<name>.cpp is the plugin's own test.
     get_filename_component(short ${CMAKE_CURRENT_SOURCE_DIR} NAME)

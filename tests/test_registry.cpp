@@ -8,37 +8,25 @@
 #include <fstream>
 
 #include "plexus/core/registry/registry.hpp"
-#include "temp_dir.hpp"
 #include "plexus/plexus.hpp"
+#include "registry_fixtures.hpp"
+#include "temp_dir.hpp"
 
 namespace fs = std::filesystem;
 using plexus::Kind;
 using plexus::core::Registry;
-using plexus::core::RegistryOptions;
+using plexus::test::contains;
+using plexus::test::only;
+using plexus::test::only_error;
 
 namespace {
 
 const fs::path kFixtures = PLEXUS_TEST_FIXTURE_DIR;
 const fs::path kPlugins = PLEXUS_TEST_PLUGIN_DIR;
 
-RegistryOptions only(std::vector<fs::path> paths) {
-    RegistryOptions o;
-    o.plugin_paths = std::move(paths);
-    o.use_environment = false;
-    o.use_defaults = false;
-    return o;
-}
-
 struct TempDir : plexus::test::TempDir {
     TempDir() : plexus::test::TempDir("registry") {}
 };
-
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
-
-std::string only_error(const Registry& r) {
-    BOOST_REQUIRE_EQUAL(r.errors().size(), 1u);
-    return r.errors()[0].message;
-}
 
 template <class F>
 std::string message_of(F f) {

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "plexus/support/text.hpp"
+#include "runpath.hpp"
 #include "sdk_project.hpp"
 
 namespace fs = std::filesystem;
@@ -159,14 +160,44 @@ BOOST_AUTO_TEST_CASE(the_installed_plexus_uses_its_own_core_and_plugins) {
     BOOST_TEST_REQUIRE(i.ok(), "the install or a plugin build failed");
     const auto cpu = run(i.plexus("plugins cpu"), i.root / "cpu.log");
     BOOST_TEST(cpu.exit_code == 0, cpu.output);
-    BOOST_TEST(cpu.output.find(
-                   (i.prefix / "bin/../lib/plexus/plugins/libplexus-devices-cpu.so").string()) !=
+    // Plugins are listed by the real path they were checked and loaded through.
+    BOOST_TEST(cpu.output.find((i.prefix / "lib/plexus/plugins/libplexus-devices-cpu.so").string()) !=
                    std::string::npos,
                cpu.output);
     const auto ldd = run("ldd " + quote((i.prefix / "bin/plexus").string()), i.root / "ldd.log");
     BOOST_TEST(ldd.output.find("libplexus_core.so.0 => " + (i.prefix / "bin/../lib").string()) !=
                    std::string::npos,
                ldd.output);
+}
+
+// The install finds its core relative to itself ($ORIGIN entries only, none empty, so never
+// the working directory), and never searches the build tree it came from: a copy of it
+// without a plugin folder lists no plugin (it used to fall back to the build tree's).
+BOOST_AUTO_TEST_CASE(the_install_runs_from_its_own_folders_only) {
+    const auto& i = installed();
+    BOOST_TEST_REQUIRE(i.install.exit_code == 0, "cmake --install failed");
+    for (const fs::path& file :
+         {i.prefix / "bin/plexus", i.prefix / "lib/plexus/plugins/libplexus-devices-cpu.so"}) {
+        const auto entries = plexus::test::runpath_entries(file);
+        BOOST_TEST(!entries.empty(), file.string() << " has no RUNPATH");
+        for (const auto& entry : entries)
+            BOOST_TEST(entry.rfind("$ORIGIN", 0) == 0u,
+                       file.string() << ": RUNPATH entry '" << entry << "'");
+    }
+    const fs::path bare = i.root / "bare";
+    fs::create_directories(bare / "bin");
+    fs::create_directories(bare / "lib");
+    fs::copy_file(i.prefix / "bin/plexus", bare / "bin/plexus");
+    for (const auto& entry : fs::directory_iterator(i.prefix / "lib"))
+        if (entry.path().filename().string().rfind("libplexus_core.so", 0) == 0)
+            fs::copy(entry.path(), bare / "lib" / entry.path().filename(),
+                     fs::copy_options::copy_symlinks);
+    const auto r = run("env -u PLEXUS_PLUGIN_PATH " + quote((bare / "bin/plexus").string()) +
+                           " plugins",
+                       i.root / "bare.log");
+    BOOST_TEST(r.exit_code == 0, r.output);
+    BOOST_TEST(r.output.find("0 components") != std::string::npos, r.output);
+    BOOST_TEST(r.output.find(kBuildDir.string()) == std::string::npos, r.output);
 }
 
 BOOST_AUTO_TEST_CASE(the_installed_plexus_trains_one_epoch_with_both_plugins) {

@@ -35,9 +35,10 @@ const char* kUsage =
     "  --version        print the version and exit\n"
     "  -h, --help       this help; `plexus <command> --help` for a command's options\n";
 
-// An error is one line whatever text from a file or the command line it quotes: the last
-// guard, after every reader has bounded and escaped what it echoes.
-std::string shown(std::string_view text, std::size_t max_bytes = 4096) {
+// An error is one line of at most 1000 bytes (with the "plexus: error: " before it), whatever
+// text from a file or the command line it quotes: the last guard, after every reader has
+// bounded and escaped what it echoes.
+std::string shown(std::string_view text, std::size_t max_bytes = 960) {
     return plexus::support::printable(text, max_bytes);
 }
 

@@ -4,7 +4,6 @@
 #include <sys/stat.h>
 
 #include <algorithm>
-#include <boost/dll/runtime_symbol_info.hpp>
 #include <boost/dll/shared_library.hpp>
 #include <charconv>
 #include <cmath>
@@ -14,6 +13,8 @@
 #include <set>
 
 #include "plexus/core/registry/elf_check.hpp"
+#include "plexus/core/registry/plugin_trust.hpp"
+#include "plexus/core/registry/search_path.hpp"
 #include "plexus/plexus.hpp"
 #include "plexus/support/text.hpp"
 
@@ -88,6 +89,23 @@ std::string format_number(double v) {
     return fmt::format("{:g}", v);
 }
 
+/// Why a plugin with this manifest head cannot be used by this host, or empty.
+std::string manifest_mismatch(const ManifestHead& head) {
+    if (head.abi_version != PLEXUS_ABI_VERSION)
+        return "built for Plexus plugin ABI " + std::to_string(head.abi_version) +
+               ", this host uses ABI " + std::to_string(PLEXUS_ABI_VERSION) +
+               " (rebuild the plugin against this SDK)";
+    if (head.struct_size != sizeof(Manifest))
+        return "manifest layout differs from this host's (rebuild it against this SDK)";
+    if (!head.build_tag)
+        return "its manifest's build tag cannot be read (corrupt; rebuild or reinstall it)";
+    if (*head.build_tag != PLEXUS_BUILD_TAG)
+        return "built with " + shell_word(*head.build_tag) +
+               ", this host with '" PLEXUS_BUILD_TAG
+               "' (rebuild it with the same compiler and SDK)";
+    return {};
+}
+
 }  // namespace
 
 ComponentSpec parse_component_spec(std::string_view text, const std::string& where) {
@@ -129,26 +147,7 @@ Registry::Registry(RegistryOptions options) : options_(std::move(options)) {
     const char* debug = std::getenv("PLEXUS_DEBUG_PLUGINS");
     debug_ = debug && *debug && std::string(debug) != "0";
 
-    for (const auto& p : options_.plugin_paths) search_path_.push_back(p);
-    if (options_.use_environment) {
-        if (const char* env = std::getenv("PLEXUS_PLUGIN_PATH"))
-            for (const auto& p : support::split(env, ':'))
-                if (!p.empty()) search_path_.emplace_back(p);
-    }
-    if (options_.use_defaults) {
-        boost::dll::fs::error_code ec;
-        const auto exe = boost::dll::program_location(ec);
-        const fs::path installed =
-            fs::path(exe).parent_path() / ".." / "lib" / "plexus" / "plugins";
-        if (!ec) search_path_.push_back(installed);
-#ifdef PLEXUS_BUILD_PLUGIN_DIR
-        // The build tree is a fallback for binaries that have no installed plugins beside
-        // them (tests, tools); an installed plexus never mixes in a build tree's plugins.
-        std::error_code exists_ec;
-        if (ec || !fs::is_directory(installed, exists_ec))
-            search_path_.emplace_back(PLEXUS_BUILD_PLUGIN_DIR);
-#endif
-    }
+    search_path_ = plugin_search_path(options_, errors_);
 
     std::set<fs::path> seen;
     for (const auto& folder : search_path_) {
@@ -167,16 +166,22 @@ void Registry::scan_folder(const fs::path& folder) {
         if (debug_) std::cerr << "plexus: plugin folder " << folder.string() << ": not found\n";
         return;
     }
-    struct stat st {};
-    // The sticky bit does not help: anyone may still add a file to such a folder.
-    if (!options_.allow_insecure && ::stat(folder.c_str(), &st) == 0 && (st.st_mode & S_IWOTH)) {
-        errors_.push_back({folder, folder.string() +
-                                       ": plugin folder is writable by others; refusing to load "
-                                       "from it (chmod o-w it, or pass --allow-insecure-plugins)"});
+    // Files are listed and loaded through the real folder: the trust walk then checks the
+    // folders actually read, and a symbolic link on the way cannot be swapped after it.
+    const fs::path real = fs::canonical(folder, ec);
+    if (ec) {
+        errors_.push_back({folder, folder.string() + ": plugin folder cannot be resolved (" +
+                                       ec.message() + ")"});
         return;
     }
+    if (!options_.allow_insecure) {
+        if (std::string why = folder_trust_problem(real); !why.empty()) {
+            errors_.push_back({folder, why});
+            return;
+        }
+    }
     std::vector<fs::path> files;
-    for (const auto& entry : fs::directory_iterator(folder, ec)) {
+    for (const auto& entry : fs::directory_iterator(real, ec)) {
         const std::string name = entry.path().filename().string();
         if (name.rfind("libplexus-", 0) == 0 && entry.path().extension() == ".so")
             files.push_back(entry.path());
@@ -191,16 +196,16 @@ void Registry::load_file(const fs::path& file) {
         if (debug_)
             std::cerr << "plexus: plugin candidate " << file.string() << ": " << why << "\n";
     };
-    std::error_code ec;
-    if (!fs::is_regular_file(fs::symlink_status(file, ec)))
-        return fail("not a regular file; only regular files are loaded as plugins");
     struct stat st {};
-    if (!options_.allow_insecure && ::stat(file.c_str(), &st) == 0 && (st.st_mode & S_IWOTH))
-        return fail(
-            "writable by others; refusing to load it (chmod o-w it, or pass "
-            "--allow-insecure-plugins)");
-
-    if (std::string why = check_elf_symbol(file, kManifestSymbol); !why.empty()) return fail(why);
+    if (::lstat(file.c_str(), &st) != 0 || !S_ISREG(st.st_mode))
+        return fail("not a regular file; only regular files are loaded as plugins");
+    if (!options_.allow_insecure) {
+        if (std::string why = file_trust_problem(file, st); !why.empty()) return fail(why);
+    }
+    // Judged from the file alone: a refused plugin never runs, not even its constructors.
+    ManifestHead head;
+    if (std::string why = read_manifest_head(file, head); !why.empty()) return fail(why);
+    if (std::string why = manifest_mismatch(head); !why.empty()) return fail(why);
 
     auto library = std::make_shared<Library>();
     library->path = file;
@@ -213,23 +218,14 @@ void Registry::load_file(const fs::path& file) {
     }
     const Manifest* manifest = nullptr;
     try {
-        manifest = library->lib.get_alias<const Manifest*()>(kManifestSymbol)();
+        manifest = &library->lib.get<const Manifest>(PLEXUS_MANIFEST_DATA_SYMBOL);
     } catch (const std::exception& e) {
         return fail(std::string("entry point unusable: ") + e.what());
     }
-    if (!manifest) return fail("entry point returned no manifest");
-    if (manifest->abi_version != PLEXUS_ABI_VERSION)
-        return fail("built for Plexus plugin ABI " + std::to_string(manifest->abi_version) +
-                    ", this host uses ABI " + std::to_string(PLEXUS_ABI_VERSION) +
-                    " (rebuild the plugin against this SDK)");
-    if (manifest->struct_size != sizeof(Manifest))
-        return fail("manifest layout differs from this host's (rebuild it against this SDK)");
-    if (!manifest->build_tag || std::strcmp(manifest->build_tag, PLEXUS_BUILD_TAG) != 0)
-        return fail(std::string("built with '") +
-                    (manifest->build_tag ? manifest->build_tag : "?") +
-                    "', this host with '" PLEXUS_BUILD_TAG
-                    "' (rebuild it with the same compiler "
-                    "and SDK)");
+    // The file may have changed since it was read; the loaded manifest must agree too.
+    ManifestHead loaded{manifest->abi_version, manifest->struct_size, std::nullopt};
+    if (manifest->build_tag) loaded.build_tag = std::string(manifest->build_tag);
+    if (std::string why = manifest_mismatch(loaded); !why.empty()) return fail(why);
 
     keep_alive().push_back(library);
     libraries_.push_back(library);

@@ -1,10 +1,10 @@
-// The plugin boundary: a plain-data Manifest exported under one symbol.
+// The plugin boundary: a plain-data Manifest, exported as data (PLEXUS_MANIFEST_DATA_SYMBOL).
 //
 //   PLEXUS_PLUGIN(plexus::component<Dense>("dense", "0.1.0", "Fully connected layer",
 //                                          kDenseParams))
 //
-// Nothing here points into plugin code except the noexcept factories, so the host can read
-// the manifest without running anything else of the plugin.
+// The host reads the manifest's head from the file before loading it, so a plugin refused for
+// its ABI or build tag never runs; only the noexcept factories point into plugin code.
 #pragma once
 
 #include <cstddef>
@@ -35,7 +35,7 @@ struct ComponentInfo {
     FactoryFn create;
 };
 
-struct Manifest {
+struct Manifest {  // the first three fields keep their place in every ABI
     std::uint32_t abi_version;  // PLEXUS_ABI_VERSION the plugin was built with
     std::uint32_t struct_size;  // sizeof(Manifest) in the plugin
     const char* build_tag;      // PLEXUS_BUILD_TAG the plugin was built with
@@ -43,7 +43,7 @@ struct Manifest {
     std::size_t component_count;
 };
 
-/// The symbol every plugin exports (via BOOST_DLL_ALIAS).
+/// A function returning the manifest, also exported for hosts older than the data symbol.
 inline constexpr const char* kManifestSymbol = "plexus_manifest_v1";
 
 namespace detail {
@@ -111,14 +111,25 @@ void copy_field(char (&field)[N], const char* text) {
 
 }  // namespace plexus
 
-/// Exports the manifest of a plugin library; use once per library, at namespace scope.
+/// The manifest as data: a `const plexus::Manifest` with C linkage. The host finds it in the
+/// file's dynamic symbol table and reads abi_version, struct_size and build_tag from the file
+/// (following the pointer's relocation), then loads only a plugin whose three match its own.
+#define PLEXUS_MANIFEST_DATA_SYMBOL "plexus_manifest_data_v1"
+
+/// Exports the manifest of a plugin library; use once per library, at namespace scope. The
+/// plexus_manifest_v1 function lets a host from before the data symbol refuse the plugin by
+/// its ABI number instead of calling into data.
 #define PLEXUS_PLUGIN(...)                                                                  \
     namespace plexus_plugin_detail {                                                        \
     static const ::plexus::ComponentInfo kComponents[] = {__VA_ARGS__};                     \
-    static const ::plexus::Manifest kManifest = {                                           \
+    }                                                                                       \
+    extern "C" PLEXUS_API const ::plexus::Manifest plexus_manifest_data_v1;                 \
+    const ::plexus::Manifest plexus_manifest_data_v1 = {                                    \
         PLEXUS_ABI_VERSION, static_cast<std::uint32_t>(sizeof(::plexus::Manifest)),        \
-        PLEXUS_BUILD_TAG, kComponents, sizeof(kComponents) / sizeof(kComponents[0])};       \
-    const ::plexus::Manifest* manifest() { return &kManifest; }                             \
+        PLEXUS_BUILD_TAG, plexus_plugin_detail::kComponents,                                \
+        sizeof(plexus_plugin_detail::kComponents) / sizeof(::plexus::ComponentInfo)};       \
+    namespace plexus_plugin_detail {                                                        \
+    const ::plexus::Manifest* manifest() { return &plexus_manifest_data_v1; }               \
     }                                                                                       \
     BOOST_DLL_ALIAS(plexus_plugin_detail::manifest, plexus_manifest_v1)
 

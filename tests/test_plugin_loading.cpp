@@ -1,0 +1,160 @@
+// The registry judges a plugin from its file before loading it: a plugin refused for its ABI,
+// its build tag or an SDK that predates the data manifest never runs (its static constructor
+// leaves a marker file when it does), and any file, however large or sparse, is judged in
+// milliseconds with bounded memory.
+#define BOOST_TEST_MODULE plugin_loading
+#include <elf.h>
+#include <sys/resource.h>
+
+#include <boost/test/unit_test.hpp>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <string>
+
+#include "plexus/core/registry/registry.hpp"
+#include "plexus/plexus.hpp"
+#include "registry_fixtures.hpp"
+#include "temp_dir.hpp"
+
+namespace fs = std::filesystem;
+using plexus::Kind;
+using plexus::core::Registry;
+using plexus::test::contains;
+using plexus::test::only;
+using plexus::test::only_error;
+
+namespace {
+
+const fs::path kFixtures = PLEXUS_TEST_FIXTURE_DIR;
+constexpr std::uintmax_t kHuge = std::uintmax_t{3} << 30;
+
+/// A temporary folder and PLEXUS_TEST_MARKER naming a file in it, which the marker
+/// fixtures' static constructor creates whenever it runs.
+struct Marker {
+    plexus::test::TempDir dir{"loading"};
+    fs::path file = dir.path / "constructor-ran";
+    Marker() { ::setenv("PLEXUS_TEST_MARKER", file.c_str(), 1); }
+    ~Marker() { ::unsetenv("PLEXUS_TEST_MARKER"); }
+    bool ran() const { return fs::exists(file); }
+};
+
+std::string read_bytes(const fs::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+void write_bytes(const fs::path& p, const std::string& bytes) {
+    std::ofstream(p, std::ios::binary | std::ios::trunc) << bytes;
+}
+
+long max_rss_kib() {
+    rusage usage{};
+    ::getrusage(RUSAGE_SELF, &usage);
+    return usage.ru_maxrss;
+}
+
+/// Builds a registry over `folder` and checks it took under a second and under 64 MiB more
+/// peak memory (reading a 3 GB file whole takes seconds and gigabytes).
+std::string judged_quickly(const fs::path& folder, std::size_t expected_errors) {
+    const long rss_before = max_rss_kib();
+    const auto start = std::chrono::steady_clock::now();
+    Registry r(only({folder}));
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    BOOST_TEST(seconds < 1.0);
+    BOOST_TEST(max_rss_kib() - rss_before < 64 * 1024);
+    BOOST_REQUIRE_EQUAL(r.errors().size(), expected_errors);
+    return expected_errors ? r.errors()[0].message : std::string();
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(the_marker_shows_when_a_plugin_runs) {
+    // The control: loading the same source built for this ABI runs its constructor.
+    Marker marker;
+    Registry r(only({kFixtures / "marker"}));
+    BOOST_TEST(r.errors().empty());
+    BOOST_TEST(r.find(Kind::layer, "fixture_gain") != nullptr);
+    BOOST_TEST(marker.ran());
+}
+
+BOOST_AUTO_TEST_CASE(a_plugin_for_another_abi_never_runs) {
+    Marker marker;
+    Registry r(only({kFixtures / "marker_abi"}));
+    const std::string m = only_error(r);
+    BOOST_TEST(
+        contains(m, "libplexus-layers-fixture_marker_abi.so: built for Plexus plugin ABI 99"));
+    BOOST_TEST(contains(m, "rebuild"));
+    BOOST_TEST(!marker.ran());
+}
+
+BOOST_AUTO_TEST_CASE(a_plugin_with_another_build_tag_never_runs) {
+    Marker marker;
+    const fs::path copy = marker.dir / "libplexus-layers-fixture_marker.so";
+    std::string bytes = read_bytes(kFixtures / "marker" / "libplexus-layers-fixture_marker.so");
+    const std::string tag = std::string(PLEXUS_BUILD_TAG) + '\0';
+    std::size_t patched = 0;
+    for (auto at = bytes.find(tag); at != std::string::npos;
+         at = bytes.find(tag, at + 1), ++patched)
+        bytes[at] = 'x';
+    BOOST_TEST_REQUIRE(patched >= 1u);
+    write_bytes(copy, bytes);
+    Registry r(only({marker.dir.path}));
+    const std::string m = only_error(r);
+    BOOST_TEST(contains(m, "built with 'x" + std::string(PLEXUS_BUILD_TAG).substr(1) + "'"));
+    BOOST_TEST(!marker.ran());
+}
+
+BOOST_AUTO_TEST_CASE(a_plugin_from_an_older_sdk_never_runs) {
+    Marker marker;
+    Registry r(only({kFixtures / "legacy"}));
+    const std::string m = only_error(r);
+    BOOST_TEST(contains(m, "older Plexus SDK"));
+    BOOST_TEST(contains(m, "rebuild it against this SDK"));
+    BOOST_TEST(!marker.ran());
+}
+
+BOOST_AUTO_TEST_CASE(a_huge_sparse_file_is_judged_in_milliseconds) {
+    plexus::test::TempDir dir("loading");
+    const fs::path huge = dir / "libplexus-layers-huge.so";
+    std::ofstream(huge).close();
+    fs::resize_file(huge, kHuge);  // sparse: no disk space, 3 GB to whoever reads it whole
+    BOOST_TEST(contains(judged_quickly(dir.path, 1), "not an ELF shared library"));
+}
+
+BOOST_AUTO_TEST_CASE(a_plugin_grown_to_3_gb_still_loads_quickly) {
+    plexus::test::TempDir dir("loading");
+    const fs::path copy = dir / "libplexus-layers-fixture_good.so";
+    fs::copy_file(kFixtures / "good" / "libplexus-layers-fixture_good.so", copy);
+    fs::resize_file(copy, kHuge);
+    judged_quickly(dir.path, 0);
+}
+
+BOOST_AUTO_TEST_CASE(a_symbol_table_claiming_gigabytes_is_refused_unread) {
+    plexus::test::TempDir dir("loading");
+    const fs::path copy = dir / "libplexus-layers-fixture_good.so";
+    std::string bytes = read_bytes(kFixtures / "good" / "libplexus-layers-fixture_good.so");
+    Elf64_Ehdr eh;
+    BOOST_TEST_REQUIRE(bytes.size() > sizeof eh);
+    std::memcpy(&eh, bytes.data(), sizeof eh);
+    std::size_t patched = 0;
+    for (std::size_t i = 0; i < eh.e_shnum; ++i) {
+        Elf64_Shdr sh;
+        const std::size_t at = eh.e_shoff + i * sizeof sh;
+        BOOST_TEST_REQUIRE(at + sizeof sh <= bytes.size());
+        std::memcpy(&sh, bytes.data() + at, sizeof sh);
+        if (sh.sh_type != SHT_DYNSYM) continue;
+        sh.sh_size = std::uint64_t{5} << 29;  // 2.5 GB of symbols, inside the grown file
+        std::memcpy(bytes.data() + at, &sh, sizeof sh);
+        ++patched;
+    }
+    BOOST_TEST_REQUIRE(patched == 1u);
+    write_bytes(copy, bytes);
+    fs::resize_file(copy, kHuge);
+    const std::string m = judged_quickly(dir.path, 1);
+    BOOST_TEST(contains(m, "dynamic symbol table claims 2684354560 bytes, more than the 64 MiB"));
+}
