@@ -1,9 +1,8 @@
 #define BOOST_TEST_MODULE idx
-#include <boost/test/unit_test.hpp>
-
 #include <unistd.h>
 
 #include <algorithm>
+#include <boost/test/unit_test.hpp>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
@@ -11,8 +10,9 @@
 #include <vector>
 
 #include "plexus/core/data/readers/idx.hpp"
-#include "temp_dir.hpp"
 #include "plexus/error.hpp"
+#include "reader_files.hpp"
+#include "temp_dir.hpp"
 
 namespace fs = std::filesystem;
 using plexus::DataError;
@@ -53,40 +53,9 @@ void write_raw(const fs::path& path, const Bytes& bytes) {
     BOOST_REQUIRE(out.good());
 }
 
-std::uint32_t crc32(const Bytes& bytes) {
-    std::uint32_t crc = 0xFFFFFFFFu;
-    for (std::uint8_t b : bytes) {
-        crc ^= b;
-        for (int k = 0; k < 8; ++k) crc = (crc >> 1) ^ (0xEDB88320u & (0u - (crc & 1u)));
-    }
-    return ~crc;
-}
-
-void put_le32(Bytes& out, std::uint32_t v) {
-    for (int shift = 0; shift < 32; shift += 8) out.push_back(static_cast<std::uint8_t>(v >> shift));
-}
-
-// A gzip file (RFC 1952) whose deflate data are stored blocks of at most 1000 bytes. Written
-// by hand rather than with zlib: the test links only plexus_core, and an independent writer
-// checks the reader against the format rather than against zlib's own output.
+// A gzip file of stored blocks, written by hand (reader_files.hpp).
 void write_gz(const fs::path& path, const Bytes& bytes) {
-    Bytes out = {0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff};
-    std::size_t pos = 0;
-    do {
-        const std::size_t n = std::min<std::size_t>(1000, bytes.size() - pos);
-        const bool last = pos + n == bytes.size();
-        out.push_back(last ? 1 : 0);  // BFINAL, BTYPE 00 = stored
-        out.push_back(static_cast<std::uint8_t>(n));
-        out.push_back(static_cast<std::uint8_t>(n >> 8));
-        out.push_back(static_cast<std::uint8_t>(~n));
-        out.push_back(static_cast<std::uint8_t>(~n >> 8));
-        out.insert(out.end(), bytes.begin() + static_cast<std::ptrdiff_t>(pos),
-                   bytes.begin() + static_cast<std::ptrdiff_t>(pos + n));
-        pos += n;
-    } while (pos < bytes.size());
-    put_le32(out, crc32(bytes));
-    put_le32(out, static_cast<std::uint32_t>(bytes.size()));
-    write_raw(path, out);
+    write_raw(path, plexus::test::gzip_bytes(bytes));
 }
 
 // The DataError message read_idx throws, or "" when it throws nothing.

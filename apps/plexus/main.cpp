@@ -9,6 +9,7 @@
 #include "commands.hpp"
 #include "plexus/error.hpp"
 #include "plexus/export.hpp"
+#include "plexus/support/text.hpp"
 
 namespace po = boost::program_options;
 
@@ -33,6 +34,13 @@ const char* kUsage =
     "options:\n"
     "  --version        print the version and exit\n"
     "  -h, --help       this help; `plexus <command> --help` for a command's options\n";
+
+// An error is one line of at most 1000 bytes (with the "plexus: error: " before it), whatever
+// text from a file or the command line it quotes: the last guard, after every reader has
+// bounded and escaped what it echoes.
+std::string shown(std::string_view text, std::size_t max_bytes = 960) {
+    return plexus::support::printable(text, max_bytes);
+}
 
 }  // namespace
 
@@ -64,19 +72,20 @@ int main(int argc, char** argv) {
         if (command == "report") return plexus::app::cmd_report(args);
         if (command == "tune") return plexus::app::cmd_tune(args);
         if (command == "study") return plexus::app::cmd_study(args);
-        std::cerr << "plexus: unknown command '" << command
-                  << "' (commands: plugins, devices, train, evaluate, predict, diagnose, report, tune, study; "
+        std::cerr << "plexus: unknown command " << plexus::support::quote_for_message(command, 80)
+                  << " (commands: plugins, devices, train, evaluate, predict, diagnose, report, "
+                     "tune, study; "
                      "see plexus --help)\n";
         return 2;
     } catch (const po::error& e) {
-        std::cerr << "plexus " << command << ": " << e.what() << " (see plexus " << command
-                  << " --help)\n";
+        std::cerr << "plexus " << shown(command) << ": " << shown(e.what()) << " (see plexus "
+                  << shown(command) << " --help)\n";
         return 2;
     } catch (const plexus::Error& e) {
-        std::cerr << "plexus: error: " << e.what() << "\n";
+        std::cerr << "plexus: error: " << shown(e.what()) << "\n";
         return 1;
     } catch (const std::exception& e) {
-        std::cerr << "plexus: internal error: " << e.what() << "\n";
+        std::cerr << "plexus: internal error: " << shown(e.what()) << "\n";
         return 3;
     }
 }

@@ -2,6 +2,7 @@
 // writer, not by the reader under test) and checks on one-line error messages.
 #pragma once
 
+#include <algorithm>
 #include <boost/test/unit_test.hpp>
 #include <cstdint>
 #include <cstring>
@@ -47,6 +48,39 @@ inline Bytes npy(const std::string& descr, const std::string& shape, const Bytes
         out.push_back(static_cast<std::uint8_t>(dict.size() >> (8 * i)));
     out.insert(out.end(), dict.begin(), dict.end());
     out.insert(out.end(), data.begin(), data.end());
+    return out;
+}
+
+// CRC-32 (IEEE 802.3, as gzip uses it), bit by bit: independent of zlib's table-driven one.
+inline std::uint32_t crc32_ieee(const Bytes& bytes) {
+    std::uint32_t crc = 0xFFFFFFFFu;
+    for (std::uint8_t b : bytes) {
+        crc ^= b;
+        for (int k = 0; k < 8; ++k) crc = (crc >> 1) ^ (0xEDB88320u & (0u - (crc & 1u)));
+    }
+    return ~crc;
+}
+
+// One gzip member (RFC 1952) whose deflate data are stored blocks of at most 1000 bytes,
+// written by hand rather than with zlib: the readers are checked against the format, not
+// against zlib's own writer.
+inline Bytes gzip_bytes(const Bytes& data) {
+    Bytes out = {0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff};
+    std::size_t pos = 0;
+    do {
+        const std::size_t n = std::min<std::size_t>(1000, data.size() - pos);
+        out.push_back(pos + n == data.size() ? 1 : 0);  // BFINAL, BTYPE 00 = stored
+        for (const std::size_t v : {n, n ^ 0xffffu}) {  // LEN, NLEN
+            out.push_back(static_cast<std::uint8_t>(v));
+            out.push_back(static_cast<std::uint8_t>(v >> 8));
+        }
+        out.insert(out.end(), data.begin() + static_cast<std::ptrdiff_t>(pos),
+                   data.begin() + static_cast<std::ptrdiff_t>(pos + n));
+        pos += n;
+    } while (pos < data.size());
+    for (const std::uint32_t v : {crc32_ieee(data), static_cast<std::uint32_t>(data.size())})
+        for (int shift = 0; shift < 32; shift += 8)
+            out.push_back(static_cast<std::uint8_t>(v >> shift));  // CRC32, ISIZE
     return out;
 }
 

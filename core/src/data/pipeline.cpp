@@ -2,14 +2,19 @@
 
 #include <algorithm>
 #include <map>
+#include <new>
 
 #include "plexus/error.hpp"
+#include "plexus/support/checked.hpp"
+#include "plexus/support/text.hpp"
 
 namespace plexus::core {
 namespace {
 
 // Rows fitted per chunk: large enough to amortise the calls, small enough to stay in cache.
 constexpr std::size_t kFitChunk = 1024;
+// Each of the two ping-pong buffers; sample shapes come from files and model cards.
+constexpr std::size_t kMaxBufferFloats = std::size_t{1} << 34;
 
 std::string stage_name(std::size_t i, const std::string& spec) {
     return "transform " + std::to_string(i + 1) + " (" + spec + ")";
@@ -53,7 +58,17 @@ Shape Pipeline::build(const Shape& sample, std::size_t max_rows, float divide, s
         widest = std::max(widest, shape.numel());
     }
     output_ = shape;
-    for (auto& b : buf_) b.assign(max_rows_ * widest, 0.0f);
+    std::size_t floats = 0;
+    if (!support::checked_mul(max_rows_, widest, floats) || floats > kMaxBufferFloats)
+        throw ShapeError("the transforms' buffers for " + std::to_string(max_rows_) +
+                         " samples of up to " + std::to_string(widest) +
+                         " values exceed 2^34 floats (64 GiB); use smaller samples or batches");
+    try {
+        for (auto& b : buf_) b.assign(floats, 0.0f);
+    } catch (const std::bad_alloc&) {
+        throw ShapeError("out of memory for the transforms' buffers: " + std::to_string(max_rows_) +
+                         " samples of up to " + std::to_string(widest) + " values");
+    }
     return output_;
 }
 
@@ -154,8 +169,8 @@ void Pipeline::load_state(const std::vector<HostTensor>& tensors) {
         } catch (const std::exception&) {
         }
         if (dot == std::string::npos || index >= stages_.size())
-            throw DataError("saved transform state '" + t.name +
-                            "' belongs to no transform of this model (" +
+            throw DataError("saved transform state " + support::quote_for_message(t.name) +
+                            " belongs to no transform of this model (" +
                             std::to_string(stages_.size()) + " transforms)");
         by_stage[index].push_back({t.name.substr(dot + 1), t.shape, t.values});
     }

@@ -8,6 +8,7 @@
 #include "plexus/core/data/readers/sources.hpp"
 #include "plexus/core/data/splits.hpp"
 #include "plexus/error.hpp"
+#include "plexus/support/text.hpp"
 
 namespace fs = std::filesystem;
 
@@ -198,10 +199,10 @@ std::unique_ptr<RunData> load_run_data(const DataSettings& settings) {
             {"samples", subset->size()}, {"class_counts", c}, {"source", subset->data->source}};
         for (std::size_t k = 0; k < classes; ++k)
             if (c[k] == 0)
-                d->warnings.push_back(std::string("warning: class ") +
-                                      (k < names.size() ? "'" + names[k] + "' " : "") + "(" +
-                                      std::to_string(k) + ") has no samples in the " + name +
-                                      " split");
+                d->warnings.push_back(
+                    std::string("warning: class ") +
+                    (k < names.size() ? support::quote_for_message(names[k]) + " " : "") + "(" +
+                    std::to_string(k) + ") has no samples in the " + name + " split");
     }
     return d;
 }

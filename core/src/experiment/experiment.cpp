@@ -6,17 +6,20 @@
 
 #include <algorithm>
 #include <boost/program_options.hpp>
-#include <fstream>
 #include <sstream>
 
 #include "plexus/core/experiment/keys.hpp"
 #include "plexus/error.hpp"
+#include "plexus/support/input_file.hpp"
 #include "plexus/support/text.hpp"
 
 namespace po = boost::program_options;
 
 namespace plexus::core {
 namespace {
+
+// An experiment is a page of settings; a bigger file is a wrong path (or a data file).
+constexpr std::uint64_t kMaxExperimentBytes = std::uint64_t{1} << 20;
 
 std::vector<std::string> sorted_sections() {
     std::vector<std::string> s;
@@ -95,7 +98,7 @@ PreScan pre_scan(const std::string& text, const std::string& name) {
             section = support::trim(std::string_view(line).substr(1, line.size() - 2));
             if (!is_section(section)) {
                 const std::string best = support::closest_match(section, sorted_sections());
-                fail("unknown section [" + section +
+                fail("unknown section [" + support::printable(section) +
                      "] (valid: " + support::join(sorted_sections()) +
                      (best.empty() ? "" : "; did you mean [" + best + "]?") + ")");
             }
@@ -108,23 +111,26 @@ PreScan pre_scan(const std::string& text, const std::string& name) {
             fail("syntax error: expected 'key = value' or '[section]', found '" +
                  shorten(support::trim(raw)) + "'");
         if (section.empty())
-            fail("key '" + key + "' before any section (expected a section line first: [" +
+            fail("key " + support::quote_for_message(key) +
+                 " before any section (expected a section line first: [" +
                  support::join(sorted_sections(), "], [") + "])");
         const std::string full = section + "." + key;
         const ExperimentKey* spec = find_experiment_key(full);
         if (!spec) {
             const auto valid = section_keys(section);
             const std::string best = support::closest_match(key, valid);
-            fail("unknown key '" + key + "' in [" + section + "] (valid: " + support::join(valid) +
+            fail("unknown key " + support::quote_for_message(key) + " in [" + section +
+                 "] (valid: " + support::join(valid) +
                  (best.empty() ? "" : "; did you mean '" + best + "'?") + ")");
         }
         const std::string value = support::trim(line.substr(eq + 1));
-        if (value.empty()) fail("empty value for '" + key + "' in [" + section + "]");
+        if (value.empty())
+            fail("empty value for " + support::quote_for_message(key) + " in [" + section + "]");
         auto& seen = out.lines[full];
         if (!spec->list && !seen.empty())
-            fail("duplicate key '" + key + "' in [" + section + "] (first set at " + name + ":" +
-                 std::to_string(seen.front()) + "; only " + support::join(list_keys()) +
-                 " may repeat)");
+            fail("duplicate key " + support::quote_for_message(key) + " in [" + section +
+                 "] (first set at " + name + ":" + std::to_string(seen.front()) + "; only " +
+                 support::join(list_keys()) + " may repeat)");
         seen.push_back(line_no);
         out.normalized += key + " = " + value + "\n";
     }
@@ -161,15 +167,17 @@ Experiment Experiment::load(const std::filesystem::path& file) {
     // A FIFO or device would block or never end; experiments are regular files.
     if (std::filesystem::exists(file, ec) && !std::filesystem::is_regular_file(file, ec))
         throw ConfigError(file.string() + ": cannot read (expected a regular file)");
-    std::ifstream in(file, std::ios::binary);
-    if (!in)
-        throw ConfigError(
-            file.string() + ": cannot read (" +
-            (std::filesystem::exists(file, ec) ? "permission denied?" : "no such file") + ")");
-    std::ostringstream text;
-    text << in.rdbuf();
-    if (in.bad()) throw ConfigError(file.string() + ": cannot read (I/O error)");
-    Experiment exp = parse(text.str(), file.string());
+    if (!std::filesystem::exists(file, ec))
+        throw ConfigError(file.string() + ": cannot read (no such file)");
+    std::string text;
+    try {
+        // Opened without blocking and checked again with fstat: a FIFO swapped in after the
+        // checks above must not hang the command either.
+        text = support::read_input_file(file, kMaxExperimentBytes);
+    } catch (const DataError& e) {
+        throw ConfigError(e.what());
+    }
+    Experiment exp = parse(text, file.string());
     exp.path_ = file;
     return exp;
 }
@@ -226,17 +234,18 @@ void Experiment::set(const std::string& key, const std::string& value, const std
         std::vector<std::string> valid;
         for (const auto& k : section_keys(section)) valid.push_back(section + "." + k);
         const std::string best = support::closest_match(key, known_keys());
-        throw ConfigError(where + ": unknown key '" + key + "' (valid " +
+        throw ConfigError(where + ": unknown key " + support::quote_for_message(key) + " (valid " +
                           (is_section(section) ? "keys: " + support::join(valid)
                                                : "sections: " + support::join(sorted_sections())) +
                           (best.empty() ? "" : "; did you mean '" + best + "'?") + ")");
     }
-    if (value.empty()) throw ConfigError(where + ": empty value for '" + key + "'");
+    if (value.empty())
+        throw ConfigError(where + ": empty value for " + support::quote_for_message(key));
     // Such values could not be written back by resolved_text().
     if (value.find_first_of("#\n\r") != std::string::npos ||
         strip_comment(value).size() != value.size())
-        throw ConfigError(where + ": value for '" + key +
-                          "' contains a comment marker or line break (expected plain text)");
+        throw ConfigError(where + ": value for " + support::quote_for_message(key) +
+                          " contains a comment marker or line break (expected plain text)");
     values_[key] = {Setting{value, where}};
 }
 

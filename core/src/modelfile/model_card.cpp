@@ -10,6 +10,7 @@
 #include "plexus/error.hpp"
 #include "plexus/export.hpp"
 #include "plexus/shape.hpp"
+#include "plexus/support/text.hpp"
 
 namespace plexus::core {
 namespace {
@@ -18,6 +19,11 @@ namespace {
 // largest image a reader accepts with four channels.
 constexpr std::size_t kMaxClasses = kMaxClassId + 1;
 constexpr std::size_t kMaxSampleElements = std::size_t{1} << 30;
+// Far above any real model, low enough that a crafted list cannot make a load run for hours.
+constexpr std::size_t kMaxLayers = 4096;
+constexpr std::size_t kMaxTransforms = 256;
+// A component line (layer, transform, loss) or the experiment's name.
+constexpr std::size_t kMaxLineBytes = 4096;
 
 std::string json_text(const nlohmann::json& j) {
     return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
@@ -37,22 +43,41 @@ public:
         return it->second;
     }
 
-    nlohmann::json list(const std::string& key) const {
+    nlohmann::json list(const std::string& key, std::size_t max_entries) const {
         auto j = nlohmann::json::parse(required(key), nullptr, false);
         if (j.is_discarded() || !j.is_array())
             throw DataError(file_ + ": metadata '" + key +
                             "' is not a JSON list: the file is damaged");
+        if (j.size() > max_entries)
+            throw DataError(file_ + ": metadata '" + key + "' lists " + std::to_string(j.size()) +
+                            " entries, at most " + std::to_string(max_entries) +
+                            " are read: the file is damaged");
         return j;
     }
 
-    std::vector<std::string> strings(const std::string& key) const {
+    std::vector<std::string> strings(const std::string& key, std::size_t max_entries,
+                                     std::size_t max_bytes) const {
         std::vector<std::string> out;
-        for (const auto& v : list(key)) {
+        for (const auto& v : list(key, max_entries)) {
             if (!v.is_string())
                 throw DataError(file_ + ": metadata '" + key + "' holds a non-string entry");
             out.push_back(v.get<std::string>());
+            if (out.back().size() > max_bytes)
+                throw DataError(file_ + ": metadata '" + key + "' entry " +
+                                std::to_string(out.size() - 1) + " is " +
+                                std::to_string(out.back().size()) + " bytes long, at most " +
+                                std::to_string(max_bytes) + ": the file is damaged");
         }
         return out;
+    }
+
+    const std::string& line(const std::string& key) const {
+        const std::string& v = required(key);
+        if (v.size() > kMaxLineBytes)
+            throw DataError(file_ + ": metadata '" + key + "' is " + std::to_string(v.size()) +
+                            " bytes long, at most " + std::to_string(kMaxLineBytes) +
+                            ": the file is damaged");
+        return v;
     }
 
 private:
@@ -71,20 +96,20 @@ void read_target(const std::map<std::string, std::string>& meta, const MetadataR
                  const std::string& file, ModelCard& card) {
     card.target = optional_value(meta, "target", "classes");
     if (card.target != "classes" && card.target != "values" && card.target != "input")
-        throw DataError(file + ": metadata 'target' must be classes, values or input, found '" +
-                        card.target.substr(0, 40) + "'");
-    if (meta.count("target_names")) card.target_names = r.strings("target_names");
-    if (card.target_names.size() > kMaxClasses)
-        throw DataError(file + ": metadata lists " + std::to_string(card.target_names.size()) +
-                        " target names; the file is damaged");
+        throw DataError(file + ": metadata 'target' must be classes, values or input, found " +
+                        support::quote_for_message(card.target, 40));
+    if (meta.count("target_names"))
+        card.target_names = r.strings("target_names", kMaxClasses, kMaxNameBytes);
     if (card.target == "values" && card.target_names.empty())
         throw DataError(file + ": a model of float targets lists no target names; the file is "
                                "damaged");
     card.target_transform = optional_value(meta, "target_transform", "none");
     if (card.target_transform != "none" && card.target_transform != "standardize" &&
         card.target_transform != "scale")
-        throw DataError(file + ": metadata 'target_transform' must be none, standardize or "
-                               "scale, found '" + card.target_transform.substr(0, 40) + "'");
+        throw DataError(file +
+                        ": metadata 'target_transform' must be none, standardize or "
+                        "scale, found " +
+                        support::quote_for_message(card.target_transform, 40));
     card.key_name = optional_value(meta, "key_name", "").substr(0, 256);
 }
 
@@ -116,10 +141,9 @@ ModelCard ModelCard::from_metadata(const std::map<std::string, std::string>& met
         throw DataError(file +
                         ": not a model written by plexus train (metadata format is not 'plexus')");
     ModelCard card;
-    if (const auto it = metadata.find("experiment"); it != metadata.end())
-        card.experiment = it->second;
-    card.loss = r.required("loss");
-    card.class_names = r.strings("class_names");
+    if (metadata.count("experiment")) card.experiment = r.line("experiment");
+    card.loss = r.line("loss");
+    card.class_names = r.strings("class_names", kMaxClasses, kMaxNameBytes);
     read_target(metadata, r, file, card);
     // Every number is read whole (no sign, spaces or trailing text) and bounded, so a crafted
     // card fails here with the file's name instead of deep in a layer's build().
@@ -132,11 +156,11 @@ ModelCard ModelCard::from_metadata(const std::map<std::string, std::string>& met
         throw DataError(file + ": metadata 'classes' must be " +
                         (classified ? "a whole number from 1 to " + std::to_string(kMaxClasses)
                                     : std::string("0 for a model of float targets")) +
-                        ", found '" + classes + "'");
+                        ", found " + support::quote_for_message(classes, 40));
     if (!card.class_names.empty() && card.class_names.size() != card.classes)
         throw DataError(file + ": metadata lists " + std::to_string(card.class_names.size()) +
                         " class names for " + std::to_string(card.classes) + " classes");
-    const auto dims = r.list("input_shape");
+    const auto dims = r.list("input_shape", 64);  // the rank is checked just below
     if (dims.empty() || dims.size() > Shape::kMaxRank)
         throw DataError(file + ": metadata 'input_shape' must have 1 to " +
                         std::to_string(Shape::kMaxRank) + " dimensions");
@@ -158,8 +182,8 @@ ModelCard ModelCard::from_metadata(const std::map<std::string, std::string>& met
         throw DataError(file + ": metadata 'divide' is not a number");
     if (!(card.divide > 0.0f) || !std::isfinite(card.divide))
         throw DataError(file + ": metadata 'divide' must be positive");
-    card.layers = r.strings("layers");
-    card.transforms = r.strings("transforms");
+    card.layers = r.strings("layers", kMaxLayers, kMaxLineBytes);
+    card.transforms = r.strings("transforms", kMaxTransforms, kMaxLineBytes);
     return card;
 }
 

@@ -7,17 +7,17 @@
 
 #include <algorithm>
 #include <bit>
-#include <cerrno>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
-#include <fstream>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <set>
 
 #include "plexus/error.hpp"
 #include "plexus/support/files.hpp"
+#include "plexus/support/input_file.hpp"
+#include "plexus/support/text.hpp"
 
 namespace plexus::core {
 namespace {
@@ -26,6 +26,8 @@ using json = nlohmann::json;
 
 // The limit of the reference implementation: a bigger header is corruption or an attack.
 constexpr std::uint64_t kMaxHeaderBytes = 100'000'000;
+// A model file as a whole is read into memory: 16 GiB is beyond any model Plexus trains.
+constexpr std::uint64_t kMaxFileBytes = std::uint64_t{1} << 34;
 // A valid header's longest array is a shape of Shape::kMaxRank dimensions; the cap keeps a
 // malicious array from growing the parsed document far beyond the file's size.
 constexpr std::size_t kMaxArrayEntries = 16;
@@ -41,20 +43,9 @@ constexpr const char* kSupported =
     throw DataError(file + ": " + what + " (" + hint + ")");
 }
 
-// One printable line of at most `max` bytes: control bytes (and with `ascii`, all bytes
-// above 0x7f) become \xNN, and a long text is cut at a UTF-8 character boundary.
-std::string printable(std::string_view s, bool ascii = false, std::size_t max = 80) {
-    std::string out;
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        const auto c = static_cast<unsigned char>(s[i]);
-        if (out.size() >= max && (ascii || (c & 0xC0u) != 0x80u)) return out + "...";
-        if (c < 0x20 || c == 0x7f || (ascii && c >= 0x80)) {
-            out += fmt::format("\\x{:02x}", c);
-        } else {
-            out += static_cast<char>(c);
-        }
-    }
-    return out;
+// One printable line (control bytes and invalid UTF-8 escaped) of at most about `max` bytes.
+std::string printable(std::string_view s, std::size_t max = 80) {
+    return support::printable(s, max);
 }
 
 std::string quote_name(std::string_view s) {
@@ -78,7 +69,7 @@ std::string describe(const json& j) {
         case json::value_t::boolean:
             return "a boolean";
         default:
-            return printable(j.dump(), true, 40);
+            return printable(j.dump(), 40);
     }
 }
 
@@ -157,7 +148,7 @@ json parse_header(std::string_view text, const std::string& file) {
     } catch (const json::exception& e) {
         std::string_view what = e.what();  // "[json.exception.parse_error.101] parse error at ..."
         if (const auto p = what.find("] "); p != what.npos) what.remove_prefix(p + 2);
-        fail(file, "the header is not valid JSON: " + printable(what, true, 160), kDamaged);
+        fail(file, "the header is not valid JSON: " + printable(what, 160), kDamaged);
     }
 }
 
@@ -225,15 +216,15 @@ Entry check_entry(const std::string& file, const std::string& key, const json& j
     if (shape.size() > Shape::kMaxRank)
         fail(file,
              label + " has " + std::to_string(shape.size()) + " dimensions " +
-                 printable(shape.dump(), true, 60) + ", Plexus supports at most " +
+                 printable(shape.dump(), 60) + ", Plexus supports at most " +
                  std::to_string(Shape::kMaxRank),
              kDamaged);
     bool zero = false;
     for (const auto& dim : shape) {
         if (!dim.is_number_unsigned())
             fail(file,
-                 label + ": shape " + printable(shape.dump(), true, 60) + " holds " +
-                     describe(dim) + ", expected non-negative integers",
+                 label + ": shape " + printable(shape.dump(), 60) + " holds " + describe(dim) +
+                     ", expected non-negative integers",
                  kDamaged);
         e.shape.push_back(dim.get<std::uint64_t>());
         zero = zero || e.shape[e.shape.rank() - 1] == 0;
@@ -253,7 +244,7 @@ Entry check_entry(const std::string& file, const std::string& key, const json& j
     if (!offsets.is_array() || offsets.size() != 2 || !offsets[0].is_number_unsigned() ||
         !offsets[1].is_number_unsigned())
         fail(file,
-             label + ": 'data_offsets' is " + printable(offsets.dump(), true, 60) +
+             label + ": 'data_offsets' is " + printable(offsets.dump(), 60) +
                  ", expected [begin, end] with non-negative integers",
              kDamaged);
     e.begin = offsets[0].get<std::uint64_t>();
@@ -449,7 +440,7 @@ SafetensorsFile decode_safetensors(std::string_view bytes, const std::string& na
 }
 
 SafetensorsFile read_safetensors(const std::filesystem::path& path) {
-    const std::string name = path.string();
+    const std::string name = support::printable(path.string(), support::kMaxShownPathBytes);
     std::error_code ec;
     const auto status = std::filesystem::status(path, ec);
     if (status.type() == std::filesystem::file_type::not_found)
@@ -457,19 +448,9 @@ SafetensorsFile read_safetensors(const std::filesystem::path& path) {
     if (ec) fail(name, "cannot read: " + ec.message(), "check the path and its permissions");
     if (status.type() != std::filesystem::file_type::regular)
         fail(name, "is not a regular file", "give the path of a .safetensors file");
-    errno = 0;
-    std::ifstream in(path, std::ios::binary);
-    if (!in)
-        fail(name, std::string("cannot open: ") + std::strerror(errno),
-             "check the file's permissions");
-    in.seekg(0, std::ios::end);
-    const std::streamoff size = in.tellg();
-    in.seekg(0, std::ios::beg);
-    std::string bytes(size > 0 ? static_cast<std::size_t>(size) : 0, '\0');
-    in.read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    if (size < 0 || !in || in.gcount() != static_cast<std::streamsize>(bytes.size()))
-        fail(name, "cannot read the whole file", "check that no other program is writing it");
-    return decode_safetensors(bytes, name);
+    // Opened again without blocking and checked with fstat: a FIFO swapped in after the
+    // status() above must not hang the reader.
+    return decode_safetensors(support::read_input_file(path, kMaxFileBytes), name);
 }
 
 }  // namespace plexus::core

@@ -2,12 +2,14 @@
 
 #include <algorithm>
 #include <cmath>
+#include <new>
 
 #include "plexus/core/data/batch_loader.hpp"
 #include "plexus/core/modelfile/safetensors.hpp"
 #include "plexus/core/training/inference.hpp"
 #include "plexus/core/training/target_units.hpp"
 #include "plexus/plexus.hpp"
+#include "plexus/support/text.hpp"
 
 namespace fs = std::filesystem;
 
@@ -117,6 +119,55 @@ void SavedModel::evaluate_values(const Dataset& data, const std::vector<std::uin
     });
 }
 
+namespace {
+
+// The card's classes or targets must be what the model's last layer produces and what its loss
+// trains, as Trainer::build required when the model was trained.
+void check_outputs(const SavedModel& m, const Loss& loss, const std::string& name) {
+    const Shape out = m.model.output_shape();
+    const std::size_t cols = m.output_columns();
+    const ModelCard& card = m.card;
+    const TargetKind needed = card.target == "classes" ? TargetKind::classes : TargetKind::values;
+    if (loss.target_kind() != needed)
+        throw DataError(name + ": the loss " + support::quote_for_message(m.loss, 60) + " trains " +
+                        target_kind_name(loss.target_kind()) +
+                        " but the metadata says the model predicts " + target_kind_name(needed) +
+                        ": the file does not match its own metadata");
+    std::size_t want = cols;
+    if (card.target == "classes") {
+        const bool binary = card.classes == 2 && cols == 1;
+        if (out.rank() != 2 || (cols != card.classes && !binary)) want = card.classes;
+    } else if (card.target == "values") {
+        want = card.target_names.size();
+    } else {
+        want = m.pipeline.output_features();
+    }
+    if (cols != want)
+        throw DataError(name + ": the model's last layer gives " + out.str() + " per batch, " +
+                        "but the metadata says " + std::to_string(want) +
+                        (card.target == "classes"  ? " classes"
+                         : card.target == "values" ? " targets"
+                                                   : " input values") +
+                        ": the file does not match its own metadata");
+}
+
+// NaN or infinite weights make every prediction NaN (or one class for all): refuse them by name.
+void check_finite(const std::vector<HostTensor>& tensors, const std::string& name) {
+    for (const HostTensor& t : tensors) {
+        const auto bad = std::find_if(t.values.begin(), t.values.end(),
+                                      [](float v) { return !std::isfinite(v); });
+        if (bad == t.values.end()) continue;
+        throw DataError(name + ": tensor " + support::quote_for_message(t.name, 80) + " holds " +
+                        (std::isnan(*bad) ? "NaN" : "an infinite value") + " (value " +
+                        std::to_string(bad - t.values.begin()) + " of " +
+                        std::to_string(t.values.size()) +
+                        "); the model cannot predict: retrain it (a lower learning rate) or use "
+                        "an earlier checkpoint");
+    }
+}
+
+}  // namespace
+
 std::unique_ptr<SavedModel> load_model(const fs::path& path, const Registry& registry,
                                        const std::string& device_spec, std::size_t batch) {
     fs::path file = path;
@@ -126,14 +177,18 @@ std::unique_ptr<SavedModel> load_model(const fs::path& path, const Registry& reg
         throw DataError(file.string() +
                         ": no such model (give a run folder or its model.safetensors)");
     SafetensorsFile st = read_safetensors(file);
-    const std::string name = file.string();
+    const std::string name = support::printable(file.string(), support::kMaxShownPathBytes);
 
     auto m = std::make_unique<SavedModel>();
     m->file = file;
     m->batch = batch;
     m->card = ModelCard::from_metadata(st.metadata, name);
-    m->loss = parse_component_spec(m->card.loss, name).name;
     const std::string where = name + " (metadata)";
+    const ComponentSpec loss_spec = parse_component_spec(m->card.loss, where);
+    m->loss = loss_spec.name;
+    // Created only to prove the loss exists and what it trains: a model whose loss is unknown
+    // cannot say how its outputs become probabilities.
+    const auto loss = registry.create_as<Loss>(loss_spec);
     m->device = registry.create_as<Device>(device_spec, "--device");
     for (const auto& spec : m->card.layers) {
         const ComponentSpec cs = parse_component_spec(spec, where);
@@ -152,16 +207,24 @@ std::unique_ptr<SavedModel> load_model(const fs::path& path, const Registry& reg
                                         m->model.output_shape().numel() / batch, name);
     } catch (const Error& e) {
         throw DataError(name + ": " + e.what());
+    } catch (const std::bad_alloc&) {  // sizes from the file, each within bounds, too big together
+        throw DataError(name + ": the model's buffers for input_shape " +
+                        m->card.input_shape.str() + " and batches of " + std::to_string(batch) +
+                        " do not fit in memory (a damaged file, or give a smaller --batch)");
     }
+    check_outputs(*m, *loss, name);
+    check_finite(st.tensors, name);
     // Every model tensor must come from the file with its shape; nothing may be left over.
     std::size_t used = 0;
     for (const auto& w : m->model.weights()) {
         const auto it = std::find_if(st.tensors.begin(), st.tensors.end(),
                                      [&](const HostTensor& t) { return t.name == w.name; });
-        if (it == st.tensors.end()) throw DataError(name + ": tensor '" + w.name + "' is missing");
+        if (it == st.tensors.end())
+            throw DataError(name + ": tensor " + support::quote_for_message(w.name) +
+                            " is missing");
         if (it->shape != w.value.shape())
-            throw DataError(name + ": tensor '" + w.name + "' is " + it->shape.str() +
-                            ", the model needs " + w.value.shape().str());
+            throw DataError(name + ": tensor " + support::quote_for_message(w.name) + " is " +
+                            it->shape.str() + ", the model needs " + w.value.shape().str());
         m->device->upload(w.value, it->values);
         ++used;
     }
@@ -169,7 +232,7 @@ std::unique_ptr<SavedModel> load_model(const fs::path& path, const Registry& reg
     for (const auto& t : st.tensors) {
         if (t.name.rfind("transform", 0) == 0 || t.name.rfind("target.", 0) == 0) continue;
         if (t.name.rfind("layer", 0) != 0)
-            throw DataError(name + ": unexpected tensor '" + t.name + "'");
+            throw DataError(name + ": unexpected tensor " + support::quote_for_message(t.name));
         ++layer_tensors;
     }
     if (layer_tensors != used)

@@ -108,8 +108,11 @@ std::string classification_report_text(const Matrix& confusion,
                                        const std::vector<std::string>& class_names, int digits) {
     const MetricTable t = classification_report(confusion, class_names);
     const std::size_t rows = t.row_labels.size(), classes = rows - 2;
+    // Class names come from data files: escaped and bounded before they reach a terminal.
+    std::vector<std::string> labels;
+    for (const std::string& label : t.row_labels) labels.push_back(support::printable(label, 60));
     std::size_t width = display_width("weighted avg");
-    for (const std::string& label : t.row_labels) width = std::max(width, display_width(label));
+    for (const std::string& label : labels) width = std::max(width, display_width(label));
     const auto line = [&](const std::string& label, const std::vector<std::string>& cells) {
         std::string s = pad_left(label, width) + " ";
         for (const std::string& c : cells) s += " " + pad_left(c, 9);
@@ -117,8 +120,8 @@ std::string classification_report_text(const Matrix& confusion,
     };
     const auto row = [&](std::size_t r) {
         const double* v = &t.values[r * 4];
-        return line(t.row_labels[r], {fixed(v[0], digits), fixed(v[1], digits), fixed(v[2], digits),
-                                      support_text(v[3])});
+        return line(labels[r], {fixed(v[0], digits), fixed(v[1], digits), fixed(v[2], digits),
+                                support_text(v[3])});
     };
     std::string s = line("", {"precision", "recall", "f1-score", "support"}) + "\n";
     for (std::size_t r = 0; r < classes; ++r) s += row(r);

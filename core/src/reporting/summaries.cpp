@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "plexus/support/text.hpp"
+
 namespace plexus::core {
 
 std::vector<std::vector<double>> table_rows(const MetricTable& table) {
@@ -27,7 +29,9 @@ std::string confusion_matrix_text(const std::vector<std::vector<double>>& confus
     const std::size_t k = confusion.size();
     if (k == 0) return {};
     auto label = [&](std::size_t i) {
-        std::string n = i < class_names.size() ? class_names[i] : std::to_string(i);
+        // Class names come from data files: escaped before they reach a terminal.
+        std::string n =
+            i < class_names.size() ? support::printable(class_names[i], 24) : std::to_string(i);
         return n.size() > 12 ? n.substr(0, 11) + "~" : n;
     };
     std::size_t name_w = std::string("true \\ predicted").size(), cell_w = 5;

@@ -29,8 +29,15 @@ std::string escape(std::string_view text) {
             case '\'':
                 out += "&#39;";
                 break;
-            default:
-                out += c;
+            default: {
+                // Control characters (other than line breaks and tabs) are not allowed in XML,
+                // so an inline SVG holding one breaks; they show escaped as in messages.
+                const auto u = static_cast<unsigned char>(c);
+                if ((u < 0x20 && c != '\n' && c != '\t' && c != '\r') || u == 0x7f)
+                    out += fmt::format("\\x{:02x}", u);
+                else
+                    out += c;
+            }
         }
     }
     return out;

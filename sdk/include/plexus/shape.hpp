@@ -24,20 +24,15 @@ public:
     std::size_t operator[](std::size_t i) const { return dims_[i]; }
     std::size_t& operator[](std::size_t i) { return dims_[i]; }
 
-    /// Number of elements (1 for a rank-0 shape).
-    std::size_t numel() const {
-        std::size_t n = 1;
-        for (std::size_t i = 0; i < rank_; ++i) n *= dims_[i];
-        return n;
-    }
+    /// Number of elements (1 for a rank-0 shape, 0 when any dimension is 0). Throws
+    /// ShapeError when the product does not fit in a size_t: dimensions read from a file must
+    /// never wrap to a small count that passes a size check.
+    std::size_t numel() const { return product(0); }
     /// First dimension (the batch), or 1 for rank 0.
     std::size_t rows() const { return rank_ ? dims_[0] : 1; }
     /// Product of the dimensions after the first: the width of a row-major [rows, cols] view.
-    std::size_t cols() const {
-        std::size_t n = 1;
-        for (std::size_t i = 1; i < rank_; ++i) n *= dims_[i];
-        return n;
-    }
+    /// Throws ShapeError as numel() does.
+    std::size_t cols() const { return product(1); }
     /// The same shape with the first dimension replaced.
     Shape with_rows(std::size_t n) const {
         Shape s = *this;
@@ -65,6 +60,17 @@ public:
     }
 
 private:
+    std::size_t product(std::size_t from) const {
+        std::size_t n = 1;
+        bool wrapped = false;
+        for (std::size_t i = from; i < rank_; ++i) {
+            if (dims_[i] == 0) return 0;
+            wrapped = __builtin_mul_overflow(n, dims_[i], &n) || wrapped;
+        }
+        if (wrapped) throw ShapeError("shape " + str() + " has more elements than can be counted");
+        return n;
+    }
+
     std::array<std::size_t, kMaxRank> dims_{};
     std::size_t rank_ = 0;
 };

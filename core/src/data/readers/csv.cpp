@@ -48,14 +48,14 @@ struct Layout {
 
 Layout plan_columns(const std::filesystem::path& path, const CsvOptions& options,
                     const std::vector<std::string>& names, std::size_t columns) {
-    const std::string file = path.string() + ": ";
+    const std::string file = support::printable(path.string(), support::kMaxShownPathBytes) + ": ";
     if (!options.label.empty() && !options.targets.empty())
         throw ConfigError(file +
                           "label= and target= are both given (label= names the class column of "
                           "a classification set, target= the float columns of a regression set; "
                           "keep one)");
     const auto name = [&](std::size_t j) {
-        return options.header ? "'" + names[j] + "'" : std::to_string(j);
+        return options.header ? support::quote_for_message(names[j]) : std::to_string(j);
     };
     Layout l;
     std::vector<bool> taken(columns, false);
@@ -99,6 +99,7 @@ namespace detail {
 std::size_t resolve_column(const std::filesystem::path& path, const std::string& key,
                            const std::string& s, const std::vector<std::string>& names,
                            std::size_t columns, bool header) {
+    const std::string file = support::printable(path.string(), support::kMaxShownPathBytes) + ": ";
     if (header) {
         const auto it = std::find(names.begin(), names.end(), s);
         if (it != names.end()) return static_cast<std::size_t>(it - names.begin());
@@ -107,15 +108,16 @@ std::size_t resolve_column(const std::filesystem::path& path, const std::string&
     const auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), index);
     if (!s.empty() && ec == std::errc() && p == s.data() + s.size()) {
         if (index < columns) return index;
-        throw ConfigError(path.string() + ": " + key + "=" + s + " is out of range (the file has " +
-                          std::to_string(columns) + " columns, numbered 0 to " +
-                          std::to_string(columns - 1) + ")");
+        throw ConfigError(file + key + "=" + support::printable(s) +
+                          " is out of range (the file has " + std::to_string(columns) +
+                          " columns, numbered 0 to " + std::to_string(columns - 1) + ")");
     }
     if (!header)
-        throw ConfigError(path.string() + ": " + key + "=" + s +
+        throw ConfigError(file + key + "=" + support::printable(s) +
                           " names a column, but header=false; give a 0-based column index");
-    throw ConfigError(path.string() + ": " + key + "=" + s + " names no column" +
-                      support::did_you_mean(s, names) + " (columns: " + support::join(names) + ")");
+    throw ConfigError(file + key + "=" + support::printable(s) + " names no column" +
+                      support::did_you_mean(s, names) +
+                      " (columns: " + support::join_for_message(names) + ")");
 }
 
 }  // namespace detail
@@ -140,7 +142,7 @@ void set_labels(Dataset& ds, const std::filesystem::path& path, const std::strin
     }
     if (!all_ids && all_numbers)
         fail_at(path, label_line[not_id],
-                "label '" + label_text[not_id] + "' in " + column_name +
+                "label " + support::quote_for_message(label_text[not_id]) + " in " + column_name +
                     " is a number but not a class id (expected integers >= 0 or class "
                     "names; is label= the right column? Float targets: target=NAME)");
     ClassOrigins where;
@@ -150,8 +152,9 @@ void set_labels(Dataset& ds, const std::filesystem::path& path, const std::strin
         if (*top > kMaxClassId) {
             const auto i = static_cast<std::size_t>(top - ids.begin());
             fail_at(path, label_line[i],
-                    "class id " + label_text[i] + " in " + column_name + " is too large (at most " +
-                        std::to_string(kMaxClassId) + "; is label= the right column?)");
+                    "class id " + support::printable(label_text[i]) + " in " + column_name +
+                        " is too large (at most " + std::to_string(kMaxClassId) +
+                        "; is label= the right column?)");
         }
         ds.classes = static_cast<std::size_t>(*top) + 1;
         where.assign(ds.classes, path.string());
@@ -164,7 +167,15 @@ void set_labels(Dataset& ds, const std::filesystem::path& path, const std::strin
         for (std::size_t c = 0; c < ds.classes; ++c) ds.class_names.push_back(std::to_string(c));
     } else {
         std::map<std::string, std::size_t> first;  // sorted names -> first row
-        for (std::size_t i = 0; i < ds.count; ++i) first.emplace(label_text[i], i);
+        for (std::size_t i = 0; i < ds.count; ++i) {
+            if (label_text[i].size() > kMaxNameBytes)
+                fail_at(path, label_line[i],
+                        "label " + support::quote_for_message(label_text[i], 40) + " in " +
+                            column_name + " is " + std::to_string(label_text[i].size()) +
+                            " bytes long, a class name has at most " +
+                            std::to_string(kMaxNameBytes) + " (is label= the right column?)");
+            first.emplace(label_text[i], i);
+        }
         if (first.size() > kMaxClassId + 1)
             data_fail(path, "too many distinct labels in " + column_name + " (" +
                                 std::to_string(first.size()) + ", at most " +
@@ -202,7 +213,8 @@ Dataset load_csv(const std::filesystem::path& path, const CsvOptions& options,
     const Layout layout = plan_columns(path, options, names, columns);
     const bool regression = !layout.targets.empty();
     const auto column = [&](std::size_t j) {
-        return options.header ? "column '" + names[j] + "'" : "column " + std::to_string(j);
+        return options.header ? "column " + support::quote_for_message(names[j])
+                              : "column " + std::to_string(j);
     };
 
     Dataset ds;
@@ -221,7 +233,7 @@ Dataset load_csv(const std::filesystem::path& path, const CsvOptions& options,
             float v = 0;
             if (!parse_float(cells[j], v))
                 fail_at(path, line,
-                        column(j) + " is not a number: '" + cells[j] + "'" +
+                        column(j) + " is not a number: " + support::quote_for_message(cells[j]) +
                             (cells[j].empty() ? " (missing values are not supported)" : ""));
             ds.f32.push_back(v);
         }
@@ -229,7 +241,8 @@ Dataset load_csv(const std::filesystem::path& path, const CsvOptions& options,
             float v = 0;
             if (!parse_float(cells[j], v))
                 fail_at(path, line,
-                        column(j) + " (a target) is not a finite number: '" + cells[j] + "'" +
+                        column(j) + " (a target) is not a finite number: " +
+                            support::quote_for_message(cells[j]) +
                             (cells[j].empty() ? " (missing values are not supported)" : ""));
             ds.targets.push_back(v);
         }
@@ -245,9 +258,14 @@ Dataset load_csv(const std::filesystem::path& path, const CsvOptions& options,
                   options.header ? "no data rows (found only the header line)" : "no data rows");
     if (regression) {
         ds.target_width = layout.targets.size();
-        for (std::size_t k = 0; k < ds.target_width; ++k)
+        for (std::size_t k = 0; k < ds.target_width; ++k) {
             ds.target_names.push_back(options.header ? names[layout.targets[k]]
                                                      : "t" + std::to_string(k));
+            if (ds.target_names.back().size() > kMaxNameBytes)
+                data_fail(path, "target column name " +
+                                    support::quote_for_message(ds.target_names.back(), 40) +
+                                    " is longer than " + std::to_string(kMaxNameBytes) + " bytes");
+        }
         if (origins) origins->clear();
         return ds;
     }

@@ -12,12 +12,14 @@
 #include <vector>
 
 #include "plexus/error.hpp"
+#include "plexus/support/text.hpp"
 
 namespace plexus::core::detail {
 
 [[noreturn]] inline void fail_at(const std::filesystem::path& path, std::size_t line,
                                  const std::string& what) {
-    throw DataError(path.string() + ":" + std::to_string(line) + ": " + what);
+    throw DataError(support::printable(path.string(), support::kMaxShownPathBytes) + ":" +
+                    std::to_string(line) + ": " + what);
 }
 
 inline constexpr std::size_t kMaxCsvBytes = std::size_t{1} << 31;  // 2 GiB of text
@@ -95,8 +97,9 @@ private:
             while (pos_ < text_.size() && is_blank(text_[pos_], delim_)) ++pos_;
             if (!at_line_end() && text_[pos_] != delim_)
                 fail_at(path_, line_,
-                        "unexpected character '" + std::string(1, text_[pos_]) +
-                            "' after a closing quote (write a quote inside a quoted "
+                        "unexpected character " +
+                            support::quote_for_message(text_.substr(pos_, 1)) +
+                            " after a closing quote (write a quote inside a quoted "
                             "field as \"\")");
             return out;
         }

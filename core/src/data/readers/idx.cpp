@@ -1,10 +1,10 @@
-// IDX reader. Every file goes through zlib's gzFile, which reads raw files transparently;
-// gzdirect() tells which of the two it was (by the gzip magic bytes) so that messages can
-// say "gzip stream" where it matters. The header is validated before anything is allocated.
+// IDX reader. Every file goes through GzipStream, which reads raw files transparently and
+// verifies a gzip file's checksums, length and end; compressed() tells which of the two it was
+// (by the gzip magic bytes) so that messages can say "gzip stream" where it matters. The
+// header is validated before anything is allocated.
 #include "plexus/core/data/readers/idx.hpp"
 
 #include <fmt/format.h>
-#include <zlib.h>
 
 #include <algorithm>
 #include <array>
@@ -15,16 +15,20 @@
 #include <string>
 #include <system_error>
 
+#include "gzip_stream.hpp"
 #include "plexus/error.hpp"
+#include "plexus/support/text.hpp"
 
 namespace plexus::core {
 namespace {
 
 constexpr std::size_t kMaxBytes = std::size_t{1} << 31;  // 2 GiB of data per file
+// The file itself: the data, the header and (gzip of incompressible data) stored-block overhead.
+constexpr std::uint64_t kMaxFileBytes = kMaxBytes + (kMaxBytes >> 10) + 4096;
 constexpr std::size_t kChunk = std::size_t{1} << 20;
 
 [[noreturn]] void fail(const std::filesystem::path& path, const std::string& what) {
-    throw DataError(path.string() + ": " + what);
+    throw DataError(support::printable(path.string(), support::kMaxShownPathBytes) + ": " + what);
 }
 
 std::string dims_str(const std::vector<std::size_t>& dims) {
@@ -56,110 +60,19 @@ std::string type_name(unsigned code) {
     }
 }
 
-// A gzFile that turns zlib's error state into DataError. A gzip stream cut short is only
-// visible through gzerror() == Z_BUF_ERROR, so every short read checks it.
-class GzReader {
-public:
-    explicit GzReader(const std::filesystem::path& path) : path_(path) {
-        errno = 0;
-        file_ = gzopen(path.c_str(), "rb");
-        if (!file_) {
-            const int err = errno;  // zlib leaves 0 when it ran out of memory
-            fail(path, std::string("cannot open (") +
-                           (err ? std::generic_category().message(err) : "out of memory") + ")");
-        }
-        gzbuffer(file_, 1u << 18);  // the default 8 KiB doubles the time to inflate MNIST
-    }
-    ~GzReader() {
-        if (file_) gzclose(file_);
-    }
-    GzReader(const GzReader&) = delete;
-    GzReader& operator=(const GzReader&) = delete;
-
-    bool compressed() { return gzdirect(file_) == 0; }
-
-    // Reads up to n bytes; returns how many arrived (fewer only at end of input).
-    std::size_t read(std::uint8_t* out, std::size_t n) {
-        std::size_t got = 0;
-        while (got < n) {
-            const auto want = static_cast<unsigned>(std::min(n - got, kChunk));
-            const int r = gzread(file_, out + got, want);
-            if (r > 0) {
-                got += static_cast<std::size_t>(r);
-                total_ += static_cast<std::size_t>(r);
-            }
-            // zlib may flag the error while it still holds good output; report it only
-            // once the data actually runs short.
-            if (r < static_cast<int>(want)) {
-                check();
-                break;
-            }
-        }
-        return got;
-    }
-
-    // Counts (and discards) whatever is left, up to a limit.
-    std::size_t skip_rest() {
-        std::array<std::uint8_t, 4096> sink{};
-        std::size_t total = 0;
-        while (total < kMaxBytes) {
-            const std::size_t r = read(sink.data(), sink.size());
-            total += r;
-            if (r < sink.size()) break;
-        }
-        return total;
-    }
-
-    // Header plus data size, once the header is known; for messages.
-    std::size_t expected_total = 0;
-
-private:
-    void check() {
-        int errnum = Z_OK;
-        const char* msg = gzerror(file_, &errnum);
-        if (errnum == Z_OK) return;
-        if (errnum == Z_BUF_ERROR)
-            fail(path_, "truncated gzip stream (unexpected end of file after " +
-                            std::to_string(total_) +
-                            (expected_total ? " of " + std::to_string(expected_total) : "") +
-                            " decompressed bytes); re-download the file or check it with "
-                            "`gzip -t`");
-        if (errnum == Z_ERRNO)
-            fail(path_, "read error (" + std::generic_category().message(errno) + ")");
-        std::string detail = msg ? msg : "error";
-        const std::string own_prefix = path_.string() + ": ";  // gzerror repeats the path
-        if (detail.rfind(own_prefix, 0) == 0) detail.erase(0, own_prefix.size());
-        fail(path_, "corrupt gzip data (zlib: " + detail +
-                        "); re-download the file or check it with `gzip -t`");
-    }
-
-    std::filesystem::path path_;
-    gzFile file_ = nullptr;
-    std::size_t total_ = 0;
-};
-
 std::uint32_t big_endian_u32(const std::uint8_t* p) {
     return (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) | (std::uint32_t{p[2]} << 8) |
            std::uint32_t{p[3]};
 }
 
-void check_readable_file(const std::filesystem::path& path) {
-    std::error_code ec;
-    const auto st = std::filesystem::status(path, ec);
-    if (!std::filesystem::exists(st)) fail(path, "cannot open (no such file)");
-    if (std::filesystem::is_directory(st))
-        fail(path, "cannot open (expected a file, found a directory)");
-    if (std::filesystem::is_regular_file(st) && std::filesystem::file_size(path, ec) == 0 && !ec)
-        fail(path, "empty file (expected an IDX header)");
-}
-
-// Finds PREFIX + suffix, raw first, then gzipped.
+// Finds PREFIX + suffix, raw first, then gzipped. Anything at that name counts as found, so
+// a folder or FIFO there is reported as what it is by read_idx, not as "not found".
 std::filesystem::path find_part(const std::filesystem::path& prefix, const std::string& suffix) {
     const std::filesystem::path raw = prefix.string() + suffix;
     const std::filesystem::path gz = raw.string() + ".gz";
     std::error_code ec;
-    if (std::filesystem::is_regular_file(raw, ec)) return raw;
-    if (std::filesystem::is_regular_file(gz, ec)) return gz;
+    if (std::filesystem::exists(raw, ec)) return raw;
+    if (std::filesystem::exists(gz, ec)) return gz;
     throw DataError(raw.string() + ": not found (expected " + raw.string() + " or " + gz.string() +
                     "); check the data path prefix");
 }
@@ -181,8 +94,8 @@ bool contains_fashion(const std::filesystem::path& prefix) {
 }  // namespace
 
 IdxArray read_idx(const std::filesystem::path& path) {
-    check_readable_file(path);
-    GzReader in(path);
+    detail::GzipStream in(path, kMaxFileBytes);
+    if (in.file_size() == 0) fail(path, "empty file (expected an IDX header)");
 
     std::array<std::uint8_t, 4> magic{};
     const std::size_t got_magic = in.read(magic.data(), magic.size());
@@ -236,12 +149,11 @@ IdxArray read_idx(const std::filesystem::path& path) {
     const std::string expected =
         "expected " + std::to_string(bytes) + " bytes for dimensions " + dims_str(out.dims);
     if (!gz) {
-        std::error_code ec;
-        const auto size = std::filesystem::file_size(path, ec);
-        if (!ec && size < header + bytes)
+        const auto size = in.file_size();
+        if (size < header + bytes)
             fail(path,
                  "truncated data (" + expected + ", found " + std::to_string(size - header) + ")");
-        if (!ec && size > header + bytes)
+        if (size > header + bytes)
             fail(path, "trailing bytes after the data (" + expected + ", found " +
                            std::to_string(size - header - bytes) + " more)");
     }
@@ -261,7 +173,7 @@ IdxArray read_idx(const std::filesystem::path& path) {
             fail(path,
                  "truncated data (" + expected + ", found " + std::to_string(have + got) + ")");
     }
-    const std::size_t extra = in.skip_rest();
+    const std::size_t extra = in.skip_rest(kMaxBytes);
     if (extra > 0)
         fail(path, "trailing bytes after the data (" + expected + ", found " +
                        std::to_string(extra) + (extra >= kMaxBytes ? "+" : "") + " more)");

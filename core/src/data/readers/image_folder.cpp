@@ -32,6 +32,8 @@ namespace {
 using detail::data_fail;
 
 constexpr std::size_t kMaxBytes = std::size_t{1} << 36;  // 64 GiB of pixels in all
+// stb_image takes the encoded length as an int.
+constexpr std::size_t kMaxImageFileBytes = INT_MAX;
 
 const std::array<std::string, 9> kExtensions = {".png", ".jpg", ".jpeg", ".bmp", ".gif",
                                                 ".tga", ".pgm", ".ppm",  ".pnm"};
@@ -76,10 +78,9 @@ struct Info {
 };
 
 Info image_info(const fs::path& path) {
-    std::unique_ptr<std::FILE, int (*)(std::FILE*)> f(std::fopen(path.c_str(), "rb"), &std::fclose);
-    if (!f) data_fail(path, "cannot open (" + std::generic_category().message(errno) + ")");
+    const support::InputFile f = support::open_input_file(path, kMaxImageFileBytes);
     Info info;
-    if (!stbi_info_from_file(f.get(), &info.width, &info.height, &info.comp))
+    if (!stbi_info_from_file(f.stream.get(), &info.width, &info.height, &info.comp))
         data_fail(path, "cannot read the image (stb_image: " + stb_reason() + ")");
     return info;
 }
@@ -123,7 +124,7 @@ void resize_plane(const std::uint8_t* src, std::size_t sh, std::size_t sw, std::
 // Decodes one image into `out` (channels x height x width planes).
 void load_image(const fs::path& path, std::size_t channels, std::size_t height, std::size_t width,
                 std::uint8_t* out) {
-    const std::string bytes = detail::read_whole_file(path, INT_MAX);
+    const std::string bytes = detail::read_whole_file(path, kMaxImageFileBytes);
     int w = 0, h = 0, comp = 0;
     std::unique_ptr<stbi_uc, void (*)(void*)> px(
         stbi_load_from_memory(reinterpret_cast<const stbi_uc*>(bytes.data()),

@@ -21,6 +21,7 @@
 
 #include "plexus/core/data/readers/sources.hpp"
 #include "plexus/error.hpp"
+#include "plexus/support/text.hpp"
 #include "reader_util.hpp"
 
 namespace plexus::core {
@@ -29,6 +30,9 @@ namespace {
 using detail::data_fail;
 
 constexpr std::size_t kMaxHeader = std::size_t{1} << 20;
+// Far above what a dataset's sample shape may have; it only keeps messages short.
+constexpr std::size_t kMaxRank = 32;
+constexpr std::uint64_t kMaxFileBytes = std::uint64_t{1} << 34;  // 16 GiB per .npy file
 constexpr std::size_t kChunk = std::size_t{1} << 20;
 
 std::string shape_str(const std::vector<std::size_t>& shape) {
@@ -65,7 +69,8 @@ public:
                 shape = tuple();
                 seen[2] = true;
             } else {
-                fail("unexpected key '" + key + "' (expected descr, fortran_order, shape)");
+                fail("unexpected key " + support::quote_for_message(key, 40) +
+                     " (expected descr, fortran_order, shape)");
             }
             if (peek() == ',')
                 ++pos_;
@@ -126,6 +131,8 @@ private:
             pos_ += static_cast<std::size_t>(p - first);
             if (pos_ < text_.size() && text_[pos_] == 'L') ++pos_;  // Python 2 long
             dims.push_back(d);
+            if (dims.size() > kMaxRank)
+                fail("more than " + std::to_string(kMaxRank) + " dimensions in the shape");
             if (peek() == ',')
                 ++pos_;
             else if (peek() != ')')
@@ -149,15 +156,9 @@ public:
     std::size_t elements = 0, item_size = 0;
 
     NpyFile(const std::filesystem::path& p, bool is_labels) : path(p) {
-        std::error_code ec;
-        const auto st = std::filesystem::status(path, ec);
-        if (!std::filesystem::exists(st)) data_fail(path, "cannot open (no such file)");
-        if (std::filesystem::is_directory(st))
-            data_fail(path, "cannot open (expected a file, found a directory)");
-        const auto size = std::filesystem::file_size(path, ec);
-        if (ec) data_fail(path, "cannot open (" + ec.message() + ")");
-        file_.reset(std::fopen(path.c_str(), "rb"));
-        if (!file_) data_fail(path, "cannot open (" + std::generic_category().message(errno) + ")");
+        support::InputFile in = support::open_input_file(path, kMaxFileBytes);
+        file_ = std::move(in.stream);
+        const auto size = in.size;
         read_header(static_cast<std::size_t>(size));
         check_dtype(is_labels);
         std::size_t bytes = 0;
@@ -234,7 +235,9 @@ private:
                                   : (k == 'f' && d[2] >= '4') || (k == 'u' && d[2] == '1');
         const char* want =
             is_labels ? "an integer dtype (<i4, <i8, |u1, ...) or <f4/<f8" : "<f4, <f8 or |u1";
-        if (!ok) data_fail(path, "unsupported dtype '" + d + "' (expected " + want + ")");
+        if (!ok)
+            data_fail(path, "unsupported dtype " + support::quote_for_message(d, 40) +
+                                " (expected " + want + ")");
         item_size = static_cast<std::size_t>(d[2] - '0');
         if (item_size > 1 && d[0] != '<')
             data_fail(path, "unsupported byte order in dtype '" + d +
@@ -242,10 +245,7 @@ private:
                                 d.substr(1) + "'))");
     }
 
-    struct Closer {
-        void operator()(std::FILE* f) const { std::fclose(f); }
-    };
-    std::unique_ptr<std::FILE, Closer> file_;
+    std::unique_ptr<std::FILE, support::FileCloser> file_;
     std::size_t offset_ = 0;
 };
 

@@ -17,7 +17,9 @@
 #include <vector>
 
 #include "csv_parser.hpp"
+#include "plexus/core/data/readers/sources.hpp"
 #include "plexus/error.hpp"
+#include "plexus/support/text.hpp"
 #include "reader_util.hpp"
 
 namespace plexus::core {
@@ -63,7 +65,8 @@ void plan(const std::filesystem::path& path, const SeriesOptions& o, Table& t,
         const std::size_t j = detail::resolve_column(path, o.columns.empty() ? "target" : "columns",
                                                      c, t.names, t.names.size(), true);
         if (std::find(t.used.begin(), t.used.end(), j) != t.used.end())
-            throw ConfigError(file + "column '" + t.names[j] + "' is listed twice in " +
+            throw ConfigError(file + "column " + support::quote_for_message(t.names[j]) +
+                              " is listed twice in " +
                               (o.columns.empty() ? "target=" : "columns="));
         feature_of.push_back(slot(j));
     }
@@ -72,7 +75,8 @@ void plan(const std::filesystem::path& path, const SeriesOptions& o, Table& t,
             detail::resolve_column(path, "target", c, t.names, t.names.size(), true);
         const std::size_t s = slot(j);
         if (std::find(target_of.begin(), target_of.end(), s) != target_of.end())
-            throw ConfigError(file + "target column '" + t.names[j] + "' is listed twice");
+            throw ConfigError(file + "target column " + support::quote_for_message(t.names[j]) +
+                              " is listed twice");
         target_of.push_back(s);
     }
     if (!o.time.empty()) {
@@ -109,7 +113,8 @@ void read_table(const std::filesystem::path& path, const SeriesOptions& o, Table
             float v = std::numeric_limits<float>::quiet_NaN();
             if (!is_missing(cell) && !detail::parse_float(cell, v))
                 fail_at(path, line,
-                        "column '" + t.names[t.used[k]] + "' is not a number: '" + cell + "'");
+                        "column " + support::quote_for_message(t.names[t.used[k]]) +
+                            " is not a number: " + support::quote_for_message(cell));
             t.values[k].push_back(v);
         }
         if (t.time_column != std::string::npos) t.time.push_back(cells[t.time_column]);
@@ -123,7 +128,7 @@ void fill_gaps(const std::filesystem::path& path, Table& t, std::vector<std::str
     const std::size_t rows = t.line.size();
     for (std::size_t k = 0; k < t.used.size(); ++k) {
         std::vector<float>& v = t.values[k];
-        const std::string name = "column '" + t.names[t.used[k]] + "'";
+        const std::string name = "column " + support::quote_for_message(t.names[t.used[k]]);
         const auto known = [&](std::size_t r) { return !std::isnan(v[r]); };
         std::size_t first = 0;
         while (first < rows && !known(first)) ++first;
@@ -172,8 +177,9 @@ void check_order(const std::filesystem::path& path, const Table& t) {
     for (std::size_t r = 1; r < keys.size(); ++r)
         if (keys[r] < keys[r - 1])
             fail_at(path, t.line[r],
-                    "column '" + t.names[t.time_column] + "' goes back in time ('" + t.time[r] +
-                        "' after '" + t.time[r - 1] + "'); sort the rows by time");
+                    "column " + support::quote_for_message(t.names[t.time_column]) +
+                        " goes back in time (" + support::quote_for_message(t.time[r]) + " after " +
+                        support::quote_for_message(t.time[r - 1]) + "); sort the rows by time");
 }
 
 }  // namespace
@@ -216,7 +222,13 @@ Dataset load_series(const std::filesystem::path& path, const SeriesOptions& o) {
     ds.sample_shape = {w, f};
     ds.chronological = true;
     ds.target_width = target_of.size();
-    for (std::size_t slot : target_of) ds.target_names.push_back(t.names[t.used[slot]]);
+    for (std::size_t slot : target_of) {
+        ds.target_names.push_back(t.names[t.used[slot]]);
+        if (ds.target_names.back().size() > kMaxNameBytes)
+            data_fail(path, "target column name " +
+                                support::quote_for_message(ds.target_names.back(), 40) +
+                                " is longer than " + std::to_string(kMaxNameBytes) + " bytes");
+    }
     ds.key_name = t.time_column == std::string::npos ? "row" : t.names[t.time_column];
     try {
         ds.f32.resize(values);

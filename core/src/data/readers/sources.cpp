@@ -64,8 +64,8 @@ Spec parse_spec(const std::string& spec, const std::string& at) {
     if (words.empty()) throw ConfigError(at + "empty data source (expected " + kSchemes + ")");
     const std::size_t colon = words[0].find(':');
     if (colon == std::string::npos)
-        throw ConfigError(at + "data source '" + words[0] + "' has no scheme (expected " +
-                          kSchemes + ", e.g. csv:data/iris.csv)");
+        throw ConfigError(at + "data source " + support::quote_for_message(words[0]) +
+                          " has no scheme (expected " + kSchemes + ", e.g. csv:data/iris.csv)");
     Spec out{words[0].substr(0, colon), words[0].substr(colon + 1), {}};
     std::transform(out.scheme.begin(), out.scheme.end(), out.scheme.begin(),
                    [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
@@ -76,9 +76,9 @@ Spec parse_spec(const std::string& spec, const std::string& at) {
         if (out.scheme == s.name) scheme = &s;
     }
     if (!scheme)
-        throw ConfigError(at + "unknown data source scheme '" + out.scheme + ":'" +
-                          support::did_you_mean(out.scheme, names) + " (expected " + kSchemes +
-                          ")");
+        throw ConfigError(
+            at + "unknown data source scheme " + support::quote_for_message(out.scheme + ":") +
+            support::did_you_mean(out.scheme, names) + " (expected " + kSchemes + ")");
     if (out.path.empty())
         throw ConfigError(at + "missing path after '" + out.scheme + ":' (expected " + kSchemes +
                           ")");
@@ -88,14 +88,17 @@ Spec parse_spec(const std::string& spec, const std::string& at) {
     for (std::size_t i = 1; i < words.size(); ++i) {
         const std::size_t eq = words[i].find('=');
         if (eq == std::string::npos || eq == 0 || eq + 1 == words[i].size())
-            throw ConfigError(at + "expected key=value after the data path, found '" + words[i] +
-                              "' (" + valid + "; paths cannot contain blanks)");
+            throw ConfigError(at + "expected key=value after the data path, found " +
+                              support::quote_for_message(words[i]) + " (" + valid +
+                              "; paths cannot contain blanks)");
         std::string key = words[i].substr(0, eq);
         if (std::find(scheme->keys.begin(), scheme->keys.end(), key) == scheme->keys.end())
-            throw ConfigError(at + "unknown option '" + key + "'" +
+            throw ConfigError(at + "unknown option " + support::quote_for_message(key) +
                               support::did_you_mean(key, scheme->keys) + " (" + valid + ")");
         for (const auto& [k, v] : out.options)
-            if (k == key) throw ConfigError(at + "option '" + key + "' is given twice");
+            if (k == key)
+                throw ConfigError(at + "option " + support::quote_for_message(key) +
+                                  " is given twice");
         out.options.emplace_back(std::move(key), words[i].substr(eq + 1));
     }
     return out;
@@ -103,8 +106,8 @@ Spec parse_spec(const std::string& spec, const std::string& at) {
 
 [[noreturn]] void bad_value(const std::string& at, const std::string& key, const std::string& value,
                             const std::string& expected) {
-    throw ConfigError(at + "bad value for " + key + ": '" + value + "' (expected " + expected +
-                      ")");
+    throw ConfigError(at + "bad value for " + key + ": " + support::quote_for_message(value) +
+                      " (expected " + expected + ")");
 }
 
 bool parse_size(std::string_view s, std::size_t& out) {
@@ -187,7 +190,7 @@ SeriesOptions series_options(const Spec& spec, const std::string& at) {
         }
     }
     if (o.targets.empty() || o.window == 0)
-        throw ConfigError(at + "series:" + spec.path + " needs " +
+        throw ConfigError(at + "series:" + support::printable(spec.path) + " needs " +
                           (o.targets.empty() ? "target=NAME (the column to forecast)"
                                              : "window=W (rows per window)") +
                           ", e.g. series:co2.csv target=co2 window=52 horizon=1");
@@ -249,7 +252,7 @@ ImageFolderOptions dir_options(const Spec& spec, const std::string& at, const Da
 // Float targets of another kind, width or name than the training data's cannot be compared.
 void match_targets(const Dataset& data, const Dataset& reference, const std::string& at) {
     const auto kind = [](const Dataset& d) {
-        return d.has_targets() ? "float targets (" + support::join(d.target_names) + ")"
+        return d.has_targets() ? "float targets (" + support::join_for_message(d.target_names) + ")"
                                : std::string("class labels");
     };
     // A reference that knows neither classes nor targets (e.g. a saved model's card without
@@ -327,13 +330,16 @@ void match_classes(Dataset& data, const Dataset& reference, const ClassOrigins& 
         }
     }
     if (missing != classes) {
-        const auto n = static_cast<std::ptrdiff_t>(std::min<std::size_t>(20, ref_classes));
-        std::vector<std::string> shown(ref_names.begin(), ref_names.begin() + n);
-        if (ref_classes > shown.size()) shown.push_back("...");
+        std::vector<std::string> shown(ref_names);
+        if (ref_classes > 20) {  // as before: the first 20, then "..."
+            shown.resize(20);
+            shown.push_back("...");
+        }
         const std::string origin = missing < origins.size() ? origins[missing] : data.source;
-        throw DataError(origin + ": label '" + name(missing) +
-                        "' is not a class of the training data (training classes: " +
-                        support::join(shown) + ")");
+        throw DataError(support::printable(origin, support::kMaxShownPathBytes) + ": label " +
+                        support::quote_for_message(name(missing)) +
+                        " is not a class of the training data (training classes: " +
+                        support::join_for_message(shown, 21) + ")");
     }
     for (std::uint32_t& l : data.labels) l = to[l];
     data.classes = ref_classes;
@@ -360,7 +366,7 @@ Dataset load_dataset(const std::string& spec, const fs::path& base_dir, const st
         for (const auto& [key, value] : s.options)
             (key == "labels" ? o.labels : o.targets) = resolve(value);
         if (o.labels.empty() == o.targets.empty())
-            throw ConfigError(at + "npy:" + s.path +
+            throw ConfigError(at + "npy:" + support::printable(s.path) +
                               (o.labels.empty() ? " needs labels=PATH (a .npy of class ids, one "
                                                   "per sample) or targets=PATH (float targets)"
                                                 : " has both labels= and targets=; keep one "

@@ -14,7 +14,8 @@
 
 namespace plexus::core::svg {
 
-/// Escapes & < > " ' for HTML text and attribute values.
+/// Escapes & < > " ' for HTML text and attribute values; control characters other than line
+/// breaks and tabs (not allowed in XML, so in an inline SVG) become \xNN as in messages.
 std::string escape(std::string_view text);
 
 /// `v` with `digits` significant digits ("0.9123", "1.5e-05"); "nan" for NaN.

@@ -18,6 +18,10 @@ namespace plexus::core {
 /// Largest class id a label file may hold; a bigger id almost always means the wrong column.
 inline constexpr std::size_t kMaxClassId = 65535;
 
+/// Longest class name or float-target name, in bytes, that a reader accepts and a model file
+/// may hold: a longer label is a wrong column or a damaged file, not a class.
+inline constexpr std::size_t kMaxNameBytes = 4096;
+
 /// Largest image side an image folder is loaded at (size=HxW, or the first image's size).
 inline constexpr std::size_t kMaxImageSide = 16384;
 
