@@ -158,3 +158,51 @@ BOOST_AUTO_TEST_CASE(a_symbol_table_claiming_gigabytes_is_refused_unread) {
     const std::string m = judged_quickly(dir.path, 1);
     BOOST_TEST(contains(m, "dynamic symbol table claims 2684354560 bytes, more than the 64 MiB"));
 }
+
+// ld.so follows the dynamic table's addresses before any check of its own: a corrupt one
+// crashed dlopen inside plexus (SIGSEGV; the fuzz test flipped one bit of PT_DYNAMIC's
+// p_vaddr). It is refused from the file instead.
+BOOST_AUTO_TEST_CASE(a_dynamic_table_outside_the_image_is_refused_not_loaded) {
+    plexus::test::TempDir dir("loading");
+    std::string bytes = read_bytes(kFixtures / "good" / "libplexus-layers-fixture_good.so");
+    Elf64_Ehdr eh;
+    std::memcpy(&eh, bytes.data(), sizeof eh);
+    std::size_t patched = 0;
+    for (std::size_t i = 0; i < eh.e_phnum; ++i) {
+        Elf64_Phdr ph;
+        const std::size_t at = eh.e_phoff + i * sizeof ph;
+        BOOST_TEST_REQUIRE(at + sizeof ph <= bytes.size());
+        std::memcpy(&ph, bytes.data() + at, sizeof ph);
+        if (ph.p_type != PT_DYNAMIC) continue;
+        ph.p_vaddr += std::uint64_t{1} << 40;
+        std::memcpy(bytes.data() + at, &ph, sizeof ph);
+        ++patched;
+    }
+    BOOST_TEST_REQUIRE(patched == 1u);
+    write_bytes(dir / "libplexus-layers-fixture_good.so", bytes);
+    BOOST_TEST(contains(only_error(Registry(only({dir.path}))), "its dynamic table is malformed"));
+}
+
+// The component's name pointer sent 1 TiB away through its relocation's addend: the
+// registry (which compares names) or `plexus plugins NAME` (which prints them) read it.
+BOOST_AUTO_TEST_CASE(a_manifest_pointing_outside_the_library_is_refused) {
+    plexus::test::TempDir dir("loading");
+    std::string bytes = read_bytes(kFixtures / "good" / "libplexus-layers-fixture_good.so");
+    const std::size_t name_at = bytes.find(std::string("fixture_gain") + '\0');
+    BOOST_TEST_REQUIRE(name_at != std::string::npos);
+    std::size_t patched = 0;
+    for (std::size_t at = 0; at + sizeof(Elf64_Rela) <= bytes.size(); at += 8) {
+        Elf64_Rela r;
+        std::memcpy(&r, bytes.data() + at, sizeof r);
+        // .rodata is mapped at its file offset in this library's first read-only segment.
+        if (ELF64_R_TYPE(r.r_info) != R_X86_64_RELATIVE || r.r_addend != std::int64_t(name_at))
+            continue;
+        r.r_addend += std::int64_t{1} << 40;
+        std::memcpy(bytes.data() + at, &r, sizeof r);
+        ++patched;
+    }
+    BOOST_TEST_REQUIRE(patched == 1u);
+    write_bytes(dir / "libplexus-layers-fixture_good.so", bytes);
+    BOOST_TEST(contains(only_error(Registry(only({dir.path}))),
+                        "its manifest points outside the library (component #0)"));
+}
