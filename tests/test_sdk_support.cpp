@@ -3,6 +3,7 @@
 // number formats the run files keep).
 #define BOOST_TEST_MODULE sdk_support
 #include <fmt/format.h>
+#include <sys/stat.h>
 
 #include <boost/test/unit_test.hpp>
 #include <cmath>
@@ -121,12 +122,45 @@ BOOST_AUTO_TEST_CASE(write_file_atomic_replaces_the_whole_file_and_leaves_no_tem
     BOOST_TEST(slurp(dir / "a/b/out.txt") == "ok");
 }
 
+// rename() would put a regular file in place of a FIFO, a folder or a link (of /dev/full,
+// too): outputs replace regular files only, and say what is in the way.
+BOOST_AUTO_TEST_CASE(write_file_atomic_replaces_only_regular_files) {
+    const plexus::test::TempDir dir("sdk-files-kinds");
+    BOOST_TEST_REQUIRE(::mkfifo((dir / "fifo").c_str(), 0600) == 0);
+    fs::create_directory(dir / "folder");
+    write_file_atomic(dir / "target", "kept");
+    fs::create_symlink(dir / "target", dir / "link");
+    const auto refused = [&](const char* name, const std::string& kind) {
+        try {
+            write_file_atomic(dir / name, "new");
+        } catch (const plexus::Error& e) {
+            return std::string(e.what()) == (dir / name).string() + ": is " + kind +
+                                                ", and outputs only replace regular files: give "
+                                                "the path of a file";
+        }
+        return false;
+    };
+    BOOST_TEST(refused("fifo", "a FIFO"));
+    BOOST_TEST(refused("folder", "a folder"));
+    BOOST_TEST(refused("link", "a symbolic link"));
+    BOOST_TEST(fs::is_fifo(fs::symlink_status(dir / "fifo")));
+    BOOST_TEST(fs::is_directory(fs::symlink_status(dir / "folder")));
+    BOOST_TEST(fs::is_symlink(fs::symlink_status(dir / "link")));
+    BOOST_TEST(slurp(dir / "target") == "kept");
+    std::size_t entries = 0;
+    for (const auto& e : fs::directory_iterator(dir.path)) entries += e.path().filename().string()[0] == '.' ? 100 : 1;
+    BOOST_TEST(entries == 4u);  // no temporary file left behind
+}
+
 BOOST_AUTO_TEST_CASE(run_paths_fill_placeholders_and_name_the_callback_in_errors) {
     plexus::TrainState s;
     s.run_dir = "runs/r1";
     const std::size_t epoch = 4;
     BOOST_TEST(expand_run_path("cb", "{run_dir}/m-{epoch}.st", s, &epoch) == "runs/r1/m-5.st");
-    BOOST_TEST(expand_run_path("cb", "plain/path", s) == "plain/path");
+    // A relative path starts in the run folder.
+    BOOST_TEST(expand_run_path("cb", "plain/path", s) == "runs/r1/plain/path");
+    BOOST_TEST(expand_run_path("cb", "/abs/../path", s) == "/abs/../path");  // on purpose
+    BOOST_TEST(expand_run_path("cb", "{run_dir}/a/../b", s) == "runs/r1/a/../b");
     const auto fails_with = [&](const std::string& pattern, const std::string& words,
                                 const std::size_t* e) {
         try {
@@ -140,8 +174,15 @@ BOOST_AUTO_TEST_CASE(run_paths_fill_placeholders_and_name_the_callback_in_errors
     BOOST_TEST(fails_with("{epoch}", "unknown placeholder '{epoch}'", nullptr));
     BOOST_TEST(fails_with("{run_dir", "without its '}'", &epoch));
     BOOST_TEST(fails_with("{runs}/x", "unknown placeholder '{runs}'", &epoch));
+    // Out of the run folder only by an absolute path.
+    for (const char* escape : {"{run_dir}/../../x.csv", "{run_dir}/..", "../x", "a/../../x",
+                               "./../x", "{run_dir}/a/../../x"})
+        BOOST_TEST(fails_with(escape, "leads out of the run folder", &epoch), escape);
+    BOOST_TEST(fails_with("x/{run_dir}/y", "may only begin a path", &epoch));
     s.run_dir.clear();
     BOOST_TEST(fails_with("{run_dir}/x", "writes no run folder", nullptr));
+    BOOST_TEST(expand_run_path("cb", "plain/path", s) == "plain/path");  // no run folder
+    BOOST_TEST(fails_with("../x", "leads out of the run folder", nullptr));
 }
 
 BOOST_AUTO_TEST_CASE(monitor_picks_the_direction_and_requires_a_strict_improvement) {

@@ -1,3 +1,5 @@
+#include <csignal>
+#include <filesystem>
 #include <iostream>
 
 #include "commands.hpp"
@@ -13,9 +15,13 @@ namespace plexus::app {
 
 int cmd_train(const std::vector<std::string>& args) {
     po::options_description desc(
-        "usage: plexus train EXP.ini [options]\n\n"
+        "usage: plexus train EXP.ini [options]\n"
+        "       plexus train --resume RUN_DIR [--set train.epochs=N]\n\n"
         "Trains the model described by an experiment file and writes runs/<name>-<time>/\n"
-        "(experiment.ini, history.csv, metrics.json).\n\noptions");
+        "(experiment.ini, history.csv, model.safetensors, metrics.json, report.html and\n"
+        "resume.safetensors, a checkpoint taken after every epoch). Ctrl-C or SIGTERM stops\n"
+        "at the next step and completes the folder; --resume continues a stopped or killed\n"
+        "run from its last checkpoint exactly as if it had never stopped.\n\noptions");
     desc.add_options()("help,h", "show this help")(
         "help-keys", po::value<std::string>()->implicit_value("text"),
         "list every experiment file key (type, default, doc); =markdown for the README's table")(
@@ -23,7 +29,10 @@ int cmd_train(const std::vector<std::string>& args) {
         "override a setting, e.g. --set train.epochs=2 (repeatable)")(
         "device", po::value<std::string>(), "device plugin to train on (sets train.device)")(
         "seed", po::value<std::string>(), "seed for splits, shuffling and initialisation")(
-        "out", po::value<std::string>()->default_value("runs"), "folder for run directories");
+        "out", po::value<std::string>()->default_value("runs"), "folder for run directories")(
+        "resume", po::value<std::string>(),
+        "continue the run in RUN_DIR from its last checkpoint (the experiment may only change "
+        "in train.epochs)");
     add_plugin_options(desc);
     // What `plexus tune` passes to a trial: not for users, so not in --help.
     po::options_description trial;
@@ -40,10 +49,17 @@ int cmd_train(const std::vector<std::string>& args) {
                                        : core::experiment_keys_markdown());
         return 0;
     }
-    if (!vm.count("experiment"))
+    const bool resume = vm.count("resume") > 0;
+    if (resume && vm.count("experiment"))
+        throw po::error("give either EXP.ini or --resume RUN_DIR (a resumed run trains the "
+                        "experiment in RUN_DIR/experiment.ini)");
+    if (resume && vm.count("trial-dir")) throw po::error("--resume does not resume study trials");
+    if (!resume && !vm.count("experiment"))
         throw po::error("missing the experiment file (plexus train EXP.ini)");
 
-    auto experiment = core::Experiment::load(vm["experiment"].as<std::string>());
+    auto experiment = core::Experiment::load(
+        resume ? (std::filesystem::path(vm["resume"].as<std::string>()) / "experiment.ini")
+               : std::filesystem::path(vm["experiment"].as<std::string>()));
     if (vm.count("set"))
         for (const auto& s : vm["set"].as<std::vector<std::string>>()) experiment.apply_override(s);
     if (vm.count("device"))
@@ -58,6 +74,11 @@ int cmd_train(const std::vector<std::string>& args) {
     if (vm.count("trial-dir")) {
         options.run_dir = vm["trial-dir"].as<std::string>();
         options.skip_test = true;
+        options.checkpoints = false;  // a killed trial is re-run by the study, not resumed
+    }
+    if (resume) {
+        options.run_dir = vm["resume"].as<std::string>();
+        options.resume = true;
     }
     if (vm.count("trial-channel") != vm.count("trial-objective"))
         throw po::error("--trial-channel and --trial-objective go together");
@@ -66,7 +87,10 @@ int cmd_train(const std::vector<std::string>& args) {
             vm["trial-channel"].as<int>(), vm["trial-objective"].as<std::string>()));
     core::install_interrupt_handler();
     const auto result = core::run_experiment(experiment, options, std::cout);
-    return result.stop_reason.rfind("interrupted", 0) == 0 ? 130 : 0;
+    // The shell's convention for a process a signal stopped: 128 + the signal.
+    if (result.ended == "interrupted") return 128 + SIGINT;
+    if (result.ended == "terminated") return 128 + SIGTERM;
+    return 0;
 }
 
 }  // namespace plexus::app

@@ -78,8 +78,9 @@ void delete_bytes(std::string& d, Rng& rng, std::size_t header, Notes& notes) {
     notes.push_back("delete " + std::to_string(n) + " bytes at " + std::to_string(at));
 }
 
-// 0, ±1, 2^7, 2^8 - 1, 2^15, 2^16 - 1, 2^31, 2^32 - 1, 2^32, 2^63, 2^64 - 1, and the bit
-// patterns of float and double NaN and infinity.
+// 0, 1, 2^7 - 1, 2^7, 2^8 - 1, 2^15, 2^16 - 1, 2^31 - 1, 2^31, 2^32 - 1, 2^32, 2^63 - 1,
+// 2^63, 2^64 - 1 (-1), and the bit patterns of float NaN and infinity and double NaN; cut to
+// the width written.
 void write_int(std::string& d, Rng& rng, std::size_t header, Notes& notes) {
     static const std::uint64_t kValues[] = {0,
                                             1,

@@ -6,14 +6,17 @@
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 
+#include <csignal>
 #include <ctime>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "plexus/core/data/pipeline.hpp"
 #include "plexus/core/data/run_data.hpp"
 #include "plexus/core/experiment/settings.hpp"
 #include "plexus/core/modelfile/model_card.hpp"
 #include "plexus/core/modelfile/safetensors.hpp"
+#include "plexus/core/training/interrupt.hpp"
 #include "plexus/core/training/trainer.hpp"
 #include "plexus/plexus.hpp"
 #include "plexus/support/files.hpp"
@@ -128,14 +131,19 @@ TrainOptions train_options(const ExperimentSettings& s, std::size_t batch, const
     return options;
 }
 
-/// Trains, writing history.csv after every epoch. A failure before the first epoch ended
-/// (e.g. a callback monitoring a value that is never logged) leaves nothing worth keeping:
-/// the run folder goes; after that the saved epochs stay.
+/// Trains, writing the checkpoint (when `start` is given) and history.csv after every epoch.
+/// A failure before the first epoch ended (e.g. a callback monitoring a value that is never
+/// logged) leaves nothing worth keeping: a new run folder goes; after that the saved epochs
+/// stay.
 History fit_logging_history(Trainer& trainer, const RunData& data, const fs::path& run_dir,
-                            bool keep_folder) {
+                            bool keep_folder, const RunCheckpoint* start) {
     std::size_t epochs_saved = 0;
     try {
         return trainer.fit(data.train, data.validation, [&](const History& h) {
+            // The checkpoint first: resuming rewrites history.csv from it.
+            if (start)
+                write_checkpoint(run_dir / kCheckpointFile,
+                                 {trainer.checkpoint(), start->data_dir, start->experiment});
             support::write_file_atomic(run_dir / "history.csv", h.to_csv());
             epochs_saved = h.rows.size();
         });
@@ -231,6 +239,17 @@ std::string targets_text(const PreparedRun& run) {
     return fmt::format("{} classes", run.data->classes);
 }
 
+/// Ctrl-C or SIGTERM before training began (while the data loaded): nothing was trained, so no
+/// run folder is written.
+RunResult& stopped_before_training(RunResult& result, std::ostream& out) {
+    const bool term = interrupt_signal() == SIGTERM;
+    result.ended = term ? "terminated" : "interrupted";
+    result.stop_reason = std::string(term ? "terminated (SIGTERM)" : "interrupted (Ctrl-C)") +
+                         " before training began; no run folder was written";
+    out << "stopped: " << result.stop_reason << "\n";
+    return result;
+}
+
 }  // namespace
 
 void print_start(std::ostream& out, const PreparedRun& run) {
@@ -249,8 +268,16 @@ void print_start(std::ostream& out, const PreparedRun& run) {
 }
 
 RunResult run_experiment(const Experiment& exp, const RunOptions& options, std::ostream& out) {
+    // 0. --resume: the checkpoint, for the same experiment; data paths start where they did.
+    std::optional<RunCheckpoint> resumed;
+    Experiment effective = exp;
+    if (options.resume) {
+        resumed = resume_checkpoint(options.run_dir, exp);
+        effective.set("experiment.base_dir", resumed->data_dir.string(), "--resume");
+    }
     // 1. Components, data and the fitted pipeline, every check done before any output.
-    const std::unique_ptr<PreparedRun> run = prepare_run(exp, options.registry, options.skip_test);
+    const std::unique_ptr<PreparedRun> run =
+        prepare_run(effective, options.registry, options.skip_test);
     const ExperimentSettings& settings = run->settings;
     Components& c = *run->components;
     c.callbacks.insert(c.callbacks.end(), options.callbacks.begin(), options.callbacks.end());
@@ -260,16 +287,47 @@ RunResult run_experiment(const Experiment& exp, const RunOptions& options, std::
     Trainer trainer(*c.device, c.model, *c.loss, *c.optimizer, c.metrics, c.callbacks, c.pipeline,
                     train_options(settings, run->batch, card));
     build_trainer(trainer, *run);
+    const std::size_t resumed_epochs = resumed ? resumed->train.epochs_done : 0;
+    const History initial = resumed_epochs ? resumed->train.history
+                                           : trainer.empty_history(run->data->validation.size() > 0);
+    if (resumed) {
+        try {
+            trainer.resume_from(std::move(resumed->train));
+        } catch (const Error& e) {
+            throw DataError((options.run_dir / kCheckpointFile).string() + ": " + e.what() +
+                            " (was the data changed since the run started?)");
+        }
+    }
+    RunResult result;
+    if (interrupt_requested()) return stopped_before_training(result, out);
 
     // 3. The run folder, training, and the outputs. Every file is written atomically.
-    RunResult result;
     result.run_dir = options.run_dir.empty() ? make_run_dir(options.out_dir, settings.name)
                                              : exact_run_dir(options.run_dir);
     trainer.set_run_dir(result.run_dir.string());
+    const RunCheckpoint start{{}, fs::absolute(settings.data.base_dir), exp.resolved_text()};
+    if (options.resume) remove_stale_temporaries(result.run_dir);
     support::write_file_atomic(result.run_dir / "experiment.ini", exp.resolved_text());
+    // Right away, so a run killed before its first epoch ended can be resumed too.
+    if (options.checkpoints && !options.resume)
+        write_checkpoint(result.run_dir / kCheckpointFile, start);
+    // A run stopped in its first epoch still has a history that diagnose and report can read.
+    support::write_file_atomic(result.run_dir / "history.csv", initial.to_csv());
     print_start(out, *run);
-    const History history =
-        fit_logging_history(trainer, *run->data, result.run_dir, !options.run_dir.empty());
+    if (resumed_epochs)
+        out << "resuming after epoch " << resumed_epochs << " of " << result.run_dir.string()
+            << "\n";
+    History history;
+    try {
+        history = fit_logging_history(trainer, *run->data, result.run_dir,
+                                      !options.run_dir.empty(),
+                                      options.checkpoints ? &start : nullptr);
+    } catch (...) {
+        finish_failed_run({exp, run->registry, *run->data, run->targets, trainer,
+                           trainer.history()},
+                          result, out);
+        throw;
+    }
     write_run_outputs({exp, run->registry, *run->data, run->targets, trainer, history}, result,
                       out);
     return result;

@@ -22,6 +22,7 @@ nlohmann::json training_json(const FinishedTraining& run, const RunResult& resul
     j["train_samples_per_second"] = result.samples_per_second;
     j["seconds_per_epoch"] = result.seconds_per_epoch;
     j["stop_reason"] = result.stop_reason;
+    j["ended"] = result.ended;
     j["split"] = run.data.split_json;
     if (!run.history.rows.empty()) {
         nlohmann::json last;
@@ -82,15 +83,18 @@ void final_evaluation(const FinishedTraining& run, RunResult& result, nlohmann::
 void write_run_outputs(const FinishedTraining& run, RunResult& result, std::ostream& out) {
     Trainer& trainer = run.trainer;
     result.stop_reason = trainer.stop_reason();
+    result.ended = trainer.ended();
     result.samples_per_second = trainer.samples_per_second();
     result.seconds_per_epoch = trainer.seconds_per_epoch();
-    if (!result.stop_reason.empty()) out << "stopped: " << result.stop_reason << "\n";
+    // A failure's message is the error the command ends with; it is not repeated here.
+    if (!result.stop_reason.empty() && result.ended != "failed")
+        out << "stopped: " << result.stop_reason << "\n";
     if (!trainer.restored_note().empty()) out << trainer.restored_note() << "\n";
-    if (!run.history.rows.empty())
-        trainer.weights().save((result.run_dir / "model.safetensors").string());
+    // Saved whatever stopped training, even in its first epoch: what was learned is kept.
+    trainer.weights().save((result.run_dir / "model.safetensors").string());
 
     nlohmann::json metrics = training_json(run, result);
-    final_evaluation(run, result, metrics, out);
+    if (result.ended != "failed") final_evaluation(run, result, metrics, out);
     DiagnoseOptions diagnose_options;
     diagnose_options.regression = run.targets.source != TargetSource::labels;
     const Diagnosis diagnosis = diagnose(run.history, result.stop_reason, diagnose_options);
@@ -101,17 +105,23 @@ void write_run_outputs(const FinishedTraining& run, RunResult& result, std::ostr
     support::write_file_atomic(
         result.run_dir / "metrics.json",
         metrics.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
-    if (!run.history.rows.empty()) {
-        const RunRecord record{result.run_dir, run.experiment.resolved_text(), run.history,
-                               metrics};
-        write_report(result.run_dir / "report.html",
-                     report_data(record, diagnosis_lines(diagnosis)));
-        out << "\n"
-            << fmt::format("{:.0f} training samples/s, {:.2f} s/epoch\n", result.samples_per_second,
-                           result.seconds_per_epoch)
-            << "report: " << (result.run_dir / "report.html").string() << "\n";
+    const RunRecord record{result.run_dir, run.experiment.resolved_text(), run.history, metrics};
+    write_report(result.run_dir / "report.html", report_data(record, diagnosis_lines(diagnosis)));
+    out << "\n";
+    if (result.samples_per_second > 0)  // none when nothing was trained (or only resumed)
+        out << fmt::format("{:.0f} training samples/s, {:.2f} s/epoch\n",
+                           result.samples_per_second, result.seconds_per_epoch);
+    out << "report: " << (result.run_dir / "report.html").string() << "\n"
+        << "run saved to " << result.run_dir.string() << "\n";
+}
+
+void finish_failed_run(const FinishedTraining& run, RunResult& result, std::ostream& out) {
+    std::error_code ec;
+    if (!std::filesystem::is_directory(result.run_dir, ec)) return;
+    try {
+        write_run_outputs(run, result, out);
+    } catch (...) {  // e.g. the device that failed training fails again
     }
-    out << "run saved to " << result.run_dir.string() << "\n";
 }
 
 }  // namespace plexus::core

@@ -66,6 +66,31 @@ std::filesystem::path make_run_dir(const std::filesystem::path& root, const std:
 /// The device, the data's splits and shapes, the model summary and the warnings.
 void print_start(std::ostream& out, const PreparedRun& run);
 
+/// A run's full-state checkpoint, RUN_DIR/resume.safetensors (checkpoint_file.cpp): the
+/// trainer's state at the end of an epoch (or, before the first, nothing trained), the folder
+/// relative data paths start from, and the experiment it trains (resolved text).
+struct RunCheckpoint {
+    TrainCheckpoint train;
+    std::filesystem::path data_dir;
+    std::string experiment;
+};
+inline constexpr const char* kCheckpointFile = "resume.safetensors";
+
+/// Writes `checkpoint` to `file` atomically.
+void write_checkpoint(const std::filesystem::path& file, const RunCheckpoint& checkpoint);
+/// Reads a checkpoint; throws DataError "FILE: what is wrong (what to do)" for a damaged one.
+RunCheckpoint read_checkpoint(const std::filesystem::path& file);
+
+/// --resume RUN_DIR (resume.cpp): the folder's checkpoint, after checking that `experiment`
+/// (RUN_DIR/experiment.ini with the command's --set) is the one the run started with, but for
+/// train.epochs. Throws ConfigError naming the first key that differs, DataError when the
+/// folder is not a run folder or has no readable checkpoint.
+RunCheckpoint resume_checkpoint(const std::filesystem::path& run_dir, const Experiment& experiment);
+
+/// Removes the temporary files a killed writer may have left in the run folder (".NAME.tmp",
+/// ".NAME.tmpPID"), so a resumed run starts from a clean folder.
+void remove_stale_temporaries(const std::filesystem::path& run_dir);
+
 /// What the steps after training read.
 struct FinishedTraining {
     const Experiment& experiment;
@@ -86,5 +111,10 @@ void regression_outputs(const FinishedTraining& run, const Subset& report_set,
 /// classification report, the validation set when there is no test set), writes
 /// metrics.json and report.html, and prints the summary. Fills result.test.
 void write_run_outputs(const FinishedTraining& run, RunResult& result, std::ostream& out);
+
+/// After fit() threw: completes the run folder as write_run_outputs does (no test
+/// evaluation), when the folder still exists. Never throws: the caller rethrows the failure,
+/// which matters more than a second one.
+void finish_failed_run(const FinishedTraining& run, RunResult& result, std::ostream& out);
 
 }  // namespace plexus::core

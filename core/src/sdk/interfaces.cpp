@@ -20,6 +20,8 @@ std::vector<Parameter*> Layer::parameters() {
 std::vector<NamedTensor> Layer::state() {
     return {};
 }
+void Layer::checkpoint(SavedState&) const {}
+void Layer::resume(const SavedState&) {}
 
 Loss::~Loss() = default;
 void Loss::set_class_counts(const std::vector<std::size_t>&) {}
@@ -63,6 +65,8 @@ void Callback::on_epoch_begin(TrainState&) {}
 void Callback::on_batch_end(TrainState&) {}
 void Callback::on_epoch_end(TrainState&) {}
 void Callback::on_train_end(TrainState&) {}
+void Callback::checkpoint(SavedState&) const {}
+void Callback::resume(const SavedState&) {}
 
 Sampler::~Sampler() = default;
 void Sampler::check(const SearchSpace&) const {}

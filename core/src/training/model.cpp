@@ -100,6 +100,26 @@ std::vector<NamedTensor> Sequential::weights() const {
     return out;
 }
 
+std::vector<SavedState> Sequential::checkpoint_layers() const {
+    std::vector<SavedState> out(layers_.size());
+    for (std::size_t i = 0; i < layers_.size(); ++i) layers_[i].layer->checkpoint(out[i]);
+    return out;
+}
+
+void Sequential::resume_layers(const std::vector<SavedState>& states) {
+    if (states.size() != layers_.size())
+        throw DataError("the checkpoint holds the state of " + std::to_string(states.size()) +
+                        " layers, the model has " + std::to_string(layers_.size()));
+    for (std::size_t i = 0; i < layers_.size(); ++i) {
+        try {
+            layers_[i].layer->resume(states[i]);
+        } catch (const Error& e) {
+            throw DataError("layer " + std::to_string(i) + " (" + layers_[i].name + "): " +
+                            e.what());
+        }
+    }
+}
+
 std::size_t Sequential::parameter_count() const {
     std::size_t n = 0;
     for (const Parameter* p : params_) n += p->value.numel();

@@ -1,9 +1,13 @@
+// The training loop: a seeded shuffle per epoch, mini-batches uploaded once, forward, loss,
+// backward and optimizer step on the device, per-epoch train and validation values, and how
+// training ended.
 #include "plexus/core/training/trainer.hpp"
 
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <chrono>
+#include <csignal>
 #include <cmath>
 #include <cstdio>
 #include <limits>
@@ -26,186 +30,6 @@ double seconds_since(Clock::time_point t0) {
 }
 
 }  // namespace
-
-/// Weights on the host for callbacks and NaN recovery; never used inside a step.
-class Trainer::Weights final : public ModelAccess {
-public:
-    using WriteModel = std::function<void(const std::string&, const std::vector<HostTensor>&)>;
-    Weights(Device& device, Sequential& model, const Pipeline& pipeline,
-            const TargetScaler& scaler, WriteModel write_model)
-        : device_(device),
-          model_(model),
-          pipeline_(pipeline),
-          scaler_(scaler),
-          write_model_(std::move(write_model)) {}
-
-    void snapshot(std::vector<float>& out) override {
-        std::size_t total = 0;
-        for (const auto& w : model_.weights()) total += w.value.numel();
-        out.resize(total);
-        std::size_t at = 0;
-        for (const auto& w : model_.weights()) {
-            device_.download(w.value, std::span<float>(out.data() + at, w.value.numel()));
-            at += w.value.numel();
-        }
-    }
-
-    void restore(const std::vector<float>& in) override {
-        std::size_t at = 0;
-        for (const auto& w : model_.weights()) {
-            if (at + w.value.numel() > in.size())
-                throw Error("restore: the snapshot does not match this model's weights");
-            device_.upload(w.value, std::span<const float>(in.data() + at, w.value.numel()));
-            at += w.value.numel();
-        }
-    }
-
-    void save(const std::string& path) override {
-        if (!write_model_) throw Error("save: this trainer was given no way to write a model file");
-        std::vector<HostTensor> tensors;
-        for (const auto& w : model_.weights()) {
-            HostTensor t{w.name, w.value.shape(), std::vector<float>(w.value.numel())};
-            device_.download(w.value, t.values);
-            tensors.push_back(std::move(t));
-        }
-        // Fitted transforms travel with the weights: predict prepares data as training did.
-        for (auto& t : pipeline_.state()) tensors.push_back(std::move(t));
-        // So does the target transform: predictions are reported in the target's units.
-        if (!scaler_.is_identity())
-            for (auto& t : scaler_.state()) tensors.push_back(std::move(t));
-        write_model_(path, tensors);
-    }
-
-private:
-    Device& device_;
-    Sequential& model_;
-    const Pipeline& pipeline_;
-    const TargetScaler& scaler_;
-    WriteModel write_model_;
-};
-
-Trainer::Trainer(Device& device, Sequential& model, Loss& loss, Optimizer& optimizer,
-                 std::vector<std::shared_ptr<Metric>> metrics,
-                 std::vector<std::shared_ptr<Callback>> callbacks, Pipeline& pipeline,
-                 TrainOptions options)
-    : Trainer(device, model, loss, optimizer, std::move(metrics), std::move(callbacks),
-              std::move(options)) {
-    pipeline_ = &pipeline;
-}
-
-Trainer::Trainer(Device& device, Sequential& model, Loss& loss, Optimizer& optimizer,
-                 std::vector<std::shared_ptr<Metric>> metrics,
-                 std::vector<std::shared_ptr<Callback>> callbacks, TrainOptions options)
-    : device_(device),
-      model_(model),
-      loss_(loss),
-      optimizer_(optimizer),
-      metrics_(std::move(metrics)),
-      callbacks_(std::move(callbacks)),
-      options_(std::move(options)) {}
-
-Trainer::~Trainer() = default;
-
-ModelAccess& Trainer::weights() {
-    return *weights_;
-}
-
-void Trainer::build(std::size_t features, std::size_t classes,
-                    const std::vector<std::size_t>& class_counts) {
-    TrainTargets targets;
-    targets.classes = classes;
-    targets.class_counts = class_counts;
-    build(features, targets);
-}
-
-void Trainer::build(std::size_t features, const TrainTargets& targets) {
-    if (!pipeline_) {
-        own_pipeline_ = std::make_unique<Pipeline>();
-        own_pipeline_->build(Shape{features}, options_.batch_size, 255.0f, options_.seed);
-        pipeline_ = own_pipeline_.get();
-    }
-    if (pipeline_->output_features() != features)
-        throw ShapeError("the data pipeline gives " + std::to_string(pipeline_->output_features()) +
-                         " features per sample, the model was built for " +
-                         std::to_string(features));
-    build(targets);
-}
-
-void Trainer::build(std::size_t classes, const std::vector<std::size_t>& class_counts) {
-    TrainTargets targets;
-    targets.classes = classes;
-    targets.class_counts = class_counts;
-    build(targets);
-}
-
-void Trainer::build(const TrainTargets& targets) {
-    if (!pipeline_)
-        throw Error("Trainer::build: a trainer without a pipeline needs the feature count");
-    targets_ = targets;
-    features_ = pipeline_->output_features();
-    classes_ = targets.source == TargetSource::labels ? targets.classes : 0;
-    const std::size_t b = options_.batch_size;
-    // Layers see samples in their shape ([H, W] images stay images for a convolution).
-    const Shape input = batch_of(b, pipeline_->output_shape());
-    const Shape out = model_.build(input, device_, options_.seed);
-    const std::size_t per_sample = out.rank() ? out.numel() / out[0] : 0;
-    if (targets.source == TargetSource::labels) {
-        const std::size_t c = targets.classes;
-        const bool binary = c == 2 && out.rank() == 2 && out[1] == 1;
-        if (out.rank() != 2 || (out[1] != c && !binary))
-            throw ShapeError("the model's output is " + out.str() + " per batch but the data has " +
-                             std::to_string(c) + " classes: make the last layer produce " +
-                             std::to_string(c) + " values (e.g. dense units=" +
-                             std::to_string(c) + ")");
-        target_cols_ = out[1];
-        if (!targets.class_counts.empty()) loss_.set_class_counts(targets.class_counts);
-    } else {
-        const std::size_t width =
-            targets.source == TargetSource::input ? features_ : targets.width;
-        if (per_sample != width)
-            throw ShapeError("the model's output is " + out.str() + " per batch but the data has " +
-                             std::to_string(width) +
-                             (targets.source == TargetSource::input
-                                  ? " input values per sample (target = input)"
-                                  : " float target(s) per sample") +
-                             ": make the last layer produce " + std::to_string(width) +
-                             " values (e.g. dense units=" + std::to_string(width) + ")");
-        target_cols_ = width;
-        if (targets.source == TargetSource::input) targets_.scaler.identity(width);
-        else if (targets_.scaler.width() != width) targets_.scaler.identity(width);
-    }
-    const TargetKind needed = targets.source == TargetSource::labels ? TargetKind::classes
-                                                                     : TargetKind::values;
-    if (loss_.target_kind() != needed)
-        throw ShapeError(std::string("the loss wants ") + target_kind_name(loss_.target_kind()) +
-                         " but the data has " + target_kind_name(needed));
-    for (auto& m : metrics_)
-        if (!m->accepts(needed))
-            throw ShapeError(std::string("a metric does not work on ") + target_kind_name(needed));
-    loss_.build(out, device_);
-    for (auto& m : metrics_) m->build(out, device_);
-    units_ = TargetUnits();
-    if (targets.source != TargetSource::labels)
-        units_.build(device_, targets_.scaler, b, targets.base);
-    optimizer_.build(model_.parameters(), device_);
-    loader_ = std::make_unique<BatchLoader>(
-        *pipeline_, b,
-        TargetRows{targets_.source, target_cols_,
-                   targets_.source == TargetSource::values ? &targets_.scaler : nullptr},
-        options_.prefetch);
-    x_ = device_.alloc(input);
-    t_ = device_.alloc(Shape{b, target_cols_});
-    regularized_.clear();
-    for (Parameter* p : model_.parameters())
-        if (p->l1 > 0.0f || p->l2 > 0.0f)
-            regularized_.push_back({p, device_.alloc(p->value.shape())});
-    // Two slots per regularised parameter (Σw², Σ|w|), reduced on the device; the step
-    // downloads them once, together.
-    penalty_sums_ = device_.alloc(Shape{std::max<std::size_t>(1, 2 * regularized_.size())});
-    penalty_host_.assign(penalty_sums_.numel(), 0.0f);
-    weights_ = std::make_unique<Weights>(device_, model_, *pipeline_, targets_.scaler,
-                                         options_.write_model);
-}
 
 double Trainer::regularize(bool add_gradients) {
     // Keras convention: penalty = l1·Σ|w| + l2·Σw², gradient l1·sign(w) + 2·l2·w.
@@ -248,15 +72,6 @@ void Trainer::upload(const PreparedBatch& batch) {
                    std::span<const float>(batch.t, batch.rows * target_cols_));
 }
 
-/// The weights of the best epoch so far by `key`, kept by the trainer itself, so a diverging
-/// run (NaN loss) ends with what it had learned, not with garbage.
-struct Trainer::Best {
-    const char* key = "loss";
-    std::vector<float> weights;
-    double value = std::numeric_limits<double>::infinity();
-    std::size_t epoch = 0;  // 1-based; 0: none yet
-};
-
 struct Trainer::EpochSums {
     double loss = 0.0, penalty = 0.0;  // summed over samples
     std::size_t seen = 0;              // 0: the epoch is not reported
@@ -264,39 +79,85 @@ struct Trainer::EpochSums {
 
 History Trainer::fit(const Subset& train, const Subset& validation,
                      const std::function<void(const History&)>& on_epoch) {
-    History history = empty_history(validation.size() > 0);
-    TrainState state;
-    begin_training(train, state);
-    Best best;
-    best.key = validation.size() ? "val_loss" : "loss";
-    Subset order = train;
+    history_ = empty_history(validation.size() > 0);
+    state_ = TrainState{};
+    best_ = Best{};
+    best_.key = validation.size() ? "val_loss" : "loss";
+    best_.value = std::numeric_limits<double>::infinity();
+    order_ = train;
+    stop_reason_.clear();
+    ended_ = "completed";
     double train_seconds = 0.0;
     std::size_t trained_samples = 0, epochs_done = 0;
-    for (std::size_t epoch = 0; epoch < options_.epochs && !state.stop_training; ++epoch) {
-        state.epoch = epoch;
-        state.logs.clear();
-        state.batch_logs.clear();
-        std::mt19937_64 rng(options_.seed * 6364136223846793005ULL + epoch + 1);
-        std::shuffle(order.indices.begin(), order.indices.end(), rng);
-        for (auto& c : callbacks_) c->on_epoch_begin(state);
-        for (auto& m : metrics_) m->reset();
+    try {
+        begin_training(train, state_);
+        const std::size_t first = apply_resume();
+        for (std::size_t epoch = first; epoch < options_.epochs && !state_.stop_training;
+             ++epoch) {
+            state_.epoch = epoch;
+            // A signal during the last epoch's validation or outputs stops here, before any
+            // step of this one.
+            if (interrupt_requested()) {
+                stop_for_signal(false);
+                break;
+            }
+            state_.logs.clear();
+            state_.batch_logs.clear();
+            shuffle_for_epoch(epoch);
+            for (auto& c : callbacks_) c->on_epoch_begin(state_);
+            for (auto& m : metrics_) m->reset();
 
-        const auto t0 = Clock::now();
-        const EpochSums sums = train_epoch(order, state, best);
-        const double seconds = seconds_since(t0);
-        if (sums.seen == 0) break;
-        train_seconds += seconds;
-        trained_samples += sums.seen;
-        ++epochs_done;
-        end_epoch(sums, seconds, validation, state, history, best);
-        if (on_epoch) on_epoch(history);
+            const auto t0 = Clock::now();
+            const EpochSums sums = train_epoch(order_, state_, best_);
+            const double seconds = seconds_since(t0);
+            if (sums.seen == 0) break;
+            train_seconds += seconds;
+            trained_samples += sums.seen;
+            ++epochs_done;
+            end_epoch(sums, seconds, validation, state_, history_, best_);
+            if (on_epoch) on_epoch(history_);
+        }
+    } catch (const std::exception& e) {
+        stop_reason_ = e.what();
+        ended_ = "failed";
+        throw;
     }
-    stop_reason_ = state.stop_reason;
-    keep_best(best, history.rows.size());
-    for (auto& c : callbacks_) c->on_train_end(state);
     samples_per_second_ = train_seconds > 0 ? trained_samples / train_seconds : 0.0;
     seconds_per_epoch_ = epochs_done ? train_seconds / epochs_done : 0.0;
-    return history;
+    finish_training();
+    return history_;
+}
+
+void Trainer::finish_training() {
+    stop_reason_ = state_.stop_reason;
+    // A callback's stop over a value that became NaN (terminate_on_nan) is a divergence too.
+    if (ended_ == "completed" && state_.stop_training)
+        ended_ = stop_reason_.find(" became NaN") != std::string::npos ||
+                         stop_reason_.find(" became infinite") != std::string::npos
+                     ? "diverged"
+                     : "stopped";
+    keep_best(best_, history_.rows.size());
+    for (auto& c : callbacks_) c->on_train_end(state_);
+}
+
+void Trainer::shuffle_for_epoch(std::size_t epoch) {
+    std::mt19937_64 rng(options_.seed * 6364136223846793005ULL + epoch + 1);
+    std::shuffle(order_.indices.begin(), order_.indices.end(), rng);
+}
+
+void Trainer::stop_for_signal(bool during) {
+    const bool term = interrupt_signal() == SIGTERM;
+    state_.stop_training = true;
+    ended_ = term ? "terminated" : "interrupted";
+    const std::string who = term ? "terminated (SIGTERM)" : "interrupted (Ctrl-C)";
+    const std::size_t epoch = state_.epoch + 1;
+    if (during)
+        state_.stop_reason = fmt::format(
+            "{} during epoch {}; the weights include its completed steps", who, epoch);
+    else if (epoch == 1)
+        state_.stop_reason = who + " before the first epoch";
+    else
+        state_.stop_reason = fmt::format("{} after epoch {}", who, epoch - 1);
 }
 
 History Trainer::empty_history(bool validation) const {
@@ -324,7 +185,7 @@ void Trainer::begin_training(const Subset& train, TrainState& state) {
     state.samples = train.size();
     state.batches = (train.size() + b - 1) / b;
     state.learning_rate = optimizer_.learning_rate();
-    state.model = weights_.get();
+    state.model = weights_ ? &weights() : nullptr;
     state.run_dir = options_.run_dir;
     for (auto& c : callbacks_) c->on_train_begin(state);
 }
@@ -351,13 +212,14 @@ Trainer::EpochSums Trainer::train_epoch(const Subset& order, TrainState& state, 
         const double penalty = regularized_.empty() ? 0.0 : regularize(true);
         if (!std::isfinite(loss) || !std::isfinite(penalty)) {
             state.stop_training = true;
+            ended_ = "diverged";
             state.stop_reason = fmt::format(
                 "loss became {} at epoch {} step {} (last finite loss {:.4g}): lower the learning "
                 "rate",
                 std::isnan(loss + penalty) ? "NaN" : "infinite", state.epoch + 1, batch + 1,
                 sums.seen ? (sums.loss + sums.penalty) / sums.seen : 0.0);
             if (!best.weights.empty()) {
-                weights_->restore(best.weights);
+                weights().restore(best.weights);
                 state.stop_reason +=
                     "; restored the weights of epoch " + std::to_string(best.epoch);
             }
@@ -382,10 +244,7 @@ Trainer::EpochSums Trainer::train_epoch(const Subset& order, TrainState& state, 
             break;
         }
         if (interrupt_requested()) {
-            state.stop_training = true;
-            state.stop_reason = "interrupted (Ctrl-C) during epoch " +
-                                std::to_string(state.epoch + 1) +
-                                "; the weights include its completed steps";
+            stop_for_signal(true);
             sums.seen = 0;  // a partial epoch is not reported as if it were complete
             break;
         }
@@ -419,7 +278,7 @@ void Trainer::end_epoch(const EpochSums& sums, double seconds, const Subset& val
     if (monitored < best.value) {
         best.value = monitored;
         best.epoch = state.epoch + 1;
-        weights_->snapshot(best.weights);
+        weights().snapshot(best.weights);
     }
     for (auto& c : callbacks_) c->on_epoch_end(state);
 }
@@ -433,7 +292,7 @@ void Trainer::keep_best(const Best& best, std::size_t epochs_logged) {
     restored_note_.clear();
     if (!best.weights.empty() && best.epoch != epochs_logged &&
         stop_reason_.find("restored the weights") == std::string::npos) {
-        weights_->restore(best.weights);
+        weights().restore(best.weights);
         restored_note_ = fmt::format("kept the weights of epoch {} (best {} {:.4f})", best.epoch,
                                      best.key, best.value);
     }

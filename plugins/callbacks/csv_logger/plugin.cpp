@@ -61,6 +61,20 @@ public:
         plexus::support::write_file_atomic(path_, content_);
     }
 
+    // The rows written so far: a resumed run rewrites the file with them and its own, exactly
+    // as if it had never stopped.
+    void checkpoint(plexus::SavedState& out) const override {
+        out.set_text("columns", plexus::support::join(columns_, ","));
+        out.set_text("content", content_);
+    }
+
+    void resume(const plexus::SavedState& in) override {
+        const std::string& columns = in.text("columns");
+        columns_.clear();
+        if (!columns.empty()) columns_ = plexus::support::split(columns, ',');
+        content_ = in.text("content");
+    }
+
 private:
     // The columns are the first epoch's logs, in order; a later epoch's missing value is an
     // empty cell.

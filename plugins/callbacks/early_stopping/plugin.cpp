@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include <cmath>
+#include <cstdint>
 #include <cstdlib>
 #include <limits>
 #include <optional>
@@ -120,6 +121,31 @@ public:
         }
         best_weights_ = {};
         have_weights_ = false;
+    }
+
+    void checkpoint(plexus::SavedState& out) const override {
+        out.set_count("wait", wait_);
+        out.set_real("best", best_);
+        out.set_count("best_epoch", best_epoch_);
+        out.set_count("stopped", stopped_);
+        out.set_count("epoch_open", epoch_open_);
+        // last_ended_ + 1, so 0 stands for "no epoch ended yet".
+        out.set_count("last_ended", last_ended_ ? *last_ended_ + 1 : 0);
+        out.set_count("have_weights", have_weights_);
+        out.set_floats("best_weights", best_weights_);
+    }
+
+    void resume(const plexus::SavedState& in) override {
+        wait_ = in.count("wait");
+        best_ = in.real("best");
+        best_epoch_ = in.count("best_epoch");
+        stopped_ = in.count("stopped") != 0;
+        epoch_open_ = in.count("epoch_open") != 0;
+        const std::uint64_t last = in.count("last_ended");
+        last_ended_.reset();
+        if (last > 0) last_ended_ = last - 1;
+        have_weights_ = in.count("have_weights") != 0;
+        best_weights_ = in.floats("best_weights");
     }
 
 private:

@@ -182,3 +182,30 @@ BOOST_AUTO_TEST_CASE(a_missing_monitor_is_an_error_naming_the_logged_values) {
             e.what());
     }
 }
+
+// A resumed run (a fresh callback given the saved state after on_train_begin) stops at the same
+// epoch with the same reason and restores the same weights as the run that never stopped.
+BOOST_AUTO_TEST_CASE(saved_state_continues_exactly) {
+    const std::vector<double> values = {0.5, 0.3, 0.4, 0.45, 0.2};
+    Run whole("early_stopping patience=2");
+    BOOST_TEST(whole.stop_epoch("val_loss", values) == 3);
+    whole.cb->on_train_end(whole.state);
+
+    Run first("early_stopping patience=2");
+    BOOST_TEST(first.stop_epoch("val_loss", {values[0], values[1], values[2]}) == -1);
+    plexus::SavedState saved;
+    first.cb->checkpoint(saved);
+    BOOST_TEST(saved.floats("best_weights") == std::vector<float>{1.0f});
+
+    Run second("early_stopping patience=2");
+    second.cb->resume(saved);
+    second.epoch = 3;
+    BOOST_TEST(second.stop_epoch("val_loss", {values[3], values[4]}) == 3);
+    BOOST_TEST(second.state.stop_reason == whole.state.stop_reason);
+    second.cb->on_train_end(second.state);
+    BOOST_TEST((second.model.restored == whole.model.restored));
+    BOOST_TEST(second.model.snapshots == 0u);  // the best weights came from the saved state
+
+    plexus::SavedState missing;
+    BOOST_CHECK_THROW(second.cb->resume(missing), plexus::Error);
+}

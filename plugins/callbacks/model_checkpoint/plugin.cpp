@@ -51,6 +51,9 @@ public:
         s.model->save(path);
     }
 
+    void checkpoint(plexus::SavedState& out) const override { out.set_real("best", best_); }
+    void resume(const plexus::SavedState& in) override { best_ = in.real("best"); }
+
 private:
     std::string path_;
     plexus::support::Monitor monitor_;

@@ -66,6 +66,18 @@ public:
         }
     }
 
+    void checkpoint(plexus::SavedState& out) const override {
+        out.set_real("best", best_);
+        out.set_count("wait", wait_);
+        out.set_count("cooldown_counter", cooldown_counter_);
+    }
+
+    void resume(const plexus::SavedState& in) override {
+        best_ = in.real("best");
+        wait_ = in.count("wait");
+        cooldown_counter_ = in.count("cooldown_counter");
+    }
+
 private:
     plexus::support::Monitor monitor_;
     double factor_;

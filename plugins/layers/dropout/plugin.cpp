@@ -99,6 +99,10 @@ public:
         device.binary(plexus::BinaryOp::mul, dy, mask_view(x), *dx);
     }
 
+    // The counter is the only thing a resumed run needs: the masks are a pure function of it.
+    void checkpoint(plexus::SavedState& out) const override { out.set_count("counter", counter_); }
+    void resume(const plexus::SavedState& in) override { counter_ = in.count("counter"); }
+
 private:
     Tensor mask_view(const Tensor& x) const {
         if (mask_.empty()) throw plexus::ShapeError("dropout: forward called before build()");

@@ -9,6 +9,7 @@
 
 #include "plexus/export.hpp"
 #include "plexus/plugin_kind.hpp"
+#include "plexus/saved_state.hpp"
 
 namespace plexus {
 
@@ -82,6 +83,14 @@ public:
     /// state.logs holds the epoch's values.
     virtual void on_epoch_end(TrainState& state);
     virtual void on_train_end(TrainState& state);
+
+    /// What the callback has gathered so far (counters, best values, best weights), for the
+    /// full-state checkpoint the run takes after every epoch's on_epoch_end. Default: none,
+    /// right for a callback whose behaviour depends only on TrainState (schedules, progress).
+    virtual void checkpoint(SavedState& out) const;
+    /// Called right after on_train_begin when a run resumes: puts back what checkpoint()
+    /// saved. Throws plexus::Error when an entry is missing.
+    virtual void resume(const SavedState& in);
 };
 
 }  // namespace plexus

@@ -8,6 +8,7 @@
 #include "plexus/device.hpp"
 #include "plexus/export.hpp"
 #include "plexus/plugin_kind.hpp"
+#include "plexus/saved_state.hpp"
 #include "plexus/tensor.hpp"
 
 namespace plexus {
@@ -64,6 +65,13 @@ public:
     virtual std::vector<Parameter*> parameters();
     /// Non-trained buffers saved with the model.
     virtual std::vector<NamedTensor> state();
+
+    /// Host values that change while training and are neither parameters nor state() (a
+    /// dropout layer's random-number counter), for full-state checkpoints. Default: none.
+    virtual void checkpoint(SavedState& out) const;
+    /// Puts back what checkpoint() saved, after build(), when a run resumes. Throws
+    /// plexus::Error when an entry is missing.
+    virtual void resume(const SavedState& in);
 };
 
 }  // namespace plexus

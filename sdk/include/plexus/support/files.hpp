@@ -12,8 +12,11 @@ namespace plexus::support {
 
 /// Replaces `path` with `content` atomically. Requires: the parent folder exists (see
 /// create_parent_folder). Ensures: `path` holds either its old content or all of `content`,
-/// and no temporary file is left behind. Throws plexus::Error naming the path when the
-/// folder is not writable, the disk is full or the rename fails.
+/// and no temporary file is left behind (the content is written unnamed, O_TMPFILE, and named
+/// ".NAME.tmpPID" only between its last sync and the rename). Throws plexus::Error naming the path
+/// when something other than a regular file is there (a folder, a device such as /dev/full,
+/// a FIFO, a symbolic link: outputs never replace those), the folder is not writable, the
+/// disk is full or the rename fails.
 PLEXUS_API void write_file_atomic(const std::filesystem::path& path, const std::string& content);
 
 /// Creates the folder that `path` will be written into (and its parents), so a parameter

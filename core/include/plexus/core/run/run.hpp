@@ -28,6 +28,13 @@ struct RunOptions {
     bool skip_test = false;
     /// Called after the experiment's own callbacks (a study trial's reporter).
     std::vector<std::shared_ptr<Callback>> callbacks;
+    /// Continue the run in `run_dir` from its last checkpoint (plexus train --resume). The
+    /// experiment must be the run's own (RUN_DIR/experiment.ini), changed at most in
+    /// train.epochs.
+    bool resume = false;
+    /// Write the full-state checkpoint (resume.safetensors) when training begins and after
+    /// every epoch, so the run can be resumed. Study trials do without.
+    bool checkpoints = true;
 };
 
 struct RunResult {
@@ -36,11 +43,17 @@ struct RunResult {
     double samples_per_second = 0.0;
     double seconds_per_epoch = 0.0;
     std::string stop_reason;
+    /// How training ended (Trainer::ended()): completed, stopped, diverged, interrupted,
+    /// terminated or failed.
+    std::string ended;
 };
 
 /// Validates everything (components, parameters, data, shapes) before it creates the run
 /// directory, so a bad experiment leaves nothing behind. Throws plexus::Error subclasses
-/// with one-line messages.
+/// with one-line messages. Whatever stops training (a callback, Ctrl-C, SIGTERM, a loss that
+/// diverged, an exception once an epoch was saved), the run folder is completed: the model,
+/// metrics.json saying how it ended, report.html. A signal before training began returns
+/// with no folder written (result.run_dir empty).
 RunResult run_experiment(const Experiment& experiment, const RunOptions& options,
                          std::ostream& out);
 

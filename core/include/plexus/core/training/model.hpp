@@ -40,6 +40,11 @@ public:
     /// (running statistics, ...), named "layerI.NAME".
     std::vector<NamedTensor> weights() const;
     std::size_t parameter_count() const;
+    /// Every layer's Layer::checkpoint(), in order, for a full-state checkpoint.
+    std::vector<SavedState> checkpoint_layers() const;
+    /// Hands each layer its saved state back (after build()). Throws DataError when the
+    /// count differs from the layers', Error from a layer missing an entry.
+    void resume_layers(const std::vector<SavedState>& states);
     std::size_t size() const { return layers_.size(); }
     const Shape& output_shape() const { return output_shape_; }
     /// Layer table (index, name, output shape, parameters) for the terminal.

@@ -13,6 +13,7 @@
 #include "plexus/core/data/host_tensor.hpp"
 #include "plexus/core/data/pipeline.hpp"
 #include "plexus/core/data/targets.hpp"
+#include "plexus/core/training/checkpoint.hpp"
 #include "plexus/core/training/history.hpp"
 #include "plexus/core/training/model.hpp"
 #include "plexus/core/training/target_units.hpp"
@@ -83,10 +84,27 @@ public:
                const std::vector<std::size_t>& class_counts = {});
 
     /// Trains on `train`, evaluating on `validation` (may be empty) after every epoch.
-    /// Calls `on_epoch` after each epoch with the history so far (to save it). Stops early
-    /// when a callback asks, on Ctrl-C, or when the loss is not finite (stop_reason says why).
+    /// Calls `on_epoch` after each epoch, once every callback has seen it, with the history so
+    /// far (to save it, and checkpoint()). Stops early when a callback asks, on Ctrl-C or
+    /// SIGTERM, or when the loss is not finite (stop_reason and ended say why). After
+    /// resume_from(), continues from the checkpoint's epoch as if it had never stopped. An
+    /// exception leaves ended() "failed", stop_reason() its message and history() the epochs
+    /// done, and is rethrown.
     History fit(const Subset& train, const Subset& validation,
                 const std::function<void(const History&)>& on_epoch = {});
+
+    /// The state at the end of the last epoch fit() completed, for a full-state checkpoint:
+    /// weights, optimizer state, counters, best epoch, history, layers' and callbacks' saved
+    /// state. Call it from fit()'s on_epoch. Copies from the device; never inside a step.
+    TrainCheckpoint checkpoint();
+    /// Makes the next fit() continue from `checkpoint` (taken by checkpoint() of a trainer
+    /// built for the same experiment and data). Requires build(). Throws DataError naming
+    /// what does not match this model (tensor names or shapes, layer or callback counts).
+    void resume_from(TrainCheckpoint checkpoint);
+    /// The history columns fit() logs (epoch, loss, metrics, val_..., lr, seconds); no rows.
+    History empty_history(bool validation) const;
+    /// The epochs fit() logged so far, also after it threw.
+    const History& history() const { return history_; }
 
     /// Mean loss (plus the weights' penalty) and metrics over a whole subset, in infer mode.
     /// `extra` metrics (e.g. a confusion matrix for the final report) are built, reset and
@@ -100,6 +118,10 @@ public:
                         std::vector<float>& predicted);
 
     const std::string& stop_reason() const { return stop_reason_; }
+    /// How fit() ended: "completed", "stopped" (a callback: early stopping, ...), "diverged"
+    /// (the loss or a logged value became NaN or infinite), "interrupted" (Ctrl-C),
+    /// "terminated" (SIGTERM) or "failed" (an exception).
+    const std::string& ended() const { return ended_; }
     /// Set when fit() ended on weights other than the last epoch's best: which epoch it kept.
     const std::string& restored_note() const { return restored_note_; }
     /// The epoch (1-based) whose weights fit() kept by its own criterion, and that criterion
@@ -116,15 +138,30 @@ public:
 
 private:
     class Weights;
-    struct Best;
+    /// The weights of the best epoch so far by `key`, kept by the trainer itself, so a
+    /// diverging run (NaN loss) ends with what it had learned, not with garbage.
+    struct Best {
+        const char* key = "loss";
+        std::vector<float> weights;
+        double value = 0.0;      // set to +infinity when training begins
+        std::size_t epoch = 0;  // 1-based; 0: none yet
+    };
     struct EpochSums;
-    History empty_history(bool validation) const;
     void begin_training(const Subset& train, TrainState& state);
+    /// The training order of `epoch`: the previous epoch's order shuffled by a generator
+    /// seeded from (seed, epoch), so it is a function of (seed, epoch) alone.
+    void shuffle_for_epoch(std::size_t epoch);
+    /// Applies resume_from()'s checkpoint once the callbacks began; returns the first epoch
+    /// to train.
+    std::size_t apply_resume();
+    /// Sets the stop reason of Ctrl-C or SIGTERM; `during`: in the middle of state_.epoch.
+    void stop_for_signal(bool during);
     /// One pass over `order` in train mode; seen = 0 when the epoch is not to be reported.
     EpochSums train_epoch(const Subset& order, TrainState& state, Best& best);
     void end_epoch(const EpochSums& sums, double seconds, const Subset& validation,
                    TrainState& state, History& history, Best& best);
     void keep_best(const Best& best, std::size_t epochs_logged);
+    void finish_training();
     void upload(const PreparedBatch& batch);
     /// Updates `metrics` with y and t, in the target's units.
     void update_metrics(const std::vector<std::shared_ptr<Metric>>& metrics, const Tensor& y,
@@ -156,8 +193,14 @@ private:
     Pipeline* pipeline_ = nullptr;
     std::unique_ptr<BatchLoader> loader_;
     Tensor x_, t_;
-    std::string stop_reason_, restored_note_, best_key_;
+    std::string stop_reason_, restored_note_, best_key_, ended_;
     std::size_t best_epoch_ = 0;
+    // What fit() works on, members so that checkpoint() can read them between epochs.
+    TrainState state_;
+    Best best_;
+    Subset order_;
+    History history_;
+    std::unique_ptr<TrainCheckpoint> resume_;
     double samples_per_second_ = 0.0, seconds_per_epoch_ = 0.0;
 };
 
