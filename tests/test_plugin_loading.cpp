@@ -71,6 +71,30 @@ std::string judged_quickly(const fs::path& folder, std::size_t expected_errors) 
     return expected_errors ? r.errors()[0].message : std::string();
 }
 
+/// Applies `edit` to each header of type H in the table of `count` at `offset` of the ELF
+/// image `bytes`; `edit` returns whether it changed that header. Returns how many it changed.
+template <class H, class Edit>
+std::size_t edit_headers(std::string& bytes, std::uint64_t offset, std::size_t count, Edit edit) {
+    std::size_t changed = 0;
+    for (std::size_t i = 0; i < count; ++i) {
+        H h;
+        const std::size_t at = offset + i * sizeof h;
+        BOOST_TEST_REQUIRE(at + sizeof h <= bytes.size());
+        std::memcpy(&h, bytes.data() + at, sizeof h);
+        if (!edit(h)) continue;
+        std::memcpy(bytes.data() + at, &h, sizeof h);
+        ++changed;
+    }
+    return changed;
+}
+
+Elf64_Ehdr elf_header(const std::string& bytes) {
+    Elf64_Ehdr eh;
+    BOOST_TEST_REQUIRE(bytes.size() > sizeof eh);
+    std::memcpy(&eh, bytes.data(), sizeof eh);
+    return eh;
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(the_marker_shows_when_a_plugin_runs) {
@@ -138,23 +162,58 @@ BOOST_AUTO_TEST_CASE(a_symbol_table_claiming_gigabytes_is_refused_unread) {
     plexus::test::TempDir dir("loading");
     const fs::path copy = dir / "libplexus-layers-fixture_good.so";
     std::string bytes = read_bytes(kFixtures / "good" / "libplexus-layers-fixture_good.so");
-    Elf64_Ehdr eh;
-    BOOST_TEST_REQUIRE(bytes.size() > sizeof eh);
-    std::memcpy(&eh, bytes.data(), sizeof eh);
-    std::size_t patched = 0;
-    for (std::size_t i = 0; i < eh.e_shnum; ++i) {
-        Elf64_Shdr sh;
-        const std::size_t at = eh.e_shoff + i * sizeof sh;
-        BOOST_TEST_REQUIRE(at + sizeof sh <= bytes.size());
-        std::memcpy(&sh, bytes.data() + at, sizeof sh);
-        if (sh.sh_type != SHT_DYNSYM) continue;
-        sh.sh_size = std::uint64_t{5} << 29;  // 2.5 GB of symbols, inside the grown file
-        std::memcpy(bytes.data() + at, &sh, sizeof sh);
-        ++patched;
-    }
+    const Elf64_Ehdr eh = elf_header(bytes);
+    const std::size_t patched =
+        edit_headers<Elf64_Shdr>(bytes, eh.e_shoff, eh.e_shnum, [](Elf64_Shdr& sh) {
+            if (sh.sh_type != SHT_DYNSYM) return false;
+            sh.sh_size = std::uint64_t{5} << 29;  // 2.5 GB of symbols, inside the grown file
+            return true;
+        });
     BOOST_TEST_REQUIRE(patched == 1u);
     write_bytes(copy, bytes);
     fs::resize_file(copy, kHuge);
     const std::string m = judged_quickly(dir.path, 1);
     BOOST_TEST(contains(m, "dynamic symbol table claims 2684354560 bytes, more than the 64 MiB"));
+}
+
+// ld.so follows the dynamic table's addresses before any check of its own: a corrupt one
+// crashed dlopen inside plexus (SIGSEGV; the fuzz test flipped one bit of PT_DYNAMIC's
+// p_vaddr). It is refused from the file instead.
+BOOST_AUTO_TEST_CASE(a_dynamic_table_outside_the_image_is_refused_not_loaded) {
+    plexus::test::TempDir dir("loading");
+    std::string bytes = read_bytes(kFixtures / "good" / "libplexus-layers-fixture_good.so");
+    const Elf64_Ehdr eh = elf_header(bytes);
+    const std::size_t patched =
+        edit_headers<Elf64_Phdr>(bytes, eh.e_phoff, eh.e_phnum, [](Elf64_Phdr& ph) {
+            if (ph.p_type != PT_DYNAMIC) return false;
+            ph.p_vaddr += std::uint64_t{1} << 40;
+            return true;
+        });
+    BOOST_TEST_REQUIRE(patched == 1u);
+    write_bytes(dir / "libplexus-layers-fixture_good.so", bytes);
+    BOOST_TEST(contains(only_error(Registry(only({dir.path}))), "its dynamic table is malformed"));
+}
+
+// The component's name pointer sent 1 TiB away through its relocation's addend: the
+// registry (which compares names) or `plexus plugins NAME` (which prints them) read it.
+BOOST_AUTO_TEST_CASE(a_manifest_pointing_outside_the_library_is_refused) {
+    plexus::test::TempDir dir("loading");
+    std::string bytes = read_bytes(kFixtures / "good" / "libplexus-layers-fixture_good.so");
+    const std::size_t name_at = bytes.find(std::string("fixture_gain") + '\0');
+    BOOST_TEST_REQUIRE(name_at != std::string::npos);
+    std::size_t patched = 0;
+    for (std::size_t at = 0; at + sizeof(Elf64_Rela) <= bytes.size(); at += 8) {
+        Elf64_Rela r;
+        std::memcpy(&r, bytes.data() + at, sizeof r);
+        // .rodata is mapped at its file offset in this library's first read-only segment.
+        if (ELF64_R_TYPE(r.r_info) != R_X86_64_RELATIVE || r.r_addend != std::int64_t(name_at))
+            continue;
+        r.r_addend += std::int64_t{1} << 40;
+        std::memcpy(bytes.data() + at, &r, sizeof r);
+        ++patched;
+    }
+    BOOST_TEST_REQUIRE(patched == 1u);
+    write_bytes(dir / "libplexus-layers-fixture_good.so", bytes);
+    BOOST_TEST(contains(only_error(Registry(only({dir.path}))),
+                        "its manifest points outside the library (component #0)"));
 }

@@ -13,6 +13,7 @@
 #include <set>
 
 #include "plexus/core/registry/elf_check.hpp"
+#include "plexus/core/registry/manifest_check.hpp"
 #include "plexus/core/registry/plugin_trust.hpp"
 #include "plexus/core/registry/search_path.hpp"
 #include "plexus/plexus.hpp"
@@ -222,6 +223,7 @@ void Registry::load_file(const fs::path& file) {
     } catch (const std::exception& e) {
         return fail(std::string("entry point unusable: ") + e.what());
     }
+    if (std::string why = manifest_pointer_problem(*manifest); !why.empty()) return fail(why);
     // The file may have changed since it was read; the loaded manifest must agree too.
     ManifestHead loaded{manifest->abi_version, manifest->struct_size, std::nullopt};
     if (manifest->build_tag) loaded.build_tag = std::string(manifest->build_tag);
