@@ -44,9 +44,9 @@ struct Folder {
         fs::copy_file(kFixtures / "good" / kGoodName, plugins / kGoodName);
     }
     plexus::test::CommandResult list(const std::string& env = {}) const {
-        return run_plexus("plugins --plugin-path '" + plugins.string() + "'",
-                          "PLEXUS_DEBUG_PLUGINS=1 XDG_CACHE_HOME='" + cache_home.string() +
-                              "' " + env);
+        return run_plexus(
+            "plugins --plugin-path '" + plugins.string() + "'",
+            "PLEXUS_DEBUG_PLUGINS=1 XDG_CACHE_HOME='" + cache_home.string() + "' " + env);
     }
     std::string refusal() const {
         return crash.string() +
@@ -74,6 +74,24 @@ BOOST_AUTO_TEST_CASE(a_plugin_that_crashes_while_loading_is_refused_and_the_rest
     const auto r = f.list();
     check_refused_and_listed(f, r);
     BOOST_TEST(contains(r.err, kStarted));
+}
+
+BOOST_AUTO_TEST_CASE(a_plugin_that_exits_or_answers_for_the_scanner_is_refused) {
+    Folder f;
+    const auto exits = f.list("PLEXUS_TEST_FAULT=exit");
+    BOOST_TEST(contains(exits.err, f.crash.string() +
+                                       ": ended the loading process (exit status 3): the file "
+                                       "is damaged; rebuild or reinstall it\n"),
+               exits.err);
+    BOOST_TEST(contains(exits.out, "fixture_gain"));
+    // Nonsense on the answer pipe is not taken for an answer.
+    const auto forged = f.list("PLEXUS_TEST_FAULT=channel");
+    BOOST_TEST(contains(forged.err, f.crash.string() +
+                                        ": wrote into the plugin scanner's channel while "
+                                        "loading: the file is damaged; rebuild or reinstall it"),
+               forged.err);
+    BOOST_TEST(contains(forged.out, "fixture_gain"));
+    BOOST_TEST(!contains(plexus::test::read_text(f.cache_file), kCrashName));
 }
 
 BOOST_AUTO_TEST_CASE(the_registry_in_any_program_finds_the_scanner) {
@@ -119,7 +137,8 @@ BOOST_AUTO_TEST_CASE(a_cache_file_with_garbage_is_ignored) {
         << "ok " << st.st_dev << " " << st.st_ino;
     check_refused_and_listed(f, f.list());
     // Any other header (another ABI or build, or none) discards the whole file.
-    std::ofstream(f.cache_file, std::ios::binary | std::ios::trunc) << "\x7f" "ELF\n";
+    std::ofstream(f.cache_file, std::ios::binary | std::ios::trunc)
+        << std::string("\x7f") + "ELF\n";
     check_refused_and_listed(f, f.list());
 }
 

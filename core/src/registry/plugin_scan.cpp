@@ -138,8 +138,8 @@ std::size_t collect(Helper& h, std::size_t count, std::vector<bool>& loaded, boo
 std::string refusal(int status, bool timed_out, bool garbled) {
     const std::string fix = ": the file is damaged; rebuild or reinstall it";
     if (timed_out)
-        return "hung while loading (no answer in " + std::to_string(kSecondsPerCandidate) +
-               " s)" + fix;
+        return "hung while loading (no answer in " + std::to_string(kSecondsPerCandidate) + " s)" +
+               fix;
     if (garbled) return "wrote into the plugin scanner's channel while loading" + fix;
     if (WIFSIGNALED(status))
         return "crashed while loading (" + signal_words(WTERMSIG(status)) + ")" + fix;
@@ -152,8 +152,8 @@ std::string refusal(int status, bool timed_out, bool garbled) {
 std::vector<std::string> vet_plugins(const std::vector<ScanCandidate>& candidates, bool debug) {
     std::vector<std::string> verdicts(candidates.size());
     const fs::path cache = plugin_scan_cache_file();
-    const std::vector<std::string> cached = cache.empty() ? std::vector<std::string>()
-                                                          : read_plugin_scan_cache(cache);
+    const std::vector<std::string> cached =
+        cache.empty() ? std::vector<std::string>() : read_plugin_scan_cache(cache);
     const std::set<std::string> known(cached.begin(), cached.end());
     std::vector<std::size_t> todo;
     for (std::size_t i = 0; i < candidates.size(); ++i)
@@ -174,8 +174,7 @@ std::vector<std::string> vet_plugins(const std::vector<ScanCandidate>& candidate
         if (h.pid < 0) {
             for (std::size_t i = next; i < todo.size(); ++i)
                 verdicts[todo[i]] = "cannot be checked: the plugin scanner " + scanner.string() +
-                                    " cannot be started (" + h.error +
-                                    "); reinstall Plexus";
+                                    " cannot be started (" + h.error + "); reinstall Plexus";
             break;
         }
         std::vector<bool> loaded(files.size(), false);
