@@ -1,8 +1,7 @@
 // A plugin file that passes every check made from the file but kills whatever loads it (here
 // a static constructor raising SIGSEGV, as a damaged relocation would fault in ld.so) is
-// loaded first by plexus-plugin-scanner: the host refuses it with one line and lists the
-// rest. Good verdicts are cached, so a warm start spawns no scanner; a damaged cache is
-// ignored.
+// loaded first in a fork of the host: the host refuses it with one line and lists the rest.
+// Good verdicts are cached, so a warm start forks nothing; a damaged cache is ignored.
 #define BOOST_TEST_MODULE plugin_scan
 #include <sys/stat.h>
 
@@ -94,8 +93,8 @@ BOOST_AUTO_TEST_CASE(a_plugin_that_exits_or_answers_for_the_scanner_is_refused) 
     BOOST_TEST(!contains(plexus::test::read_text(f.cache_file), kCrashName));
 }
 
-BOOST_AUTO_TEST_CASE(the_registry_in_any_program_finds_the_scanner) {
-    // This test binary is not `plexus`: the scanner is found from the core library.
+BOOST_AUTO_TEST_CASE(the_registry_in_any_program_scans_first) {
+    // This test binary is not `plexus`: the scan forks whatever program holds the registry.
     Folder f;
     ::setenv("XDG_CACHE_HOME", f.cache_home.c_str(), 1);
     Registry r(only({f.plugins}));
@@ -105,7 +104,7 @@ BOOST_AUTO_TEST_CASE(the_registry_in_any_program_finds_the_scanner) {
     BOOST_TEST(r.find(plexus::Kind::layer, "fixture_gain") != nullptr);
 }
 
-BOOST_AUTO_TEST_CASE(a_warm_start_uses_the_cache_and_spawns_no_scanner) {
+BOOST_AUTO_TEST_CASE(a_warm_start_uses_the_cache_and_forks_no_scanner) {
     Folder f;
     check_refused_and_listed(f, f.list());
     // Only the good plugin's verdict is cached: the crashing one is scanned every time.

@@ -50,17 +50,13 @@ inline bool independent_of_cwd(const std::string& entry) {
            entry.rfind("${ORIGIN}", 0) == 0;
 }
 
-/// Copies libplexus_core.so and its version links from `from` to `to`, and the plugin scanner
-/// the core runs from plexus/ beside it: a copy of plexus finds its core only in ../lib
-/// beside it ($ORIGIN/../lib), and the core refuses every plugin without its scanner.
+/// Copies libplexus_core.so and its version links from `from` to `to`: a copy of plexus finds
+/// its core only in ../lib beside it ($ORIGIN/../lib).
 inline void copy_core_library(const std::filesystem::path& from, const std::filesystem::path& to) {
     for (const auto& entry : std::filesystem::directory_iterator(from))
         if (entry.path().filename().string().rfind("libplexus_core.so", 0) == 0)
             std::filesystem::copy(entry.path(), to / entry.path().filename(),
                                   std::filesystem::copy_options::copy_symlinks);
-    const auto scanner = std::filesystem::path("plexus") / "plexus-plugin-scanner";
-    std::filesystem::create_directories(to / "plexus");
-    std::filesystem::copy_file(from / scanner, to / scanner);
 }
 
 }  // namespace plexus::test

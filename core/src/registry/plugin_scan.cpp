@@ -1,91 +1,115 @@
-// Runs plexus-plugin-scanner over the plugin candidates that have no cached verdict (see
-// plugin_scan.hpp and apps/plexus-plugin-scanner/main.cpp for the protocol).
+// The plugin scanner: a fork of this very process loads the candidates first (see
+// plugin_scan.hpp). A fork, not a helper program: dlopen's path through a damaged file depends
+// on which symbols resolve, and only a copy of the host has the host's libraries, executable
+// and earlier plugins in scope (a separate scanner program failed cleanly on fuzz case
+// seed17-case25 where plexus itself then crashed).
 #include "plexus/core/registry/plugin_scan.hpp"
 
 #include <dlfcn.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
 #include <csignal>
+#include <cstdio>
 #include <cstring>
 #include <iostream>
 #include <set>
 
-extern char** environ;
+#include "plexus/plugin.hpp"
 
 namespace fs = std::filesystem;
 
 namespace plexus::core {
 namespace {
 
-constexpr int kChannelFd = 3;
+constexpr int kChannelFd = 3;  // where the child writes its answers
 constexpr int kSecondsPerCandidate = 10;
 constexpr std::size_t kMaxAnswer = 64;  // "<index> fail" never comes near
-
-/// The scanner lies beside the plugins folder, under the folder of the core library that is
-/// running this code (the build tree and an installed tree alike; any program using the core).
-fs::path scanner_path() {
-    Dl_info info{};
-    if (!dladdr(reinterpret_cast<void*>(&scanner_path), &info) || !info.dli_fname) return {};
-    std::error_code ec;
-    const fs::path core = fs::canonical(info.dli_fname, ec);
-    return ec ? fs::path() : core.parent_path() / "plexus" / "plexus-plugin-scanner";
-}
 
 std::string signal_words(int sig) {
     const char* abbrev = sigabbrev_np(sig);
     return "signal " + std::to_string(sig) + (abbrev ? std::string(", SIG") + abbrev : "");
 }
 
-/// One helper process and the read end of its answer channel.
+/// Reads a manifest string to its end, so a wild pointer faults in the child, not later.
+std::size_t touch(const char* text) {
+    return text ? std::strlen(text) : 0;
+}
+
+/// Reads every string of the manifest the way `plexus plugins` will.
+std::size_t touch_manifest(const Manifest& m) {
+    std::size_t total = touch(m.build_tag);
+    for (std::size_t i = 0; m.components && i < m.component_count; ++i) {
+        const ComponentInfo& c = m.components[i];
+        total += touch(c.name) + touch(c.version) + touch(c.summary);
+        for (std::size_t p = 0; c.params && p < c.param_count; ++p)
+            total += touch(c.params[p].name) + touch(c.params[p].default_value) +
+                     touch(c.params[p].choices) + touch(c.params[p].doc);
+    }
+    return total;
+}
+
+/// The child: loads `files` in order and answers "<index> ok|fail" on kChannelFd after each.
+/// Never returns; never flushes or destroys anything of the parent's (it ends in _exit).
+[[noreturn]] void scan_in_child(const std::vector<const char*>& files, int channel) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);  // orphaned, it stops rather than load for nobody
+    // The host's handlers (a crash report, a run folder's stop) are not the child's business.
+    struct sigaction dfl {};
+    dfl.sa_handler = SIG_DFL;
+    for (int sig = 1; sig < NSIG; ++sig) sigaction(sig, &dfl, nullptr);  // fails harmlessly
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    // No stdin; a plugin constructor's chatter and the loader's messages reach nobody.
+    const int null = ::open("/dev/null", O_RDWR);
+    if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0) _exit(127);
+    if (channel != kChannelFd && (dup2(channel, kChannelFd) < 0 || ::close(channel) != 0))
+        _exit(127);
+    volatile std::size_t sink = 0;  // keeps the manifest reads
+    for (std::size_t i = 0; i < files.size(); ++i) {
+        alarm(kSecondsPerCandidate + 5);  // a backstop; the parent kills it at 10 s
+        void* handle = dlopen(files[i], RTLD_NOW | RTLD_LOCAL);
+        if (handle)
+            if (const auto* m =
+                    static_cast<const Manifest*>(dlsym(handle, PLEXUS_MANIFEST_DATA_SYMBOL)))
+                sink = sink + touch_manifest(*m);
+        char line[32];
+        const int n = std::snprintf(line, sizeof line, "%zu %s\n", i, handle ? "ok" : "fail");
+        if (::write(kChannelFd, line, static_cast<std::size_t>(n)) != n) _exit(2);
+    }
+    _exit(0);
+}
+
+/// One child process and the read end of its answer channel.
 struct Helper {
     pid_t pid = -1;
     int channel = -1;
     std::string error;  // why it could not be started
 };
 
-Helper start(const fs::path& scanner, const std::vector<const ScanCandidate*>& files) {
+Helper start(const std::vector<const ScanCandidate*>& files) {
     Helper h;
+    std::vector<const char*> paths;  // prepared before fork: the child only reads them
+    for (const auto* f : files) paths.push_back(f->path.c_str());
     int fds[2];
     if (::pipe2(fds, O_CLOEXEC) != 0) {
         h.error = std::strerror(errno);
         return h;
     }
-    std::vector<std::string> args{scanner.string()};
-    for (const auto* f : files) args.push_back(f->path.string());
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    // No stdin; its stdout and stderr (a plugin constructor's chatter, the loader's
-    // messages) never reach the user's terminal.
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
-    posix_spawn_file_actions_adddup2(&actions, 1, 2);
-    posix_spawn_file_actions_adddup2(&actions, fds[1], kChannelFd);
-    posix_spawn_file_actions_addclosefrom_np(&actions, kChannelFd + 1);
-    posix_spawnattr_t attr;
-    posix_spawnattr_init(&attr);
-    sigset_t none, all;
-    sigemptyset(&none);
-    sigfillset(&all);
-    posix_spawnattr_setsigmask(&attr, &none);
-    posix_spawnattr_setsigdefault(&attr, &all);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-    const int rc = posix_spawn(&h.pid, argv[0], &actions, &attr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    posix_spawnattr_destroy(&attr);
-    ::close(fds[1]);
-    if (rc != 0) {
+    h.pid = ::fork();
+    if (h.pid == 0) {
         ::close(fds[0]);
-        h.pid = -1;
-        h.error = std::strerror(rc);
+        scan_in_child(paths, fds[1]);
+    }
+    ::close(fds[1]);
+    if (h.pid < 0) {
+        h.error = std::strerror(errno);
+        ::close(fds[0]);
         return h;
     }
     h.channel = fds[0];
@@ -160,21 +184,20 @@ std::vector<std::string> vet_plugins(const std::vector<ScanCandidate>& candidate
         if (!known.count(plugin_scan_key(candidates[i]))) todo.push_back(i);
     if (todo.empty()) return verdicts;
 
-    const fs::path scanner = scanner_path();
     std::vector<ScanCandidate> good;
     std::size_t next = 0;
     while (next < todo.size()) {
         std::vector<const ScanCandidate*> files;
         for (std::size_t i = next; i < todo.size(); ++i) files.push_back(&candidates[todo[i]]);
         if (debug)
-            std::cerr << "plexus: plugin scanner " << scanner.string() << " started for "
+            std::cerr << "plexus: plugin scanner (a fork of this process) started for "
                       << files.size() << " candidate(s)\n";
-        Helper h = scanner.empty() ? Helper{-1, -1, "the core library's folder is unknown"}
-                                   : start(scanner, files);
+        Helper h = start(files);
         if (h.pid < 0) {
             for (std::size_t i = next; i < todo.size(); ++i)
-                verdicts[todo[i]] = "cannot be checked: the plugin scanner " + scanner.string() +
-                                    " cannot be started (" + h.error + "); reinstall Plexus";
+                verdicts[todo[i]] =
+                    "cannot be checked: no process to load it in first can be started (" + h.error +
+                    "); try again";
             break;
         }
         std::vector<bool> loaded(files.size(), false);
@@ -190,9 +213,6 @@ std::vector<std::string> vet_plugins(const std::vector<ScanCandidate>& candidate
         if (answered == files.size()) break;
         // A helper we killed ourselves reports SIGKILL; say why we killed it instead.
         verdicts[todo[next + answered]] = refusal(status, timed_out, garbled);
-        if (debug)
-            std::cerr << "plexus: plugin candidate " << files[answered]->path.string() << ": "
-                      << verdicts[todo[next + answered]] << "\n";
         next += answered + 1;
     }
     if (!good.empty() && !cache.empty()) write_plugin_scan_cache(cache, cached, good);

@@ -1,6 +1,6 @@
-// Loading plugin candidates in a helper process first (the GStreamer plugin-scanner idea): a
+// Loading plugin candidates in a child process first (the GStreamer plugin-scanner idea): a
 // file damaged so that dlopen itself faults (a wild relocation, a crashing constructor) kills
-// the helper, and the host refuses that file with one line instead of dying.
+// the child, and the host refuses that file with one line instead of dying.
 #pragma once
 
 #include <sys/stat.h>
@@ -25,16 +25,18 @@ struct ScanCandidate {
 std::filesystem::path plugin_scan_cache_file();
 
 /// Judges whether loading each candidate in this process is safe to try.
-/// Requires: nothing of the files. Candidates with a cached good verdict for the same
-/// (path, device, inode, size, mtime, ctime) are not loaded again; the others are loaded
-/// one by one by `plexus-plugin-scanner` (in <core library folder>/plexus/), a new one
-/// after each that dies; a candidate taking over 10 s is killed.
-/// Ensures: one string per candidate, in order: empty when the helper loaded it without dying
+/// Requires: nothing of the files; no other thread of the process is loading libraries or
+/// holding the allocator's locks (the registry is built before a program starts its own).
+/// Candidates with a cached good verdict for the same (path, device, inode, size, mtime,
+/// ctime) are not loaded again; the others are loaded one by one in a fork() of this process
+/// (the same libraries in scope as here), a new fork after each that dies; a candidate taking
+/// over 10 s is killed.
+/// Ensures: one string per candidate, in order: empty when the fork loaded it without dying
 /// (dlopen may still have refused it cleanly; the caller's own load reports that), else a
 /// phrase following the file name ("crashed while loading (signal 11, SIGSEGV): ...").
 /// New good verdicts are added to the cache atomically; a cache that cannot be read, parsed
-/// or written is ignored. When the helper cannot be started, every uncached candidate is
-/// refused, naming the helper's path. `debug` traces to stderr.
+/// or written is ignored. When no process can be forked, every uncached candidate is
+/// refused. `debug` traces to stderr.
 std::vector<std::string> vet_plugins(const std::vector<ScanCandidate>& candidates, bool debug);
 
 /// The cache, exposed for its tests. `read` returns the good keys held in `file` (bounded:
