@@ -59,7 +59,10 @@ std::string read_bounded(const fs::path& file) {
     std::string text;
     struct stat st {};
     if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
-        text.resize(kMaxCacheBytes);
+        // Sized by the file (zeroing a full 1 MiB would cost a warm start milliseconds);
+        // bounded in case it is still growing or lies.
+        text.resize(std::min<std::size_t>(static_cast<std::size_t>(std::max<off_t>(st.st_size, 0)),
+                                          kMaxCacheBytes));
         std::size_t got = 0;
         while (got < text.size()) {
             const ssize_t n = ::read(fd, text.data() + got, text.size() - got);
