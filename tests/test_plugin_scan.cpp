@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include <boost/test/unit_test.hpp>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -91,6 +92,19 @@ BOOST_AUTO_TEST_CASE(a_plugin_that_exits_or_answers_for_the_scanner_is_refused) 
                forged.err);
     BOOST_TEST(contains(forged.out, "fixture_gain"));
     BOOST_TEST(!contains(plexus::test::read_text(f.cache_file), kCrashName));
+}
+
+BOOST_AUTO_TEST_CASE(a_plugin_that_hangs_while_loading_is_refused_after_ten_seconds) {
+    Folder f;
+    const auto begin = std::chrono::steady_clock::now();
+    const auto r = f.list("PLEXUS_TEST_FAULT=hang");
+    const auto took = std::chrono::steady_clock::now() - begin;
+    BOOST_TEST(
+        contains(r.err, f.crash.string() + ": hung while loading (no answer in 10 s): the file is "
+                                           "damaged; rebuild or reinstall it\n"),
+        r.err);
+    BOOST_TEST(contains(r.out, "fixture_gain"));
+    BOOST_TEST(took < std::chrono::seconds(20));
 }
 
 BOOST_AUTO_TEST_CASE(the_registry_in_any_program_scans_first) {
