@@ -9,13 +9,7 @@ const std::vector<Known>& known_failures() {
     // (h17-plugins). The integrator deletes an entry when its fix lands on main.
     static const std::vector<Known> all = {
         // (K1-K8 and K10 were fixed by h17-files, K9 by h17-plugins.)
-        // A damaged plugin that passes the manifest check crashes the dynamic loader, or its
-        // damaged initialisers run, inside plexus (SIGSEGV; under ASan a SEGV report).
-        {"K11", "plugin", "", "signal", "", "plugins: damaged plugins never run in plexus"},
-        {"K11", "plugin-huge", "", "signal", "", "plugins: damaged plugins never run in plexus"},
-        {"K11", "plugin", "", "sanitizer", "on unknown address", "plugins: damaged plugins never run in plexus"},
-        {"K11", "plugin-huge", "", "sanitizer", "on unknown address",
-         "plugins: damaged plugins never run in plexus"},
+        // (K11, a damaged plugin crashing dlopen inside plexus, was fixed by h17-scanner.)
     };
     return all;
 }

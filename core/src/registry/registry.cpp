@@ -14,6 +14,7 @@
 
 #include "plexus/core/registry/elf_check.hpp"
 #include "plexus/core/registry/manifest_check.hpp"
+#include "plexus/core/registry/plugin_scan.hpp"
 #include "plexus/core/registry/plugin_trust.hpp"
 #include "plexus/core/registry/search_path.hpp"
 #include "plexus/plexus.hpp"
@@ -188,26 +189,44 @@ void Registry::scan_folder(const fs::path& folder) {
             files.push_back(entry.path());
     }
     std::sort(files.begin(), files.end());
-    for (const auto& f : files) load_file(f);
+    // Every check that reads the file comes first; the survivors are then loaded by the
+    // plugin scanner, out of process, before this process loads any of them.
+    std::vector<std::string> refusals(files.size());
+    std::vector<ScanCandidate> candidates;
+    for (std::size_t i = 0; i < files.size(); ++i) {
+        ScanCandidate c{files[i], {}};
+        refusals[i] = check_file(c.path, c.st);
+        if (refusals[i].empty()) candidates.push_back(std::move(c));
+    }
+    const std::vector<std::string> verdicts = vet_plugins(candidates, debug_);
+    for (std::size_t i = 0, next = 0; i < files.size(); ++i) {
+        if (refusals[i].empty()) refusals[i] = verdicts[next++];
+        if (refusals[i].empty())
+            load_file(files[i]);
+        else
+            refuse(files[i], refusals[i]);
+    }
 }
 
-void Registry::load_file(const fs::path& file) {
-    auto fail = [&](const std::string& why) {
-        errors_.push_back({file, file.string() + ": " + why});
-        if (debug_)
-            std::cerr << "plexus: plugin candidate " << file.string() << ": " << why << "\n";
-    };
-    struct stat st {};
+void Registry::refuse(const fs::path& file, const std::string& why) {
+    errors_.push_back({file, file.string() + ": " + why});
+    if (debug_) std::cerr << "plexus: plugin candidate " << file.string() << ": " << why << "\n";
+}
+
+std::string Registry::check_file(const fs::path& file, struct stat& st) const {
     if (::lstat(file.c_str(), &st) != 0 || !S_ISREG(st.st_mode))
-        return fail("not a regular file; only regular files are loaded as plugins");
+        return "not a regular file; only regular files are loaded as plugins";
     if (!options_.allow_insecure) {
-        if (std::string why = file_trust_problem(file, st); !why.empty()) return fail(why);
+        if (std::string why = file_trust_problem(file, st); !why.empty()) return why;
     }
     // Judged from the file alone: a refused plugin never runs, not even its constructors.
     ManifestHead head;
-    if (std::string why = read_manifest_head(file, head); !why.empty()) return fail(why);
-    if (std::string why = manifest_mismatch(head); !why.empty()) return fail(why);
+    if (std::string why = read_manifest_head(file, head); !why.empty()) return why;
+    return manifest_mismatch(head);
+}
 
+void Registry::load_file(const fs::path& file) {
+    auto fail = [&](const std::string& why) { refuse(file, why); };
     auto library = std::make_shared<Library>();
     library->path = file;
     try {

@@ -11,6 +11,8 @@
 
 #include "plexus/plugin.hpp"
 
+struct stat;  // <sys/stat.h>
+
 // Core internals used by the app and tests are exported from libplexus_core.so too.
 #pragma GCC visibility push(default)
 
@@ -89,7 +91,11 @@ public:
 private:
     struct Library;
     void scan_folder(const std::filesystem::path& folder);
+    /// Why `file` (lstat into `st`) cannot be a plugin, judged without loading it, or empty.
+    std::string check_file(const std::filesystem::path& file, struct stat& st) const;
+    /// Loads a file that passed check_file and the plugin scanner.
     void load_file(const std::filesystem::path& file);
+    void refuse(const std::filesystem::path& file, const std::string& why);
 
     RegistryOptions options_;
     std::vector<std::filesystem::path> search_path_;

@@ -1,0 +1,145 @@
+// The plugin-scan verdict cache: one line per plugin file that the scanner loaded without
+// dying, so a warm start spawns no helper. The file is read as hostile input (another
+// program, a full disk or a person may have written anything there): bounded, and any line
+// that is not exactly what this file writes is skipped.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cstdlib>
+#include <set>
+
+#include "plexus/core/registry/plugin_scan.hpp"
+#include "plexus/plugin.hpp"
+#include "plexus/support/files.hpp"
+
+namespace fs = std::filesystem;
+
+namespace plexus::core {
+namespace {
+
+constexpr std::size_t kMaxCacheBytes = 1 << 20;
+constexpr std::size_t kMaxLine = 4096;
+constexpr std::size_t kMaxEntries = 4096;
+constexpr int kKeyNumbers = 5;  // device, inode, size, mtime ns, ctime ns
+
+/// A verdict holds only for the host it was made for: another ABI or build resolves a
+/// plugin's symbols against other code.
+std::string header() {
+    return "plexus-plugin-scan 1 abi " + std::to_string(PLEXUS_ABI_VERSION) + " " +
+           PLEXUS_BUILD_TAG;
+}
+
+long long nanoseconds(const struct timespec& t) {
+    return static_cast<long long>(t.tv_sec) * 1000000000LL + t.tv_nsec;
+}
+
+/// "<5 numbers> <absolute path>" rebuilt from its parts, or empty when `line` is not one.
+std::string parse_key(std::string_view line) {
+    std::string key;
+    const char* p = line.data();
+    const char* end = line.data() + line.size();
+    for (int i = 0; i < kKeyNumbers; ++i) {
+        long long n = 0;
+        auto [next, ec] = std::from_chars(p, end, n);
+        if (ec != std::errc() || next == end || *next != ' ' || n < 0) return {};
+        key += std::to_string(n) + " ";
+        p = next + 1;
+    }
+    if (p == end || *p != '/') return {};
+    return key.append(p, end);
+}
+
+/// At most kMaxCacheBytes of a regular file; empty when it cannot be read.
+std::string read_bounded(const fs::path& file) {
+    // O_NONBLOCK: a FIFO planted at the cache's name must not hang the host.
+    const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) return {};
+    std::string text;
+    struct stat st {};
+    if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+        // Sized by the file (zeroing a full 1 MiB would cost a warm start milliseconds);
+        // bounded in case it is still growing or lies.
+        text.resize(std::min<std::size_t>(static_cast<std::size_t>(std::max<off_t>(st.st_size, 0)),
+                                          kMaxCacheBytes));
+        std::size_t got = 0;
+        while (got < text.size()) {
+            const ssize_t n = ::read(fd, text.data() + got, text.size() - got);
+            if (n <= 0) break;
+            got += static_cast<std::size_t>(n);
+        }
+        text.resize(got);
+    }
+    ::close(fd);
+    return text;
+}
+
+}  // namespace
+
+fs::path plugin_scan_cache_file() {
+    if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg == '/')
+        return fs::path(xdg) / "plexus" / "plugin-scan";
+    if (const char* home = std::getenv("HOME"); home && *home == '/')
+        return fs::path(home) / ".cache" / "plexus" / "plugin-scan";
+    return {};
+}
+
+std::string plugin_scan_key(const ScanCandidate& c) {
+    return std::to_string(c.st.st_dev) + " " + std::to_string(c.st.st_ino) + " " +
+           std::to_string(c.st.st_size) + " " + std::to_string(nanoseconds(c.st.st_mtim)) + " " +
+           std::to_string(nanoseconds(c.st.st_ctim)) + " " + c.path.string();
+}
+
+std::vector<std::string> read_plugin_scan_cache(const fs::path& file) {
+    std::vector<std::string> keys;
+    const std::string text = read_bounded(file);
+    std::size_t pos = 0;
+    bool first = true;
+    while (pos < text.size() && keys.size() < kMaxEntries) {
+        const std::size_t eol = text.find('\n', pos);
+        if (eol == std::string::npos) break;  // a last line cut short is not trusted
+        const std::string_view line(text.data() + pos, eol - pos);
+        pos = eol + 1;
+        if (first) {
+            if (line != header()) return {};
+            first = false;
+            continue;
+        }
+        if (line.size() > kMaxLine || line.rfind("ok ", 0) != 0) continue;
+        if (std::string key = parse_key(line.substr(3)); !key.empty())
+            keys.push_back(std::move(key));
+    }
+    return keys;
+}
+
+/// Adds `good` to the cache file (dropping older entries for the same paths), atomically.
+void write_plugin_scan_cache(const fs::path& file, const std::vector<std::string>& old_keys,
+                             const std::vector<ScanCandidate>& good) {
+    std::set<std::string> replaced;
+    for (const auto& c : good) replaced.insert(c.path.string());
+    std::vector<std::string> keys;
+    for (const auto& k : old_keys) {
+        // The path follows the key's numbers; parse_key guaranteed their shape.
+        std::size_t at = 0;
+        for (int i = 0; i < kKeyNumbers; ++i) at = k.find(' ', at) + 1;
+        // Files gone (a removed install, a test's temporary copy) leave the cache here.
+        std::error_code ec;
+        const std::string path = k.substr(at);
+        if (!replaced.count(path) && fs::exists(path, ec)) keys.push_back(k);
+    }
+    for (const auto& c : good)
+        if (c.path.string().find('\n') == std::string::npos) keys.push_back(plugin_scan_key(c));
+    const std::size_t skip = keys.size() > kMaxEntries ? keys.size() - kMaxEntries : 0;
+    std::string text = header() + "\n";
+    for (std::size_t i = skip; i < keys.size(); ++i) text += "ok " + keys[i] + "\n";
+    try {
+        std::error_code ec;
+        fs::create_directories(file.parent_path(), ec);
+        support::write_file_atomic(file, text);
+    } catch (const std::exception&) {
+        // No cache is still correct: the next start scans again.
+    }
+}
+
+}  // namespace plexus::core
