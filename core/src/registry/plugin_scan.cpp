@@ -20,6 +20,7 @@
 #include <iostream>
 #include <set>
 
+#include "plexus/core/registry/manifest_check.hpp"
 #include "plexus/plugin.hpp"
 
 namespace fs = std::filesystem;
@@ -77,7 +78,9 @@ std::size_t touch_manifest(const Manifest& m) {
         if (handle)
             if (const auto* m =
                     static_cast<const Manifest*>(dlsym(handle, PLEXUS_MANIFEST_DATA_SYMBOL)))
-                sink = sink + touch_manifest(*m);
+                // A manifest pointing outside its library is left unread: the host refuses
+                // it with manifest_check's own message, which says what is wrong.
+                if (manifest_pointer_problem(*m).empty()) sink = sink + touch_manifest(*m);
         char line[32];
         const int n = std::snprintf(line, sizeof line, "%zu %s\n", i, handle ? "ok" : "fail");
         if (::write(kChannelFd, line, static_cast<std::size_t>(n)) != n) _exit(2);
