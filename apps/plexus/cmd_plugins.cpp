@@ -120,7 +120,7 @@ int cmd_plugins(const std::vector<std::string>& args) {
                support::join(paths, ":"));
     std::fflush(stdout);
     for (const auto& err : registry.errors())
-        std::cerr << "plexus: plugin error: " << err.message << "\n";
+        std::cerr << "plexus: plugin error: " << support::printable(err.message, 900) << "\n";
     return 0;
 }
 
