@@ -120,6 +120,7 @@ int cmd_plugins(const std::vector<std::string>& args) {
                support::join(paths, ":"));
     std::fflush(stdout);
     for (const auto& err : registry.errors())
+        // Reasons echo file text (a damaged file's symbol names in dlerror's message).
         std::cerr << "plexus: plugin error: " << support::printable(err.message, 900) << "\n";
     return 0;
 }

@@ -20,6 +20,7 @@
 #include <iostream>
 #include <set>
 
+#include "plexus/core/child_signals.hpp"
 #include "plexus/core/registry/manifest_check.hpp"
 #include "plexus/plugin.hpp"
 
@@ -60,12 +61,7 @@ std::size_t touch_manifest(const Manifest& m) {
 [[noreturn]] void scan_in_child(const std::vector<const char*>& files, int channel) {
     prctl(PR_SET_PDEATHSIG, SIGKILL);  // orphaned, it stops rather than load for nobody
     // The host's handlers (a crash report, a run folder's stop) are not the child's business.
-    struct sigaction dfl {};
-    dfl.sa_handler = SIG_DFL;
-    for (int sig = 1; sig < NSIG; ++sig) sigaction(sig, &dfl, nullptr);  // fails harmlessly
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, nullptr);
+    reset_signals_in_child();
     // No stdin; a plugin constructor's chatter and the loader's messages reach nobody.
     const int null = ::open("/dev/null", O_RDWR);
     if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0) _exit(127);

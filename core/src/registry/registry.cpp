@@ -209,8 +209,7 @@ void Registry::scan_folder(const fs::path& folder) {
 }
 
 void Registry::refuse(const fs::path& file, const std::string& why) {
-    // A damaged file's dlerror text carries its damaged symbol names: escaped and bounded.
-    errors_.push_back({file, support::printable(file.string() + ": " + why, 900)});
+    errors_.push_back({file, file.string() + ": " + why});
     if (debug_) std::cerr << "plexus: plugin candidate " << file.string() << ": " << why << "\n";
 }
 

@@ -14,6 +14,7 @@
 #include <csignal>
 #include <cstring>
 
+#include "plexus/core/child_signals.hpp"
 #include "plexus/error.hpp"
 
 namespace plexus::core {
@@ -24,15 +25,6 @@ constexpr int kChannelFd = 3;  // where the program finds its channel
 /// The guard's answer to its parent's death: kill its own process group, itself included.
 extern "C" void kill_own_group(int) {
     ::kill(0, SIGKILL);
-}
-
-void reset_signals() {
-    struct sigaction dfl {};
-    dfl.sa_handler = SIG_DFL;
-    for (int sig = 1; sig < NSIG; ++sig) sigaction(sig, &dfl, nullptr);  // fails harmlessly
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, nullptr);
 }
 
 /// Ends the guard the way the program ended, so the parent sees the program's status.
@@ -60,7 +52,7 @@ struct Prepared {
 /// The guard: runs in the child of fork(), never returns.
 [[noreturn]] void guard(const Prepared& p) {
     setpgid(0, 0);
-    reset_signals();
+    reset_signals_in_child();
     struct sigaction on_hup {};
     on_hup.sa_handler = kill_own_group;
     sigaction(SIGHUP, &on_hup, nullptr);
