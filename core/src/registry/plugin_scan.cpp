@@ -20,7 +20,7 @@
 #include <iostream>
 #include <set>
 
-#include "plexus/core/child_signals.hpp"
+#include "plexus/core/registry/child_signals.hpp"
 #include "plexus/core/registry/manifest_check.hpp"
 #include "plexus/plugin.hpp"
 

@@ -14,7 +14,7 @@
 #include <csignal>
 #include <cstring>
 
-#include "plexus/core/child_signals.hpp"
+#include "plexus/core/registry/child_signals.hpp"
 #include "plexus/error.hpp"
 
 namespace plexus::core {
