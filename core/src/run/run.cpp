@@ -305,7 +305,11 @@ RunResult run_experiment(const Experiment& exp, const RunOptions& options, std::
     result.run_dir = options.run_dir.empty() ? make_run_dir(options.out_dir, settings.name)
                                              : exact_run_dir(options.run_dir);
     trainer.set_run_dir(result.run_dir.string());
-    const RunCheckpoint start{{}, fs::absolute(settings.data.base_dir), exp.resolved_text()};
+    // An experiment named without a folder ("plexus train exp.ini") has an empty base_dir: the
+    // current directory, which a resume from elsewhere must still find.
+    const fs::path data_dir = settings.data.base_dir.empty() ? fs::current_path()
+                                                             : fs::absolute(settings.data.base_dir);
+    const RunCheckpoint start{{}, data_dir, exp.resolved_text()};
     if (options.resume) remove_stale_temporaries(result.run_dir);
     support::write_file_atomic(result.run_dir / "experiment.ini", exp.resolved_text());
     // Right away, so a run killed before its first epoch ended can be resumed too.
