@@ -186,4 +186,17 @@ BOOST_AUTO_TEST_CASE(a_study_that_cannot_run_is_one_line_and_a_nonzero_exit) {
     r = run_plexus("tune '" + (dir / "file.ini").string() + "' " + kStudyPlugins);
     BOOST_TEST(r.exit_code == 1);
     BOOST_TEST(r.err.find("the study folder is a file") != std::string::npos);
+
+    // libpq is opened on the first postgresql:// URL: one that cannot be loaded (here a text
+    // file found first through LD_LIBRARY_PATH) is one line saying what to install.
+    fs::create_directories(dir / "lib");
+    write_text(dir / "lib" / "libpq.so.5", "not a library");
+    write_text(dir / "pg.ini", head + "objective = val_score\nsampler = grid\n" + space);
+    r = run_plexus("tune '" + (dir / "pg.ini").string() + "' --storage postgresql://127.0.0.1:1/x " +
+                       kStudyPlugins,
+                   "LD_LIBRARY_PATH='" + (dir / "lib").string() + "'");
+    BOOST_TEST(r.exit_code == 1, r.err);
+    BOOST_TEST(r.err.find("PostgreSQL storage needs libpq (") != std::string::npos, r.err);
+    BOOST_TEST(r.err.find("apt install libpq5") != std::string::npos, r.err);
+    BOOST_TEST(std::count(r.err.begin(), r.err.end(), '\n') == 1, r.err);
 }

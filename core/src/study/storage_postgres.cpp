@@ -2,6 +2,11 @@
 // Values always travel as parameters, never spliced into SQL. Writes to one study are
 // serialised by a transaction-scoped advisory lock on its id, so a claim reads the trials
 // and inserts the next one as one step, as SQLite's BEGIN IMMEDIATE does for a file.
+//
+// libpq is opened with dlopen on the first postgresql:// URL, not linked: it brings twenty
+// libraries (OpenSSL, GnuTLS, Kerberos, LDAP, ...) whose loading was half of every plexus
+// command's start-up time, and most runs never use it.
+#include <dlfcn.h>
 #include <libpq-fe.h>
 
 #include <memory>
@@ -12,6 +17,69 @@
 namespace plexus::core::sql {
 
 namespace {
+
+// The libpq functions this file calls, resolved from libpq.so.5 (its soname since PostgreSQL 8.0).
+struct LibPq {
+    decltype(&::PQclear) clear;
+    decltype(&::PQconnectdbParams) connectdbParams;
+    decltype(&::PQerrorMessage) errorMessage;
+    decltype(&::PQexec) exec;
+    decltype(&::PQexecParams) execParams;
+    decltype(&::PQfinish) finish;
+    decltype(&::PQgetisnull) getisnull;
+    decltype(&::PQgetlength) getlength;
+    decltype(&::PQgetvalue) getvalue;
+    decltype(&::PQnfields) nfields;
+    decltype(&::PQntuples) ntuples;
+    decltype(&::PQresultErrorField) resultErrorField;
+    decltype(&::PQresultErrorMessage) resultErrorMessage;
+    decltype(&::PQresultStatus) resultStatus;
+    decltype(&::PQsetNoticeProcessor) setNoticeProcessor;
+    decltype(&::PQstatus) status;
+    decltype(&::PQtransactionStatus) transactionStatus;
+};
+
+template <class F>
+void bind(void* handle, const char* name, F& function) {
+    function = reinterpret_cast<F>(dlsym(handle, name));
+    if (!function)
+        throw ConfigError(std::string("PostgreSQL storage: libpq.so.5 has no function ") + name);
+}
+
+const LibPq& load_libpq() {
+    void* handle = dlopen("libpq.so.5", RTLD_NOW | RTLD_LOCAL);  // never closed
+    if (!handle) {
+        const char* why = dlerror();
+        throw ConfigError(std::string("PostgreSQL storage needs libpq (") +
+                          (why ? why : "libpq.so.5 not found") +
+                          "); install it: apt install libpq5");
+    }
+    static LibPq lib;
+    bind(handle, "PQclear", lib.clear);
+    bind(handle, "PQconnectdbParams", lib.connectdbParams);
+    bind(handle, "PQerrorMessage", lib.errorMessage);
+    bind(handle, "PQexec", lib.exec);
+    bind(handle, "PQexecParams", lib.execParams);
+    bind(handle, "PQfinish", lib.finish);
+    bind(handle, "PQgetisnull", lib.getisnull);
+    bind(handle, "PQgetlength", lib.getlength);
+    bind(handle, "PQgetvalue", lib.getvalue);
+    bind(handle, "PQnfields", lib.nfields);
+    bind(handle, "PQntuples", lib.ntuples);
+    bind(handle, "PQresultErrorField", lib.resultErrorField);
+    bind(handle, "PQresultErrorMessage", lib.resultErrorMessage);
+    bind(handle, "PQresultStatus", lib.resultStatus);
+    bind(handle, "PQsetNoticeProcessor", lib.setNoticeProcessor);
+    bind(handle, "PQstatus", lib.status);
+    bind(handle, "PQtransactionStatus", lib.transactionStatus);
+    return lib;
+}
+
+/// libpq, loaded on first use; throws ConfigError when it cannot be (and tries again next time).
+const LibPq& pq() {
+    static const LibPq& lib = load_libpq();
+    return lib;
+}
 
 // First key of every advisory lock Plexus takes ("PLXS"), so other users of the same
 // database keep their own lock space.
@@ -75,7 +143,7 @@ std::string numbered(std::string_view sql) {
 }
 
 struct ResultFree {
-    void operator()(PGresult* result) const { PQclear(result); }
+    void operator()(PGresult* result) const { pq().clear(result); }
 };
 using Result = std::unique_ptr<PGresult, ResultFree>;
 
@@ -85,31 +153,31 @@ PGconn* connect(const std::string& url) {
     const std::string seconds = std::to_string(kLockSeconds);
     const char* const keywords[] = {"connect_timeout", "dbname", nullptr};
     const char* const values[] = {seconds.c_str(), url.c_str(), nullptr};
-    return PQconnectdbParams(keywords, values, 1);
+    return pq().connectdbParams(keywords, values, 1);
 }
 
 class PostgresConnection final : public Connection {
 public:
     explicit PostgresConnection(const std::string& url)
         : name_(without_password(url)), conn_(connect(url)) {
-        if (!conn_ || PQstatus(conn_) != CONNECTION_OK) {
-            const std::string why = conn_ ? one_line(PQerrorMessage(conn_)) : "out of memory";
-            PQfinish(conn_);
+        if (!conn_ || pq().status(conn_) != CONNECTION_OK) {
+            const std::string why = conn_ ? one_line(pq().errorMessage(conn_)) : "out of memory";
+            pq().finish(conn_);
             throw ConfigError(name_ + ": cannot connect: " + why);
         }
         // CREATE TABLE IF NOT EXISTS and friends would print NOTICEs on our stderr.
-        PQsetNoticeProcessor(
+        pq().setNoticeProcessor(
             conn_, [](void*, const char*) {}, nullptr);
         try {
             query("SET extra_float_digits = 3", {});  // doubles as text round-trip exactly
             query("SET lock_timeout = '" + std::to_string(kLockSeconds) + "s'", {});
         } catch (const Error& error) {
-            PQfinish(conn_);
+            pq().finish(conn_);
             throw ConfigError(error.what());
         }
     }
 
-    ~PostgresConnection() override { PQfinish(conn_); }
+    ~PostgresConnection() override { pq().finish(conn_); }
 
     const std::string& name() const override { return name_; }
 
@@ -129,20 +197,21 @@ public:
             }
             values[i] = storage[i].c_str();
         }
-        Result result(PQexecParams(conn_, text.c_str(), int(values.size()), nullptr, values.data(),
-                                   nullptr, nullptr, 0));
-        const ExecStatusType status = result ? PQresultStatus(result.get()) : PGRES_FATAL_ERROR;
+        Result result(pq().execParams(conn_, text.c_str(), int(values.size()), nullptr,
+                                      values.data(), nullptr, nullptr, 0));
+        const ExecStatusType status = result ? pq().resultStatus(result.get()) : PGRES_FATAL_ERROR;
         if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) fail(result.get());
         Rows rows;
-        const int columns = PQnfields(result.get());
-        for (int r = 0; r < PQntuples(result.get()); ++r) {
+        const int columns = pq().nfields(result.get());
+        for (int r = 0; r < pq().ntuples(result.get()); ++r) {
             std::vector<Value> cells;
             for (int c = 0; c < columns; ++c) {
-                if (PQgetisnull(result.get(), r, c)) {
+                if (pq().getisnull(result.get(), r, c)) {
                     cells.emplace_back(std::monostate{});
                 } else {
-                    cells.emplace_back(std::string(PQgetvalue(result.get(), r, c),
-                                                   std::size_t(PQgetlength(result.get(), r, c))));
+                    cells.emplace_back(
+                        std::string(pq().getvalue(result.get(), r, c),
+                                    std::size_t(pq().getlength(result.get(), r, c))));
                 }
             }
             rows.emplace_back(std::move(cells));
@@ -169,7 +238,7 @@ public:
 
     void rollback() noexcept override {
         single_ = false;
-        if (PQtransactionStatus(conn_) != PQTRANS_IDLE) Result(PQexec(conn_, "ROLLBACK"));
+        if (pq().transactionStatus(conn_) != PQTRANS_IDLE) Result(pq().exec(conn_, "ROLLBACK"));
     }
 
     std::string removal_hint(const std::string& study) const override {
@@ -178,16 +247,16 @@ public:
 
 private:
     [[noreturn]] void fail(const PGresult* result) const {
-        if (PQstatus(conn_) == CONNECTION_BAD) {
-            throw Error(name_ + ": lost the connection: " + one_line(PQerrorMessage(conn_)));
+        if (pq().status(conn_) == CONNECTION_BAD) {
+            throw Error(name_ + ": lost the connection: " + one_line(pq().errorMessage(conn_)));
         }
-        const char* state = result ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : nullptr;
+        const char* state = result ? pq().resultErrorField(result, PG_DIAG_SQLSTATE) : nullptr;
         if (state && std::string(state) == "55P03") {
             throw Error(name_ + ": database is locked for " + std::to_string(kLockSeconds) +
                         " s (another plexus tune?)");
         }
         throw Error(name_ + ": " +
-                    one_line(result ? PQresultErrorMessage(result) : PQerrorMessage(conn_)));
+                    one_line(result ? pq().resultErrorMessage(result) : pq().errorMessage(conn_)));
     }
 
     std::string name_;
