@@ -133,6 +133,9 @@ const std::vector<Target>& targets() {
         // The same file grown to 3 GiB (sparse): a plugin check reads what it needs, in
         // milliseconds, never the whole file; a fifth of the time limit is plenty.
         {"plugin-huge", std::string("plugins/") + kPlugin, {"plugins"}, 1.0 / 5},
+        // The plugin catalog a warm start lists and validates from: a lie must be caught when
+        // evaluate loads the library, anything unreadable ignored.
+        {"catalog", "cache/plexus/plugin-catalog", {"plugins", "plugins-name", "evaluate"}},
         // A data source that is no regular file (a FIFO, a folder, /dev/zero, a bad link) or
         // an empty one: refused at once, never read, so a fifth of the time limit too.
         {"special", "", data, 1.0 / 5},
@@ -200,6 +203,18 @@ Bench::Bench(const fs::path& root, double timeout_s)
                            "lr = loguniform 0.001 0.1\nunits = choice 4 8\n"},
              {"plugin", read_file(fs::path(PLEXUS_TEST_PLUGIN_DIR) / kPlugin)}};
     seed_["plugin-huge"] = seed_["plugin"];
+    // The build tree's catalog, from a first `plexus plugins` with seeds/cache as the cache
+    // folder; indented, so the line mutations of mutate_text apply to it.
+    const Outcome listed = run({{"/usr/bin/env", "XDG_CACHE_HOME=" + (seeds_ / "cache").string(),
+                                 PLEXUS_TEST_BINARY, "plugins"},
+                                root_,
+                                timeout_s_ * 4},
+                               root_);
+    const auto catalog = nlohmann::json::parse(
+        read_file(seeds_ / "cache" / "plexus" / "plugin-catalog"), nullptr, false);
+    if (listed.exit_code != 0 || !catalog.is_object())
+        throw std::runtime_error("fuzz: plexus plugins wrote no plugin catalog: " + listed.err);
+    seed_["catalog"] = catalog.dump(1) + "\n";
 }
 
 std::string Bench::make_input(const Target& t, Rng& rng, Notes& notes) const {
@@ -273,8 +288,11 @@ Command Bench::place(const Target& t, const std::string& command, const std::str
     if (starts_with(t.name, "plugin"))  // the loader trusts only folders no one else may write to
         fs::permissions(dir / "plugins", fs::perms::owner_all, fs::perm_options::replace);
     if (t.name == "plugin-huge") fs::resize_file(dir / t.file, std::uintmax_t{3} << 30);
+    if (t.name == "catalog")  // the scan verdicts too, so the case spends no time scanning
+        put("cache/plexus/plugin-scan", read_file(seeds_ / "cache" / "plexus" / "plugin-scan"));
 
-    const bool own_data = !starts_with(t.name, "model") && !starts_with(t.name, "plugin");
+    const bool own_data = !starts_with(t.name, "model") && !starts_with(t.name, "plugin") &&
+                          t.name != "catalog";
     const fs::path data_dir = own_data ? dir : seeds_;
     std::string spec;
     fs::path model;
@@ -313,6 +331,9 @@ Command Bench::place(const Target& t, const std::string& command, const std::str
     }
     if (starts_with(t.name, "plugin"))
         c.args.insert(c.args.end(), {"--plugin-path", (dir / "plugins").string()});
+    if (t.name == "catalog")
+        c.args.insert(c.args.begin(),
+                      {"/usr/bin/env", "XDG_CACHE_HOME=" + (dir / "cache").string()});
     return c;
 }
 

@@ -2,9 +2,6 @@
 // dying, so a warm start spawns no helper. The file is read as hostile input (another
 // program, a full disk or a person may have written anything there): bounded, and any line
 // that is not exactly what this file writes is skipped.
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <charconv>
 #include <cstdlib>
@@ -13,6 +10,7 @@
 #include "plexus/core/registry/plugin_scan.hpp"
 #include "plexus/plugin.hpp"
 #include "plexus/support/files.hpp"
+#include "plexus/support/input_file.hpp"
 
 namespace fs = std::filesystem;
 
@@ -51,31 +49,16 @@ std::string parse_key(std::string_view line) {
     return key.append(p, end);
 }
 
-/// At most kMaxCacheBytes of a regular file; empty when it cannot be read.
-std::string read_bounded(const fs::path& file) {
-    // O_NONBLOCK: a FIFO planted at the cache's name must not hang the host.
-    const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-    if (fd < 0) return {};
-    std::string text;
-    struct stat st {};
-    if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
-        // Sized by the file (zeroing a full 1 MiB would cost a warm start milliseconds);
-        // bounded in case it is still growing or lies.
-        text.resize(std::min<std::size_t>(static_cast<std::size_t>(std::max<off_t>(st.st_size, 0)),
-                                          kMaxCacheBytes));
-        std::size_t got = 0;
-        while (got < text.size()) {
-            const ssize_t n = ::read(fd, text.data() + got, text.size() - got);
-            if (n <= 0) break;
-            got += static_cast<std::size_t>(n);
-        }
-        text.resize(got);
-    }
-    ::close(fd);
-    return text;
-}
 
 }  // namespace
+
+std::string read_cache_text(const fs::path& file, std::size_t max_bytes) {
+    try {
+        return support::read_input_file(file, max_bytes);
+    } catch (const std::exception&) {
+        return {};
+    }
+}
 
 fs::path plugin_scan_cache_file() {
     if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg == '/')
@@ -93,7 +76,7 @@ std::string plugin_scan_key(const ScanCandidate& c) {
 
 std::vector<std::string> read_plugin_scan_cache(const fs::path& file) {
     std::vector<std::string> keys;
-    const std::string text = read_bounded(file);
+    const std::string text = read_cache_text(file, kMaxCacheBytes);
     std::size_t pos = 0;
     bool first = true;
     while (pos < text.size() && keys.size() < kMaxEntries) {

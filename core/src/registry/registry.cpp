@@ -25,8 +25,15 @@ namespace fs = std::filesystem;
 namespace plexus::core {
 
 struct Registry::Library {
-    boost::dll::shared_library lib;
+    boost::dll::shared_library lib;  // not loaded while the catalog stands in for it
     fs::path path;
+    std::string key;  // plugin_scan_key when it was vetted
+    const std::vector<CatalogComponent>* catalogued = nullptr;  // what the catalog promised
+    const Manifest* manifest = nullptr;                         // once loaded
+    std::string failed;                                         // why a first-use load failed
+
+    /// Loads the file and checks its manifest; why it cannot be used, or empty.
+    std::string load();
 };
 
 namespace {
@@ -110,6 +117,29 @@ std::string manifest_mismatch(const ManifestHead& head) {
 
 }  // namespace
 
+std::string Registry::Library::load() {
+    try {
+        lib.load(boost::dll::fs::path(path),
+                 boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local);
+    } catch (const std::exception& e) {
+        return std::string("cannot be loaded: ") + e.what() +
+               " (rebuild it against this Plexus SDK)";
+    }
+    const Manifest* m = nullptr;
+    try {
+        m = &lib.get<const Manifest>(PLEXUS_MANIFEST_DATA_SYMBOL);
+    } catch (const std::exception& e) {
+        return std::string("entry point unusable: ") + e.what();
+    }
+    if (std::string why = manifest_pointer_problem(*m); !why.empty()) return why;
+    // The file may have changed since it was read; the loaded manifest must agree too.
+    ManifestHead loaded{m->abi_version, m->struct_size, std::nullopt};
+    if (m->build_tag) loaded.build_tag = std::string(m->build_tag);
+    if (std::string why = manifest_mismatch(loaded); !why.empty()) return why;
+    manifest = m;
+    return {};
+}
+
 ComponentSpec parse_component_spec(std::string_view text, const std::string& where) {
     ComponentSpec spec;
     spec.where = where;
@@ -151,6 +181,8 @@ Registry::Registry(RegistryOptions options) : options_(std::move(options)) {
 
     search_path_ = plugin_search_path(options_, errors_);
 
+    catalog_file_ = plugin_catalog_file();
+    if (!catalog_file_.empty()) catalog_ = read_plugin_catalog(catalog_file_);
     std::set<fs::path> seen;
     for (const auto& folder : search_path_) {
         std::error_code ec;
@@ -158,6 +190,7 @@ Registry::Registry(RegistryOptions options) : options_(std::move(options)) {
         if (!seen.insert(ec ? folder : canonical).second) continue;  // same folder twice
         scan_folder(folder);
     }
+    if (catalog_changed_ && !catalog_file_.empty()) write_plugin_catalog(catalog_file_, catalog_);
 }
 
 Registry::~Registry() = default;
@@ -200,11 +233,18 @@ void Registry::scan_folder(const fs::path& folder) {
     }
     const std::vector<std::string> verdicts = vet_plugins(candidates, debug_);
     for (std::size_t i = 0, next = 0; i < files.size(); ++i) {
-        if (refusals[i].empty()) refusals[i] = verdicts[next++];
-        if (refusals[i].empty())
-            load_file(files[i]);
-        else
+        std::string key;
+        if (refusals[i].empty()) {
+            key = plugin_scan_key(candidates[next]);
+            refusals[i] = verdicts[next++];
+        }
+        if (!refusals[i].empty()) {
             refuse(files[i], refusals[i]);
+        } else if (const auto hit = catalog_.find(key); hit != catalog_.end()) {
+            add_catalogued(files[i], key, hit->second);
+        } else {
+            load_file(files[i], key);
+        }
     }
 }
 
@@ -225,34 +265,21 @@ std::string Registry::check_file(const fs::path& file, struct stat& st) const {
     return manifest_mismatch(head);
 }
 
-void Registry::load_file(const fs::path& file) {
-    auto fail = [&](const std::string& why) { refuse(file, why); };
+void Registry::load_file(const fs::path& file, const std::string& key) {
     auto library = std::make_shared<Library>();
     library->path = file;
-    try {
-        library->lib.load(boost::dll::fs::path(file),
-                          boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local);
-    } catch (const std::exception& e) {
-        return fail(std::string("cannot be loaded: ") + e.what() +
-                    " (rebuild it against this Plexus SDK)");
-    }
-    const Manifest* manifest = nullptr;
-    try {
-        manifest = &library->lib.get<const Manifest>(PLEXUS_MANIFEST_DATA_SYMBOL);
-    } catch (const std::exception& e) {
-        return fail(std::string("entry point unusable: ") + e.what());
-    }
-    if (std::string why = manifest_pointer_problem(*manifest); !why.empty()) return fail(why);
-    // The file may have changed since it was read; the loaded manifest must agree too.
-    ManifestHead loaded{manifest->abi_version, manifest->struct_size, std::nullopt};
-    if (manifest->build_tag) loaded.build_tag = std::string(manifest->build_tag);
-    if (std::string why = manifest_mismatch(loaded); !why.empty()) return fail(why);
-
+    library->key = key;
+    if (std::string why = library->load(); !why.empty()) return refuse(file, why);
+    const Manifest& manifest = *library->manifest;
     keep_alive().push_back(library);
     libraries_.push_back(library);
     std::size_t added = 0;
-    for (std::size_t i = 0; i < manifest->component_count; ++i) {
-        const ComponentInfo& c = manifest->components[i];
+    // Catalogued only when every component is well formed and no bound is NaN (which the
+    // catalog could not compare), so a warm start reports what this one did.
+    bool catalogue = true;
+    std::vector<CatalogComponent> entries;
+    for (std::size_t i = 0; i < manifest.component_count; ++i) {
+        const ComponentInfo& c = manifest.components[i];
         bool params_ok = c.param_count == 0 || c.params;
         for (std::size_t p = 0; params_ok && p < c.param_count; ++p)
             params_ok = c.params[p].name && c.params[p].doc &&
@@ -261,24 +288,95 @@ void Registry::load_file(const fs::path& file) {
                         (c.params[p].type != ParamType::choice || c.params[p].choices);
         if (!c.name || !*c.name || !kind_name(c.kind) || !c.create || !c.version || !c.summary ||
             !params_ok) {
-            fail("component #" + std::to_string(i) +
-                 " is malformed (missing name, kind, version, summary, factory or parameter "
-                 "fields)");
+            refuse(file, "component #" + std::to_string(i) +
+                             " is malformed (missing name, kind, version, summary, factory or "
+                             "parameter fields)");
+            catalogue = false;
             continue;
         }
-        if (const ComponentEntry* prev = find(c.kind, c.name)) {
-            errors_.push_back({file, file.string() + ": duplicate " + kind_name(c.kind) + " '" +
-                                         c.name + "' ignored; already provided by " +
-                                         prev->library.string() +
-                                         " (remove one, or reorder --plugin-path)"});
-            continue;
-        }
-        components_.push_back({&c, file});
-        ++added;
+        for (std::size_t p = 0; p < c.param_count; ++p)
+            catalogue = catalogue && !std::isnan(c.params[p].min) && !std::isnan(c.params[p].max);
+        entries.push_back(catalog_component(c));
+        if (add_component(c, file)) ++added;
+    }
+    if (catalogue && !key.empty()) {
+        // The entries of this path's earlier versions go (no library refers to them: their
+        // keys did not match this start's).
+        const std::string path = key.substr(key.find('/'));
+        for (auto it = catalog_.begin(); it != catalog_.end();)
+            it = it->first.substr(it->first.find('/')) == path ? catalog_.erase(it) : std::next(it);
+        catalog_[key] = std::move(entries);
+        catalog_changed_ = true;
     }
     if (debug_)
         std::cerr << "plexus: plugin candidate " << file.string() << ": loaded, " << added
                   << " component(s)\n";
+}
+
+void Registry::add_catalogued(const fs::path& file, const std::string& key,
+                              const std::vector<CatalogComponent>& components) {
+    auto library = std::make_shared<Library>();
+    library->path = file;
+    library->key = key;
+    library->catalogued = &components;  // catalog_ is not changed for this key again
+    libraries_.push_back(library);
+    std::size_t added = 0;
+    for (const auto& c : components) {
+        const CatalogInfo& stand_in = catalog_infos_.emplace_back(c);
+        if (add_component(stand_in.info(), file)) ++added;
+    }
+    if (debug_)
+        std::cerr << "plexus: plugin candidate " << file.string() << ": from the catalog, " << added
+                  << " component(s), loaded on first use\n";
+}
+
+bool Registry::add_component(const ComponentInfo& c, const fs::path& file) {
+    if (const ComponentEntry* prev = find(c.kind, c.name)) {
+        errors_.push_back({file, file.string() + ": duplicate " + kind_name(c.kind) + " '" +
+                                     c.name + "' ignored; already provided by " +
+                                     prev->library.string() +
+                                     " (remove one, or reorder --plugin-path)"});
+        return false;
+    }
+    components_.push_back({&c, file});
+    return true;
+}
+
+Registry::Library& Registry::loaded_library(const ComponentEntry& entry) const {
+    std::shared_ptr<Library> library;
+    for (const auto& l : libraries_)
+        if (l->path == entry.library) library = l;
+    if (!library) throw PluginError(entry.library.string() + ": not a loaded plugin library");
+    const std::lock_guard<std::mutex> lock(load_mutex_);
+    if (library->manifest) return *library;
+    if (!library->failed.empty()) throw PluginError(library->failed);
+    const fs::path& file = library->path;
+    auto fail = [&](const std::string& why) {
+        library->failed = file.string() + ": " + why;
+        throw PluginError(library->failed);
+    };
+    // The scanner vetted the file with this key; a file changed since is not loaded unvetted.
+    ScanCandidate now{file, {}};
+    if (::lstat(file.c_str(), &now.st) != 0 || plugin_scan_key(now) != library->key)
+        fail("plugin file changed since plexus started; run the command again");
+    if (std::string why = library->load(); !why.empty()) fail(why);
+    // Parameters were validated against the catalog's copy: the library must declare the same.
+    for (const auto& promised : *library->catalogued) {
+        bool same = false;
+        for (std::size_t i = 0; i < library->manifest->component_count && !same; ++i)
+            same = same_component(promised, library->manifest->components[i]);
+        if (!same) {
+            std::error_code ec;
+            fs::remove(catalog_file_, ec);  // the next start loads every library and rebuilds it
+            library->manifest = nullptr;
+            fail(std::string(kind_name(promised.kind)) + " '" + promised.name +
+                 "' differs from the plugin catalog " + catalog_file_.string() +
+                 " (now removed); run the command again");
+        }
+    }
+    keep_alive().push_back(library);
+    if (debug_) std::cerr << "plexus: plugin " << file.string() << ": loaded on first use\n";
+    return *library;
 }
 
 const ComponentEntry* Registry::find(Kind kind, std::string_view name) const {
@@ -386,16 +484,13 @@ Params Registry::validate(const ComponentEntry& entry, const ComponentSpec& spec
 }
 
 ListDevicesFn Registry::device_lister(const ComponentEntry& entry) const {
-    for (const auto& l : libraries_) {
-        if (l->path != entry.library) continue;
-        if (!l->lib.has(kDeviceListSymbol)) return nullptr;
-        try {
-            return l->lib.get_alias<ListDevicesFn()>(kDeviceListSymbol)();
-        } catch (const std::exception&) {
-            return nullptr;
-        }
+    Library& library = loaded_library(entry);
+    if (!library.lib.has(kDeviceListSymbol)) return nullptr;
+    try {
+        return library.lib.get_alias<ListDevicesFn()>(kDeviceListSymbol)();
+    } catch (const std::exception&) {
+        return nullptr;
     }
-    return nullptr;
 }
 
 namespace {
@@ -435,8 +530,19 @@ std::shared_ptr<void> Registry::create(Kind kind, const ComponentSpec& given) co
     if (!has_interface(kind))
         throw PluginError(prefix(spec.where) + kind_name(kind) + " plugins are not supported yet");
     const Params params = validate(entry, spec);
+    // The factory of a catalogued component is the loaded library's own.
+    FactoryFn factory = entry.info->create;
+    if (!factory) {
+        const Manifest& manifest = *loaded_library(entry).manifest;
+        for (std::size_t i = 0; i < manifest.component_count && !factory; ++i)
+            if (manifest.components[i].kind == kind && spec.name == manifest.components[i].name)
+                factory = manifest.components[i].create;
+        if (!factory)
+            throw PluginError(prefix(spec.where) + entry.library.string() + ": " + kind_name(kind) +
+                              " '" + spec.name + "' has no factory");
+    }
     char error[4096] = {};  // room for a device's kernel build log
-    void* object = entry.info->create(params, error, sizeof error);
+    void* object = factory(params, error, sizeof error);
     if (!object)
         throw PluginError(prefix(spec.where) + "cannot create " + kind_name(kind) + " '" +
                           spec.name + "' (" + entry.library.filename().string() +

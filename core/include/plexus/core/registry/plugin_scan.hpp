@@ -24,6 +24,11 @@ struct ScanCandidate {
 /// XDG_CACHE_HOME only), else $HOME/.cache/plexus/plugin-scan; empty when neither is set.
 std::filesystem::path plugin_scan_cache_file();
 
+/// The text of a cache file, or empty when it is not a regular file of at most `max_bytes`
+/// or cannot be read; never blocks (a FIFO planted at its name is refused, see
+/// support::open_input_file).
+std::string read_cache_text(const std::filesystem::path& file, std::size_t max_bytes);
+
 /// Judges whether loading each candidate in this process is safe to try.
 /// Requires: nothing of the files; no other thread of the process is loading libraries or
 /// holding the allocator's locks (the registry is built before a program starts its own).

@@ -2,13 +2,16 @@
 // validates parameters and creates components.
 #pragma once
 
+#include <deque>
 #include <filesystem>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include "plexus/core/registry/plugin_catalog.hpp"
 #include "plexus/plugin.hpp"
 
 struct stat;  // <sys/stat.h>
@@ -36,6 +39,8 @@ struct RegistryOptions {
 };
 
 struct ComponentEntry {
+    /// What the plugin declares: its own manifest entry, or the catalog's copy of it (with a
+    /// null `create`) while its library is not loaded; Registry::create loads it.
     const ComponentInfo* info = nullptr;
     std::filesystem::path library;
 };
@@ -93,8 +98,15 @@ private:
     void scan_folder(const std::filesystem::path& folder);
     /// Why `file` (lstat into `st`) cannot be a plugin, judged without loading it, or empty.
     std::string check_file(const std::filesystem::path& file, struct stat& st) const;
-    /// Loads a file that passed check_file and the plugin scanner.
-    void load_file(const std::filesystem::path& file);
+    /// Loads a file that passed check_file and the plugin scanner; catalogues it under `key`.
+    void load_file(const std::filesystem::path& file, const std::string& key);
+    /// Adds a vetted file's components from the catalog; its library loads on first use.
+    void add_catalogued(const std::filesystem::path& file, const std::string& key,
+                        const std::vector<CatalogComponent>& components);
+    /// Adds `info` unless its kind and name are taken; false then (the error is recorded).
+    bool add_component(const ComponentInfo& info, const std::filesystem::path& file);
+    /// The library of `entry`, loaded now if the catalog stood in for it; throws PluginError.
+    Library& loaded_library(const ComponentEntry& entry) const;
     void refuse(const std::filesystem::path& file, const std::string& why);
 
     RegistryOptions options_;
@@ -102,6 +114,11 @@ private:
     std::vector<std::shared_ptr<Library>> libraries_;
     std::vector<ComponentEntry> components_;
     std::vector<LoadError> errors_;
+    std::filesystem::path catalog_file_;
+    PluginCatalog catalog_;                  // as read at start
+    bool catalog_changed_ = false;           // files loaded that the catalog lacked
+    std::deque<CatalogInfo> catalog_infos_;  // stand-ins until a library loads (never moved)
+    mutable std::mutex load_mutex_;
     bool debug_ = false;
 };
 
