@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.hpp"
+#include "plexus/error.hpp"
 #include "plexus/core/reporting/report.hpp"
 #include "plexus/core/reporting/summaries.hpp"
 
@@ -14,11 +15,21 @@ namespace plexus::app {
 
 namespace {
 
+/// --data, which must have labels (or float targets) to score against.
+core::Dataset labelled_data(const core::Ensemble& model, const po::variables_map& vm,
+                            std::vector<std::uint32_t>& ids) {
+    core::Dataset data = load_data_for(model, vm, ids, true);
+    if (data.unlabeled)
+        throw DataError(data.source + ": has no labels; evaluate needs them (csv label=NAME, npy "
+                        "labels=PATH, class subfolders; plexus predict runs without)");
+    return data;
+}
+
 /// A regression model's (or autoencoder's) evaluation: the metrics in the target's units.
-int evaluate_values(core::SavedModel& model, const std::vector<std::shared_ptr<Metric>>& metrics,
+int evaluate_values(core::Ensemble& model, const std::vector<std::shared_ptr<Metric>>& metrics,
                     const po::variables_map& vm) {
     std::vector<std::uint32_t> ids;
-    const core::Dataset data = load_data_for(model, vm, ids);
+    const core::Dataset data = labelled_data(model, vm, ids);
     const auto t0 = std::chrono::steady_clock::now();
     model.evaluate(data, ids, metrics, nullptr);
     const double seconds =
@@ -30,7 +41,7 @@ int evaluate_values(core::SavedModel& model, const std::vector<std::shared_ptr<M
     j["batch_size"] = model.batch;
     j["seconds"] = seconds;
     j["samples_per_second"] = seconds > 0 ? static_cast<double>(ids.size()) / seconds : 0.0;
-    j["targets"] = model.card.target_names;
+    j["targets"] = model.card().target_names;
     for (const auto& m : metrics)
         for (const auto& [name, value] : m->result()) j["metrics"][name] = value;
     if (vm["json"].as<bool>()) {
@@ -75,7 +86,7 @@ int cmd_evaluate(const std::vector<std::string>& args) {
     const bool values = model->float_targets();
     std::vector<std::string> specs =
         vm.count("metric") ? vm["metric"].as<std::vector<std::string>>()
-        : model->card.target == "input" ? std::vector<std::string>{"mse", "mae"}
+        : model->card().target == "input" ? std::vector<std::string>{"mse", "mae"}
         : values                        ? std::vector<std::string>{"mae", "rmse", "r2"}
                            : std::vector<std::string>{"accuracy"};
     std::vector<std::shared_ptr<Metric>> metrics;
@@ -90,7 +101,7 @@ int cmd_evaluate(const std::vector<std::string>& args) {
     metrics.push_back(confusion_metric);
 
     std::vector<std::uint32_t> ids;
-    const core::Dataset data = load_data_for(*model, vm, ids);
+    const core::Dataset data = labelled_data(*model, vm, ids);
     // Inference throughput, as Keras prints ms/step: preparation, forward passes and metric
     // updates, not loading the model or reading the data.
     const auto t0 = std::chrono::steady_clock::now();
@@ -110,10 +121,10 @@ int cmd_evaluate(const std::vector<std::string>& args) {
     j["samples_per_second"] = seconds > 0 ? static_cast<double>(ids.size()) / seconds : 0.0;
     for (std::size_t i = 0; i + 1 < metrics.size(); ++i)
         for (const auto& [name, value] : metrics[i]->result()) j["metrics"][name] = value;
-    j["class_names"] = model->card.class_names;
+    j["class_names"] = model->card().class_names;
     j["confusion_matrix"] = confusion;
     j["classification_report"] =
-        core::table_json(core::classification_report(confusion, model->card.class_names));
+        core::table_json(core::classification_report(confusion, model->card().class_names));
     if (vm["json"].as<bool>()) {
         std::cout << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
         return 0;
@@ -125,8 +136,8 @@ int cmd_evaluate(const std::vector<std::string>& args) {
     for (const auto& [name, value] : j["metrics"].items())
         std::cout << fmt::format("{} {:.4f}\n", name, value.get<double>());
     std::cout << "\n"
-              << core::classification_report_text(confusion, model->card.class_names, 3) << "\n"
-              << core::confusion_matrix_text(confusion, model->card.class_names);
+              << core::classification_report_text(confusion, model->card().class_names, 3) << "\n"
+              << core::confusion_matrix_text(confusion, model->card().class_names);
     return 0;
 }
 

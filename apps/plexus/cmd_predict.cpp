@@ -23,15 +23,15 @@ std::string csv_cell(const std::string& s) {
 /// Float targets: per sample its key (a series' timestamp, else the index), then per target
 /// the true value (when the data has targets) and the prediction, in the target's units. An
 /// autoencoder's rows give the reconstruction error and the reconstruction.
-std::string values_csv(core::SavedModel& model, const core::Dataset& data,
+std::string values_csv(core::Ensemble& model, const core::Dataset& data,
                        const std::vector<float>& predictions, double& error_sum) {
     const std::size_t cols = model.output_columns();
-    const bool input = model.card.target == "input";
+    const bool input = model.card().target == "input";
     const bool truth = !input && data.target_width == cols;
     const std::string key = data.key_name.empty() ? "index" : data.key_name;
     std::string csv = csv_cell(key);
     auto name_of = [&](std::size_t c) {
-        return c < model.card.target_names.size() ? model.card.target_names[c]
+        return c < model.card().target_names.size() ? model.card().target_names[c]
                                                    : "y" + std::to_string(c);
     };
     if (input) csv += ",reconstruction_mse";
@@ -49,7 +49,7 @@ std::string values_csv(core::SavedModel& model, const core::Dataset& data,
             // The reconstruction is compared with the prepared input, as training did.
             x.resize(cols);
             const std::uint32_t id = static_cast<std::uint32_t>(i);
-            model.pipeline.prepare(data, &id, 1, Mode::infer, 0, x.data());
+            model.members.front()->pipeline.prepare(data, &id, 1, Mode::infer, 0, x.data());
             double se = 0.0;
             for (std::size_t c = 0; c < cols; ++c) se += double(p[c] - x[c]) * (p[c] - x[c]);
             error_sum += se / double(cols);
@@ -79,7 +79,10 @@ int cmd_predict(const std::vector<std::string>& args) {
         "transforms fitted during training, and writes one CSV row per sample: index, true\n"
         "label, predicted class id and name, and the probability of every class. A regression\n"
         "model writes the sample's key (a series' timestamp), then per target the true value\n"
-        "(when the data has it) and the prediction, in the target's units.\n\noptions");
+        "(when the data has it) and the prediction, in the target's units.\n"
+        "Data without labels (csv:PATH label=none, npy:PATH without labels=, a dir: folder of\n"
+        "images without class subfolders) gives no true-label column and no accuracy.\n"
+        "MODEL may be an ensemble (plexus ensemble --out DIR): DIR or DIR/ensemble.json.\n\noptions");
     desc.add_options()("help,h", "show this help")(
         "data", po::value<std::string>(),
         "data to predict, e.g. idx:/usr/share/datasets/fashion-mnist/t10k")(
@@ -95,7 +98,7 @@ int cmd_predict(const std::vector<std::string>& args) {
     core::Registry registry(registry_options(vm));
     auto model = load_model_arg(vm, registry);
     std::vector<std::uint32_t> ids;
-    const core::Dataset data = load_data_for(*model, vm, ids);
+    const core::Dataset data = load_data_for(*model, vm, ids, true);
     std::vector<float> probabilities;
     model->predict(data, ids, probabilities);
 
@@ -105,7 +108,7 @@ int cmd_predict(const std::vector<std::string>& args) {
         double error_sum = 0.0;
         support::write_file_atomic(out, values_csv(*model, data, probabilities, error_sum));
         const double n = data.count ? double(data.count) : 1.0;
-        if (model->card.target == "input")
+        if (model->card().target == "input")
             fmt::print("{} reconstructions written to {}; mean squared error {:.6g}\n",
                        data.count, out, error_sum / n);
         else if (data.target_width == cols)
@@ -115,11 +118,13 @@ int cmd_predict(const std::vector<std::string>& args) {
             fmt::print("{} predictions written to {}\n", data.count, out);
         return 0;
     }
-    const bool binary = cols == 1 && model->card.classes == 2;
+    const bool binary = cols == 1 && model->card().classes == 2;
     auto name_of = [&](std::size_t k) {
-        return k < model->card.class_names.size() ? model->card.class_names[k] : std::to_string(k);
+        return k < model->card().class_names.size() ? model->card().class_names[k] : std::to_string(k);
     };
-    std::string csv = "index,label,predicted,class";
+    // New data without labels: no label column, nothing to be accurate against.
+    const bool labels = !data.unlabeled;
+    std::string csv = labels ? "index,label,predicted,class" : "index,predicted,class";
     for (std::size_t c = 0; c < cols; ++c) csv += ",p_" + csv_cell(name_of(binary ? 1 : c));
     csv += "\n";
     std::size_t correct = 0;
@@ -127,14 +132,21 @@ int cmd_predict(const std::vector<std::string>& args) {
         const float* p = probabilities.data() + i * cols;
         const std::size_t predicted =
             binary ? (p[0] > 0.5f ? 1 : 0) : std::size_t(std::max_element(p, p + cols) - p);
-        correct += predicted == data.labels[i];
-        csv += std::to_string(i) + "," + std::to_string(data.labels[i]) + "," +
-               std::to_string(predicted) + "," + csv_cell(name_of(predicted));
+        csv += std::to_string(i) + ",";
+        if (labels) {
+            correct += predicted == data.labels[i];
+            csv += std::to_string(data.labels[i]) + ",";
+        }
+        csv += std::to_string(predicted) + "," + csv_cell(name_of(predicted));
         for (std::size_t c = 0; c < cols; ++c)
             csv += fmt::format(",{:.6g}", static_cast<double>(p[c]));
         csv += "\n";
     }
     support::write_file_atomic(out, csv);
+    if (!labels) {
+        fmt::print("{} predictions written to {}\n", data.count, out);
+        return 0;
+    }
     fmt::print("{} predictions written to {}; accuracy against the labels {:.4f}\n", data.count,
                out, data.count ? double(correct) / double(data.count) : 0.0);
     return 0;

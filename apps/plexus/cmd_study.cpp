@@ -10,10 +10,7 @@ namespace po = boost::program_options;
 namespace fs = std::filesystem;
 
 namespace plexus::app {
-namespace {
 
-/// The study file next to a study folder that names it (a study's folder is `<name>/` beside
-/// its file).
 fs::path study_file_of(const fs::path& dir) {
     const fs::path folder = fs::absolute(dir).lexically_normal();
     const fs::path want = folder.has_filename() ? folder : folder.parent_path();
@@ -29,8 +26,6 @@ fs::path study_file_of(const fs::path& dir) {
                       ": no study file beside it names this folder (run plexus "
                       "study STUDY.ini)");
 }
-
-}  // namespace
 
 int cmd_study(const std::vector<std::string>& args) {
     po::options_description desc(

@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "plexus/core/modelfile/saved_model.hpp"
+#include "plexus/core/modelfile/ensemble.hpp"
 #include "plexus/core/registry/registry.hpp"
 
 namespace plexus::app {
@@ -19,6 +19,11 @@ int cmd_diagnose(const std::vector<std::string>& args);
 int cmd_report(const std::vector<std::string>& args);
 int cmd_tune(const std::vector<std::string>& args);
 int cmd_study(const std::vector<std::string>& args);
+int cmd_ensemble(const std::vector<std::string>& args);
+
+/// The study file next to a study folder that names it (a study's folder is `<name>/` beside
+/// its file). Throws ConfigError when no .ini beside it names the folder.
+std::filesystem::path study_file_of(const std::filesystem::path& dir);
 
 /// --plugin-path and --allow-insecure-plugins, shared by every command that loads plugins.
 void add_plugin_options(boost::program_options::options_description& desc);
@@ -33,13 +38,16 @@ core::RegistryOptions registry_options(const boost::program_options::variables_m
 
 /// --device and --batch-size, for the commands that run a saved model.
 void add_model_options(boost::program_options::options_description& desc);
-/// The model named by the positional argument, on --device with --batch-size rows per pass
-/// (also requires --data).
-std::unique_ptr<core::SavedModel> load_model_arg(const boost::program_options::variables_map& vm,
-                                                 const core::Registry& registry);
+/// The model named by the positional argument (a saved model, or an ensemble's folder or
+/// ensemble.json), on --device with --batch-size rows per pass (also requires --data).
+std::unique_ptr<core::Ensemble> load_model_arg(const boost::program_options::variables_map& vm,
+                                               const core::Registry& registry);
+/// Checks --batch-size (and that --data is given); returns it.
+std::size_t batch_size_arg(const boost::program_options::variables_map& vm);
 /// --data, read the way the model was trained (class ids, sample shape); `ids` gets every row.
-core::Dataset load_data_for(const core::SavedModel& model,
+/// With `allow_unlabeled` (predict), data without labels is read as `unlabeled`.
+core::Dataset load_data_for(const core::Ensemble& model,
                             const boost::program_options::variables_map& vm,
-                            std::vector<std::uint32_t>& ids);
+                            std::vector<std::uint32_t>& ids, bool allow_unlabeled = false);
 
 }  // namespace plexus::app

@@ -12,20 +12,26 @@ void add_model_options(po::options_description& desc) {
         "batch-size", po::value<std::size_t>()->default_value(1024), "samples per forward pass");
 }
 
-std::unique_ptr<core::SavedModel> load_model_arg(const po::variables_map& vm,
-                                                 const core::Registry& registry) {
+std::size_t batch_size_arg(const po::variables_map& vm) {
     if (!vm.count("data"))
         throw po::error("missing --data (e.g. --data idx:/usr/share/datasets/fashion-mnist/t10k)");
     const std::size_t batch = vm["batch-size"].as<std::size_t>();
     if (batch == 0 || batch > (1u << 20)) throw po::error("--batch-size must be in [1, 1048576]");
-    return core::load_model(vm["model"].as<std::string>(), registry, vm["device"].as<std::string>(),
-                            batch);
+    return batch;
 }
 
-core::Dataset load_data_for(const core::SavedModel& model, const po::variables_map& vm,
-                            std::vector<std::uint32_t>& ids) {
+std::unique_ptr<core::Ensemble> load_model_arg(const po::variables_map& vm,
+                                               const core::Registry& registry) {
+    const std::size_t batch = batch_size_arg(vm);
+    return core::load_any_model(vm["model"].as<std::string>(), registry,
+                                vm["device"].as<std::string>(), batch);
+}
+
+core::Dataset load_data_for(const core::Ensemble& model, const po::variables_map& vm,
+                            std::vector<std::uint32_t>& ids, bool allow_unlabeled) {
     const core::Dataset reference = model.reference();
-    core::Dataset data = core::load_dataset(vm["data"].as<std::string>(), {}, "--data", &reference);
+    core::Dataset data = core::load_dataset(vm["data"].as<std::string>(), {}, "--data", &reference,
+                                            allow_unlabeled);
     if (data.features() != reference.features())
         throw DataError(data.source + ": samples are " + data.sample_shape.str() +
                         ", the model was trained on " + reference.sample_shape.str());

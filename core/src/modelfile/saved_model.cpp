@@ -40,14 +40,18 @@ void SavedModel::evaluate(const Dataset& data, const std::vector<std::uint32_t>&
         m->build(model.output_shape(), *device);
         m->reset();
     }
+    if (data.unlabeled && !metrics.empty())
+        throw DataError(data.source + ": has no labels; evaluating needs them (plexus predict "
+                        "runs a model on unlabelled data)");
     if (probabilities) probabilities->assign(ids.size() * cols, 0.0f);
     if (float_targets()) return evaluate_values(data, ids, metrics, probabilities);
     const bool softmax = loss == "softmax_cross_entropy" && cols > 1;
     const bool sigmoid =
         loss == "binary_cross_entropy" || (loss == "softmax_cross_entropy" && cols == 1);
     // Labels beyond the model's classes cannot be one-hot targets; predict ignores them.
-    bool labels_fit = true;
-    for (const auto i : ids) labels_fit &= data.labels[i] < std::max<std::size_t>(cols, 2);
+    bool labels_fit = !data.unlabeled;
+    for (std::size_t k = 0; labels_fit && k < ids.size(); ++k)
+        labels_fit = data.labels[ids[k]] < std::max<std::size_t>(cols, 2);
     if (!metrics.empty() && !labels_fit)
         throw DataError(data.source + ": holds labels the model's " + std::to_string(cols) +
                         " outputs cannot score");

@@ -66,13 +66,15 @@ Layout plan_columns(const std::filesystem::path& path, const CsvOptions& options
         taken[j] = true;
         l.targets.push_back(j);
     }
-    if (l.targets.empty()) {
+    if (l.targets.empty() && !options.no_label) {
         l.label = options.label.empty() ? columns - 1
                                         : detail::resolve_column(path, "label", options.label,
                                                                  names, columns, options.header);
         taken[l.label] = true;
     }
-    const char* role = l.targets.empty() ? "the label" : "a target";
+    const char* role = options.no_label        ? "nothing"
+                       : l.targets.empty() ? "the label"
+                                           : "a target";
     for (const std::string& c : options.columns) {
         const std::size_t j =
             detail::resolve_column(path, "columns", c, names, columns, options.header);
@@ -204,14 +206,22 @@ Dataset load_csv(const std::filesystem::path& path, const CsvOptions& options,
     std::size_t line = 0;
     if (!parser.next(cells, line)) data_fail(path, "empty file (expected " + expect + ")");
     const std::size_t columns = cells.size();
-    if (columns < 2)
+    CsvOptions chosen = options;
+    // New data with exactly the model's feature columns has no label column to look for.
+    if (options.unlabeled_columns != 0 && columns == options.unlabeled_columns &&
+        options.label.empty() && options.columns.empty()) {
+        chosen.no_label = true;
+        chosen.targets.clear();
+    }
+    if (columns < (chosen.no_label ? 1u : 2u))
         fail_at(path, line,
                 "found 1 column (expected at least one feature "
                 "and a label; is delimiter= right?)");
     std::vector<std::string> names;
     if (options.header) names = cells;
-    const Layout layout = plan_columns(path, options, names, columns);
+    const Layout layout = plan_columns(path, chosen, names, columns);
     const bool regression = !layout.targets.empty();
+    const bool unlabeled = chosen.no_label;
     const auto column = [&](std::size_t j) {
         return options.header ? "column " + support::quote_for_message(names[j])
                               : "column " + std::to_string(j);
@@ -247,7 +257,7 @@ Dataset load_csv(const std::filesystem::path& path, const CsvOptions& options,
             ds.targets.push_back(v);
         }
         ++ds.count;
-        if (regression) continue;
+        if (regression || unlabeled) continue;
         if (cells[layout.label].empty())
             fail_at(path, line, column(layout.label) + " (the label) is empty");
         label_text.push_back(std::move(cells[layout.label]));
@@ -266,6 +276,11 @@ Dataset load_csv(const std::filesystem::path& path, const CsvOptions& options,
                                     support::quote_for_message(ds.target_names.back(), 40) +
                                     " is longer than " + std::to_string(kMaxNameBytes) + " bytes");
         }
+        if (origins) origins->clear();
+        return ds;
+    }
+    if (unlabeled) {
+        ds.unlabeled = true;
         if (origins) origins->clear();
         return ds;
     }

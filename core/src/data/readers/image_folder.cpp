@@ -154,6 +154,9 @@ void load_image(const fs::path& path, std::size_t channels, std::size_t height, 
         resize_plane(planes.data() + k * n, sh, sw, out + k * height * width, height, width);
 }
 
+void read_images(const fs::path& dir, const std::vector<fs::path>& files,
+                 const ImageFolderOptions& options, Dataset& ds);
+
 }  // namespace
 
 Dataset load_image_folder(const fs::path& dir, const ImageFolderOptions& options,
@@ -188,9 +191,35 @@ Dataset load_image_folder(const fs::path& dir, const ImageFolderOptions& options
         ds.class_names.push_back(cls.filename().string());
         where.push_back(cls.string());
     }
-    ds.count = files.size();
     ds.classes = ds.class_names.size();
+    read_images(dir, files, options, ds);
+    if (origins) *origins = std::move(where);
+    return ds;
+}
 
+Dataset load_unlabeled_images(const fs::path& dir, const ImageFolderOptions& options) {
+    if (options.channels != 0 && options.channels != 1 && options.channels != 3)
+        throw ConfigError(dir.string() + ": channels must be 1 or 3, found " +
+                          std::to_string(options.channels));
+    std::error_code ec;
+    if (!fs::is_directory(dir, ec)) data_fail(dir, "cannot open (no such folder)");
+    const std::vector<fs::path> files = sorted_entries(dir, false);
+    if (files.empty())
+        data_fail(dir, "no images and no class subfolders (expected files ending in " +
+                           support::join({kExtensions.begin(), kExtensions.end()}, " ") + ")");
+    Dataset ds;
+    ds.source = dir.string();
+    ds.unlabeled = true;
+    read_images(dir, files, options, ds);
+    return ds;
+}
+
+namespace {
+
+// Decodes `files` into ds.u8 at the options' size (else the first image's) and channels.
+void read_images(const fs::path& dir, const std::vector<fs::path>& files,
+                 const ImageFolderOptions& options, Dataset& ds) {
+    ds.count = files.size();
     std::size_t height = options.height, width = options.width;
     if (height == 0 || width == 0) {
         const Info first = image_info(files[0]);
@@ -227,8 +256,8 @@ Dataset load_image_folder(const fs::path& dir, const ImageFolderOptions& options
     }
     for (std::size_t i = 0; i < ds.count; ++i)
         load_image(files[i], channels, height, width, ds.u8.data() + i * per_image);
-    if (origins) *origins = std::move(where);
-    return ds;
 }
+
+}  // namespace
 
 }  // namespace plexus::core

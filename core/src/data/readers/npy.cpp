@@ -351,13 +351,12 @@ void read_targets(NpyFile& f, std::size_t n, const std::filesystem::path& data_p
 
 Dataset load_npy(const std::filesystem::path& path, const NpyOptions& options,
                  ClassOrigins* origins) {
-    if (options.labels.empty() == options.targets.empty())
+    if (options.labels.empty() == options.targets.empty() && !options.unlabeled)
         throw ConfigError(path.string() +
                           ": a .npy source needs either labels=PATH (a .npy of class ids) or "
                           "targets=PATH (a .npy of float targets)");
     NpyFile data(path, false);
     const bool regression = !options.targets.empty();
-    NpyFile labels(regression ? options.targets : options.labels, true);
     if (data.shape.size() < 2)
         data_fail(path, "data need at least 2 dimensions [count, ...] (found shape " +
                             shape_str(data.shape) + "; reshape one feature per sample to (N, 1))");
@@ -369,6 +368,15 @@ Dataset load_npy(const std::filesystem::path& path, const NpyOptions& options,
     Dataset ds;
     ds.source = path.string();
     ds.count = n;
+    if (options.unlabeled) {
+        ds.unlabeled = true;
+        for (std::size_t i = 1; i < data.shape.size(); ++i)
+            ds.sample_shape.push_back(data.shape[i]);
+        read_features(data, ds);
+        if (origins) origins->clear();
+        return ds;
+    }
+    NpyFile labels(regression ? options.targets : options.labels, true);
     if (regression) {
         read_targets(labels, n, path, ds);  // checked before the (large) data are read
         for (std::size_t i = 1; i < data.shape.size(); ++i)

@@ -138,7 +138,8 @@ char delimiter(const std::string& at, const std::string& value) {
     return value[0];
 }
 
-CsvOptions csv_options(const Spec& spec, const std::string& at, const Dataset* reference) {
+CsvOptions csv_options(const Spec& spec, const std::string& at, const Dataset* reference,
+                       bool allow_unlabeled) {
     CsvOptions o;
     for (const auto& [key, value] : spec.options) {
         if (key == "label") {
@@ -154,6 +155,14 @@ CsvOptions csv_options(const Spec& spec, const std::string& at, const Dataset* r
             o.header = value == "true";
         }
     }
+    if (allow_unlabeled && o.label == "none" && o.targets.empty()) {
+        o.label.clear();
+        o.no_label = true;
+        return o;
+    }
+    if (allow_unlabeled && reference && o.label.empty() && o.targets.empty() &&
+        reference->sample_shape.rank() == 1)
+        o.unlabeled_columns = reference->features();
     // A test set (or a saved model's data) of a regression set reads the same target columns.
     if (reference && reference->has_targets() && o.label.empty() && o.targets.empty() && o.header)
         o.targets = reference->target_names;
@@ -247,6 +256,18 @@ ImageFolderOptions dir_options(const Spec& spec, const std::string& at, const Da
         o.width = w;
     }
     return o;
+}
+
+// A folder of images with class subfolders is labelled; one of images alone is new data.
+// Anything else (no folder there) is left to the labelled reader's messages.
+bool has_subfolders(const fs::path& dir) {
+    std::error_code ec;
+    if (!fs::is_directory(dir, ec)) return true;
+    for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+        const std::string name = it->path().filename().string();
+        if (!name.empty() && name[0] != '.' && it->is_directory(ec)) return true;
+    }
+    return false;
 }
 
 // Float targets of another kind, width or name than the training data's cannot be compared.
@@ -347,7 +368,7 @@ void match_classes(Dataset& data, const Dataset& reference, const ClassOrigins& 
 }
 
 Dataset load_dataset(const std::string& spec, const fs::path& base_dir, const std::string& where,
-                     const Dataset* reference) {
+                     const Dataset* reference, bool allow_unlabeled) {
     const std::string at = where.empty() ? "" : where + ": ";
     const Spec s = parse_spec(spec, at);
     const auto resolve = [&](const std::string& p) {
@@ -365,7 +386,8 @@ Dataset load_dataset(const std::string& spec, const fs::path& base_dir, const st
         NpyOptions o;
         for (const auto& [key, value] : s.options)
             (key == "labels" ? o.labels : o.targets) = resolve(value);
-        if (o.labels.empty() == o.targets.empty())
+        o.unlabeled = allow_unlabeled && o.labels.empty() && o.targets.empty();
+        if (o.labels.empty() == o.targets.empty() && !o.unlabeled)
             throw ConfigError(at + "npy:" + support::printable(s.path) +
                               (o.labels.empty() ? " needs labels=PATH (a .npy of class ids, one "
                                                   "per sample) or targets=PATH (float targets)"
@@ -380,12 +402,15 @@ Dataset load_dataset(const std::string& spec, const fs::path& base_dir, const st
             throw ConfigError(at + e.what());
         }
     } else {
-        const CsvOptions csv = s.scheme == "csv" ? csv_options(s, at, reference) : CsvOptions{};
+        const CsvOptions csv =
+            s.scheme == "csv" ? csv_options(s, at, reference, allow_unlabeled) : CsvOptions{};
         const ImageFolderOptions images =
             s.scheme == "dir" ? dir_options(s, at, reference) : ImageFolderOptions{};
         try {
             ds = s.scheme == "csv" ? load_csv(path, csv, &origins)
-                                   : load_image_folder(path, images, &origins);
+                 : allow_unlabeled && !has_subfolders(path)
+                     ? load_unlabeled_images(path, images)
+                     : load_image_folder(path, images, &origins);
             // Same pixels, in the training samples' own shape ([1, H, W] read as [H, W]).
             if (s.scheme == "dir" && image_shape_of(reference))
                 ds.sample_shape = reference->sample_shape;
@@ -393,7 +418,7 @@ Dataset load_dataset(const std::string& spec, const fs::path& base_dir, const st
             throw ConfigError(at + e.what());
         }
     }
-    if (reference) {
+    if (reference && !ds.unlabeled) {
         match_targets(ds, *reference, at);
         if (!ds.has_targets()) match_classes(ds, *reference, origins);
     }

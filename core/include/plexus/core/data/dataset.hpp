@@ -54,6 +54,11 @@ struct Dataset {
     /// line each, starting with "warning: ".
     std::vector<std::string> warnings;
 
+    /// New data to predict, read without labels or targets (csv label=none, npy without
+    /// labels=, an image folder without class subfolders): labels and targets stay empty.
+    /// Only load_dataset's callers that allow it (predict) ever see one.
+    bool unlabeled = false;
+
     bool has_targets() const { return target_width > 0; }
 
     std::size_t features() const { return sample_shape.numel(); }

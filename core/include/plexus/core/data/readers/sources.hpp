@@ -37,6 +37,12 @@ struct CsvOptions {
     std::vector<std::string> columns;
     char delimiter = ',';
     bool header = true;  // the first record names the columns
+    /// No label or target column: every column (or `columns`) is a feature and the dataset
+    /// is `unlabeled` (csv:PATH label=none, for predict).
+    bool no_label = false;
+    /// When nonzero, a file of exactly this many columns (and no label= or columns= given)
+    /// is read as no_label: new data with only the model's features.
+    std::size_t unlabeled_columns = 0;
 };
 
 /// Reads a CSV file (RFC 4180 quoting, LF or CRLF, optional UTF-8 BOM; blank lines and
@@ -56,6 +62,7 @@ Dataset load_csv(const std::filesystem::path& path, const CsvOptions& options = 
 struct NpyOptions {
     std::filesystem::path labels;   // a 1-D (or [N, 1]) .npy of class ids
     std::filesystem::path targets;  // or a [N] or [N, k] .npy of float targets; exactly one
+    bool unlabeled = false;         // or neither: samples alone (`unlabeled`), for predict
 };
 
 /// Reads a C-order .npy array (format 1.0 or 2.0) of <f4 or <f8 (stored as float32) or u1
@@ -82,6 +89,11 @@ struct ImageFolderOptions {
 /// sample_shape [C, H, W] (channel planes). Throws DataError naming the folder or file.
 Dataset load_image_folder(const std::filesystem::path& dir, const ImageFolderOptions& options = {},
                           ClassOrigins* origins = nullptr);
+/// Reads DIR/IMAGE: a folder of images without class subfolders (sorted by name; the same
+/// decoding as load_image_folder), as an `unlabeled` dataset, for predict. Throws DataError
+/// naming the folder when it holds no image.
+Dataset load_unlabeled_images(const std::filesystem::path& dir,
+                              const ImageFolderOptions& options = {});
 
 /// Renumbers `data`'s labels to `reference`'s class ids, matching classes by name, so that a
 /// test set whose classes appear in another order (or only some of them) agrees with the
@@ -107,8 +119,13 @@ void match_classes(Dataset& data, const Dataset& reference, const ClassOrigins& 
 /// names (match_classes) and image folders are brought to its [C, H, W]; a set whose kind of
 /// target (class ids or float targets, their width and names) differs from the reference's
 /// is a DataError naming both.
+/// With `allow_unlabeled` (predict), new data without labels is read as an `unlabeled`
+/// dataset: `csv:PATH label=none` (or a CSV with exactly the reference's feature columns),
+/// `npy:PATH` without labels= or targets=, a `dir:` folder of images with no class
+/// subfolders. Without it those stay errors (training needs labels).
 Dataset load_dataset(const std::string& spec, const std::filesystem::path& base_dir,
-                     const std::string& where, const Dataset* reference = nullptr);
+                     const std::string& where, const Dataset* reference = nullptr,
+                     bool allow_unlabeled = false);
 
 }  // namespace plexus::core
 

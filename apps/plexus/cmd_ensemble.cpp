@@ -1,0 +1,193 @@
+// plexus ensemble MODEL... --data SPEC: every member and their combination evaluated on the same
+// data, in one table; --out saves the combination as a model predict and evaluate accept.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "commands.hpp"
+#include "plexus/core/study/study_outputs.hpp"
+#include "plexus/error.hpp"
+#include "plexus/support/text.hpp"
+
+namespace po = boost::program_options;
+namespace fs = std::filesystem;
+
+namespace plexus::app {
+namespace {
+
+/// A trial's model: its folder's model.safetensors, else one in a run folder inside it.
+fs::path trial_model(const fs::path& dir) {
+    std::error_code ec;
+    if (fs::exists(dir / "model.safetensors", ec)) return dir;
+    for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec))
+        if (fs::exists(it->path() / "model.safetensors", ec)) return it->path();
+    throw DataError(dir.string() + ": this trial folder holds no model.safetensors");
+}
+
+/// The run folders of a study's best `top` complete trials, best first.
+std::vector<std::string> best_trials(const fs::path& study_dir, std::size_t top) {
+    const core::StudySpec spec = core::load_study(study_file_of(study_dir));
+    const auto storage = core::open_storage(spec.storage, spec.dir / "study.db");
+    storage->open(spec.name, spec.definition(), spec.file.string());
+    std::vector<core::TrialRecord> done;
+    for (auto& t : storage->trials())
+        if (t.state == TrialState::complete && t.value && std::isfinite(*t.value))
+            done.push_back(std::move(t));
+    std::stable_sort(done.begin(), done.end(), [&](const auto& a, const auto& b) {
+        return spec.maximize ? *a.value > *b.value : *a.value < *b.value;
+    });
+    if (done.size() < top)
+        throw ConfigError(study_dir.string() + ": --top " + std::to_string(top) + " but the study " +
+                          "has " + std::to_string(done.size()) + " complete trials");
+    std::vector<std::string> out;
+    for (std::size_t i = 0; i < top; ++i)
+        out.push_back(
+            trial_model(spec.dir / "trials" / fmt::format("{:04}", done[i].number)).string());
+    return out;
+}
+
+/// --method weighted without --weights: each member's last validation accuracy from its run
+/// folder's metrics.json, when every member has one; else equal weights.
+std::vector<double> validation_weights(const core::Ensemble& e, std::ostream& note) {
+    std::vector<double> w;
+    for (const auto& m : e.members) {
+        std::ifstream in(m->file.parent_path() / "metrics.json");
+        const auto j = nlohmann::json::parse(in, nullptr, false);
+        const nlohmann::json* v = nullptr;
+        if (!j.is_discarded() && j.is_object() && j.contains("final_epoch") &&
+            j["final_epoch"].is_object() && j["final_epoch"].contains("val_accuracy"))
+            v = &j["final_epoch"]["val_accuracy"];
+        if (e.float_targets() || !v || !v->is_number() || !std::isfinite(v->get<double>()) ||
+            v->get<double>() < 0.0 || v->get<double>() > 1.0) {
+            note << "weights: equal (not every member's metrics.json has a val_accuracy)\n";
+            return {};
+        }
+        w.push_back(v->get<double>());
+    }
+    note << "weights: each member's val_accuracy from its metrics.json\n";
+    return w;
+}
+
+}  // namespace
+
+int cmd_ensemble(const std::vector<std::string>& args) {
+    po::options_description desc(
+        "usage: plexus ensemble MODEL... --data SPEC [--method average|vote|weighted]\n"
+        "                       [--weights W...] [--out DIR]\n"
+        "       plexus ensemble STUDY_DIR --top K --data SPEC [...]\n\n"
+        "Evaluates every member (run folders or model files trained for the same inputs and\n"
+        "classes or targets) and their ensemble on the same labelled data: one table. average\n"
+        "takes the mean of the probabilities (regression: of the predictions), vote the\n"
+        "members' majority class (a tie goes to the lowest class id), weighted the weighted\n"
+        "mean (--weights, else each member's val_accuracy from its metrics.json, else equal).\n"
+        "--out DIR saves the ensemble (DIR/ensemble.json and copies of the members) for\n"
+        "plexus predict and plexus evaluate.\n\noptions");
+    desc.add_options()("help,h", "show this help")(
+        "data", po::value<std::string>(), "labelled data to evaluate on")(
+        "method", po::value<std::string>()->default_value("average"), "average, vote or weighted")(
+        "weights", po::value<std::vector<double>>()->multitoken(), "one weight per member")(
+        "top", po::value<std::size_t>(), "STUDY_DIR: its best K complete trials")(
+        "metric", po::value<std::vector<std::string>>()->composing(),
+        "a metric (repeatable; default accuracy, or mae rmse r2)")(
+        "out", po::value<std::string>(), "folder to save the ensemble in");
+    add_model_options(desc);
+    add_plugin_options(desc);
+    po::options_description all;
+    all.add(desc).add_options()("models", po::value<std::vector<std::string>>());
+    po::positional_options_description pos;
+    pos.add("models", -1);
+    po::variables_map vm;
+    po::store(po::command_line_parser(args).options(all).positional(pos).run(), vm);
+    po::notify(vm);
+    if (vm.count("help")) {
+        std::cout << desc << "\n";
+        return 0;
+    }
+    if (!vm.count("models")) throw po::error("missing the models (plexus ensemble A B --data S)");
+    std::vector<std::string> names = vm["models"].as<std::vector<std::string>>();
+    if (vm.count("top")) {
+        const std::size_t top = vm["top"].as<std::size_t>();
+        if (names.size() != 1 || top < 1 || top > core::kMaxEnsembleMembers)
+            throw po::error("--top K takes one study folder and K from 1 to " +
+                            std::to_string(core::kMaxEnsembleMembers));
+        names = best_trials(names.front(), top);
+    }
+    if (names.size() > core::kMaxEnsembleMembers)
+        throw po::error("at most " + std::to_string(core::kMaxEnsembleMembers) + " members");
+
+    core::Registry registry(registry_options(vm));
+    const std::size_t batch = batch_size_arg(vm);
+    std::vector<std::unique_ptr<core::SavedModel>> members;
+    for (const auto& n : names)
+        members.push_back(core::load_model(n, registry, vm["device"].as<std::string>(), batch));
+    const std::string method = vm["method"].as<std::string>();
+    std::vector<double> weights;
+    if (vm.count("weights")) weights = vm["weights"].as<std::vector<double>>();
+    auto ensemble = core::make_ensemble(std::move(members), names, method, weights);
+    if (method == "weighted" && weights.empty()) {
+        weights = validation_weights(*ensemble, std::cout);
+        if (!weights.empty())
+            ensemble = core::make_ensemble(std::move(ensemble->members), names, method, weights);
+    }
+
+    std::vector<std::uint32_t> ids;
+    const core::Dataset data = load_data_for(*ensemble, vm, ids, true);
+    if (data.unlabeled)
+        throw DataError(data.source + ": has no labels; plexus ensemble evaluates its members "
+                        "and needs them (csv label=NAME, npy labels=PATH, class subfolders)");
+    const bool values = ensemble->float_targets();
+    const std::vector<std::string> specs =
+        vm.count("metric") ? vm["metric"].as<std::vector<std::string>>()
+        : values           ? std::vector<std::string>{"mae", "rmse", "r2"}
+                           : std::vector<std::string>{"accuracy"};
+    const auto evaluate = [&](const auto& run) {
+        std::vector<std::shared_ptr<Metric>> metrics;
+        for (const auto& s : specs) {
+            metrics.push_back(registry.create_as<Metric>(s, "--metric"));
+            if (!metrics.back()->accepts(values ? TargetKind::values : TargetKind::classes))
+                throw po::error("--metric " + s + " does not work on the members' " +
+                                (values ? "float targets" : "class ids"));
+        }
+        run(metrics);
+        std::vector<std::pair<std::string, double>> out;
+        for (const auto& m : metrics)
+            for (const auto& [name, value] : m->result()) out.emplace_back(name, value);
+        return out;
+    };
+    std::vector<std::pair<std::string, std::vector<std::pair<std::string, double>>>> rows;
+    for (std::size_t i = 0; i < ensemble->members.size(); ++i)
+        rows.emplace_back(names[i], evaluate([&](const auto& metrics) {
+                              ensemble->members[i]->evaluate(data, ids, metrics, nullptr);
+                          }));
+    rows.emplace_back("ensemble (" + method + ")", evaluate([&](const auto& metrics) {
+                          ensemble->evaluate(data, ids, metrics, nullptr);
+                      }));
+
+    std::size_t width = 6;
+    for (const auto& r : rows) width = std::max(width, std::min<std::size_t>(r.first.size(), 60));
+    std::cout << "evaluated on " << data.source << " (" << data.count << " samples)\n"
+              << fmt::format("{:<{}}", "model", width);
+    for (const auto& [name, value] : rows.front().second) std::cout << fmt::format("  {:>10}", name);
+    std::cout << fmt::format("  {:>8}\n", "weight");
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+        std::cout << fmt::format("{:<{}}", support::printable(rows[i].first, 60), width);
+        for (const auto& [name, value] : rows[i].second)
+            std::cout << fmt::format("  {:>10.4f}", value);
+        std::cout << (i < ensemble->weights.size()
+                          ? fmt::format("  {:>8.4f}", ensemble->weights[i])
+                          : std::string())
+                  << "\n";
+    }
+    if (vm.count("out")) {
+        const fs::path file = core::save_ensemble(*ensemble, vm["out"].as<std::string>());
+        std::cout << "ensemble saved to " << file.string()
+                  << " (plexus predict and plexus evaluate take it)\n";
+    }
+    return 0;
+}
+
+}  // namespace plexus::app
