@@ -19,6 +19,7 @@ int cmd_diagnose(const std::vector<std::string>& args);
 int cmd_report(const std::vector<std::string>& args);
 int cmd_tune(const std::vector<std::string>& args);
 int cmd_study(const std::vector<std::string>& args);
+int cmd_export(const std::vector<std::string>& args);
 
 /// --plugin-path and --allow-insecure-plugins, shared by every command that loads plugins.
 void add_plugin_options(boost::program_options::options_description& desc);
