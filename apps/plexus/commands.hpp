@@ -20,6 +20,7 @@ int cmd_report(const std::vector<std::string>& args);
 int cmd_tune(const std::vector<std::string>& args);
 int cmd_study(const std::vector<std::string>& args);
 int cmd_ensemble(const std::vector<std::string>& args);
+int cmd_export(const std::vector<std::string>& args);
 
 /// The study file next to a study folder that names it (a study's folder is `<name>/` beside
 /// its file). Throws ConfigError when no .ini beside it names the folder.

@@ -31,6 +31,7 @@ const char* kUsage =
     "  tune STUDY.ini   run a hyperparameter study: trials as child processes, resumable\n"
     "  study DIR        print the leaderboard of a study\n"
     "  ensemble MODEL.. evaluate models and their ensemble on data; --out saves it\n"
+    "  export MODEL     write a trained model and its input transforms as ONNX (--onnx FILE)\n"
     "\n"
     "options:\n"
     "  --version        print the version and exit\n"
@@ -74,9 +75,10 @@ int main(int argc, char** argv) {
         if (command == "tune") return plexus::app::cmd_tune(args);
         if (command == "study") return plexus::app::cmd_study(args);
         if (command == "ensemble") return plexus::app::cmd_ensemble(args);
+        if (command == "export") return plexus::app::cmd_export(args);
         std::cerr << "plexus: unknown command " << plexus::support::quote_for_message(command, 80)
                   << " (commands: plugins, devices, train, evaluate, predict, diagnose, report, "
-                     "tune, study, ensemble; "
+                     "tune, study, ensemble, export; "
                      "see plexus --help)\n";
         return 2;
     } catch (const po::error& e) {
