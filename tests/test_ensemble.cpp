@@ -220,7 +220,10 @@ BOOST_AUTO_TEST_CASE(hostile_ensemble_files) {
         {with(R"({"file": "missing.safetensors", "weight": 1})"), "no such model"},
         {R"({"format": "plexus-ensemble", "version": 2, "method": "vote", "members": []})",
          "\"version\" is not 1"},
-        {std::string(100000, '[') , "not a JSON object"},
+        {std::string(100000, '['), "not a JSON object"},
+        {R"({"format": "plexus-ensemble", "version": 1, "method": "vote", "members": [], "x": 1})",
+         "unknown key 'x'"},
+        {with(R"({"file": "member_1.safetensors", "weight": 0})", "weighted"), "sum to 0"},
     };
     for (const auto& [text, phrase] : cases) {
         write_text(dir / "ensemble.json", text);
