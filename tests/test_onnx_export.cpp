@@ -5,8 +5,8 @@
 // the ONNX operator specification, tests/onnx_check.py) on the inputs plexus predict also gets:
 // max abs difference <= 1e-5 on probabilities. Skipped (CTest) without python3-onnx/opencv.
 #define BOOST_TEST_MODULE onnx_export
-#include <boost/test/unit_test.hpp>
 #include <algorithm>
+#include <boost/test/unit_test.hpp>
 #include <fstream>
 
 #include "cli.hpp"
@@ -21,7 +21,9 @@ namespace {
 const std::string kPython = "/usr/bin/python3";
 const fs::path kScript = fs::path(PLEXUS_TEST_SOURCE_DIR) / "tests/onnx_check.py";
 
-std::string q(const fs::path& p) { return "'" + p.string() + "'"; }
+std::string q(const fs::path& p) {
+    return "'" + p.string() + "'";
+}
 
 CommandResult shell(const std::string& cmd, const fs::path& log) {
     CommandResult r;
@@ -53,7 +55,8 @@ struct Case {
 void check(const fs::path& dir, const Case& c) {
     std::ofstream(dir / (c.name + ".ini"))
         << "[data]\ntrain = " << c.data << "\nvalidation = 0.2\n"
-        << c.model << "[train]\noptimizer = adam lr=0.01\nbatch_size = 16\nepochs = 3\nverbose = 0\n";
+        << c.model
+        << "[train]\noptimizer = adam lr=0.01\nbatch_size = 16\nepochs = 3\nverbose = 0\n";
     const fs::path runs = dir / ("runs_" + c.name), onnx = dir / (c.name + ".onnx"),
                    csv = dir / (c.name + ".csv");
     auto r = run_plexus("train " + q(dir / (c.name + ".ini")) + " --out " + q(runs));
@@ -93,34 +96,37 @@ struct Data {
 BOOST_AUTO_TEST_CASE(an_mlp_with_standardize_matches_opencv) {
     Data d;
     if (!d.ready) return;
-    check(d.tmp.path, {"mlp",
-                       "transform = standardize\n[model]\nlayer = dense units=16\nlayer = batchnorm\n"
-                       "layer = relu\nlayer = dropout rate=0.2\nlayer = dense units=8\n"
-                       "layer = leaky_relu alpha=0.1\nlayer = dense units=6\nlayer = elu\n"
-                       "layer = dense units=3\n",
-                       d.npy("iris", "labels"), "iris_x.npy", "probabilities"});
+    check(d.tmp.path,
+          {"mlp",
+           "transform = standardize\n[model]\nlayer = dense units=16\nlayer = batchnorm\n"
+           "layer = relu\nlayer = dropout rate=0.2\nlayer = dense units=8\n"
+           "layer = leaky_relu alpha=0.1\nlayer = dense units=6\nlayer = elu\n"
+           "layer = dense units=3\n",
+           d.npy("iris", "labels"), "iris_x.npy", "probabilities"});
 }
 
 BOOST_AUTO_TEST_CASE(a_cnn_on_uint8_images_matches_opencv) {
     Data d;
     if (!d.ready) return;
-    check(d.tmp.path, {"cnn",
-                       "[model]\nlayer = conv2d filters=4 kernel=3 padding=same\nlayer = batchnorm\n"
-                       "layer = relu\nlayer = max_pool2d size=2\n"
-                       "layer = conv2d filters=4 kernel=3 padding=1\nlayer = tanh\n"
-                       "layer = avg_pool2d size=3 stride=2 padding=same\nlayer = flatten\n"
-                       "layer = dense units=3\n",
-                       d.npy("img", "labels"), "img_x.npy", "probabilities", "uint8"});
+    check(d.tmp.path,
+          {"cnn",
+           "[model]\nlayer = conv2d filters=4 kernel=3 padding=same\nlayer = batchnorm\n"
+           "layer = relu\nlayer = max_pool2d size=2\n"
+           "layer = conv2d filters=4 kernel=3 padding=1\nlayer = tanh\n"
+           "layer = avg_pool2d size=3 stride=2 padding=same\nlayer = flatten\n"
+           "layer = dense units=3\n",
+           d.npy("img", "labels"), "img_x.npy", "probabilities", "uint8"});
 }
 
 BOOST_AUTO_TEST_CASE(a_cnn_with_global_pooling_and_sigmoid_matches_opencv) {
     Data d;
     if (!d.ready) return;
-    check(d.tmp.path, {"cnn_global",
-                       "[model]\nlayer = reshape shape=8x8\nlayer = conv2d filters=3 kernel=2x3 "
-                       "stride=2x1\nlayer = sigmoid\nlayer = global_max_pool2d\nlayer = dense units=3\n"
-                       "layer = softmax\n",
-                       d.npy("img", "labels"), "img_x.npy", "probabilities", "uint8"});
+    check(d.tmp.path,
+          {"cnn_global",
+           "[model]\nlayer = reshape shape=8x8\nlayer = conv2d filters=3 kernel=2x3 "
+           "stride=2x1\nlayer = sigmoid\nlayer = global_max_pool2d\nlayer = dense units=3\n"
+           "layer = softmax\n",
+           d.npy("img", "labels"), "img_x.npy", "probabilities", "uint8"});
 }
 
 BOOST_AUTO_TEST_CASE(an_lstm_regression_matches_the_onnx_lstm_semantics) {
@@ -156,7 +162,8 @@ BOOST_AUTO_TEST_CASE(a_layer_without_an_onnx_form_is_named_and_nothing_is_writte
     const fs::path run = only_run(tmp.path / "runs"), out = tmp.path / "m.onnx";
     r = run_plexus("export " + q(run) + " --onnx " + q(out));
     BOOST_TEST(r.exit_code == 1);
-    BOOST_TEST(r.err.find("layer 1 (simple_rnn units=3) has no ONNX form") != std::string::npos, r.err);
+    BOOST_TEST(r.err.find("layer 1 (simple_rnn units=3) has no ONNX form") != std::string::npos,
+               r.err);
     BOOST_TEST(std::count(r.err.begin(), r.err.end(), '\n') == 1, r.err);
     BOOST_TEST(!fs::exists(out));
     for (const char* opset : {"12", "18"}) {
@@ -168,4 +175,26 @@ BOOST_AUTO_TEST_CASE(a_layer_without_an_onnx_form_is_named_and_nothing_is_writte
     r = run_plexus("export " + q(tmp.path / "missing") + " --onnx " + q(out));
     BOOST_TEST(r.exit_code == 1);
     BOOST_TEST(!fs::exists(out));
+    // A damaged model file fails in the loader, as predict's does: one line, no file.
+    std::ofstream(tmp.path / "bad.safetensors") << std::string(8, '\xff') << "{not json";
+    r = run_plexus("export " + q(tmp.path / "bad.safetensors") + " --onnx " + q(out));
+    BOOST_TEST(r.exit_code == 1, r.err);
+    BOOST_TEST(std::count(r.err.begin(), r.err.end(), '\n') == 1, r.err);
+    BOOST_TEST(!fs::exists(out));
+}
+
+// protobuf and onnx_proto cost ~20 ms of start-up to a process that links them: only the
+// exporter's library may (plexus export opens it).
+BOOST_AUTO_TEST_CASE(only_the_exporter_library_links_protobuf) {
+    TempDir tmp("onnx_export_links");
+    const fs::path build = PLEXUS_TEST_BUILD_DIR;
+    for (const fs::path& file : {fs::path(PLEXUS_TEST_BINARY), build / "lib/libplexus_core.so"}) {
+        const auto r = shell("readelf -d " + q(file), tmp.path / "readelf.log");
+        BOOST_REQUIRE(r.exit_code == 0);
+        BOOST_TEST(r.out.find("NEEDED") != std::string::npos, r.out);
+        BOOST_TEST(r.out.find("libprotobuf") == std::string::npos, file << ": " << r.out);
+        BOOST_TEST(r.out.find("libonnx") == std::string::npos, file << ": " << r.out);
+    }
+    const auto r = shell("readelf -d " + q(build / "lib/libplexus_onnx.so"), tmp.path / "onnx.log");
+    BOOST_TEST(r.out.find("libonnx_proto") != std::string::npos, r.out);
 }
