@@ -171,6 +171,32 @@ BOOST_AUTO_TEST_CASE(reports_duplicates_and_empty_values) {
                    .rfind("exp.ini:6: duplicate key 'seed' in [train]", 0) == 0u);
 }
 
+// Issue 18: repeated --set for a list key kept only the last value, silently.
+BOOST_AUTO_TEST_CASE(repeated_overrides_of_a_list_key_build_the_list_in_order) {
+    auto exp = Experiment::parse(kGood, "good.ini");
+    exp.apply_override("model.layer=dense units=64");
+    exp.apply_override("model.layer=relu");
+    exp.apply_override("train.metric=f1 average=macro");
+    exp.apply_override("model.layer=dense units=3");
+    exp.apply_override("train.metric=f1 average=micro");
+    BOOST_TEST(values(exp.get_all("model.layer")) ==
+                   (std::vector<std::string>{"dense units=64", "relu", "dense units=3"}),
+               boost::test_tools::per_element());
+    BOOST_TEST(values(exp.get_all("train.metric")) ==
+                   (std::vector<std::string>{"f1 average=macro", "f1 average=micro"}),
+               boost::test_tools::per_element());
+    BOOST_TEST(exp.get_all("model.layer")[1].where == "--set model.layer=relu");
+    // A scalar key still takes the last value.
+    exp.apply_override("train.epochs=3");
+    exp.apply_override("train.epochs=4");
+    BOOST_TEST(values(exp.get_all("train.epochs")) == (std::vector<std::string>{"4"}),
+               boost::test_tools::per_element());
+    // An appended value is checked like the first one.
+    BOOST_TEST(override_error(exp, "model.layer=relu # x").find("comment marker") !=
+               std::string::npos);
+    BOOST_TEST(values(exp.get_all("model.layer")).size() == 3u);
+}
+
 BOOST_AUTO_TEST_CASE(resolved_text_round_trips) {
     auto exp = Experiment::parse(kGood, "good.ini");
     exp.apply_override("train.epochs=7");

@@ -7,6 +7,7 @@
 #include "commands.hpp"
 #include "plexus/core/reporting/report.hpp"
 #include "plexus/core/reporting/summaries.hpp"
+#include "plexus/core/training/metric_names.hpp"
 
 namespace po = boost::program_options;
 
@@ -78,8 +79,9 @@ int cmd_evaluate(const std::vector<std::string>& args) {
         : model->card.target == "input" ? std::vector<std::string>{"mse", "mae"}
         : values                        ? std::vector<std::string>{"mae", "rmse", "r2"}
                            : std::vector<std::string>{"accuracy"};
-    std::vector<std::shared_ptr<Metric>> metrics;
-    for (const auto& s : specs) metrics.push_back(registry.create_as<Metric>(s, "--metric"));
+    std::vector<core::ComponentSpec> parsed;
+    for (const auto& s : specs) parsed.push_back(core::parse_component_spec(s, "--metric " + s));
+    std::vector<std::shared_ptr<Metric>> metrics = core::create_named_metrics(registry, parsed);
     for (std::size_t i = 0; i < metrics.size(); ++i)
         if (!metrics[i]->accepts(values ? TargetKind::values : TargetKind::classes))
             throw po::error("--metric " + specs[i] + " does not work on the model's " +

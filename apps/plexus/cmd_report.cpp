@@ -18,6 +18,9 @@ core::Diagnosis diagnose_run(const core::RunRecord& run) {
                                  : std::string();
     core::DiagnoseOptions options;
     options.regression = m.contains("task") && m["task"] == "regression";
+    // The class count for the chance level of a collapse; without it the curves tell.
+    if (m.contains("class_names") && m["class_names"].is_array() && !options.regression)
+        options.classes = m["class_names"].size();
     return core::diagnose(run.history, stop, options);
 }
 

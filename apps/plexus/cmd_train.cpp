@@ -26,7 +26,8 @@ int cmd_train(const std::vector<std::string>& args) {
         "help-keys", po::value<std::string>()->implicit_value("text"),
         "list every experiment file key (type, default, doc); =markdown for the README's table")(
         "set", po::value<std::vector<std::string>>()->composing(),
-        "override a setting, e.g. --set train.epochs=2 (repeatable)")(
+        "override a setting, e.g. --set train.epochs=2 (repeatable; for a list key such as "
+        "model.layer the first replaces the file's list, later ones append)")(
         "device", po::value<std::string>(), "device plugin to train on (sets train.device)")(
         "seed", po::value<std::string>(), "seed for splits, shuffling and initialisation")(
         "out", po::value<std::string>()->default_value("runs"), "folder for run directories")(

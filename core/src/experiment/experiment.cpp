@@ -223,10 +223,24 @@ void Experiment::apply_override(const std::string& assignment) {
         eq == std::string::npos ? "" : support::trim(assignment.substr(eq + 1));
     if (key.empty() || value.empty())
         throw ConfigError(where + ": expected section.key=value (e.g. --set train.epochs=2)");
+    // The first --set of a list key replaces the file's list, later ones append to it, so
+    // repeated --set model.layer=... spell a whole new list in order (Keras and argparse
+    // users expect append).
+    if (is_list_key(key) && !list_overrides_.insert(key).second) {
+        check_value(key, value, where);
+        values_[key].push_back(Setting{value, where});
+        return;
+    }
     set(key, value, where);
 }
 
 void Experiment::set(const std::string& key, const std::string& value, const std::string& where) {
+    check_value(key, value, where);
+    values_[key] = {Setting{value, where}};
+}
+
+void Experiment::check_value(const std::string& key, const std::string& value,
+                             const std::string& where) {
     if (!find_experiment_key(key)) {
         // Name the keys of the section when it is right, else the sections.
         const auto dot = key.find('.');
@@ -246,7 +260,6 @@ void Experiment::set(const std::string& key, const std::string& value, const std
         strip_comment(value).size() != value.size())
         throw ConfigError(where + ": value for " + support::quote_for_message(key) +
                           " contains a comment marker or line break (expected plain text)");
-    values_[key] = {Setting{value, where}};
 }
 
 std::optional<Setting> Experiment::get(const std::string& key) const {

@@ -10,22 +10,16 @@
 #include <limits>
 #include <optional>
 
+#include "diagnose_format.hpp"
+
 namespace plexus::core {
 namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
+using diagnose_format::num;
+using diagnose_format::pct;
 using fmt::format;
-
-std::string num(double x) {
-    return format("{:.4g}", x);
-}
-// Errors as percentages, gaps between errors as percentage points: "9.7 %", "8.5 points".
-std::string pct(double fraction, const char* unit = "%") {
-    const double p = 100.0 * fraction;
-    if (p == 0.0) return format("0 {}", unit);
-    return std::fabs(p) < 1.0 ? format("{:.2f} {}", p, unit) : format("{:.1f} {}", p, unit);
-}
 
 /// The columns the rules read, one value per row; an empty vector is an absent column (or one
 /// that holds nothing but NaN, such as val_loss without validation data).
@@ -48,7 +42,32 @@ struct Curves {
         return logged ? static_cast<std::size_t>(epoch[row]) : row + 1;
     }
     double last_lr() const { return lr.empty() ? kNaN : lr.back(); }
+    double first_lr() const { return lr.empty() ? kNaN : lr.front(); }
 };
+
+/// How a schedule (reduce_lr_on_plateau, a decay) changed the logged rate: the rate of the
+/// first epoch and the epoch where it first fell below lr_cut of it; none when it never did.
+struct RateCut {
+    double start = kNaN, last = kNaN;
+    std::size_t epoch = 0;  // 0: not cut
+
+    std::string evidence() const {
+        return format("lr {} at the start, cut by a schedule from epoch {} on, to {} at the last "
+                      "epoch",
+                      num(start), epoch, num(last));
+    }
+};
+
+RateCut rate_cut(const Curves& c, const DiagnoseOptions& o) {
+    RateCut cut;
+    if (c.lr.empty() || !(c.lr.front() > 0) || !std::isfinite(c.lr.front())) return cut;
+    cut.start = c.lr.front();
+    cut.last = c.last_lr();
+    for (std::size_t i = 1; i < c.n && !cut.epoch; ++i)
+        if (c.lr[i] >= 0 && c.lr[i] < o.lr_cut * cut.start) cut.epoch = c.epoch_of(i);
+    if (!(cut.last >= 0 && cut.last < o.lr_cut * cut.start)) cut.epoch = 0;  // raised again
+    return cut;
+}
 
 std::vector<double> column(const History& h, const std::string& name) {
     const auto it = std::find(h.columns.begin(), h.columns.end(), name);
@@ -147,6 +166,53 @@ std::optional<Finding> divergence(const Curves& c, const std::string& stop,
     return f;
 }
 
+/// The number of classes: given, else the k whose chance loss ln k the training loss is
+/// nearest to (0 when that is no whole number of classes).
+std::size_t class_count(const Curves& c, const DiagnoseOptions& o) {
+    if (o.classes >= 2) return o.classes;
+    const double loss = c.loss[c.last];
+    if (!(loss > std::log(1.5) && loss < std::log(1e6))) return 0;
+    return static_cast<std::size_t>(std::lround(std::exp(loss)));
+}
+
+/// A collapse: the network answers every input alike, so its loss is the cross-entropy of a
+/// uniform guess, ln k, and its accuracy that of a guess, 1/k. Too large a step (sgd lr=3)
+/// or a bad initialisation saturates or kills the units and no gradient comes back; more
+/// capacity, epochs or a larger rate (what underfitting calls for) cannot help.
+std::optional<Finding> collapse(const Curves& c, const DiagnoseOptions& o) {
+    if (c.regression || c.score.empty() || !std::isfinite(c.score[c.last])) return std::nullopt;
+    const std::size_t k = class_count(c, o);
+    if (k < 2) return std::nullopt;
+    const double chance = std::log(static_cast<double>(k)), guess = 1.0 / static_cast<double>(k);
+    const double loss = c.loss[c.last], accuracy = c.score[c.last];
+    if (!(std::fabs(loss - chance) <= o.collapse_loss * chance) ||
+        accuracy > std::min(o.collapse_accuracy * guess, guess + 0.1))
+        return std::nullopt;
+    Finding f{"collapsed", "", {}, {}};
+    f.summary = format("loss {} is the chance level ln({}) and {} {} is a guess's 1/{}: every "
+                       "input gets the same answer",
+                       num(loss), k, o.metric, pct(accuracy), k);
+    f.evidence.push_back(format("epoch {}: loss {}, chance level ln({}) = {} (the loss of a uniform "
+                                "guess over {} classes)",
+                                c.epoch_of(c.last), num(loss), k, num(chance), k));
+    f.evidence.push_back(format("epoch {}: {} {}, 1/{} = {}", c.epoch_of(c.last), o.metric,
+                                pct(accuracy), k, pct(guess)));
+    if (const std::size_t m = argmin(c.loss, c.n); m < c.last && c.loss[m] < 0.8 * chance)
+        f.evidence.push_back(format("the loss was {} at epoch {} before it collapsed",
+                                    num(c.loss[m]), c.epoch_of(m)));
+    const double lr = std::isfinite(c.first_lr()) ? c.first_lr() : c.last_lr();
+    if (std::isfinite(lr)) f.evidence.push_back("lr " + num(lr));
+    f.next_steps = {
+        lr_change(lr, 0.01, 0.1, "lower") +
+            ", or run plexus lr_find on the experiment and start below the rate where its loss "
+            "turns up",
+        "check the initialisation: init=he_normal on dense layers before relu (glorot_uniform "
+        "before tanh or sigmoid)",
+        "check that the inputs are scaled (transform = scale range=0,1, or standardize)",
+        "clip the gradients (clipnorm=1 on the optimizer)"};
+    return f;
+}
+
 std::optional<Finding> oscillation(const Curves& c, const DiagnoseOptions& o) {
     const auto& v = c.watched();
     // Direction changes among the moves of at least oscillation_step; smaller moves in between
@@ -185,6 +251,22 @@ std::optional<Finding> oscillation(const Curves& c, const DiagnoseOptions& o) {
     f.evidence.push_back(format(
         "loss fell only {} over the last half ({} at epoch {} -> {} at epoch {})", pct(progress),
         num(c.loss[half]), c.epoch_of(half), num(c.loss[c.last]), c.epoch_of(c.last)));
+    const RateCut cut = rate_cut(c, o);
+    if (cut.epoch) {
+        // A schedule already cut the rate: prescribing one, or a rate below the cut one, would
+        // repeat what did not work; the rate to change is the one training started with.
+        f.evidence.push_back(cut.evidence());
+        f.next_steps = {
+            format("a schedule already cut the rate (to {}) and the loss did not recover: "
+                   "cutting it further will not help; lower the starting rate instead (lr {} -> "
+                   "{} to {})",
+                   num(cut.last), num(cut.start), num(cut.start * 0.1), num(cut.start / 3)),
+            "stop at the plateau rather than shrink the rate towards 0: callback = "
+            "early_stopping monitor=val_loss patience=5 restore_best=true, and a floor on the "
+            "cuts (min_lr=1e-5 on reduce_lr_on_plateau)",
+            "a larger batch_size also smooths the updates"};
+        return f;
+    }
     if (std::isfinite(c.last_lr())) f.evidence.push_back("lr " + num(c.last_lr()));
     f.next_steps = {
         lr_change(c.last_lr(), 0.1, 1.0 / 3, "lower") + " and compare",
@@ -255,10 +337,18 @@ std::optional<Finding> underfitting(const Curves& c, const DiagnoseOptions& o, b
         if (gap < o.overfit_gap) f.summary += " and close to the validation error";
     }
     f.evidence.push_back(line);
+    const RateCut cut = rate_cut(c, o);
+    if (cut.epoch)
+        f.evidence.push_back(cut.evidence());
     f.next_steps = {"more capacity: more units per layer or more layers",
                     "train longer (more epochs)",
                     lr_high ? "fix the learning rate first (see above)"
-                            : lr_change(c.last_lr(), 2.0, 3.0, "raise"),
+                    : cut.epoch
+                        ? format("a schedule cut the rate to {}: give it a floor (min_lr on "
+                                 "reduce_lr_on_plateau) or more patience, so training goes on "
+                                 "at a useful rate",
+                                 num(cut.last))
+                        : lr_change(c.last_lr(), 2.0, 3.0, "raise"),
                     "less regularization (lower dropout rate or l2), better features, or a "
                     "better-suited model; check that the inputs are scaled"};
     return f;
@@ -330,17 +420,6 @@ void add_figures(Diagnosis& d, const Curves& c, std::size_t best) {
 
 }  // namespace
 
-std::string finding_label(const std::string& kind) {
-    if (kind == "diverged") return "diverged (learning rate too high)";
-    if (kind == "lr_too_high") return "learning rate too high";
-    if (kind == "overfitting") return "overfitting (high variance)";
-    if (kind == "underfitting") return "underfitting (high avoidable bias)";
-    if (kind == "lr_too_low_or_too_short")
-        return "still improving (train longer or raise the learning rate)";
-    if (kind == "good_fit") return "good fit";
-    return kind;
-}
-
 Diagnosis diagnose(const History& history, const std::string& stop_reason,
                    const DiagnoseOptions& options) {
     Diagnosis d;
@@ -357,15 +436,19 @@ Diagnosis diagnose(const History& history, const std::string& stop_reason,
         d.notes.push_back("the history has no row with a training loss");
         return d;
     } else {
+        const auto collapsed = collapse(c, options);
         const auto lr_high = oscillation(c, options);
         const auto over = overfitting(c, options, best);
-        const auto under = underfitting(c, options, lr_high.has_value());
+        // A collapse explains the high training error: underfitting's remedies do not apply.
+        const auto under = collapsed ? std::nullopt
+                                     : underfitting(c, options, lr_high.has_value());
+        if (collapsed) d.findings.push_back(*collapsed);
         const bool under_first = under && (!over || c.bias > c.val_error - c.train_error);
         if (lr_high) d.findings.push_back(*lr_high);
         if (under && under_first) d.findings.push_back(*under);
         if (over) d.findings.push_back(*over);
         if (under && !under_first) d.findings.push_back(*under);
-        if (auto steep = still_falling(c, options, lr_high.has_value()))
+        if (auto steep = still_falling(c, options, lr_high.has_value() || collapsed.has_value()))
             d.findings.push_back(*steep);
         if (d.findings.empty()) d.findings.push_back(good_fit(c, options));
     }
@@ -390,41 +473,6 @@ Diagnosis diagnose(const History& history, const std::string& stop_reason,
             "more epochs");
     d.headline = finding_label(d.findings.front().kind) + ": " + d.findings.front().summary;
     return d;
-}
-
-std::string Diagnosis::to_text() const {
-    std::string out = findings.empty() ? "diagnosis: " + headline + "\n" : "";
-    for (std::size_t i = 0; i < findings.size(); ++i) {
-        const Finding& f = findings[i];
-        out += (i ? "also: " : "diagnosis: ") + finding_label(f.kind) + ": " + f.summary + "\n";
-        for (const auto& line : f.evidence) out += "  evidence: " + line + "\n";
-        for (const auto& line : f.next_steps) out += "  try: " + line + "\n";
-    }
-    for (std::size_t i = 0; i < figures.size(); ++i) {
-        const auto& [name, value] = figures[i];
-        const bool count = name == "epoch" || name == "best_epoch";
-        const bool fraction = name.find("error") != std::string::npos || name == "avoidable_bias" ||
-                              name == "variance";
-        out += (i ? ", " : "figures: ") + name + " " +
-               (count      ? format("{:.0f}", value)
-                : fraction ? pct(value)
-                           : num(value));
-    }
-    if (!figures.empty()) out += "\n";
-    for (const auto& note : notes) out += "note: " + note + "\n";
-    return out;
-}
-
-nlohmann::json Diagnosis::to_json() const {
-    auto found = nlohmann::json::array(), numbers = nlohmann::json::object();
-    for (const auto& f : findings)
-        found.push_back({{"kind", f.kind},
-                         {"summary", f.summary},
-                         {"evidence", f.evidence},
-                         {"next_steps", f.next_steps}});
-    for (const auto& [name, value] : figures) numbers[name] = value;
-    return {{"headline", headline}, {"best_epoch", best_epoch}, {"findings", found},
-            {"figures", numbers},   {"notes", notes},           {"stop_reason", stop_reason}};
 }
 
 }  // namespace plexus::core

@@ -143,7 +143,8 @@ h2{font-size:17px;margin:26px 0 10px;padding-bottom:4px;border-bottom:1px solid 
 .card{border:1px solid #d8dde3;border-radius:6px;padding:8px 14px;min-width:110px}
 .card .name{font-size:12px;color:#555}.card .value{font-size:20px;font-weight:600}
 .diagnosis li{margin:3px 0}
-.charts{display:flex;flex-wrap:wrap;gap:16px 24px}
+.charts{display:grid;grid-template-columns:repeat(auto-fill,minmax(min(100%,460px),1fr));gap:16px 24px;align-items:start}
+.charts figure{min-width:0}.charts svg{max-width:100%;height:auto}
 figure{margin:0}figcaption{max-width:600px;font-size:12px;color:#555}
 .tick,.legend,.label{font-size:12px;fill:#333}.axis-title{font-size:13px;fill:#222}
 .note{font-size:13px;fill:#888}.best-label{font-size:12px;fill:#c0392b}

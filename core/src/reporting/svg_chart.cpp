@@ -172,6 +172,39 @@ XScale log_x_scale(double xmin, double xmax) {
     return xs;
 }
 
+/// Width of `text` at the 12 px of tick and legend labels, on the safe side: DejaVu Sans digits
+/// are 0.64 em, wider than text_width()'s average character.
+double label_width(const std::string& text) {
+    return static_cast<double>(utf8_length(text)) * 12.0 * 0.66;
+}
+
+/// Where each legend entry (the series, then the best-epoch marker) goes: rows above the plot,
+/// wrapped at the chart's right edge, and the plot's top below the last row with room for the
+/// best-epoch label between them.
+struct Legend {
+    struct Place {
+        double x, y;
+    };
+    std::vector<Place> places;
+    double top = 40;
+};
+
+Legend legend_rows(const LineChart& c, double left, double right) {
+    std::vector<std::string> names;
+    for (const Series& sr : c.series) names.push_back(sr.name);
+    if (c.best_x > 0.0) names.push_back(c.best_label);
+    Legend l;
+    double x = left, y = 14;
+    for (const std::string& name : names) {
+        const double w = 28 + label_width(name);
+        if (x > left && x + w > right) x = left, y += 16;
+        l.places.push_back({x, y});
+        x += w + 18;
+    }
+    l.top = y + 28;
+    return l;
+}
+
 // The rules of the report's stylesheet that a chart uses, for a chart in a file of its own.
 constexpr const char* kStandaloneStyle =
     "<style>text{font-family:sans-serif}.tick,.legend{font-size:12px;fill:#333}"
@@ -185,17 +218,7 @@ constexpr const char* kStandaloneStyle =
 }  // namespace
 
 std::string line_chart(const LineChart& c) {
-    constexpr double W = 600, H = 300, L = 66, R = 16, T = 40, B = 48, inset = 10;
-    const double x0 = L, x1 = W - R, y0 = T, y1 = H - B;
-    std::string s = std::string("<svg ") +
-                    (c.standalone ? "xmlns=\"http://www.w3.org/2000/svg\" " : "") +
-                    "class=\"chart\" viewBox=\"0 0 600 300\" width=\"600\" height=\"300\" "
-                    "role=\"img\" aria-label=\"" +
-                    escape(c.y_label) + " by " + escape(c.x_label) + "\">\n";
-    if (c.standalone) s += kStandaloneStyle;
-    s += "<rect class=\"plot\" x=\"" + px(x0) + "\" y=\"" + px(y0) + "\" width=\"" + px(x1 - x0) +
-         "\" height=\"" + px(y1 - y0) + "\"/>\n";
-
+    constexpr double W = 600, H = 300, R = 16, B = 48, inset = 10;
     // The y range covers every finite value of every series.
     double lo = std::numeric_limits<double>::infinity(), hi = -lo;
     for (const Series& sr : c.series)
@@ -205,6 +228,22 @@ std::string line_chart(const LineChart& c) {
     const Axis ya = !any                                      ? linear_axis(0.0, 1.0)
                     : c.allow_log && lo > 0.0 && hi > 10 * lo ? log_axis(lo, hi)
                                                               : linear_axis(lo, hi);
+    // Room on the left for the widest tick label beside the rotated y title (which takes the
+    // first 24 px), measured, not assumed: log-scale labels such as "1e-09" are wide.
+    double widest = 0.0;
+    for (const double t : ya.ticks) widest = std::max(widest, label_width(ya.label(t)));
+    const double L = std::max(66.0, 24.0 + widest + 12.0);
+    const Legend legend = legend_rows(c, L, W - R);
+    const double T = legend.top;
+    const double x0 = L, x1 = W - R, y0 = T, y1 = H - B;
+    std::string s = std::string("<svg ") +
+                    (c.standalone ? "xmlns=\"http://www.w3.org/2000/svg\" " : "") +
+                    "class=\"chart\" viewBox=\"0 0 600 300\" width=\"600\" height=\"300\" "
+                    "role=\"img\" aria-label=\"" +
+                    escape(c.y_label) + " by " + escape(c.x_label) + "\">\n";
+    if (c.standalone) s += kStandaloneStyle;
+    s += "<rect class=\"plot\" x=\"" + px(x0) + "\" y=\"" + px(y0) + "\" width=\"" + px(x1 - x0) +
+         "\" height=\"" + px(y1 - y0) + "\"/>\n";
     const auto ymap = [&](double v) { return y1 - ya.fraction(v) * (y1 - y0); };
 
     // Epochs: integer ticks, a single epoch sits in the middle.
@@ -241,29 +280,33 @@ std::string line_chart(const LineChart& c) {
     s += "<text class=\"axis-title\" x=\"" + px((x0 + x1) / 2) + "\" y=\"" + px(H - 8) +
          "\" text-anchor=\"middle\">" + escape(c.x_label) + (c.log_x ? " (log scale)" : "") +
          "</text>\n";
+    // The y title along the plot's height, shortened to fit it.
+    const std::string y_title = c.y_label + (ya.log ? " (log scale)" : "");
+    const auto fit = static_cast<std::size_t>(std::max(4.0, (y1 - y0) / (13.0 * 0.62)));
     s += "<text class=\"axis-title\" transform=\"rotate(-90 16 " + px((y0 + y1) / 2) +
          ")\" x=\"16\" y=\"" + px((y0 + y1) / 2) + "\" text-anchor=\"middle\">" +
-         escape(c.y_label) + (ya.log ? " (log scale)" : "") + "</text>\n";
+         escape(shorten(y_title, fit)) + "</text>\n";
     if (!any)
         s += "<text class=\"note\" x=\"" + px((x0 + x1) / 2) + "\" y=\"" + px((y0 + y1) / 2) +
              "\" text-anchor=\"middle\">no finite values</text>\n";
 
-    // The best epoch: a dashed vertical line with its label.
+    // The best epoch: a dashed vertical line, labelled above the plot (inside it, the label
+    // would sit on whichever curve peaks there: accuracy at its best epoch does).
     const bool best = c.best_x > 0.0 && c.best_x >= xmin && c.best_x <= xmax;
     if (best) {
         const double bx = xmap(c.best_x);
-        const bool right = bx > x1 - 110;
+        const std::string text = c.best_label + " " + format_number(c.best_x, c.log_x ? 3 : 6);
+        const double half = label_width(text) / 2;
+        const double mid = std::clamp(bx, x0 + half, x1 - half);
         s += "<line class=\"best\" x1=\"" + px(bx) + "\" x2=\"" + px(bx) + "\" y1=\"" + px(y0) +
-             "\" y2=\"" + px(y1) + "\"/><text class=\"best-label\" x=\"" +
-             px(right ? bx - 4 : bx + 4) + "\" y=\"" + px(y0 + 14) + "\" text-anchor=\"" +
-             (right ? "end" : "start") + "\">" + escape(c.best_label) + " " +
-             format_number(c.best_x, c.log_x ? 3 : 6) + "</text>\n";
+             "\" y2=\"" + px(y1) + "\"/><text class=\"best-label\" x=\"" + px(mid) + "\" y=\"" +
+             px(y0 - 6) + "\" text-anchor=\"middle\">" + escape(text) + "</text>\n";
     }
 
     // Series: a polyline per run of finite points, a dot on every point.
     const bool dots = c.x.size() <= 60;
-    double legend_x = x0;
-    for (const Series& sr : c.series) {
+    for (std::size_t k = 0; k < c.series.size(); ++k) {
+        const Series& sr = c.series[k];
         const std::string dash = sr.dashed ? " stroke-dasharray=\"6 4\"" : "";
         std::vector<std::pair<double, double>> run;
         const auto flush = [&] {
@@ -295,17 +338,19 @@ std::string line_chart(const LineChart& c) {
                      "\" r=\"6\" fill=\"none\" stroke=\"" + sr.colour + "\"/>\n";
         }
         flush();
-        // Legend entry above the plot.
-        s += "<line class=\"swatch\" x1=\"" + px(legend_x) + "\" x2=\"" + px(legend_x + 22) +
-             "\" y1=\"18\" y2=\"18\" stroke=\"" + sr.colour + "\"" + dash +
-             "/><text class=\"legend\" x=\"" + px(legend_x + 28) + "\" y=\"18\" dy=\"0.32em\">" +
-             escape(sr.name) + "</text>\n";
-        legend_x += 28 + text_width(sr.name.size()) + 18;
+        const Legend::Place& at = legend.places[k];
+        s += "<line class=\"swatch\" x1=\"" + px(at.x) + "\" x2=\"" + px(at.x + 22) + "\" y1=\"" +
+             px(at.y) + "\" y2=\"" + px(at.y) + "\" stroke=\"" + sr.colour + "\"" + dash +
+             "/><text class=\"legend\" x=\"" + px(at.x + 28) + "\" y=\"" + px(at.y) +
+             "\" dy=\"0.32em\">" + escape(sr.name) + "</text>\n";
     }
-    if (best)
-        s += "<line class=\"best\" x1=\"" + px(legend_x) + "\" x2=\"" + px(legend_x + 22) +
-             "\" y1=\"18\" y2=\"18\"/><text class=\"legend\" x=\"" + px(legend_x + 28) +
-             "\" y=\"18\" dy=\"0.32em\">" + escape(c.best_label) + "</text>\n";
+    if (best) {
+        const Legend::Place& at = legend.places.back();
+        s += "<line class=\"best\" x1=\"" + px(at.x) + "\" x2=\"" + px(at.x + 22) + "\" y1=\"" +
+             px(at.y) + "\" y2=\"" + px(at.y) + "\"/><text class=\"legend\" x=\"" +
+             px(at.x + 28) + "\" y=\"" + px(at.y) + "\" dy=\"0.32em\">" + escape(c.best_label) +
+             "</text>\n";
+    }
     s += "</svg>\n";
     return s;
 }

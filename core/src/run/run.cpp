@@ -17,6 +17,7 @@
 #include "plexus/core/modelfile/model_card.hpp"
 #include "plexus/core/modelfile/safetensors.hpp"
 #include "plexus/core/training/interrupt.hpp"
+#include "plexus/core/training/metric_names.hpp"
 #include "plexus/core/training/trainer.hpp"
 #include "plexus/plexus.hpp"
 #include "plexus/support/files.hpp"
@@ -63,8 +64,10 @@ std::unique_ptr<Components> create_components(const Registry& registry, Experime
     if (c->model.size() == 0)
         throw ConfigError(s.file.string() +
                           ": [model] has no layers (add 'layer = dense units=10')");
+    std::vector<ComponentSpec> metrics;
     for (const auto& metric : default_metrics(s, *c->loss))
-        c->metrics.push_back(create<Metric>(registry, metric));
+        metrics.push_back(parse_component_spec(metric.value, metric.where));
+    c->metrics = create_named_metrics(registry, metrics);
     bool has_progress = false;
     for (const auto& callback : s.train.callbacks) {
         const ComponentSpec cs = parse_component_spec(callback.value, callback.where);

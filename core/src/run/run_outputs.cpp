@@ -97,6 +97,7 @@ void write_run_outputs(const FinishedTraining& run, RunResult& result, std::ostr
     if (result.ended != "failed") final_evaluation(run, result, metrics, out);
     DiagnoseOptions diagnose_options;
     diagnose_options.regression = run.targets.source != TargetSource::labels;
+    if (!diagnose_options.regression) diagnose_options.classes = run.data.classes;
     const Diagnosis diagnosis = diagnose(run.history, result.stop_reason, diagnose_options);
     metrics["diagnosis"] = diagnosis.to_json();
     // A run that diverged in its first epoch has no history but still a diagnosis.

@@ -8,6 +8,7 @@
 #include "plexus/core/data/run_data.hpp"
 #include "plexus/core/experiment/settings.hpp"
 #include "plexus/core/modelfile/saved_model.hpp"
+#include "plexus/core/training/metric_names.hpp"
 #include "plexus/core/study/study_report.hpp"
 #include "plexus/error.hpp"
 #include "plexus/support/files.hpp"
@@ -31,9 +32,9 @@ nlohmann::json evaluate_on_test(const fs::path& dir, const Registry& registry) {
     if (test.size() == 0) return nullptr;
     // The model (and its device) first: metrics hold device buffers and must go before it.
     const auto model = load_model(dir, registry, s.train.device.value);
-    std::vector<std::shared_ptr<Metric>> metrics;
-    for (const auto& m : s.train.metrics)
-        metrics.push_back(registry.create_as<Metric>(parse_component_spec(m.value, m.where)));
+    std::vector<ComponentSpec> specs;
+    for (const auto& m : s.train.metrics) specs.push_back(parse_component_spec(m.value, m.where));
+    const std::vector<std::shared_ptr<Metric>> metrics = create_named_metrics(registry, specs);
     model->evaluate(*test.data, test.indices, metrics, nullptr);
     nlohmann::json j;
     j["samples"] = test.size();

@@ -6,6 +6,7 @@
 #include <span>
 
 #include "plexus/core/data/batch_loader.hpp"
+#include "plexus/core/training/metric_names.hpp"
 #include "plexus/core/training/trainer.hpp"
 #include "plexus/error.hpp"
 
@@ -168,6 +169,7 @@ void Trainer::build(const TrainTargets& targets) {
             throw ShapeError(std::string("a metric does not work on ") + target_kind_name(needed));
     loss_.build(out, device_);
     for (auto& m : metrics_) m->build(out, device_);
+    check_metric_value_names(metrics_);
     units_ = TargetUnits();
     if (targets.source != TargetSource::labels)
         units_.build(device_, targets_.scaler, b, targets.base);

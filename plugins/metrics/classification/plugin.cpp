@@ -4,6 +4,7 @@
 // and differ only in the per-class rate they derive and how they average it (rates.hpp;
 // scikit-learn's precision_recall_fscore_support semantics; Sokolova & Lapalme, "A
 // systematic analysis of performance measures for classification tasks", 2009).
+#include <charconv>
 #include <cmath>
 #include <limits>
 #include <optional>
@@ -29,13 +30,14 @@ constexpr plexus::ParamSpec kAverage = {
     0,
     "auto|binary|micro|macro|weighted|none",
     "auto: binary for two classes (or one logit column), else macro; none: one value per class"};
-constexpr plexus::ParamSpec kPositive = {"positive",
-                                         plexus::ParamType::integer,
-                                         "1",
-                                         0,
-                                         kInf,
-                                         nullptr,
-                                         "the class scored against all others when average=binary"};
+constexpr plexus::ParamSpec kPositive = {
+    "positive",
+    plexus::ParamType::string,
+    "auto",
+    0,
+    0,
+    nullptr,
+    "the class id scored against all others when average=binary; auto: 1, on two classes only"};
 constexpr plexus::ParamSpec kZeroDivision = {
     "zero_division",
     plexus::ParamType::choice,
@@ -64,6 +66,17 @@ public:
         counts_.build(name_, pred, device);
         const std::size_t k = counts_.classes();
         average_ = requested_.value_or(k == 2 ? Average::binary : Average::macro);
+        positive_ = parse_positive(name_, positive_text_);
+        const bool positive_given = positive_text_ != "auto";
+        // With more than two classes "binary" scores one class of many: which one must be
+        // said, or the result is silently class 1's.
+        if (average_ == Average::binary && !positive_given && k > 2)
+            throw plexus::ParamError(std::string(name_) + " average=binary: the model has " +
+                                     std::to_string(k) +
+                                     " classes, so name the class scored against the others "
+                                     "(positive=0.." +
+                                     std::to_string(k - 1) +
+                                     ") or average over them (average=macro, micro or weighted)");
         if (average_ == Average::binary && positive_ >= k)
             throw plexus::ParamError(std::string(name_) +
                                      ": positive=" + std::to_string(positive_) +
@@ -106,7 +119,7 @@ protected:
     RateMetric(const plexus::Params& params, const char* name)
         : name_(name),
           requested_(plexus::metrics::parse_average(params.get_string("average"))),
-          positive_(static_cast<std::size_t>(params.get_int("positive"))),
+          positive_text_(params.get_string("positive")),
           zero_division_(params.get_string("zero_division") == "1" ? 1.0 : 0.0) {}
 
     double zero_division() const { return zero_division_; }
@@ -120,10 +133,22 @@ private:
         return out;
     }
 
+    // "auto" is class 1 (scikit-learn's pos_label); otherwise a class id.
+    static std::size_t parse_positive(const char* name, const std::string& text) {
+        if (text == "auto") return 1;
+        std::size_t id = 0;
+        const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
+        if (ec != std::errc() || end != text.data() + text.size())
+            throw plexus::ParamError(std::string(name) + ": positive='" + text +
+                                     "' is not a class id (0, 1, ...) or auto");
+        return id;
+    }
+
     const char* name_;
     std::optional<Average> requested_;  // nullopt: auto
     Average average_ = Average::macro;
-    std::size_t positive_;
+    std::string positive_text_;
+    std::size_t positive_ = 1;
     double zero_division_;
     plexus::metrics::ConfusionCounts counts_;
 };

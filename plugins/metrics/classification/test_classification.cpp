@@ -306,13 +306,35 @@ BOOST_AUTO_TEST_CASE(updates_allocate_and_download_nothing_and_the_result_the_co
     BOOST_TEST(device->counters().d2h_bytes == 3 * 3 * sizeof(float));  // not fetched again
 }
 
+// Issue 18: average=binary on ten classes scored class 1 alone, silently.
+BOOST_AUTO_TEST_CASE(binary_on_more_than_two_classes_needs_positive) {
+    auto device = load<plexus::Device>("cpu");
+    std::string message;
+    try {
+        load<plexus::Metric>("f1 average=binary")->build({4, 10}, *device);
+    } catch (const plexus::ParamError& e) {
+        message = e.what();
+    }
+    BOOST_TEST(message.rfind("f1 average=binary: the model has 10 classes", 0) == 0u, message);
+    BOOST_TEST(message.find("positive=0..9") != std::string::npos, message);
+    BOOST_TEST(message.find('\n') == std::string::npos);
+    // Named, or on two classes (auto: class 1), it is accepted.
+    BOOST_CHECK_NO_THROW(load<plexus::Metric>("f1 average=binary positive=3")->build({4, 10}, *device));
+    BOOST_CHECK_NO_THROW(load<plexus::Metric>("recall average=binary")->build({4, 2}, *device));
+    BOOST_CHECK_NO_THROW(load<plexus::Metric>("precision average=binary")->build({4, 1}, *device));
+    BOOST_CHECK_NO_THROW(load<plexus::Metric>("f1")->build({4, 10}, *device));  // auto: macro
+}
+
 BOOST_AUTO_TEST_CASE(rejects_bad_params_and_shapes) {
     auto device = load<plexus::Device>("cpu");
     BOOST_CHECK_THROW(load<plexus::Metric>("f1 average=foo"), plexus::ParamError);
     BOOST_CHECK_THROW(load<plexus::Metric>("fbeta beta=0"), plexus::ParamError);
     BOOST_CHECK_THROW(load<plexus::Metric>("fbeta beta=-1"), plexus::ParamError);
     BOOST_CHECK_THROW(load<plexus::Metric>("f1 beta=2"), plexus::ParamError);  // f1 has no beta
-    BOOST_CHECK_THROW(load<plexus::Metric>("precision positive=-1"), plexus::ParamError);
+    BOOST_CHECK_THROW(load<plexus::Metric>("precision positive=-1")->build({4, 3}, *device),
+                      plexus::ParamError);
+    BOOST_CHECK_THROW(load<plexus::Metric>("precision positive=x")->build({4, 3}, *device),
+                      plexus::ParamError);
     BOOST_CHECK_THROW(load<plexus::Metric>("recall zero_division=2"), plexus::ParamError);
     BOOST_CHECK_THROW(
         load<plexus::Metric>("precision average=binary positive=3")->build({4, 3}, *device),

@@ -5,6 +5,7 @@
 // fewer than k classes score strictly higher than its target class. Streaming: the host keeps
 // integer counts, so the result over a set is exact rather than an average of batch ratios.
 #include <cstdint>
+#include <iostream>
 #include <limits>
 #include <string>
 
@@ -29,6 +30,14 @@ public:
             "scores [batch, classes] with at least two classes (for one logit column use "
             "accuracy)");
         cols_ = pred.cols();
+        // k at or above the class count counts every row as a hit: say so once, rather than
+        // report a perfect score that measures nothing.
+        if (static_cast<unsigned long long>(k_) >= cols_ && !warned_) {
+            std::cerr << "warning: top_k_accuracy k=" << k_ << " on " << cols_
+                      << " classes is always 1 (used as k=" << cols_ << "): choose k below "
+                      << cols_ << "\n";
+            warned_ = true;
+        }
         const std::size_t rows = pred.rows();
         rows_.build(device, cols_);
         target_class_ = device.alloc({rows});
@@ -80,6 +89,7 @@ public:
 
 private:
     long long k_;
+    bool warned_ = false;
     std::size_t cols_ = 0;
     plexus::support::ClassRows rows_;
     plexus::Tensor target_class_;             // [max rows]: arg-max of the target

@@ -1,5 +1,7 @@
 #define BOOST_TEST_MODULE top_k_accuracy
 #include <boost/test/unit_test.hpp>
+#include <iostream>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -129,4 +131,22 @@ BOOST_AUTO_TEST_CASE(rejects_bad_k_and_shapes) {
     top1->build({5, 4}, *device);
     BOOST_CHECK_THROW(top1->update(scores, scores), plexus::ShapeError);             // 6 rows > 5
     BOOST_CHECK_THROW(top1->update(scores.rows(0, 2), scores), plexus::ShapeError);  // target
+}
+
+// Issue 18: k=20 on 10 classes reported a perfect score without a word.
+BOOST_AUTO_TEST_CASE(k_at_or_above_the_classes_warns_once) {
+    auto device = load<plexus::Device>("cpu");
+    std::ostringstream err;
+    std::streambuf* old = std::cerr.rdbuf(err.rdbuf());
+    auto metric = load<plexus::Metric>("top_k_accuracy k=20");
+    metric->build({4, 10}, *device);
+    metric->build({4, 10}, *device);
+    auto fine = load<plexus::Metric>("top_k_accuracy k=9");
+    fine->build({4, 10}, *device);
+    std::cerr.rdbuf(old);
+    BOOST_TEST(err.str() ==
+               "warning: top_k_accuracy k=20 on 10 classes is always 1 (used as k=10): choose k "
+               "below 10\n");
+    // It scores as k = classes: every row is a hit.
+    BOOST_TEST(score_rows(*device, "top_k_accuracy k=20") == 1.0);
 }

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -29,8 +30,10 @@ public:
     /// Same, from text (for tests); `name` stands for the file name in messages.
     static Experiment parse(const std::string& text, const std::string& name);
 
-    /// Applies "section.key=value". A list key (model.layer, train.metric, train.callback)
-    /// is replaced by the single value. Throws ConfigError "--set ...: ..." for a malformed
+    /// Applies "section.key=value". A scalar key takes the value (the last override wins). A
+    /// list key (model.layer, train.metric, train.callback, data.transform, ...) is replaced
+    /// by the value on its first override and appended to on each later one, so repeated
+    /// overrides build the list in order. Throws ConfigError "--set ...: ..." for a malformed
     /// override or unknown key.
     void apply_override(const std::string& assignment);
     /// Sets a key programmatically (as from the command line, e.g. --device).
@@ -55,9 +58,15 @@ public:
     static bool is_list_key(const std::string& key);
 
 private:
+    /// Throws ConfigError unless `key` is known and `value` can be stored and written back.
+    static void check_value(const std::string& key, const std::string& value,
+                            const std::string& where);
+
+
     std::filesystem::path path_;
     std::string display_name_;
     std::map<std::string, std::vector<Setting>> values_;
+    std::set<std::string> list_overrides_;  // list keys a --set has replaced once already
 };
 
 /// One line of an INI file without its comment, trimmed: '#' starts a comment anywhere (as in

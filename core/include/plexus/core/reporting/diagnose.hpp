@@ -23,8 +23,8 @@ namespace plexus::core {
 
 /// One conclusion about a run, with the numbers behind it and what to try.
 struct Finding {
-    /// "diverged", "lr_too_high", "overfitting", "underfitting", "lr_too_low_or_too_short"
-    /// or "good_fit".
+    /// "diverged", "collapsed", "lr_too_high", "overfitting", "underfitting",
+    /// "lr_too_low_or_too_short" or "good_fit".
     std::string kind;
     std::string summary;                  // one line, no kind label
     std::vector<std::string> evidence;    // figures from the history, with their epochs
@@ -43,6 +43,17 @@ struct DiagnoseOptions {
     bool regression = false;
     /// Human-level or Bayes error of the task: avoidable bias = training error - baseline.
     double baseline_error = 0.0;
+    /// The number of classes of a classifier; 0: unknown, then read off the curves (a loss
+    /// near ln k with an accuracy near 1/k for some k >= 2).
+    std::size_t classes = 0;
+    /// Collapsed to chance: at the last epoch the training loss within collapse_loss of the
+    /// chance level ln(classes) (a fraction of it) and the accuracy at most
+    /// min(collapse_accuracy / classes, 1 / classes + 0.1).
+    double collapse_loss = 0.05;
+    double collapse_accuracy = 1.5;
+    /// A learning-rate schedule already cut the rate when the logged lr fell below this fraction
+    /// of the first epoch's.
+    double lr_cut = 0.5;
     /// Underfitting: avoidable bias at the last epoch at least this.
     double underfit_bias = 0.15;
     /// Overfitting by the gap: validation error - training error at least overfit_gap and at
