@@ -129,12 +129,14 @@ BOOST_AUTO_TEST_CASE(a_cnn_with_global_pooling_and_sigmoid_matches_opencv) {
            d.npy("img", "labels"), "img_x.npy", "probabilities", "uint8"});
 }
 
-BOOST_AUTO_TEST_CASE(an_lstm_regression_matches_the_onnx_lstm_semantics) {
+BOOST_AUTO_TEST_CASE(an_lstm_and_simple_rnn_regression_matches_the_onnx_semantics) {
     Data d;
     if (!d.ready) return;
     check(d.tmp.path, {"lstm",
                        "transform = standardize\ntarget_transform = standardize\n[model]\n"
-                       "layer = lstm units=5\nlayer = dense units=1\nloss = mse\n",
+                       "layer = lstm units=5 return_sequences=true\n"
+                       "layer = simple_rnn units=3 activation=relu\nlayer = dense units=1\n"
+                       "loss = mse\n",
                        d.npy("seq", "targets"), "seq_x.npy", "values", "float", "numpy"});
 }
 
@@ -155,14 +157,16 @@ BOOST_AUTO_TEST_CASE(a_layer_without_an_onnx_form_is_named_and_nothing_is_writte
     const std::string iris = (fs::path(PLEXUS_TEST_SOURCE_DIR) / "examples/data/iris.csv").string();
     std::ofstream(tmp.path / "rnn.ini")
         << "[data]\ntrain = csv:" << iris << " label=species\nvalidation = 0.2\n"
-        << "[model]\nlayer = reshape shape=2x2\nlayer = simple_rnn units=3\nlayer = dense units=3\n"
+        << "[model]\nlayer = reshape shape=2x2\nlayer = gru units=3 activation=linear\n"
+        << "layer = dense units=3\n"
         << "[train]\nepochs = 1\nverbose = 0\n";
     auto r = run_plexus("train " + q(tmp.path / "rnn.ini") + " --out " + q(tmp.path / "runs"));
     BOOST_REQUIRE_MESSAGE(r.exit_code == 0, r.err);
     const fs::path run = only_run(tmp.path / "runs"), out = tmp.path / "m.onnx";
     r = run_plexus("export " + q(run) + " --onnx " + q(out));
     BOOST_TEST(r.exit_code == 1);
-    BOOST_TEST(r.err.find("layer 1 (simple_rnn units=3) has no ONNX form") != std::string::npos,
+    BOOST_TEST(r.err.find("layer 1 (gru units=3 activation=linear) has no ONNX form: "
+                          "activation=linear") != std::string::npos,
                r.err);
     BOOST_TEST(std::count(r.err.begin(), r.err.end(), '\n') == 1, r.err);
     BOOST_TEST(!fs::exists(out));
@@ -180,6 +184,45 @@ BOOST_AUTO_TEST_CASE(a_layer_without_an_onnx_form_is_named_and_nothing_is_writte
     r = run_plexus("export " + q(tmp.path / "bad.safetensors") + " --onnx " + q(out));
     BOOST_TEST(r.exit_code == 1, r.err);
     BOOST_TEST(std::count(r.err.begin(), r.err.end(), '\n') == 1, r.err);
+    BOOST_TEST(!fs::exists(out));
+}
+
+// A transform that changes the sample shape has no ONNX form either: named, nothing written.
+BOOST_AUTO_TEST_CASE(a_shape_changing_transform_is_named_and_nothing_is_written) {
+    TempDir tmp("onnx_export_transform");
+    // 12 RGB images [3, 2, 2] of two classes as .npy (float32 and int64, C order).
+    auto npy = [](const fs::path& file, const std::string& descr, const std::string& shape,
+                  const std::string& bytes) {
+        std::string header =
+            "{'descr': '" + descr + "', 'fortran_order': False, 'shape': " + shape + ", }";
+        header.append(63 - (10 + header.size()) % 64, ' ');
+        header += '\n';
+        const std::uint16_t len = static_cast<std::uint16_t>(header.size());
+        std::ofstream(file, std::ios::binary)
+            << std::string("\x93NUMPY\x01\x00", 8) << char(len & 0xff) << char(len >> 8) << header
+            << bytes;
+    };
+    std::vector<float> x(12 * 12);
+    std::vector<std::int64_t> y(12);
+    for (std::size_t i = 0; i < x.size(); ++i) x[i] = float((i * 7) % 11) + float(i / 12 % 2) * 5;
+    for (std::size_t i = 0; i < y.size(); ++i) y[i] = std::int64_t(i % 2);
+    npy(tmp.path / "x.npy", "<f4", "(12, 3, 2, 2)",
+        std::string(reinterpret_cast<const char*>(x.data()), x.size() * sizeof(float)));
+    npy(tmp.path / "y.npy", "<i8", "(12,)",
+        std::string(reinterpret_cast<const char*>(y.data()), y.size() * sizeof(std::int64_t)));
+    std::ofstream(tmp.path / "gray.ini")
+        << "[data]\ntrain = npy:" << (tmp.path / "x.npy").string()
+        << " labels=" << (tmp.path / "y.npy").string() << "\nvalidation = 0.25\n"
+        << "transform = standardize per=global\ntransform = grayscale\n"
+        << "[model]\nlayer = flatten\nlayer = dense units=2\n[train]\nepochs = 1\nverbose = 0\n";
+    auto r = run_plexus("train " + q(tmp.path / "gray.ini") + " --out " + q(tmp.path / "runs"));
+    BOOST_REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    const fs::path out = tmp.path / "m.onnx";
+    r = run_plexus("export " + q(only_run(tmp.path / "runs")) + " --onnx " + q(out));
+    BOOST_TEST(r.exit_code == 1);
+    BOOST_TEST(r.err.find("transform 1 (grayscale) has no ONNX form: it changes the sample "
+                          "shape [3, 2, 2]") != std::string::npos,
+               r.err);
     BOOST_TEST(!fs::exists(out));
 }
 

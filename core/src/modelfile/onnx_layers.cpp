@@ -170,7 +170,8 @@ std::string onnx_activation(const LayerInput& l, const std::string& key) {
     if (a == "tanh") return "Tanh";
     if (a == "sigmoid") return "Sigmoid";
     if (a == "relu") return "Relu";
-    no_form(l, key + "=" + a + " (ONNX's recurrent ops take tanh, sigmoid or relu)");
+    no_form(l,
+            key + "=" + a + " (the exporter writes recurrent layers with tanh, sigmoid or relu)");
 }
 
 // Keras's gate blocks (the columns of [rows, G*H]) as ONNX's rows [G*H, rows], gate k of ONNX
@@ -194,16 +195,23 @@ std::vector<float> gate_vector(const float* v, std::size_t h,
     return out;
 }
 
-// LSTM (gates i, f, c, o here; i, o, f, c in ONNX) and GRU (z, r, h in both; reset_after is
-// ONNX's linear_before_reset=1). A Keras-style LSTM has one bias, ONNX's input bias; its
-// recurrent bias is zero. A GRU's [2, 3H] bias is ONNX's input then recurrent bias.
-void recurrent(Graph& g, const LayerInput& l, bool lstm) {
+// The ONNX op of a recurrent plugin and its gate order: gate k of ONNX is block order[k] of
+// ours.
+struct Cell {
+    const char* op;
+    std::vector<std::size_t> order;
+    bool split_bias;  // GRU: [2, G*H], input then recurrent bias
+};
+
+// simple_rnn (ONNX RNN), LSTM (gates i, f, c, o here; i, o, f, c in ONNX) and GRU (z, r, h in
+// both; reset_after is ONNX's linear_before_reset=1). A Keras-style RNN or LSTM has one bias,
+// ONNX's input bias; its recurrent bias is zero.
+void recurrent(Graph& g, const LayerInput& l, const Cell& cell) {
     const Params& p = *l.params;
     const std::size_t h = static_cast<std::size_t>(p.get_int("units"));
     const std::size_t steps = g.sample[0], features = g.sample[1];
     const bool both = p.get_bool("bidirectional");
-    const std::vector<std::size_t> order =
-        lstm ? std::vector<std::size_t>{0, 3, 1, 2} : std::vector<std::size_t>{0, 1, 2};
+    const std::vector<std::size_t>& order = cell.order;
     const std::size_t gh = order.size() * h, dirs = both ? 2 : 1;
     std::vector<float> w, r, b;
     for (std::size_t d = 0; d < dirs; ++d) {
@@ -217,31 +225,34 @@ void recurrent(Graph& g, const LayerInput& l, bool lstm) {
             const Weight& bw = l.weight(prefix + "bias");
             const auto input = gate_vector(bw.values.data(), h, order);
             std::copy(input.begin(), input.end(), bias.begin());
-            if (!lstm) {
+            if (cell.split_bias) {
                 const auto rec = gate_vector(bw.values.data() + gh, h, order);
                 std::copy(rec.begin(), rec.end(), bias.begin() + i64(gh));
             }
         }
         b.insert(b.end(), bias.begin(), bias.end());
     }
-    const std::string gate = onnx_activation(l, "recurrent_activation"),
-                      act = onnx_activation(l, "activation");
+    // ONNX's activations per direction: f, g, h for LSTM (gates, candidate, output), f, g for
+    // GRU, f for RNN; the defaults are Sigmoid and Tanh.
+    const bool rnn = order.size() == 1, lstm = order.size() == 4;
+    const std::string act = onnx_activation(l, "activation");
+    const std::string gate = rnn ? act : onnx_activation(l, "recurrent_activation");
     std::vector<std::string> acts;
     for (std::size_t d = 0; d < dirs; ++d) {
-        acts.push_back(gate);
+        if (!rnn) acts.push_back(gate);
         acts.push_back(act);
         if (lstm) acts.push_back(act);
     }
     std::vector<Attr> attrs{attr_int("hidden_size", i64(h)),
                             attr_strings("direction", {both ? "bidirectional" : "forward"}, true)};
-    if (!lstm) attrs.push_back(attr_int("linear_before_reset", 1));
-    const bool defaults = gate == "Sigmoid" && act == "Tanh";
+    if (cell.split_bias) attrs.push_back(attr_int("linear_before_reset", 1));
+    const bool defaults = (rnn || gate == "Sigmoid") && act == "Tanh";
     if (!defaults) attrs.push_back(attr_strings("activations", acts));
     const std::string x = g.node("Transpose", {g.value}, {attr_ints("perm", {1, 0, 2})});
     const std::int64_t n_dirs = i64(dirs);
     std::vector<std::string> outs;
     g.node(
-        lstm ? "LSTM" : "GRU",
+        cell.op,
         {x, g.constant("W", {n_dirs, i64(gh), i64(features)}, w),
          g.constant("R", {n_dirs, i64(gh), i64(h)}, r), g.constant("B", {n_dirs, i64(2 * gh)}, b)},
         attrs, lstm ? 3 : 2, &outs);
@@ -291,7 +302,9 @@ void add_layer(Graph& g, const LayerInput& l) {
     if (n == "global_max_pool2d") return global_pool(g, l, "GlobalMaxPool");
     if (n == "global_avg_pool2d") return global_pool(g, l, "GlobalAveragePool");
     if (n == "flatten" || n == "reshape") return g.reshape(l.output);
-    if (n == "lstm" || n == "gru") return recurrent(g, l, n == "lstm");
+    if (n == "simple_rnn") return recurrent(g, l, {"RNN", {0}, false});
+    if (n == "lstm") return recurrent(g, l, {"LSTM", {0, 3, 1, 2}, false});
+    if (n == "gru") return recurrent(g, l, {"GRU", {0, 1, 2}, true});
     no_form(l, "");
 }
 
