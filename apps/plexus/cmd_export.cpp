@@ -40,11 +40,12 @@ core::ExportOnnxFn open_exporter() {
 
 int cmd_export(const std::vector<std::string>& args) {
     po::options_description desc(
-        "usage: plexus export MODEL --onnx FILE.onnx [--opset N] [options]\n\n"
+        "usage: plexus export MODEL --onnx FILE.onnx [--opset N] [--input float|uint8] [options]\n\n"
         "Writes a trained model (a run folder or its model.safetensors) as one ONNX graph: the\n"
-        "fitted input transforms (the /255 of 8-bit pixels, scale, standardize), every layer and\n"
-        "what predict does to the outputs (softmax or sigmoid probabilities, a regression\n"
-        "target's units). Input 'input' [batch, sample...] of raw float samples, batch dynamic.\n\n"
+        "fitted input transforms (scale, standardize; with --input uint8 the /255 of 8-bit\n"
+        "pixels), every layer and what predict does to the outputs (softmax or sigmoid\n"
+        "probabilities, a regression target's units). Input 'input' [batch, sample...] of raw\n"
+        "float samples, the batch dynamic. A layer or transform without an ONNX form is named.\n\n"
         "options");
     desc.add_options()("help,h", "show this help")("onnx", po::value<std::string>(),
                                                    "the .onnx file to write (atomically)")(
