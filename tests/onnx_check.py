@@ -95,18 +95,20 @@ def numpy_run(model, x):
         dirs, gh, _ = w.shape
         hidden = a["hidden_size"]
         names = [s.decode() if isinstance(s, bytes) else s for s in a.get("activations", [])]
-        per = 3 if op == "LSTM" else 2
+        per = {"LSTM": 3, "GRU": 2, "RNN": 1}[op]
         ys = np.zeros((t_len, dirs, n, hidden), np.float32)
         for d in range(dirs):
-            f = acts[names[d * per]] if names else sig
-            g = acts[names[d * per + 1]] if names else np.tanh
+            f = acts[names[d * per]] if names else (np.tanh if op == "RNN" else sig)
+            g = acts[names[d * per + 1]] if names and per > 1 else np.tanh
             hf = acts[names[d * per + 2]] if names and op == "LSTM" else np.tanh
             wb, rb = b[d, :gh], b[d, gh:]
             h = np.zeros((n, hidden), np.float32)
             c = np.zeros((n, hidden), np.float32)
             steps = range(t_len) if d == 0 else reversed(range(t_len))
             for t in steps:
-                if op == "LSTM":  # gates i, o, f, c
+                if op == "RNN":
+                    h = f(xs[t] @ w[d].T + h @ r[d].T + wb + rb)
+                elif op == "LSTM":  # gates i, o, f, c
                     z = xs[t] @ w[d].T + h @ r[d].T + wb + rb
                     i, o, fg, cc = np.split(z, 4, axis=1)
                     c = f(fg) * c + f(i) * g(cc)
@@ -140,7 +142,7 @@ def numpy_run(model, x):
         elif op == "Softmax":
             e = np.exp(ins[0] - ins[0].max(axis=a["axis"], keepdims=True))
             outs = [e / e.sum(axis=a["axis"], keepdims=True)]
-        elif op in ("LSTM", "GRU"): outs = rnn(op, a, *ins[:4])
+        elif op in ("RNN", "LSTM", "GRU"): outs = rnn(op, a, *ins[:4])
         else: raise RuntimeError("numpy evaluation lacks op " + op)
         for name, v in zip(node.output, outs):
             env[name] = v.astype(np.float32)

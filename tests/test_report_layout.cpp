@@ -5,9 +5,7 @@
 // report itself has no scripts): the figures' boxes, and every text box of every chart against
 // the other text boxes, the curves and the tick marks, all in screen pixels.
 #define BOOST_TEST_MODULE report_layout
-#include <algorithm>
 #include <boost/test/unit_test.hpp>
-#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -17,6 +15,7 @@
 #include "chromium.hpp"
 #include "cli.hpp"
 #include "plexus/core/reporting/report.hpp"
+#include "plexus/core/training/history.hpp"
 
 namespace fs = std::filesystem;
 using plexus::test::read_text;
@@ -26,19 +25,16 @@ using namespace plexus::core;
 
 namespace {
 
-// Twelve epochs whose accuracy peaks at the best epoch (where the old label sat), with a rate
-// that a plateau schedule cut from 0.1 to 1e-9 (a log axis with wide tick labels).
+// A real run (tests/histories/plateau_cut_to_1e-9.csv): its training accuracy peaks at the
+// best epoch, 11, where the old label sat, and a plateau schedule cut its rate from 0.01 to
+// 1e-9 (a log axis with wide tick labels).
 ReportData cut_rate_run() {
+    const std::string path =
+        std::string(PLEXUS_TEST_SOURCE_DIR) + "/tests/histories/plateau_cut_to_1e-9.csv";
     ReportData d;
     d.title = "layout";
-    d.history.columns = {"epoch", "loss", "accuracy", "val_loss", "val_accuracy", "lr"};
-    for (int e = 1; e <= 12; ++e) {
-        const double t = e;
-        d.history.rows.push_back({t, 1.6 / std::sqrt(t), 0.55 + 0.04 * t,
-                                  0.5 + 0.8 / t + 0.02 * t, 0.6 + 0.05 * t - 0.003 * t * t,
-                                  0.1 * std::pow(0.1, std::max(0, e - 3))});
-    }
-    d.best_epoch = 8;
+    d.history = parse_history_csv(read_text(path), path);
+    d.best_epoch = 11;
     d.best_key = "val_loss";
     d.main_metric = "accuracy";
     d.class_names = {"a", "b", "c"};

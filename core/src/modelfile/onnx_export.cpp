@@ -26,7 +26,9 @@ std::vector<std::int64_t> dims_of(const Shape& shape) {
     return d;
 }
 
-std::string Graph::fresh(const std::string& hint) { return hint + "_" + std::to_string(counter_++); }
+std::string Graph::fresh(const std::string& hint) {
+    return hint + "_" + std::to_string(counter_++);
+}
 
 std::string Graph::constant(const std::string& hint, const std::vector<std::int64_t>& dims,
                             const std::vector<float>& values) {
@@ -62,8 +64,12 @@ std::string Graph::node(const std::string& op, const std::vector<std::string>& i
         ::onnx::AttributeProto* p = n->add_attribute();
         p->set_name(a.name);
         switch (a.kind) {
-            case Attr::Kind::i: p->set_type(::onnx::AttributeProto::INT), p->set_i(a.i); break;
-            case Attr::Kind::f: p->set_type(::onnx::AttributeProto::FLOAT), p->set_f(a.f); break;
+            case Attr::Kind::i:
+                p->set_type(::onnx::AttributeProto::INT), p->set_i(a.i);
+                break;
+            case Attr::Kind::f:
+                p->set_type(::onnx::AttributeProto::FLOAT), p->set_f(a.f);
+                break;
             case Attr::Kind::ints:
                 p->set_type(::onnx::AttributeProto::INTS);
                 for (const auto v : a.ints) p->add_ints(v);
@@ -103,10 +109,11 @@ struct Affine {
 };
 
 // Transform `index` alone, with its saved state, for samples of `sample` shape.
-Affine probe_transform(const OnnxExportRequest& r, const std::vector<HostTensor>& saved, std::size_t index,
-                       const Shape& sample) {
+Affine probe_transform(const OnnxExportRequest& r, const std::vector<HostTensor>& saved,
+                       std::size_t index, const Shape& sample) {
     const std::string spec = r.model->card.transforms[index];
-    const std::string who = "transform " + std::to_string(index) + " (" + support::printable(spec, 200) + ")";
+    const std::string who =
+        "transform " + std::to_string(index) + " (" + support::printable(spec, 200) + ")";
     Pipeline p;
     p.add(r.registry->create_as<Transform>(parse_component_spec(spec, who)), spec);
     if (p.build(sample, 3, 1.0f, 0) != sample)
@@ -115,7 +122,8 @@ Affine probe_transform(const OnnxExportRequest& r, const std::vector<HostTensor>
     const std::string prefix = "transform" + std::to_string(index) + ".";
     std::vector<HostTensor> own;
     for (const HostTensor& t : saved)
-        if (t.name.rfind(prefix, 0) == 0) own.push_back({"transform0." + t.name.substr(prefix.size()), t.shape, t.values});
+        if (t.name.rfind(prefix, 0) == 0)
+            own.push_back({"transform0." + t.name.substr(prefix.size()), t.shape, t.values});
     p.load_state(own);
 
     // Probes: 0 gives b; a large P gives a with little cancellation (P = 1 if that overflows);
@@ -147,8 +155,8 @@ Affine probe_transform(const OnnxExportRequest& r, const std::vector<HostTensor>
         const double x = d.f32[2 * f + i], want = double(out.a[i]) * x + out.b[i];
         const double scale = 1.0 + std::abs(want) + std::abs(double(out.b[i]));
         if (!(std::abs(y[2 * f + i] - want) <= 1e-4 * scale))
-            throw Error(who + " has no ONNX form: it is not y = a*x + b per value (value " + std::to_string(i) +
-                        " of a probe sample)");
+            throw Error(who + " has no ONNX form: it is not y = a*x + b per value (value " +
+                        std::to_string(i) + " of a probe sample)");
     }
     return out;
 }
@@ -160,14 +168,20 @@ void add_transforms(Graph& g, const OnnxExportRequest& r) {
     // a leading 1).
     const std::vector<std::int64_t> dims = onnx_export::dims_of(g.sample);
     if (r.uint8 && card.divide != 1.0f)
-        g.step(g.node("Mul", {g.value, g.constant("divide", dims, std::vector<float>(g.sample.numel(), 1.0f / card.divide))}), g.sample);
+        g.step(
+            g.node("Mul",
+                   {g.value, g.constant("divide", dims,
+                                        std::vector<float>(g.sample.numel(), 1.0f / card.divide))}),
+            g.sample);
     if (card.transforms.empty()) return;
     const std::vector<HostTensor> saved = read_safetensors(r.model->file).tensors;
     for (std::size_t i = 0; i < card.transforms.size(); ++i) {
         const Affine t = probe_transform(r, saved, i, g.sample);
         if (t.identity()) continue;
-        const std::string x = g.node("Mul", {g.value, g.constant("transform" + std::to_string(i) + "_a", dims, t.a)});
-        g.step(g.node("Add", {x, g.constant("transform" + std::to_string(i) + "_b", dims, t.b)}), g.sample);
+        const std::string x =
+            g.node("Mul", {g.value, g.constant("transform" + std::to_string(i) + "_a", dims, t.a)});
+        g.step(g.node("Add", {x, g.constant("transform" + std::to_string(i) + "_b", dims, t.b)}),
+               g.sample);
     }
 }
 
@@ -185,7 +199,8 @@ void add_layers(Graph& g, const OnnxExportRequest& r) {
         const ComponentSpec cs = parse_component_spec(spec, m.file.string());
         const Params params = Registry::validate(r.registry->require(Kind::layer, cs.name), cs);
         // The layer's output shape, from the plugin itself.
-        const Shape built = r.registry->create_as<Layer>(cs)->build(batch_of(1, g.sample), *m.device, {});
+        const Shape built =
+            r.registry->create_as<Layer>(cs)->build(batch_of(1, g.sample), *m.device, {});
         Shape output;
         for (std::size_t k = 1; k < built.rank(); ++k) output.push_back(built[k]);
         onnx_export::LayerInput layer{i, cs.name, spec, &params, &weights, output};
@@ -231,7 +246,8 @@ void add_metadata(::onnx::ModelProto& model, const ModelCard& card) {
         p->set_value(value);
     };
     const auto meta = card.to_metadata();
-    for (const char* key : {"classes", "class_names", "target", "target_names", "transforms", "layers"})
+    for (const char* key :
+         {"classes", "class_names", "target", "target_names", "transforms", "layers"})
         if (const auto it = meta.find(key); it != meta.end()) put(key, it->second);
 }
 
@@ -239,8 +255,9 @@ void add_metadata(::onnx::ModelProto& model, const ModelCard& card) {
 
 OnnxExportResult export_onnx(const OnnxExportRequest& r) {
     if (r.opset < kOnnxMinOpset || r.opset > kOnnxMaxOpset)
-        throw ConfigError("--opset " + std::to_string(r.opset) + " is outside " + std::to_string(kOnnxMinOpset) +
-                          ".." + std::to_string(kOnnxMaxOpset) + " (the opsets the ONNX release it is built with knows)");
+        throw ConfigError("--opset " + std::to_string(r.opset) + " is outside " +
+                          std::to_string(kOnnxMinOpset) + ".." + std::to_string(kOnnxMaxOpset) +
+                          " (the opsets the ONNX release it is built with knows)");
     const SavedModel& m = *r.model;
     ::onnx::ModelProto model;
     model.set_ir_version(::onnx::IR_VERSION);
@@ -258,10 +275,11 @@ OnnxExportResult export_onnx(const OnnxExportRequest& r) {
     add_transforms(g, r);
     add_layers(g, r);
     const std::string output = add_output(g, m);
-    // The last node's output is renamed to the graph's output.
-    if (graph->node_size() == 0) g.step(g.node("Identity", {g.value}), g.sample);
+    // The running value becomes the graph's output: the last node's output is renamed (an
+    // Identity is added when no node made the running value, e.g. a model of dropout alone).
+    if (graph->node_size() == 0 || graph->node(graph->node_size() - 1).output(0) != g.value)
+        g.step(g.node("Identity", {g.value}), g.sample);
     auto* last = graph->mutable_node(graph->node_size() - 1);
-    if (last->output(0) != g.value) g.step(g.node("Identity", {g.value}), g.sample), last = graph->mutable_node(graph->node_size() - 1);
     last->set_output(0, output);
     declare(graph->add_output(), output, g.sample);
     add_metadata(model, m.card);
@@ -269,7 +287,10 @@ OnnxExportResult export_onnx(const OnnxExportRequest& r) {
     std::string bytes;
     if (!model.SerializeToString(&bytes)) throw Error("the ONNX graph could not be serialised");
     support::write_file_atomic(r.out, bytes);
-    return {g.nodes(), g.initializers(), "[batch" + (m.card.input_shape.rank() ? ", " + m.card.input_shape.str().substr(1) : std::string("]")), output};
+    return {g.nodes(), g.initializers(),
+            "[batch" + (m.card.input_shape.rank() ? ", " + m.card.input_shape.str().substr(1)
+                                                  : std::string("]")),
+            output};
 }
 
 }  // namespace plexus::core

@@ -81,7 +81,9 @@ public:
     void reshape(const Shape& dims);
 
     std::size_t nodes() const { return static_cast<std::size_t>(graph_->node_size()); }
-    std::size_t initializers() const { return static_cast<std::size_t>(graph_->initializer_size()); }
+    std::size_t initializers() const {
+        return static_cast<std::size_t>(graph_->initializer_size());
+    }
 
 private:
     std::string fresh(const std::string& hint);

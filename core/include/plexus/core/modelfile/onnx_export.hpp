@@ -23,7 +23,7 @@ inline constexpr int kOnnxMinOpset = 13;
 inline constexpr int kOnnxMaxOpset = 17;
 
 struct OnnxExportRequest {
-    const SavedModel* model = nullptr;  // loaded with batch 1
+    const SavedModel* model = nullptr;   // loaded with batch 1
     const Registry* registry = nullptr;  // recreates transforms to probe them one by one
     std::filesystem::path out;           // the .onnx file, written atomically
     int opset = kOnnxMinOpset;
@@ -36,8 +36,8 @@ struct OnnxExportRequest {
 struct OnnxExportResult {
     std::size_t nodes = 0;
     std::size_t initializers = 0;
-    std::string input_shape;   // "[batch, 4]"
-    std::string output_name;   // "probabilities", "values" or "reconstruction"
+    std::string input_shape;  // "[batch, 4]"
+    std::string output_name;  // "probabilities", "values" or "reconstruction"
 };
 
 /// Writes `request.model` as an ONNX graph to `request.out`. The graph's input "input" is one
