@@ -203,6 +203,10 @@ BOOST_AUTO_TEST_CASE(unfreeze_trains_the_layers_again_and_survives_resume) {
 
     const fs::path part = train(exp, dir / "part", "train.epochs=2");
     fs::remove_all(dir / "base");
+    // The new keys are part of the experiment --resume checks: another freeze is refused.
+    const auto changed = run_plexus("train --resume '" + part.string() + "' --set model.freeze=0");
+    BOOST_TEST(changed.exit_code != 0);
+    BOOST_TEST(changed.err.find("model.freeze") != std::string::npos, changed.err);
     const int code = wait_exit(spawn_plexus({"train", "--resume", part.string(), "--set", "train.epochs=3"},
                                             part.string() + ".resume.log"));
     BOOST_TEST_REQUIRE(code == 0, slurp(part.string() + ".resume.log"));
