@@ -21,6 +21,7 @@
 #include "plexus/support/device_counts.hpp"
 #include "plexus/support/files.hpp"
 #include "plexus/support/image.hpp"
+#include "plexus/support/index_ranges.hpp"
 #include "plexus/support/monitor.hpp"
 #include "plexus/support/run_path.hpp"
 #include "plexus/support/text.hpp"
@@ -315,4 +316,33 @@ BOOST_AUTO_TEST_CASE(device_counts_and_class_rows_count_on_the_device) {
     BOOST_CHECK_THROW(check_batch("m", true, pred, target, 2, 3), plexus::ShapeError);
     BOOST_CHECK_THROW(require_scores("m", plexus::Shape{4}, 1, "scores"), plexus::ShapeError);
     require_scores("m", plexus::Shape{4, 3}, 2, "scores");
+}
+
+BOOST_AUTO_TEST_CASE(index_ranges_parse_lists_and_refuse_everything_else) {
+    using plexus::support::parse_index_ranges;
+    const auto r = parse_index_ranges(" 0-3, 5 ,7-7", "t");
+    BOOST_TEST(r.spans.size() == 3u);
+    for (std::size_t i : {0, 1, 2, 3, 5, 7}) BOOST_TEST(r.contains(i), i);
+    for (std::size_t i : {4, 6, 8}) BOOST_TEST(!r.contains(i), i);
+    BOOST_TEST(r.max() == 7u);
+    BOOST_TEST(parse_index_ranges("0-999999", "t").max() == 999999u);  // two numbers, not 10^6
+    for (const char* bad : {"", ",", "1,", "-1", "1-", "3-1", "1e3", "0x2", "+1", "1000000",
+                            "99999999999999999999", "1 2", "1--2", "a"}) {
+        try {
+            parse_index_ranges(bad, "freeze");
+            BOOST_ERROR("'" << bad << "' was accepted");
+        } catch (const plexus::ParamError& e) {
+            const std::string what = e.what();
+            BOOST_TEST(what.rfind("freeze: '", 0) == 0u, what);
+            BOOST_TEST(what.find("e.g. 0-3,5") != std::string::npos, what);
+        }
+    }
+    try {
+        plexus::support::check_index_ranges(parse_index_ranges("2,4", "t"), 4, "freeze");
+        BOOST_ERROR("layer 4 of 4 was accepted");
+    } catch (const plexus::ParamError& e) {
+        BOOST_TEST(std::string(e.what()) ==
+                   "freeze: layer 4 does not exist (the model has 4 layers, 0-3)");
+    }
+    plexus::support::check_index_ranges(parse_index_ranges("2,3", "t"), 4, "freeze");
 }

@@ -1,6 +1,8 @@
 #include "plexus/core/data/run_data.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <numeric>
 #include <random>
 #include <tuple>
@@ -8,6 +10,7 @@
 #include "plexus/core/data/readers/sources.hpp"
 #include "plexus/core/data/splits.hpp"
 #include "plexus/error.hpp"
+#include "plexus/support/index_ranges.hpp"
 #include "plexus/support/text.hpp"
 
 namespace fs = std::filesystem;
@@ -30,6 +33,47 @@ Dataset load(const DataSettings& settings, const Setting& s, const Dataset* refe
                         reference->sample_shape.str());
     if (d.count == 0) throw DataError(at(s) + d.source + ": no samples");
     return d;
+}
+
+/// data.classes: keeps the samples of the chosen classes, renumbered from 0 in their order
+/// (classes = 5-9 makes class 5 class 0), with their names. Applied to every loaded set after
+/// the test and validation sets were matched against the whole training set's classes.
+void select_classes(Dataset& d, const support::IndexRanges& chosen, std::size_t all_classes,
+                    const Setting& s) {
+    if (d.has_targets() || d.labels.size() != d.count)
+        throw ConfigError(at(s) + "data.classes: " + d.source +
+                          " has float targets, not classes to choose from");
+    std::vector<std::uint32_t> to(all_classes, UINT32_MAX);
+    std::vector<std::string> names;
+    std::uint32_t next = 0;
+    for (std::size_t c = 0; c < all_classes; ++c)
+        if (chosen.contains(c)) {
+            to[c] = next++;
+            if (c < d.class_names.size()) names.push_back(d.class_names[c]);
+        }
+    const std::size_t width = d.features();
+    std::size_t kept = 0;
+    for (std::size_t i = 0; i < d.count; ++i) {
+        const std::uint32_t label = d.labels[i];
+        if (label >= to.size() || to[label] == UINT32_MAX) continue;
+        d.labels[kept] = to[label];
+        if (!d.u8.empty())
+            std::copy_n(d.u8.begin() + i * width, width, d.u8.begin() + kept * width);
+        if (!d.f32.empty())
+            std::copy_n(d.f32.begin() + i * width, width, d.f32.begin() + kept * width);
+        if (!d.keys.empty()) d.keys[kept] = std::move(d.keys[i]);
+        ++kept;
+    }
+    if (kept == 0)
+        throw ConfigError(at(s) + "data.classes: " + d.source + " has no sample of classes " +
+                          support::quote_for_message(s.value, 60));
+    d.count = kept;
+    d.labels.resize(kept);
+    if (!d.u8.empty()) d.u8.resize(kept * width);
+    if (!d.f32.empty()) d.f32.resize(kept * width);
+    if (!d.keys.empty()) d.keys.resize(kept);
+    d.classes = next;
+    if (!d.class_names.empty()) d.class_names = names;
 }
 
 std::vector<std::uint32_t> shuffled_indices(std::size_t n, std::uint64_t seed) {
@@ -147,6 +191,18 @@ std::unique_ptr<RunData> load_run_data(const DataSettings& settings) {
         d->validation_data =
             std::make_unique<Dataset>(load(settings, *val_setting, &d->train_data));
 
+    if (const auto& classes = settings.classes) {
+        const std::string who = at(*classes) + "data.classes";
+        const auto chosen = support::parse_index_ranges(classes->value, who);
+        const std::size_t all = std::max(d->train_data.classes, d->train_data.class_names.size());
+        if (chosen.max() >= all)
+            throw ConfigError(who + ": class " + std::to_string(chosen.max()) +
+                              " does not exist (" + d->train_data.source + " has " +
+                              std::to_string(all) + " classes, 0-" +
+                              std::to_string(all ? all - 1 : 0) + ")");
+        for (Dataset* data : {&d->train_data, d->test_data.get(), d->validation_data.get()})
+            if (data) select_classes(*data, chosen, all, *classes);
+    }
     const bool validation_setting = settings.validation && !val_file;
     spec = fit_spec_to_data(spec, settings, d->train_data);
     if (spec.chronological && validation_setting) spec.validation *= 1.0 - spec.test;

@@ -120,10 +120,13 @@ ExperimentSettings read_settings(const Experiment& exp) {
     d.seed = r.integer("data.seed");
     d.train_limit = static_cast<std::size_t>(r.integer("data.train_limit"));
     d.test_limit = static_cast<std::size_t>(r.integer("data.test_limit"));
+    d.classes = r.value("data.classes");
     d.divide = static_cast<float>(r.number("data.divide"));
 
     s.model.layers = r.list("model.layer");
     s.model.loss = r.component("model.loss");
+    s.model.init_from = r.value("model.init_from");
+    s.model.freeze = r.value("model.freeze");
 
     TrainSettings& t = s.train;
     t.device = r.component("train.device");

@@ -226,7 +226,11 @@ LrFindResult lr_find(const Experiment& experiment, const LrFindOptions& options,
     train.prefetch = run->settings.data.prefetch;
     Trainer trainer(*c.device, c.model, *c.loss, *c.optimizer, {}, {test}, c.pipeline, train);
     build_trainer(trainer, *run);
+    // The rate of a fine-tuning run is found on the model it fine-tunes.
+    const std::string copied = apply_init_from(c.model, *c.device, *run);
+    apply_freeze(c.model, run->settings.model);
     print_start(out, *run);
+    if (!copied.empty()) out << copied << "\n";
     out << fmt::format("lr-find: {} batches of {}, lr {} -> {} (exponential)\n", steps, run->batch,
                        rate(options.start), rate(options.end))
         << std::flush;

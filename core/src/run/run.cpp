@@ -291,6 +291,10 @@ RunResult run_experiment(const Experiment& exp, const RunOptions& options, std::
                     train_options(settings, run->batch, card));
     build_trainer(trainer, *run);
     const std::size_t resumed_epochs = resumed ? resumed->train.epochs_done : 0;
+    // A resumed run that trained an epoch restores its own weights: copying again would
+    // overwrite them only for the checkpoint to overwrite the copy.
+    const std::string copied = resumed_epochs ? "" : apply_init_from(c.model, *c.device, *run);
+    apply_freeze(c.model, settings.model);
     const History initial = resumed_epochs ? resumed->train.history
                                            : trainer.empty_history(run->data->validation.size() > 0);
     if (resumed) {
@@ -321,6 +325,7 @@ RunResult run_experiment(const Experiment& exp, const RunOptions& options, std::
     // A run stopped in its first epoch still has a history that diagnose and report can read.
     support::write_file_atomic(result.run_dir / "history.csv", initial.to_csv());
     print_start(out, *run);
+    if (!copied.empty()) out << copied << "\n";
     if (resumed_epochs)
         out << "resuming after epoch " << resumed_epochs << " of " << result.run_dir.string()
             << "\n";

@@ -60,6 +60,17 @@ TrainTargets run_targets(const PreparedRun& run);
 /// trainer.build for the run's data; a model/loss shape mismatch names the experiment file.
 void build_trainer(Trainer& trainer, const PreparedRun& run);
 
+/// [model] freeze (transfer.cpp): makes the layers it lists non-trainable. Throws ParamError
+/// naming the experiment's line for a bad list or a layer the model does not have.
+void apply_freeze(Sequential& model, const ModelSettings& settings);
+/// [model] init_from (transfer.cpp): copies the weights and state (batchnorm's running
+/// statistics) of the saved model's layers into `model` (built, on `device`): those of
+/// layers=, or else every layer of the same kind and shapes at the same index up to the first
+/// that differs. Returns the line saying what it copied ("" without init_from). Throws
+/// ConfigError naming the experiment's line and the file for a missing or damaged model, a
+/// model for other inputs, a bad range, or (with layers=) layers of another kind or shape.
+std::string apply_init_from(Sequential& model, Device& device, const PreparedRun& run);
+
 /// Creates root/<name>-<local time> (-2, -3, ... when taken) and returns it.
 std::filesystem::path make_run_dir(const std::filesystem::path& root, const std::string& name);
 

@@ -20,6 +20,9 @@ std::vector<Parameter*> Layer::parameters() {
 std::vector<NamedTensor> Layer::state() {
     return {};
 }
+void Layer::set_trainable(bool trainable) {
+    for (Parameter* p : parameters()) p->trainable = trainable;
+}
 void Layer::checkpoint(SavedState&) const {}
 void Layer::resume(const SavedState&) {}
 

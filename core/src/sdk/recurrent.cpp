@@ -225,6 +225,11 @@ std::vector<Parameter*> RecurrentLayer::parameters() {
     return out;
 }
 
+void RecurrentLayer::set_trainable(bool trainable) {
+    options_.trainable = trainable;  // backward() reads it to skip the weight gradients
+    Layer::set_trainable(trainable);
+}
+
 void RecurrentLayer::check_input(const Tensor& x, const char* pass) const {
     const std::string name = cell_.name;
     if (!state_) throw ShapeError(name + ": " + pass + " called before build()");

@@ -43,15 +43,13 @@ void initialise_kernel(Device& device, const Tensor& kernel, const KernelInit& h
 }
 
 KernelWeights::KernelWeights(const Params& params)
-    : use_bias(params.get_bool("use_bias")),
-      trainable(params.get_bool("trainable")),
-      init_(parse_kernel_init(params)) {
+    : use_bias(params.get_bool("use_bias")), init_(parse_kernel_init(params)) {
     kernel.name = "kernel";
     bias.name = "bias";
     kernel.l1 = static_cast<float>(params.get_real("l1"));
     kernel.l2 = static_cast<float>(params.get_real("l2"));
-    kernel.trainable = trainable;
-    bias.trainable = trainable;
+    kernel.trainable = params.get_bool("trainable");
+    bias.trainable = kernel.trainable;
 }
 
 void KernelWeights::build(Device& device, const Shape& shape, std::size_t bias_size,

@@ -100,6 +100,22 @@ std::vector<NamedTensor> Sequential::weights() const {
     return out;
 }
 
+std::vector<NamedTensor> Sequential::layer_weights(std::size_t index) const {
+    const std::string prefix = "layer" + std::to_string(index) + ".";
+    std::vector<NamedTensor> out;
+    for (const Parameter* p : layers_.at(index).layer->parameters())
+        out.push_back({p->name, p->value});
+    for (auto& s : layers_.at(index).layer->state()) out.push_back({prefix + s.name, s.value});
+    return out;
+}
+
+void Sequential::set_trainable(std::size_t index, bool trainable) {
+    if (index >= layers_.size())
+        throw Error("layer " + std::to_string(index) + " does not exist (the model has " +
+                    std::to_string(layers_.size()) + " layers)");
+    layers_[index].layer->set_trainable(trainable);
+}
+
 std::vector<SavedState> Sequential::checkpoint_layers() const {
     std::vector<SavedState> out(layers_.size());
     for (std::size_t i = 0; i < layers_.size(); ++i) layers_[i].layer->checkpoint(out[i]);

@@ -61,6 +61,11 @@ public:
         write_model_(path, tensors);
     }
 
+    std::size_t layer_count() const override { return model_.size(); }
+    void set_trainable(std::size_t layer, bool trainable) override {
+        model_.set_trainable(layer, trainable);
+    }
+
 private:
     Device& device_;
     Sequential& model_;

@@ -11,7 +11,14 @@
 //
 // A device may run a whole pass as one kernel through try_fused(fused::BatchNormForwardTrain /
 // BatchNormForwardInfer / BatchNormBackward, plexus/fused.hpp); the primitive path below is
-// the reference. Every workspace is allocated in build() for the largest batch and used
+// the reference.
+//
+// A frozen layer (Layer::set_trainable(false): [model] freeze, or an unfreeze callback not yet
+// reached) normalises with its running statistics in train mode too and leaves them as they
+// are, as Keras does since 2.1.3: fine-tuning then sees the features the saved model was
+// trained to produce, where batch statistics of a small new dataset would shift them. Its
+// backward is that affine map's: dx = dy * gamma / sqrt(moving_variance + epsilon). Every
+// workspace is allocated in build() for the largest batch and used
 // through row views, so forward and backward allocate nothing.
 #include <limits>
 #include <string>
@@ -90,8 +97,10 @@ public:
         xhat_ = device.alloc(batch);
         // The fused kernels on planes need neither the primitive path's scratch nor NHWC.
         tmp_ = planes_ ? Tensor{} : device.alloc(batch);
-        nhwc_ = image && !planes_ ? device.alloc(batch) : Tensor{};
+        // The planes path needs it only for a frozen layer's backward, which has no fused key.
+        nhwc_ = image ? device.alloc(batch) : Tensor{};
         trained_rows_ = 0;
+        frozen_rows_ = 0;
         return input;
     }
 
@@ -99,21 +108,33 @@ public:
         check(x, "forward");
         plexus::Device& device = *x.device();
         const std::size_t n = x.rows();
+        const bool frozen_train = frozen_ && mode == plexus::Mode::train;
+        if (frozen_) mode = plexus::Mode::infer;
         if (plane_ == 1) {
             normalize(device, x.reshaped({n, channels_}), y.reshaped({n, channels_}), mode);
-            return;
+        } else if (planes_) {
+            normalize_planes(device, x, y, mode);
+        } else {
+            // In place in the NHWC workspace: every pass allows y to alias x.
+            const Tensor t = nhwc_.rows(0, n * plane_);
+            device.transpose(x, t, n, channels_, plane_);
+            normalize(device, t, t, mode);
+            device.transpose(t, y, n, plane_, channels_);
         }
-        if (planes_) return normalize_planes(device, x, y, mode);
-        // In place in the NHWC workspace: every pass allows y to alias x.
-        const Tensor t = nhwc_.rows(0, n * plane_);
-        device.transpose(x, t, n, channels_, plane_);
-        normalize(device, t, t, mode);
-        device.transpose(t, y, n, plane_, channels_);
+        frozen_rows_ = frozen_train ? n * plane_ : 0;
+    }
+
+    void set_trainable(bool trainable) override {
+        frozen_ = !trainable;
+        gamma_.trainable = trainable;
+        beta_.trainable = trainable;
     }
 
     void backward(const Tensor& x, const Tensor&, const Tensor& dy, const Tensor* dx) override {
         check(x, "backward");
         const std::size_t n = x.rows();
+        if (frozen_rows_ != 0 && frozen_rows_ == n * plane_)
+            return backward_frozen(*x.device(), dy, dx);
         if (trained_rows_ != n * plane_)
             throw plexus::ShapeError(
                 "batchnorm: backward needs a train-mode forward of the same batch first");
@@ -272,6 +293,26 @@ private:
         device.axpby(1.0f - momentum_, variance_, momentum_, moving_variance_);
     }
 
+    // A frozen layer's forward was y = x*coef + shift per channel, so dx = dy*coef; gamma and
+    // beta get no gradient (the optimizer skips them). dx may alias dy.
+    void backward_frozen(plexus::Device& device, const Tensor& dy, const Tensor* dx) {
+        if (!dx) return;
+        device.unary(UnaryOp::add_scalar, moving_variance_, coef_, epsilon_);
+        device.unary(UnaryOp::sqrt, coef_, coef_);
+        device.unary(UnaryOp::reciprocal, coef_, coef_);
+        if (scale_) device.binary(BinaryOp::mul, coef_, gamma_.value, coef_);
+        const std::size_t rows = frozen_rows_, n = rows / plane_;
+        if (plane_ == 1) {
+            device.binary(BinaryOp::mul, dy.reshaped({rows, channels_}), coef_,
+                          dx->reshaped({rows, channels_}));
+            return;
+        }
+        const Tensor t = nhwc_.rows(0, rows);
+        device.transpose(dy, t, n, channels_, plane_);
+        device.binary(BinaryOp::mul, t, coef_, t);
+        device.transpose(t, *dx, n, plane_, channels_);
+    }
+
     // The dense backward on [n, channels] rows: dx = gamma*invstd/n * (n*dy - sum(dy) -
     // xhat*sum(dy*xhat)); dgamma = sum(dy*xhat); dbeta = sum(dy). dx is written last, so it
     // may alias dy.
@@ -326,6 +367,8 @@ private:
     bool center_;
     bool scale_;
     bool fused_;
+    bool frozen_ = false;           // set_trainable(false): running statistics in train mode
+    std::size_t frozen_rows_ = 0;   // [rows, channels] rows of the last frozen train forward
     bool planes_ = false;           // images through the device's fused kernels, no transpose
     std::size_t channels_ = 0;      // the normalised features: C of an image, else all
     std::size_t plane_ = 1;         // H*W of an image, else 1
@@ -337,8 +380,7 @@ private:
     Tensor mean_, variance_, invstd_, coef_, shift_;  // [channels]
     Tensor xhat_;  // [max batch * plane, channels]; NCHW on the planes path
     Tensor tmp_;   // [max batch * plane, channels]: primitive path's scratch; planes: none
-    Tensor nhwc_;  // [max batch * plane, channels]: the NHWC image or its gradient; dense and
-                   // planes: none
+    Tensor nhwc_;  // [max batch * plane, channels]: the NHWC image or its gradient; dense: none
 };
 
 }  // namespace

@@ -261,3 +261,82 @@ BOOST_AUTO_TEST_CASE(a_training_batch_of_one_is_a_clear_error_and_nothing_alloca
     BOOST_CHECK_THROW(load<plexus::Layer>("batchnorm momentum=1"), plexus::ParamError);
     BOOST_CHECK_THROW(load<plexus::Layer>("batchnorm epsilon=0"), plexus::ParamError);
 }
+
+// A frozen batchnorm (Layer::set_trainable(false): [model] freeze) normalises with its running
+// statistics in train mode too, leaves them unchanged, and back-propagates through that affine
+// map (Keras >= 2.1.3). Statistics and gamma/beta are set by hand: mean {1, -2}, variance
+// {4, 0.25}, gamma {2, 3}, beta {0.5, -1}, so y = x - 0.5 for feature 0 and 6(x + 2) - 1 for
+// feature 1, and dx = dy * {1, 6}.
+BOOST_AUTO_TEST_CASE(a_frozen_layer_uses_its_running_statistics_in_training) {
+    auto device = load<plexus::Device>("cpu");
+    for (const char* mode : kModes) {
+        BOOST_TEST_CONTEXT("batchnorm" << mode) {
+            auto layer = load<plexus::Layer>(std::string("batchnorm epsilon=1e-6") + mode);
+            layer->build({4, 2}, *device, {});
+            const auto state = layer->state();
+            device->upload(state[0].value, Floats{1, -2});
+            device->upload(state[1].value, Floats{4, 0.25f});
+            const auto params = layer->parameters();
+            device->upload(params[0]->value, Floats{2, 3});
+            device->upload(params[1]->value, Floats{0.5f, -1});
+            layer->set_trainable(false);
+            BOOST_TEST((!params[0]->trainable && !params[1]->trainable));
+
+            const auto x = make_tensor(*device, {4, 2}, kX);
+            const auto y = device->alloc({4, 2}), y_infer = device->alloc({4, 2});
+            layer->forward(x, y, plexus::Mode::train);
+            layer->forward(x, y_infer, plexus::Mode::infer);
+            const Floats want = {0.5f, 23, 2.5f, 23, 4.5f, 23, 6.5f, 47};
+            check_close(to_host(*device, y), want, 1e-4f);
+            check_close(to_host(*device, y), to_host(*device, y_infer), 0.0f);
+            check_close(state_of(*device, *layer, "moving_mean"), {1, -2}, 0.0f);
+            check_close(state_of(*device, *layer, "moving_variance"), {4, 0.25f}, 0.0f);
+
+            layer->forward(x, y, plexus::Mode::train);
+            const auto dy = make_tensor(*device, {4, 2}, {1, 2, 3, 4, 5, 6, 7, 8});
+            const auto dx = device->alloc({4, 2});
+            layer->backward(x, y, dy, &dx);
+            check_close(to_host(*device, dx), {1, 12, 3, 24, 5, 36, 7, 48}, 1e-4f);
+
+            // Unfrozen again: batch statistics ((x - 4)/sqrt 5 for feature 0, times gamma 2).
+            layer->set_trainable(true);
+            layer->forward(x, y, plexus::Mode::train);
+            BOOST_TEST(to_host(*device, y)[0] == 2 * -3 / std::sqrt(5.0f) + 0.5f,
+                       boost::test_tools::tolerance(1e-4f));
+        }
+    }
+}
+
+// The same on images [N, C, H, W], through the fused NCHW kernels and the transposed path:
+// channel c scales by gamma/sqrt(var+eps) = {2/2, 3/0.5} = {1, 6}.
+BOOST_AUTO_TEST_CASE(a_frozen_layer_on_images_matches_inference_and_its_gradient) {
+    auto device = load<plexus::Device>("cpu");
+    for (const char* mode : kModes) {
+        BOOST_TEST_CONTEXT("batchnorm" << mode) {
+            auto layer = load<plexus::Layer>(std::string("batchnorm epsilon=1e-6") + mode);
+            layer->build({2, 2, 2, 2}, *device, {});
+            const auto state = layer->state();
+            device->upload(state[0].value, Floats{1, -2});
+            device->upload(state[1].value, Floats{4, 0.25f});
+            device->upload(layer->parameters()[0]->value, Floats{2, 3});
+            layer->set_trainable(false);
+            Floats v(16);
+            for (std::size_t i = 0; i < v.size(); ++i) v[i] = 0.25f * float(i) - 1.0f;
+            const auto x = make_tensor(*device, {2, 2, 2, 2}, v);
+            const auto y = device->alloc({2, 2, 2, 2}), y_infer = device->alloc({2, 2, 2, 2});
+            layer->forward(x, y_infer, plexus::Mode::infer);
+            layer->forward(x, y, plexus::Mode::train);
+            check_close(to_host(*device, y), to_host(*device, y_infer), 0.0f);
+            Floats want(16);
+            for (std::size_t i = 0; i < 16; ++i)
+                want[i] = (i / 4) % 2 == 0 ? v[i] - 1.0f : 6.0f * (v[i] + 2.0f);
+            check_close(to_host(*device, y), want, 1e-4f);
+            const auto dy = make_tensor(*device, {2, 2, 2, 2}, Floats(16, 1.0f));
+            const auto dx = device->alloc({2, 2, 2, 2});
+            layer->backward(x, y, dy, &dx);
+            Floats grad(16);
+            for (std::size_t i = 0; i < 16; ++i) grad[i] = (i / 4) % 2 == 0 ? 1.0f : 6.0f;
+            check_close(to_host(*device, dx), grad, 1e-4f);
+        }
+    }
+}

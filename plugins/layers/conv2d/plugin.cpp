@@ -128,7 +128,7 @@ public:
         const plexus::Window2d w = window_for(x);
         plexus::Device& device = *x.device();
         if (whole_) {
-            const bool grads = weights_.trainable;  // a frozen layer skips its weight gradients
+            const bool grads = weights_.trainable();  // a frozen layer skips its weight gradients
             ran(device.try_fused(plexus::fused::Conv2dBackward{
                 .x = x, .kernel = weights_.kernel.value, .dy = dy, .dx = dx,
                 .dkernel = grads ? &weights_.kernel.grad : nullptr,
@@ -138,7 +138,7 @@ public:
         }
         const Tensor cf = channel_first(w);
         device.transpose(dy, cf, 1, w.batch, filters_, w.out_plane());  // [N, F, P] -> [F, N, P]
-        if (weights_.trainable) {  // a frozen layer skips its weight gradients, not dx
+        if (weights_.trainable()) {  // a frozen layer skips its weight gradients, not dx
             device.gemm(Transpose::no, Transpose::no, 1.0f, cf, patches(x, w), 0.0f,
                         matrix(weights_.kernel.grad));
             if (weights_.use_bias)

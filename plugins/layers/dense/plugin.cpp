@@ -59,7 +59,7 @@ public:
                   const plexus::Tensor* dx) override {
         check_input(x);
         plexus::Device& device = *x.device();
-        if (weights_.trainable) {  // a frozen layer skips its weight gradients, not dx
+        if (weights_.trainable()) {  // a frozen layer skips its weight gradients, not dx
             device.gemm(plexus::Transpose::yes, plexus::Transpose::no, 1.0f, x, dy, 0.0f,
                         weights_.kernel.grad);
             if (weights_.use_bias)

@@ -47,6 +47,11 @@ public:
     virtual void restore(const std::vector<float>& in) = 0;
     /// Writes the weights as a .safetensors file, atomically (temporary file + rename).
     virtual void save(const std::string& path) = 0;
+    /// The number of layers of the model (indices 0 .. layer_count() - 1).
+    virtual std::size_t layer_count() const = 0;
+    /// Layer::set_trainable(trainable) on layer `layer`, between two steps (a fine-tuning
+    /// schedule). Throws plexus::Error naming the layer count when `layer` >= layer_count().
+    virtual void set_trainable(std::size_t layer, bool trainable) = 0;
 };
 
 /// What the trainer shares with callbacks. Callbacks may set stop_training and

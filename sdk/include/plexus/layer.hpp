@@ -22,6 +22,8 @@ struct Parameter {
     std::string name;  // "kernel", "bias", ... (the model prefixes the layer index)
     Tensor value;
     Tensor grad;  // same shape as value; overwritten by every backward()
+    // May change between steps (freeze, unfreeze): layers read it in backward(), never a
+    // copy taken at construction.
     bool trainable = true;
     float l1 = 0.0f;  // penalty weights added to the loss by the trainer
     float l2 = 0.0f;
@@ -65,6 +67,13 @@ public:
     virtual std::vector<Parameter*> parameters();
     /// Non-trained buffers saved with the model.
     virtual std::vector<NamedTensor> state();
+
+    /// Freezes (false) or unfreezes (true) the layer, before training or between two steps.
+    /// Ensures every parameters() entry's `trainable` is `trainable`; the optimizer then skips
+    /// or updates them, while dx still flows to the layer below. A layer whose forward differs
+    /// when frozen overrides it (batchnorm: a frozen layer normalises with its running
+    /// statistics in train mode too, as Keras >= 2.1 does). Default: sets the flags.
+    virtual void set_trainable(bool trainable);
 
     /// Host values that change while training and are neither parameters nor state() (a
     /// dropout layer's random-number counter), for full-state checkpoints. Default: none.

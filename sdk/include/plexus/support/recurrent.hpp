@@ -142,6 +142,8 @@ public:
     /// Requires a forward() of the same x just before (the layer keeps its activations).
     void backward(const Tensor& x, const Tensor& y, const Tensor& dy, const Tensor* dx) override;
     std::vector<Parameter*> parameters() override;
+    /// Also before build(): the parameters are then made with the flag.
+    void set_trainable(bool trainable) override;
 
 protected:
     /// One time step of n rows; t is its position in the sequence.

@@ -91,11 +91,13 @@ public:
     /// The kernel, then the bias when it is used.
     std::vector<Parameter*> parameters();
     bool built() const { return !kernel.value.empty(); }
+    /// Whether backward() computes weight gradients: the kernel's flag, which
+    /// Layer::set_trainable may change between steps.
+    bool trainable() const { return kernel.trainable; }
 
     Parameter kernel;
     Parameter bias;
     bool use_bias = true;
-    bool trainable = true;
 
 private:
     KernelInit init_;

@@ -15,13 +15,15 @@
 namespace plexus::testing {
 
 /// A model whose weights are `weights`: snapshot() copies them out, restore() replaces them,
-/// save() only records its path.
+/// save() only records its path. Its layers are `trainable`, one flag each, which
+/// set_trainable() changes.
 class FakeModel final : public ModelAccess {
 public:
     std::vector<float> weights;
     std::size_t snapshots = 0;
     std::vector<std::vector<float>> restored;  // the argument of every restore()
     std::vector<std::string> saved;            // the path of every save()
+    std::vector<bool> trainable;               // one per layer
 
     void snapshot(std::vector<float>& out) override {
         ++snapshots;
@@ -32,6 +34,13 @@ public:
         weights = in;
     }
     void save(const std::string& path) override { saved.push_back(path); }
+    std::size_t layer_count() const override { return trainable.size(); }
+    void set_trainable(std::size_t layer, bool value) override {
+        if (layer >= trainable.size())
+            throw Error("FakeModel: no layer " + std::to_string(layer) + " (it has " +
+                        std::to_string(trainable.size()) + ")");
+        trainable[layer] = value;
+    }
 };
 
 /// A TrainState as the trainer fills it before training: `epochs` epochs of `batches`

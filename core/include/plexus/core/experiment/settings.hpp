@@ -31,12 +31,15 @@ struct DataSettings {
     bool prefetch = true;
     std::uint64_t seed = 42;
     std::size_t train_limit = 0, test_limit = 0;  // 0: every sample
+    std::optional<Setting> classes;               // data.classes: "5-9" keeps those, renumbered
     float divide = 255.0f;                        // uint8 samples are divided by this
 };
 
 struct ModelSettings {
     std::vector<Setting> layers;
     Setting loss;
+    std::optional<Setting> init_from;  // "RUN_DIR|MODEL [layers=RANGES]"
+    std::optional<Setting> freeze;     // layer indices "0-3,5"
 };
 
 struct TrainSettings {

@@ -46,6 +46,14 @@ public:
     /// count differs from the layers', Error from a layer missing an entry.
     void resume_layers(const std::vector<SavedState>& states);
     std::size_t size() const { return layers_.size(); }
+    /// Layer `index`'s component name ("dense"). Requires index < size().
+    const std::string& layer_name(std::size_t index) const { return layers_.at(index).name; }
+    /// Layer `index`'s parameters, then its state, named "layerI.NAME" (weights() of one
+    /// layer). Requires build() and index < size().
+    std::vector<NamedTensor> layer_weights(std::size_t index) const;
+    /// Layer::set_trainable on layer `index`. Throws Error naming the layer count when
+    /// index >= size().
+    void set_trainable(std::size_t index, bool trainable);
     const Shape& output_shape() const { return output_shape_; }
     /// Layer table (index, name, output shape, parameters) for the terminal.
     std::string summary() const;
