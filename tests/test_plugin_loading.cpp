@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <string>
 
 #include "plexus/core/registry/registry.hpp"
@@ -203,12 +204,27 @@ BOOST_AUTO_TEST_CASE(a_manifest_pointing_outside_the_library_is_refused) {
     std::string bytes = read_bytes(kFixtures / "good" / "libplexus-layers-fixture_good.so");
     const std::size_t name_at = bytes.find(std::string("fixture_gain") + '\0');
     BOOST_TEST_REQUIRE(name_at != std::string::npos);
+    // The relocated pointers of the library, by the address they fill in. The component's name
+    // field is the one followed (8 bytes on) by its version's: a sanitized build also points
+    // its global descriptors at the same string.
+    std::map<std::uint64_t, std::int64_t> targets;
+    for (std::size_t at = 0; at + sizeof(Elf64_Rela) <= bytes.size(); at += 8) {
+        Elf64_Rela r;
+        std::memcpy(&r, bytes.data() + at, sizeof r);
+        if (ELF64_R_TYPE(r.r_info) == R_X86_64_RELATIVE) targets.emplace(r.r_offset, r.r_addend);
+    }
+    auto is_version = [&](std::uint64_t field) {
+        const auto it = targets.find(field);
+        return it != targets.end() && it->second >= 0 &&
+               bytes.compare(std::size_t(it->second), 6, std::string("1.0.0") + '\0') == 0;
+    };
     std::size_t patched = 0;
     for (std::size_t at = 0; at + sizeof(Elf64_Rela) <= bytes.size(); at += 8) {
         Elf64_Rela r;
         std::memcpy(&r, bytes.data() + at, sizeof r);
         // .rodata is mapped at its file offset in this library's first read-only segment.
-        if (ELF64_R_TYPE(r.r_info) != R_X86_64_RELATIVE || r.r_addend != std::int64_t(name_at))
+        if (ELF64_R_TYPE(r.r_info) != R_X86_64_RELATIVE || r.r_addend != std::int64_t(name_at) ||
+            !is_version(r.r_offset + 8))
             continue;
         r.r_addend += std::int64_t{1} << 40;
         std::memcpy(bytes.data() + at, &r, sizeof r);
