@@ -237,10 +237,9 @@ void write_plugin_catalog(const fs::path& file, const PluginCatalog& catalog) {
     json j = header();
     json files = json::array();
     for (const auto& [key, components] : catalog) {
-        // The key's numbers come first, then the path (plugin_scan_key).
-        const std::size_t slash = key.find('/');
+        const std::string path = plugin_scan_key_path(key);
         std::error_code ec;
-        if (slash == std::string::npos || !fs::exists(key.substr(slash), ec)) continue;
+        if (path.empty() || !fs::exists(path, ec)) continue;
         json list = json::array();
         for (const auto& c : components) list.push_back(to_json(c));
         json entry = {{"key", key}, {"components", std::move(list)}};

@@ -74,6 +74,11 @@ std::string plugin_scan_key(const ScanCandidate& c) {
            std::to_string(nanoseconds(c.st.st_ctim)) + " " + c.path.string();
 }
 
+std::string plugin_scan_key_path(const std::string& key) {
+    const std::size_t slash = key.find('/');
+    return slash == std::string::npos ? std::string() : key.substr(slash);
+}
+
 std::vector<std::string> read_plugin_scan_cache(const fs::path& file) {
     std::vector<std::string> keys;
     const std::string text = read_cache_text(file, kMaxCacheBytes);
@@ -103,12 +108,9 @@ void write_plugin_scan_cache(const fs::path& file, const std::vector<std::string
     for (const auto& c : good) replaced.insert(c.path.string());
     std::vector<std::string> keys;
     for (const auto& k : old_keys) {
-        // The path follows the key's numbers; parse_key guaranteed their shape.
-        std::size_t at = 0;
-        for (int i = 0; i < kKeyNumbers; ++i) at = k.find(' ', at) + 1;
         // Files gone (a removed install, a test's temporary copy) leave the cache here.
         std::error_code ec;
-        const std::string path = k.substr(at);
+        const std::string path = plugin_scan_key_path(k);
         if (!replaced.count(path) && fs::exists(path, ec)) keys.push_back(k);
     }
     for (const auto& c : good)

@@ -302,9 +302,9 @@ void Registry::load_file(const fs::path& file, const std::string& key) {
     if (catalogue && !key.empty()) {
         // The entries of this path's earlier versions go (no library refers to them: their
         // keys did not match this start's).
-        const std::string path = key.substr(key.find('/'));
+        const std::string path = plugin_scan_key_path(key);
         for (auto it = catalog_.begin(); it != catalog_.end();)
-            it = it->first.substr(it->first.find('/')) == path ? catalog_.erase(it) : std::next(it);
+            it = plugin_scan_key_path(it->first) == path ? catalog_.erase(it) : std::next(it);
         catalog_[key] = std::move(entries);
         catalog_changed_ = true;
     }

@@ -48,6 +48,8 @@ std::vector<std::string> vet_plugins(const std::vector<ScanCandidate>& candidate
 /// 1 MiB, lines of 4096 bytes, malformed lines skipped); `key` is one candidate's key.
 std::vector<std::string> read_plugin_scan_cache(const std::filesystem::path& file);
 std::string plugin_scan_key(const ScanCandidate& candidate);
+/// The file path a key ends with ("" when it has none): the numbers before it hold no '/'.
+std::string plugin_scan_key_path(const std::string& key);
 /// Rewrites `file` atomically with `old_keys` plus the keys of `good` (dropping older keys of
 /// the same paths and keys of files that no longer exist; the newest 4096 kept). Creates the
 /// folder. Failing to write is ignored: without a cache every start scans again.
