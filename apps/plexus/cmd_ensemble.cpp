@@ -33,20 +33,14 @@ std::vector<std::string> best_trials(const fs::path& study_dir, std::size_t top)
     const core::StudySpec spec = core::load_study(study_file_of(study_dir));
     const auto storage = core::open_storage(spec.storage, spec.dir / "study.db");
     storage->open(spec.name, spec.definition(), spec.file.string());
-    std::vector<core::TrialRecord> done;
-    for (auto& t : storage->trials())
-        if (t.state == TrialState::complete && t.value && std::isfinite(*t.value))
-            done.push_back(std::move(t));
-    std::stable_sort(done.begin(), done.end(), [&](const auto& a, const auto& b) {
-        return spec.maximize ? *a.value > *b.value : *a.value < *b.value;
-    });
+    const std::vector<core::TrialRecord> trials = storage->trials();
+    const auto done = core::complete_trials_best_first(trials, spec.maximize);
     if (done.size() < top)
         throw ConfigError(study_dir.string() + ": --top " + std::to_string(top) + " but the study " +
                           "has " + std::to_string(done.size()) + " complete trials");
     std::vector<std::string> out;
     for (std::size_t i = 0; i < top; ++i)
-        out.push_back(
-            trial_model(spec.dir / "trials" / fmt::format("{:04}", done[i].number)).string());
+        out.push_back(trial_model(spec.trial_dir(trials[done[i]].number)).string());
     return out;
 }
 

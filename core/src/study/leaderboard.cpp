@@ -61,14 +61,22 @@ std::optional<double> trial_objective(const TrialRecord& trial, bool maximize) {
     return best;
 }
 
-std::optional<std::size_t> best_trial(const std::vector<TrialRecord>& trials, bool maximize) {
-    std::optional<std::size_t> best;
+std::vector<std::size_t> complete_trials_best_first(const std::vector<TrialRecord>& trials,
+                                                    bool maximize) {
+    std::vector<std::size_t> out;
     for (std::size_t i = 0; i < trials.size(); ++i) {
         const auto& t = trials[i];
-        if (t.state != TrialState::complete || !t.value || !std::isfinite(*t.value)) continue;
-        if (!best || score(*t.value, maximize) < score(*trials[*best].value, maximize)) best = i;
+        if (t.state == TrialState::complete && t.value && std::isfinite(*t.value)) out.push_back(i);
     }
-    return best;
+    std::stable_sort(out.begin(), out.end(), [&](std::size_t a, std::size_t b) {
+        return score(*trials[a].value, maximize) < score(*trials[b].value, maximize);
+    });
+    return out;
+}
+
+std::optional<std::size_t> best_trial(const std::vector<TrialRecord>& trials, bool maximize) {
+    const auto order = complete_trials_best_first(trials, maximize);
+    return order.empty() ? std::nullopt : std::optional<std::size_t>(order.front());
 }
 
 std::string params_text(const SearchSpace& space, const std::vector<double>& params) {

@@ -313,6 +313,10 @@ StudySpec load_study(const fs::path& file) {
     return spec;
 }
 
+std::filesystem::path StudySpec::trial_dir(std::uint64_t number) const {
+    return dir / "trials" / fmt::format("{:04}", number);
+}
+
 std::string StudySpec::definition() const {
     std::string out =
         "objective = " + objective + "\ndirection = " + (maximize ? "maximize" : "minimize") + "\n";

@@ -18,10 +18,6 @@ namespace fs = std::filesystem;
 namespace plexus::core {
 namespace {
 
-fs::path trial_dir(const StudySpec& spec, std::uint64_t number) {
-    return spec.dir / "trials" / fmt::format("{:04}", number);
-}
-
 /// The best trial's saved model on its experiment's test set; null when it has none.
 nlohmann::json evaluate_on_test(const fs::path& dir, const Registry& registry) {
     const Experiment exp = Experiment::load(dir / "experiment.ini");
@@ -77,7 +73,7 @@ StudyEnd finish_best(const StudyContext& study, const TrialRecord& best,
                             fs::absolute(spec.experiment).parent_path(), spec.dir));
     out << "best experiment: " << (spec.dir / "best.ini").string() << "\n";
     try {
-        nlohmann::json j = evaluate_on_test(trial_dir(spec, best.number), study.registry);
+        nlohmann::json j = evaluate_on_test(spec.trial_dir(best.number), study.registry);
         if (j.is_null()) {
             out << "the experiment has no test set: nothing evaluated on it\n";
             return StudyEnd::done;

@@ -77,7 +77,7 @@ std::unique_ptr<RunningTrial> start_trial(const TrialSetup& setup, const TrialRe
     const StudySpec& spec = setup.spec;
     auto trial = std::make_unique<RunningTrial>();
     trial->record = record;
-    trial->dir = spec.dir / "trials" / fmt::format("{:04}", record.number);
+    trial->dir = spec.trial_dir(record.number);
     std::error_code ec;
     fs::remove_all(trial->dir, ec);  // a trial number is claimed once; leftovers are a re-run's
     fs::create_directories(trial->dir, ec);

@@ -27,6 +27,9 @@ struct StudyTrials {
 std::optional<double> trial_objective(const TrialRecord& trial, bool maximize);
 /// Index of the best complete trial, nullopt when none is complete.
 std::optional<std::size_t> best_trial(const std::vector<TrialRecord>& trials, bool maximize);
+/// Indices of the complete trials with a finite value, best first (ties: the earlier first).
+std::vector<std::size_t> complete_trials_best_first(const std::vector<TrialRecord>& trials,
+                                                    bool maximize);
 /// "lr=0.0031 units=256": continuous values to 4 significant digits.
 std::string params_text(const SearchSpace& space, const std::vector<double>& params);
 /// "trial 7/40 lr=0.0031 units=256  val_accuracy 0.8812 complete 14.2 s  best 0.8890 (#3)

@@ -45,6 +45,8 @@ struct StudySpec {
     /// The canonical text of what makes two runs the same study (space, objective,
     /// direction, experiment or command), stored with it: a different one is refused.
     std::string definition() const;
+    /// Where trial `number` runs: DIR/trials/NNNN.
+    std::filesystem::path trial_dir(std::uint64_t number) const;
 };
 
 /// Parses and checks a study file. Throws ConfigError "FILE:LINE: message" (unknown key,
