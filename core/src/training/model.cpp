@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "plexus/error.hpp"
 
 namespace plexus::core {
@@ -32,6 +34,7 @@ Shape Sequential::build(const Shape& input, Device& device, std::uint64_t seed) 
     input_shape_ = input;
     Shape shape = input;
     params_.clear();
+    param_layer_.clear();
     for (std::size_t i = 0; i < layers_.size(); ++i) {
         auto& e = layers_[i];
         BuildContext ctx;
@@ -53,6 +56,7 @@ Shape Sequential::build(const Shape& input, Device& device, std::uint64_t seed) 
             if (p->name.rfind("layer", 0) != 0)
                 p->name = "layer" + std::to_string(i) + "." + p->name;
             params_.push_back(p);
+            param_layer_.push_back(i);
         }
         shape = e.output;
     }
@@ -78,11 +82,16 @@ Tensor Sequential::output_grad(std::size_t rows) const {
 
 void Sequential::backward(const Tensor& x, const Tensor& doutput) {
     const std::size_t n = x.rows();
-    for (std::size_t i = layers_.size(); i-- > 0;) {
+    // Below the lowest layer with a trainable parameter no gradient is used (a frozen
+    // backbone): stop there. Read from the flags each step, as unfreeze may change them.
+    std::size_t lowest = layers_.size();
+    for (std::size_t k = 0; k < params_.size(); ++k)
+        if (params_[k]->trainable) lowest = std::min(lowest, param_layer_[k]);
+    for (std::size_t i = layers_.size(); i-- > lowest;) {
         auto& e = layers_[i];
         const Tensor& in = i ? layers_[i - 1].act_view : x;
         const Tensor& dy = (i + 1 == layers_.size()) ? doutput : e.grad_view;
-        if (i) {
+        if (i > lowest) {
             layers_[i - 1].grad_view = layers_[i - 1].grad.rows(0, n);
             e.layer->backward(in, e.act_view, dy, &layers_[i - 1].grad_view);
         } else {

@@ -69,6 +69,7 @@ private:
     };
     std::vector<Entry> layers_;
     std::vector<Parameter*> params_;
+    std::vector<std::size_t> param_layer_;  // the layer of each params_ entry
     Shape input_shape_, output_shape_;
     Tensor output_view_;
 };
