@@ -111,7 +111,6 @@ struct LayerInput {
 
     /// Weight "layerI.`name`"; throws DataError when the file lacks it.
     const Weight& weight(const std::string& name) const;
-    bool has(const std::string& name) const;
 };
 
 /// Appends the nodes of one layer to `g` (whose running value is the layer's input) and

@@ -267,10 +267,6 @@ void recurrent(Graph& g, const LayerInput& l, const Cell& cell) {
 
 }  // namespace
 
-bool LayerInput::has(const std::string& n) const {
-    return weights->count("layer" + std::to_string(index) + "." + n) != 0;
-}
-
 const Weight& LayerInput::weight(const std::string& n) const {
     const auto it = weights->find("layer" + std::to_string(index) + "." + n);
     if (it == weights->end())
