@@ -1,6 +1,11 @@
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <csignal>
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
+#include <thread>
 
 #include "commands.hpp"
 #include "plexus/core/experiment/keys.hpp"
@@ -8,10 +13,77 @@
 #include "plexus/core/study/trial_channel.hpp"
 #include "plexus/core/training/interrupt.hpp"
 #include "plexus/support/files.hpp"
+#include "plexus/support/text.hpp"
 
 namespace po = boost::program_options;
 
 namespace plexus::app {
+
+namespace {
+
+/// The ranks other than rank 0 write no file and print nothing but their errors; each rank
+/// takes an equal share of its host's cores unless OPENBLAS_NUM_THREADS says otherwise.
+void start_rank(const core::Communicator& ranks) {
+    if (ranks.rank() != 0) {
+        core::discard_file_writes();
+        std::cout.flush();
+        if (const int null = ::open("/dev/null", O_WRONLY); null >= 0) {
+            ::dup2(null, STDOUT_FILENO);
+            ::close(null);
+        }
+    }
+    const std::size_t threads =
+        core::threads_per_rank(std::thread::hardware_concurrency(), ranks.local_size());
+    if (threads) ::setenv("OPENBLAS_NUM_THREADS", std::to_string(threads).c_str(), 0);
+}
+
+int train(const po::variables_map& vm, core::Communicator* ranks = nullptr) {
+    const bool resume = vm.count("resume") > 0;
+    if (resume && vm.count("experiment"))
+        throw po::error("give either EXP.ini or --resume RUN_DIR (a resumed run trains the "
+                        "experiment in RUN_DIR/experiment.ini)");
+    if (resume && vm.count("trial-dir")) throw po::error("--resume does not resume study trials");
+    if (!resume && !vm.count("experiment"))
+        throw po::error("missing the experiment file (plexus train EXP.ini)");
+
+    auto experiment = core::Experiment::load(
+        resume ? (std::filesystem::path(vm["resume"].as<std::string>()) / "experiment.ini")
+               : std::filesystem::path(vm["experiment"].as<std::string>()));
+    if (vm.count("set"))
+        for (const auto& s : vm["set"].as<std::vector<std::string>>()) experiment.apply_override(s);
+    if (vm.count("device"))
+        experiment.set("train.device", vm["device"].as<std::string>(), "--device");
+    if (vm.count("seed")) {
+        experiment.set("data.seed", vm["seed"].as<std::string>(), "--seed");
+        experiment.set("train.seed", vm["seed"].as<std::string>(), "--seed");
+    }
+    core::RunOptions options;
+    options.registry = registry_options(vm);
+    options.out_dir = vm["out"].as<std::string>();
+    if (vm.count("trial-dir")) {
+        options.run_dir = vm["trial-dir"].as<std::string>();
+        options.skip_test = true;
+        options.checkpoints = false;  // a killed trial is re-run by the study, not resumed
+    }
+    if (resume) {
+        options.run_dir = vm["resume"].as<std::string>();
+        options.resume = true;
+    }
+    options.communicator = ranks;
+    if (vm.count("trial-channel") != vm.count("trial-objective"))
+        throw po::error("--trial-channel and --trial-objective go together");
+    if (vm.count("trial-channel"))
+        options.callbacks.push_back(std::make_shared<core::TrialReporter>(
+            vm["trial-channel"].as<int>(), vm["trial-objective"].as<std::string>()));
+    core::install_interrupt_handler();
+    const auto result = core::run_experiment(experiment, options, std::cout);
+    // The shell's convention for a process a signal stopped: 128 + the signal.
+    if (result.ended == "interrupted") return 128 + SIGINT;
+    if (result.ended == "terminated") return 128 + SIGTERM;
+    return 0;
+}
+
+}  // namespace
 
 int cmd_train(const std::vector<std::string>& args) {
     po::options_description desc(
@@ -50,48 +122,20 @@ int cmd_train(const std::vector<std::string>& args) {
                                        : core::experiment_keys_markdown());
         return 0;
     }
-    const bool resume = vm.count("resume") > 0;
-    if (resume && vm.count("experiment"))
-        throw po::error("give either EXP.ini or --resume RUN_DIR (a resumed run trains the "
-                        "experiment in RUN_DIR/experiment.ini)");
-    if (resume && vm.count("trial-dir")) throw po::error("--resume does not resume study trials");
-    if (!resume && !vm.count("experiment"))
-        throw po::error("missing the experiment file (plexus train EXP.ini)");
-
-    auto experiment = core::Experiment::load(
-        resume ? (std::filesystem::path(vm["resume"].as<std::string>()) / "experiment.ini")
-               : std::filesystem::path(vm["experiment"].as<std::string>()));
-    if (vm.count("set"))
-        for (const auto& s : vm["set"].as<std::vector<std::string>>()) experiment.apply_override(s);
-    if (vm.count("device"))
-        experiment.set("train.device", vm["device"].as<std::string>(), "--device");
-    if (vm.count("seed")) {
-        experiment.set("data.seed", vm["seed"].as<std::string>(), "--seed");
-        experiment.set("train.seed", vm["seed"].as<std::string>(), "--seed");
+    // Under mpirun or srun: this process is one rank of the run (communicator.hpp).
+    const std::unique_ptr<core::Communicator> ranks = core::connect_communicator();
+    if (ranks->size() == 1) return train(vm);
+    start_rank(*ranks);
+    try {
+        return train(vm, ranks.get());  // every rank stops at the same step, for one reason
+    } catch (const std::exception& e) {
+        // One line naming the rank, then the whole run ends: no rank waits for this one.
+        std::cerr << "plexus: error: " << ranks->where() << ": "
+                  << support::printable(e.what(), 900) << "\n"
+                  << std::flush;
+        ranks->abort(1);
     }
-    core::RunOptions options;
-    options.registry = registry_options(vm);
-    options.out_dir = vm["out"].as<std::string>();
-    if (vm.count("trial-dir")) {
-        options.run_dir = vm["trial-dir"].as<std::string>();
-        options.skip_test = true;
-        options.checkpoints = false;  // a killed trial is re-run by the study, not resumed
-    }
-    if (resume) {
-        options.run_dir = vm["resume"].as<std::string>();
-        options.resume = true;
-    }
-    if (vm.count("trial-channel") != vm.count("trial-objective"))
-        throw po::error("--trial-channel and --trial-objective go together");
-    if (vm.count("trial-channel"))
-        options.callbacks.push_back(std::make_shared<core::TrialReporter>(
-            vm["trial-channel"].as<int>(), vm["trial-objective"].as<std::string>()));
-    core::install_interrupt_handler();
-    const auto result = core::run_experiment(experiment, options, std::cout);
-    // The shell's convention for a process a signal stopped: 128 + the signal.
-    if (result.ended == "interrupted") return 128 + SIGINT;
-    if (result.ended == "terminated") return 128 + SIGTERM;
-    return 0;
+    return 1;  // not reached: abort() ends the process
 }
 
 }  // namespace plexus::app

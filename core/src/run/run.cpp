@@ -121,8 +121,10 @@ ModelCard model_card(const ExperimentSettings& s, const RunData& data, const Pip
     return card;
 }
 
-TrainOptions train_options(const ExperimentSettings& s, std::size_t batch, const ModelCard& card) {
+TrainOptions train_options(const ExperimentSettings& s, std::size_t batch, const ModelCard& card,
+                           Communicator* communicator) {
     TrainOptions options;
+    options.communicator = communicator;
     options.batch_size = batch;
     options.epochs = s.train.epochs;
     options.seed = s.train.seed;
@@ -139,10 +141,11 @@ TrainOptions train_options(const ExperimentSettings& s, std::size_t batch, const
 /// logged) leaves nothing worth keeping: a new run folder goes; after that the saved epochs
 /// stay.
 History fit_logging_history(Trainer& trainer, const RunData& data, const fs::path& run_dir,
-                            bool keep_folder, const RunCheckpoint* start) {
+                            bool keep_folder, const RunCheckpoint* start, bool writes) {
     std::size_t epochs_saved = 0;
     try {
         return trainer.fit(data.train, data.validation, [&](const History& h) {
+            if (!writes) return;
             // The checkpoint first: resuming rewrites history.csv from it.
             if (start)
                 write_checkpoint(run_dir / kCheckpointFile,
@@ -151,7 +154,7 @@ History fit_logging_history(Trainer& trainer, const RunData& data, const fs::pat
             epochs_saved = h.rows.size();
         });
     } catch (...) {
-        if (epochs_saved == 0 && !keep_folder) {
+        if (epochs_saved == 0 && !keep_folder && writes) {
             std::error_code ec;
             fs::remove_all(run_dir, ec);
         }
@@ -177,12 +180,13 @@ void drop_test_file(DataSettings& data) {
 }  // namespace
 
 std::unique_ptr<PreparedRun> prepare_run(const Experiment& exp, const RegistryOptions& registry,
-                                         bool skip_test) {
+                                         bool skip_test, const Communicator* communicator) {
     // Everything that can be wrong with the experiment is checked before any output.
     ExperimentSettings settings = read_settings(exp);
     if (skip_test) drop_test_file(settings.data);
     auto run = std::make_unique<PreparedRun>(std::move(settings), registry);
     check_run_name(run->settings);
+    if (communicator) pick_rank_device(run->registry, run->settings.train.device, *communicator);
     run->components = create_components(run->registry, run->settings);
 
     // Data and splits (a seeded shuffle before every split, never "the last rows") and the
@@ -279,8 +283,10 @@ RunResult run_experiment(const Experiment& exp, const RunOptions& options, std::
         effective.set("experiment.base_dir", resumed->data_dir.string(), "--resume");
     }
     // 1. Components, data and the fitted pipeline, every check done before any output.
+    Communicator* ranks = options.communicator;
+    const bool writes = !ranks || ranks->rank() == 0;  // rank 0 alone writes the run folder
     const std::unique_ptr<PreparedRun> run =
-        prepare_run(effective, options.registry, options.skip_test);
+        prepare_run(effective, options.registry, options.skip_test, ranks);
     const ExperimentSettings& settings = run->settings;
     Components& c = *run->components;
     c.callbacks.insert(c.callbacks.end(), options.callbacks.begin(), options.callbacks.end());
@@ -288,7 +294,7 @@ RunResult run_experiment(const Experiment& exp, const RunOptions& options, std::
     // 2. The trainer, built for the data.
     const ModelCard card = model_card(settings, *run->data, c.pipeline, run->targets);
     Trainer trainer(*c.device, c.model, *c.loss, *c.optimizer, c.metrics, c.callbacks, c.pipeline,
-                    train_options(settings, run->batch, card));
+                    train_options(settings, run->batch, card, ranks));
     build_trainer(trainer, *run);
     const std::size_t resumed_epochs = resumed ? resumed->train.epochs_done : 0;
     // A resumed run that trained an epoch restores its own weights: copying again would
@@ -308,23 +314,40 @@ RunResult run_experiment(const Experiment& exp, const RunOptions& options, std::
     RunResult result;
     if (interrupt_requested()) return stopped_before_training(result, out);
 
-    // 3. The run folder, training, and the outputs. Every file is written atomically.
-    result.run_dir = options.run_dir.empty() ? make_run_dir(options.out_dir, settings.name)
-                                             : exact_run_dir(options.run_dir);
+    // 3. The run folder, training, and the outputs. Every file is written atomically. Several
+    // ranks: every rank has its data and model before rank 0 makes the folder (a rank that
+    // failed ended them all here), and learns its name from rank 0.
+    if (ranks) {
+        double ready = 1.0;
+        ranks->allreduce_sum(std::span<double>(&ready, 1));
+    }
+    if (writes)
+        result.run_dir = options.run_dir.empty() ? make_run_dir(options.out_dir, settings.name)
+                                                 : exact_run_dir(options.run_dir);
+    if (ranks) {
+        std::string dir = result.run_dir.string();
+        ranks->broadcast(dir);
+        result.run_dir = dir;
+    }
     trainer.set_run_dir(result.run_dir.string());
     // An experiment named without a folder ("plexus train exp.ini") has an empty base_dir: the
     // current directory, which a resume from elsewhere must still find.
     const fs::path data_dir = settings.data.base_dir.empty() ? fs::current_path()
                                                              : fs::absolute(settings.data.base_dir);
     const RunCheckpoint start{{}, data_dir, exp.resolved_text()};
-    if (options.resume) remove_stale_temporaries(result.run_dir);
-    support::write_file_atomic(result.run_dir / "experiment.ini", exp.resolved_text());
-    // Right away, so a run killed before its first epoch ended can be resumed too.
-    if (options.checkpoints && !options.resume)
-        write_checkpoint(result.run_dir / kCheckpointFile, start);
-    // A run stopped in its first epoch still has a history that diagnose and report can read.
-    support::write_file_atomic(result.run_dir / "history.csv", initial.to_csv());
+    if (writes) {
+        if (options.resume) remove_stale_temporaries(result.run_dir);
+        support::write_file_atomic(result.run_dir / "experiment.ini", exp.resolved_text());
+        // Right away, so a run killed before its first epoch ended can be resumed too.
+        if (options.checkpoints && !options.resume)
+            write_checkpoint(result.run_dir / kCheckpointFile, start);
+        // A run stopped in its first epoch still has a history diagnose and report can read.
+        support::write_file_atomic(result.run_dir / "history.csv", initial.to_csv());
+    }
     print_start(out, *run);
+    if (ranks && ranks->size() > 1)
+        out << "data parallel: " << ranks->size() << " ranks, " << run->batch
+            << " rows per step shared between them\n";
     if (!copied.empty()) out << copied << "\n";
     if (resumed_epochs)
         out << "resuming after epoch " << resumed_epochs << " of " << result.run_dir.string()
@@ -333,12 +356,18 @@ RunResult run_experiment(const Experiment& exp, const RunOptions& options, std::
     try {
         history = fit_logging_history(trainer, *run->data, result.run_dir,
                                       !options.run_dir.empty(),
-                                      options.checkpoints ? &start : nullptr);
+                                      options.checkpoints ? &start : nullptr, writes);
     } catch (...) {
-        finish_failed_run({exp, run->registry, *run->data, run->targets, trainer,
-                           trainer.history()},
-                          result, out);
+        if (writes)
+            finish_failed_run({exp, run->registry, *run->data, run->targets, trainer,
+                               trainer.history()},
+                              result, out);
         throw;
+    }
+    if (!writes) {  // the test evaluation and the report are rank 0's
+        result.ended = trainer.ended();
+        result.stop_reason = trainer.stop_reason();
+        return result;
     }
     write_run_outputs({exp, run->registry, *run->data, run->targets, trainer, history}, result,
                       out);

@@ -49,8 +49,15 @@ struct PreparedRun {
 /// pipeline on the training split. With `skip_test` a test file is never opened and a
 /// held-out test fraction, still carved so the training split stays the same, is emptied.
 /// Writes nothing; throws one-line plexus::Errors.
+/// With `communicator` (several ranks), a device named without its own choice among several
+/// visible ones is the rank's by local rank (device_for_local_rank).
 std::unique_ptr<PreparedRun> prepare_run(const Experiment& experiment,
-                                         const RegistryOptions& registry, bool skip_test);
+                                         const RegistryOptions& registry, bool skip_test,
+                                         const Communicator* communicator = nullptr);
+
+/// Several ranks (run_ranks.cpp): `device` (train.device) becomes the rank's own by its local
+/// rank when several devices of its component are visible (device_for_local_rank).
+void pick_rank_device(const Registry& registry, Setting& device, const Communicator& ranks);
 
 /// What the model learns to predict, with the target transform fitted on the training split.
 /// Throws ConfigError naming the experiment's line when the loss or a metric does not suit

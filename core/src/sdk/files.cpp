@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <system_error>
@@ -49,9 +50,13 @@ bool link_as(int fd, const std::filesystem::path& tmp) {
     return false;
 }
 
+// Set once, on the ranks of an MPI run other than rank 0 (communicator.hpp).
+std::atomic<bool> discarding{false};
+
 }  // namespace
 
 void write_file_atomic(const std::filesystem::path& path, const std::string& content) {
+    if (discarding.load(std::memory_order_relaxed)) return;
     // rename() would replace whatever is there: a device node (/dev/full), a FIFO, a link.
     struct stat st {};
     if (::lstat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode))
@@ -95,6 +100,7 @@ void write_file_atomic(const std::filesystem::path& path, const std::string& con
 }
 
 void create_parent_folder(const std::string& who, const std::filesystem::path& path) {
+    if (discarding.load(std::memory_order_relaxed)) return;
     const std::filesystem::path parent = path.parent_path();
     if (parent.empty()) return;
     std::error_code ec;
@@ -103,3 +109,12 @@ void create_parent_folder(const std::string& who, const std::filesystem::path& p
 }
 
 }  // namespace plexus::support
+
+namespace plexus::core {
+
+// Declared in plexus/core/training/communicator.hpp, above this layer.
+PLEXUS_API void discard_file_writes() {
+    support::discarding.store(true, std::memory_order_relaxed);
+}
+
+}  // namespace plexus::core

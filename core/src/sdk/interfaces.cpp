@@ -14,6 +14,7 @@ DataError::~DataError() = default;
 DeviceError::~DeviceError() = default;
 
 Layer::~Layer() = default;
+Collective::~Collective() = default;
 std::vector<Parameter*> Layer::parameters() {
     return {};
 }

@@ -28,7 +28,8 @@ void Sequential::add(std::shared_ptr<Layer> layer, std::string name) {
     layers_.push_back({std::move(layer), std::move(name), {}, {}, {}, {}, {}});
 }
 
-Shape Sequential::build(const Shape& input, Device& device, std::uint64_t seed) {
+Shape Sequential::build(const Shape& input, Device& device, std::uint64_t seed,
+                        Collective* collective) {
     if (layers_.empty())
         throw ShapeError("the model has no layers (add 'layer = ...' lines to [model])");
     input_shape_ = input;
@@ -40,6 +41,7 @@ Shape Sequential::build(const Shape& input, Device& device, std::uint64_t seed) 
         BuildContext ctx;
         ctx.index = i;
         ctx.seed = seed * 1000003ULL + i * 7919ULL + 1;
+        ctx.collective = collective;
         try {
             e.output = e.layer->build(shape, device, ctx);
         } catch (const ShapeError& err) {

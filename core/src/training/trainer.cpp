@@ -92,12 +92,15 @@ History Trainer::fit(const Subset& train, const Subset& validation,
     try {
         begin_training(train, state_);
         const std::size_t first = apply_resume();
+        share_weights();
         for (std::size_t epoch = first; epoch < options_.epochs && !state_.stop_training;
              ++epoch) {
             state_.epoch = epoch;
             // A signal during the last epoch's validation or outputs stops here, before any
             // step of this one.
-            if (interrupt_requested()) {
+            bool interrupted = interrupt_requested();
+            agree_to_stop(state_, interrupted);
+            if (interrupted) {
                 stop_for_signal(false);
                 break;
             }
@@ -194,22 +197,29 @@ Trainer::EpochSums Trainer::train_epoch(const Subset& order, TrainState& state, 
     const std::size_t b = options_.batch_size;
     const auto t0 = Clock::now();
     EpochSums sums;
-    loader_->start(order, Mode::train, state.epoch);
+    BatchLoader& loader = step_loader();
+    loader.start(rank_order(order), Mode::train, state.epoch);
     for (std::size_t batch = 0; batch < state.batches; ++batch) {
         const std::size_t begin = batch * b, n = std::min(b, order.size() - begin);
         // A trailing batch of one sample has no batch statistics (batchnorm) and is the
         // noisiest step of the epoch; like drop_last for this one case, it is skipped.
         if (n == 1 && b > 1) break;
-        const PreparedBatch prepared = loader_->next();
-        upload(prepared);
-        const Tensor x = x_.rows(0, n), t = t_.rows(0, n);
-        const Tensor& y = model_.forward(x, Mode::train);
-        const float loss = loss_.forward(y, t);
-        update_metrics(metrics_, y, t, prepared.base);
-        const Tensor dy = model_.output_grad(n);
-        loss_.backward(y, t, dy);
-        model_.backward(x, dy);
+        // Several ranks: this rank's share (none when the batch has fewer rows than ranks).
+        const std::size_t mine = parallel() ? shard_rows(n) : n;
+        float loss = 0.0f;
+        if (mine) {
+            const PreparedBatch prepared = loader.next();
+            upload(prepared);
+            const Tensor x = x_.rows(0, mine), t = t_.rows(0, mine);
+            const Tensor& y = model_.forward(x, Mode::train);
+            loss = loss_.forward(y, t);
+            update_metrics(metrics_, y, t, prepared.base);
+            const Tensor dy = model_.output_grad(mine);
+            loss_.backward(y, t, dy);
+            model_.backward(x, dy);
+        }
         const double penalty = regularized_.empty() ? 0.0 : regularize(true);
+        loss = reduce_gradients(loss, mine, n);
         if (!std::isfinite(loss) || !std::isfinite(penalty)) {
             state.stop_training = true;
             ended_ = "diverged";
@@ -237,19 +247,21 @@ Trainer::EpochSums Trainer::train_epoch(const Subset& order, TrainState& state, 
         state.epoch_seconds = seconds_since(t0);
         state.batch_logs.set("loss", (sums.loss + sums.penalty) / sums.seen);
         for (auto& c : callbacks_) c->on_batch_end(state);
+        bool interrupted = interrupt_requested();
+        agree_to_stop(state, interrupted);
         // A callback's stop is honoured before the next batch (callback.hpp); a partial epoch
         // is not reported as if it were complete.
         if (state.stop_training && batch + 1 < state.batches) {
             sums.seen = 0;
             break;
         }
-        if (interrupt_requested()) {
+        if (interrupted) {
             stop_for_signal(true);
             sums.seen = 0;  // a partial epoch is not reported as if it were complete
             break;
         }
     }
-    loader_->stop();
+    loader.stop();
     return sums;
 }
 

@@ -137,7 +137,11 @@ void Trainer::build(const TrainTargets& targets) {
     const std::size_t b = options_.batch_size;
     // Layers see samples in their shape ([H, W] images stay images for a convolution).
     const Shape input = batch_of(b, pipeline_->output_shape());
-    const Shape out = model_.build(input, device_, options_.seed);
+    // Dropout masks and other random streams differ per rank (rank 0's are a lone process's);
+    // the initial weights are rank 0's for every rank (share_weights).
+    const std::uint64_t rank = parallel() ? options_.communicator->rank() : 0;
+    const Shape out = model_.build(input, device_, options_.seed + rank * 0x9E3779B97F4A7C15ULL,
+                                   parallel() ? options_.communicator : nullptr);
     const std::size_t per_sample = out.rank() ? out.numel() / out[0] : 0;
     if (targets.source == TargetSource::labels) {
         const std::size_t c = targets.classes;
@@ -184,6 +188,7 @@ void Trainer::build(const TrainTargets& targets) {
         TargetRows{targets_.source, target_cols_,
                    targets_.source == TargetSource::values ? &targets_.scaler : nullptr},
         options_.prefetch);
+    build_parallel(target_cols_);
     x_ = device_.alloc(input);
     t_ = device_.alloc(Shape{b, target_cols_});
     regularized_.clear();

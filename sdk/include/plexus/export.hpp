@@ -11,11 +11,12 @@
 // The manifest layout and interface vtables are versioned by this number. A plugin is only
 // loaded when its number equals the host's; bump it on any incompatible SDK change.
 #ifndef PLEXUS_ABI_VERSION
-#define PLEXUS_ABI_VERSION 8  // 4: transpose runs, batchnorm spatial; 5: samplers, pruners,
+#define PLEXUS_ABI_VERSION 9  // 4: transpose runs, batchnorm spatial; 5: samplers, pruners,
                               // conv2d fused keys; 6: target kinds, recurrent ops; 7: saved
                               // state of layers and callbacks (checkpoints, --resume); 8:
                               // Layer::set_trainable, ModelAccess layer trainability (freeze,
-                              // unfreeze)
+                              // unfreeze); 9: BuildContext::collective (MPI ranks:
+                              // SyncBatchNorm)
 #endif
 
 #define PLEXUS_DETAIL_STR2(x) #x

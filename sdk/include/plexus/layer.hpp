@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "plexus/collective.hpp"
 #include "plexus/device.hpp"
 #include "plexus/export.hpp"
 #include "plexus/plugin_kind.hpp"
@@ -39,6 +40,9 @@ struct NamedTensor {
 struct BuildContext {
     std::uint64_t seed = 0;   // per-layer seed for initialisation and dropout masks
     std::size_t index = 0;    // position in the model, for messages
+    /// The ranks training this model together (MPI data parallelism), valid for the layer's
+    /// life; null when the process trains alone (and in tests that build a layer by hand).
+    Collective* collective = nullptr;
 };
 
 class PLEXUS_API Layer {

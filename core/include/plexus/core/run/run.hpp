@@ -11,6 +11,7 @@
 #include "plexus/callback.hpp"
 #include "plexus/core/experiment/experiment.hpp"
 #include "plexus/core/registry/registry.hpp"
+#include "plexus/core/training/communicator.hpp"
 
 // Core internals used by the app and tests are exported from libplexus_core.so too.
 #pragma GCC visibility push(default)
@@ -35,6 +36,9 @@ struct RunOptions {
     /// Write the full-state checkpoint (resume.safetensors) when training begins and after
     /// every epoch, so the run can be resumed. Study trials do without.
     bool checkpoints = true;
+    /// The ranks of an MPI run (mpirun -np N plexus train): every rank trains its share of
+    /// each batch, rank 0 alone writes the run folder. Null: this process alone.
+    Communicator* communicator = nullptr;
 };
 
 struct RunResult {

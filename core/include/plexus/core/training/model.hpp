@@ -21,8 +21,10 @@ public:
     /// Builds every layer for inputs of `input` shape (first dimension: largest batch).
     /// Throws ShapeError "layer I (NAME): input [*, ..]: reason" naming the layer index, its
     /// component name, the input shape it got (batch as *) and the layer's own message (its
-    /// leading "NAME: " dropped). Returns the output shape.
-    Shape build(const Shape& input, Device& device, std::uint64_t seed);
+    /// leading "NAME: " dropped). Returns the output shape. `collective`: the ranks training
+    /// the model together (BuildContext::collective), null alone.
+    Shape build(const Shape& input, Device& device, std::uint64_t seed,
+                Collective* collective = nullptr);
 
     /// Runs the layers on x (x.rows() <= the built batch). Returns a view of the output
     /// buffer, valid until the next forward. Allocates nothing.

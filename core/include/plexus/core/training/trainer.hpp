@@ -14,6 +14,7 @@
 #include "plexus/core/data/pipeline.hpp"
 #include "plexus/core/data/targets.hpp"
 #include "plexus/core/training/checkpoint.hpp"
+#include "plexus/core/training/communicator.hpp"
 #include "plexus/core/training/history.hpp"
 #include "plexus/core/training/model.hpp"
 #include "plexus/core/training/target_units.hpp"
@@ -40,6 +41,10 @@ struct TrainOptions {
     /// the model; the run supplies the model file format. Unset: ModelAccess::save throws.
     std::function<void(const std::string& path, const std::vector<HostTensor>& tensors)>
         write_model;
+    /// The ranks training together (mpirun): each takes its share of every batch of
+    /// batch_size rows and gradients are summed before each step. Null: this process alone.
+    /// Must outlive the trainer.
+    Communicator* communicator = nullptr;
 };
 
 /// What the model learns to predict, for Trainer::build.
@@ -163,6 +168,23 @@ private:
     void keep_best(const Best& best, std::size_t epochs_logged);
     void finish_training();
     void upload(const PreparedBatch& batch);
+    // Data parallelism (trainer_parallel.cpp); each is a no-op for a process alone.
+    bool parallel() const { return options_.communicator && options_.communicator->size() > 1; }
+    /// Sizes the gradient buffer and this rank's batch loader, once, in build().
+    void build_parallel(std::size_t target_cols);
+    /// This rank's rows of every batch of `order`, in order: the batch loader's pass.
+    const Subset& rank_order(const Subset& order);
+    /// This rank's rows of a batch of `rows` rows.
+    std::size_t shard_rows(std::size_t rows) const;
+    /// Rank 0's weights on every rank, before the first step (initialisation is per rank).
+    void share_weights();
+    /// Sums every trainable gradient, each rank's weighted by its share of the `rows` rows,
+    /// and the loss in the same buffer; returns the batch's mean loss over all ranks.
+    float reduce_gradients(float loss, std::size_t mine, std::size_t rows);
+    /// Whether any rank stops (a callback or a signal): every rank must take the same
+    /// number of steps. Sets state's stop and `interrupted` when another rank stopped.
+    void agree_to_stop(TrainState& state, bool& interrupted);
+    BatchLoader& step_loader() { return shard_loader_ ? *shard_loader_ : *loader_; }
     /// Updates `metrics` with y and t, in the target's units.
     void update_metrics(const std::vector<std::shared_ptr<Metric>>& metrics, const Tensor& y,
                         const Tensor& t, const float* base);
@@ -192,6 +214,9 @@ private:
     std::unique_ptr<Pipeline> own_pipeline_;  // the second constructor's
     Pipeline* pipeline_ = nullptr;
     std::unique_ptr<BatchLoader> loader_;
+    std::unique_ptr<BatchLoader> shard_loader_;  // several ranks: batches of this rank's share
+    Subset rank_order_;
+    std::vector<float> reduce_buffer_;  // every parameter's gradient and the loss
     Tensor x_, t_;
     std::string stop_reason_, restored_note_, best_key_, ended_;
     std::size_t best_epoch_ = 0;

@@ -1,0 +1,99 @@
+// The MPI group (OpenMPI, MPICH): compiled only when the build found MPI. MPI starts only when
+// a launcher started several ranks (communicator.cpp), so a plain `plexus train` never pays
+// for it.
+#include <mpi.h>
+
+#include <algorithm>
+#include <climits>
+#include <cstdlib>
+
+#include "plexus/core/training/communicator.hpp"
+#include "plexus/error.hpp"
+
+namespace plexus::core {
+namespace {
+
+/// MPI counts are ints: longer spans go in pieces.
+template <class T, class Op>
+void in_chunks(std::span<T> values, Op op) {
+    for (std::size_t at = 0; at < values.size();) {
+        const std::size_t n = std::min<std::size_t>(values.size() - at, INT_MAX);
+        op(values.data() + at, static_cast<int>(n));
+        at += n;
+    }
+}
+
+class MpiGroup final : public Communicator {
+public:
+    MpiGroup() {
+        int provided = 0;
+        // Only the training thread calls MPI (the batch loader's thread never does).
+        if (MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS)
+            throw Error("MPI_Init_thread failed: cannot start the MPI ranks");
+        int rank = 0, size = 0, local_rank = 0, local_size = 0;
+        MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+        MPI_Comm_size(MPI_COMM_WORLD, &size);
+        // The ranks sharing this host's memory: their index picks the device and threads.
+        MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, rank, MPI_INFO_NULL, &local_);
+        MPI_Comm_rank(local_, &local_rank);
+        MPI_Comm_size(local_, &local_size);
+        rank_ = static_cast<std::size_t>(rank);
+        size_ = static_cast<std::size_t>(size);
+        local_rank_ = static_cast<std::size_t>(local_rank);
+        local_size_ = static_cast<std::size_t>(local_size);
+        char name[MPI_MAX_PROCESSOR_NAME] = {};
+        int length = 0;
+        MPI_Get_processor_name(name, &length);
+        host_.assign(name, static_cast<std::size_t>(std::max(0, length)));
+    }
+    ~MpiGroup() override {
+        MPI_Comm_free(&local_);
+        MPI_Finalize();
+    }
+    MpiGroup(const MpiGroup&) = delete;
+    MpiGroup& operator=(const MpiGroup&) = delete;
+
+    std::size_t size() const override { return size_; }
+    std::size_t rank() const override { return rank_; }
+    std::size_t local_rank() const override { return local_rank_; }
+    std::size_t local_size() const override { return local_size_; }
+    const std::string& host() const override { return host_; }
+
+    void allreduce_sum(std::span<float> values) override {
+        in_chunks(values, [](float* p, int n) {
+            MPI_Allreduce(MPI_IN_PLACE, p, n, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
+        });
+    }
+    void allreduce_sum(std::span<double> values) override {
+        in_chunks(values, [](double* p, int n) {
+            MPI_Allreduce(MPI_IN_PLACE, p, n, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
+        });
+    }
+    void broadcast(std::span<float> values) override {
+        in_chunks(values, [](float* p, int n) { MPI_Bcast(p, n, MPI_FLOAT, 0, MPI_COMM_WORLD); });
+    }
+    void broadcast(std::string& text) override {
+        unsigned long long length = text.size();
+        MPI_Bcast(&length, 1, MPI_UNSIGNED_LONG_LONG, 0, MPI_COMM_WORLD);
+        text.resize(static_cast<std::size_t>(length));
+        in_chunks(std::span<char>(text.data(), text.size()),
+                  [](char* p, int n) { MPI_Bcast(p, n, MPI_CHAR, 0, MPI_COMM_WORLD); });
+    }
+    [[noreturn]] void abort(int code) override {
+        MPI_Abort(MPI_COMM_WORLD, code);
+        std::_Exit(code);  // MPI_Abort does not return; if it ever did, the rank still ends
+    }
+
+private:
+    MPI_Comm local_ = MPI_COMM_NULL;
+    std::size_t rank_ = 0, size_ = 1, local_rank_ = 0, local_size_ = 1;
+    std::string host_;
+};
+
+}  // namespace
+
+std::unique_ptr<Communicator> connect_mpi(const LauncherEnv&) {
+    return std::make_unique<MpiGroup>();
+}
+
+}  // namespace plexus::core

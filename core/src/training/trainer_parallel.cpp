@@ -1,0 +1,91 @@
+// Synchronous data parallelism (mpirun -np N plexus train): every rank holds the model and
+// takes its share of each batch of batch_size rows; one allreduce per step sums the shares'
+// gradients, each weighted by its share of the batch, so N ranks take the step one process
+// would take on the whole batch. A process alone never comes here.
+#include <algorithm>
+
+#include "plexus/core/data/batch_loader.hpp"
+#include "plexus/core/training/trainer.hpp"
+#include "plexus/error.hpp"
+
+namespace plexus::core {
+
+std::size_t Trainer::shard_rows(std::size_t rows) const {
+    const std::size_t n = options_.communicator->size(), r = options_.communicator->rank();
+    // Equal shares; the first rows % n ranks take one row more.
+    return rows / n + (r < rows % n ? 1 : 0);
+}
+
+void Trainer::build_parallel(std::size_t target_cols) {
+    if (!parallel()) return;
+    std::size_t values = 1;  // the loss rides along with the gradients
+    for (const Parameter* p : model_.parameters()) values += p->grad.numel();
+    reduce_buffer_.assign(values, 0.0f);
+    // A rank's share of a full batch is its largest (a short last batch gives no rank more).
+    shard_loader_ = std::make_unique<BatchLoader>(
+        *pipeline_, std::max<std::size_t>(1, shard_rows(options_.batch_size)),
+        TargetRows{targets_.source, target_cols,
+                   targets_.source == TargetSource::values ? &targets_.scaler : nullptr},
+        options_.prefetch);
+}
+
+const Subset& Trainer::rank_order(const Subset& order) {
+    if (!parallel()) return order;
+    const std::size_t b = options_.batch_size, n = options_.communicator->size(),
+                      r = options_.communicator->rank();
+    rank_order_.data = order.data;
+    rank_order_.indices.clear();
+    for (std::size_t begin = 0; begin < order.size(); begin += b) {
+        const std::size_t rows = std::min(b, order.size() - begin);
+        const std::size_t first = begin + r * (rows / n) + std::min(r, rows % n);
+        const auto from = order.indices.begin() + static_cast<std::ptrdiff_t>(first);
+        rank_order_.indices.insert(rank_order_.indices.end(), from,
+                                   from + static_cast<std::ptrdiff_t>(shard_rows(rows)));
+    }
+    return rank_order_;
+}
+
+void Trainer::share_weights() {
+    if (!parallel()) return;
+    std::vector<float> values;
+    weights().snapshot(values);
+    options_.communicator->broadcast(values);
+    weights().restore(values);
+}
+
+float Trainer::reduce_gradients(float loss, std::size_t mine, std::size_t rows) {
+    if (!parallel()) return loss;
+    // Each rank's loss and gradients are means over its share: weighted by the share's size
+    // they add up to the mean over the whole batch, whatever the remainder.
+    const float weight = static_cast<float>(mine) / static_cast<float>(rows);
+    std::size_t at = 0;
+    for (const Parameter* p : model_.parameters()) {
+        if (!p->trainable) continue;
+        device_.download(p->grad, std::span<float>(reduce_buffer_.data() + at, p->grad.numel()));
+        at += p->grad.numel();
+    }
+    for (std::size_t i = 0; i < at; ++i) reduce_buffer_[i] *= weight;
+    reduce_buffer_[at] = mine ? loss * weight : 0.0f;
+    options_.communicator->allreduce_sum(std::span<float>(reduce_buffer_.data(), at + 1));
+    at = 0;
+    for (const Parameter* p : model_.parameters()) {
+        if (!p->trainable) continue;
+        device_.upload(p->grad,
+                       std::span<const float>(reduce_buffer_.data() + at, p->grad.numel()));
+        at += p->grad.numel();
+    }
+    return reduce_buffer_[at];
+}
+
+void Trainer::agree_to_stop(TrainState& state, bool& interrupted) {
+    if (!parallel()) return;
+    double flags[2] = {state.stop_training ? 1.0 : 0.0, interrupted ? 1.0 : 0.0};
+    options_.communicator->allreduce_sum(std::span<double>(flags, 2));
+    if (flags[1] > 0.0) interrupted = true;
+    if (flags[0] > 0.0 && !state.stop_training) {
+        state.stop_training = true;
+        state.stop_reason = "another rank's callback stopped training";
+    }
+}
+
+}  // namespace plexus::core
