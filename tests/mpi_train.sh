@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# Data-parallel training under mpirun (issue 20), on the shipped iris CSV (a few seconds):
+#  1. 1 vs 2 vs 3 ranks, 2 epochs, global batch 16 (90 training rows: shares 8+8 and 6+5+5,
+#     the last batch of 10 split 5+5 and 4+3+3): every epoch's loss, reg_loss (l2), val_loss and
+#     val_accuracy within 1e-4 relative of one process's. No dropout (its masks are per rank)
+#     and no batchnorm (its statistics are per rank by default).
+#  2. Rank 0 alone writes: one run folder, nothing else in the ranks' working folder.
+#  3. A 2-rank model is an ordinary model file (plexus evaluate reads it).
+#  4. --resume of a 2-rank run on 3 ranks ends where one process training 4 epochs does.
+#  5. A data file missing on rank 1 only: one line naming rank 1 and the host, every rank
+#     ends non-zero, no run folder.
+#  6. kill -9 of one rank: the run ends (non-zero) within 60 s instead of waiting forever.
+#   tests/mpi_train.sh PLEXUS SOURCE_DIR
+set -euo pipefail
+plexus=$(realpath "$1")
+source_dir=$(realpath "$2")
+command -v mpirun > /dev/null || { echo "mpi_train skipped: no mpirun (apt install openmpi-bin)"; exit 0; }
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+# Shared memory and TCP on loopback only: CI machines have no InfiniBand.
+export OMPI_MCA_btl=self,vader,tcp OMPI_MCA_btl_tcp_if_include=lo OMPI_MCA_oob_tcp_if_include=lo
+mpi() { mpirun --oversubscribe -np "$@"; }
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+failed=0
+fail() { echo "FAIL: $*"; failed=1; }
+
+cp "$source_dir/examples/data/iris.csv" "$work/iris.csv"
+cat > "$work/exp.ini" <<'INI'
+[experiment]
+name = iris_mpi
+[data]
+train = csv:iris.csv label=species
+split = 60:20:20 stratified
+transform = standardize
+seed = 7
+[model]
+layer = dense units=16 l2=1e-3
+layer = relu
+layer = dense units=3
+loss = softmax_cross_entropy
+[train]
+optimizer = adam lr=0.01
+batch_size = 16
+epochs = 2
+metric = accuracy
+verbose = 0
+INI
+
+# The columns one process and N ranks must agree on, epoch by epoch, within 1e-4 relative.
+compare() {  # history.csv A, history.csv B, label
+    python3 - "$1" "$2" "$3" <<'PY' || failed=1
+import csv, sys
+a, b, label = sys.argv[1:]
+ra, rb = list(csv.DictReader(open(a))), list(csv.DictReader(open(b)))
+if len(ra) != len(rb) or not ra:
+    sys.exit(f"FAIL: {label}: {len(ra)} epochs against {len(rb)}")
+for x, y in zip(ra, rb):
+    for col in ("loss", "reg_loss", "val_loss", "val_accuracy"):
+        u, v = float(x[col]), float(y[col])
+        if abs(u - v) > 1e-4 * max(abs(u), abs(v), 1e-12):
+            sys.exit(f"FAIL: {label}: epoch {x['epoch']} {col} {u} against {v}")
+print(f"ok: {label}: {len(ra)} epochs agree within 1e-4")
+PY
+}
+run_dir() { find "$1" -mindepth 1 -maxdepth 1 -type d; }
+
+# 1-3. The same run on 1, 2 and 3 ranks.
+for n in 1 2 3; do
+    mkdir "$work/w$n"
+    (cd "$work/w$n" && mpi "$n" "$plexus" train ../exp.ini --out runs > log 2>&1) ||
+        { fail "$n ranks: exit $?"; cat "$work/w$n/log"; }
+    [ "$(run_dir "$work/w$n/runs" | wc -l)" = 1 ] || fail "$n ranks: not exactly one run folder"
+    [ "$(ls -A "$work/w$n")" = "$(printf 'log\nruns')" ] ||
+        fail "$n ranks wrote outside the run folder: $(ls -A "$work/w$n")"
+    [ -z "$(find "$work/w$n/runs" -name '.*')" ] || fail "$n ranks left temporary files"
+done
+for n in 2 3; do
+    compare "$(run_dir "$work/w1/runs")/history.csv" "$(run_dir "$work/w$n/runs")/history.csv" \
+        "1 vs $n ranks"
+done
+grep -q "data parallel: 3 ranks" "$work/w3/log" || fail "the 3-rank run did not say it ran on 3 ranks"
+(cd "$work" && "$plexus" evaluate "$(run_dir "$work/w2/runs")" --data "csv:iris.csv label=species" \
+    > evaluate.log 2>&1) || { fail "evaluate of the 2-rank model"; cat "$work/evaluate.log"; }
+
+# 4. Two ranks for 2 epochs, resumed on three for 2 more, against one process for 4.
+(cd "$work/w1" && "$plexus" train ../exp.ini --set train.epochs=4 --out runs4 > log4 2>&1) ||
+    fail "one process, 4 epochs"
+resumed=$(run_dir "$work/w2/runs")
+(cd "$work/w2" && mpi 3 "$plexus" train --resume "$resumed" --set train.epochs=4 > log4 2>&1) ||
+    { fail "resume of a 2-rank run on 3 ranks"; cat "$work/w2/log4"; }
+compare "$(run_dir "$work/w1/runs4")/history.csv" "$resumed/history.csv" "2 ranks resumed on 3"
+
+# 5. rank 1 has no iris.csv: each rank starts in its own folder with its own copy of exp.ini.
+for r in 0 1; do mkdir "$work/m$r" && cp "$work/exp.ini" "$work/m$r/"; done
+cp "$work/iris.csv" "$work/m0/"
+set +e
+timeout 60 mpirun --oversubscribe -np 2 sh -c "cd '$work/m'\$OMPI_COMM_WORLD_RANK && exec '$plexus' train exp.ini --out runs" \
+    > "$work/missing.log" 2>&1
+code=$?
+set -e
+[ "$code" -ne 0 ] && [ "$code" -ne 124 ] || fail "a file missing on rank 1: exit $code"
+grep -q "plexus: error: rank 1 of 2 on $(hostname).*iris.csv" "$work/missing.log" ||
+    { fail "no line naming rank 1, the host and the file"; cat "$work/missing.log"; }
+[ ! -e "$work/m0/runs" ] || fail "a file missing on rank 1: rank 0 made a run folder"
+
+# 6. kill -9 of rank 1 in the middle of a long run: mpirun ends the others.
+cat > "$work/rank.sh" <<SH
+#!/bin/sh
+echo \$\$ > "$work/pid.\$OMPI_COMM_WORLD_RANK"
+exec "$plexus" train "$work/exp.ini" --set train.epochs=100000 --set train.batch_size=2 --out "$work/k"
+SH
+chmod +x "$work/rank.sh"
+(cd "$work" && code=0 && { timeout 120 mpirun --oversubscribe -np 2 "$work/rank.sh" > kill.log 2>&1 ||
+    code=$?; } && echo "$code" > kill.code) &
+for _ in $(seq 200); do [ -s "$work/pid.1" ] && [ -d "$work/k" ] && break; sleep 0.1; done
+sleep 1
+start=$(date +%s)
+kill -9 "$(cat "$work/pid.1")" || fail "rank 1 was not running"
+wait
+code=$(cat "$work/kill.code")
+seconds=$(($(date +%s) - start))
+[ "$code" -ne 0 ] && [ "$code" -ne 124 ] && [ "$seconds" -le 60 ] ||
+    fail "after kill -9 of rank 1: exit $code after $seconds s"
+echo "ok: kill -9 of rank 1 ended the run in $seconds s (exit $code)"
+
+[ "$failed" = 0 ] && echo "mpi_train: all passed"
+exit "$failed"
