@@ -126,6 +126,7 @@ History Trainer::fit(const Subset& train, const Subset& validation,
         throw;
     }
     samples_per_second_ = train_seconds > 0 ? trained_samples / train_seconds : 0.0;
+    reduce_cost_.train_seconds = train_seconds;
     seconds_per_epoch_ = epochs_done ? train_seconds / epochs_done : 0.0;
     finish_training();
     return history_;

@@ -3,6 +3,7 @@
 // gradients, each weighted by its share of the batch, so N ranks take the step one process
 // would take on the whole batch. A process alone never comes here.
 #include <algorithm>
+#include <chrono>
 
 #include "plexus/core/data/batch_loader.hpp"
 #include "plexus/core/training/trainer.hpp"
@@ -57,6 +58,7 @@ float Trainer::reduce_gradients(float loss, std::size_t mine, std::size_t rows) 
     if (!parallel()) return loss;
     // Each rank's loss and gradients are means over its share: weighted by the share's size
     // they add up to the mean over the whole batch, whatever the remainder.
+    const auto t0 = std::chrono::steady_clock::now();
     const float weight = static_cast<float>(mine) / static_cast<float>(rows);
     std::size_t at = 0;
     for (const Parameter* p : model_.parameters()) {
@@ -74,6 +76,10 @@ float Trainer::reduce_gradients(float loss, std::size_t mine, std::size_t rows) 
                        std::span<const float>(reduce_buffer_.data() + at, p->grad.numel()));
         at += p->grad.numel();
     }
+    reduce_cost_.seconds +=
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    reduce_cost_.bytes_per_step = (at + 1) * sizeof(float);
+    ++reduce_cost_.steps;
     return reduce_buffer_[at];
 }
 

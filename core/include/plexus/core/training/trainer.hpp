@@ -140,6 +140,14 @@ public:
     /// Training samples per second over the whole fit (excluding validation).
     double samples_per_second() const { return samples_per_second_; }
     double seconds_per_epoch() const { return seconds_per_epoch_; }
+    /// Several ranks: what the gradient allreduce took over the whole fit (the gradients'
+    /// way to the host and back included, and the wait for the slowest rank), its bytes per
+    /// step and the steps; zeros alone.
+    struct ReduceCost {
+        double seconds = 0.0, train_seconds = 0.0;  // train_seconds: every epoch's steps
+        std::size_t bytes_per_step = 0, steps = 0;
+    };
+    const ReduceCost& reduce_cost() const { return reduce_cost_; }
 
 private:
     class Weights;
@@ -217,6 +225,7 @@ private:
     std::unique_ptr<BatchLoader> shard_loader_;  // several ranks: batches of this rank's share
     Subset rank_order_;
     std::vector<float> reduce_buffer_;  // every parameter's gradient and the loss
+    ReduceCost reduce_cost_;
     Tensor x_, t_;
     std::string stop_reason_, restored_note_, best_key_, ended_;
     std::size_t best_epoch_ = 0;
