@@ -4,12 +4,14 @@
 #     the last batch of 10 split 5+5 and 4+3+3): every epoch's loss, reg_loss (l2), val_loss and
 #     val_accuracy within 1e-4 relative of one process's. No dropout (its masks are per rank)
 #     and no batchnorm (its statistics are per rank by default).
+#     The same with batchnorm sync=true (SyncBatchNorm: statistics over every rank's share).
 #  2. Rank 0 alone writes: one run folder, nothing else in the ranks' working folder.
 #  3. A 2-rank model is an ordinary model file (plexus evaluate reads it).
 #  4. --resume of a 2-rank run on 3 ranks ends where one process training 4 epochs does.
 #  5. A data file missing on rank 1 only: one line naming rank 1 and the host, every rank
 #     ends non-zero, no run folder.
 #  6. kill -9 of one rank: the run ends (non-zero) within 60 s instead of waiting forever.
+#  7. batch_size below the rank count: one line, no run folder.
 #   tests/mpi_train.sh PLEXUS SOURCE_DIR
 set -euo pipefail
 plexus=$(realpath "$1")
@@ -78,6 +80,21 @@ for n in 2 3; do
     compare "$(run_dir "$work/w1/runs")/history.csv" "$(run_dir "$work/w$n/runs")/history.csv" \
         "1 vs $n ranks"
 done
+# SyncBatchNorm: 1 vs 2 vs 3 ranks again, a batchnorm with sync=true after the first layer. That
+# layer has no bias: batchnorm cancels it, so its gradient is rounding noise that Adam turns
+# into steps of full size, different in every run, which the running mean then follows.
+sed 's/^layer = dense units=16 l2=1e-3$/layer = dense units=16 l2=1e-3 use_bias=false\nlayer = batchnorm sync=true/' \
+    "$work/exp.ini" > "$work/bn.ini"
+grep -q "sync=true" "$work/bn.ini" || fail "no batchnorm in bn.ini"
+for n in 1 2 3; do
+    mkdir "$work/b$n"
+    (cd "$work/b$n" && mpi "$n" "$plexus" train ../bn.ini --out runs > log 2>&1) ||
+        { fail "batchnorm sync=true, $n ranks: exit $?"; cat "$work/b$n/log"; }
+done
+for n in 2 3; do
+    compare "$(run_dir "$work/b1/runs")/history.csv" "$(run_dir "$work/b$n/runs")/history.csv" \
+        "batchnorm sync=true: 1 vs $n ranks"
+done
 grep -q "data parallel: 3 ranks" "$work/w3/log" || fail "the 3-rank run did not say it ran on 3 ranks"
 (cd "$work" && "$plexus" evaluate "$(run_dir "$work/w2/runs")" --data "csv:iris.csv label=species" \
     > evaluate.log 2>&1) || { fail "evaluate of the 2-rank model"; cat "$work/evaluate.log"; }
@@ -122,6 +139,16 @@ seconds=$(($(date +%s) - start))
 [ "$code" -ne 0 ] && [ "$code" -ne 124 ] && [ "$seconds" -le 60 ] ||
     fail "after kill -9 of rank 1: exit $code after $seconds s"
 echo "ok: kill -9 of rank 1 ended the run in $seconds s (exit $code)"
+
+# 7. Three ranks cannot share batches of two rows.
+mkdir "$work/small"
+if (cd "$work/small" && mpi 3 "$plexus" train ../exp.ini --set train.batch_size=2 --out runs \
+        > log 2>&1); then
+    fail "batch_size 2 on 3 ranks was accepted"
+fi
+grep -q "train.batch_size 2 is smaller than the 3 ranks" "$work/small/log" ||
+    { fail "batch_size 2 on 3 ranks: no line saying so"; cat "$work/small/log"; }
+[ ! -e "$work/small/runs" ] || fail "batch_size 2 on 3 ranks: a run folder was made"
 
 [ "$failed" = 0 ] && echo "mpi_train: all passed"
 exit "$failed"

@@ -203,22 +203,19 @@ Trainer::EpochSums Trainer::train_epoch(const Subset& order, TrainState& state, 
     for (std::size_t batch = 0; batch < state.batches; ++batch) {
         const std::size_t begin = batch * b, n = std::min(b, order.size() - begin);
         // A trailing batch of one sample has no batch statistics (batchnorm) and is the
-        // noisiest step of the epoch; like drop_last for this one case, it is skipped.
-        if (n == 1 && b > 1) break;
-        // Several ranks: this rank's share (none when the batch has fewer rows than ranks).
-        const std::size_t mine = parallel() ? shard_rows(n) : n;
-        float loss = 0.0f;
-        if (mine) {
-            const PreparedBatch prepared = loader.next();
-            upload(prepared);
-            const Tensor x = x_.rows(0, mine), t = t_.rows(0, mine);
-            const Tensor& y = model_.forward(x, Mode::train);
-            loss = loss_.forward(y, t);
-            update_metrics(metrics_, y, t, prepared.base);
-            const Tensor dy = model_.output_grad(mine);
-            loss_.backward(y, t, dy);
-            model_.backward(x, dy);
-        }
+        // noisiest step of the epoch; like drop_last for this one case, it is skipped. So is
+        // one with fewer rows than ranks: every rank takes part in every step.
+        if ((n == 1 && b > 1) || (parallel() && n < options_.communicator->size())) break;
+        const std::size_t mine = parallel() ? shard_rows(n) : n;  // this rank's share
+        const PreparedBatch prepared = loader.next();
+        upload(prepared);
+        const Tensor x = x_.rows(0, mine), t = t_.rows(0, mine);
+        const Tensor& y = model_.forward(x, Mode::train);
+        float loss = loss_.forward(y, t);
+        update_metrics(metrics_, y, t, prepared.base);
+        const Tensor dy = model_.output_grad(mine);
+        loss_.backward(y, t, dy);
+        model_.backward(x, dy);
         const double penalty = regularized_.empty() ? 0.0 : regularize(true);
         loss = reduce_gradients(loss, mine, n);
         if (!std::isfinite(loss) || !std::isfinite(penalty)) {

@@ -19,6 +19,13 @@ std::size_t Trainer::shard_rows(std::size_t rows) const {
 
 void Trainer::build_parallel(std::size_t target_cols) {
     if (!parallel()) return;
+    // Every rank takes part in every step with at least one row (a layer that sums over the
+    // ranks, batchnorm sync=true, needs every rank's forward).
+    if (options_.batch_size < options_.communicator->size())
+        throw Error("train.batch_size " + std::to_string(options_.batch_size) +
+                    " is smaller than the " + std::to_string(options_.communicator->size()) +
+                    " ranks: every rank needs rows of every batch (raise batch_size or start "
+                    "fewer ranks)");
     std::size_t values = 1;  // the loss rides along with the gradients
     for (const Parameter* p : model_.parameters()) values += p->grad.numel();
     reduce_buffer_.assign(values, 0.0f);
@@ -67,7 +74,7 @@ float Trainer::reduce_gradients(float loss, std::size_t mine, std::size_t rows) 
         at += p->grad.numel();
     }
     for (std::size_t i = 0; i < at; ++i) reduce_buffer_[i] *= weight;
-    reduce_buffer_[at] = mine ? loss * weight : 0.0f;
+    reduce_buffer_[at] = loss * weight;
     options_.communicator->allreduce_sum(std::span<float>(reduce_buffer_.data(), at + 1));
     at = 0;
     for (const Parameter* p : model_.parameters()) {

@@ -20,7 +20,14 @@
 // backward is that affine map's: dx = dy * gamma / sqrt(moving_variance + epsilon). Every
 // workspace is allocated in build() for the largest batch and used
 // through row views, so forward and backward allocate nothing.
+//
+// sync=true on several ranks (mpirun; SyncBatchNorm, Ioffe & Szegedy's batch taken over every
+// rank's share, as PyTorch's SyncBatchNorm): the mean and then the variance are summed over the
+// ranks (BuildContext::collective) before normalising, and backward sums dy and dy*xhat the
+// same way, each rank's weighted by its share as the trainer weighs its gradients. It runs the
+// primitive path (the fused keys compute their statistics inside one kernel).
 #include <limits>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -50,6 +57,10 @@ constexpr ParamSpec kBatchNormParams[] = {
      "Learn a scale gamma (initialised to 1)", 0},
     {"fused", ParamType::boolean, "true", -kInf, kInf, nullptr,
      "Use the device's fused kernel when it has one (false forces the primitive path)", 0},
+    {"sync", ParamType::boolean, "false", -kInf, kInf, nullptr,
+     "Several ranks (mpirun): batch statistics over the whole batch, every rank's share "
+     "(SyncBatchNorm); alone it changes nothing",
+     0},
 };
 
 class BatchNorm final : public plexus::Layer {
@@ -59,13 +70,14 @@ public:
           epsilon_(static_cast<float>(params.get_real("epsilon"))),
           center_(params.get_bool("center")),
           scale_(params.get_bool("scale")),
-          fused_(params.get_bool("fused")) {
+          fused_(params.get_bool("fused")),
+          sync_(params.get_bool("sync")) {
         gamma_.name = "gamma";
         beta_.name = "beta";
     }
 
     plexus::Shape build(const plexus::Shape& input, plexus::Device& device,
-                        const plexus::BuildContext&) override {
+                        const plexus::BuildContext& context) override {
         if (input.rank() < 2 || input.cols() == 0)
             throw plexus::ShapeError("batchnorm: expected input [batch, features...], got " +
                                      input.str());
@@ -75,7 +87,11 @@ public:
         channels_ = image ? input[1] : input.cols();
         plane_ = image ? input[2] * input[3] : 1;
         max_batch_ = input.rows();
-        planes_ = image && fused_ && has_fused_keys(device);
+        ranks_ = sync_ && context.collective && context.collective->size() > 1
+                     ? context.collective
+                     : nullptr;
+        planes_ = image && fused_ && !ranks_ && has_fused_keys(device);
+        sums_.assign(ranks_ ? channels_ + 1 : 0, 0.0f);
         const plexus::Shape row{channels_}, batch{max_batch_ * plane_, channels_};
         gamma_.value = device.alloc(row);
         gamma_.grad = device.alloc(row);
@@ -261,6 +277,7 @@ private:
             return;
         }
         // Only a dense batch can get here with one row: an image plane has at least two.
+        if (ranks_) return normalize_synced(device, x2, y2, xhat);
         if (n < 2)
             throw plexus::ShapeError(
                 "batchnorm: a training batch of 1 sample has no variance; use batch_size >= 2 "
@@ -320,6 +337,7 @@ private:
         const std::size_t n = dy2.rows();
         const Tensor xhat = xhat_.rows(0, n);
         // Without scale/center the sums still feed dx; they land in the unused grads.
+        if (ranks_) return backward_synced(device, dy2, dx2);
         if (fused_ && device.try_fused(plexus::fused::BatchNormBackward{.dy = dy2,
                                                                        .xhat = xhat,
                                                                        .gamma = gamma(),
@@ -338,6 +356,72 @@ private:
         device.axpby(static_cast<float>(n), dy2, -1.0f, tmp);
         device.unary(UnaryOp::scale, invstd_, coef_, 1.0f / static_cast<float>(n));
         if (scale_) device.binary(BinaryOp::mul, coef_, gamma_.value, coef_);
+        device.binary(BinaryOp::mul, tmp, coef_, *dx2);
+    }
+
+    // Sums `values` ([channels], on the device) over the ranks, each rank's weighted by
+    // `weight`; with `rows`, also the rows behind them, returned (else 0).
+    float sum_over_ranks(plexus::Device& device, const Tensor& values, float weight,
+                         std::size_t rows = 0) {
+        const std::span<float> host(sums_.data(), channels_ + (rows ? 1 : 0));
+        device.download(values, host.first(channels_));
+        for (float& v : host.first(channels_)) v *= weight;
+        if (rows) host[channels_] = static_cast<float>(rows);
+        ranks_->allreduce_sum(host);
+        device.upload(values, std::span<const float>(host.data(), channels_));
+        return rows ? host[channels_] : 0.0f;
+    }
+
+    // The train-mode pass over every rank's rows: the global mean first, then the global
+    // variance about it (two sums, not Σx² - mean², which cancels).
+    void normalize_synced(plexus::Device& device, const Tensor& x2, const Tensor& y2,
+                          const Tensor& xhat) {
+        const std::size_t n = x2.rows();
+        const Tensor tmp = tmp_.rows(0, n);
+        device.reduce(plexus::ReduceOp::sum, x2, Axis::rows, mean_);
+        global_rows_ = sum_over_ranks(device, mean_, 1.0f, n);
+        if (global_rows_ < 2.0f)
+            throw plexus::ShapeError("batchnorm: a training batch of 1 sample has no variance; "
+                                     "use batch_size >= 2");
+        device.unary(UnaryOp::scale, mean_, mean_, 1.0f / global_rows_);
+        device.binary(BinaryOp::sub, x2, mean_, xhat);
+        device.unary(UnaryOp::square, xhat, tmp);
+        device.reduce(plexus::ReduceOp::sum, tmp, Axis::rows, variance_);
+        sum_over_ranks(device, variance_, 1.0f);
+        device.unary(UnaryOp::scale, variance_, variance_, 1.0f / global_rows_);  // biased
+        trained_rows_ = n;
+        device.unary(UnaryOp::add_scalar, variance_, invstd_, epsilon_);
+        device.unary(UnaryOp::sqrt, invstd_, invstd_);
+        device.unary(UnaryOp::reciprocal, invstd_, invstd_);
+        device.binary(BinaryOp::mul, xhat, invstd_, xhat);
+        affine(device, xhat, y2);
+        device.axpby(1.0f - momentum_, mean_, momentum_, moving_mean_);
+        device.axpby(1.0f - momentum_, variance_, momentum_, moving_variance_);
+    }
+
+    // dy is the gradient of this rank's mean loss, which the trainer weighs by its share
+    // w = n / global rows. Over the global batch, dx = gamma*invstd*(dy - (A + xhat*B)/n) with
+    // A = Σ_ranks w·Σdy and B = Σ_ranks w·Σdy*xhat; dgamma, dbeta stay this rank's sums.
+    void backward_synced(plexus::Device& device, const Tensor& dy2, const Tensor* dx2) {
+        const std::size_t n = dy2.rows();
+        const Tensor xhat = xhat_.rows(0, n), tmp = tmp_.rows(0, n);
+        device.reduce(plexus::ReduceOp::sum, dy2, Axis::rows, beta_.grad);
+        device.binary(BinaryOp::mul, dy2, xhat, tmp);
+        device.reduce(plexus::ReduceOp::sum, tmp, Axis::rows, gamma_.grad);
+        const float share = static_cast<float>(n) / global_rows_;
+        // The ranks sum even when dx is not wanted: every rank makes the same calls.
+        device.copy(beta_.grad, variance_);
+        sum_over_ranks(device, variance_, share);  // A
+        device.copy(gamma_.grad, shift_);
+        sum_over_ranks(device, shift_, share);  // B
+        if (!dx2) return;
+        device.binary(BinaryOp::mul, xhat, shift_, tmp);
+        device.binary(BinaryOp::add, tmp, variance_, tmp);
+        device.axpby(1.0f, dy2, -1.0f / static_cast<float>(n), tmp);
+        if (scale_)
+            device.binary(BinaryOp::mul, invstd_, gamma_.value, coef_);
+        else
+            device.copy(invstd_, coef_);
         device.binary(BinaryOp::mul, tmp, coef_, *dx2);
     }
 
@@ -367,6 +451,10 @@ private:
     bool center_;
     bool scale_;
     bool fused_;
+    bool sync_;
+    plexus::Collective* ranks_ = nullptr;  // sync on several ranks; null: statistics per rank
+    std::vector<float> sums_;              // [channels + 1] host values the ranks sum
+    float global_rows_ = 0.0f;             // rows of the last synced train forward, all ranks
     bool frozen_ = false;           // set_trainable(false): running statistics in train mode
     std::size_t frozen_rows_ = 0;   // [rows, channels] rows of the last frozen train forward
     bool planes_ = false;           // images through the device's fused kernels, no transpose
