@@ -1,7 +1,7 @@
 // plexus-mpi-allreduce COUNT...: the time of one in-place MPI_Allreduce (sum) of COUNT floats,
 // the trainer's fused gradient buffer, on the ranks mpirun started. Each call starts after a
 // barrier, so the figure is the collective's own cost, not a wait for a slower rank; prints the
-// median of up to 200 calls (at least 0.3 s of them) per count, from rank 0.
+// median of 40 calls per count (after 3 to warm up), from rank 0.
 //   mpirun -np 2 build/release/bin/plexus-mpi-allreduce 235146 5824522
 #include <mpi.h>
 
@@ -9,6 +9,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <vector>
+
+constexpr int kCalls = 40;
 
 int main(int argc, char** argv) {
     MPI_Init(&argc, &argv);
@@ -24,17 +26,15 @@ int main(int argc, char** argv) {
         }
         std::vector<float> buffer(static_cast<std::size_t>(count), 1.0f);
         std::vector<double> times;
-        double spent = 0.0;
-        for (int i = 0; i < 203 && (i < 23 || spent < 0.3); ++i) {
+        // A fixed count: every rank must make the same calls (a count each rank chose from its
+        // own clock would leave one waiting in a barrier the others never reach).
+        for (int i = 0; i < 3 + kCalls; ++i) {
             MPI_Barrier(MPI_COMM_WORLD);
             const double t0 = MPI_Wtime();
             MPI_Allreduce(MPI_IN_PLACE, buffer.data(), static_cast<int>(count), MPI_FLOAT, MPI_SUM,
                           MPI_COMM_WORLD);
             const double t = MPI_Wtime() - t0;
-            if (i >= 3) {  // warm-up: buffers registered, pages touched
-                times.push_back(t);
-                spent += t;
-            }
+            if (i >= 3) times.push_back(t);  // after warm-up: buffers registered, pages touched
         }
         std::sort(times.begin(), times.end());
         // Every rank's own median differs a little; rank 0's is printed.
