@@ -3,10 +3,13 @@
 data-parallel training (mpirun -np N plexus train, global batch fixed) over one process.
 
     T(N) = T_compute / N + 2 S / B_mem + 2 (N-1)/N * S / B_net + 2 (N-1) * alpha
+           + log2(N) * 2 alpha
 
 T_compute: one process's step on the whole batch; S: the gradient bytes of the fused
 allreduce; 2 S / B_mem: the copy to the MPI buffer and back (B_mem = 10 GB/s); a ring
-allreduce moves 2 (N-1)/N * S per rank in 2 (N-1) messages of latency alpha. Strong scaling:
+allreduce moves 2 (N-1)/N * S per rank in 2 (N-1) messages of latency alpha; the last term is
+the 16-byte allreduce of the ranks' stop decisions after every step (recursive doubling,
+log2(N) exchanges). Strong scaling:
 every rank's share of the batch shrinks with N, and a GEMM on a share of a few rows runs far
 below its full-batch speed, so these are upper bounds; compute is assumed not to overlap
 the allreduce (the trainer reduces after backward).
@@ -14,6 +17,7 @@ the allreduce (the trainer reduces after backward).
     bench/mpi_scaling.py [--compute-ms a=1.87,c=148,d=37] [--mb a=0.94,c=23.30,d=1.69]
 """
 import argparse
+import math
 
 NETWORKS = {"10 GbE": (1.1e9, 30e-6), "100 Gb InfiniBand": (11e9, 2e-6)}
 B_MEM = 10e9
@@ -25,7 +29,8 @@ def pairs(text):
 
 
 def step_seconds(compute, size, n, bandwidth, alpha):
-    return compute / n + 2 * size / B_MEM + 2 * (n - 1) / n * size / bandwidth + 2 * (n - 1) * alpha
+    return (compute / n + 2 * size / B_MEM + 2 * (n - 1) / n * size / bandwidth
+            + 2 * (n - 1) * alpha + math.log2(n) * 2 * alpha)
 
 
 def main():
