@@ -366,7 +366,7 @@ RunResult run_experiment(const Experiment& exp, const RunOptions& options, std::
     }
     if (const auto& cost = trainer.reduce_cost(); cost.steps)
         out << fmt::format(
-            "data parallel: allreduce of {:.2f} MB per step, {:.3f} ms per step ({:.1f} % of "
+            "data parallel: allreduce of {:.3g} MB per step, {:.3f} ms per step ({:.1f} % of "
             "training time)\n",
             cost.bytes_per_step / 1e6, 1e3 * cost.seconds / cost.steps,
             100.0 * cost.seconds / std::max(1e-9, cost.train_seconds));

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <climits>
+#include <cstdio>
 #include <cstdlib>
 
 #include "plexus/core/training/communicator.hpp"
@@ -92,8 +93,20 @@ private:
 
 }  // namespace
 
-std::unique_ptr<Communicator> connect_mpi(const LauncherEnv&) {
-    return std::make_unique<MpiGroup>();
+std::unique_ptr<Communicator> connect_mpi(const LauncherEnv& env) {
+    auto group = std::make_unique<MpiGroup>();
+    // srun without MPI's PMI plugin starts N processes that each find a world of one: N runs
+    // writing N folders, which is what the launcher check exists to prevent.
+    if (env.size && group->size() != *env.size) {
+        const std::string message =
+            "the launcher started " + std::to_string(*env.size) + " ranks (" + env.source +
+            ") but MPI sees " + std::to_string(group->size()) +
+            ": start plexus through this MPI's mpirun, or give srun its PMI (srun --mpi=pmix)";
+        if (group->size() == 1) throw Error(message);
+        std::fprintf(stderr, "plexus: error: %s: %s\n", group->where().c_str(), message.c_str());
+        group->abort(1);
+    }
+    return group;
 }
 
 }  // namespace plexus::core
