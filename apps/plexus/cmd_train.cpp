@@ -93,7 +93,9 @@ int cmd_train(const std::vector<std::string>& args) {
         "(experiment.ini, history.csv, model.safetensors, metrics.json, report.html and\n"
         "resume.safetensors, a checkpoint taken after every epoch). Ctrl-C or SIGTERM stops\n"
         "at the next step and completes the folder; --resume continues a stopped or killed\n"
-        "run from its last checkpoint exactly as if it had never stopped.\n\noptions");
+        "run from its last checkpoint exactly as if it had never stopped. Under mpirun -np N\n"
+        "(or srun) N ranks train one model on shares of every batch; rank 0 writes the run.\n\n"
+        "options");
     desc.add_options()("help,h", "show this help")(
         "help-keys", po::value<std::string>()->implicit_value("text"),
         "list every experiment file key (type, default, doc); =markdown for the README's table")(
