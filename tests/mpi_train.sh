@@ -2,7 +2,7 @@
 # Data-parallel training under mpirun (issue 20), on the shipped iris CSV (a few seconds):
 #  1. 1 vs 2 vs 3 ranks, 2 epochs, global batch 16 (90 training rows: shares 8+8 and 6+5+5,
 #     the last batch of 10 split 5+5 and 4+3+3): every epoch's loss, reg_loss (l2), val_loss and
-#     val_accuracy within 1e-4 relative of one process's. No dropout (its masks are per rank)
+#     accuracy (the training metric), val_accuracy within 1e-4 relative of one process's. No dropout (its masks are per rank)
 #     and no batchnorm (its statistics are per rank by default).
 #     The same with batchnorm sync=true (SyncBatchNorm: statistics over every rank's share).
 #  2. Rank 0 alone writes: one run folder, nothing else in the ranks' working folder.
@@ -57,7 +57,7 @@ ra, rb = list(csv.DictReader(open(a))), list(csv.DictReader(open(b)))
 if len(ra) != len(rb) or not ra:
     sys.exit(f"FAIL: {label}: {len(ra)} epochs against {len(rb)}")
 for x, y in zip(ra, rb):
-    for col in ("loss", "reg_loss", "val_loss", "val_accuracy"):
+    for col in ("loss", "reg_loss", "accuracy", "val_loss", "val_accuracy"):
         u, v = float(x[col]), float(y[col])
         if abs(u - v) > 1e-4 * max(abs(u), abs(v), 1e-12):
             sys.exit(f"FAIL: {label}: epoch {x['epoch']} {col} {u} against {v}")

@@ -7,6 +7,7 @@
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
+#include <vector>
 
 #include "plexus/core/training/communicator.hpp"
 #include "plexus/error.hpp"
@@ -70,6 +71,22 @@ public:
             MPI_Allreduce(MPI_IN_PLACE, p, n, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
         });
     }
+    void allgather(std::span<const float> mine, std::span<float> all,
+                   std::span<const std::size_t> counts) override {
+        // Small (a batch's outputs and targets): int counts are checked, not chunked.
+        counts_.resize(counts.size());
+        offsets_.resize(counts.size());
+        std::size_t at = 0;
+        for (std::size_t r = 0; r < counts.size(); ++r) {
+            if (counts[r] > INT_MAX || at > INT_MAX)
+                throw Error("allgather: more than 2^31 values");
+            counts_[r] = static_cast<int>(counts[r]);
+            offsets_[r] = static_cast<int>(at);
+            at += counts[r];
+        }
+        MPI_Allgatherv(mine.data(), static_cast<int>(mine.size()), MPI_FLOAT, all.data(),
+                       counts_.data(), offsets_.data(), MPI_FLOAT, MPI_COMM_WORLD);
+    }
     void broadcast(std::span<float> values) override {
         in_chunks(values, [](float* p, int n) { MPI_Bcast(p, n, MPI_FLOAT, 0, MPI_COMM_WORLD); });
     }
@@ -89,6 +106,7 @@ private:
     MPI_Comm local_ = MPI_COMM_NULL;
     std::size_t rank_ = 0, size_ = 1, local_rank_ = 0, local_size_ = 1;
     std::string host_;
+    std::vector<int> counts_, offsets_;  // allgather's, kept between steps
 };
 
 }  // namespace

@@ -212,7 +212,7 @@ Trainer::EpochSums Trainer::train_epoch(const Subset& order, TrainState& state, 
         const Tensor x = x_.rows(0, mine), t = t_.rows(0, mine);
         const Tensor& y = model_.forward(x, Mode::train);
         float loss = loss_.forward(y, t);
-        update_metrics(metrics_, y, t, prepared.base);
+        update_train_metrics(y, t, prepared.base, mine, n);
         const Tensor dy = model_.output_grad(mine);
         loss_.backward(y, t, dy);
         model_.backward(x, dy);

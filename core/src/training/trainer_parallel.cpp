@@ -11,10 +11,14 @@
 
 namespace plexus::core {
 
-std::size_t Trainer::shard_rows(std::size_t rows) const {
-    const std::size_t n = options_.communicator->size(), r = options_.communicator->rank();
+std::size_t Trainer::shard_rows(std::size_t rows, std::size_t rank) const {
+    const std::size_t n = options_.communicator->size();
     // Equal shares; the first rows % n ranks take one row more.
-    return rows / n + (r < rows % n ? 1 : 0);
+    return rows / n + (rank < rows % n ? 1 : 0);
+}
+
+std::size_t Trainer::shard_rows(std::size_t rows) const {
+    return shard_rows(rows, options_.communicator->rank());
 }
 
 void Trainer::build_parallel(std::size_t target_cols) {
@@ -29,6 +33,16 @@ void Trainer::build_parallel(std::size_t target_cols) {
     std::size_t values = 1;  // the loss rides along with the gradients
     for (const Parameter* p : model_.parameters()) values += p->grad.numel();
     reduce_buffer_.assign(values, 0.0f);
+    if (!metrics_.empty()) {
+        const std::size_t b = options_.batch_size, per_row = model_.output_shape().numel() / b;
+        const std::size_t width = per_row + 2 * target_cols;  // y, t, base
+        gather_mine_.assign(b * width, 0.0f);
+        gather_all_.assign(b * width, 0.0f);
+        gathered_.assign(b * width, 0.0f);
+        gather_counts_.assign(options_.communicator->size(), 0);
+        all_y_ = device_.alloc(model_.output_shape());
+        all_t_ = device_.alloc(Shape{b, target_cols});
+    }
     // A rank's share of a full batch is its largest (a short last batch gives no rank more).
     shard_loader_ = std::make_unique<BatchLoader>(
         *pipeline_, std::max<std::size_t>(1, shard_rows(options_.batch_size)),
@@ -88,6 +102,39 @@ float Trainer::reduce_gradients(float loss, std::size_t mine, std::size_t rows) 
     reduce_cost_.bytes_per_step = (at + 1) * sizeof(float);
     ++reduce_cost_.steps;
     return reduce_buffer_[at];
+}
+
+void Trainer::update_train_metrics(const Tensor& y, const Tensor& t, const float* base,
+                                   std::size_t mine, std::size_t rows) {
+    if (!parallel() || metrics_.empty()) return update_metrics(metrics_, y, t, base);
+    const std::size_t yc = y.numel() / mine, tc = target_cols_;
+    const std::size_t width = yc + tc + (base ? tc : 0);
+    // This rank's block: its rows of y, then of t, then of base.
+    float* out = gather_mine_.data();
+    device_.download(y, std::span<float>(out, mine * yc));
+    device_.download(t, std::span<float>(out + mine * yc, mine * tc));
+    if (base) std::copy(base, base + mine * tc, out + mine * (yc + tc));
+    for (std::size_t r = 0; r < gather_counts_.size(); ++r)
+        gather_counts_[r] = shard_rows(rows, r) * width;
+    options_.communicator->allgather(std::span<const float>(out, mine * width),
+                                     std::span<float>(gather_all_.data(), rows * width),
+                                     gather_counts_);
+    // The shares are consecutive rows of the batch in rank order: block r's rows follow
+    // block r-1's in each of y, t and base.
+    float *all_y = gathered_.data(), *all_t = all_y + rows * yc, *all_base = all_t + rows * tc;
+    const float* block = gather_all_.data();
+    for (std::size_t r = 0, row = 0; r < gather_counts_.size(); ++r) {
+        const std::size_t k = shard_rows(rows, r);
+        std::copy_n(block, k * yc, all_y + row * yc);
+        std::copy_n(block + k * yc, k * tc, all_t + row * tc);
+        if (base) std::copy_n(block + k * (yc + tc), k * tc, all_base + row * tc);
+        block += k * width;
+        row += k;
+    }
+    const Tensor ys = all_y_.rows(0, rows), ts = all_t_.rows(0, rows);
+    device_.upload(ys, std::span<const float>(all_y, rows * yc));
+    device_.upload(ts, std::span<const float>(all_t, rows * tc));
+    update_metrics(metrics_, ys, ts, base ? all_base : nullptr);
 }
 
 void Trainer::agree_to_stop(TrainState& state, bool& interrupted) {

@@ -29,6 +29,10 @@ public:
     /// Sums doubles elementwise across ranks, in place (loss sums, counts).
     virtual void allreduce_sum(std::span<double> values) = 0;
     using Collective::allreduce_sum;
+    /// Every rank's `mine` one after the other in rank order, into `all` on every rank;
+    /// `counts[r]` is rank r's size (all ranks pass the same counts, each its own `mine`).
+    virtual void allgather(std::span<const float> mine, std::span<float> all,
+                           std::span<const std::size_t> counts) = 0;
     /// Replaces `values` on every rank with rank 0's. Requires the same size on every rank.
     virtual void broadcast(std::span<float> values) = 0;
     /// Replaces `text` on every rank with rank 0's.

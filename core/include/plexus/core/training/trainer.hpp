@@ -182,8 +182,14 @@ private:
     void build_parallel(std::size_t target_cols);
     /// This rank's rows of every batch of `order`, in order: the batch loader's pass.
     const Subset& rank_order(const Subset& order);
-    /// This rank's rows of a batch of `rows` rows.
+    /// Rank `rank`'s rows of a batch of `rows` rows (this rank's by default).
     std::size_t shard_rows(std::size_t rows) const;
+    std::size_t shard_rows(std::size_t rows, std::size_t rank) const;
+    /// The training metrics over the whole batch of `rows` rows: every rank's outputs and
+    /// targets (y, t: this rank's `mine` rows) gathered on every rank, so every rank's
+    /// metrics, and the callbacks reading them, see what one process would.
+    void update_train_metrics(const Tensor& y, const Tensor& t, const float* base,
+                              std::size_t mine, std::size_t rows);
     /// Rank 0's weights on every rank, before the first step (initialisation is per rank).
     void share_weights();
     /// Sums every trainable gradient, each rank's weighted by its share of the `rows` rows,
@@ -225,6 +231,11 @@ private:
     std::unique_ptr<BatchLoader> shard_loader_;  // several ranks: batches of this rank's share
     Subset rank_order_;
     std::vector<float> reduce_buffer_;  // every parameter's gradient and the loss
+    // Several ranks' training metrics: this rank's rows of y, t (and base), all ranks' rows,
+    // the same rearranged into y, t and base blocks, and the whole batch on the device.
+    std::vector<float> gather_mine_, gather_all_, gathered_;
+    std::vector<std::size_t> gather_counts_;
+    Tensor all_y_, all_t_;
     ReduceCost reduce_cost_;
     Tensor x_, t_;
     std::string stop_reason_, restored_note_, best_key_, ended_;
