@@ -235,3 +235,35 @@ BOOST_AUTO_TEST_CASE(hostile_ensemble_files) {
         BOOST_TEST(!fs::exists(m.tmp / "p.csv"));
     }
 }
+
+BOOST_AUTO_TEST_CASE(out_never_takes_over_a_run_folder_nor_loses_a_member) {
+    Members m;
+    // A run folder (it holds a model and a history) is refused and left as it was.
+    const fs::path run = m.tmp / "run";
+    fs::create_directories(run);
+    fs::copy_file(m.a, run / "model.safetensors");
+    write_text(run / "history.csv", "epoch,loss\n1,0.5\n");
+    auto r = run_plexus(m.cli("--out '" + run.string() + "'"));
+    BOOST_TEST(r.exit_code != 0);
+    BOOST_TEST(r.out.find("ensemble (") == std::string::npos, r.out);  // refused before the work
+    check_has(r.err.substr(0, r.err.find_last_not_of('\n') + 1),
+              {run.string(), "new or empty folder"});
+    BOOST_TEST(!fs::exists(run / "ensemble.json"));
+    BOOST_TEST(!fs::exists(run / "member_1.safetensors"));
+
+    // Re-saving an ensemble into its own folder with its members swapped: each member is read
+    // before member_1 is replaced, so the two files trade places intact.
+    const fs::path ens = m.tmp / "ens";
+    r = run_plexus("ensemble '" + m.a.string() + "' '" + m.b.string() + "' --data '" + m.data +
+                   "' --out '" + ens.string() + "'");
+    BOOST_REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    const std::string one = read_text(ens / "member_1.safetensors");
+    const std::string two = read_text(ens / "member_2.safetensors");
+    BOOST_REQUIRE(one != two);
+    r = run_plexus("ensemble '" + (ens / "member_2.safetensors").string() + "' '" +
+                   (ens / "member_1.safetensors").string() + "' --data '" + m.data + "' --out '" +
+                   ens.string() + "'");
+    BOOST_REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    BOOST_TEST(read_text(ens / "member_1.safetensors") == two);
+    BOOST_TEST(read_text(ens / "member_2.safetensors") == one);
+}

@@ -79,7 +79,8 @@ int cmd_ensemble(const std::vector<std::string>& args) {
         "members' majority class (a tie goes to the lowest class id), weighted the weighted\n"
         "mean (--weights, else each member's val_accuracy from its metrics.json, else equal).\n"
         "--out DIR saves the ensemble (DIR/ensemble.json and copies of the members) for\n"
-        "plexus predict and plexus evaluate.\n\noptions");
+        "plexus predict and plexus evaluate; DIR must be new, empty or an ensemble's folder.\n"
+        "\noptions");
     desc.add_options()("help,h", "show this help")(
         "data", po::value<std::string>(), "labelled data to evaluate on")(
         "method", po::value<std::string>()->default_value("average"), "average, vote or weighted")(
@@ -113,6 +114,7 @@ int cmd_ensemble(const std::vector<std::string>& args) {
     if (names.size() > core::kMaxEnsembleMembers)
         throw po::error("at most " + std::to_string(core::kMaxEnsembleMembers) + " members");
 
+    if (vm.count("out")) core::check_ensemble_folder(vm["out"].as<std::string>());
     core::Registry registry(registry_options(vm));
     const std::size_t batch = batch_size_arg(vm);
     std::vector<std::unique_ptr<core::SavedModel>> members;
