@@ -69,6 +69,9 @@ public:
                       static_cast<long>(ldb), beta, c, static_cast<long>(ldc), threads_) == 0;
     }
 
+    // The OpenMP threads of later calls (the device follows the machine's load).
+    void set_threads(int threads) { threads_ = threads; }
+
 private:
     OnednnConv(plexus_onednn::CreateFn create, plexus_onednn::SgemmFn sgemm, int threads)
         : create_(create), sgemm_(sgemm), threads_(threads) {}
