@@ -164,7 +164,7 @@ IdxArray read_idx(const std::filesystem::path& path) {
     } catch (const std::bad_alloc&) {
         fail(path, "out of memory (" + expected + ")");
     }
-    detail::advise_huge_pages(out.data.data(), bytes);
+    advise_huge_pages(out.data.data(), bytes);
     // Grow as data arrives, so a lying gzip header costs no more memory than its content.
     while (out.data.size() < bytes) {
         const std::size_t have = out.data.size();
