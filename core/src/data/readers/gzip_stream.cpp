@@ -191,6 +191,15 @@ std::size_t GzipStream::read(std::uint8_t* out, std::size_t n) {
     return got;
 }
 
+std::span<const std::uint8_t> GzipStream::take(std::size_t n) {
+    if (!whole_) return {};
+    const std::size_t r = std::min(n, whole_size_ - whole_at_);
+    const std::span<const std::uint8_t> out(whole_.get() + whole_at_, r);
+    whole_at_ += r;
+    total_ += r;
+    return out;
+}
+
 std::size_t GzipStream::skip_rest(std::size_t limit) {
     std::vector<std::uint8_t> sink(std::size_t{1} << 16);
     std::size_t total = 0;

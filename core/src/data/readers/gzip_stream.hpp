@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <span>
 #include <vector>
 
 #include "plexus/support/input_file.hpp"
@@ -43,6 +44,10 @@ public:
     /// followed it. Throws DataError "PATH: ..." for a truncated or corrupt stream, trailing
     /// bytes after it, or a read error.
     std::size_t read(std::uint8_t* out, std::size_t n);
+
+    /// When libdeflate inflated the file whole: the next (up to) n bytes in place, consumed, so
+    /// the caller copies them once; otherwise an empty span (use read()).
+    std::span<const std::uint8_t> take(std::size_t n);
 
     /// Counts (and discards) the bytes left, up to `limit`.
     std::size_t skip_rest(std::size_t limit);
