@@ -9,7 +9,12 @@ ceiling measured in the same run through the same BLAS; then `plexus plugins` st
 (median of 10) and peak RSS.
 
     bench/vs_pytorch.sh [--repeats 3] [--epochs 5] [--models abcdef] [--json FILE] [--torch-threads N]
-                        [--mae-seeds 10]
+                        [--mae-seeds 10] [--busy a] [--busy-epochs 3] [--no-time-to-result]
+
+--busy MODELS also trains those models (default a) with one competing CPU-bound process
+(`yes > /dev/null`, started before and killed after each run, for both systems, alternated);
+--busy '' skips it. For (a) the script also times `plexus train` with 3 epochs as a whole
+process against the training time in its history.csv (time to result).
 
 Model (d) is the CNN of bench/models/cnn.ini; for it the convolution GEMMs' achieved GFLOP/s
 (from a PLEXUS_PROFILE run) are printed next to the sgemm ceiling on the same shapes.
@@ -159,6 +164,41 @@ def peak_rss_mb(stderr):
     return float("nan")
 
 
+def cpu_seconds(stderr):
+    """User plus system CPU seconds from GNU time -v."""
+    total = 0.0
+    for line in stderr.splitlines():
+        if "User time (seconds)" in line or "System time (seconds)" in line:
+            total += float(line.split(":")[1])
+    return total
+
+
+class BusyProcess:
+    """One competing CPU-bound process (`yes > /dev/null`) for the length of a with block."""
+
+    def __enter__(self):
+        self.proc = subprocess.Popen(["yes"], stdout=subprocess.DEVNULL)
+        time.sleep(0.3)  # running before the measured process starts
+        return self
+
+    def __exit__(self, *exc):
+        self.proc.kill()
+        self.proc.wait()
+
+
+def time_to_result(plexus, model, epochs, out):
+    """Whole-process wall seconds of `plexus train` (start-up, data, training, evaluation,
+    report) and the training seconds its history.csv records."""
+    ini = ROOT / "bench" / "models" / MODELS[model][0]
+    t0 = time.perf_counter()
+    run([plexus, "train", ini, "--set", f"train.epochs={epochs}", "--out", out])
+    wall = time.perf_counter() - t0
+    run_dir = next(p for p in Path(out).iterdir() if p.is_dir())
+    with open(run_dir / "history.csv") as f:
+        training = sum(float(row["seconds"]) for row in csv.DictReader(f))
+    return {"wall_seconds": wall, "training_seconds": training, "ratio": wall / training}
+
+
 def summarize(epoch_seconds, samples=TRAIN_SAMPLES):
     """Steady state excludes the first epoch (warm-up: page faults, thread pools, caches)."""
     steady = statistics.median(epoch_seconds[1:]) if len(epoch_seconds) > 1 else epoch_seconds[0]
@@ -187,7 +227,7 @@ def run_plexus(plexus, model, epochs, out, seed):
     return {**summarize(epoch_seconds), "epoch_seconds": epoch_seconds,
             "test_accuracy": metrics["test"]["accuracy"],
             "inference_samples_per_second": ev["samples_per_second"],
-            "peak_rss_mb": peak_rss_mb(res.stderr)}
+            "peak_rss_mb": peak_rss_mb(res.stderr), "cpu_seconds": cpu_seconds(res.stderr)}
 
 
 def run_torch(model, epochs, threads, seed, limit=None):
@@ -201,7 +241,8 @@ def run_torch(model, epochs, threads, seed, limit=None):
     return {**summarize(d["epoch_seconds"], d["train_samples"]), "epoch_seconds": d["epoch_seconds"],
             "test_accuracy": d["test_mae"] if model in SERIES else d["test_accuracy"],
             "inference_samples_per_second": d["inference_samples_per_second"],
-            "peak_rss_mb": peak_rss_mb(res.stderr), "version": d["version"]}
+            "peak_rss_mb": peak_rss_mb(res.stderr), "cpu_seconds": cpu_seconds(res.stderr),
+            "version": d["version"]}
 
 
 def spread(values, fmt):
@@ -219,6 +260,11 @@ def main():
                     help="series models (e, f): compare the test MAE over this many seeds (0: skip)")
     ap.add_argument("--torch-threads", type=int, default=0,
                     help="PyTorch's intra-op threads; 0 (default) times 1 and 2 and keeps the faster")
+    ap.add_argument("--busy", default="a",
+                    help="models also trained beside one busy process (yes > /dev/null); '' for none")
+    ap.add_argument("--busy-epochs", type=int, default=3, help="epochs of the busy-machine runs")
+    ap.add_argument("--no-time-to-result", action="store_true",
+                    help="skip timing `plexus train` of (a) with 3 epochs as a whole process")
     args = ap.parse_args()
     plexus = args.plexus
     ceiling_tool = str(Path(plexus).with_name("plexus-sgemm-ceiling"))
@@ -245,6 +291,9 @@ def main():
               f"using {threads[m]}", flush=True)
 
     results = {m: {"plexus": [], "pytorch": []} for m in models}
+    busy_models = [m for m in models if m in args.busy and m not in SERIES]
+    busy = {m: {"plexus": [], "pytorch": []} for m in busy_models}
+    ttr = []
     with tempfile.TemporaryDirectory() as tmp:
         for r in range(args.repeats):
             for m in models:
@@ -259,6 +308,23 @@ def main():
                     results[m][system].append(res)
                     print(f"  repeat {r + 1} ({m}) {system}: {res['train_samples_per_second']:,.0f} samples/s, "
                           f"test accuracy {res['test_accuracy']:.4f}", flush=True)
+                for system in order if m in busy else ():
+                    with BusyProcess():
+                        if system == "plexus":
+                            out = Path(tmp) / f"{m}-{r}-busy"
+                            out.mkdir()
+                            res = run_plexus(plexus, m, args.busy_epochs, out, 1 + r)
+                        else:
+                            res = run_torch(m, args.busy_epochs, threads[m], 1 + r)
+                    busy[m][system].append(res)
+                    print(f"  repeat {r + 1} ({m}) {system} beside a busy process: "
+                          f"{res['train_samples_per_second']:,.0f} samples/s", flush=True)
+            if "a" in models and not args.no_time_to_result:
+                out = Path(tmp) / f"ttr-{r}"
+                out.mkdir()
+                ttr.append(time_to_result(plexus, "a", 3, out))
+                print(f"  repeat {r + 1} (a) time to result: {ttr[-1]['wall_seconds']:.2f} s for "
+                      f"{ttr[-1]['training_seconds']:.2f} s of training", flush=True)
 
     ceiling = None
     if "c" in models:
@@ -295,7 +361,8 @@ def main():
             ("seconds per epoch", "seconds_per_epoch", lambda v: f"{v:.2f}", False),
             ("inference samples/s (batch 1024)", "inference_samples_per_second", lambda v: f"{v:,.0f}", False),
             (f"test accuracy after {args.epochs} epochs", "test_accuracy", lambda v: f"{100 * v:.2f} %", True),
-            ("peak RSS (MB)", "peak_rss_mb", lambda v: f"{v:.0f}", False)]
+            ("peak RSS (MB)", "peak_rss_mb", lambda v: f"{v:.0f}", False),
+            ("CPU seconds (user+sys)", "cpu_seconds", lambda v: f"{v:.1f}", False)]
     series_rows = [("training windows/s", "train_samples_per_second", lambda v: f"{v:,.0f}", False),
                    ("seconds per epoch", "seconds_per_epoch", lambda v: f"{v:.2f}", False),
                    ("inference windows/s (batch 64)", "inference_samples_per_second", lambda v: f"{v:,.0f}", False),
@@ -315,6 +382,21 @@ def main():
             else:
                 ratio = spread([x / y for x, y in zip(a, b)], lambda v: f"{v:.2f}×")
             print(f"  {label:34} {spread(a, fmt):>26} {spread(b, fmt):>26} {ratio:>24}")
+        if m in busy:
+            a = [x["train_samples_per_second"] for x in busy[m]["plexus"]]
+            b = [x["train_samples_per_second"] for x in busy[m]["pytorch"]]
+            ratio = spread([x / y for x, y in zip(a, b)], lambda v: f"{v:.2f}×")
+            fmt = lambda v: f"{v:,.0f}"
+            print(f"  {'training samples/s, 1 busy process':34} {spread(a, fmt):>26} {spread(b, fmt):>26} "
+                  f"{ratio:>24}" + ("  goal ≥ 1.5×" if m == "a" else ""))
+            cpu = [[x["cpu_seconds"] for x in busy[m][s]] for s in ("plexus", "pytorch")]
+            print(f"  {'CPU seconds (busy runs, user+sys)':34} {spread(cpu[0], lambda v: f'{v:.1f}'):>26} "
+                  f"{spread(cpu[1], lambda v: f'{v:.1f}'):>26}")
+        if m == "a" and ttr:
+            w, t = [x["wall_seconds"] for x in ttr], [x["training_seconds"] for x in ttr]
+            print(f"  {'time to result, 3 epochs: wall s':34} {spread(w, lambda v: f'{v:.2f}'):>26} "
+                  f"{'training ' + spread(t, lambda v: f'{v:.2f}'):>26} "
+                  f"{spread([x['ratio'] for x in ttr], lambda v: f'{v:.2f}×'):>24}  goal ≤ 1.15×")
         if m == "c" and ceiling:
             step_flops = sum(gemm_flops(s) for s in step_gemms(batch, widths))
             steps = TRAIN_SAMPLES / batch
@@ -336,7 +418,8 @@ def main():
         Path(args.json).write_text(json.dumps({"info": info, "threads": threads, "results": results,
                                                "ceiling": ceiling, "conv_gemms": conv_rows,
                                                "conv_ceiling": conv_ceiling, "mae_seeds": mae_sweep,
-                                               "startup_seconds": startup}, indent=1))
+                                               "startup_seconds": startup, "busy": busy,
+                                               "time_to_result": ttr}, indent=1))
 
 
 if __name__ == "__main__":

@@ -36,6 +36,7 @@ loss = softmax_cross_entropy
 optimizer = adam lr=0.002
 batch_size = 32
 epochs = 6
+device = cpu adapt_threads=false
 metric = accuracy
 verbose = 0
 callback = early_stopping monitor=val_loss patience=4

@@ -19,6 +19,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -39,15 +40,21 @@ public:
         return std::unique_ptr<OnednnConv>(new OnednnConv(m.create, m.sgemm, threads));
     }
 
+    ~OnednnConv() { ready(); }
+    OnednnConv(const OnednnConv&) = delete;
+    OnednnConv& operator=(const OnednnConv&) = delete;
+
     // The base class checked the operands (plexus::Device::try_fused). A oneDNN failure
     // becomes a DeviceError that names the way around it.
     void forward(const plexus::fused::Conv2dForward& op) {
+        ready();
         guarded(op.kKey, [&] {
             plan(op.window, op.filters).forward(at(&op.x), at(&op.kernel), at(op.bias), at(&op.y));
         });
     }
 
     void backward(const plexus::fused::Conv2dBackward& op) {
+        ready();
         guarded(op.kKey, [&] {
             plan(op.window, op.filters)
                 .backward(at(&op.x), at(&op.kernel), at(&op.dy), at(op.dx), at(op.dkernel),
@@ -62,16 +69,34 @@ public:
     // (the caller then runs OpenBLAS).
     bool small_gemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, float alpha,
                     const float* a, std::size_t lda, const float* b, std::size_t ldb, float beta,
-                    float* c, std::size_t ldc) const {
+                    float* c, std::size_t ldc) {
+        ready();
         return sgemm_ &&
                sgemm_(ta ? 'T' : 'N', tb ? 'T' : 'N', static_cast<long>(m), static_cast<long>(n),
                       static_cast<long>(k), alpha, a, static_cast<long>(lda), b,
                       static_cast<long>(ldb), beta, c, static_cast<long>(ldc), threads_) == 0;
     }
 
+    // The OpenMP threads of later calls (the device follows the machine's load).
+    void set_threads(int threads) { threads_ = threads; }
+
 private:
+    // oneDNN's first sgemm in a process takes about 0.1 s here (it generates its kernels),
+    // which was a third of `plexus evaluate`'s loop over 10,000 images: a helper thread makes
+    // that first call while the caller goes on (reading data), and every call waits for it,
+    // so oneDNN never runs on two threads at once.
     OnednnConv(plexus_onednn::CreateFn create, plexus_onednn::SgemmFn sgemm, int threads)
-        : create_(create), sgemm_(sgemm), threads_(threads) {}
+        : create_(create), sgemm_(sgemm), threads_(threads) {
+        if (sgemm_)
+            warm_ = std::thread([sgemm] {
+                float a[64] = {}, c[64] = {};
+                sgemm('N', 'N', 8, 8, 8, 1.0f, a, 8, a, 8, 0.0f, c, 8, 1);
+            });
+    }
+
+    void ready() {
+        if (warm_.joinable()) warm_.join();
+    }
 
     struct Module {
         plexus_onednn::CreateFn create = nullptr;
@@ -132,6 +157,7 @@ private:
     plexus_onednn::CreateFn create_;
     plexus_onednn::SgemmFn sgemm_;
     int threads_;
+    std::thread warm_;
     std::vector<std::pair<plexus_onednn::ConvShape, std::unique_ptr<plexus_onednn::ConvPlan>>>
         plans_;
 };

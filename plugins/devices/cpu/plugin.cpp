@@ -22,6 +22,7 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <climits>
 #include <cmath>
 #include <cstddef>
@@ -36,9 +37,11 @@
 #include <thread>
 #include <type_traits>
 
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "checks.hpp"
+#include "load_monitor.hpp"
 #if PLEXUS_CPU_ONEDNN
 #include "onednn.hpp"
 #endif
@@ -50,6 +53,29 @@
 namespace cpu_isa {
 
 constexpr std::size_t kAlignment = 64;  // a cache line, and a full AVX-512 register
+
+// Tensors of 2 MiB or more start on a 2 MiB boundary and ask for transparent huge pages:
+// in a virtual machine a fresh 4 KiB page cost about 50 µs on first touch here (a batch of
+// 1024 images, 3.2 MB, is 800 of them), and GEMMs over large operands miss the TLB less.
+constexpr std::size_t kHugePage = std::size_t{2} << 20;
+
+inline void advise_huge_pages(void* p, std::size_t bytes) {
+#ifdef MADV_HUGEPAGE
+    ::madvise(p, (bytes + kHugePage - 1) / kHugePage * kHugePage, MADV_HUGEPAGE);
+#endif
+}
+
+// OpenBLAS's thread count before any device changed it (OPENBLAS_NUM_THREADS, else one per
+// core): what a device that follows the load starts from and returns to.
+inline int openblas_default_threads() {
+    static const int threads = openblas_get_num_threads();
+    return threads;
+}
+
+inline unsigned online_cpus() {
+    const long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? static_cast<unsigned>(n) : 1u;
+}
 
 // "OpenBLAS 0.3.21 DYNAMIC_ARCH NO_AFFINITY SkylakeX MAX_THREADS=64" -> "OpenBLAS 0.3.21".
 inline std::string openblas_library() {
@@ -101,7 +127,8 @@ namespace {
 constexpr plexus::ParamSpec kParams[] = {
     {"threads", plexus::ParamType::integer, "0", 0, 1024, nullptr,
      "OpenBLAS threads for GEMM; 0 keeps OpenBLAS's default (OPENBLAS_NUM_THREADS, else one "
-     "per core). The setting is process-wide."},
+     "per core) and, with adapt_threads, uses fewer while other processes keep cores busy. The "
+     "setting is process-wide."},
     {"isa", plexus::ParamType::choice, "auto", -std::numeric_limits<double>::infinity(),
      std::numeric_limits<double>::infinity(), "auto|avx512|avx2|baseline",
      "Instruction set of the elementwise, reduction and optimizer loops: auto takes AVX-512 "
@@ -110,6 +137,11 @@ constexpr plexus::ParamSpec kParams[] = {
      std::numeric_limits<double>::infinity(), nullptr,
      "Run conv2d's fused keys with oneDNN's direct convolutions where the build has them "
      "(false: conv2d's im2col + GEMM path)"},
+    {"adapt_threads", plexus::ParamType::boolean, "true", -std::numeric_limits<double>::infinity(),
+     std::numeric_limits<double>::infinity(), nullptr,
+     "With threads=0: count other processes' runnable threads every 0.1 s and use only the "
+     "cores they leave free (results then differ in the last bits between thread counts; set "
+     "threads=N for bit-identical reruns)"},
 };
 
 bool has_avx512() {

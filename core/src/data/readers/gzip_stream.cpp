@@ -1,5 +1,9 @@
 #include "gzip_stream.hpp"
 
+#if PLEXUS_HAVE_LIBDEFLATE
+#include <libdeflate.h>
+#endif
+
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
@@ -14,6 +18,8 @@ namespace {
 
 // Input and output steps; gzFile's default 8 KiB doubled the time to inflate MNIST.
 constexpr std::size_t kBuffer = std::size_t{1} << 18;
+// The largest file libdeflate inflates whole (read into memory first).
+[[maybe_unused]] constexpr std::uint64_t kWholeFileMax = std::uint64_t{256} << 20;
 constexpr const char* kFix = "; re-download the file or check it with `gzip -t`";
 
 }  // namespace
@@ -29,7 +35,64 @@ GzipStream::GzipStream(const std::filesystem::path& path, std::uint64_t max_file
     inflating_ = true;
     z_.next_in = in_.data();
     z_.avail_in = static_cast<uInt>(in_.size());
+    inflate_whole();
 }
+
+#if PLEXUS_HAVE_LIBDEFLATE
+// The whole file is read (it is at most kWholeFileMax) and inflated by libdeflate into a
+// buffer of its ISIZE. On success the bytes are served from that buffer; otherwise the file's
+// bytes stay in in_ for zlib, as if refill() had read them all.
+bool GzipStream::inflate_whole() {
+    const std::uint64_t size = file_.size;
+    if (size > kWholeFileMax || size < 18) return false;  // 18: the smallest gzip member
+    std::size_t have = in_.size();
+    try {
+        in_.resize(static_cast<std::size_t>(size));
+    } catch (const std::bad_alloc&) {
+        in_.resize(have);
+        return false;
+    }
+    while (have < in_.size() && !eof_) {
+        const std::size_t got = std::fread(in_.data() + have, 1, in_.size() - have, file_.stream.get());
+        if (std::ferror(file_.stream.get()))
+            data_fail(path_, "read error (" + std::generic_category().message(errno) + ")");
+        have += got;
+        if (got == 0) eof_ = true;
+    }
+    in_.resize(have);  // a file that shrank while being read
+    z_.next_in = in_.data();
+    z_.avail_in = static_cast<uInt>(in_.size());
+    if (have < 18) return false;
+    // ISIZE, the last member's length mod 2^32: a guess that holds for one member under 4 GiB.
+    // Deflate expands at most 1032:1, so a larger claim is a damaged file (zlib says how).
+    const std::uint8_t* t = in_.data() + have - 4;
+    const std::size_t isize = std::size_t{t[0]} | std::size_t{t[1]} << 8 | std::size_t{t[2]} << 16 |
+                              std::size_t{t[3]} << 24;
+    if (isize > 1032 * have) return false;
+    // Not value-initialised: a lying ISIZE costs address space, not memory, until written.
+    std::unique_ptr<std::uint8_t[]> out(new (std::nothrow) std::uint8_t[isize + 1]);
+    if (!out) return false;
+    advise_huge_pages(out.get(), isize + 1);
+    libdeflate_decompressor* d = libdeflate_alloc_decompressor();
+    if (!d) return false;
+    std::size_t used_in = 0, produced = 0;
+    // One byte more than ISIZE: a member that inflates to more is not what its trailer says.
+    const libdeflate_result r = libdeflate_gzip_decompress_ex(d, in_.data(), have, out.get(), isize + 1,
+                                                              &used_in, &produced);
+    libdeflate_free_decompressor(d);
+    if (r != LIBDEFLATE_SUCCESS || used_in != have || produced != isize) return false;
+    whole_ = std::move(out);
+    whole_size_ = produced;
+    std::vector<std::uint8_t>().swap(in_);  // the compressed bytes are done with
+    z_.next_in = nullptr;
+    z_.avail_in = 0;
+    return true;
+}
+#else
+bool GzipStream::inflate_whole() {
+    return false;
+}
+#endif
 
 GzipStream::~GzipStream() {
     if (inflating_) inflateEnd(&z_);
@@ -102,6 +165,13 @@ std::size_t GzipStream::inflate_into(std::uint8_t* out, std::size_t n) {
 }
 
 std::size_t GzipStream::read(std::uint8_t* out, std::size_t n) {
+    if (whole_) {
+        const std::size_t r = std::min(n, whole_size_ - whole_at_);
+        if (r > 0) std::memcpy(out, whole_.get() + whole_at_, r);
+        whole_at_ += r;
+        total_ += r;
+        return r;
+    }
     std::size_t got = 0;
     while (got < n) {
         const std::size_t step = std::min<std::size_t>(n - got, kBuffer);
@@ -119,6 +189,15 @@ std::size_t GzipStream::read(std::uint8_t* out, std::size_t n) {
         if (r == 0) break;
     }
     return got;
+}
+
+std::span<const std::uint8_t> GzipStream::take(std::size_t n) {
+    if (!whole_) return {};
+    const std::size_t r = std::min(n, whole_size_ - whole_at_);
+    const std::span<const std::uint8_t> out(whole_.get() + whole_at_, r);
+    whole_at_ += r;
+    total_ += r;
+    return out;
 }
 
 std::size_t GzipStream::skip_rest(std::size_t limit) {

@@ -4,6 +4,13 @@
 // as good data. Here inflate() checks every member's CRC-32 and length, a stream must end
 // with a complete member, and bytes after the last member that are not another member are an
 // error.
+//
+// Where the build has libdeflate (Debian's libdeflate-dev), a gzip file of one member is
+// first inflated whole by libdeflate, about twice as fast as zlib (Fashion-MNIST's training
+// images: 180 against 390 ms here), which checks the CRC-32 and length too. Anything else (a
+// damaged or truncated stream, trailing bytes, several members, a file over 256 MiB, an ISIZE
+// no deflate stream of this size can reach) goes through zlib from the start, so every
+// message stays zlib's.
 #pragma once
 
 #include <zlib.h>
@@ -11,6 +18,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <memory>
+#include <span>
 #include <vector>
 
 #include "plexus/support/input_file.hpp"
@@ -36,6 +45,10 @@ public:
     /// bytes after it, or a read error.
     std::size_t read(std::uint8_t* out, std::size_t n);
 
+    /// When libdeflate inflated the file whole: the next (up to) n bytes in place, consumed, so
+    /// the caller copies them once; otherwise an empty span (use read()).
+    std::span<const std::uint8_t> take(std::size_t n);
+
     /// Counts (and discards) the bytes left, up to `limit`.
     std::size_t skip_rest(std::size_t limit);
 
@@ -43,6 +56,7 @@ public:
     std::size_t expected_total = 0;
 
 private:
+    bool inflate_whole();
     bool refill();
     std::size_t inflate_into(std::uint8_t* out, std::size_t n);
     void next_member_or_end();
@@ -54,6 +68,9 @@ private:
     z_stream z_{};
     bool gzip_ = false, inflating_ = false, ended_ = false, eof_ = false;
     std::size_t total_ = 0;  // bytes handed out so far
+    // libdeflate's whole output, handed out from whole_at_ (none: zlib streams).
+    std::unique_ptr<std::uint8_t[]> whole_;
+    std::size_t whole_size_ = 0, whole_at_ = 0;
 };
 
 }  // namespace plexus::core::detail

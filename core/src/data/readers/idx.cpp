@@ -18,6 +18,7 @@
 #include "gzip_stream.hpp"
 #include "plexus/error.hpp"
 #include "plexus/support/text.hpp"
+#include "reader_util.hpp"
 
 namespace plexus::core {
 namespace {
@@ -163,6 +164,9 @@ IdxArray read_idx(const std::filesystem::path& path) {
     } catch (const std::bad_alloc&) {
         fail(path, "out of memory (" + expected + ")");
     }
+    advise_huge_pages(out.data.data(), bytes);
+    // Inflated whole already (libdeflate): one copy, without zeroing the array chunk by chunk.
+    if (const auto whole = in.take(bytes); !whole.empty()) out.data.assign(whole.begin(), whole.end());
     // Grow as data arrives, so a lying gzip header costs no more memory than its content.
     while (out.data.size() < bytes) {
         const std::size_t have = out.data.size();

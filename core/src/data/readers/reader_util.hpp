@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <string>
 
+#include "plexus/core/data/huge_pages.hpp"
 #include "plexus/error.hpp"
 #include "plexus/support/checked.hpp"
 #include "plexus/support/input_file.hpp"

@@ -58,7 +58,7 @@ private:
     std::size_t features_, batch_, target_cols_;
     TargetRows targets_;
     bool background_;
-    std::vector<float> x_[2], t_[2], base_[2];
+    HugeFloats x_[2], t_[2], base_[2];  // first touched by the first batch
 
     // The current pass.
     const Subset* subset_ = nullptr;

@@ -10,6 +10,7 @@
 
 #include "plexus/core/data/dataset.hpp"
 #include "plexus/core/data/host_tensor.hpp"
+#include "plexus/core/data/huge_pages.hpp"
 #include "plexus/transform.hpp"
 
 #pragma GCC visibility push(default)
@@ -72,7 +73,7 @@ private:
     float divide_ = 1.0f;
     std::uint64_t seed_ = 0;
     std::size_t max_rows_ = 0;
-    std::vector<float> buf_[2];
+    HugeFloats buf_[2];
 };
 
 }  // namespace plexus::core
