@@ -16,7 +16,8 @@
                               // state of layers and callbacks (checkpoints, --resume); 8:
                               // Layer::set_trainable, ModelAccess layer trainability (freeze,
                               // unfreeze); 9: BuildContext::collective (MPI ranks:
-                              // SyncBatchNorm)
+                              // SyncBatchNorm), OptimizerBase's per-parameter update counts
+                              // (Update::steps, "<name>.steps" state)
 #endif
 
 #define PLEXUS_DETAIL_STR2(x) #x
