@@ -48,8 +48,9 @@ static bool is_pair_window(const plexus::Window2d& w) {
 // max-with-argmax loop 1.5x slower than with 8 lanes (7 and 14 windows per row in model (d)).
 #pragma GCC push_options
 #pragma GCC target("prefer-vector-width=256")
-[[gnu::noinline]] static void pool_pair_row(plexus::PoolOp op, const float* xp, float* yo, float* ao, std::size_t oh,
-                          std::size_t width, std::size_t full_w) {
+[[gnu::noinline]] static void pool_pair_row(plexus::PoolOp op, const float* xp, float* yo,
+                                            float* ao, std::size_t oh, std::size_t width,
+                                            std::size_t full_w) {
     const float* r0 = xp + 2 * oh * width;
     const float* r1 = r0 + width;
     if (op == plexus::PoolOp::avg) {

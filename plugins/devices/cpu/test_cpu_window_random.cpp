@@ -372,9 +372,10 @@ BOOST_AUTO_TEST_CASE(pair_max_pooling_keeps_nan_and_signed_zero_order) {
                 const Floats got = plexus::testing::to_host(*dev, y);
                 std::size_t bad = 0;
                 for (std::size_t o = 0; o < ny; ++o)
-                    bad += std::isnan(got[o]) != std::isnan(y_want[o]) ||
-                           (!std::isnan(got[o]) && (got[o] != y_want[o] ||
-                                                    std::signbit(got[o]) != std::signbit(y_want[o])));
+                    bad +=
+                        std::isnan(got[o]) != std::isnan(y_want[o]) ||
+                        (!std::isnan(got[o]) &&
+                         (got[o] != y_want[o] || std::signbit(got[o]) != std::signbit(y_want[o])));
                 BOOST_TEST(bad == 0u, bad << " of " << ny << " maxima differ");
                 check_exact(plexus::testing::to_host(*dev, argmax), arg_want, "argmax");
             }
