@@ -235,3 +235,68 @@ BOOST_AUTO_TEST_CASE(hostile_ensemble_files) {
         BOOST_TEST(!fs::exists(m.tmp / "p.csv"));
     }
 }
+
+BOOST_AUTO_TEST_CASE(out_never_takes_over_a_run_folder_nor_loses_a_member) {
+    Members m;
+    // A run folder (it holds a model and a history) is refused and left as it was.
+    const fs::path run = m.tmp / "run";
+    fs::create_directories(run);
+    fs::copy_file(m.a, run / "model.safetensors");
+    write_text(run / "history.csv", "epoch,loss\n1,0.5\n");
+    auto r = run_plexus(m.cli("--out '" + run.string() + "'"));
+    BOOST_TEST(r.exit_code != 0);
+    BOOST_TEST(r.out.find("ensemble (") == std::string::npos, r.out);  // refused before the work
+    check_has(r.err.substr(0, r.err.find_last_not_of('\n') + 1),
+              {run.string(), "new or empty folder"});
+    BOOST_TEST(!fs::exists(run / "ensemble.json"));
+    BOOST_TEST(!fs::exists(run / "member_1.safetensors"));
+
+    // Re-saving an ensemble into its own folder with its members swapped: each member is read
+    // before member_1 is replaced, so the two files trade places intact.
+    const fs::path ens = m.tmp / "ens";
+    r = run_plexus("ensemble '" + m.a.string() + "' '" + m.b.string() + "' --data '" + m.data +
+                   "' --out '" + ens.string() + "'");
+    BOOST_REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    const std::string one = read_text(ens / "member_1.safetensors");
+    const std::string two = read_text(ens / "member_2.safetensors");
+    BOOST_REQUIRE(one != two);
+    r = run_plexus("ensemble '" + (ens / "member_2.safetensors").string() + "' '" +
+                   (ens / "member_1.safetensors").string() + "' --data '" + m.data + "' --out '" +
+                   ens.string() + "'");
+    BOOST_REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    BOOST_TEST(read_text(ens / "member_1.safetensors") == two);
+    BOOST_TEST(read_text(ens / "member_2.safetensors") == one);
+}
+
+BOOST_AUTO_TEST_CASE(weighted_reads_each_members_best_epoch) {
+    // A member's model file holds its best epoch's weights, so its weight is that epoch's
+    // val_accuracy (history.csv at metrics.json's best_epoch), not the last epoch's.
+    Members m;
+    const auto run = [&](const std::string& name, const fs::path& model, const std::string& hist,
+                         int best, double last) {
+        const fs::path dir = m.tmp / name;
+        fs::create_directories(dir);
+        fs::copy_file(model, dir / "model.safetensors");
+        write_text(dir / "experiment.ini", "[experiment]\nname = " + name + "\n");
+        write_text(dir / "history.csv", "epoch,loss,val_loss,val_accuracy\n" + hist);
+        write_text(dir / "metrics.json",
+                   "{\"best_epoch\": " + std::to_string(best) +
+                       ", \"final_epoch\": {\"val_accuracy\": " + std::to_string(last) + "}}");
+        return (dir / "model.safetensors").string();
+    };
+    const std::string a = run("ra", m.a, "1,1,1,0.2\n2,0.5,0.5,0.75\n3,0.4,0.9,0.5\n", 2, 0.5);
+    const std::string b = run("rb", m.b, "1,1,1,0.25\n2,0.5,0.6,0.6\n", 1, 0.6);
+    auto r = run_plexus("ensemble '" + a + "' '" + b + "' --method weighted --data '" + m.data +
+                        "'");
+    BOOST_REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    BOOST_TEST(r.out.find("at its best epoch") != std::string::npos, r.out);
+    BOOST_TEST(line_of(r.out, a).find(" 0.7500") != std::string::npos, r.out);
+    BOOST_TEST(line_of(r.out, b).find(" 0.2500") != std::string::npos, r.out);
+    // Without a history row for the best epoch the last epoch's value is what there is: the
+    // weights 0.75 and 0.6, shown normalised (0.75 / 1.35, 0.6 / 1.35).
+    write_text(m.tmp / "rb" / "history.csv", "epoch,loss\n1,1\n");
+    r = run_plexus("ensemble '" + a + "' '" + b + "' --method weighted --data '" + m.data + "'");
+    BOOST_REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    BOOST_TEST(line_of(r.out, a).find(" 0.5556") != std::string::npos, r.out);
+    BOOST_TEST(line_of(r.out, b).find(" 0.4444") != std::string::npos, r.out);
+}

@@ -100,6 +100,18 @@ BOOST_AUTO_TEST_CASE(a_metric_alone_of_its_kind_keeps_its_name) {
                "epoch,loss,f1,top_k_accuracy,val_loss,val_f1,val_top_k_accuracy,lr,seconds");
 }
 
+BOOST_AUTO_TEST_CASE(the_metric_left_at_its_defaults_keeps_the_plain_name) {
+    // `f1` beside `f1 average=micro`: the first was called f1_<its default>, and a monitor or
+    // study objective on val_f1 found nothing.
+    TempDir dir("metric-names-default");
+    const auto r = train(dir.path, {"f1", "f1 average=micro", "top_k_accuracy",
+                                    "top_k_accuracy k=2"});
+    BOOST_REQUIRE_MESSAGE(r.exit_code == 0, r.out << r.err);
+    BOOST_TEST(first_line(only_run(dir.path) / "history.csv") ==
+               "epoch,loss,f1,f1_micro,top_k_accuracy,top_k_accuracy_k2,val_loss,val_f1,"
+               "val_f1_micro,val_top_k_accuracy,val_top_k_accuracy_k2,lr,seconds");
+}
+
 BOOST_AUTO_TEST_CASE(same_kinds_differing_in_a_number_and_in_two_parameters) {
     TempDir dir("metric-names-k");
     const auto r = train(dir.path, {"top_k_accuracy k=1", "top_k_accuracy k=2",

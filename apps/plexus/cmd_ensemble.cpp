@@ -7,8 +7,10 @@
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "commands.hpp"
+#include "plexus/core/run/run_record.hpp"
 #include "plexus/core/study/study_outputs.hpp"
 #include "plexus/error.hpp"
 #include "plexus/support/text.hpp"
@@ -36,33 +38,55 @@ std::vector<std::string> best_trials(const fs::path& study_dir, std::size_t top)
     const std::vector<core::TrialRecord> trials = storage->trials();
     const auto done = core::complete_trials_best_first(trials, spec.maximize);
     if (done.size() < top)
-        throw ConfigError(study_dir.string() + ": --top " + std::to_string(top) + " but the study " +
-                          "has " + std::to_string(done.size()) + " complete trials");
+        throw ConfigError(study_dir.string() + ": --top " + std::to_string(top) +
+                          " but the study " + "has " + std::to_string(done.size()) +
+                          " complete trials");
     std::vector<std::string> out;
     for (std::size_t i = 0; i < top; ++i)
         out.push_back(trial_model(spec.trial_dir(trials[done[i]].number)).string());
     return out;
 }
 
-/// --method weighted without --weights: each member's last validation accuracy from its run
-/// folder's metrics.json, when every member has one; else equal weights.
+/// A member's validation accuracy at the epoch whose weights its model file holds (metrics.json's
+/// best_epoch, read in history.csv), else at the last epoch; nullopt when its folder has none.
+std::optional<double> member_val_accuracy(const fs::path& model_file) {
+    core::RunRecord run;
+    try {
+        run = core::read_run(model_file.parent_path());
+    } catch (const std::exception&) {
+        return std::nullopt;
+    }
+    const auto& j = run.metrics;
+    std::optional<double> value;
+    if (j.contains("final_epoch") && j["final_epoch"].is_object() &&
+        j["final_epoch"].contains("val_accuracy") && j["final_epoch"]["val_accuracy"].is_number())
+        value = j["final_epoch"]["val_accuracy"].get<double>();
+    const auto& h = run.history;
+    const auto col = std::find(h.columns.begin(), h.columns.end(), "val_accuracy");
+    if (j.contains("best_epoch") && j["best_epoch"].is_number_unsigned() &&
+        col != h.columns.end() && !h.columns.empty() && h.columns.front() == "epoch") {
+        const double best = static_cast<double>(j["best_epoch"].get<std::size_t>());
+        const std::size_t c = static_cast<std::size_t>(col - h.columns.begin());
+        for (const auto& row : h.rows)
+            if (row.size() > c && row.front() == best) value = row[c];
+    }
+    if (value && !(std::isfinite(*value) && *value >= 0.0 && *value <= 1.0)) return std::nullopt;
+    return value;
+}
+
+/// --method weighted without --weights: each member's validation accuracy (at the epoch its
+/// model holds) from its run folder, when every member has one; else equal weights.
 std::vector<double> validation_weights(const core::Ensemble& e, std::ostream& note) {
     std::vector<double> w;
     for (const auto& m : e.members) {
-        std::ifstream in(m->file.parent_path() / "metrics.json");
-        const auto j = nlohmann::json::parse(in, nullptr, false);
-        const nlohmann::json* v = nullptr;
-        if (!j.is_discarded() && j.is_object() && j.contains("final_epoch") &&
-            j["final_epoch"].is_object() && j["final_epoch"].contains("val_accuracy"))
-            v = &j["final_epoch"]["val_accuracy"];
-        if (e.float_targets() || !v || !v->is_number() || !std::isfinite(v->get<double>()) ||
-            v->get<double>() < 0.0 || v->get<double>() > 1.0) {
-            note << "weights: equal (not every member's metrics.json has a val_accuracy)\n";
+        const auto v = e.float_targets() ? std::nullopt : member_val_accuracy(m->file);
+        if (!v) {
+            note << "weights: equal (not every member's run folder records a val_accuracy)\n";
             return {};
         }
-        w.push_back(v->get<double>());
+        w.push_back(*v);
     }
-    note << "weights: each member's val_accuracy from its metrics.json\n";
+    note << "weights: each member's val_accuracy at its best epoch, from its run folder\n";
     return w;
 }
 
@@ -77,11 +101,12 @@ int cmd_ensemble(const std::vector<std::string>& args) {
         "classes or targets) and their ensemble on the same labelled data: one table. average\n"
         "takes the mean of the probabilities (regression: of the predictions), vote the\n"
         "members' majority class (a tie goes to the lowest class id), weighted the weighted\n"
-        "mean (--weights, else each member's val_accuracy from its metrics.json, else equal).\n"
+        "mean (--weights, else each member's best-epoch val_accuracy from its run, else equal).\n"
         "--out DIR saves the ensemble (DIR/ensemble.json and copies of the members) for\n"
-        "plexus predict and plexus evaluate.\n\noptions");
-    desc.add_options()("help,h", "show this help")(
-        "data", po::value<std::string>(), "labelled data to evaluate on")(
+        "plexus predict and plexus evaluate; DIR must be new, empty or an ensemble's folder.\n"
+        "\noptions");
+    desc.add_options()("help,h", "show this help")("data", po::value<std::string>(),
+                                                   "labelled data to evaluate on")(
         "method", po::value<std::string>()->default_value("average"), "average, vote or weighted")(
         "weights", po::value<std::vector<double>>()->multitoken(), "one weight per member")(
         "top", po::value<std::size_t>(), "STUDY_DIR: its best K complete trials")(
@@ -113,6 +138,7 @@ int cmd_ensemble(const std::vector<std::string>& args) {
     if (names.size() > core::kMaxEnsembleMembers)
         throw po::error("at most " + std::to_string(core::kMaxEnsembleMembers) + " members");
 
+    if (vm.count("out")) core::check_ensemble_folder(vm["out"].as<std::string>());
     core::Registry registry(registry_options(vm));
     const std::size_t batch = batch_size_arg(vm);
     std::vector<std::unique_ptr<core::SavedModel>> members;
@@ -131,13 +157,14 @@ int cmd_ensemble(const std::vector<std::string>& args) {
     std::vector<std::uint32_t> ids;
     const core::Dataset data = load_data_for(*ensemble, vm, ids, true);
     if (data.unlabeled)
-        throw DataError(data.source + ": has no labels; plexus ensemble evaluates its members "
+        throw DataError(data.source +
+                        ": has no labels; plexus ensemble evaluates its members "
                         "and needs them (csv label=NAME, npy labels=PATH, class subfolders)");
     const bool values = ensemble->float_targets();
-    const std::vector<std::string> specs =
-        vm.count("metric") ? vm["metric"].as<std::vector<std::string>>()
-        : values           ? std::vector<std::string>{"mae", "rmse", "r2"}
-                           : std::vector<std::string>{"accuracy"};
+    const std::vector<std::string> specs = vm.count("metric")
+                                               ? vm["metric"].as<std::vector<std::string>>()
+                                           : values ? std::vector<std::string>{"mae", "rmse", "r2"}
+                                                    : std::vector<std::string>{"accuracy"};
     const auto evaluate = [&](const auto& run) {
         std::vector<std::shared_ptr<Metric>> metrics;
         for (const auto& s : specs) {
@@ -165,15 +192,15 @@ int cmd_ensemble(const std::vector<std::string>& args) {
     for (const auto& r : rows) width = std::max(width, std::min<std::size_t>(r.first.size(), 60));
     std::cout << "evaluated on " << data.source << " (" << data.count << " samples)\n"
               << fmt::format("{:<{}}", "model", width);
-    for (const auto& [name, value] : rows.front().second) std::cout << fmt::format("  {:>10}", name);
+    for (const auto& [name, value] : rows.front().second)
+        std::cout << fmt::format("  {:>10}", name);
     std::cout << fmt::format("  {:>8}\n", "weight");
     for (std::size_t i = 0; i < rows.size(); ++i) {
         std::cout << fmt::format("{:<{}}", support::printable(rows[i].first, 60), width);
         for (const auto& [name, value] : rows[i].second)
             std::cout << fmt::format("  {:>10.4f}", value);
-        std::cout << (i < ensemble->weights.size()
-                          ? fmt::format("  {:>8.4f}", ensemble->weights[i])
-                          : std::string())
+        std::cout << (i < ensemble->weights.size() ? fmt::format("  {:>8.4f}", ensemble->weights[i])
+                                                   : std::string())
                   << "\n";
     }
     if (vm.count("out")) {

@@ -47,7 +47,8 @@ std::unique_ptr<Ensemble> load_ensemble_file(const fs::path& file, const Registr
     const std::string name = support::printable(file.string(), support::kMaxShownPathBytes);
     const nlohmann::json j = nlohmann::json::parse(read_bounded(file, name), nullptr, false);
     const auto bad = [&](const std::string& what) {
-        throw DataError(name + ": " + what + " (an ensemble file written by plexus ensemble --out)");
+        throw DataError(name + ": " + what +
+                        " (an ensemble file written by plexus ensemble --out)");
     };
     if (j.is_discarded() || !j.is_object()) bad("not a JSON object");
     for (const auto& [key, value] : j.items())
@@ -118,12 +119,34 @@ std::unique_ptr<Ensemble> load_any_model(const fs::path& path, const Registry& r
     return make_ensemble(std::move(one), {name}, "average", {});
 }
 
-fs::path save_ensemble(const Ensemble& ensemble, const fs::path& dir) {
+void check_ensemble_folder(const fs::path& dir) {
     std::error_code ec;
-    fs::create_directories(dir, ec);
-    if (!fs::is_directory(dir, ec))
+    // A folder that holds something else (a training run, a study) is not taken over: its
+    // model would be shadowed by ensemble.json (predict RUN would load the ensemble).
+    if (fs::is_directory(dir, ec) && !fs::exists(dir / "ensemble.json", ec) &&
+        fs::directory_iterator(dir, ec) != fs::directory_iterator())
         throw Error(support::printable(dir.string(), support::kMaxShownPathBytes) +
-                    ": cannot create the ensemble's folder");
+                    ": is a folder that holds other files, not an ensemble; save the ensemble "
+                    "in a new or empty folder");
+}
+
+fs::path save_ensemble(const Ensemble& ensemble, const fs::path& dir) {
+    check_ensemble_folder(dir);
+    std::error_code ec;
+    const std::string shown = support::printable(dir.string(), support::kMaxShownPathBytes);
+    // Every member is read before anything is written: members may come from this very folder
+    // (re-saving an ensemble), and member_1 must not be replaced before member_2 is read.
+    std::vector<std::string> bytes(ensemble.members.size());
+    for (std::size_t i = 0; i < ensemble.members.size(); ++i) {
+        std::ifstream in(ensemble.members[i]->file, std::ios::binary);
+        std::ostringstream content;
+        content << in.rdbuf();
+        if (!in)
+            throw DataError(ensemble.members[i]->file.string() + ": cannot be read to copy it");
+        bytes[i] = std::move(content).str();
+    }
+    fs::create_directories(dir, ec);
+    if (!fs::is_directory(dir, ec)) throw Error(shown + ": cannot create the ensemble's folder");
     nlohmann::json j;
     j["format"] = kFormat;
     j["version"] = 1;
@@ -131,12 +154,7 @@ fs::path save_ensemble(const Ensemble& ensemble, const fs::path& dir) {
     j["members"] = nlohmann::json::array();
     for (std::size_t i = 0; i < ensemble.members.size(); ++i) {
         const std::string f = "member_" + std::to_string(i + 1) + ".safetensors";
-        std::ifstream in(ensemble.members[i]->file, std::ios::binary);
-        std::ostringstream bytes;
-        bytes << in.rdbuf();
-        if (!in)
-            throw DataError(ensemble.members[i]->file.string() + ": cannot be read to copy it");
-        support::write_file_atomic(dir / f, bytes.str());
+        support::write_file_atomic(dir / f, bytes[i]);
         j["members"].push_back({{"file", f}, {"weight", ensemble.weights[i]}});
     }
     const fs::path file = dir / "ensemble.json";

@@ -79,8 +79,8 @@ std::string default_of(const ComponentEntry& entry, const std::string& key) {
     return {};
 }
 
-/// Names the metrics of one kind without name=: by the parameters in which they differ,
-/// leaving out a parameter a metric leaves at its default unless nothing else tells it apart.
+/// Names the metrics of one kind without name=: by the parameters in which they differ, each
+/// spelled out or away from its default; a parameter left unsaid at its default adds nothing.
 void name_group(const Registry& registry, std::vector<Planned*>& group) {
     const std::string& kind = group.front()->spec.name;
     if (group.size() == 1) {
@@ -99,10 +99,13 @@ void name_group(const Registry& registry, std::vector<Planned*>& group) {
         std::string suffix;
         for (const auto& key : differing) {
             const std::string& value = p->params.get_string(key);
-            if (value != default_of(entry, key)) suffix += "_" + part(entry, key, value);
+            const bool spelled = std::any_of(p->spec.params.begin(), p->spec.params.end(),
+                                             [&](const auto& kv) { return kv.first == key; });
+            if (spelled || value != default_of(entry, key))
+                suffix += "_" + part(entry, key, value);
         }
-        if (suffix.empty() && !differing.empty())
-            suffix = "_" + part(entry, differing.front(), p->params.get_string(differing.front()));
+        // The one metric that leaves every differing parameter unsaid keeps the plain name
+        // (`f1` beside `f1 average=micro` stays f1, so monitor=val_f1 still finds it).
         p->name = kind + suffix;
     }
 }

@@ -29,7 +29,8 @@ BOOST_AUTO_TEST_CASE(clipping) {
 }
 
 BOOST_AUTO_TEST_CASE(state) {
-    const std::vector<std::string> names = {"step", "a.accumulator", "b.accumulator"};
+    const std::vector<std::string> names = {"step", "a.steps", "a.accumulator", "b.steps",
+                                            "b.accumulator"};
     BOOST_TEST(state_names("adagrad") == names, boost::test_tools::per_element());
     OptimizerRig rig("adagrad");
     plexus::Parameter& w = rig.add("w", {1, 1});

@@ -36,7 +36,10 @@ public:
 
 protected:
     void update(const Update& u) override {
-        const auto t = static_cast<double>(steps());
+        // This parameter's own update count: one frozen for the first epochs (transfer
+        // learning) has zero moments when unfrozen, and the global count would skip the bias
+        // correction they need (steps up to 10x lr until v caught up).
+        const auto t = static_cast<double>(u.steps);
         const auto bc1 = static_cast<float>(1.0 - std::pow(static_cast<double>(beta1_), t));
         const auto bc2 = static_cast<float>(1.0 - std::pow(static_cast<double>(beta2_), t));
         Tensor& w = u.param.value;

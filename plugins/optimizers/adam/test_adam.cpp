@@ -64,9 +64,11 @@ BOOST_AUTO_TEST_CASE(clipnorm_rescales_the_whole_tensor) {
 }
 
 BOOST_AUTO_TEST_CASE(state_names_moments_and_step_count) {
-    const std::vector<std::string> plain = {"step", "a.m", "a.v", "b.m", "b.v"};
+    const std::vector<std::string> plain = {"step",    "a.steps", "a.m", "a.v",
+                                            "b.steps", "b.m",     "b.v"};
     BOOST_TEST(state_names("adam") == plain, boost::test_tools::per_element());
-    const std::vector<std::string> ams = {"step", "a.m", "a.v", "a.v_max", "b.m", "b.v", "b.v_max"};
+    const std::vector<std::string> ams = {"step",    "a.steps", "a.m", "a.v",    "a.v_max",
+                                          "b.steps", "b.m",     "b.v", "b.v_max"};
     BOOST_TEST(state_names("adam amsgrad=true") == ams, boost::test_tools::per_element());
 
     OptimizerRig rig(kSpec);
@@ -85,18 +87,41 @@ BOOST_AUTO_TEST_CASE(state_names_moments_and_step_count) {
 
 BOOST_AUTO_TEST_CASE(restored_step_count_drives_the_bias_correction) {
     // A checkpoint restore writes into the tensors state() handed out; the next step reads
-    // the count back. With m = v = 0 restored and t = 100 → 101, bc1 = 1 − .5^101 ≈ 1 and
+    // the counts back. With m = v = 0 restored and w's count 100 → 101, bc1 = 1 − .5^101 ≈ 1 and
     // bc2 = 1 − .75^101 ≈ 1: g = 2 gives m = 1, v = 1, w = 1 − .1·1/(1 + .5) = 0.9333333,
     // where a fresh optimizer would step by .1·2/2.5 = 0.08.
     OptimizerRig rig(kSpec);
     plexus::Parameter& w = rig.add("w", {1});
     rig.build();
     for (const auto& s : rig.optimizer->state())
-        if (s.name == "step") rig.device->upload(s.value, Values{100});
+        if (s.name == "step" || s.name == "w.steps") rig.device->upload(s.value, Values{100});
     rig.set_grad(w, {2});
     rig.step();
     BOOST_TEST(mismatch(rig.state("step"), {101}) == "");
+    BOOST_TEST(mismatch(rig.state("w.steps"), {101}) == "");
     BOOST_TEST(mismatch(rig.value(w), {0.9333333f}) == "");
+}
+
+BOOST_AUTO_TEST_CASE(a_parameter_unfrozen_late_is_bias_corrected_from_its_first_update) {
+    // Frozen for two steps (transfer learning), w's moments are still zero when it is
+    // unfrozen. Its first update must be a first step, w = 1 − .1·2/2.5 = 0.92 (m̂ = 2,
+    // v̂ = 4), not one with the global t = 3: m̂ = 1/.875, v̂ = 1/.578125, w = 1 − .1·1.1428571 /
+    // (1.3151919 + .5) = 0.9370354. b, trainable throughout, counts three updates.
+    OptimizerRig rig(kSpec);
+    plexus::Parameter& w = rig.add("w", {1});
+    plexus::Parameter& b = rig.add("b", {1});
+    rig.build();
+    w.trainable = false;
+    for (int i = 0; i < 3; ++i) {
+        if (i == 2) w.trainable = true;
+        rig.set_grad(w, {2});
+        rig.set_grad(b, {2});
+        rig.step();
+    }
+    BOOST_TEST(mismatch(rig.value(w), {0.92f}) == "");
+    BOOST_TEST(mismatch(rig.state("step"), {3}) == "");
+    BOOST_TEST(mismatch(rig.state("w.steps"), {1}) == "");
+    BOOST_TEST(mismatch(rig.state("b.steps"), {3}) == "");
 }
 
 BOOST_AUTO_TEST_CASE(cpu_device_runs_the_fused_kernel_like_the_primitives) {
@@ -170,7 +195,8 @@ BOOST_AUTO_TEST_CASE(amsgrad_and_state) {
     BOOST_TEST(
         check_steps("adamw lr=0.1 beta1=0.5 beta2=0.75 epsilon=0.5 weight_decay=0.5 amsgrad=true",
                     {1}, {{2}, {0}, {1}}, {{0.87f}, {0.7933631f}, {0.7064744f}}) == "");
-    const std::vector<std::string> names = {"step", "a.m", "a.v", "b.m", "b.v"};
+    const std::vector<std::string> names = {"step",    "a.steps", "a.m", "a.v",
+                                            "b.steps", "b.m",     "b.v"};
     BOOST_TEST(state_names("adamw") == names, boost::test_tools::per_element());
 }
 

@@ -46,10 +46,10 @@ BOOST_AUTO_TEST_CASE(clipping) {
 }
 
 BOOST_AUTO_TEST_CASE(state_tensor_names) {
-    const std::vector<std::string> plain = {"step", "a.v", "b.v"};
+    const std::vector<std::string> plain = {"step", "a.steps", "a.v", "b.steps", "b.v"};
     BOOST_TEST(state_names("rmsprop") == plain, boost::test_tools::per_element());
-    const std::vector<std::string> all = {"step", "a.v", "a.m",       "a.momentum",
-                                          "b.v",  "b.m", "b.momentum"};
+    const std::vector<std::string> all = {"step",    "a.steps", "a.v", "a.m",       "a.momentum",
+                                          "b.steps", "b.v",     "b.m", "b.momentum"};
     BOOST_TEST(state_names("rmsprop centered=true momentum=0.9") == all,
                boost::test_tools::per_element());
 }

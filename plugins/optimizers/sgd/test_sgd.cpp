@@ -98,9 +98,10 @@ BOOST_AUTO_TEST_CASE(clipnorm_is_per_tensor) {
 }
 
 BOOST_AUTO_TEST_CASE(state_and_fused_kernel) {
-    const std::vector<std::string> none = {"step"};
+    const std::vector<std::string> none = {"step", "a.steps", "b.steps"};
     BOOST_TEST(state_names("sgd") == none, boost::test_tools::per_element());
-    const std::vector<std::string> velocity = {"step", "a.momentum", "b.momentum"};
+    const std::vector<std::string> velocity = {"step", "a.steps", "a.momentum", "b.steps",
+                                               "b.momentum"};
     BOOST_TEST(state_names("sgd momentum=0.9") == velocity, boost::test_tools::per_element());
 
     // The CPU device takes the key: w = 1, b = 1, g = 2, lr .1, μ .5 → b = 2.5, w = .75.

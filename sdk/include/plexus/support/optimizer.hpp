@@ -55,6 +55,9 @@ inline constexpr ParamSpec kFusedSpec = {
 // ---- state names in checkpoints: "step", then "<parameter name>.<slot>"
 
 inline constexpr const char* kStepName = "step";
+// "<parameter name>.steps": how many updates that parameter has had (fewer than "step" when it
+// was frozen for a while); Adam's bias correction counts these, as PyTorch's per-parameter step.
+inline constexpr const char* kParamSteps = "steps";
 inline constexpr const char* kFirstMoment = "m";            // mean of gradients
 inline constexpr const char* kSecondMoment = "v";           // mean of squared gradients
 inline constexpr const char* kMaxSecondMoment = "v_max";    // AMSGrad's running maximum of v
@@ -79,6 +82,8 @@ public:
         device_ = &device;
         names_.clear();
         state_.assign(params.size(), {});
+        updates_.assign(params.size(), 0);
+        updates_tensor_.assign(params.size(), {});
         work_.assign(params.size(), {});
         clipped_.assign(params.size(), {});
         std::size_t widest = 0;
@@ -98,6 +103,8 @@ public:
                 state_[i].push_back(device.alloc(shape));
                 device.fill(state_[i].back(), slot.initial);
             }
+            updates_tensor_[i] = device.alloc({1});
+            device.fill(updates_tensor_[i], 0.0f);
             work_[i] = work.rows(0, shape.numel()).reshaped(shape);
             if (clipping()) clipped_[i] = clip.rows(0, shape.numel()).reshaped(shape);
         }
@@ -114,6 +121,9 @@ public:
         // state() hands out the tensors, so a checkpoint may have been loaded into them.
         if (reload_step_) [[unlikely]] {
             step_ = static_cast<std::int64_t>(device_->download_scalar(step_tensor_));
+            for (std::size_t i = 0; i < updates_.size(); ++i)
+                updates_[i] =
+                    static_cast<std::int64_t>(device_->download_scalar(updates_tensor_[i]));
             reload_step_ = false;
         }
         ++step_;
@@ -125,22 +135,28 @@ public:
                 p.value.numel() != work_[i].numel()) [[unlikely]]
                 throw Error(std::string(kind_) + ": parameter '" + p.name +
                             "' changed shape since build(); rebuild the optimizer");
-            update(Update{p, state_[i], work_[i], clipped_[i], lr, grad_scale(p.grad, i)});
+            ++updates_[i];
+            update(Update{p, state_[i], work_[i], clipped_[i], lr, grad_scale(p.grad, i),
+                          updates_[i]});
         }
     }
 
     float learning_rate() const override { return lr_; }
 
-    // "step" (one element, the number of steps taken, exact up to 2^24), then
-    // "<parameter>.<slot>" for every parameter and slot. The tensors are the live state:
-    // writing into them (a checkpoint restore) is picked up by the next step().
+    // "step" (one element, the number of steps taken, exact up to 2^24), then for every
+    // parameter "<parameter>.steps" (its own update count) and "<parameter>.<slot>" for every
+    // slot. The tensors are the live state: writing into them (a checkpoint restore) is picked
+    // up by the next step().
     std::vector<NamedTensor> state() override {
         std::vector<NamedTensor> out;
         if (!device_) return out;
         out.push_back({kStepName, step_tensor_});
-        for (std::size_t i = 0; i < names_.size(); ++i)
+        for (std::size_t i = 0; i < names_.size(); ++i) {
+            device_->fill(updates_tensor_[i], static_cast<float>(updates_[i]));
+            out.push_back({names_[i] + "." + kParamSteps, updates_tensor_[i]});
             for (std::size_t k = 0; k < slots_.size(); ++k)
                 out.push_back({names_[i] + "." + slots_[k].name, state_[i][k]});
+        }
         reload_step_ = true;
         return out;
     }
@@ -154,6 +170,9 @@ protected:
         const Tensor& clipped;             // scratch for the clipped gradient (when clipping)
         float lr;
         float grad_scale;  // clipnorm's factor for this gradient (1 when not clipping)
+        /// Updates of this parameter, this one included: steps() less the steps it was frozen
+        /// for. Bias corrections count these, so a layer unfrozen late starts as at step 1.
+        std::int64_t steps;
     };
 
     /// Declares a state tensor per parameter, filled with `initial` at build(); call it from
@@ -215,6 +234,8 @@ private:
     Device* device_ = nullptr;
     std::vector<std::string> names_;
     std::vector<std::vector<Tensor>> state_;  // [parameter][slot]
+    std::vector<std::int64_t> updates_;       // per parameter: Update::steps
+    std::vector<Tensor> updates_tensor_;      // the same, one element each, for state()
     std::vector<Tensor> work_, clipped_;      // per-parameter views of the shared workspaces
     Tensor norm_, step_tensor_;
     std::int64_t step_ = 0;

@@ -81,9 +81,15 @@ std::unique_ptr<Ensemble> load_any_model(const std::filesystem::path& path,
                                          const Registry& registry, const std::string& device_spec,
                                          std::size_t batch = 1024);
 
+/// Throws Error unless `dir` is new, empty or an ensemble's folder (holds ensemble.json): the
+/// check save_ensemble makes, for callers to make before the work that precedes saving.
+void check_ensemble_folder(const std::filesystem::path& dir);
+
 /// Writes `ensemble` into the folder `dir` (created): member_N.safetensors, copies of the
 /// members' files, then ensemble.json naming them; each file atomically, ensemble.json last,
 /// so a reader never finds it naming a file not yet written. Returns ensemble.json's path.
+/// Requires: check_ensemble_folder(dir) passes (else that Error). The members' files are all read
+/// before the first is written, so members taken from `dir` itself are copied intact.
 std::filesystem::path save_ensemble(const Ensemble& ensemble, const std::filesystem::path& dir);
 
 }  // namespace plexus::core
