@@ -4,9 +4,10 @@
 //
 // oneDNN picks its own blocked layouts (format_tag::any, e.g. nChw16c for activations): x,
 // kernel and dy are reordered into them and y, dx and dkernel back to NCHW / OIHW around each
-// primitive; a reorder between equal layouts is skipped. Every primitive, buffer and
-// scratchpad is made when the plan is created, so a step allocates no buffer. Execution goes
-// through the C API with argument arrays built once.
+// primitive; a reorder between equal layouts is skipped, and dy is reordered once for both
+// backward passes. Every primitive, buffer and scratchpad is made when the plan is created,
+// so a step allocates no buffer. Execution goes through the C API with argument arrays built
+// once.
 #include <omp.h>
 
 #include <cstdio>
@@ -110,10 +111,17 @@ public:
             {{DNNL_ARG_DIFF_DST, ddy}, {DNNL_ARG_WEIGHTS, dk}, {DNNL_ARG_DIFF_SRC, ddx}});
         add_reorder(data_, ddx, dx_);
 
-        const memory wx = own(wpd.src_desc(), x_), wdy = own(wpd.diff_dst_desc(), dy_);
+        // Both backward passes usually want dy in the same blocked layout: the weights pass
+        // then reads the buffer the data pass reordered dy into, and skips its own reorder
+        // of dy whenever the data pass ran first (a layer that needs dx).
+        const bool share_dy = wpd.diff_dst_desc() == ddy.get_desc();
+        const memory wx = own(wpd.src_desc(), x_);
+        const memory wdy = share_dy ? ddy : own(wpd.diff_dst_desc(), dy_);
         const memory wdk = own(wpd.diff_weights_desc(), dkernel_);
         add_reorder(weights_, x_, wx);
+        const std::size_t steps_before_dy = weights_.size();
         add_reorder(weights_, dy_, wdy);
+        if (share_dy && weights_.size() > steps_before_dy) dy_reorder_ = steps_before_dy;
         weights_bias_ = add(weights_, dnnl::convolution_backward_weights(wpd),
                             wpd.scratchpad_desc(),
                             {{DNNL_ARG_SRC, wx}, {DNNL_ARG_DIFF_DST, wdy},
@@ -146,7 +154,7 @@ public:
             set(dbias_, dbias);
             weights_[weights_bias_.first].args[weights_bias_.second].memory =
                 dbias ? dbias_.get() : spare_dbias_.get();
-            run(weights_);
+            run(weights_, dx ? dy_reorder_ : kNoStep);  // dy is blocked already after data_
         }
     }
 
@@ -185,8 +193,10 @@ private:
         steps.push_back(std::move(step));
         return {steps.size() - 1, bias_index};
     }
-    void run(const std::vector<Step>& steps) {
-        for (const Step& s : steps) s.run(stream_);
+    // Runs every step but `skip`.
+    void run(const std::vector<Step>& steps, std::size_t skip = kNoStep) {
+        for (std::size_t i = 0; i < steps.size(); ++i)
+            if (i != skip) steps[i].run(stream_);
         stream_.wait();
     }
 
@@ -196,6 +206,10 @@ private:
     std::vector<memory> keep_;  // every memory an argument array points to
     std::vector<Step> forward_, data_, weights_;
     std::pair<std::size_t, std::size_t> forward_bias_, weights_bias_;
+    static constexpr std::size_t kNoStep = static_cast<std::size_t>(-1);
+    // The step of weights_ that reorders dy into the buffer data_ also fills; kNoStep when
+    // the two passes do not share one.
+    std::size_t dy_reorder_ = kNoStep;
 };
 
 }  // namespace

@@ -2,8 +2,10 @@
 // checked the geometry and the operands' sizes. Planes (one channel of one sample) are
 // independent, so large ops are split between the pool's threads by plane. Each window's
 // in-bounds taps are one rectangle of the kernel (`Taps`, window_ops.hpp), so no tap is
-// bounds-checked; the common 2x2 stride-2 window has its own loop, written so the compiler
-// vectorises it over output columns (the max and its argmax are selects, not branches).
+// bounds-checked; the common 2x2 stride-2 window has its own forward loop, free of branches
+// on the data (the max and its argmax are selects). Max pooling's backward zeroes a plane
+// and adds dy at each argmax, while the plane is in L1 (writing each window's four taps
+// instead, selects and all, measured 3-6x slower: rows of 7 or 14 windows do not vectorise).
 // No include guard: cpu_device.inc includes this once per instruction set (after
 // window_ops.hpp).
 namespace plexus_cpu {
@@ -41,9 +43,14 @@ static bool is_pair_window(const plexus::Window2d& w) {
            w.dilation_h == 1 && w.dilation_w == 1 && w.pad_top == 0 && w.pad_left == 0;
 }
 
-// Output row oh of pair windows [0, full_w) of one plane.
-static void pool_pair_row(plexus::PoolOp op, const float* xp, float* yo, float* ao, std::size_t oh,
-                          std::size_t width, std::size_t full_w) {
+// Output row oh of pair windows [0, full_w) of one plane. Compiled for 256-bit vectors and
+// not inlined: in the AVX-512 variant GCC's 16-lane code for these short rows ran the
+// max-with-argmax loop 1.5x slower than with 8 lanes (7 and 14 windows per row in model (d)).
+#pragma GCC push_options
+#pragma GCC target("prefer-vector-width=256")
+[[gnu::noinline]] static void pool_pair_row(plexus::PoolOp op, const float* xp, float* yo,
+                                            float* ao, std::size_t oh, std::size_t width,
+                                            std::size_t full_w) {
     const float* r0 = xp + 2 * oh * width;
     const float* r1 = r0 + width;
     if (op == plexus::PoolOp::avg) {
@@ -60,28 +67,33 @@ static void pool_pair_row(plexus::PoolOp op, const float* xp, float* yo, float* 
         }
         return;
     }
-    // The max first (as the loop above), then which tap holds it: the first equal one, so
-    // ties go to the first in window order. Selects from last to first keep the loop free of
-    // branches (GCC vectorises it; a select per comparison above it does not). A NaN max
-    // can only be a's (no comparison with a NaN is true), and is a's place.
-    // In-plane indices as floats: below 2^24, so exact (check_window); converted from int,
-    // which vectorises where a 64-bit conversion does not.
-    const float below = static_cast<float>(width), base = static_cast<float>(2 * oh * width);
+    // The first tap holding the maximum, as the general loop (pool_plane) finds it: a strict
+    // `>` against the running maximum, so ties go to the first tap in window order, a NaN in
+    // a stays (no comparison with it is true) and a NaN elsewhere is never taken. Both the
+    // value and the index are selects on masks, not branches: rows here are 7 or 14 outputs,
+    // under one AVX-512 vector, so this runs as scalar code, where a branch on random data
+    // is mispredicted every other window (it ran 2-3x slower). In-plane indices fit an int:
+    // below 2^24 (check_window).
+    const int w = static_cast<int>(width), base = static_cast<int>(2 * oh * width);
     for (int ow = 0; ow < static_cast<int>(full_w); ++ow) {
         const float a = r0[2 * ow], b = r0[2 * ow + 1], c = r1[2 * ow], d = r1[2 * ow + 1];
+        const int first = base + 2 * ow;
         float m = a;
+        int at = first;
+        const int gb = -static_cast<int>(b > m);
         m = b > m ? b : m;
+        at = (at & ~gb) | ((first + 1) & gb);
+        const int gc = -static_cast<int>(c > m);
         m = c > m ? c : m;
+        at = (at & ~gc) | ((first + w) & gc);
+        const int gd = -static_cast<int>(d > m);
         m = d > m ? d : m;
-        float k = below + 1.0f;
-        k = c == m ? below : k;
-        k = b == m ? 1.0f : k;
-        k = a == m ? 0.0f : k;
-        k = m != m ? 0.0f : k;
+        at = (at & ~gd) | ((first + w + 1) & gd);
         yo[ow] = m;
-        ao[ow] = base + static_cast<float>(2 * ow) + k;
+        ao[ow] = static_cast<float>(at);
     }
 }
+#pragma GCC pop_options
 
 static void pool_plane(plexus::PoolOp op, const float* xp, float* yp, float* ap,
                        const plexus::Window2d& w) {

@@ -4,6 +4,7 @@
 // pooling equals direct loops over each window. Each check runs on a one-thread baseline
 // device and on a three-thread device (the helper threads split large ops), and on views
 // with an offset so no alignment is assumed.
+#include <cmath>
 #include <random>
 
 #include "test_cpu_support.hpp"
@@ -337,6 +338,46 @@ BOOST_AUTO_TEST_CASE(transpose_of_runs_matches_the_definition) {
                 const Tensor y = garbage(*dev, x.size());
                 dev->transpose(view_of(*dev, x), y, batch, rows, cols, inner);
                 check_exact(plexus::testing::to_host(*dev, y), want, "transpose of runs");
+            }
+        }
+}
+
+// 2x2 stride-2 max pooling (the device's branch-free loop) on values from {NaN, -0, +0, 1}:
+// as the window-order loop defines it, a NaN in a window's first tap is its max and argmax,
+// a NaN in any later tap is never taken, and -0 and +0 tie (the first wins, sign and all).
+BOOST_AUTO_TEST_CASE(pair_max_pooling_keeps_nan_and_signed_zero_order) {
+    std::mt19937 rng(29);
+    const float pick[] = {kNaN, -0.0f, 0.0f, 1.0f};
+    std::uniform_int_distribution<int> which(0, 3);
+    for (const auto& dev : devices())
+        for (const Window2d& g : {geometry(2, 3, 6, 8, 2, 2, 2, 2, 1, 1, false),
+                                  geometry(4, 16, 14, 14, 2, 2, 2, 2, 1, 1, false)}) {
+            BOOST_TEST_CONTEXT(dev->description() << ", " << describe(g)) {
+                const std::size_t nx = g.batch * g.channels * g.in_plane();
+                const std::size_t ny = g.batch * g.channels * g.out_plane();
+                Floats x(nx);
+                for (float& v : x) v = pick[which(rng)];
+                Floats y_want(ny), arg_want(ny);
+                std::vector<bool> seen(ny, false);
+                each_tap(g, [&](std::size_t n, std::size_t c, std::size_t oh, std::size_t ow,
+                                std::size_t, std::size_t, long at) {
+                    const std::size_t o = ((n * g.channels + c) * g.out_h + oh) * g.out_w + ow;
+                    const float v = x[static_cast<std::size_t>(at)];
+                    if (!seen[o] || v > y_want[o])
+                        y_want[o] = v, arg_want[o] = float(std::size_t(at) % g.in_plane());
+                    seen[o] = true;
+                });
+                const Tensor y = garbage(*dev, ny), argmax = garbage(*dev, ny);
+                dev->pool2d(PoolOp::max, view_of(*dev, x), y, argmax, g);
+                const Floats got = plexus::testing::to_host(*dev, y);
+                std::size_t bad = 0;
+                for (std::size_t o = 0; o < ny; ++o)
+                    bad +=
+                        std::isnan(got[o]) != std::isnan(y_want[o]) ||
+                        (!std::isnan(got[o]) &&
+                         (got[o] != y_want[o] || std::signbit(got[o]) != std::signbit(y_want[o])));
+                BOOST_TEST(bad == 0u, bad << " of " << ny << " maxima differ");
+                check_exact(plexus::testing::to_host(*dev, argmax), arg_want, "argmax");
             }
         }
 }

@@ -139,6 +139,11 @@ BOOST_AUTO_TEST_CASE(fused_kernels_match_the_primitive_path) {
         {"filters=6 kernel=3 stride=2x1", {2, 3, 8, 6}},
         {"filters=32 kernel=3 padding=same use_bias=false", {3, 16, 6, 6}},
         {"filters=4 kernel=3 padding=same trainable=false", {2, 3, 5, 5}},
+        // One channel (a first layer on grey images): model (d)'s conv 1 on 8 images, odd
+        // valid planes, a plane of one row.
+        {"filters=32 kernel=3 padding=same", {8, 1, 28, 28}},
+        {"filters=5 kernel=3", {2, 1, 5, 9}},
+        {"filters=3 kernel=3 padding=same use_bias=false", {1, 1, 1, 3}},
     };
     for (const auto& [spec, input] : cases)
         for (const bool with_dx : {true, false}) {
