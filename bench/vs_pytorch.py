@@ -298,24 +298,20 @@ def main():
         for r in range(args.repeats):
             for m in models:
                 order = ("plexus", "pytorch") if r % 2 == 0 else ("pytorch", "plexus")
+                def run_one(system, epochs, tag):
+                    if system == "pytorch":
+                        return run_torch(m, epochs, threads[m], 1 + r)
+                    out = Path(tmp) / f"{m}-{r}{tag}"
+                    out.mkdir()
+                    return run_plexus(plexus, m, epochs, out, 1 + r)
                 for system in order:
-                    if system == "plexus":
-                        out = Path(tmp) / f"{m}-{r}"
-                        out.mkdir()
-                        res = run_plexus(plexus, m, args.epochs, out, 1 + r)
-                    else:
-                        res = run_torch(m, args.epochs, threads[m], 1 + r)
+                    res = run_one(system, args.epochs, "")
                     results[m][system].append(res)
                     print(f"  repeat {r + 1} ({m}) {system}: {res['train_samples_per_second']:,.0f} samples/s, "
                           f"test accuracy {res['test_accuracy']:.4f}", flush=True)
                 for system in order if m in busy else ():
                     with BusyProcess():
-                        if system == "plexus":
-                            out = Path(tmp) / f"{m}-{r}-busy"
-                            out.mkdir()
-                            res = run_plexus(plexus, m, args.busy_epochs, out, 1 + r)
-                        else:
-                            res = run_torch(m, args.busy_epochs, threads[m], 1 + r)
+                        res = run_one(system, args.busy_epochs, "-busy")
                     busy[m][system].append(res)
                     print(f"  repeat {r + 1} ({m}) {system} beside a busy process: "
                           f"{res['train_samples_per_second']:,.0f} samples/s", flush=True)
