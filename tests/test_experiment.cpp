@@ -154,7 +154,7 @@ BOOST_AUTO_TEST_CASE(reports_unknown_sections_and_keys) {
                "exp.ini:1: unknown section [zzzzzzzz] (valid: data, experiment, model, train)");
     BOOST_TEST(parse_error("[train]\nepochs = 2\n; note\nepochz = 3\n") ==
                "exp.ini:4: unknown key 'epochz' in [train] (valid: batch_size, callback, device, "
-               "epochs, metric, optimizer, seed, verbose; did you mean 'epochs'?)");
+               "epochs, layer_optimizer, metric, optimizer, seed, verbose; did you mean 'epochs'?)");
     BOOST_TEST(parse_error("[model]\nlayers = relu\n") ==
                "exp.ini:2: unknown key 'layers' in [model] (valid: freeze, init_from, layer, loss; "
                "did you mean 'layer'?)");
@@ -163,7 +163,7 @@ BOOST_AUTO_TEST_CASE(reports_unknown_sections_and_keys) {
 BOOST_AUTO_TEST_CASE(reports_duplicates_and_empty_values) {
     BOOST_TEST(parse_error("[train]\nepochs = 2\nbatch_size = 8\nepochs = 3\n") ==
                "exp.ini:4: duplicate key 'epochs' in [train] (first set at exp.ini:2; only "
-               "data.transform, model.layer, train.metric, train.callback may repeat)");
+               "data.transform, model.layer, train.layer_optimizer, train.metric, train.callback may repeat)");
     BOOST_TEST(parse_error("[data]\ntrain =   ; nothing\n") ==
                "exp.ini:2: empty value for 'train' in [data]");
     // The same key in two [train] blocks is still a duplicate.
@@ -219,7 +219,7 @@ BOOST_AUTO_TEST_CASE(resolved_text_round_trips) {
 
 BOOST_AUTO_TEST_CASE(knows_its_keys) {
     const auto keys = Experiment::known_keys();
-    BOOST_TEST(keys.size() == 28u);
+    BOOST_TEST(keys.size() == 29u);
     BOOST_TEST(std::is_sorted(keys.begin(), keys.end()));
     BOOST_TEST(keys.front() == "data.classes");
     BOOST_TEST(Experiment::is_list_key("data.transform"));

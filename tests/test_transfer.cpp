@@ -1,15 +1,22 @@
 // Transfer learning through the `plexus` binary: [model] init_from copies a saved model's
 // layers (hand-checked against the source file's tensors), freeze keeps layers bit-identical
 // while the others train, the unfreeze callback makes them train again, a resumed run neither
-// copies again nor forgets what unfreeze did, and every bad input is one line.
+// copies again nor forgets what unfreeze did, and every bad input is one line. Then
+// [train] layer_optimizer (parameter groups: a backbone's own rate or optimizer), hand-checked
+// on the core class and through the binary.
 #define BOOST_TEST_MODULE transfer
 #include <boost/test/unit_test.hpp>
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <map>
+#include <set>
 
 #include "cli.hpp"
 #include "plexus/core/modelfile/safetensors.hpp"
+#include "plexus/core/registry/registry.hpp"
+#include "plexus/core/training/layer_optimizers.hpp"
+#include "plexus/testing.hpp"
 #include "support/child_run.hpp"
 
 namespace fs = std::filesystem;
@@ -256,4 +263,160 @@ BOOST_AUTO_TEST_CASE(data_classes_keeps_the_chosen_classes_renumbered) {
     BOOST_TEST(bad.exit_code != 0);
     BOOST_TEST(bad.err.find("data.classes: class 3 does not exist") != std::string::npos, bad.err);
     BOOST_TEST(std::count(bad.err.begin(), bad.err.end(), '\n') == 1, bad.err);
+}
+
+// ---- [train] layer_optimizer
+
+namespace {
+
+using plexus::core::LayerOptimizers;
+
+/// dense(3) relu dense(2) on 2 features, built; every parameter's gradient set to 0.5, 1, ...
+struct Groups {
+    plexus::core::Registry registry;
+    std::shared_ptr<plexus::Device> device = registry.create_as<plexus::Device>("cpu");
+    plexus::core::Sequential model;
+    Groups() {
+        model.add(registry.create_as<plexus::Layer>("dense units=3"), "dense");
+        model.add(registry.create_as<plexus::Layer>("relu"), "relu");
+        model.add(registry.create_as<plexus::Layer>("dense units=2"), "dense");
+        model.build(plexus::Shape{4, 2}, *device, 7);
+        float g = 0.5f, sign = 1.0f;
+        for (plexus::Parameter* p : model.parameters()) {
+            std::vector<float> grad(p->grad.numel());
+            for (float& v : grad) v = (g += 0.25f) * (sign = -sign);
+            device->upload(p->grad, grad);
+        }
+    }
+    LayerOptimizers::Group group(const std::string& layers, const std::string& spec) {
+        return {plexus::support::parse_index_ranges(layers, "test"), layers,
+                registry.create_as<plexus::Optimizer>(spec), "test.ini:9: layer_optimizer"};
+    }
+    std::vector<std::vector<float>> values() {
+        std::vector<std::vector<float>> all;
+        for (plexus::Parameter* p : model.parameters())
+            all.push_back(plexus::testing::to_host(*device, p->value));
+        return all;
+    }
+    std::vector<std::vector<float>> grads() {
+        std::vector<std::vector<float>> all;
+        for (plexus::Parameter* p : model.parameters())
+            all.push_back(plexus::testing::to_host(*device, p->grad));
+        return all;
+    }
+};
+
+/// A BOOST_CHECK_EXCEPTION predicate: the message contains `text`.
+auto says(std::string text) {
+    return [text = std::move(text)](const plexus::Error& e) {
+        return std::string(e.what()).find(text) != std::string::npos;
+    };
+}
+
+}  // namespace
+
+// Layer 0 on plain SGD at 0.5, layer 2 on the main optimizer (SGD at 0.1): one step at the
+// main rate moves each by its own rate times the gradient; a step at half the main rate (a
+// schedule) halves both. Then Adam for layer 2: its first step is lr * g / (|g| + eps).
+BOOST_AUTO_TEST_CASE(each_group_steps_at_its_own_rate_and_schedules_scale_all) {
+    Groups t;
+    auto main = t.registry.create_as<plexus::Optimizer>("sgd lr=0.1");
+    std::vector<LayerOptimizers::Group> groups;
+    groups.push_back(t.group("0", "sgd lr=0.5"));
+    LayerOptimizers opt(main, std::move(groups), t.model);
+    opt.build(t.model.parameters(), *t.device);
+    BOOST_TEST(opt.learning_rate() == 0.1f);
+    const auto w0 = t.values(), g = t.grads();
+    const auto allocations = t.device->counters().allocations;
+    opt.step(t.model.parameters(), 0.1f);
+    opt.step(t.model.parameters(), 0.05f);
+    BOOST_TEST(t.device->counters().allocations == allocations);
+    const auto w = t.values();
+    BOOST_TEST_REQUIRE(w.size() == 4u);  // kernel and bias of layers 0 and 2
+    for (std::size_t k = 0; k < w.size(); ++k) {
+        const float rate = t.model.parameter_layer(k) == 0 ? 0.5f + 0.25f : 0.1f + 0.05f;
+        for (std::size_t i = 0; i < w[k].size(); ++i)
+            BOOST_TEST(w[k][i] == w0[k][i] - rate * g[k][i], boost::test_tools::tolerance(1e-6f));
+    }
+
+    Groups a;
+    std::vector<LayerOptimizers::Group> adam;
+    adam.push_back(a.group("2", "adam lr=0.01"));
+    LayerOptimizers mixed(a.registry.create_as<plexus::Optimizer>("sgd lr=0.1"), std::move(adam),
+                          a.model);
+    mixed.build(a.model.parameters(), *a.device);
+    const auto v0 = a.values(), ga = a.grads();
+    mixed.step(a.model.parameters(), 0.1f);
+    const auto v = a.values();
+    for (std::size_t k = 0; k < v.size(); ++k)
+        for (std::size_t i = 0; i < v[k].size(); ++i) {
+            const float want = a.model.parameter_layer(k) == 2
+                                   ? v0[k][i] - 0.01f * ga[k][i] / (std::abs(ga[k][i]) + 1e-7f)
+                                   : v0[k][i] - 0.1f * ga[k][i];
+            BOOST_TEST(v[k][i] == want, boost::test_tools::tolerance(1e-5f));
+        }
+    // Both optimizers' state, the group's under its own prefix: no name twice.
+    std::set<std::string> names;
+    for (const auto& s : mixed.state()) BOOST_TEST(names.insert(s.name).second, s.name);
+    BOOST_TEST(names.count("step") == 1u);
+    BOOST_TEST(names.count("group1/step") == 1u);
+    BOOST_TEST(names.count("group1/layer2.kernel.m") == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(groups_that_overlap_miss_the_model_or_hold_no_parameters_are_refused) {
+    Groups t;
+    std::vector<LayerOptimizers::Group> overlap;
+    overlap.push_back(t.group("0-1", "sgd"));
+    overlap.push_back(t.group("1-2", "adam"));
+    BOOST_CHECK_EXCEPTION(LayerOptimizers::check_groups(overlap, 3), plexus::ConfigError,
+                          says("layer 1 already has an optimizer"));
+    std::vector<LayerOptimizers::Group> beyond;
+    beyond.push_back(t.group("2-3", "sgd"));
+    BOOST_CHECK_EXCEPTION(LayerOptimizers::check_groups(beyond, 3), plexus::Error,
+                          says("layer 3 does not exist"));
+    std::vector<LayerOptimizers::Group> relu;
+    relu.push_back(t.group("1", "sgd"));
+    LayerOptimizers opt(t.registry.create_as<plexus::Optimizer>("sgd"), std::move(relu), t.model);
+    BOOST_CHECK_EXCEPTION(opt.build(t.model.parameters(), *t.device), plexus::ConfigError,
+                          says("test.ini:9: layer_optimizer: layers 1 hold no parameters"));
+}
+
+// Through the binary: layer 0 at a rate too small to move a float keeps its weights exactly
+// as freeze = 0 does, while layer 3 trains the same in both; a run interrupted after epoch 1
+// resumes into the same groups (bit-identical model); bad lines are one line each.
+BOOST_AUTO_TEST_CASE(layer_optimizer_trains_resumes_and_refuses_bad_lines) {
+    TempDir dir("transfer-groups");
+    const std::string tiny = "layer_optimizer = 0: sgd lr=1e-30\n";
+    const fs::path still = train(write_experiment(dir.path, "still", "", tiny), dir / "still");
+    const fs::path frozen = train(write_experiment(dir.path, "frozen", "freeze = 0\n"), dir / "frozen");
+    auto a = tensors(still / "model.safetensors"), b = tensors(frozen / "model.safetensors");
+    BOOST_TEST((a["layer0.kernel"] == b["layer0.kernel"]));
+    BOOST_TEST_REQUIRE(a["layer3.kernel"].size() == b["layer3.kernel"].size());
+    for (std::size_t i = 0; i < a["layer3.kernel"].size(); ++i)
+        BOOST_TEST(a["layer3.kernel"][i] == b["layer3.kernel"][i], boost::test_tools::tolerance(1e-4f));
+
+    const std::string groups = "layer_optimizer = 0-1: sgd lr=0.05 momentum=0.9 nesterov=true\n";
+    const fs::path exp = write_experiment(dir.path, "groups", "", groups);
+    const fs::path whole = train(exp, dir / "whole", "train.epochs=3");
+    BOOST_TEST((tensors(whole / "model.safetensors")["layer0.kernel"] != a["layer0.kernel"]));
+    const fs::path part = train(exp, dir / "part", "train.epochs=1");
+    const int code = wait_exit(spawn_plexus({"train", "--resume", part.string(), "--set", "train.epochs=3"},
+                                            part.string() + ".resume.log"));
+    BOOST_TEST_REQUIRE(code == 0, slurp(part.string() + ".resume.log"));
+    BOOST_TEST(without_seconds(slurp(part / "history.csv")) == without_seconds(slurp(whole / "history.csv")));
+    BOOST_TEST((slurp(part / "model.safetensors") == slurp(whole / "model.safetensors")));
+
+    const fs::path& d = dir.path;
+    BOOST_TEST(one_line_error(write_experiment(d, "g1", "", "layer_optimizer = sgd lr=0.1\n"))
+                   .find("names no layers") != std::string::npos);
+    BOOST_TEST(one_line_error(write_experiment(d, "g2", "", "layer_optimizer = 0-1: sgd\nlayer_optimizer = 1: adam\n"))
+                   .find("layer 1 already has an optimizer") != std::string::npos);
+    BOOST_TEST(one_line_error(write_experiment(d, "g3", "", "layer_optimizer = 4: sgd\n"))
+                   .find("layer_optimizer: layer 4 does not exist") != std::string::npos);
+    BOOST_TEST(one_line_error(write_experiment(d, "g4", "", "layer_optimizer = 2: sgd\n"))
+                   .find("hold no parameters") != std::string::npos);
+    BOOST_TEST(one_line_error(write_experiment(d, "g5", "", "layer_optimizer = 0: sgdd lr=0.1\n"))
+                   .find("sgdd") != std::string::npos);
+    BOOST_TEST(one_line_error(write_experiment(d, "g6", "", "layer_optimizer = 0: sgd lr=-1\n"))
+                   .find("lr") != std::string::npos);
 }

@@ -50,6 +50,9 @@ constexpr ExperimentKey kKeys[] = {
      "layers not trained, e.g. 0-3,5 (frozen batchnorm uses its running statistics)"},
     {"train.device", T::component, false, "cpu", 0, 0, {}, {}, "device: name key=value ..."},
     {"train.optimizer", T::component, false, "sgd", 0, 0, {}, {}, "optimizer: name key=value ..."},
+    {"train.layer_optimizer", T::text, true, "", 0, 0, {}, {},
+     "an optimizer of their own for some layers: LAYERS: name key=value ..., e.g. "
+     "0-1: sgd lr=0.05 momentum=0.9 (schedules scale it alike)"},
     {"train.batch_size", T::integer, false, "32", 1, 1 << 20, "full", "for batch gradient descent",
      "samples per step (capped at the training set)"},
     {"train.epochs", T::integer, false, "1", 1, 1e6, {}, {}, "passes over the training set"},

@@ -131,6 +131,7 @@ ExperimentSettings read_settings(const Experiment& exp) {
     TrainSettings& t = s.train;
     t.device = r.component("train.device");
     t.optimizer = r.component("train.optimizer");
+    t.layer_optimizers = r.list("train.layer_optimizer");
     t.batch_size = static_cast<std::size_t>(r.integer("train.batch_size", 0));
     t.epochs = static_cast<std::size_t>(r.integer("train.epochs"));
     t.metrics = r.list("train.metric");

@@ -17,10 +17,12 @@
 #include "plexus/core/modelfile/model_card.hpp"
 #include "plexus/core/modelfile/safetensors.hpp"
 #include "plexus/core/training/interrupt.hpp"
+#include "plexus/core/training/layer_optimizers.hpp"
 #include "plexus/core/training/metric_names.hpp"
 #include "plexus/core/training/trainer.hpp"
 #include "plexus/plexus.hpp"
 #include "plexus/support/files.hpp"
+#include "plexus/support/text.hpp"
 #include "run_steps.hpp"
 
 namespace fs = std::filesystem;
@@ -52,6 +54,32 @@ std::vector<Setting> default_metrics(ExperimentSettings& s, const Loss& loss) {
     return metrics;
 }
 
+/// `optimizer`, or, with train.layer_optimizer lines ("LAYERS: name key=value ..."), the
+/// parameter groups built around it.
+std::shared_ptr<Optimizer> with_layer_optimizers(const Registry& registry,
+                                                 const ExperimentSettings& s,
+                                                 std::shared_ptr<Optimizer> optimizer,
+                                                 const Sequential& model) {
+    if (s.train.layer_optimizers.empty()) return optimizer;
+    std::vector<LayerOptimizers::Group> groups;
+    for (const Setting& line : s.train.layer_optimizers) {
+        LayerOptimizers::Group g;
+        g.who = at(line) + "layer_optimizer";
+        const auto colon = line.value.find(':');
+        if (colon == std::string::npos)
+            throw ConfigError(g.who + ": " + support::quote_for_message(line.value) +
+                              " names no layers (write LAYERS: OPTIMIZER, e.g. "
+                              "layer_optimizer = 0-1: sgd lr=0.05 momentum=0.9)");
+        g.layers_text = support::trim(std::string_view(line.value).substr(0, colon));
+        g.layers = support::parse_index_ranges(g.layers_text, g.who);
+        g.optimizer = registry.create_as<Optimizer>(
+            parse_component_spec(std::string_view(line.value).substr(colon + 1), line.where));
+        groups.push_back(std::move(g));
+    }
+    LayerOptimizers::check_groups(groups, model.size());
+    return std::make_shared<LayerOptimizers>(std::move(optimizer), std::move(groups), model);
+}
+
 std::unique_ptr<Components> create_components(const Registry& registry, ExperimentSettings& s) {
     auto c = std::make_unique<Components>();
     c->device = create<Device>(registry, s.train.device);
@@ -64,6 +92,7 @@ std::unique_ptr<Components> create_components(const Registry& registry, Experime
     if (c->model.size() == 0)
         throw ConfigError(s.file.string() +
                           ": [model] has no layers (add 'layer = dense units=10')");
+    c->optimizer = with_layer_optimizers(registry, s, std::move(c->optimizer), c->model);
     std::vector<ComponentSpec> metrics;
     for (const auto& metric : default_metrics(s, *c->loss))
         metrics.push_back(parse_component_spec(metric.value, metric.where));

@@ -44,6 +44,7 @@ struct ModelSettings {
 
 struct TrainSettings {
     Setting device, optimizer;
+    std::vector<Setting> layer_optimizers;  // "LAYERS: name key=value ..."
     std::size_t batch_size = 32;  // 0: the whole training set (batch_size = full)
     std::size_t epochs = 1;
     std::vector<Setting> metrics, callbacks;

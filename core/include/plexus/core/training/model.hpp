@@ -38,6 +38,8 @@ public:
 
     /// Parameters of every layer, named "layerI.NAME".
     const std::vector<Parameter*>& parameters() const { return params_; }
+    /// The layer index of parameters()[k]. Requires build() and k < parameters().size().
+    std::size_t parameter_layer(std::size_t k) const { return param_layer_.at(k); }
     /// Every tensor that defines the trained model: parameter values, then layer state
     /// (running statistics, ...), named "layerI.NAME".
     std::vector<NamedTensor> weights() const;
