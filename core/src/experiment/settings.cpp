@@ -137,6 +137,7 @@ ExperimentSettings read_settings(const Experiment& exp) {
     t.callbacks = r.list("train.callback");
     t.seed = r.integer("train.seed");
     t.verbose = static_cast<int>(r.integer("train.verbose"));
+    t.overlap_allreduce = r.boolean("train.overlap_allreduce");
     return s;
 }
 

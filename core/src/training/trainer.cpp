@@ -215,9 +215,11 @@ Trainer::EpochSums Trainer::train_epoch(const Subset& order, TrainState& state, 
         update_train_metrics(y, t, prepared.base, mine, n);
         const Tensor dy = model_.output_grad(mine);
         loss_.backward(y, t, dy);
-        model_.backward(x, dy);
+        loss = backward_and_reduce(x, dy, loss, mine, n);
+        // The weights' penalty gradient is added to the summed gradient: it is the same on
+        // every rank (the same weights), and backward's notices stay the final word on a
+        // layer's gradients, so the sums can start before backward ends.
         const double penalty = regularized_.empty() ? 0.0 : regularize(true);
-        loss = reduce_gradients(loss, mine, n);
         if (!std::isfinite(loss) || !std::isfinite(penalty)) {
             state.stop_training = true;
             ended_ = "diverged";

@@ -49,6 +49,7 @@ struct TrainSettings {
     std::vector<Setting> metrics, callbacks;
     std::uint64_t seed = 42;
     int verbose = 1;
+    bool overlap_allreduce = true;  // several ranks: sum gradients while backward runs
 };
 
 struct ExperimentSettings {
