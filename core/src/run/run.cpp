@@ -130,6 +130,7 @@ TrainOptions train_options(const ExperimentSettings& s, std::size_t batch, const
     options.seed = s.train.seed;
     options.prefetch = s.data.prefetch;
     options.overlap_allreduce = s.train.overlap_allreduce;
+    options.bucket_bytes = s.train.allreduce_bucket_bytes;
     options.write_model = [metadata = card.to_metadata()](const std::string& path,
                                                           const std::vector<HostTensor>& tensors) {
         write_safetensors(path, tensors, metadata);
@@ -372,7 +373,7 @@ RunResult run_experiment(const Experiment& exp, const RunOptions& options, std::
             cost.bytes_per_step / 1e6, 1e3 * cost.seconds / cost.steps,
             100.0 * cost.seconds / std::max(1e-9, cost.train_seconds),
             cost.overlapped
-                ? fmt::format("overlapped with backward: {} buckets, {} started in backward, "
+                ? fmt::format("overlapped with backward: {} bucket(s), {} started in backward, "
                               "{:.3f} ms per step in the final wait",
                               cost.buckets, cost.started_in_backward,
                               1e3 * cost.wait_seconds / cost.steps)
