@@ -61,9 +61,8 @@ BOOST_AUTO_TEST_CASE(launchers_in_order) {
     BOOST_TEST(*ompi.rank == 2u);
     BOOST_TEST(*ompi.local_rank == 0u);
     BOOST_TEST(ompi.source == "OMPI_COMM_WORLD_SIZE");
-    const LauncherEnv srun = read({{"SLURM_STEP_NUM_TASKS", "8"},
-                                   {"SLURM_PROCID", "5"},
-                                   {"SLURM_LOCALID", "1"}});
+    const LauncherEnv srun =
+        read({{"SLURM_STEP_NUM_TASKS", "8"}, {"SLURM_PROCID", "5"}, {"SLURM_LOCALID", "1"}});
     BOOST_TEST(*srun.size == 8u);
     BOOST_TEST(*srun.rank == 5u);
     BOOST_TEST(*srun.local_rank == 1u);
@@ -71,7 +70,8 @@ BOOST_AUTO_TEST_CASE(launchers_in_order) {
 }
 
 BOOST_AUTO_TEST_CASE(hostile_numbers_name_the_variable) {
-    for (const char* bad : {"", "x", "-1", "2x", " 2", "1e3", "1048576", "99999999999999999999999"}) {
+    for (const char* bad :
+         {"", "x", "-1", "2x", " 2", "1e3", "1048576", "99999999999999999999999"}) {
         const std::string message = error_of({{"OMPI_COMM_WORLD_SIZE", bad}});
         BOOST_TEST(message.find("OMPI_COMM_WORLD_SIZE") != std::string::npos,
                    "size '" << bad << "': " << message);
@@ -81,10 +81,9 @@ BOOST_AUTO_TEST_CASE(hostile_numbers_name_the_variable) {
     // Numbers that are whole but do not fit together.
     BOOST_TEST(!error_of({{"OMPI_COMM_WORLD_SIZE", "0"}}).empty());
     BOOST_TEST(!error_of({{"OMPI_COMM_WORLD_SIZE", "2"}, {"OMPI_COMM_WORLD_RANK", "2"}}).empty());
+    BOOST_TEST(!error_of({{"SLURM_STEP_NUM_TASKS", "2"}, {"SLURM_LOCALID", "7"}}).empty());
     BOOST_TEST(
-        !error_of({{"SLURM_STEP_NUM_TASKS", "2"}, {"SLURM_LOCALID", "7"}}).empty());
-    BOOST_TEST(!error_of({{"OMPI_COMM_WORLD_SIZE", "2"}, {"OMPI_COMM_WORLD_LOCAL_SIZE", "3"}})
-                    .empty());
+        !error_of({{"OMPI_COMM_WORLD_SIZE", "2"}, {"OMPI_COMM_WORLD_LOCAL_SIZE", "3"}}).empty());
     BOOST_TEST(error_of({{"OMPI_COMM_WORLD_SIZE", "2"}, {"OMPI_COMM_WORLD_RANK", "1"}}).empty());
 }
 
@@ -104,8 +103,8 @@ BOOST_AUTO_TEST_CASE(device_by_local_rank) {
 BOOST_AUTO_TEST_CASE(threads_share_the_host) {
     BOOST_TEST(threads_per_rank(16, 1) == 0u);  // alone: OpenBLAS's own default
     BOOST_TEST(threads_per_rank(16, 4) == 4u);
-    BOOST_TEST(threads_per_rank(2, 3) == 1u);   // oversubscribed: at least one
-    BOOST_TEST(threads_per_rank(0, 2) == 1u);   // hardware_concurrency() unknown
+    BOOST_TEST(threads_per_rank(2, 3) == 1u);  // oversubscribed: at least one
+    BOOST_TEST(threads_per_rank(0, 2) == 1u);  // hardware_concurrency() unknown
 }
 
 BOOST_AUTO_TEST_CASE(without_mpi_several_ranks_are_refused) {
@@ -233,8 +232,10 @@ RankResult rank_step(plexus::core::Registry& registry, Communicator& comm, Reduc
         model.add(registry.create_as<plexus::Layer>(spec), parse_component_spec(spec).name);
     model.build(plexus::Shape{rows, 4}, *device, 11);  // the same weights on every rank
     std::vector<float> x(rows * 4), dy(rows * 2);
-    for (std::size_t i = 0; i < x.size(); ++i) x[i] = 0.1f * static_cast<float>((i * 7 + r * 5) % 13) - 0.6f;
-    for (std::size_t i = 0; i < dy.size(); ++i) dy[i] = 0.05f * static_cast<float>((i * 3 + r) % 7) - 0.15f;
+    for (std::size_t i = 0; i < x.size(); ++i)
+        x[i] = 0.1f * static_cast<float>((i * 7 + r * 5) % 13) - 0.6f;
+    for (std::size_t i = 0; i < dy.size(); ++i)
+        dy[i] = 0.05f * static_cast<float>((i * 3 + r) % 7) - 0.15f;
     const plexus::Tensor xt = device->alloc(plexus::Shape{rows, 4});
     device->upload(xt, x);
     model.forward(xt, plexus::Mode::train);
@@ -281,7 +282,8 @@ std::vector<RankResult> step_on_ranks(plexus::core::Registry& registry, Reduce r
             }
         });
     for (auto& t : threads) t.join();
-    for (std::size_t r = 0; r < shares.size(); ++r) BOOST_REQUIRE_MESSAGE(errors[r].empty(), errors[r]);
+    for (std::size_t r = 0; r < shares.size(); ++r)
+        BOOST_REQUIRE_MESSAGE(errors[r].empty(), errors[r]);
     return results;
 }
 

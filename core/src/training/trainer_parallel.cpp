@@ -74,8 +74,8 @@ void Trainer::share_weights() {
     weights().restore(values);
 }
 
-float Trainer::backward_and_reduce(const Tensor& x, const Tensor& dy, float loss,
-                                   std::size_t mine, std::size_t rows) {
+float Trainer::backward_and_reduce(const Tensor& x, const Tensor& dy, float loss, std::size_t mine,
+                                   std::size_t rows) {
     if (!parallel()) {
         model_.backward(x, dy);
         return loss;

@@ -74,11 +74,11 @@ private:
     Communicator& communicator_;
     bool can_overlap_ = true;
     std::vector<float> buffer_;
-    std::size_t bucket_ = 0;       // floats per bucket
-    std::size_t total_ = 0;        // floats this step (1 + trainable gradients)
-    std::size_t filled_ = 0;       // buffer_[0, filled_) holds this step's values
-    std::size_t started_ = 0;      // buffer_[0, started_) is being or was summed
-    std::size_t next_param_ = 0;   // parameters [0, next_param_) not yet taken
+    std::size_t bucket_ = 0;         // floats per bucket
+    std::size_t total_ = 0;          // floats this step (1 + trainable gradients)
+    std::size_t filled_ = 0;         // buffer_[0, filled_) holds this step's values
+    std::size_t started_ = 0;        // buffer_[0, started_) is being or was summed
+    std::size_t next_param_ = 0;     // parameters [0, next_param_) not yet taken
     std::size_t started_early_ = 0;  // started_ before the last notice
     std::size_t started_in_backward_ = 0;
     std::vector<std::size_t> offset_;  // each parameter's place this step
