@@ -108,7 +108,7 @@ grep -q "data parallel: 3 ranks" "$work/w3/log" || fail "the 3-rank run did not 
 for ini in exp bn; do
     for mode in blocking small; do
         sets=(--set train.overlap_allreduce=false)
-        [ "$mode" = small ] && sets=(--set train.allreduce_bucket_bytes=64)
+        [ "$mode" = small ] && sets=(--set train.bucket_bytes=64)
         mkdir "$work/$mode$ini"
         (cd "$work/$mode$ini" && mpi 2 "$plexus" train ../$ini.ini "${sets[@]}" --out runs > log 2>&1) ||
             { fail "$ini, $mode allreduce: exit $?"; cat "$work/$mode$ini/log"; }

@@ -138,7 +138,7 @@ ExperimentSettings read_settings(const Experiment& exp) {
     t.seed = r.integer("train.seed");
     t.verbose = static_cast<int>(r.integer("train.verbose"));
     t.overlap_allreduce = r.boolean("train.overlap_allreduce");
-    t.allreduce_bucket_bytes = static_cast<std::size_t>(r.integer("train.allreduce_bucket_bytes"));
+    t.bucket_bytes = static_cast<std::size_t>(r.integer("train.bucket_bytes"));
     return s;
 }
 

@@ -130,7 +130,7 @@ TrainOptions train_options(const ExperimentSettings& s, std::size_t batch, const
     options.seed = s.train.seed;
     options.prefetch = s.data.prefetch;
     options.overlap_allreduce = s.train.overlap_allreduce;
-    options.bucket_bytes = s.train.allreduce_bucket_bytes;
+    options.bucket_bytes = s.train.bucket_bytes;
     options.write_model = [metadata = card.to_metadata()](const std::string& path,
                                                           const std::vector<HostTensor>& tensors) {
         write_safetensors(path, tensors, metadata);
