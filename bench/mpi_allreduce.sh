@@ -61,7 +61,7 @@ for m in $(echo "$models" | grep -o .); do
     in_run() { sed -n 's/.*MB per step, \([0-9.]*\) ms per step.*/\1/p' "$1" | min; }
     bytes=$(sed -n 's/.*allreduce of \([0-9.]*\) MB per step.*/\1/p' "$work/blocking.logs" | head -1)
     wait_ms=$(sed -n 's/.* \([0-9.]*\) ms per step in the final wait.*/\1/p' "$work/overlapped.logs" | min)
-    buckets=$(sed -n 's/.*backward: \([0-9]*\) buckets, \([0-9]*\) started in backward.*/\1 (\2)/p' \
+    buckets=$(sed -n 's/.*backward: \([0-9]*\) bucket(s), \([0-9]*\) started in backward.*/\1 (\2)/p' \
         "$work/overlapped.logs" | head -1)
     floats=$(awk -v mb="$bytes" 'BEGIN { printf "%d", mb * 1e6 / 4 }')
     alone=$(mpirun --oversubscribe -np 2 "$bin/plexus-mpi-allreduce" "$floats" | awk 'NR == 2 { print $4 " ms" }')
