@@ -24,10 +24,10 @@ fraction r of the step's compute; the last buckets wait for backward's end:
     T(N) = T_compute / N + 2 S / B_mem + max(0, C(f S, k1) - r T_compute / N)
            + C((1-f) S, k2) + log2(N) * 2 alpha
 
-k1, k2: the buckets of each part (ceil of its bytes over 1 MiB). It assumes the network
-progresses a started sum on its own (RDMA on InfiniBand); over TCP or shared memory MPI
-progresses only inside the trainer's MPI calls, between layers, so a long first layer stalls
-it (the measured table above).
+k1, k2: the buckets of each part (ceil of its bytes over 1 MiB). It assumes a started sum
+progresses on its own (hardware collective offload, or an MPI progress thread); otherwise MPI
+progresses only inside the trainer's MPI calls, between layers, and a long first layer stalls
+it (bench/README.md, run D).
 Strong scaling: every rank's share of the batch shrinks with N, and a GEMM on a share of a
 few rows runs far below its full-batch speed, so these are upper bounds.
 
