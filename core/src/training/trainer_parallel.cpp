@@ -1,9 +1,9 @@
 // Synchronous data parallelism (mpirun -np N plexus train): every rank holds the model and
-// takes its share of each batch of batch_size rows; one allreduce per step sums the shares'
+// takes its share of each batch of batch_size rows; one fused buffer per step sums the shares'
 // gradients, each weighted by its share of the batch, so N ranks take the step one process
-// would take on the whole batch. A process alone never comes here.
+// would take on the whole batch; the sum runs in buckets while backward goes on
+// (gradient_buckets.hpp). A process alone never comes here.
 #include <algorithm>
-#include <chrono>
 
 #include "plexus/core/data/batch_loader.hpp"
 #include "plexus/core/training/trainer.hpp"

@@ -49,8 +49,8 @@ struct TrainOptions {
     /// Several ranks: start summing each bucket of gradients while backward computes the
     /// layers below it (gradient_buckets.hpp); false: one blocking allreduce after backward.
     bool overlap_allreduce = true;
-    /// The buckets' size (GradientBuckets::kDefaultBucketBytes: 1 MiB).
-    std::size_t bucket_bytes = std::size_t{1} << 20;
+    /// The buckets' size (train.bucket_bytes).
+    std::size_t bucket_bytes = GradientBuckets::kDefaultBucketBytes;
 };
 
 /// What the model learns to predict, for Trainer::build.
@@ -151,7 +151,8 @@ public:
     /// step and the steps; zeros alone.
     /// Overlapped: seconds counts the training thread's own work on the sums (downloads and
     /// starts between layers, the final wait, uploads), wait_seconds the final wait alone;
-    /// buckets: per step, started_in_backward: of them, started before backward ended.
+    /// buckets: per step; started_in_backward: of them, those started with a layer's backward
+    /// still to run.
     struct ReduceCost {
         double seconds = 0.0, train_seconds = 0.0;  // train_seconds: every epoch's steps
         double wait_seconds = 0.0;
