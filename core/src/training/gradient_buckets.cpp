@@ -5,16 +5,12 @@
 #include <chrono>
 #include <set>
 
+#include "steady_seconds.hpp"
+
 namespace plexus::core {
-namespace {
 
-using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point t0) {
-    return std::chrono::duration<double>(Clock::now() - t0).count();
-}
-
-}  // namespace
+using timing::Clock;
+using timing::seconds_since;
 
 GradientBuckets::GradientBuckets(Device& device, const Sequential& model,
                                  Communicator& communicator, std::size_t bucket_bytes)

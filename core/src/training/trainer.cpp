@@ -19,17 +19,12 @@
 #include "plexus/core/training/interrupt.hpp"
 #include "plexus/error.hpp"
 #include "plexus/support/files.hpp"
+#include "steady_seconds.hpp"
 
 namespace plexus::core {
-namespace {
 
-using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point t0) {
-    return std::chrono::duration<double>(Clock::now() - t0).count();
-}
-
-}  // namespace
+using timing::Clock;
+using timing::seconds_since;
 
 double Trainer::regularize(bool add_gradients) {
     // Keras convention: penalty = l1·Σ|w| + l2·Σw², gradient l1·sign(w) + 2·l2·w.
