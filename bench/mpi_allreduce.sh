@@ -5,7 +5,7 @@
 #  - step alone: one process on the whole batch (its default threads), ms per step;
 #  - step on 2 ranks: the same run under mpirun -np 2 (each rank one share, cores / 2 threads),
 #    with the sum after backward (train.overlap_allreduce=false, "blocking") and overlapped
-#    with backward in 1 MiB buckets ("overlapped");
+#    with backward in buckets ("overlapped": the first 1 MiB, then train.bucket_bytes);
 #  - allreduce in the run: what the trainer's gradient allreduce took per step on the
 #    training thread (the gradients' way to the host and back, and the wait for the slower
 #    rank, included): blocking, the whole of it after backward; overlapped, the downloads and

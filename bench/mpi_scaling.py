@@ -24,7 +24,8 @@ fraction r of the step's compute; the last buckets wait for backward's end:
     T(N) = T_compute / N + 2 S / B_mem + max(0, C(f S, k1) - r T_compute / N)
            + C((1-f) S, k2) + log2(N) * 2 alpha
 
-k1, k2: the buckets of each part (ceil of its bytes over 1 MiB). It assumes a started sum
+k1, k2: the buckets of each part (ceil of its bytes over 1 MiB: train.bucket_bytes=1048576;
+the default's first 1 MiB then 25 MiB leaves (c)'s big layer to after backward). It assumes a started sum
 progresses on its own (hardware collective offload, or an MPI progress thread); otherwise MPI
 progresses only inside the trainer's MPI calls, between layers, and a long first layer stalls
 it (bench/README.md, run D).

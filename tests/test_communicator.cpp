@@ -224,7 +224,8 @@ struct RankResult {
 // One rank's step on its `rows` rows of a batch of `batch` rows: dense 4->3, relu (no
 // parameters), dense 3->2; the loss gradient is a fixed function of the rank and row.
 RankResult rank_step(plexus::core::Registry& registry, Communicator& comm, Reduce reduce,
-                     std::size_t rows, std::size_t batch, std::size_t bucket_bytes) {
+                     std::size_t rows, std::size_t batch, std::size_t bucket_bytes,
+                     std::size_t first_bytes) {
     const std::size_t r = comm.rank();
     auto device = registry.create_as<plexus::Device>("cpu");
     Sequential model;
@@ -244,7 +245,7 @@ RankResult rank_step(plexus::core::Registry& registry, Communicator& comm, Reduc
     const float loss = 1.0f + static_cast<float>(r);
     RankResult out;
     out.loss = loss;
-    GradientBuckets buckets(*device, model, comm, bucket_bytes);
+    GradientBuckets buckets(*device, model, comm, bucket_bytes, first_bytes);
     buckets.begin(loss, static_cast<float>(rows) / static_cast<float>(batch));
     if (reduce == Reduce::overlapped) {
         model.backward(xt, g, &buckets);
@@ -265,7 +266,8 @@ RankResult rank_step(plexus::core::Registry& registry, Communicator& comm, Reduc
 // Every rank's step on threads of its own; rank r has shares[r] rows.
 std::vector<RankResult> step_on_ranks(plexus::core::Registry& registry, Reduce reduce,
                                       const std::vector<std::size_t>& shares,
-                                      std::size_t bucket_bytes) {
+                                      std::size_t bucket_bytes,
+                                      std::size_t first_bytes = GradientBuckets::kFirstBucketBytes) {
     World world{shares.size(), {}, {}, {}};
     std::size_t batch = 0;
     for (std::size_t s : shares) batch += s;
@@ -276,7 +278,8 @@ std::vector<RankResult> step_on_ranks(plexus::core::Registry& registry, Reduce r
         threads.emplace_back([&, r] {
             try {
                 ThreadRank comm(world, r);
-                results[r] = rank_step(registry, comm, reduce, shares[r], batch, bucket_bytes);
+                results[r] = rank_step(registry, comm, reduce, shares[r], batch, bucket_bytes,
+                                       first_bytes);
             } catch (const std::exception& e) {
                 errors[r] = e.what();
             }
@@ -321,6 +324,22 @@ BOOST_AUTO_TEST_CASE(buckets_overlapped_with_backward_give_the_blocking_sums) {
     }
     // The ranks' own gradients differ (else the sum would test nothing).
     BOOST_TEST(alone[0].grads[0] != alone[1].grads[0]);
+}
+
+// DDP's layout: a small first bucket, then larger ones. 3 floats, then 5: when the last layer
+// is done (9 values in) the buckets [0,3) and [3,8) start; 24 values make 1 + 5 buckets.
+BOOST_AUTO_TEST_CASE(a_small_first_bucket_then_larger_ones_give_the_same_sums) {
+    plexus::core::Registry registry;
+    const std::vector<std::size_t> shares{3, 2, 2};
+    const auto blocking = step_on_ranks(registry, Reduce::blocking, shares, 5 * sizeof(float));
+    const auto overlapped =
+        step_on_ranks(registry, Reduce::overlapped, shares, 5 * sizeof(float), 3 * sizeof(float));
+    for (std::size_t r = 0; r < shares.size(); ++r) {
+        BOOST_TEST(overlapped[r].buckets == 6u);
+        BOOST_TEST(overlapped[r].started_in_backward == 2u);
+        BOOST_TEST(overlapped[r].loss == blocking[r].loss);
+        BOOST_TEST((overlapped[r].grads == blocking[r].grads));
+    }
 }
 
 BOOST_AUTO_TEST_CASE(one_bucket_per_value_and_one_for_everything) {

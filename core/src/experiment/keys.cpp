@@ -59,8 +59,8 @@ constexpr ExperimentKey kKeys[] = {
     {"train.verbose", T::integer, false, "1", 0, 2, {}, {}, "progress output level (0 hides it)"},
     {"train.overlap_allreduce", T::boolean, false, "true", 0, 0, {}, {},
      "several ranks (mpirun): sum gradients in buckets while backward runs (false: after it)"},
-    {"train.bucket_bytes", T::integer, false, "1048576", 4, 1 << 30, {}, {},
-     "several ranks: bytes of gradients per overlapped allreduce (1 MiB)"},
+    {"train.bucket_bytes", T::integer, false, "26214400", 4, 1 << 30, {}, {},
+     "several ranks: bytes of gradients per overlapped allreduce after the first 1 MiB (25 MiB)"},
 };
 // clang-format on
 

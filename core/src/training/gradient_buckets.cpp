@@ -13,7 +13,8 @@ using timing::Clock;
 using timing::seconds_since;
 
 GradientBuckets::GradientBuckets(Device& device, const Sequential& model,
-                                 Communicator& communicator, std::size_t bucket_bytes)
+                                 Communicator& communicator, std::size_t bucket_bytes,
+                                 std::size_t first_bucket_bytes)
     : device_(device), model_(model), communicator_(communicator) {
     const auto& params = model.parameters();
     std::size_t values = 1;  // the loss
@@ -25,6 +26,7 @@ GradientBuckets::GradientBuckets(Device& device, const Sequential& model,
     buffer_.assign(values, 0.0f);
     offset_.assign(params.size(), 0);
     bucket_ = std::max<std::size_t>(1, bucket_bytes / sizeof(float));
+    first_ = std::clamp<std::size_t>(first_bucket_bytes / sizeof(float), 1, bucket_);
     total_ = values;
     communicator.reserve_sums(buckets());
 }
@@ -45,6 +47,7 @@ void GradientBuckets::begin(float loss, float weight) {
     buffer_[0] = loss * weight;
     filled_ = 1;
     started_ = 0;
+    count_ = 0;
     next_param_ = params.size();
     started_in_backward_ = started_early_ = 0;
 }
@@ -63,9 +66,11 @@ void GradientBuckets::take_down_to(std::size_t layer) {
 }
 
 void GradientBuckets::start_complete_buckets() {
-    while (started_ + bucket_ <= filled_) {
-        communicator_.start_sum(std::span<float>(buffer_.data() + started_, bucket_));
-        started_ += bucket_;
+    for (std::size_t size = count_ ? bucket_ : first_; started_ + size <= filled_;
+         size = bucket_) {
+        communicator_.start_sum(std::span<float>(buffer_.data() + started_, size));
+        started_ += size;
+        ++count_;
     }
 }
 
@@ -73,7 +78,7 @@ void GradientBuckets::gradients_done(std::size_t layer) {
     if (!can_overlap_) return;
     const auto t0 = Clock::now();
     // What was started before this notice had at least this layer's backward to run under.
-    started_early_ = started_;
+    started_early_ = count_;
     take_down_to(layer);
     start_complete_buckets();
     if (started_ > 0) communicator_.test_sums();
@@ -93,7 +98,7 @@ float GradientBuckets::upload_sums() {
 
 float GradientBuckets::finish() {
     const auto t0 = Clock::now();
-    started_in_backward_ = started_early_ / bucket_;
+    started_in_backward_ = started_early_;
     take_down_to(0);
     start_complete_buckets();
     if (started_ < total_)

@@ -2,7 +2,8 @@
 // buckets): every trainable gradient has its place in one fused host buffer, laid out in
 // reverse layer order after one slot for the loss, so backward fills it front to back. As
 // backward passes a layer (GradientObserver), its gradients go into their places, weighted by
-// the rank's share of the batch; each bucket (a fixed span of the buffer) whose last value is
+// the rank's share of the batch; each bucket (a span of the buffer: the first 1 MiB, then
+// train.bucket_bytes each, as DDP's first_bucket_bytes and bucket_cap_mb) whose last value is
 // in starts a nonblocking sum at once, and the sums started progress between layers. After
 // backward the rest is started, waited for and the sums go back to the device. The sums are
 // the same elementwise sums of the same weighted values as one blocking allreduce of the whole
@@ -22,15 +23,20 @@ namespace plexus::core {
 
 class GradientBuckets final : public GradientObserver {
 public:
-    /// 1 MiB: small models (ours: 0.9 to 23 MB of gradients) still get several buckets, each
-    /// bucket costs one collective's latency (2 (N-1) messages in a ring), and on shared
-    /// memory a 1 MiB sum runs at memory speed. DDP's 25 MB is sized for models of GBs.
-    static constexpr std::size_t kDefaultBucketBytes = std::size_t{1} << 20;
+    /// DDP's defaults: a small first bucket (the last layers' gradients, ready first) starts
+    /// its sum early in backward; the rest goes in large buckets, because each bucket costs a
+    /// collective's latency (2 (N-1) messages in a ring) and, over shared memory, MPI moves a
+    /// started sum only inside the ranks' own MPI calls: 1 MiB buckets made (c)'s 23 MB of
+    /// gradients 23 sums, slower than one (bench/README.md, "Overlapped with backward").
+    static constexpr std::size_t kFirstBucketBytes = std::size_t{1} << 20;
+    static constexpr std::size_t kDefaultBucketBytes = std::size_t{25} << 20;
 
-    /// For `model` (built) on `device`, summing through `communicator`, in buckets of
-    /// `bucket_bytes` (at least one float). Sizes every buffer: a step allocates nothing.
+    /// For `model` (built) on `device`, summing through `communicator`: a first bucket of
+    /// min(first_bucket_bytes, bucket_bytes), then buckets of `bucket_bytes` (each at least one
+    /// float). Sizes every buffer: a step allocates nothing.
     GradientBuckets(Device& device, const Sequential& model, Communicator& communicator,
-                    std::size_t bucket_bytes = kDefaultBucketBytes);
+                    std::size_t bucket_bytes = kDefaultBucketBytes,
+                    std::size_t first_bucket_bytes = kFirstBucketBytes);
 
     /// Whether backward's per-layer notice can start the sums: not when a parameter belongs
     /// to two layers (its gradient is final only once both have run); reduce after backward.
@@ -49,7 +55,9 @@ public:
 
     /// Floats summed per step (the loss included) and the buckets they went in.
     std::size_t values() const { return total_; }
-    std::size_t buckets() const { return bucket_ ? (total_ + bucket_ - 1) / bucket_ : 0; }
+    std::size_t buckets() const {
+        return total_ <= first_ ? 1 : 1 + (total_ - first_ + bucket_ - 1) / bucket_;
+    }
     /// Buckets the last step started with a layer's backward still to run (before the last
     /// notice): those that overlapped with backward.
     std::size_t started_in_backward() const { return started_in_backward_; }
@@ -74,12 +82,14 @@ private:
     Communicator& communicator_;
     bool can_overlap_ = true;
     std::vector<float> buffer_;
-    std::size_t bucket_ = 0;         // floats per bucket
+    std::size_t first_ = 1;          // floats in the first bucket
+    std::size_t bucket_ = 1;         // floats per later bucket
     std::size_t total_ = 0;          // floats this step (1 + trainable gradients)
     std::size_t filled_ = 0;         // buffer_[0, filled_) holds this step's values
     std::size_t started_ = 0;        // buffer_[0, started_) is being or was summed
     std::size_t next_param_ = 0;     // parameters [0, next_param_) not yet taken
-    std::size_t started_early_ = 0;  // started_ before the last notice
+    std::size_t count_ = 0;          // buckets started this step
+    std::size_t started_early_ = 0;  // count_ before the last notice
     std::size_t started_in_backward_ = 0;
     std::vector<std::size_t> offset_;  // each parameter's place this step
     float weight_ = 1.0f;
