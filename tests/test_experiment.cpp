@@ -126,7 +126,8 @@ BOOST_AUTO_TEST_CASE(overrides_replace_values) {
                "--set train.epochs=: expected section.key=value (e.g. --set train.epochs=2)");
     const std::string unknown = override_error(exp, "train.epochz=2");
     BOOST_TEST(unknown.rfind("--set train.epochz=2: unknown key 'train.epochz' (valid keys: ", 0) == 0u);
-    BOOST_TEST(unknown.find("train.batch_size, train.callback,") != std::string::npos);
+    BOOST_TEST(unknown.find("train.batch_size, train.bucket_bytes, train.callback,") !=
+               std::string::npos);
     BOOST_TEST(unknown.find("; did you mean 'train.epochs'?)") != std::string::npos);
     const std::string bad_section = override_error(exp, "trian.epochs=2");
     BOOST_TEST(bad_section == "--set trian.epochs=2: unknown key 'trian.epochs' (valid sections: "
@@ -153,8 +154,9 @@ BOOST_AUTO_TEST_CASE(reports_unknown_sections_and_keys) {
     BOOST_TEST(parse_error("[zzzzzzzz]\n") ==
                "exp.ini:1: unknown section [zzzzzzzz] (valid: data, experiment, model, train)");
     BOOST_TEST(parse_error("[train]\nepochs = 2\n; note\nepochz = 3\n") ==
-               "exp.ini:4: unknown key 'epochz' in [train] (valid: batch_size, callback, device, "
-               "epochs, layer_optimizer, metric, optimizer, seed, verbose; did you mean 'epochs'?)");
+               "exp.ini:4: unknown key 'epochz' in [train] (valid: batch_size, bucket_bytes, "
+               "callback, device, epochs, layer_optimizer, metric, optimizer, overlap_allreduce, "
+               "seed, verbose; did you mean 'epochs'?)");
     BOOST_TEST(parse_error("[model]\nlayers = relu\n") ==
                "exp.ini:2: unknown key 'layers' in [model] (valid: freeze, init_from, layer, loss; "
                "did you mean 'layer'?)");
@@ -219,7 +221,7 @@ BOOST_AUTO_TEST_CASE(resolved_text_round_trips) {
 
 BOOST_AUTO_TEST_CASE(knows_its_keys) {
     const auto keys = Experiment::known_keys();
-    BOOST_TEST(keys.size() == 29u);
+    BOOST_TEST(keys.size() == 31u);
     BOOST_TEST(std::is_sorted(keys.begin(), keys.end()));
     BOOST_TEST(keys.front() == "data.classes");
     BOOST_TEST(Experiment::is_list_key("data.transform"));

@@ -334,7 +334,7 @@ BOOST_AUTO_TEST_CASE(each_group_steps_at_its_own_rate_and_schedules_scale_all) {
     const auto w = t.values();
     BOOST_TEST_REQUIRE(w.size() == 4u);  // kernel and bias of layers 0 and 2
     for (std::size_t k = 0; k < w.size(); ++k) {
-        const float rate = t.model.parameter_layer(k) == 0 ? 0.5f + 0.25f : 0.1f + 0.05f;
+        const float rate = t.model.parameter_layers()[k] == 0 ? 0.5f + 0.25f : 0.1f + 0.05f;
         for (std::size_t i = 0; i < w[k].size(); ++i)
             BOOST_TEST(w[k][i] == w0[k][i] - rate * g[k][i], boost::test_tools::tolerance(1e-6f));
     }
@@ -350,7 +350,7 @@ BOOST_AUTO_TEST_CASE(each_group_steps_at_its_own_rate_and_schedules_scale_all) {
     const auto v = a.values();
     for (std::size_t k = 0; k < v.size(); ++k)
         for (std::size_t i = 0; i < v[k].size(); ++i) {
-            const float want = a.model.parameter_layer(k) == 2
+            const float want = a.model.parameter_layers()[k] == 2
                                    ? v0[k][i] - 0.01f * ga[k][i] / (std::abs(ga[k][i]) + 1e-7f)
                                    : v0[k][i] - 0.1f * ga[k][i];
             BOOST_TEST(v[k][i] == want, boost::test_tools::tolerance(1e-5f));

@@ -60,6 +60,10 @@ constexpr ExperimentKey kKeys[] = {
     {"train.callback", T::component, true, "", 0, 0, {}, {}, "one callback: name key=value ..."},
     {"train.seed", T::integer, false, "data.seed", 0, 4e18, {}, {}, "seed for initialization and dropout"},
     {"train.verbose", T::integer, false, "1", 0, 2, {}, {}, "progress output level (0 hides it)"},
+    {"train.overlap_allreduce", T::boolean, false, "true", 0, 0, {}, {},
+     "several ranks (mpirun): sum gradients in buckets while backward runs (false: after it)"},
+    {"train.bucket_bytes", T::integer, false, "26214400", 4, 1 << 30, {}, {},
+     "several ranks: bytes of gradients per overlapped allreduce after the first 1 MiB (25 MiB)"},
 };
 // clang-format on
 

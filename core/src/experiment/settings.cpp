@@ -138,6 +138,8 @@ ExperimentSettings read_settings(const Experiment& exp) {
     t.callbacks = r.list("train.callback");
     t.seed = r.integer("train.seed");
     t.verbose = static_cast<int>(r.integer("train.verbose"));
+    t.overlap_allreduce = r.boolean("train.overlap_allreduce");
+    t.bucket_bytes = static_cast<std::size_t>(r.integer("train.bucket_bytes"));
     return s;
 }
 

@@ -158,6 +158,8 @@ TrainOptions train_options(const ExperimentSettings& s, std::size_t batch, const
     options.epochs = s.train.epochs;
     options.seed = s.train.seed;
     options.prefetch = s.data.prefetch;
+    options.overlap_allreduce = s.train.overlap_allreduce;
+    options.bucket_bytes = s.train.bucket_bytes;
     options.write_model = [metadata = card.to_metadata()](const std::string& path,
                                                           const std::vector<HostTensor>& tensors) {
         write_safetensors(path, tensors, metadata);
@@ -396,9 +398,16 @@ RunResult run_experiment(const Experiment& exp, const RunOptions& options, std::
     if (const auto& cost = trainer.reduce_cost(); cost.steps)
         out << fmt::format(
             "data parallel: allreduce of {:.3g} MB per step, {:.3f} ms per step ({:.1f} % of "
-            "training time)\n",
+            "training time), {}\n",
             cost.bytes_per_step / 1e6, 1e3 * cost.seconds / cost.steps,
-            100.0 * cost.seconds / std::max(1e-9, cost.train_seconds));
+            100.0 * cost.seconds / std::max(1e-9, cost.train_seconds),
+            cost.overlapped
+                ? fmt::format("overlapped with backward: {} bucket(s), {} started in backward, "
+                              "{:.3f} ms per step in the final wait",
+                              cost.buckets, cost.started_in_backward,
+                              1e3 * cost.wait_seconds / cost.steps)
+                : fmt::format("after backward ({:.3f} ms per step in the allreduce)",
+                              1e3 * cost.wait_seconds / cost.steps));
     if (!writes) {  // the test evaluation and the report are rank 0's
         result.ended = trainer.ended();
         result.stop_reason = trainer.stop_reason();

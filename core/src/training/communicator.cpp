@@ -45,6 +45,10 @@ public:
     const std::string& host() const override { return host_; }
     void allreduce_sum(std::span<float>) override {}
     void allreduce_sum(std::span<double>) override {}
+    void reserve_sums(std::size_t) override {}
+    void start_sum(std::span<float>) override {}
+    bool test_sums() override { return true; }
+    void wait_sums() override {}
     void allgather(std::span<const float> mine, std::span<float> all,
                    std::span<const std::size_t>) override {
         std::copy(mine.begin(), mine.end(), all.begin());

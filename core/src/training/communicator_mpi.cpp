@@ -39,6 +39,9 @@ public:
         MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, rank, MPI_INFO_NULL, &local_);
         MPI_Comm_rank(local_, &local_rank);
         MPI_Comm_size(local_, &local_size);
+        // The nonblocking gradient sums' own channel: a blocking collective on the world
+        // inside backward (batchnorm sync=true) can never be matched against one of them.
+        MPI_Comm_dup(MPI_COMM_WORLD, &sums_);
         rank_ = static_cast<std::size_t>(rank);
         size_ = static_cast<std::size_t>(size);
         local_rank_ = static_cast<std::size_t>(local_rank);
@@ -49,6 +52,7 @@ public:
         host_.assign(name, static_cast<std::size_t>(std::max(0, length)));
     }
     ~MpiGroup() override {
+        MPI_Comm_free(&sums_);
         MPI_Comm_free(&local_);
         MPI_Finalize();
     }
@@ -70,6 +74,25 @@ public:
         in_chunks(values, [](double* p, int n) {
             MPI_Allreduce(MPI_IN_PLACE, p, n, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
         });
+    }
+    void reserve_sums(std::size_t count) override { requests_.reserve(count); }
+    void start_sum(std::span<float> values) override {
+        in_chunks(values, [this](float* p, int n) {
+            requests_.push_back(MPI_REQUEST_NULL);
+            MPI_Iallreduce(MPI_IN_PLACE, p, n, MPI_FLOAT, MPI_SUM, sums_, &requests_.back());
+        });
+    }
+    bool test_sums() override {
+        if (requests_.empty()) return true;
+        int done = 0;
+        MPI_Testall(static_cast<int>(requests_.size()), requests_.data(), &done,
+                    MPI_STATUSES_IGNORE);
+        if (done) requests_.clear();
+        return done != 0;
+    }
+    void wait_sums() override {
+        MPI_Waitall(static_cast<int>(requests_.size()), requests_.data(), MPI_STATUSES_IGNORE);
+        requests_.clear();
     }
     void allgather(std::span<const float> mine, std::span<float> all,
                    std::span<const std::size_t> counts) override {
@@ -103,7 +126,8 @@ public:
     }
 
 private:
-    MPI_Comm local_ = MPI_COMM_NULL;
+    MPI_Comm local_ = MPI_COMM_NULL, sums_ = MPI_COMM_NULL;
+    std::vector<MPI_Request> requests_;  // the started sums; reserve_sums sizes it
     std::size_t rank_ = 0, size_ = 1, local_rank_ = 0, local_size_ = 1;
     std::string host_;
     std::vector<int> counts_, offsets_;  // allgather's, kept between steps

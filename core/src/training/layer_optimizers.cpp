@@ -37,7 +37,7 @@ void LayerOptimizers::build(std::span<Parameter* const> params, Device& device) 
         throw Error("layer_optimizer: build() needs the model's own parameters, in its order");
     for (Part& part : parts_) part.params.clear();
     for (std::size_t k = 0; k < params.size(); ++k) {
-        const std::size_t layer = model_.parameter_layer(k);
+        const std::size_t layer = model_.parameter_layers()[k];
         std::size_t owner = 0;
         for (std::size_t g = 0; g < groups_.size(); ++g)
             if (groups_[g].layers.contains(layer)) owner = g + 1;

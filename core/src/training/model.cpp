@@ -82,7 +82,7 @@ Tensor Sequential::output_grad(std::size_t rows) const {
     return layers_.back().grad.rows(0, rows);
 }
 
-void Sequential::backward(const Tensor& x, const Tensor& doutput) {
+void Sequential::backward(const Tensor& x, const Tensor& doutput, GradientObserver* observer) {
     const std::size_t n = x.rows();
     // Below the lowest layer with a trainable parameter no gradient is used (a frozen
     // backbone): stop there. Read from the flags each step, as unfreeze may change them.
@@ -99,6 +99,7 @@ void Sequential::backward(const Tensor& x, const Tensor& doutput) {
         } else {
             e.layer->backward(in, e.act_view, dy, nullptr);
         }
+        if (observer) observer->gradients_done(i);
     }
 }
 

@@ -19,17 +19,12 @@
 #include "plexus/core/training/interrupt.hpp"
 #include "plexus/error.hpp"
 #include "plexus/support/files.hpp"
+#include "steady_seconds.hpp"
 
 namespace plexus::core {
-namespace {
 
-using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point t0) {
-    return std::chrono::duration<double>(Clock::now() - t0).count();
-}
-
-}  // namespace
+using timing::Clock;
+using timing::seconds_since;
 
 double Trainer::regularize(bool add_gradients) {
     // Keras convention: penalty = l1·Σ|w| + l2·Σw², gradient l1·sign(w) + 2·l2·w.
@@ -215,9 +210,11 @@ Trainer::EpochSums Trainer::train_epoch(const Subset& order, TrainState& state, 
         update_train_metrics(y, t, prepared.base, mine, n);
         const Tensor dy = model_.output_grad(mine);
         loss_.backward(y, t, dy);
-        model_.backward(x, dy);
+        loss = backward_and_reduce(x, dy, loss, mine, n);
+        // The weights' penalty gradient is added to the summed gradient: it is the same on
+        // every rank (the same weights), and backward's notices stay the final word on a
+        // layer's gradients, so the sums can start before backward ends.
         const double penalty = regularized_.empty() ? 0.0 : regularize(true);
-        loss = reduce_gradients(loss, mine, n);
         if (!std::isfinite(loss) || !std::isfinite(penalty)) {
             state.stop_training = true;
             ended_ = "diverged";

@@ -1,9 +1,9 @@
 // Synchronous data parallelism (mpirun -np N plexus train): every rank holds the model and
-// takes its share of each batch of batch_size rows; one allreduce per step sums the shares'
+// takes its share of each batch of batch_size rows; one fused buffer per step sums the shares'
 // gradients, each weighted by its share of the batch, so N ranks take the step one process
-// would take on the whole batch. A process alone never comes here.
+// would take on the whole batch; the sum runs in buckets while backward goes on
+// (gradient_buckets.hpp). A process alone never comes here.
 #include <algorithm>
-#include <chrono>
 
 #include "plexus/core/data/batch_loader.hpp"
 #include "plexus/core/training/trainer.hpp"
@@ -30,9 +30,8 @@ void Trainer::build_parallel(std::size_t target_cols) {
                     " is smaller than the " + std::to_string(options_.communicator->size()) +
                     " ranks: every rank needs rows of every batch (raise batch_size or start "
                     "fewer ranks)");
-    std::size_t values = 1;  // the loss rides along with the gradients
-    for (const Parameter* p : model_.parameters()) values += p->grad.numel();
-    reduce_buffer_.assign(values, 0.0f);
+    buckets_ = std::make_unique<GradientBuckets>(device_, model_, *options_.communicator,
+                                                 options_.bucket_bytes);
     if (!metrics_.empty()) {
         const std::size_t b = options_.batch_size, per_row = model_.output_shape().numel() / b;
         const std::size_t width = per_row + 2 * target_cols;  // y, t, base
@@ -75,33 +74,33 @@ void Trainer::share_weights() {
     weights().restore(values);
 }
 
-float Trainer::reduce_gradients(float loss, std::size_t mine, std::size_t rows) {
-    if (!parallel()) return loss;
+float Trainer::backward_and_reduce(const Tensor& x, const Tensor& dy, float loss, std::size_t mine,
+                                   std::size_t rows) {
+    if (!parallel()) {
+        model_.backward(x, dy);
+        return loss;
+    }
     // Each rank's loss and gradients are means over its share: weighted by the share's size
-    // they add up to the mean over the whole batch, whatever the remainder.
-    const auto t0 = std::chrono::steady_clock::now();
+    // they add up to the mean over the whole batch, whatever the remainder. The loss is known
+    // before backward: it rides in the first bucket.
     const float weight = static_cast<float>(mine) / static_cast<float>(rows);
-    std::size_t at = 0;
-    for (const Parameter* p : model_.parameters()) {
-        if (!p->trainable) continue;
-        device_.download(p->grad, std::span<float>(reduce_buffer_.data() + at, p->grad.numel()));
-        at += p->grad.numel();
+    buckets_->begin(loss, weight);
+    const bool overlap = options_.overlap_allreduce && buckets_->can_overlap();
+    if (overlap) {
+        model_.backward(x, dy, buckets_.get());
+        loss = buckets_->finish();
+    } else {
+        model_.backward(x, dy);
+        loss = buckets_->reduce_blocking();
     }
-    for (std::size_t i = 0; i < at; ++i) reduce_buffer_[i] *= weight;
-    reduce_buffer_[at] = loss * weight;
-    options_.communicator->allreduce_sum(std::span<float>(reduce_buffer_.data(), at + 1));
-    at = 0;
-    for (const Parameter* p : model_.parameters()) {
-        if (!p->trainable) continue;
-        device_.upload(p->grad,
-                       std::span<const float>(reduce_buffer_.data() + at, p->grad.numel()));
-        at += p->grad.numel();
-    }
-    reduce_cost_.seconds +=
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    reduce_cost_.bytes_per_step = (at + 1) * sizeof(float);
+    reduce_cost_.seconds = buckets_->seconds();
+    reduce_cost_.wait_seconds = buckets_->wait_seconds();
+    reduce_cost_.bytes_per_step = buckets_->values() * sizeof(float);
+    reduce_cost_.buckets = overlap ? buckets_->buckets() : 1;
+    reduce_cost_.started_in_backward = overlap ? buckets_->started_in_backward() : 0;
+    reduce_cost_.overlapped = overlap;
     ++reduce_cost_.steps;
-    return reduce_buffer_[at];
+    return loss;
 }
 
 void Trainer::update_train_metrics(const Tensor& y, const Tensor& t, const float* base,

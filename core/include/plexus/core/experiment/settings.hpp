@@ -50,6 +50,8 @@ struct TrainSettings {
     std::vector<Setting> metrics, callbacks;
     std::uint64_t seed = 42;
     int verbose = 1;
+    bool overlap_allreduce = true;  // several ranks: sum gradients while backward runs
+    std::size_t bucket_bytes = std::size_t{25} << 20;
 };
 
 struct ExperimentSettings {

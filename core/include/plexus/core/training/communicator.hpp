@@ -33,6 +33,19 @@ public:
     /// `counts[r]` is rank r's size (all ranks pass the same counts, each its own `mine`).
     virtual void allgather(std::span<const float> mine, std::span<float> all,
                            std::span<const std::size_t> counts) = 0;
+    /// Nonblocking sums of floats across ranks, in place (the gradient buckets overlapped
+    /// with backward): start_sum starts one and returns; `values` must stay untouched until
+    /// wait_sums() returns. They run on a communicator of their own (MPI_Comm_dup), so the
+    /// blocking collectives a layer makes inside backward (batchnorm sync=true) cannot be
+    /// matched against them whatever their order. Every rank starts the same sums in the same
+    /// order. reserve_sums(n): room for n pending sums, so a step allocates nothing.
+    virtual void reserve_sums(std::size_t count) = 0;
+    virtual void start_sum(std::span<float> values) = 0;
+    /// Lets the started sums progress (MPI progresses only inside its calls); true when all
+    /// are done.
+    virtual bool test_sums() = 0;
+    /// Returns once every started sum is done.
+    virtual void wait_sums() = 0;
     /// Replaces `values` on every rank with rank 0's. Requires the same size on every rank.
     virtual void broadcast(std::span<float> values) = 0;
     /// Replaces `text` on every rank with rank 0's.

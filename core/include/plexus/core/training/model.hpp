@@ -13,6 +13,17 @@
 
 namespace plexus::core {
 
+/// Told during Sequential::backward that a layer's parameter gradients are final: backward
+/// has passed it and nothing later writes them (a layer owns its parameters). The gradient
+/// allreduce starts on them while backward goes on below (gradient_buckets.hpp).
+class GradientObserver {
+public:
+    virtual void gradients_done(std::size_t layer) = 0;
+
+protected:
+    ~GradientObserver() = default;
+};
+
 class Sequential {
 public:
     /// Appends a layer; `name` is its component name, used in messages and summaries.
@@ -30,16 +41,18 @@ public:
     /// buffer, valid until the next forward. Allocates nothing.
     const Tensor& forward(const Tensor& x, Mode mode);
     /// Back-propagates dL/d(output) through every layer, writing parameter gradients.
-    /// Requires the preceding forward() on the same x. Allocates nothing.
-    void backward(const Tensor& x, const Tensor& doutput);
+    /// Requires the preceding forward() on the same x. Allocates nothing. `observer`, when
+    /// given, hears of every layer it passes as soon as that layer's backward returned, last
+    /// layer first (not of the layers below the lowest trainable one, which it skips).
+    void backward(const Tensor& x, const Tensor& doutput, GradientObserver* observer = nullptr);
     /// The buffer backward() reads dL/d(output) from, for x.rows() rows; the loss writes
     /// its gradient here.
     Tensor output_grad(std::size_t rows) const;
 
     /// Parameters of every layer, named "layerI.NAME".
     const std::vector<Parameter*>& parameters() const { return params_; }
-    /// The layer index of parameters()[k]. Requires build() and k < parameters().size().
-    std::size_t parameter_layer(std::size_t k) const { return param_layer_.at(k); }
+    /// The layer of each parameters() entry (ascending).
+    const std::vector<std::size_t>& parameter_layers() const { return param_layer_; }
     /// Every tensor that defines the trained model: parameter values, then layer state
     /// (running statistics, ...), named "layerI.NAME".
     std::vector<NamedTensor> weights() const;

@@ -15,6 +15,7 @@
 #include "plexus/core/data/targets.hpp"
 #include "plexus/core/training/checkpoint.hpp"
 #include "plexus/core/training/communicator.hpp"
+#include "plexus/core/training/gradient_buckets.hpp"
 #include "plexus/core/training/history.hpp"
 #include "plexus/core/training/model.hpp"
 #include "plexus/core/training/target_units.hpp"
@@ -45,6 +46,11 @@ struct TrainOptions {
     /// batch_size rows and gradients are summed before each step. Null: this process alone.
     /// Must outlive the trainer.
     Communicator* communicator = nullptr;
+    /// Several ranks: start summing each bucket of gradients while backward computes the
+    /// layers below it (gradient_buckets.hpp); false: one blocking allreduce after backward.
+    bool overlap_allreduce = true;
+    /// The buckets' size (train.bucket_bytes).
+    std::size_t bucket_bytes = GradientBuckets::kDefaultBucketBytes;
 };
 
 /// What the model learns to predict, for Trainer::build.
@@ -143,9 +149,15 @@ public:
     /// Several ranks: what the gradient allreduce took over the whole fit (the gradients'
     /// way to the host and back included, and the wait for the slowest rank), its bytes per
     /// step and the steps; zeros alone.
+    /// Overlapped: seconds counts the training thread's own work on the sums (downloads and
+    /// starts between layers, the final wait, uploads), wait_seconds the final wait alone;
+    /// buckets: per step; started_in_backward: of them, those started with a layer's backward
+    /// still to run.
     struct ReduceCost {
         double seconds = 0.0, train_seconds = 0.0;  // train_seconds: every epoch's steps
-        std::size_t bytes_per_step = 0, steps = 0;
+        double wait_seconds = 0.0;
+        std::size_t bytes_per_step = 0, steps = 0, buckets = 0, started_in_backward = 0;
+        bool overlapped = false;
     };
     const ReduceCost& reduce_cost() const { return reduce_cost_; }
 
@@ -192,9 +204,12 @@ private:
                               std::size_t mine, std::size_t rows);
     /// Rank 0's weights on every rank, before the first step (initialisation is per rank).
     void share_weights();
-    /// Sums every trainable gradient, each rank's weighted by its share of the `rows` rows,
-    /// and the loss in the same buffer; returns the batch's mean loss over all ranks.
-    float reduce_gradients(float loss, std::size_t mine, std::size_t rows);
+    /// Backward on this rank's share, and the sum of every trainable gradient, each rank's
+    /// weighted by its share of the `rows` rows, and the loss in the same buffer: overlapped
+    /// with backward or after it (overlap_allreduce). Returns the batch's mean loss over all
+    /// ranks. Alone: backward, and the loss as it is.
+    float backward_and_reduce(const Tensor& x, const Tensor& dy, float loss, std::size_t mine,
+                              std::size_t rows);
     /// Whether any rank stops (a callback or a signal): every rank must take the same
     /// number of steps. Sets state's stop and `interrupted` when another rank stopped.
     void agree_to_stop(TrainState& state, bool& interrupted);
@@ -230,7 +245,7 @@ private:
     std::unique_ptr<BatchLoader> loader_;
     std::unique_ptr<BatchLoader> shard_loader_;  // several ranks: batches of this rank's share
     Subset rank_order_;
-    std::vector<float> reduce_buffer_;  // every parameter's gradient and the loss
+    std::unique_ptr<GradientBuckets> buckets_;  // several ranks: the fused gradient buffer
     // Several ranks' training metrics: this rank's rows of y, t (and base), all ranks' rows,
     // the same rearranged into y, t and base blocks, and the whole batch on the device.
     std::vector<float> gather_mine_, gather_all_, gathered_;
