@@ -154,4 +154,16 @@ BOOST_AUTO_TEST_CASE(background_hands_its_error_to_join) {
     BOOST_TEST(runs == 1);
     // Never joined: the destructor waits and drops the error.
     BOOST_CHECK_NO_THROW({ core::Background dropped([] { throw std::runtime_error("x"); }); });
+    // Work that fails at once, many times: the error must be there to be set before the
+    // constructor returns (it was not, once: `plexus train` on a missing data file crashed).
+    int caught = 0;
+    for (int i = 0; i < 2000; ++i) {
+        core::Background at_once([] { throw DataError("at once"); });
+        try {
+            at_once.join();
+        } catch (const DataError&) {
+            ++caught;
+        }
+    }
+    BOOST_TEST(caught == 2000);
 }

@@ -45,8 +45,9 @@ public:
     void join();
 
 private:
-    std::thread thread_;
+    // The error first: the thread may fail (and assign it) before the constructor returns.
     std::exception_ptr error_;
+    std::thread thread_;
 };
 
 }  // namespace plexus::core
