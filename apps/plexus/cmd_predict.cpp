@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "commands.hpp"
+#include "plexus/core/training/inference.hpp"
 #include "plexus/support/files.hpp"
 
 namespace po = boost::program_options;
@@ -97,8 +98,11 @@ int cmd_predict(const std::vector<std::string>& args) {
 
     core::Registry registry(registry_options(vm));
     auto model = load_model_arg(vm, registry);
+    // The model's first pass runs while the data is read (SavedModel::warm_up).
+    core::Background warm([&model] { model->warm_up(); });
     std::vector<std::uint32_t> ids;
     const core::Dataset data = load_data_for(*model, vm, ids, true);
+    warm.join();
     std::vector<float> probabilities;
     model->predict(data, ids, probabilities);
 

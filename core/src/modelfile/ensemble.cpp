@@ -98,6 +98,10 @@ std::unique_ptr<Ensemble> make_ensemble(std::vector<std::unique_ptr<SavedModel>>
 
 Dataset Ensemble::reference() const { return members.front()->reference(); }
 
+void Ensemble::warm_up() {
+    for (auto& m : members) m->warm_up();
+}
+
 void Ensemble::predict(const Dataset& data, const std::vector<std::uint32_t>& ids,
                        std::vector<float>& out) {
     if (single()) return members.front()->predict(data, ids, out);

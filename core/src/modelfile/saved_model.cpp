@@ -29,13 +29,28 @@ void SavedModel::predict(const Dataset& data, const std::vector<std::uint32_t>& 
     evaluate(data, ids, {}, &probabilities);
 }
 
+void SavedModel::buffers() {
+    if (!x_in.empty()) return;
+    x_in = device->alloc(batch_of(batch, pipeline.output_shape()));
+    t_in = device->alloc(Shape{batch, output_columns()});
+}
+
+void SavedModel::warm_up() {
+    buffers();
+    device->fill(x_in, 0.0f);
+    device->fill(t_in, 0.0f);
+    model.forward(x_in, Mode::infer);
+    device->synchronize();
+}
+
 void SavedModel::evaluate(const Dataset& data, const std::vector<std::uint32_t>& ids,
                           const std::vector<std::shared_ptr<Metric>>& metrics,
                           std::vector<float>* probabilities) {
     const std::size_t cols = output_columns();
     std::vector<float> logits(batch * cols);
-    const Tensor x = device->alloc(batch_of(batch, pipeline.output_shape()));
-    const Tensor t = device->alloc(Shape{batch, cols});
+    buffers();
+    const Tensor& x = x_in;
+    const Tensor& t = t_in;
     for (auto& m : metrics) {
         m->build(model.output_shape(), *device);
         m->reset();
@@ -90,8 +105,9 @@ void SavedModel::evaluate_values(const Dataset& data, const std::vector<std::uin
                         (data.target_width == 0 ? " (give the source its target columns: "
                                                   "csv:PATH target=NAME)"
                                                 : ""));
-    const Tensor x = device->alloc(batch_of(batch, pipeline.output_shape()));
-    const Tensor t = device->alloc(Shape{batch, cols});
+    buffers();
+    const Tensor& x = x_in;
+    const Tensor& t = t_in;
     for (auto& m : metrics) {
         m->build(model.output_shape(), *device);
         m->reset();

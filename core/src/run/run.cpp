@@ -16,6 +16,7 @@
 #include "plexus/core/experiment/settings.hpp"
 #include "plexus/core/modelfile/model_card.hpp"
 #include "plexus/core/modelfile/safetensors.hpp"
+#include "plexus/core/training/inference.hpp"
 #include "plexus/core/training/interrupt.hpp"
 #include "plexus/core/training/layer_optimizers.hpp"
 #include "plexus/core/training/metric_names.hpp"
@@ -218,12 +219,18 @@ std::unique_ptr<PreparedRun> prepare_run(const Experiment& exp, const RegistryOp
     auto run = std::make_unique<PreparedRun>(std::move(settings), registry);
     check_run_name(run->settings);
     if (communicator) pick_rank_device(run->registry, run->settings.train.device, *communicator);
-    run->components = create_components(run->registry, run->settings);
-
     // Data and splits (a seeded shuffle before every split, never "the last rows") and the
     // pipeline fitted on the training split. Batch gradient descent is batch_size = full; a
     // batch never exceeds the training set.
-    run->data = load_run_data(run->settings.data);
+    // The data is read (and inflated) on a helper thread while this one loads the components'
+    // plugins (the device with OpenBLAS and oneDNN: 0.1 s or more): the two overlap on two
+    // cores. Errors keep their order: a component's is thrown first (after the helper ends),
+    // then the data's. The helper reads only settings.data, which nothing here changes.
+    std::unique_ptr<RunData> loaded;
+    Background reading([&run, &loaded] { loaded = load_run_data(run->settings.data); });
+    run->components = create_components(run->registry, run->settings);
+    reading.join();
+    run->data = std::move(loaded);
     RunData& data = *run->data;
     if (skip_test) data.test.indices.clear();
     run->batch = run->settings.train.batch_size == 0

@@ -1,5 +1,7 @@
 #include "plexus/core/training/inference.hpp"
 
+#include <utility>
+
 namespace plexus::core {
 
 void infer(Device& device, Sequential& model, BatchLoader& loader, const Subset& data,
@@ -22,6 +24,24 @@ void infer(Device& device, Sequential& model, BatchLoader& loader, const Subset&
         begin += b.rows;
     }
     loader.stop();
+}
+
+Background::Background(std::function<void()> work)
+    : thread_([this, work = std::move(work)] {
+          try {
+              work();
+          } catch (...) {
+              error_ = std::current_exception();
+          }
+      }) {}
+
+Background::~Background() {
+    if (thread_.joinable()) thread_.join();
+}
+
+void Background::join() {
+    if (thread_.joinable()) thread_.join();
+    if (error_) std::rethrow_exception(std::exchange(error_, nullptr));
 }
 
 }  // namespace plexus::core

@@ -49,6 +49,11 @@ public:
     /// the caller copies them once; otherwise an empty span (use read()).
     std::span<const std::uint8_t> take(std::size_t n);
 
+    /// When libdeflate inflated the file whole and exactly n bytes are left: those bytes as a
+    /// vector of n (the inflated buffer itself, the bytes before them moved out in place, so
+    /// no second buffer is faulted in), consumed; otherwise an empty vector and nothing taken.
+    std::vector<std::uint8_t> take_rest(std::size_t n);
+
     /// Counts (and discards) the bytes left, up to `limit`.
     std::size_t skip_rest(std::size_t limit);
 
@@ -68,9 +73,11 @@ private:
     z_stream z_{};
     bool gzip_ = false, inflating_ = false, ended_ = false, eof_ = false;
     std::size_t total_ = 0;  // bytes handed out so far
-    // libdeflate's whole output, handed out from whole_at_ (none: zlib streams).
-    std::unique_ptr<std::uint8_t[]> whole_;
+    // libdeflate's whole output (whole_size_ bytes of it; one spare byte after them), handed
+    // out from whole_at_; empty for zlib streams.
+    std::vector<std::uint8_t> whole_;
     std::size_t whole_size_ = 0, whole_at_ = 0;
+    bool inflated_whole_ = false;  // stays true once take_rest() has taken whole_
 };
 
 }  // namespace plexus::core::detail

@@ -159,14 +159,19 @@ IdxArray read_idx(const std::filesystem::path& path) {
                            std::to_string(size - header - bytes) + " more)");
     }
 
-    try {
-        out.data.reserve(bytes);
-    } catch (const std::bad_alloc&) {
-        fail(path, "out of memory (" + expected + ")");
+    // Inflated whole already (libdeflate): the array is that buffer, without a copy.
+    out.data = in.take_rest(bytes);
+    if (out.data.empty()) {
+        try {
+            out.data.reserve(bytes);
+        } catch (const std::bad_alloc&) {
+            fail(path, "out of memory (" + expected + ")");
+        }
+        advise_huge_pages(out.data.data(), bytes);
+        // A damaged file that libdeflate inflated whole: its bytes, then the messages below.
+        if (const auto whole = in.take(bytes); !whole.empty())
+            out.data.assign(whole.begin(), whole.end());
     }
-    advise_huge_pages(out.data.data(), bytes);
-    // Inflated whole already (libdeflate): one copy, without zeroing the array chunk by chunk.
-    if (const auto whole = in.take(bytes); !whole.empty()) out.data.assign(whole.begin(), whole.end());
     // Grow as data arrives, so a lying gzip header costs no more memory than its content.
     while (out.data.size() < bytes) {
         const std::size_t have = out.data.size();

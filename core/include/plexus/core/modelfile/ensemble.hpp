@@ -40,6 +40,8 @@ struct Ensemble {
     bool float_targets() const { return members.front()->float_targets(); }
     std::size_t output_columns() const { return members.front()->output_columns(); }
     Dataset reference() const;
+    /// Every member's SavedModel::warm_up, one after the other.
+    void warm_up();
 
     /// Per sample of `ids`, the combined prediction: class probabilities (average, weighted)
     /// or each class's share of the votes (vote); float targets: the (weighted) mean of the

@@ -52,6 +52,19 @@ struct SavedModel {
                          const std::vector<std::shared_ptr<Metric>>& metrics,
                          std::vector<float>* predictions);
     std::size_t output_columns() const { return model.output_shape().numel() / batch; }
+
+    /// One forward pass of zeros at the full batch, so that what the first batch of
+    /// evaluate or predict would otherwise wait for is done: the input and every layer's
+    /// output buffer faulted in, the device's GEMM threads started and its kernels for these
+    /// shapes generated (oneDNN's first sgemm of a shape). Changes no weight or result; run it
+    /// on a helper thread (Background) while the data is read, joined before evaluate.
+    void warm_up();
+
+    // The batch's samples and targets on the device, kept between passes (allocated once).
+    Tensor x_in, t_in;
+
+private:
+    void buffers();
 };
 
 /// Loads `path`: a run folder (its model.safetensors) or a .safetensors file written by

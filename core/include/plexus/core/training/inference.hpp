@@ -4,7 +4,9 @@
 #pragma once
 
 #include <cstddef>
+#include <exception>
 #include <functional>
+#include <thread>
 
 #include "plexus/core/data/batch_loader.hpp"
 #include "plexus/core/data/dataset.hpp"
@@ -29,6 +31,24 @@ struct InferBatch {
 void infer(Device& device, Sequential& model, BatchLoader& loader, const Subset& data,
            const Tensor& x, const Tensor* t,
            const std::function<void(const InferBatch&)>& on_batch);
+
+/// Work started on a helper thread while the caller goes on, e.g. a loaded model's first
+/// forward pass while `plexus evaluate` reads its data (SavedModel::warm_up). join() waits for
+/// it and rethrows its error; the destructor waits too (and drops an error nobody asked for).
+/// The work must not share anything the caller touches before join().
+class Background {
+public:
+    explicit Background(std::function<void()> work);
+    ~Background();
+    Background(const Background&) = delete;
+    Background& operator=(const Background&) = delete;
+    void join();
+
+private:
+    // The error first: the thread may fail (and assign it) before the constructor returns.
+    std::exception_ptr error_;
+    std::thread thread_;
+};
 
 }  // namespace plexus::core
 
