@@ -5,7 +5,8 @@
 // the rank's share of the batch; each bucket (a span of the buffer: the first 1 MiB, then
 // train.bucket_bytes each, as DDP's first_bucket_bytes and bucket_cap_mb) whose last value is
 // in starts a nonblocking sum at once, and the sums started progress between layers. After
-// backward the rest is started, waited for and the sums go back to the device. The sums are
+// backward the started sums are waited for, the rest goes in one blocking allreduce and the
+// sums go back to the device. The sums are
 // the same elementwise sums of the same weighted values as one blocking allreduce of the whole
 // buffer (reduce_blocking, train.overlap_allreduce = false).
 #pragma once
@@ -47,8 +48,9 @@ public:
     /// Backward passed `layer`: its gradients (and those of the layers above, if not yet)
     /// into the buffer; starts the buckets now complete; lets the started ones progress.
     void gradients_done(std::size_t layer) override;
-    /// After backward: the gradients not yet in, the remaining buckets started, every sum
-    /// waited for and uploaded to the parameters' gradients. Returns the summed loss.
+    /// After backward: the gradients not yet in, the started sums waited for, the rest of the
+    /// buffer summed in one blocking allreduce, everything uploaded to the parameters'
+    /// gradients. Returns the summed loss.
     float finish();
     /// The whole buffer in one blocking allreduce after backward (begin() first).
     float reduce_blocking();
