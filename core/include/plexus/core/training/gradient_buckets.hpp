@@ -55,7 +55,8 @@ public:
     /// The whole buffer in one blocking allreduce after backward (begin() first).
     float reduce_blocking();
 
-    /// Floats summed per step (the loss included) and the buckets they went in.
+    /// Floats summed per step (the loss included), and the buckets of their layout (those not
+    /// started during backward are summed together by finish()'s one blocking allreduce).
     std::size_t values() const { return total_; }
     std::size_t buckets() const {
         return total_ <= first_ ? 1 : 1 + (total_ - first_ + bucket_ - 1) / bucket_;
