@@ -3,9 +3,13 @@
 
 #include <algorithm>
 #include <boost/test/unit_test.hpp>
+#include <chrono>
 #include <cstdint>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -281,4 +285,95 @@ BOOST_AUTO_TEST_CASE(loads_real_fashion_mnist_when_present) {
     std::vector<std::size_t> per_class(10);
     for (auto l : ds.labels) ++per_class.at(l);
     for (auto n : per_class) BOOST_TEST(n == 1000u);  // the test set is balanced
+}
+
+// ---- inflated copies of gzip files (core/src/data/readers/inflated_copy.hpp)
+
+namespace {
+
+// Sets an environment variable for one test case, restoring what was there.
+class ScopedEnv {
+public:
+    ScopedEnv(const char* name, const std::string& value) : name_(name) {
+        if (const char* old = std::getenv(name)) old_ = old;
+        ::setenv(name, value.c_str(), 1);
+    }
+    ~ScopedEnv() {
+        if (old_) ::setenv(name_, old_->c_str(), 1);
+        else ::unsetenv(name_);
+    }
+    ScopedEnv(const ScopedEnv&) = delete;
+    ScopedEnv& operator=(const ScopedEnv&) = delete;
+
+private:
+    const char* name_;
+    std::optional<std::string> old_;
+};
+
+std::vector<fs::path> copies(const fs::path& cache) {
+    std::vector<fs::path> out;
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(cache / "plexus" / "data", ec)) out.push_back(e.path());
+    return out;
+}
+
+Bytes read_all(const fs::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    return Bytes(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(a_large_gzip_file_is_inflated_once_and_its_copy_read_after) {
+    TempDir tmp;
+    const ScopedEnv cache("XDG_CACHE_HOME", (tmp / "cache").string());
+    const ScopedEnv on("PLEXUS_DATA_CACHE", "1");
+    const Bytes data = noise(4 * 512 * 512);  // 1 MiB: the smallest kept
+    const Bytes file = idx_bytes({4, 512, 512}, data);
+    write_gz(tmp / "big.gz", file);
+    write_gz(tmp / "small.gz", idx_bytes({2, 3, 4}, noise(24)));
+    write_raw(tmp / "big-raw", file);
+
+    BOOST_TEST(read_idx(tmp / "small.gz").data.size() == 24u);
+    BOOST_TEST(read_idx(tmp / "big-raw").data == data, boost::test_tools::per_element());
+    BOOST_TEST(copies(tmp / "cache").empty());  // small and raw files: no copy
+
+    BOOST_TEST(read_idx(tmp / "big.gz").data == data, boost::test_tools::per_element());
+    const auto kept = copies(tmp / "cache");
+    BOOST_REQUIRE_EQUAL(kept.size(), 1u);
+    BOOST_TEST(read_all(kept[0]) == file, boost::test_tools::per_element());  // the inflated file
+
+    // The copy is what the next read reads: a byte changed in it shows.
+    Bytes changed = file;
+    changed.back() ^= 0xff;
+    write_raw(kept[0], changed);
+    BOOST_TEST(read_idx(tmp / "big.gz").data.back() == static_cast<std::uint8_t>(data.back() ^ 0xff));
+
+    // A damaged copy (cut short, or not an IDX file) is dropped: the source is read again and
+    // a good copy kept.
+    for (const Bytes& damaged : {Bytes(file.begin(), file.end() - 100), Bytes{1, 2, 3}}) {
+        write_raw(kept[0], damaged);
+        BOOST_TEST(read_idx(tmp / "big.gz").data == data, boost::test_tools::per_element());
+        BOOST_TEST(read_all(kept[0]) == file, boost::test_tools::per_element());
+    }
+
+    // A changed source gets a copy of its own; the old one goes.
+    const Bytes data2 = noise(4 * 512 * 512 + 7);
+    const Bytes newer(data2.begin() + 7, data2.end());
+    write_gz(tmp / "big.gz", idx_bytes({4, 512, 512}, newer));
+    fs::last_write_time(tmp / "big.gz", fs::last_write_time(tmp / "big.gz") + std::chrono::seconds(5));
+    BOOST_TEST(read_idx(tmp / "big.gz").data == newer, boost::test_tools::per_element());
+    const auto now = copies(tmp / "cache");
+    BOOST_REQUIRE_EQUAL(now.size(), 1u);
+    BOOST_TEST(now[0] != kept[0]);
+}
+
+BOOST_AUTO_TEST_CASE(plexus_data_cache_0_keeps_no_copies) {
+    TempDir tmp;
+    const ScopedEnv cache("XDG_CACHE_HOME", (tmp / "cache").string());
+    const ScopedEnv off("PLEXUS_DATA_CACHE", "0");
+    const Bytes data = noise(4 * 512 * 512);
+    write_gz(tmp / "big.gz", idx_bytes({4, 512, 512}, data));
+    BOOST_TEST(read_idx(tmp / "big.gz").data == data, boost::test_tools::per_element());
+    BOOST_TEST(copies(tmp / "cache").empty());
 }

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <set>
 
+#include "plexus/core/registry/cache_folder.hpp"
 #include "plexus/core/registry/plugin_scan.hpp"
 #include "plexus/plugin.hpp"
 #include "plexus/support/files.hpp"
@@ -60,12 +61,17 @@ std::string read_cache_text(const fs::path& file, std::size_t max_bytes) {
     }
 }
 
-fs::path plugin_scan_cache_file() {
+fs::path cache_folder() {
     if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg == '/')
-        return fs::path(xdg) / "plexus" / "plugin-scan";
+        return fs::path(xdg) / "plexus";
     if (const char* home = std::getenv("HOME"); home && *home == '/')
-        return fs::path(home) / ".cache" / "plexus" / "plugin-scan";
+        return fs::path(home) / ".cache" / "plexus";
     return {};
+}
+
+fs::path plugin_scan_cache_file() {
+    const fs::path folder = cache_folder();
+    return folder.empty() ? folder : folder / "plugin-scan";
 }
 
 std::string plugin_scan_key(const ScanCandidate& c) {

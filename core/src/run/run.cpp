@@ -169,23 +169,40 @@ TrainOptions train_options(const ExperimentSettings& s, std::size_t batch, const
 }
 
 /// Trains, writing the checkpoint (when `start` is given) and history.csv after every epoch.
+/// The epoch's state is taken on this thread; encoding and writing it (atomically, as every
+/// output) go on a helper thread while the next epoch trains, and each epoch waits for the
+/// previous epoch's files first, so they are written in order and a write error (a full disk)
+/// still ends the run, one epoch later. Training returns only once the last files are down.
 /// A failure before the first epoch ended (e.g. a callback monitoring a value that is never
 /// logged) leaves nothing worth keeping: a new run folder goes; after that the saved epochs
 /// stay.
 History fit_logging_history(Trainer& trainer, const RunData& data, const fs::path& run_dir,
                             bool keep_folder, const RunCheckpoint* start, bool writes) {
     std::size_t epochs_saved = 0;
+    std::optional<Background> files;  // the last epoch's checkpoint and history.csv
     try {
-        return trainer.fit(data.train, data.validation, [&](const History& h) {
+        History history = trainer.fit(data.train, data.validation, [&](const History& h) {
             if (!writes) return;
-            // The checkpoint first: resuming rewrites history.csv from it.
-            if (start)
-                write_checkpoint(run_dir / kCheckpointFile,
-                                 {trainer.checkpoint(), start->data_dir, start->experiment});
-            support::write_file_atomic(run_dir / "history.csv", h.to_csv());
+            if (files) files->join();
+            std::optional<RunCheckpoint> checkpoint;
+            if (start) checkpoint = RunCheckpoint{trainer.checkpoint(), start->data_dir,
+                                                  start->experiment};
+            files.emplace([&run_dir, checkpoint = std::move(checkpoint), csv = h.to_csv()] {
+                // The checkpoint first: resuming rewrites history.csv from it.
+                if (checkpoint) write_checkpoint(run_dir / kCheckpointFile, *checkpoint);
+                support::write_file_atomic(run_dir / "history.csv", csv);
+            });
             epochs_saved = h.rows.size();
         });
+        if (files) files->join();
+        return history;
     } catch (...) {
+        if (files) {
+            try {
+                files->join();  // the error training ended with is the one to report
+            } catch (...) {
+            }
+        }
         if (epochs_saved == 0 && !keep_folder && writes) {
             std::error_code ec;
             fs::remove_all(run_dir, ec);

@@ -24,15 +24,17 @@ const char* kind_of(mode_t mode) {
     return "not a regular file";
 }
 
-bool write_all(int fd, const std::string& content) {
-    const char* at = content.data();
-    std::size_t left = content.size();
-    while (left > 0) {
-        const ssize_t n = ::write(fd, at, left);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return false;
-        at += n;
-        left -= static_cast<std::size_t>(n);
+bool write_all(int fd, std::span<const std::string_view> pieces) {
+    for (const std::string_view piece : pieces) {
+        const char* at = piece.data();
+        std::size_t left = piece.size();
+        while (left > 0) {
+            const ssize_t n = ::write(fd, at, left);
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0) return false;
+            at += n;
+            left -= static_cast<std::size_t>(n);
+        }
     }
     return ::fsync(fd) == 0;
 }
@@ -56,6 +58,12 @@ std::atomic<bool> discarding{false};
 }  // namespace
 
 void write_file_atomic(const std::filesystem::path& path, const std::string& content) {
+    const std::string_view piece = content;
+    write_file_atomic(path, std::span<const std::string_view>(&piece, 1));
+}
+
+void write_file_atomic(const std::filesystem::path& path,
+                       std::span<const std::string_view> content) {
     if (discarding.load(std::memory_order_relaxed)) return;
     // rename() would replace whatever is there: a device node (/dev/full), a FIFO, a link.
     struct stat st {};

@@ -16,6 +16,7 @@
 #include <system_error>
 
 #include "gzip_stream.hpp"
+#include "inflated_copy.hpp"
 #include "plexus/error.hpp"
 #include "plexus/support/text.hpp"
 #include "reader_util.hpp"
@@ -92,15 +93,15 @@ bool contains_fashion(const std::filesystem::path& prefix) {
     return s.find("fashion") != std::string::npos;
 }
 
-}  // namespace
-
-IdxArray read_idx(const std::filesystem::path& path) {
+// read_idx without the inflated copies; `compressed` says whether the file was gzip.
+IdxArray read_idx_file(const std::filesystem::path& path, bool& compressed) {
     detail::GzipStream in(path, kMaxFileBytes);
     if (in.file_size() == 0) fail(path, "empty file (expected an IDX header)");
 
     std::array<std::uint8_t, 4> magic{};
     const std::size_t got_magic = in.read(magic.data(), magic.size());
     const bool gz = in.compressed();
+    compressed = gz;
     const std::string kind = gz ? " after decompression" : "";
     if (got_magic == 0) fail(path, "empty file (expected an IDX header" + kind + ")");
     if (got_magic < magic.size())
@@ -186,6 +187,36 @@ IdxArray read_idx(const std::filesystem::path& path) {
     if (extra > 0)
         fail(path, "trailing bytes after the data (" + expected + ", found " +
                        std::to_string(extra) + (extra >= kMaxBytes ? "+" : "") + " more)");
+    return out;
+}
+
+}  // namespace
+
+IdxArray read_idx(const std::filesystem::path& path) {
+    bool compressed = false;
+    const std::filesystem::path copy = detail::inflated_copy(path);
+    if (!copy.empty()) {
+        std::error_code ec;
+        if (std::filesystem::exists(copy, ec)) {
+            try {
+                IdxArray out = read_idx_file(copy, compressed);
+                if (!compressed) return out;
+            } catch (const std::exception&) {
+            }
+            detail::drop_inflated_copy(copy);  // damaged: read the source again
+        }
+    }
+    IdxArray out = read_idx_file(path, compressed);
+    if (!copy.empty() && compressed && out.data.size() >= detail::kMinInflatedCopyBytes) {
+        // The header as the inflated file had it: magic 00 00 08 ndims, big-endian dimensions.
+        std::string header{'\0', '\0', '\x08', static_cast<char>(out.dims.size())};
+        for (const std::size_t d : out.dims)
+            for (int shift = 24; shift >= 0; shift -= 8)
+                header.push_back(static_cast<char>((d >> shift) & 0xffu));
+        const std::string_view pieces[] = {
+            header, {reinterpret_cast<const char*>(out.data.data()), out.data.size()}};
+        detail::keep_inflated_copy(copy, pieces);
+    }
     return out;
 }
 

@@ -4,7 +4,9 @@
 #pragma once
 
 #include <filesystem>
+#include <span>
 #include <string>
+#include <string_view>
 
 #include "plexus/export.hpp"
 
@@ -18,6 +20,10 @@ namespace plexus::support {
 /// a FIFO, a symbolic link: outputs never replace those), the folder is not writable, the
 /// disk is full or the rename fails.
 PLEXUS_API void write_file_atomic(const std::filesystem::path& path, const std::string& content);
+/// The same for content in pieces, written one after the other (a header and a large buffer
+/// that need not be copied into one string first).
+PLEXUS_API void write_file_atomic(const std::filesystem::path& path,
+                                  std::span<const std::string_view> pieces);
 
 /// Creates the folder that `path` will be written into (and its parents), so a parameter
 /// such as path=checkpoints/best works. Nothing to do for a bare file name. Throws
