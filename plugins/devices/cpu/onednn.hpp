@@ -77,6 +77,8 @@ public:
                       static_cast<long>(ldb), beta, c, static_cast<long>(ldc), threads_) == 0;
     }
 
+    bool has_sgemm() const { return sgemm_ != nullptr; }
+
     // The OpenMP threads of later calls (the device follows the machine's load).
     void set_threads(int threads) { threads_ = threads; }
 

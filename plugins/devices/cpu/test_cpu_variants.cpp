@@ -69,6 +69,46 @@ BOOST_AUTO_TEST_CASE(baseline_and_avx2_variants_compute_alike) {
     }
 }
 
+// Large products go to OpenBLAS or, where the build has oneDNN, to oneDNN (the `gemm`
+// parameter): every transpose combination, with alpha and beta, against a product in double.
+BOOST_AUTO_TEST_CASE(large_gemms_agree_on_either_library) {
+    const std::size_t m = 97, n = 83, k = 601;  // m·n·k above the 2^22 small-product bound
+    BOOST_CHECK_THROW(load_cpu("cpu gemm=mkl"), plexus::ParamError);
+    for (const char* spec : {"cpu gemm=openblas", "cpu gemm=onednn", "cpu"}) {
+        BOOST_TEST_CONTEXT(spec) {
+            const auto device = load_cpu(spec);
+            const bool onednn = device->fused_keys().contains(plexus::fused::Key::conv2d_forward);
+            const bool said = device->description().find("GEMMs on oneDNN") != std::string::npos;
+            if (std::string(spec) == "cpu gemm=onednn") BOOST_TEST(said == onednn, device->description());
+            if (std::string(spec) == "cpu gemm=openblas") BOOST_TEST(!said, device->description());
+            for (const bool ta : {false, true})
+                for (const bool tb : {false, true}) {
+                    const Floats a = pattern(m * k, 0.01f, -0.3f), b = pattern(k * n, 0.02f, 0.1f),
+                                 c0 = pattern(m * n, 0.5f, 0.2f);
+                    // a is [m, k] (or [k, m] read transposed), b [k, n] (or [n, k]).
+                    Floats want(m * n);
+                    for (std::size_t i = 0; i < m; ++i)
+                        for (std::size_t j = 0; j < n; ++j) {
+                            double sum = 0.0;
+                            for (std::size_t p = 0; p < k; ++p)
+                                sum += double(ta ? a[p * m + i] : a[i * k + p]) *
+                                       double(tb ? b[j * k + p] : b[p * n + j]);
+                            want[i * n + j] = static_cast<float>(0.5 * sum + 0.25 * c0[i * n + j]);
+                        }
+                    const Floats got = run_on(*device, [&](Device& d) {
+                        const Tensor ta_ = upload_to(d, ta ? Shape{k, m} : Shape{m, k}, a);
+                        const Tensor tb_ = upload_to(d, tb ? Shape{n, k} : Shape{k, n}, b);
+                        const Tensor c = upload_to(d, {m, n}, c0);
+                        d.gemm(ta ? Transpose::yes : Transpose::no, tb ? Transpose::yes : Transpose::no,
+                               0.5f, ta_, tb_, 0.25f, c);
+                        return c;
+                    });
+                    BOOST_TEST_CONTEXT("ta " << ta << " tb " << tb) { check_close(got, want, 1e-4f); }
+                }
+        }
+    }
+}
+
 BOOST_AUTO_TEST_CASE(threads_parameter) {
     BOOST_CHECK_THROW(load_cpu("cpu threads=-1"), plexus::ParamError);
     // Process-wide, so this case runs last.
