@@ -131,9 +131,11 @@ int cmd_train(const std::vector<std::string>& args) {
     try {
         return train(vm, ranks.get());  // every rank stops at the same step, for one reason
     } catch (const std::exception& e) {
-        // One line naming the rank, then the whole run ends: no rank waits for this one.
-        std::cerr << "plexus: error: " << ranks->where() << ": "
-                  << support::printable(e.what(), 900) << "\n"
+        // One line naming the rank, then the whole run ends: no rank waits for this one. One
+        // write (std::cerr writes each << at once): mpirun forwards every write as it comes,
+        // and its abort banner must not land inside the line.
+        std::cerr << ("plexus: error: " + ranks->where() + ": " +
+                      support::printable(e.what(), 900) + "\n")
                   << std::flush;
         ranks->abort(1);
     }

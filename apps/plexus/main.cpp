@@ -86,7 +86,7 @@ int main(int argc, char** argv) {
                   << shown(command) << " --help)\n";
         return 2;
     } catch (const plexus::Error& e) {
-        std::cerr << "plexus: error: " << shown(e.what()) << "\n";
+        std::cerr << ("plexus: error: " + shown(e.what()) + "\n");  // one write: one line
         return 1;
     } catch (const std::exception& e) {
         std::cerr << "plexus: internal error: " << shown(e.what()) << "\n";
