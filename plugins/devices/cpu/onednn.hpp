@@ -62,14 +62,15 @@ public:
         });
     }
 
-    // A small product through oneDNN's sgemm (row-major, leading dimensions in elements).
-    // Its JIT kernels skip the operand packing OpenBLAS does on every call, which dominates at
-    // the sizes of a recurrent step (64x64 by 64x256): 1.9x faster there, measured
+    // A product through oneDNN's sgemm (row-major, leading dimensions in elements). Its JIT
+    // kernels skip the operand packing OpenBLAS does on every call, which dominates at the
+    // sizes of a recurrent step (64x64 by 64x256): 1.9x faster there; and they use AVX-512
+    // where OpenBLAS's kernel set does not (the device's `gemm` parameter), measured
     // (plugins/devices/cpu/README.md). False when the module has no sgemm or oneDNN declines
     // (the caller then runs OpenBLAS).
-    bool small_gemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, float alpha,
-                    const float* a, std::size_t lda, const float* b, std::size_t ldb, float beta,
-                    float* c, std::size_t ldc) {
+    bool gemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, float alpha,
+              const float* a, std::size_t lda, const float* b, std::size_t ldb, float beta,
+              float* c, std::size_t ldc) {
         ready();
         return sgemm_ &&
                sgemm_(ta ? 'T' : 'N', tb ? 'T' : 'N', static_cast<long>(m), static_cast<long>(n),
