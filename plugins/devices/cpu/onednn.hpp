@@ -62,12 +62,13 @@ public:
         });
     }
 
-    // A product through oneDNN's sgemm (row-major, leading dimensions in elements). Its JIT
-    // kernels skip the operand packing OpenBLAS does on every call, which dominates at the
-    // sizes of a recurrent step (64x64 by 64x256): 1.9x faster there; and they use AVX-512
-    // where OpenBLAS's kernel set does not (the device's `gemm` parameter), measured
-    // (plugins/devices/cpu/README.md). False when the module has no sgemm or oneDNN declines
-    // (the caller then runs OpenBLAS).
+    // A product through oneDNN (row-major, leading dimensions in elements): a matmul
+    // primitive per shape, made on its first call (onednn_gemm.cpp). Its JIT kernels skip the
+    // operand packing OpenBLAS does on every call, which dominates at the sizes of a recurrent
+    // step (64x64 by 64x256): 1.9x faster there; and they use AVX-512 where OpenBLAS's kernel
+    // set does not (the device's `gemm` parameter), measured (plugins/devices/cpu/README.md).
+    // False when the module has no GEMM or oneDNN declines (the caller then runs OpenBLAS).
+    // c is not read when beta == 0.
     bool gemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, float alpha,
               const float* a, std::size_t lda, const float* b, std::size_t ldb, float beta,
               float* c, std::size_t ldc) {
@@ -84,10 +85,11 @@ public:
     void set_threads(int threads) { threads_ = threads; }
 
 private:
-    // oneDNN's first sgemm in a process takes about 0.1 s here (it generates its kernels),
-    // which was a third of `plexus evaluate`'s loop over 10,000 images: a helper thread makes
-    // that first call while the caller goes on (reading data), and every call waits for it,
-    // so oneDNN never runs on two threads at once.
+    // oneDNN's first primitive in a process takes about 2 ms (it reads the processor and
+    // starts its OpenMP runtime): a helper thread makes a first 8x8x8 product while the caller
+    // goes on (building the model), and every call waits for it, so oneDNN never runs on two
+    // threads at once. (With dnnl_sgemm that first call generated every kernel of its driver,
+    // 35-60 ms, which was most of `plexus evaluate`'s loop over 10,000 images.)
     OnednnConv(plexus_onednn::CreateFn create, plexus_onednn::SgemmFn sgemm, int threads)
         : create_(create), sgemm_(sgemm), threads_(threads) {
         if (sgemm_)

@@ -227,11 +227,3 @@ extern "C" __attribute__((visibility("default"))) plexus_onednn::ConvPlan* plexu
     }
     return nullptr;
 }
-
-extern "C" __attribute__((visibility("default"))) int plexus_onednn_sgemm(
-    char transa, char transb, long m, long n, long k, float alpha, const float* a, long lda,
-    const float* b, long ldb, float beta, float* c, long ldc, int threads) {
-    if (threads > 0 && omp_get_max_threads() != threads) omp_set_num_threads(threads);
-    return static_cast<int>(
-        dnnl_sgemm(transa, transb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc));
-}

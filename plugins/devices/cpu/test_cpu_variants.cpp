@@ -109,6 +109,61 @@ BOOST_AUTO_TEST_CASE(large_gemms_agree_on_either_library) {
     }
 }
 
+// c = alpha op(a) op(b) in double, for the cases below.
+Floats reference_product(const Floats& a, const Floats& b, std::size_t m, std::size_t n,
+                         std::size_t k, float alpha) {
+    Floats want(m * n);
+    for (std::size_t i = 0; i < m; ++i)
+        for (std::size_t j = 0; j < n; ++j) {
+            double sum = 0.0;
+            for (std::size_t p = 0; p < k; ++p) sum += double(a[i * k + p]) * double(b[p * n + j]);
+            want[i * n + j] = static_cast<float>(alpha * sum);
+        }
+    return want;
+}
+
+// With beta = 0 c is only written: NaN left in it by earlier work must not reach the result,
+// on oneDNN's path (small products, and every product with gemm=onednn) as on OpenBLAS's.
+BOOST_AUTO_TEST_CASE(products_with_beta_zero_never_read_c) {
+    for (const char* spec : {"cpu gemm=onednn", "cpu gemm=openblas"})
+        for (const std::size_t m : {std::size_t{16}, std::size_t{97}}) {
+            const std::size_t n = m == 16 ? 24 : 83, k = m == 16 ? 40 : 601;
+            BOOST_TEST_CONTEXT(spec << " " << m << "x" << n << "x" << k) {
+                const auto device = load_cpu(spec);
+                const Floats a = pattern(m * k, 0.01f, -0.3f), b = pattern(k * n, 0.02f, 0.1f);
+                for (const float alpha : {1.0f, -2.0f}) {
+                    const Floats got = run_on(*device, [&](Device& d) {
+                        const Tensor ta = upload_to(d, {m, k}, a), tb = upload_to(d, {k, n}, b);
+                        const Tensor c = upload_to(d, {m, n}, Floats(m * n, std::nanf("")));
+                        d.gemm(Transpose::no, Transpose::no, alpha, ta, tb, 0.0f, c);
+                        return c;
+                    });
+                    check_close(got, reference_product(a, b, m, n, k, alpha), 1e-4f);
+                }
+            }
+        }
+}
+
+// oneDNN's products are primitives made per shape and kept (onednn_gemm.cpp), at most 256:
+// more shapes than that, then the first ones again, all still right.
+BOOST_AUTO_TEST_CASE(products_of_many_shapes_stay_right) {
+    const auto device = load_cpu("cpu gemm=onednn");
+    const std::size_t n = 8, k = 8;
+    std::vector<std::size_t> rows;
+    for (std::size_t m = 1; m <= 300; ++m) rows.push_back(m);
+    for (std::size_t m = 1; m <= 20; ++m) rows.push_back(m);
+    for (const std::size_t m : rows) {
+        const Floats a = pattern(m * k, 0.5f, 0.1f * static_cast<float>(m)), b = pattern(k * n, 0.3f, -0.2f);
+        const Floats got = run_on(*device, [&](Device& d) {
+            const Tensor ta = upload_to(d, {m, k}, a), tb = upload_to(d, {k, n}, b);
+            const Tensor c = d.alloc({m, n});
+            d.gemm(Transpose::no, Transpose::no, 1.0f, ta, tb, 0.0f, c);
+            return c;
+        });
+        BOOST_TEST_CONTEXT("m " << m) { check_close(got, reference_product(a, b, m, n, k, 1.0f), 1e-5f); }
+    }
+}
+
 BOOST_AUTO_TEST_CASE(threads_parameter) {
     BOOST_CHECK_THROW(load_cpu("cpu threads=-1"), plexus::ParamError);
     // Process-wide, so this case runs last.
