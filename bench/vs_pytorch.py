@@ -68,6 +68,18 @@ def step_gemms(batch, widths):
     return shapes
 
 
+def device_ceiling(plexus, shapes):
+    """GFLOP/s of `shapes` back to back through the default cpu device's Device::gemm (the
+    library it picks: OpenBLAS, or oneDNN where OpenBLAS lacks the processor's AVX-512), from
+    plexus-device-gemm's "all, in sequence" row; None when it does not say."""
+    out = run([str(Path(plexus).with_name("plexus-device-gemm")), "--seconds", "1", *shapes]).stdout
+    for line in out.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 2 and cells[0] == "all, in sequence":
+            return float(cells[1])
+    return None
+
+
 def conv_gemm_profile(plexus, tmp):
     """The convolution GEMMs of model (d) as one training epoch on 7,680 samples runs them,
     from the CPU device's PLEXUS_PROFILE table: {"NT:MxNxK": (calls, milliseconds, GFLOP/s)}.
@@ -326,6 +338,7 @@ def main():
     if "c" in models:
         _, _, batch, widths = MODELS["c"]
         ceiling = json.loads(run([ceiling_tool, *step_gemms(batch, widths)]).stdout)
+        ceiling["device_sequence_gflops"] = device_ceiling(plexus, step_gemms(batch, widths))
     conv_rows, conv_ceiling = {}, None
     if "d" in models:
         with tempfile.TemporaryDirectory() as tmp:
@@ -403,6 +416,13 @@ def main():
                       f"{spread([x / ceiling['sequence_gflops'] for x in g], lambda v: f'{100 * v:.0f} %'):>24}")
             print(f"  sgemm ceiling (this step's GEMMs back to back, {ceiling['threads']} threads): "
                   f"{ceiling['sequence_gflops']:.0f} GFLOP/s; 4096² square: {ceiling['square_gflops']:.0f} GFLOP/s")
+            dev = ceiling.get("device_sequence_gflops")
+            if dev:  # the library the device runs them on (oneDNN where OpenBLAS lacks AVX-512)
+                g = [step_flops * steps / x["steady_epoch_seconds"] / 1e9 for x in px]
+                print(f"  {'Plexus GEMMs of device ceiling':34} {dev:26.0f} {'':>26} "
+                      f"{spread([x / dev for x in g], lambda v: f'{100 * v:.0f} %'):>24}  goal ≥ 95 %")
+                print("  device ceiling: the same GEMMs back to back through Device::gemm "
+                      "(plexus-device-gemm, default cpu device)")
         if m == "d" and conv_ceiling:
             print_conv_gemms(conv_rows, conv_ceiling)
         if m in mae_sweep:
