@@ -80,6 +80,20 @@ inline std::optional<long> other_runnable_threads() {
     return std::max(0L, *running - own);
 }
 
+// The fewest runnable threads of other processes among readings taken a moment apart
+// (nullopt entries skipped; nullopt when none was read). A process that keeps a core busy is
+// runnable in every one; a thread that runs for a moment (a shell, this process's own helper
+// starting or stopping between the two /proc reads of one reading) is not: at the start of
+// `plexus evaluate` one such reading in three set the device to one thread for its whole
+// first 0.1 s, half its speed.
+template <class Readings>
+std::optional<long> least_reading(const Readings& readings) {
+    std::optional<long> least;
+    for (const std::optional<long>& r : readings)
+        if (r && (!least || *r < *least)) least = r;
+    return least;
+}
+
 class LoadMonitor {
 public:
     using Clock = std::chrono::steady_clock;

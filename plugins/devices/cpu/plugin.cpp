@@ -59,6 +59,10 @@ constexpr std::size_t kAlignment = 64;  // a cache line, and a full AVX-512 regi
 // in a virtual machine a fresh 4 KiB page cost about 50 µs on first touch here (a batch of
 // 1024 images, 3.2 MB, is 800 of them), and GEMMs over large operands miss the TLB less.
 constexpr std::size_t kHugePage = std::size_t{2} << 20;
+// So do tensors from 512 KiB, rounded up to a whole huge page (at most 4x their size, for
+// sizes in [512 KiB, 2 MiB)): a layer's output at batch 1024 (1024x256 floats, 1 MiB) cost
+// 256 first-touch faults, 4-13 ms, in the first pass of `plexus evaluate` (session 14).
+constexpr std::size_t kHugeFrom = std::size_t{512} << 10;
 
 inline void advise_huge_pages(void* p, std::size_t bytes) {
 #ifdef MADV_HUGEPAGE

@@ -8,6 +8,7 @@
 #include <mutex>
 #include <set>
 #include <thread>
+#include <vector>
 
 #include "load_monitor.hpp"
 #include "test_cpu_support.hpp"
@@ -61,6 +62,16 @@ BOOST_AUTO_TEST_CASE(monitor_averages_its_last_samples) {
     BOOST_TEST(m.threads() == 1u);
     for (int i = 0; i < 4; ++i) m.add(0L, t0);  // the window holds 1, 0, 0, 0, 0: 0.2
     BOOST_TEST(m.threads() == 2u);
+}
+
+// The device's first reading is the least of three (a busy process shows in all of them).
+BOOST_AUTO_TEST_CASE(first_reading_is_the_least) {
+    using R = std::vector<std::optional<long>>;
+    BOOST_TEST(plexus_cpu::least_reading(R{0L, 2L, 1L}).value_or(-1) == 0L);
+    BOOST_TEST(plexus_cpu::least_reading(R{1L, 1L, 2L}).value_or(-1) == 1L);
+    BOOST_TEST(plexus_cpu::least_reading(R{std::nullopt, 3L, std::nullopt}).value_or(-1) == 3L);
+    BOOST_TEST(!plexus_cpu::least_reading(R{std::nullopt, std::nullopt}));
+    BOOST_TEST(!plexus_cpu::least_reading(R{}));
 }
 
 BOOST_AUTO_TEST_CASE(pool_runs_as_many_parts_as_set) {

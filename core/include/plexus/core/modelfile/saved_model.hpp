@@ -20,7 +20,14 @@
 
 namespace plexus::core {
 
+class BatchLoader;
+
 struct SavedModel {
+    SavedModel();
+    ~SavedModel();  // where BatchLoader is complete
+    SavedModel(const SavedModel&) = delete;
+    SavedModel& operator=(const SavedModel&) = delete;
+
     std::filesystem::path file;  // the .safetensors it came from
     ModelCard card;              // its metadata
     std::shared_ptr<Device> device;
@@ -56,8 +63,10 @@ struct SavedModel {
     /// One forward pass of zeros at the full batch, so that what the first batch of
     /// evaluate or predict would otherwise wait for is done: the input and every layer's
     /// output buffer faulted in, the device's GEMM threads started and its kernels for these
-    /// shapes generated (oneDNN's first sgemm of a shape). Changes no weight or result; run it
-    /// on a helper thread (Background) while the data is read, joined before evaluate.
+    /// shapes generated (oneDNN's primitive for each product shape), and the batch loader's
+    /// host buffers made for the targets evaluate will most likely ask for (the model's output
+    /// columns). Changes no weight or result; run it on a helper thread (Background) while
+    /// the data is read, joined before evaluate.
     void warm_up();
 
     // The batch's samples and targets on the device, kept between passes (allocated once).
@@ -65,6 +74,13 @@ struct SavedModel {
 
 private:
     void buffers();
+    /// The kept batch loader when it was made for `rows`, else a new one for them (kept).
+    BatchLoader& loader_for(const TargetRows& rows);
+    /// The targets evaluate's batches carry for float targets (or the input).
+    TargetRows value_rows(bool targets) const;
+
+    std::unique_ptr<BatchLoader> loader_;  // its buffers are 2 x batch prepared samples
+    TargetRows loader_rows_;
 };
 
 /// Loads `path`: a run folder (its model.safetensors) or a .safetensors file written by
