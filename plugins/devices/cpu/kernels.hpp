@@ -44,6 +44,30 @@ static void zip(const float* a, const float* b, float* y, std::size_t rows, std:
     }
 }
 
+// Row-major c (m x n, leading dimension n) = alpha op(a) op(b) + beta c for a small K, as
+// rank-1 updates; c is not read when beta == 0. op(a) is m x k (a stored k x m when ta),
+// op(b) k x n (b stored n x k when tb); lda, ldb as BLAS.
+static void small_k_gemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, float alpha,
+                         const float* a, std::size_t lda, const float* b, std::size_t ldb,
+                         float beta, float* c) {
+    for (std::size_t i = 0; i < m; ++i) {
+        float* ci = c + i * n;
+        if (beta == 0.0f)
+            std::fill_n(ci, n, 0.0f);
+        else if (beta != 1.0f)
+            for (std::size_t j = 0; j < n; ++j) ci[j] *= beta;
+        for (std::size_t p = 0; p < k; ++p) {
+            const float aip = alpha * (ta ? a[p * lda + i] : a[i * lda + p]);
+            if (tb)
+                for (std::size_t j = 0; j < n; ++j) ci[j] += aip * b[j * ldb + p];
+            else {
+                const float* bp = b + p * ldb;
+                for (std::size_t j = 0; j < n; ++j) ci[j] += aip * bp[j];
+            }
+        }
+    }
+}
+
 // ---- reductions. Sums accumulate in double: float sums of a whole tensor drift visibly.
 
 // Reduces each row of a [rows, cols] matrix to one value; Axis::all is the 1×n case.

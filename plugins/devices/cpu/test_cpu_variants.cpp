@@ -144,6 +144,43 @@ BOOST_AUTO_TEST_CASE(products_with_beta_zero_never_read_c) {
         }
 }
 
+// Products of K < 8 (bias broadcasts) are the device's own loop while oneDNN runs the large
+// ones: every transpose, with alpha and beta (0 with NaN in c, 1, other), against double.
+BOOST_AUTO_TEST_CASE(small_k_products_agree_on_either_library) {
+    const std::size_t m = 37, n = 29;
+    for (const char* spec : {"cpu gemm=onednn", "cpu gemm=openblas"}) {
+        const auto device = load_cpu(spec);
+        for (const std::size_t k : {std::size_t{1}, std::size_t{3}, std::size_t{7}})
+            for (const bool ta : {false, true})
+                for (const bool tb : {false, true})
+                    for (const float beta : {0.0f, 1.0f, -0.5f}) {
+                        const Floats a = pattern(m * k, 0.3f, -0.2f), b = pattern(k * n, 0.7f, 0.1f);
+                        const Floats c0 = beta == 0.0f ? Floats(m * n, std::nanf("")) : pattern(m * n, 0.5f, 0.2f);
+                        Floats want(m * n);
+                        for (std::size_t i = 0; i < m; ++i)
+                            for (std::size_t j = 0; j < n; ++j) {
+                                double sum = 0.0;
+                                for (std::size_t p = 0; p < k; ++p)
+                                    sum += double(ta ? a[p * m + i] : a[i * k + p]) *
+                                           double(tb ? b[j * k + p] : b[p * n + j]);
+                                want[i * n + j] = static_cast<float>(
+                                    1.5 * sum + (beta == 0.0f ? 0.0 : beta * double(c0[i * n + j])));
+                            }
+                        const Floats got = run_on(*device, [&](Device& d) {
+                            const Tensor ta_ = upload_to(d, ta ? Shape{k, m} : Shape{m, k}, a);
+                            const Tensor tb_ = upload_to(d, tb ? Shape{n, k} : Shape{k, n}, b);
+                            const Tensor c = upload_to(d, {m, n}, c0);
+                            d.gemm(ta ? Transpose::yes : Transpose::no, tb ? Transpose::yes : Transpose::no,
+                                   1.5f, ta_, tb_, beta, c);
+                            return c;
+                        });
+                        BOOST_TEST_CONTEXT(spec << " k " << k << " ta " << ta << " tb " << tb << " beta " << beta) {
+                            check_close(got, want, 1e-5f);
+                        }
+                    }
+    }
+}
+
 // oneDNN's products are primitives made per shape and kept (onednn_gemm.cpp), at most 256:
 // more shapes than that, then the first ones again, all still right.
 BOOST_AUTO_TEST_CASE(products_of_many_shapes_stay_right) {
