@@ -172,14 +172,16 @@ TrainOptions train_options(const ExperimentSettings& s, std::size_t batch, const
 /// The epoch's state is taken on this thread; encoding and writing it (atomically, as every
 /// output) go on a helper thread while the next epoch trains, and each epoch waits for the
 /// previous epoch's files first, so they are written in order and a write error (a full disk)
-/// still ends the run, one epoch later. Training returns only once the last files are down.
-/// A failure before the first epoch ended (e.g. a callback monitoring a value that is never
-/// logged) leaves nothing worth keeping: a new run folder goes; after that the saved epochs
-/// stay.
+/// still ends the run, one epoch later. The last epoch's files are still being written when
+/// this returns, in `files`: the caller joins it once the run's outputs are written (the
+/// checkpoint's write and fsync, 40 ms for model (a), overlap the test evaluation and the
+/// report). A failure before the first epoch ended (e.g. a callback monitoring a value that
+/// is never logged) leaves nothing worth keeping: a new run folder goes; after that the saved
+/// epochs stay.
 History fit_logging_history(Trainer& trainer, const RunData& data, const fs::path& run_dir,
-                            bool keep_folder, const RunCheckpoint* start, bool writes) {
+                            bool keep_folder, const RunCheckpoint* start, bool writes,
+                            std::optional<Background>& files) {
     std::size_t epochs_saved = 0;
-    std::optional<Background> files;  // the last epoch's checkpoint and history.csv
     try {
         History history = trainer.fit(data.train, data.validation, [&](const History& h) {
             if (!writes) return;
@@ -194,7 +196,6 @@ History fit_logging_history(Trainer& trainer, const RunData& data, const fs::pat
             });
             epochs_saved = h.rows.size();
         });
-        if (files) files->join();
         return history;
     } catch (...) {
         if (files) {
@@ -408,10 +409,11 @@ RunResult run_experiment(const Experiment& exp, const RunOptions& options, std::
         out << "resuming after epoch " << resumed_epochs << " of " << result.run_dir.string()
             << "\n";
     History history;
+    std::optional<Background> last_files;  // the last epoch's, joined after the outputs
     try {
         history = fit_logging_history(trainer, *run->data, result.run_dir,
                                       !options.run_dir.empty(),
-                                      options.checkpoints ? &start : nullptr, writes);
+                                      options.checkpoints ? &start : nullptr, writes, last_files);
     } catch (...) {
         if (writes)
             finish_failed_run({exp, run->registry, *run->data, run->targets, trainer,
@@ -439,6 +441,7 @@ RunResult run_experiment(const Experiment& exp, const RunOptions& options, std::
     }
     write_run_outputs({exp, run->registry, *run->data, run->targets, trainer, history}, result,
                       out);
+    if (last_files) last_files->join();  // a write error ends the run here
     return result;
 }
 
