@@ -71,6 +71,15 @@ private:
     std::size_t epoch_;
 };
 
+// Trains `epochs` epochs into `dir` with history.csv's write blocked after epoch `block`.
+void run_blocked(const fs::path& dir, int epochs, std::size_t block) {
+    std::ostringstream out;
+    auto options = options_in(dir);
+    options.callbacks.push_back(std::make_shared<BlockHistory>(block));
+    core::run_experiment(core::Experiment::parse(experiment_text(epochs), (dir / "files.ini").string()),
+                         options, out);
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(every_epoch_file_is_down_when_the_run_returns) {
@@ -87,12 +96,8 @@ BOOST_AUTO_TEST_CASE(every_epoch_file_is_down_when_the_run_returns) {
 
 BOOST_AUTO_TEST_CASE(a_failed_last_epoch_write_ends_the_run_after_its_outputs) {
     test::TempDir tmp("epoch_files");
-    std::ostringstream out;
-    auto options = options_in(tmp.path);
-    options.callbacks.push_back(std::make_shared<BlockHistory>(1));  // the last of 2 epochs
-    const auto exp = core::Experiment::parse(experiment_text(2), (tmp.path / "files.ini").string());
     try {
-        core::run_experiment(exp, options, out);
+        run_blocked(tmp.path, 2, 1);  // the last of 2 epochs
         BOOST_FAIL("the run should have ended with the history.csv write's error");
     } catch (const Error& e) {
         BOOST_TEST(std::string(e.what()).find("history.csv") != std::string::npos, e.what());
@@ -108,9 +113,5 @@ BOOST_AUTO_TEST_CASE(a_failed_last_epoch_write_ends_the_run_after_its_outputs) {
 
 BOOST_AUTO_TEST_CASE(a_failed_earlier_epoch_write_ends_the_run_one_epoch_later) {
     test::TempDir tmp("epoch_files");
-    std::ostringstream out;
-    auto options = options_in(tmp.path);
-    options.callbacks.push_back(std::make_shared<BlockHistory>(0));  // the first of 3 epochs
-    const auto exp = core::Experiment::parse(experiment_text(3), (tmp.path / "files.ini").string());
-    BOOST_CHECK_THROW(core::run_experiment(exp, options, out), Error);
+    BOOST_CHECK_THROW(run_blocked(tmp.path, 3, 0), Error);  // the first of 3 epochs
 }

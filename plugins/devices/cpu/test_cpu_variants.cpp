@@ -69,6 +69,35 @@ BOOST_AUTO_TEST_CASE(baseline_and_avx2_variants_compute_alike) {
     }
 }
 
+// c = alpha op(a) op(b) + beta c0 in double (c0 not read when beta == 0); a is [m, k] (or
+// [k, m] read transposed), b [k, n] (or [n, k]).
+Floats reference_gemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, float alpha,
+                      const Floats& a, const Floats& b, float beta, const Floats& c0) {
+    Floats want(m * n);
+    for (std::size_t i = 0; i < m; ++i)
+        for (std::size_t j = 0; j < n; ++j) {
+            double sum = 0.0;
+            for (std::size_t p = 0; p < k; ++p)
+                sum += double(ta ? a[p * m + i] : a[i * k + p]) * double(tb ? b[j * k + p] : b[p * n + j]);
+            want[i * n + j] =
+                static_cast<float>(alpha * sum + (beta == 0.0f ? 0.0 : beta * double(c0[i * n + j])));
+        }
+    return want;
+}
+
+// The same product on `device`, c starting as c0.
+Floats device_gemm(Device& device, bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k,
+                   float alpha, const Floats& a, const Floats& b, float beta, const Floats& c0) {
+    return run_on(device, [&](Device& d) {
+        const Tensor ta_ = upload_to(d, ta ? Shape{k, m} : Shape{m, k}, a);
+        const Tensor tb_ = upload_to(d, tb ? Shape{n, k} : Shape{k, n}, b);
+        const Tensor c = upload_to(d, {m, n}, c0);
+        d.gemm(ta ? Transpose::yes : Transpose::no, tb ? Transpose::yes : Transpose::no, alpha, ta_,
+               tb_, beta, c);
+        return c;
+    });
+}
+
 // Large products go to OpenBLAS or, where the build has oneDNN, to oneDNN (the `gemm`
 // parameter): every transpose combination, with alpha and beta, against a product in double.
 BOOST_AUTO_TEST_CASE(large_gemms_agree_on_either_library) {
@@ -81,45 +110,16 @@ BOOST_AUTO_TEST_CASE(large_gemms_agree_on_either_library) {
             const bool said = device->description().find("GEMMs on oneDNN") != std::string::npos;
             if (std::string(spec) == "cpu gemm=onednn") BOOST_TEST(said == onednn, device->description());
             if (std::string(spec) == "cpu gemm=openblas") BOOST_TEST(!said, device->description());
+            const Floats a = pattern(m * k, 0.01f, -0.3f), b = pattern(k * n, 0.02f, 0.1f),
+                         c0 = pattern(m * n, 0.5f, 0.2f);
             for (const bool ta : {false, true})
-                for (const bool tb : {false, true}) {
-                    const Floats a = pattern(m * k, 0.01f, -0.3f), b = pattern(k * n, 0.02f, 0.1f),
-                                 c0 = pattern(m * n, 0.5f, 0.2f);
-                    // a is [m, k] (or [k, m] read transposed), b [k, n] (or [n, k]).
-                    Floats want(m * n);
-                    for (std::size_t i = 0; i < m; ++i)
-                        for (std::size_t j = 0; j < n; ++j) {
-                            double sum = 0.0;
-                            for (std::size_t p = 0; p < k; ++p)
-                                sum += double(ta ? a[p * m + i] : a[i * k + p]) *
-                                       double(tb ? b[j * k + p] : b[p * n + j]);
-                            want[i * n + j] = static_cast<float>(0.5 * sum + 0.25 * c0[i * n + j]);
-                        }
-                    const Floats got = run_on(*device, [&](Device& d) {
-                        const Tensor ta_ = upload_to(d, ta ? Shape{k, m} : Shape{m, k}, a);
-                        const Tensor tb_ = upload_to(d, tb ? Shape{n, k} : Shape{k, n}, b);
-                        const Tensor c = upload_to(d, {m, n}, c0);
-                        d.gemm(ta ? Transpose::yes : Transpose::no, tb ? Transpose::yes : Transpose::no,
-                               0.5f, ta_, tb_, 0.25f, c);
-                        return c;
-                    });
-                    BOOST_TEST_CONTEXT("ta " << ta << " tb " << tb) { check_close(got, want, 1e-4f); }
-                }
+                for (const bool tb : {false, true})
+                    BOOST_TEST_CONTEXT("ta " << ta << " tb " << tb) {
+                        check_close(device_gemm(*device, ta, tb, m, n, k, 0.5f, a, b, 0.25f, c0),
+                                    reference_gemm(ta, tb, m, n, k, 0.5f, a, b, 0.25f, c0), 1e-4f);
+                    }
         }
     }
-}
-
-// c = alpha op(a) op(b) in double, for the cases below.
-Floats reference_product(const Floats& a, const Floats& b, std::size_t m, std::size_t n,
-                         std::size_t k, float alpha) {
-    Floats want(m * n);
-    for (std::size_t i = 0; i < m; ++i)
-        for (std::size_t j = 0; j < n; ++j) {
-            double sum = 0.0;
-            for (std::size_t p = 0; p < k; ++p) sum += double(a[i * k + p]) * double(b[p * n + j]);
-            want[i * n + j] = static_cast<float>(alpha * sum);
-        }
-    return want;
 }
 
 // With beta = 0 c is only written: NaN left in it by earlier work must not reach the result,
@@ -131,15 +131,10 @@ BOOST_AUTO_TEST_CASE(products_with_beta_zero_never_read_c) {
             BOOST_TEST_CONTEXT(spec << " " << m << "x" << n << "x" << k) {
                 const auto device = load_cpu(spec);
                 const Floats a = pattern(m * k, 0.01f, -0.3f), b = pattern(k * n, 0.02f, 0.1f);
-                for (const float alpha : {1.0f, -2.0f}) {
-                    const Floats got = run_on(*device, [&](Device& d) {
-                        const Tensor ta = upload_to(d, {m, k}, a), tb = upload_to(d, {k, n}, b);
-                        const Tensor c = upload_to(d, {m, n}, Floats(m * n, std::nanf("")));
-                        d.gemm(Transpose::no, Transpose::no, alpha, ta, tb, 0.0f, c);
-                        return c;
-                    });
-                    check_close(got, reference_product(a, b, m, n, k, alpha), 1e-4f);
-                }
+                const Floats nan(m * n, std::nanf(""));
+                for (const float alpha : {1.0f, -2.0f})
+                    check_close(device_gemm(*device, false, false, m, n, k, alpha, a, b, 0.0f, nan),
+                                reference_gemm(false, false, m, n, k, alpha, a, b, 0.0f, nan), 1e-4f);
             }
         }
 }
@@ -150,34 +145,18 @@ BOOST_AUTO_TEST_CASE(small_k_products_agree_on_either_library) {
     const std::size_t m = 37, n = 29;
     for (const char* spec : {"cpu gemm=onednn", "cpu gemm=openblas"}) {
         const auto device = load_cpu(spec);
-        for (const std::size_t k : {std::size_t{1}, std::size_t{3}, std::size_t{7}})
+        for (const std::size_t k : {std::size_t{1}, std::size_t{3}, std::size_t{7}}) {
+            const Floats a = pattern(m * k, 0.3f, -0.2f), b = pattern(k * n, 0.7f, 0.1f);
             for (const bool ta : {false, true})
                 for (const bool tb : {false, true})
                     for (const float beta : {0.0f, 1.0f, -0.5f}) {
-                        const Floats a = pattern(m * k, 0.3f, -0.2f), b = pattern(k * n, 0.7f, 0.1f);
                         const Floats c0 = beta == 0.0f ? Floats(m * n, std::nanf("")) : pattern(m * n, 0.5f, 0.2f);
-                        Floats want(m * n);
-                        for (std::size_t i = 0; i < m; ++i)
-                            for (std::size_t j = 0; j < n; ++j) {
-                                double sum = 0.0;
-                                for (std::size_t p = 0; p < k; ++p)
-                                    sum += double(ta ? a[p * m + i] : a[i * k + p]) *
-                                           double(tb ? b[j * k + p] : b[p * n + j]);
-                                want[i * n + j] = static_cast<float>(
-                                    1.5 * sum + (beta == 0.0f ? 0.0 : beta * double(c0[i * n + j])));
-                            }
-                        const Floats got = run_on(*device, [&](Device& d) {
-                            const Tensor ta_ = upload_to(d, ta ? Shape{k, m} : Shape{m, k}, a);
-                            const Tensor tb_ = upload_to(d, tb ? Shape{n, k} : Shape{k, n}, b);
-                            const Tensor c = upload_to(d, {m, n}, c0);
-                            d.gemm(ta ? Transpose::yes : Transpose::no, tb ? Transpose::yes : Transpose::no,
-                                   1.5f, ta_, tb_, beta, c);
-                            return c;
-                        });
                         BOOST_TEST_CONTEXT(spec << " k " << k << " ta " << ta << " tb " << tb << " beta " << beta) {
-                            check_close(got, want, 1e-5f);
+                            check_close(device_gemm(*device, ta, tb, m, n, k, 1.5f, a, b, beta, c0),
+                                        reference_gemm(ta, tb, m, n, k, 1.5f, a, b, beta, c0), 1e-5f);
                         }
                     }
+        }
     }
 }
 
@@ -191,13 +170,11 @@ BOOST_AUTO_TEST_CASE(products_of_many_shapes_stay_right) {
     for (std::size_t m = 1; m <= 20; ++m) rows.push_back(m);
     for (const std::size_t m : rows) {
         const Floats a = pattern(m * k, 0.5f, 0.1f * static_cast<float>(m)), b = pattern(k * n, 0.3f, -0.2f);
-        const Floats got = run_on(*device, [&](Device& d) {
-            const Tensor ta = upload_to(d, {m, k}, a), tb = upload_to(d, {k, n}, b);
-            const Tensor c = d.alloc({m, n});
-            d.gemm(Transpose::no, Transpose::no, 1.0f, ta, tb, 0.0f, c);
-            return c;
-        });
-        BOOST_TEST_CONTEXT("m " << m) { check_close(got, reference_product(a, b, m, n, k, 1.0f), 1e-5f); }
+        const Floats none(m * n, 0.0f);
+        BOOST_TEST_CONTEXT("m " << m) {
+            check_close(device_gemm(*device, false, false, m, n, k, 1.0f, a, b, 0.0f, none),
+                        reference_gemm(false, false, m, n, k, 1.0f, a, b, 0.0f, none), 1e-5f);
+        }
     }
 }
 
