@@ -33,13 +33,16 @@ struct Folder {
     plexus::test::TempDir dir{"catalog"};
     fs::path plugins = dir.path / "plugins";
     fs::path cache_home = dir.path / "cache";
-    fs::path catalog = cache_home / "plexus" / "plugin-catalog";
+    fs::path catalog;  // the folder's own (plugin_catalog_file)
     fs::path file;
     explicit Folder(const std::string& fixture = "good",
                     const std::string& name = "libplexus-layers-fixture_good.so") {
         fs::create_directories(plugins);
         file = plugins / name;
         fs::copy_file(kFixtures / fixture / name, file);
+        ::setenv("XDG_CACHE_HOME", cache_home.c_str(), 1);
+        catalog = plexus::core::plugin_catalog_file(fs::canonical(plugins));
+        ::unsetenv("XDG_CACHE_HOME");
     }
     /// A registry over the folder, with the cache folder as XDG_CACHE_HOME while it is built.
     std::unique_ptr<Registry> registry() const {
@@ -162,6 +165,45 @@ BOOST_AUTO_TEST_CASE(a_catalog_that_lies_is_caught_when_the_library_loads) {
     BOOST_TEST(fs::exists(f.catalog));
 }
 
+// One catalog per plugin folder: a start reads those of the folders it searches, each names
+// its folder (a catalog under another folder's name is ignored), and the single catalog of
+// every folder that earlier versions kept is removed when one is written.
+BOOST_AUTO_TEST_CASE(each_plugin_folder_has_its_own_catalog) {
+    Folder a, b;
+    fs::create_directories(a.cache_home / "plexus");
+    write(a.cache_home / "plexus" / "plugin-catalog", "{}");  // an earlier version's
+    BOOST_TEST_REQUIRE(a.catalog != b.catalog);
+    BOOST_TEST(a.catalog.parent_path() == a.cache_home / "plexus" / "plugin-catalogs");
+    // Both folders with a's cache: two catalogs, each listing its own folder's file only.
+    ::setenv("XDG_CACHE_HOME", a.cache_home.c_str(), 1);
+    const fs::path b_catalog = plexus::core::plugin_catalog_file(fs::canonical(b.plugins));
+    const auto both = [&] {
+        ::setenv("XDG_CACHE_HOME", a.cache_home.c_str(), 1);
+        auto r = std::make_unique<Registry>(only({a.plugins, b.plugins}));
+        ::unsetenv("XDG_CACHE_HOME");
+        return r;
+    };
+    both();
+    BOOST_TEST(!fs::exists(a.cache_home / "plexus" / "plugin-catalog"));
+    const std::string a_text = read(a.catalog), b_text = read(b_catalog);
+    BOOST_TEST(contains(a_text, a.file.string()));
+    BOOST_TEST(!contains(a_text, b.file.string()));
+    BOOST_TEST(contains(b_text, b.file.string()));
+    BOOST_TEST(!contains(b_text, a.file.string()));
+    // Warm: both from their catalogs (the duplicate component is the second folder's error).
+    const auto warm = both();
+    BOOST_TEST(warm->find(Kind::layer, "fixture_gain")->info->create == nullptr);
+    BOOST_TEST(warm->find(Kind::layer, "fixture_gain")->library == a.file);
+    // a's catalog under b's name stands in for nothing of b's: b's library is loaded and
+    // its catalog rewritten.
+    fs::copy_file(a.catalog, b_catalog, fs::copy_options::overwrite_existing);
+    ::setenv("XDG_CACHE_HOME", a.cache_home.c_str(), 1);
+    const Registry only_b(only({b.plugins}));
+    ::unsetenv("XDG_CACHE_HOME");
+    BOOST_TEST(only_b.find(Kind::layer, "fixture_gain")->info->create != nullptr);
+    BOOST_TEST(contains(read(b_catalog), b.file.string()));
+}
+
 // The catalog describes the file the scanner vetted: a file changed after the start is not
 // loaded unvetted; a file changed before it is a new candidate, scanned and catalogued anew.
 BOOST_AUTO_TEST_CASE(a_plugin_changed_after_the_start_is_not_loaded) {
@@ -191,7 +233,7 @@ BOOST_AUTO_TEST_CASE(a_damaged_catalog_is_ignored) {
     Folder f;
     f.registry();
     const std::string good = read(f.catalog);
-    BOOST_TEST_REQUIRE(!plexus::core::read_plugin_catalog(f.catalog).empty());
+    BOOST_TEST_REQUIRE(!plexus::core::read_plugin_catalog(f.catalog, fs::canonical(f.plugins)).empty());
     auto edited = [&](const std::string& from, const std::string& to) {
         std::string t = good;
         replace_once(t, from, to);
@@ -204,6 +246,7 @@ BOOST_AUTO_TEST_CASE(a_damaged_catalog_is_ignored) {
         std::string(100, '[') + std::string(100, ']'),  // nested past any depth it writes
         edited("\"plexus-plugin-catalog\":1", "\"plexus-plugin-catalog\":2"),
         edited("\"abi\":", "\"abi\":1"),  // another ABI
+        edited("\"folder\":\"", "\"folder\":\"/elsewhere"),  // another folder's
         edited("\"kind\":\"layer\"", "\"kind\":\"gadget\""),
         edited("\"type\":\"real\"", "\"type\":\"complex\""),
         edited("\"flags\":0", "\"flags\":4"),
@@ -220,7 +263,7 @@ BOOST_AUTO_TEST_CASE(a_damaged_catalog_is_ignored) {
     for (std::size_t i = 0; i < damaged.size(); ++i) {
         BOOST_TEST_CONTEXT("damaged catalog #" << i) {
             write(f.catalog, damaged[i]);
-            BOOST_TEST(plexus::core::read_plugin_catalog(f.catalog).empty());
+            BOOST_TEST(plexus::core::read_plugin_catalog(f.catalog, fs::canonical(f.plugins)).empty());
             const auto r = f.registry();
             BOOST_TEST(r->errors().empty());
             const auto* entry = r->find(Kind::layer, "fixture_gain");
@@ -230,10 +273,10 @@ BOOST_AUTO_TEST_CASE(a_damaged_catalog_is_ignored) {
     }
     // Larger than 4 MiB: not read at all.
     write(f.catalog, good.substr(0, good.size() - 3) + std::string(5 << 20, ' ') + "]}\n");
-    BOOST_TEST(plexus::core::read_plugin_catalog(f.catalog).empty());
+    BOOST_TEST(plexus::core::read_plugin_catalog(f.catalog, fs::canonical(f.plugins)).empty());
     // A folder or a FIFO at its name neither hangs nor stops the registry.
     fs::remove(f.catalog);
     BOOST_TEST_REQUIRE(::mkfifo(f.catalog.c_str(), 0600) == 0);
-    BOOST_TEST(plexus::core::read_plugin_catalog(f.catalog).empty());
+    BOOST_TEST(plexus::core::read_plugin_catalog(f.catalog, fs::canonical(f.plugins)).empty());
     BOOST_TEST(f.registry()->find(Kind::layer, "fixture_gain") != nullptr);
 }

@@ -134,8 +134,9 @@ const std::vector<Target>& targets() {
         // milliseconds, never the whole file; a fifth of the time limit is plenty.
         {"plugin-huge", std::string("plugins/") + kPlugin, {"plugins"}, 1.0 / 5},
         // The plugin catalog a warm start lists and validates from: a lie must be caught when
-        // evaluate loads the library, anything unreadable ignored.
-        {"catalog", "cache/plexus/plugin-catalog", {"plugins", "plugins-name", "evaluate"}},
+        // evaluate loads the library, anything unreadable ignored. Its file is named after the
+        // build tree's plugin folder (Bench::catalog_file_, found when the seeds are made).
+        {"catalog", "cache/plexus/plugin-catalogs/", {"plugins", "plugins-name", "evaluate"}},
         // A data source that is no regular file (a FIFO, a folder, /dev/zero, a bad link) or
         // an empty one: refused at once, never read, so a fifth of the time limit too.
         {"special", "", data, 1.0 / 5},
@@ -210,8 +211,15 @@ Bench::Bench(const fs::path& root, double timeout_s)
                                 root_,
                                 timeout_s_ * 4},
                                root_);
-    const auto catalog = nlohmann::json::parse(
-        read_file(seeds_ / "cache" / "plexus" / "plugin-catalog"), nullptr, false);
+    std::error_code ec;
+    int catalogs = 0;  // one: the default search path is the build tree's plugin folder
+    for (const auto& entry :
+         fs::directory_iterator(seeds_ / "cache" / "plexus" / "plugin-catalogs", ec))
+        catalog_file_ = fs::relative(entry.path(), seeds_), ++catalogs;
+    if (catalogs != 1) catalog_file_.clear();
+    const auto catalog =
+        catalog_file_.empty() ? nlohmann::json()
+                              : nlohmann::json::parse(read_file(seeds_ / catalog_file_), nullptr, false);
     if (listed.exit_code != 0 || !catalog.is_object())
         throw std::runtime_error("fuzz: plexus plugins wrote no plugin catalog: " + listed.err);
     seed_["catalog"] = catalog.dump(1) + "\n";
@@ -275,7 +283,7 @@ Command Bench::place(const Target& t, const std::string& command, const std::str
         inputs.insert(p);
     } else {
         if (starts_with(t.name, "run-")) fs::copy(cls_run_, dir / "run", fs::copy_options::recursive);
-        put(t.file, input);
+        put(t.name == "catalog" ? catalog_file_.string() : t.file, input);
     }
     // The unmutated other half of a pair.
     if (t.name == "npy-features") put("y.npy", read_file(seeds_ / "y.npy"));

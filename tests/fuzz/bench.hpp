@@ -48,6 +48,7 @@ public:
 private:
     std::filesystem::path root_, seeds_;
     std::filesystem::path cls_model_, idx_model_, series_model_, cls_run_;
+    std::filesystem::path catalog_file_;  // the build tree's plugin catalog, relative to a case
     std::map<std::string, std::string> seed_;  // target name -> the bytes it mutates
     std::vector<std::string> experiments_;     // the four experiment files, as text
     double timeout_s_;

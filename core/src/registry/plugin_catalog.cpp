@@ -4,11 +4,14 @@
 // entries lie is caught when the library is loaded (the registry compares every field).
 #include "plexus/core/registry/plugin_catalog.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
 #include <nlohmann/json.hpp>
 
+#include "plexus/core/registry/cache_folder.hpp"
 #include "plexus/core/registry/plugin_scan.hpp"
 #include "plexus/support/files.hpp"
 
@@ -56,10 +59,11 @@ int nesting_depth(const std::string& text) {
     return deepest;
 }
 
-json header() {
+json header(const fs::path& folder) {
     return {{"plexus-plugin-catalog", kFormat},
             {"abi", PLEXUS_ABI_VERSION},
-            {"build", PLEXUS_BUILD_TAG}};
+            {"build", PLEXUS_BUILD_TAG},
+            {"folder", folder.string()}};
 }
 
 /// A bound: -inf / +inf are written as null (JSON has no infinities).
@@ -161,9 +165,10 @@ bool same_number(double a, double b) {
 
 }  // namespace
 
-fs::path plugin_catalog_file() {
-    const fs::path scan = plugin_scan_cache_file();
-    return scan.empty() ? fs::path() : scan.parent_path() / "plugin-catalog";
+fs::path plugin_catalog_file(const fs::path& folder) {
+    const fs::path cache = cache_folder();
+    if (cache.empty()) return {};
+    return cache / "plugin-catalogs" / fmt::format("{:016x}.json", cache_name_hash(folder.string()));
 }
 
 CatalogComponent catalog_component(const ComponentInfo& info) {
@@ -207,14 +212,15 @@ bool same_component(const CatalogComponent& c, const ComponentInfo& info) {
     return true;
 }
 
-PluginCatalog read_plugin_catalog(const fs::path& file) {
+PluginCatalog read_plugin_catalog(const fs::path& file, const fs::path& folder) {
     const std::string text = read_cache_text(file, kMaxBytes);
     if (text.empty() || nesting_depth(text) > kMaxDepth) return {};
     const json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
     if (!j.is_object()) return {};
     const auto files = j.find("files");
-    if (j.size() != 4 || j.value("plexus-plugin-catalog", json()) != kFormat ||
+    if (j.size() != 5 || j.value("plexus-plugin-catalog", json()) != kFormat ||
         j.value("abi", json()) != PLEXUS_ABI_VERSION ||
+        j.value("folder", json()) != folder.string() ||  // another folder's (names collide)
         j.value("build", json()) != PLEXUS_BUILD_TAG || files == j.end() || !files->is_array() ||
         files->size() > kMaxFiles)
         return {};
@@ -233,8 +239,9 @@ PluginCatalog read_plugin_catalog(const fs::path& file) {
     return catalog;
 }
 
-void write_plugin_catalog(const fs::path& file, const PluginCatalog& catalog) {
-    json j = header();
+void write_plugin_catalog(const fs::path& file, const fs::path& folder,
+                          const PluginCatalog& catalog) {
+    json j = header(folder);
     json files = json::array();
     for (const auto& [key, components] : catalog) {
         const std::string path = plugin_scan_key_path(key);
@@ -256,6 +263,8 @@ void write_plugin_catalog(const fs::path& file, const PluginCatalog& catalog) {
         std::error_code ec;
         fs::create_directories(file.parent_path(), ec);
         support::write_file_atomic(file, j.dump() + "\n");
+        // The one catalog of every folder that versions before 0.1 kept is read by none now.
+        fs::remove(file.parent_path().parent_path() / "plugin-catalog", ec);
     } catch (const std::exception&) {
         // No catalog is still correct: the next start loads the libraries again.
     }

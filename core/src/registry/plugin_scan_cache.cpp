@@ -69,6 +69,12 @@ fs::path cache_folder() {
     return {};
 }
 
+std::uint64_t cache_name_hash(std::string_view text) {
+    std::uint64_t h = 14695981039346656037ull;
+    for (const unsigned char c : text) h = (h ^ c) * 1099511628211ull;
+    return h;
+}
+
 fs::path plugin_scan_cache_file() {
     const fs::path folder = cache_folder();
     return folder.empty() ? folder : folder / "plugin-scan";

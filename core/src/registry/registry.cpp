@@ -29,6 +29,7 @@ struct Registry::Library {
     fs::path path;
     std::string key;  // plugin_scan_key when it was vetted
     const std::vector<CatalogComponent>* catalogued = nullptr;  // what the catalog promised
+    fs::path catalog_file;                                      // which catalog promised it
     const Manifest* manifest = nullptr;                         // once loaded
     std::string failed;                                         // why a first-use load failed
 
@@ -181,8 +182,6 @@ Registry::Registry(RegistryOptions options) : options_(std::move(options)) {
 
     search_path_ = plugin_search_path(options_, errors_);
 
-    catalog_file_ = plugin_catalog_file();
-    if (!catalog_file_.empty()) catalog_ = read_plugin_catalog(catalog_file_);
     std::set<fs::path> seen;
     for (const auto& folder : search_path_) {
         std::error_code ec;
@@ -190,7 +189,6 @@ Registry::Registry(RegistryOptions options) : options_(std::move(options)) {
         if (!seen.insert(ec ? folder : canonical).second) continue;  // same folder twice
         scan_folder(folder);
     }
-    if (catalog_changed_ && !catalog_file_.empty()) write_plugin_catalog(catalog_file_, catalog_);
 }
 
 Registry::~Registry() = default;
@@ -232,6 +230,9 @@ void Registry::scan_folder(const fs::path& folder) {
         if (refusals[i].empty()) candidates.push_back(std::move(c));
     }
     const std::vector<std::string> verdicts = vet_plugins(candidates, debug_);
+    FolderCatalog& catalog = catalogs_[real];
+    catalog.file = plugin_catalog_file(real);
+    if (!catalog.file.empty()) catalog.entries = read_plugin_catalog(catalog.file, real);
     for (std::size_t i = 0, next = 0; i < files.size(); ++i) {
         std::string key;
         if (refusals[i].empty()) {
@@ -240,12 +241,14 @@ void Registry::scan_folder(const fs::path& folder) {
         }
         if (!refusals[i].empty()) {
             refuse(files[i], refusals[i]);
-        } else if (const auto hit = catalog_.find(key); hit != catalog_.end()) {
-            add_catalogued(files[i], key, hit->second);
+        } else if (const auto hit = catalog.entries.find(key); hit != catalog.entries.end()) {
+            add_catalogued(files[i], key, hit->second, catalog.file);
         } else {
-            load_file(files[i], key);
+            load_file(files[i], key, catalog);
         }
     }
+    if (catalog.changed && !catalog.file.empty())
+        write_plugin_catalog(catalog.file, real, catalog.entries);
 }
 
 void Registry::refuse(const fs::path& file, const std::string& why) {
@@ -265,7 +268,7 @@ std::string Registry::check_file(const fs::path& file, struct stat& st) const {
     return manifest_mismatch(head);
 }
 
-void Registry::load_file(const fs::path& file, const std::string& key) {
+void Registry::load_file(const fs::path& file, const std::string& key, FolderCatalog& catalog) {
     auto library = std::make_shared<Library>();
     library->path = file;
     library->key = key;
@@ -303,10 +306,11 @@ void Registry::load_file(const fs::path& file, const std::string& key) {
         // The entries of this path's earlier versions go (no library refers to them: their
         // keys did not match this start's).
         const std::string path = plugin_scan_key_path(key);
-        for (auto it = catalog_.begin(); it != catalog_.end();)
-            it = plugin_scan_key_path(it->first) == path ? catalog_.erase(it) : std::next(it);
-        catalog_[key] = std::move(entries);
-        catalog_changed_ = true;
+        auto& e = catalog.entries;
+        for (auto it = e.begin(); it != e.end();)
+            it = plugin_scan_key_path(it->first) == path ? e.erase(it) : std::next(it);
+        e[key] = std::move(entries);
+        catalog.changed = true;
     }
     if (debug_)
         std::cerr << "plexus: plugin candidate " << file.string() << ": loaded, " << added
@@ -314,11 +318,13 @@ void Registry::load_file(const fs::path& file, const std::string& key) {
 }
 
 void Registry::add_catalogued(const fs::path& file, const std::string& key,
-                              const std::vector<CatalogComponent>& components) {
+                              const std::vector<CatalogComponent>& components,
+                              const fs::path& catalog_file) {
     auto library = std::make_shared<Library>();
     library->path = file;
     library->key = key;
-    library->catalogued = &components;  // catalog_ is not changed for this key again
+    library->catalogued = &components;  // the catalog is not changed for this key again
+    library->catalog_file = catalog_file;
     libraries_.push_back(library);
     std::size_t added = 0;
     for (const auto& c : components) {
@@ -367,10 +373,11 @@ Registry::Library& Registry::loaded_library(const ComponentEntry& entry) const {
             same = same_component(promised, library->manifest->components[i]);
         if (!same) {
             std::error_code ec;
-            fs::remove(catalog_file_, ec);  // the next start loads every library and rebuilds it
+            // The next start loads every library of the folder and rebuilds it.
+            fs::remove(library->catalog_file, ec);
             library->manifest = nullptr;
             fail(std::string(kind_name(promised.kind)) + " '" + promised.name +
-                 "' differs from the plugin catalog " + catalog_file_.string() +
+                 "' differs from the plugin catalog " + library->catalog_file.string() +
                  " (now removed); run the command again");
         }
     }

@@ -45,8 +45,11 @@ public:
         }
     }
 
-    void save(const std::string& path) override {
-        if (!write_model_) throw Error("save: this trainer was given no way to write a model file");
+    void save(const std::string& path) override { write(path, tensors()); }
+
+    /// What save() writes (weights, the pipeline's fitted state, the target scaler's), taken
+    /// from the device on this thread.
+    std::vector<HostTensor> tensors() {
         std::vector<HostTensor> tensors;
         for (const auto& w : model_.weights()) {
             HostTensor t{w.name, w.value.shape(), std::vector<float>(w.value.numel())};
@@ -58,6 +61,12 @@ public:
         // So does the target transform: predictions are reported in the target's units.
         if (!scaler_.is_identity())
             for (auto& t : scaler_.state()) tensors.push_back(std::move(t));
+        return tensors;
+    }
+
+    /// save()'s second half: encodes and writes `tensors`; touches no device, so any thread.
+    void write(const std::string& path, const std::vector<HostTensor>& tensors) const {
+        if (!write_model_) throw Error("save: this trainer was given no way to write a model file");
         write_model_(path, tensors);
     }
 
@@ -98,6 +107,14 @@ Trainer::~Trainer() = default;
 
 ModelAccess& Trainer::weights() {
     return *weights_;
+}
+
+std::vector<HostTensor> Trainer::model_tensors() {
+    return weights_->tensors();
+}
+
+void Trainer::write_model(const std::string& path, const std::vector<HostTensor>& tensors) {
+    weights_->write(path, tensors);
 }
 
 void Trainer::build(std::size_t features, std::size_t classes,

@@ -38,6 +38,7 @@
 #include <thread>
 #include <type_traits>
 
+#include <dlfcn.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -75,6 +76,24 @@ inline void advise_huge_pages(void* p, std::size_t bytes) {
 inline int openblas_default_threads() {
     static const int threads = openblas_get_num_threads();
     return threads;
+}
+
+// OpenBLAS's threads poll with sched_yield for about 2^28 cycles (~0.1 s) after they start and
+// after each call, then sleep. A device whose products all go to oneDNN gives them no work, yet
+// the polling that follows their start at load time took a core from the data loading and the
+// first products of every `plexus train` and `plexus evaluate` (session 15's profile: 80-90 ms
+// of a core, most of it in sched_yield). blas_thread_shutdown_ ends them: OpenBLAS exports it
+// and runs it itself before a fork, and its next threaded call starts them again. A build
+// without it (another BLAS) keeps its threads.
+inline void end_idle_openblas_threads() {
+    Dl_info info{};
+    if (!dladdr(reinterpret_cast<void*>(&openblas_get_num_threads), &info) || !info.dli_fname)
+        return;
+    void* lib = dlopen(info.dli_fname, RTLD_LAZY | RTLD_NOLOAD);
+    if (!lib) return;
+    if (auto* shutdown = reinterpret_cast<int (*)()>(dlsym(lib, "blas_thread_shutdown_")))
+        shutdown();
+    dlclose(lib);
 }
 
 inline unsigned online_cpus() {

@@ -1,4 +1,6 @@
 // The CPU device's two instruction-set variants and its threads.
+#include <dlfcn.h>
+
 #include "test_cpu_support.hpp"
 
 using namespace cpu_test;
@@ -120,6 +122,32 @@ BOOST_AUTO_TEST_CASE(large_gemms_agree_on_either_library) {
                     }
         }
     }
+}
+
+// A device whose products all go to oneDNN ends OpenBLAS's idle threads (which poll for about
+// 0.1 s after they start); a device on OpenBLAS made after it gets them back with its first
+// threaded product, and that product is right.
+BOOST_AUTO_TEST_CASE(devices_on_onednn_end_openblas_threads) {
+    const auto openblas = load_cpu("cpu gemm=openblas adapt_threads=false");
+    void* lib = dlopen("libopenblas.so.0", RTLD_LAZY | RTLD_NOLOAD);
+    const auto* running = lib ? static_cast<const volatile int*>(dlsym(lib, "blas_server_avail")) : nullptr;
+    if (!running || openblas->description().find(" 1 thread") != std::string::npos) {
+        BOOST_TEST_MESSAGE("no threaded OpenBLAS with blas_server_avail here: skipped");
+        return;
+    }
+    const auto onednn = load_cpu("cpu gemm=onednn adapt_threads=false");
+    if (onednn->description().find("GEMMs on oneDNN") == std::string::npos) {
+        BOOST_TEST_MESSAGE("no oneDNN module in this build: skipped");
+        return;
+    }
+    BOOST_TEST(*running == 0);
+    const std::size_t m = 256, n = 256, k = 256;  // threaded in OpenBLAS
+    const Floats a = pattern(m * k, 0.01f, -0.3f), b = pattern(k * n, 0.02f, 0.1f),
+                 c0 = pattern(m * n, 0.5f, 0.2f);
+    check_close(device_gemm(*openblas, false, false, m, n, k, 1.0f, a, b, 0.0f, c0),
+                reference_gemm(false, false, m, n, k, 1.0f, a, b, 0.0f, c0), 1e-4f);
+    BOOST_TEST(*running == 1);
+    dlclose(lib);
 }
 
 // With beta = 0 c is only written: NaN left in it by earlier work must not reach the result,

@@ -17,13 +17,6 @@ namespace fs = std::filesystem;
 namespace plexus::core::detail {
 namespace {
 
-// FNV-1a: stable across builds, so copies survive an upgrade of Plexus.
-std::uint64_t fnv1a(std::string_view s) {
-    std::uint64_t h = 14695981039346656037ull;
-    for (const unsigned char c : s) h = (h ^ c) * 1099511628211ull;
-    return h;
-}
-
 const char* const kSuffix = ".idx";
 
 }  // namespace
@@ -42,7 +35,8 @@ fs::path inflated_copy(const fs::path& source) {
         fmt::format("{} {} {}.{:09} {} {}", absolute.string(), st.st_size, st.st_mtim.tv_sec,
                     st.st_mtim.tv_nsec, st.st_ino, st.st_dev);
     return folder / "data" /
-           fmt::format("{:016x}-{:016x}{}", fnv1a(absolute.string()), fnv1a(identity), kSuffix);
+           fmt::format("{:016x}-{:016x}{}", cache_name_hash(absolute.string()),
+                       cache_name_hash(identity), kSuffix);
 }
 
 void keep_inflated_copy(const fs::path& copy, std::span<const std::string_view> pieces) noexcept {

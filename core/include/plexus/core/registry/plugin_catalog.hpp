@@ -38,8 +38,11 @@ struct CatalogComponent {
 /// ctime): an entry describes exactly the file the scanner vetted and the host loaded.
 using PluginCatalog = std::map<std::string, std::vector<CatalogComponent>>;
 
-/// $XDG_CACHE_HOME/plexus/plugin-catalog (next to the scan cache); empty when there is none.
-std::filesystem::path plugin_catalog_file();
+/// The catalog of the plugin folder `folder` (its real path): one file per folder, so a start
+/// reads the entries of the folders it searches and no others, however many build trees and
+/// installs this user's cache has seen. $XDG_CACHE_HOME/plexus/plugin-catalogs/HASH.json
+/// (cache_name_hash of the path); empty when there is no cache folder.
+std::filesystem::path plugin_catalog_file(const std::filesystem::path& folder);
 
 /// What a loaded component declares, copied.
 CatalogComponent catalog_component(const ComponentInfo& info);
@@ -47,14 +50,17 @@ CatalogComponent catalog_component(const ComponentInfo& info);
 /// Whether a loaded component declares exactly what the catalog says (every field).
 bool same_component(const CatalogComponent& entry, const ComponentInfo& info);
 
-/// The catalog held in `file`, read as hostile input: at most 4 MiB, a header naming this
-/// host's ABI and build tag, bounded counts and lengths, known kinds and types. Anything else
-/// gives an empty catalog (the registry then loads every file, as on a first start).
-PluginCatalog read_plugin_catalog(const std::filesystem::path& file);
+/// The catalog of `folder` held in `file`, read as hostile input: at most 4 MiB, a header
+/// naming this host's ABI and build tag and `folder`, bounded counts and lengths, known kinds
+/// and types. Anything else gives an empty catalog (the registry then loads every file of the
+/// folder, as on a first start).
+PluginCatalog read_plugin_catalog(const std::filesystem::path& file,
+                                  const std::filesystem::path& folder);
 
-/// Writes `catalog` atomically (the folder created), dropping entries of files that no longer
-/// exist. Failing to write is ignored: the next start loads the libraries again.
-void write_plugin_catalog(const std::filesystem::path& file, const PluginCatalog& catalog);
+/// Writes `folder`'s catalog atomically (the cache folder created), dropping entries of files
+/// that no longer exist. Failing to write is ignored: the next start loads the libraries again.
+void write_plugin_catalog(const std::filesystem::path& file, const std::filesystem::path& folder,
+                          const PluginCatalog& catalog);
 
 /// A component's ComponentInfo built from a catalog entry, owning its strings. Its `create` is
 /// null: the registry loads the library before anything is created.

@@ -4,6 +4,7 @@
 
 #include <deque>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -95,14 +96,22 @@ public:
 
 private:
     struct Library;
+    /// One plugin folder's catalog (plugin_catalog_file).
+    struct FolderCatalog {
+        std::filesystem::path file;  // empty when there is no cache folder
+        PluginCatalog entries;       // as read at start
+        bool changed = false;        // files loaded that it lacked
+    };
     void scan_folder(const std::filesystem::path& folder);
     /// Why `file` (lstat into `st`) cannot be a plugin, judged without loading it, or empty.
     std::string check_file(const std::filesystem::path& file, struct stat& st) const;
     /// Loads a file that passed check_file and the plugin scanner; catalogues it under `key`.
-    void load_file(const std::filesystem::path& file, const std::string& key);
+    void load_file(const std::filesystem::path& file, const std::string& key,
+                   FolderCatalog& catalog);
     /// Adds a vetted file's components from the catalog; its library loads on first use.
     void add_catalogued(const std::filesystem::path& file, const std::string& key,
-                        const std::vector<CatalogComponent>& components);
+                        const std::vector<CatalogComponent>& components,
+                        const std::filesystem::path& catalog_file);
     /// Adds `info` unless its kind and name are taken; false then (the error is recorded).
     bool add_component(const ComponentInfo& info, const std::filesystem::path& file);
     /// The library of `entry`, loaded now if the catalog stood in for it; throws PluginError.
@@ -114,9 +123,7 @@ private:
     std::vector<std::shared_ptr<Library>> libraries_;
     std::vector<ComponentEntry> components_;
     std::vector<LoadError> errors_;
-    std::filesystem::path catalog_file_;
-    PluginCatalog catalog_;                  // as read at start
-    bool catalog_changed_ = false;           // files loaded that the catalog lacked
+    std::map<std::filesystem::path, FolderCatalog> catalogs_;  // by real folder; never moved
     std::deque<CatalogInfo> catalog_infos_;  // stand-ins until a library loads (never moved)
     mutable std::mutex load_mutex_;
     bool debug_ = false;

@@ -141,6 +141,11 @@ public:
     const std::string& best_key() const { return best_key_; }
     /// Weights access shared with callbacks (snapshot, restore, save).
     ModelAccess& weights();
+    /// weights().save() in two halves, so the model file can be encoded and written on another
+    /// thread while this one goes on with the device: what it writes, taken from the device
+    /// here, and the writing, which touches no device (any thread, one call at a time).
+    std::vector<HostTensor> model_tensors();
+    void write_model(const std::string& path, const std::vector<HostTensor>& tensors);
     /// The run folder callbacks see (set once it exists, before fit()).
     void set_run_dir(const std::string& dir) { options_.run_dir = dir; }
     /// Training samples per second over the whole fit (excluding validation).
