@@ -335,28 +335,13 @@ BOOST_AUTO_TEST_CASE(a_large_gzip_file_is_inflated_once_and_its_copy_read_after)
     write_raw(tmp / "big-raw", file);
 
     BOOST_TEST(read_idx(tmp / "small.gz").data.size() == 24u);
-    const auto raw = read_idx(tmp / "big-raw");
-    BOOST_TEST(raw.data == data, boost::test_tools::per_element());
-    BOOST_TEST(!raw.data.mapped());  // a user's file may change while it would be mapped
+    BOOST_TEST(read_idx(tmp / "big-raw").data == data, boost::test_tools::per_element());
     BOOST_TEST(copies(tmp / "cache").empty());  // small and raw files: no copy
 
-    const auto inflated = read_idx(tmp / "big.gz");
-    BOOST_TEST(inflated.data == data, boost::test_tools::per_element());
-    BOOST_TEST(!inflated.data.mapped());
+    BOOST_TEST(read_idx(tmp / "big.gz").data == data, boost::test_tools::per_element());
     const auto kept = copies(tmp / "cache");
     BOOST_REQUIRE_EQUAL(kept.size(), 1u);
     BOOST_TEST(read_all(kept[0]) == file, boost::test_tools::per_element());  // the inflated file
-
-    // The copy's data is mapped, not read; writing to the dataset's bytes leaves the file be.
-    {
-        auto again = read_idx(tmp / "big.gz");
-        BOOST_TEST(again.data.mapped());
-        BOOST_TEST(again.data == data, boost::test_tools::per_element());
-        again.data[0] ^= 0xff;
-        BOOST_TEST(!again.data.mapped());
-        BOOST_TEST(again.data[0] == static_cast<std::uint8_t>(data[0] ^ 0xff));
-        BOOST_TEST(read_all(kept[0]) == file, boost::test_tools::per_element());
-    }
 
     // The copy is what the next read reads: a byte changed in it shows.
     Bytes changed = file;

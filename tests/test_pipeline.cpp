@@ -51,13 +51,11 @@ core::Dataset ramps(std::size_t count) {
     d.sample_shape = Shape{4, 4};
     d.count = count;
     d.classes = 2;
-    std::vector<std::uint8_t> pixels;
     for (std::size_t i = 0; i < count; ++i) {
         d.labels.push_back(static_cast<std::uint32_t>(i % 2));
         for (std::uint8_t r = 0; r < 4; ++r)
-            for (std::uint8_t c = 0; c < 4; ++c) pixels.push_back(static_cast<std::uint8_t>(16 * r + c + i));
+            for (std::uint8_t c = 0; c < 4; ++c) d.u8.push_back(static_cast<std::uint8_t>(16 * r + c + i));
     }
-    d.u8 = std::move(pixels);
     return d;
 }
 

@@ -23,16 +23,14 @@ core::Dataset make_blobs(std::size_t count, std::uint64_t seed) {
     d.classes = 2;
     std::mt19937 rng(static_cast<std::uint32_t>(seed));
     std::normal_distribution<float> noise(0.0f, 20.0f);
-    std::vector<std::uint8_t> pixels;
     for (std::size_t i = 0; i < count; ++i) {
         const std::uint32_t label = i % 2;
         d.labels.push_back(label);
         for (int j = 0; j < 8; ++j) {
             const float centre = (label == 0) == (j % 2 == 0) ? 190.0f : 60.0f;
-            pixels.push_back(static_cast<std::uint8_t>(std::clamp(centre + noise(rng), 0.0f, 255.0f)));
+            d.u8.push_back(static_cast<std::uint8_t>(std::clamp(centre + noise(rng), 0.0f, 255.0f)));
         }
     }
-    d.u8 = std::move(pixels);
     return d;
 }
 
@@ -138,17 +136,15 @@ core::Dataset make_bars(std::size_t count, std::uint64_t seed) {
     d.classes = 2;
     std::mt19937 rng(static_cast<std::uint32_t>(seed));
     std::uniform_int_distribution<int> noise(0, 60);
-    std::vector<std::uint8_t> pixels;
     for (std::size_t i = 0; i < count; ++i) {
         const std::uint32_t label = i % 2;
         d.labels.push_back(label);
         for (int r = 0; r < 6; ++r)
             for (int c = 0; c < 6; ++c) {
                 const bool bar = label == 0 ? (c == 2 || c == 3) : (r == 2 || r == 3);
-                pixels.push_back(static_cast<std::uint8_t>(bar ? 200 + noise(rng) : noise(rng)));
+                d.u8.push_back(static_cast<std::uint8_t>(bar ? 200 + noise(rng) : noise(rng)));
             }
     }
-    d.u8 = std::move(pixels);
     return d;
 }
 }  // namespace

@@ -11,8 +11,6 @@
 #include <string>
 #include <vector>
 
-#include "plexus/core/data/byte_array.hpp"
-
 namespace plexus::test {
 
 using Bytes = std::vector<std::uint8_t>;
@@ -111,11 +109,6 @@ inline void check_has(const std::string& message, const std::vector<std::string>
 template <typename T>
 void check_eq(const std::vector<T>& got, const std::vector<T>& want) {
     BOOST_TEST(got == want, boost::test_tools::per_element());
-}
-
-/// A dataset's bytes (owned or mapped) against the bytes expected.
-inline void check_eq(const plexus::core::ByteArray& got, const std::vector<std::uint8_t>& want) {
-    check_eq(std::vector<std::uint8_t>(got.begin(), got.end()), want);
 }
 
 }  // namespace plexus::test

@@ -15,8 +15,6 @@ namespace {
 constexpr std::size_t kFitChunk = 1024;
 // Each of the two ping-pong buffers; sample shapes come from files and model cards.
 constexpr std::size_t kMaxBufferFloats = std::size_t{1} << 34;
-// How far ahead gather() prefetches the rows of a batch.
-constexpr std::size_t kRowsAhead = 4;
 
 std::string stage_name(std::size_t i, const std::string& spec) {
     return "transform " + std::to_string(i + 1) + " (" + spec + ")";
@@ -82,15 +80,8 @@ void Pipeline::gather(const Dataset& data, const std::uint32_t* ids, std::size_t
                         " values, the model was built for " + std::to_string(f));
     if (!data.u8.empty()) {
         const float scale = 1.0f / divide_;
-        const std::uint8_t* base = data.u8.data();
         for (std::size_t r = 0; r < count; ++r) {
-            // The rows are random: ask for a row a few ahead, its address translation (a
-            // mapped dataset has 4 KiB pages) and cache lines, while this one converts.
-            if (r + kRowsAhead < count) {
-                const std::uint8_t* next = base + std::size_t(ids[r + kRowsAhead]) * f;
-                for (std::size_t o = 0; o < f; o += 64) __builtin_prefetch(next + o);
-            }
-            const std::uint8_t* src = base + std::size_t(ids[r]) * f;
+            const std::uint8_t* src = data.u8.data() + std::size_t(ids[r]) * f;
             float* dst = out + r * f;
             for (std::size_t j = 0; j < f; ++j) dst[j] = static_cast<float>(src[j]) * scale;
         }

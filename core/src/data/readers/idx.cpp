@@ -93,9 +93,8 @@ bool contains_fashion(const std::filesystem::path& prefix) {
     return s.find("fashion") != std::string::npos;
 }
 
-// read_idx without the inflated copies; `compressed` says whether the file was gzip. With
-// `map`, a raw file's data is mapped, not read (only for files nobody truncates: the cache's).
-IdxArray read_idx_file(const std::filesystem::path& path, bool& compressed, bool map) {
+// read_idx without the inflated copies; `compressed` says whether the file was gzip.
+IdxArray read_idx_file(const std::filesystem::path& path, bool& compressed) {
     detail::GzipStream in(path, kMaxFileBytes);
     if (in.file_size() == 0) fail(path, "empty file (expected an IDX header)");
 
@@ -161,28 +160,25 @@ IdxArray read_idx_file(const std::filesystem::path& path, bool& compressed, bool
                            std::to_string(size - header - bytes) + " more)");
     }
 
-    if (!gz && map) {  // its size was checked above
-        out.data = ByteArray::map_file(path, header, bytes);
-        if (!out.data.empty()) return out;
-    }
     // Inflated whole already (libdeflate): the array is that buffer, without a copy.
-    std::vector<std::uint8_t> data = in.take_rest(bytes);
-    if (data.empty()) {
+    out.data = in.take_rest(bytes);
+    if (out.data.empty()) {
         try {
-            data.reserve(bytes);
+            out.data.reserve(bytes);
         } catch (const std::bad_alloc&) {
             fail(path, "out of memory (" + expected + ")");
         }
-        advise_huge_pages(data.data(), bytes);
+        advise_huge_pages(out.data.data(), bytes);
         // A damaged file that libdeflate inflated whole: its bytes, then the messages below.
-        if (const auto whole = in.take(bytes); !whole.empty()) data.assign(whole.begin(), whole.end());
+        if (const auto whole = in.take(bytes); !whole.empty())
+            out.data.assign(whole.begin(), whole.end());
     }
     // Grow as data arrives, so a lying gzip header costs no more memory than its content.
-    while (data.size() < bytes) {
-        const std::size_t have = data.size();
+    while (out.data.size() < bytes) {
+        const std::size_t have = out.data.size();
         const std::size_t step = std::min(bytes - have, kChunk);
-        data.resize(have + step);
-        const std::size_t got = in.read(data.data() + have, step);
+        out.data.resize(have + step);
+        const std::size_t got = in.read(out.data.data() + have, step);
         if (got < step)
             fail(path,
                  "truncated data (" + expected + ", found " + std::to_string(have + got) + ")");
@@ -191,7 +187,6 @@ IdxArray read_idx_file(const std::filesystem::path& path, bool& compressed, bool
     if (extra > 0)
         fail(path, "trailing bytes after the data (" + expected + ", found " +
                        std::to_string(extra) + (extra >= kMaxBytes ? "+" : "") + " more)");
-    out.data = std::move(data);
     return out;
 }
 
@@ -204,16 +199,14 @@ IdxArray read_idx(const std::filesystem::path& path) {
         std::error_code ec;
         if (std::filesystem::exists(copy, ec)) {
             try {
-                // Mapped: the cache's copies are written atomically (a new file renamed over
-                // the old), never changed in place.
-                IdxArray out = read_idx_file(copy, compressed, /*map=*/true);
+                IdxArray out = read_idx_file(copy, compressed);
                 if (!compressed) return out;
             } catch (const std::exception&) {
             }
             detail::drop_inflated_copy(copy);  // damaged: read the source again
         }
     }
-    IdxArray out = read_idx_file(path, compressed, /*map=*/false);
+    IdxArray out = read_idx_file(path, compressed);
     if (!copy.empty() && compressed && out.data.size() >= detail::kMinInflatedCopyBytes) {
         // The header as the inflated file had it: magic 00 00 08 ndims, big-endian dimensions.
         std::string header{'\0', '\0', '\x08', static_cast<char>(out.dims.size())};

@@ -280,7 +280,7 @@ double label_value(const NpyFile& f, const unsigned char* p) {
 }
 
 template <typename T>
-void reserve_or_fail(T& v, std::size_t n, const std::filesystem::path& path) {
+void reserve_or_fail(std::vector<T>& v, std::size_t n, const std::filesystem::path& path) {
     try {
         v.resize(n);
     } catch (const std::exception&) {  // bad_alloc, or length_error beyond max_size()

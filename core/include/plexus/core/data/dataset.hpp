@@ -6,7 +6,6 @@
 #include <string>
 #include <vector>
 
-#include "plexus/core/data/byte_array.hpp"
 #include "plexus/shape.hpp"
 
 // Core internals used by the app and tests are exported from libplexus_core.so too.
@@ -24,7 +23,7 @@ struct Dataset {
     std::string source;  // where it came from, for messages
     Shape sample_shape;  // one sample, without the batch dimension, e.g. [28, 28]
     std::size_t count = 0;
-    ByteArray u8;  // owned, or an inflated copy's mapped pages (byte_array.hpp)
+    std::vector<std::uint8_t> u8;
     std::vector<float> f32;
     std::vector<std::uint32_t> labels;  // count class ids
     std::size_t classes = 0;            // max label + 1 (at least)

@@ -16,7 +16,7 @@ namespace plexus::core {
 /// One IDX file of unsigned bytes (type code 0x08).
 struct IdxArray {
     std::vector<std::size_t> dims;
-    ByteArray data;  // product(dims) bytes
+    std::vector<std::uint8_t> data;  // product(dims) bytes
 };
 
 /// Reads a .gz (detected by its magic bytes, not its name) or raw IDX file. Validates the
