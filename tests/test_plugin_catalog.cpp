@@ -194,6 +194,30 @@ BOOST_AUTO_TEST_CASE(each_plugin_folder_has_its_own_catalog) {
     const auto warm = both();
     BOOST_TEST(warm->find(Kind::layer, "fixture_gain")->info->create == nullptr);
     BOOST_TEST(warm->find(Kind::layer, "fixture_gain")->library == a.file);
+    // A catalog whose folder is gone is removed when another catalog is written; one that
+    // does not name its folder too; those of folders that exist stay.
+    {
+        Folder gone;
+        gone.registry();  // its own cache; copy its catalog into a's
+        const fs::path gone_catalog = a.catalog.parent_path() / gone.catalog.filename();
+        fs::copy_file(gone.catalog, gone_catalog);
+        const fs::path nameless = a.catalog.parent_path() / "0123456789abcdef.json";
+        write(nameless, "{}");
+        const fs::path theirs = a.catalog.parent_path() / ".0123456789abcdef.json.tmp1";
+        write(theirs, "{}");  // another process's file being written
+        fs::remove_all(gone.plugins);
+        Folder c("good", "libplexus-layers-fixture_good.so");
+        ::setenv("XDG_CACHE_HOME", a.cache_home.c_str(), 1);
+        const fs::path c_catalog = plexus::core::plugin_catalog_file(fs::canonical(c.plugins));
+        const Registry written(only({c.plugins}));  // writes c's catalog
+        ::unsetenv("XDG_CACHE_HOME");
+        BOOST_TEST(fs::exists(c_catalog));
+        BOOST_TEST(!fs::exists(gone_catalog));
+        BOOST_TEST(!fs::exists(nameless));
+        BOOST_TEST(fs::exists(theirs));
+        BOOST_TEST(fs::exists(a.catalog));
+        BOOST_TEST(fs::exists(b_catalog));
+    }
     // a's catalog under b's name stands in for nothing of b's: b's library is loaded and
     // its catalog rewritten.
     fs::copy_file(a.catalog, b_catalog, fs::copy_options::overwrite_existing);

@@ -163,6 +163,27 @@ bool same_number(double a, double b) {
     return a == b || (std::isnan(a) && std::isnan(b));
 }
 
+/// Removes the catalogs beside `keep` whose plugin folder is gone (a build tree deleted, a
+/// test's temporary folder) or that do not say which folder they are for, so the catalogs do
+/// not pile up. Run when a catalog is written, which is rare; other processes' temporary files
+/// (dot names) are left alone.
+void prune_catalogs(const fs::path& keep) {
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(keep.parent_path(), ec)) {
+        const fs::path& p = entry.path();
+        if (p == keep || p.filename().string().rfind('.', 0) == 0 || p.extension() != ".json")
+            continue;
+        const std::string text = read_cache_text(p, kMaxBytes);
+        const json j = text.empty() || nesting_depth(text) > kMaxDepth
+                           ? json()
+                           : json::parse(text, nullptr, /*allow_exceptions=*/false);
+        const json folder = j.is_object() ? j.value("folder", json()) : json();
+        std::error_code exists_ec;
+        if (!folder.is_string() || !fs::is_directory(folder.get<std::string>(), exists_ec))
+            fs::remove(p, exists_ec);
+    }
+}
+
 }  // namespace
 
 fs::path plugin_catalog_file(const fs::path& folder) {
@@ -265,6 +286,7 @@ void write_plugin_catalog(const fs::path& file, const fs::path& folder,
         support::write_file_atomic(file, j.dump() + "\n");
         // The one catalog of every folder that versions before 0.1 kept is read by none now.
         fs::remove(file.parent_path().parent_path() / "plugin-catalog", ec);
+        prune_catalogs(file);
     } catch (const std::exception&) {
         // No catalog is still correct: the next start loads the libraries again.
     }

@@ -58,7 +58,8 @@ PluginCatalog read_plugin_catalog(const std::filesystem::path& file,
                                   const std::filesystem::path& folder);
 
 /// Writes `folder`'s catalog atomically (the cache folder created), dropping entries of files
-/// that no longer exist. Failing to write is ignored: the next start loads the libraries again.
+/// that no longer exist, and removes the catalogs of folders that no longer exist. Failing to
+/// write is ignored: the next start loads the libraries again.
 void write_plugin_catalog(const std::filesystem::path& file, const std::filesystem::path& folder,
                           const PluginCatalog& catalog);
 
