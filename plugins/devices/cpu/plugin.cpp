@@ -84,7 +84,10 @@ inline int openblas_default_threads() {
 // first products of every `plexus train` and `plexus evaluate` (session 15's profile: 80-90 ms
 // of a core, most of it in sched_yield). blas_thread_shutdown_ ends them: OpenBLAS exports it
 // and runs it itself before a fork, and its next threaded call starts them again. A build
-// without it (another BLAS) keeps its threads.
+// without it (another BLAS) keeps its threads. Like a fork, it must not meet another thread's
+// OpenBLAS call: every Plexus command makes its devices on one thread before the first op; a
+// program that makes a `gemm=onednn` device while another thread computes on a `gemm=openblas`
+// one must not (the shutdown could wait for that call's threads forever).
 inline void end_idle_openblas_threads() {
     Dl_info info{};
     if (!dladdr(reinterpret_cast<void*>(&openblas_get_num_threads), &info) || !info.dli_fname)
