@@ -16,6 +16,8 @@
 #     ends non-zero, no run folder.
 #  6. kill -9 of one rank: the run ends (non-zero) within 60 s instead of waiting forever.
 #  7. batch_size below the rank count: one line, no run folder.
+#  8. MPI is a library of its own (libplexus_mpi.so): a command of one process never loads
+#     libmpi; without that library, a run of 2 ranks ends on every rank with one line naming it.
 #   tests/mpi_train.sh PLEXUS SOURCE_DIR
 set -euo pipefail
 plexus=$(realpath "$1")
@@ -178,6 +180,25 @@ fi
 grep -q "train.batch_size 2 is smaller than the 3 ranks" "$work/small/log" ||
     { fail "batch_size 2 on 3 ranks: no line saying so"; cat "$work/small/log"; }
 [ ! -e "$work/small/runs" ] || fail "batch_size 2 on 3 ranks: a run folder was made"
+
+# 8. One process loads no MPI; a build tree without libplexus_mpi.so refuses several ranks.
+if LD_DEBUG=libs "$plexus" --version 2>&1 | grep -q "libmpi"; then
+    fail "plexus --version loaded libmpi"
+fi
+build=$(dirname "$(dirname "$plexus")")
+mkdir -p "$work/nompi/bin"
+cp "$plexus" "$work/nompi/bin/"
+cp -a "$build/lib" "$work/nompi/lib"
+rm "$work/nompi/lib/libplexus_mpi.so"
+chmod -R go-w "$work/nompi"
+mkdir "$work/n0"
+if (cd "$work/n0" && mpi 2 "$work/nompi/bin/plexus" train ../exp.ini --out runs > log 2>&1); then
+    fail "2 ranks without libplexus_mpi.so were accepted"
+fi
+[ "$(grep -c "libplexus_mpi.so cannot be loaded" "$work/n0/log")" = 2 ] ||
+    { fail "without libplexus_mpi.so: not one line per rank naming it"; cat "$work/n0/log"; }
+[ ! -e "$work/n0/runs" ] || fail "without libplexus_mpi.so: a run folder was made"
+echo "ok: one process loads no MPI; without libplexus_mpi.so 2 ranks end with one line each"
 
 [ "$failed" = 0 ] && echo "mpi_train: all passed"
 exit "$failed"

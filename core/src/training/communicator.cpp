@@ -1,12 +1,15 @@
 // The launcher's environment, the one-rank group, and the choices per local rank (device,
-// threads). The MPI group is communicator_mpi.cpp, compiled only when the build found MPI.
+// threads). The MPI group is communicator_mpi.cpp, in libplexus_mpi.so beside this library,
+// built only when the build found MPI and opened only for a run of several ranks.
 #include "plexus/core/training/communicator.hpp"
 
+#include <dlfcn.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <charconv>
 #include <cstdlib>
+#include <filesystem>
 #include <system_error>
 
 #include "plexus/error.hpp"
@@ -64,7 +67,31 @@ private:
 }  // namespace
 
 #ifdef PLEXUS_HAVE_MPI
-std::unique_ptr<Communicator> connect_mpi(const LauncherEnv& env);  // communicator_mpi.cpp
+namespace {
+
+/// libplexus_mpi.so, beside this library (dladdr finds where that is), opened with its MPI
+/// libraries global: Open MPI's own components, which it opens, need libmpi's symbols.
+std::unique_ptr<Communicator> connect_mpi(const LauncherEnv& env) {
+    Dl_info info{};
+    if (dladdr(reinterpret_cast<void*>(&read_launcher_env), &info) == 0 || !info.dli_fname)
+        throw Error("cannot find libplexus_core.so's folder to open " + std::string(kMpiLibrary));
+    const std::filesystem::path lib =
+        (std::filesystem::path(info.dli_fname).parent_path() / kMpiLibrary).lexically_normal();
+    void* handle = dlopen(lib.c_str(), RTLD_NOW | RTLD_GLOBAL);  // never closed
+    if (!handle) {
+        const char* why = dlerror();
+        throw Error("started as " + std::to_string(*env.size) + " ranks (" + env.source +
+                    ") but " + lib.string() + " cannot be loaded (" + (why ? why : "unknown") +
+                    "): install Open MPI's runtime (apt install openmpi-bin) or reinstall plexus");
+    }
+    using ConnectFn = Communicator* (*)(const LauncherEnv*);
+    const auto connect = reinterpret_cast<ConnectFn>(dlsym(handle, kConnectMpiSymbol));
+    if (!connect) throw Error(lib.string() + ": no " + kConnectMpiSymbol + "; reinstall plexus");
+    return std::unique_ptr<Communicator>(connect(&env));
+}
+
+}  // namespace
+
 bool built_with_mpi() { return true; }
 #else
 bool built_with_mpi() { return false; }

@@ -1,6 +1,7 @@
-// The MPI group (OpenMPI, MPICH): compiled only when the build found MPI. MPI starts only when
-// a launcher started several ranks (communicator.cpp), so a plain `plexus train` never pays
-// for it.
+// The MPI group (OpenMPI, MPICH): libplexus_mpi.so, built only when the build found MPI and
+// opened by communicator.cpp only when a launcher started several ranks, so a plain `plexus`
+// command neither loads MPI's libraries (7 ms of every process start, libmpi and the Open MPI
+// libraries it pulls in) nor starts MPI.
 #include <mpi.h>
 
 #include <algorithm>
@@ -152,3 +153,10 @@ std::unique_ptr<Communicator> connect_mpi(const LauncherEnv& env) {
 }
 
 }  // namespace plexus::core
+
+/// The module's one entry point (kConnectMpiSymbol): a new group the caller owns, or throws
+/// plexus::Error.
+extern "C" __attribute__((visibility("default"))) plexus::core::Communicator* plexus_connect_mpi(
+    const plexus::core::LauncherEnv* env) {
+    return plexus::core::connect_mpi(*env).release();
+}

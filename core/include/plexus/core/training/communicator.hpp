@@ -80,6 +80,12 @@ void discard_file_writes();
 /// Whether this build can run on several ranks.
 bool built_with_mpi();
 
+/// The MPI group's library, beside libplexus_core.so (opened only for several ranks), and its
+/// entry point: `Communicator* plexus_connect_mpi(const LauncherEnv*)`, a group the caller
+/// owns, or it throws plexus::Error.
+inline constexpr const char* kMpiLibrary = "libplexus_mpi.so";
+inline constexpr const char* kConnectMpiSymbol = "plexus_connect_mpi";
+
 /// The train.device spec rank `local_rank` uses: a device component named without choosing
 /// a device of its own (`opencl`, no device=) gets `device=<local_rank mod visible>` when
 /// more than one device of that component is visible, so one node with 4 GPUs runs
