@@ -167,9 +167,21 @@ BOOST_AUTO_TEST_CASE(profile_environment_prints_the_cpu_devices_op_table) {
     const auto at = r.err.find("gemm NN 50x256x784");
     BOOST_TEST_REQUIRE(at != std::string::npos, r.err);
     std::istringstream row(r.err.substr(at + std::string("gemm NN 50x256x784").size()));
+    // calls, ms, share, GFLOP/s, the first call's ms, GFLOP/s of the calls after the first.
     unsigned long calls = 0;
-    row >> calls;
+    double ms = 0, share = 0, gflops = 0, first_ms = -1, gflops_after_first = 0;
+    char percent = 0;
+    row >> calls >> ms >> share >> percent >> gflops >> first_ms >> gflops_after_first;
+    BOOST_TEST_REQUIRE(!row.fail(), r.err);
     BOOST_TEST(calls >= 80u);
+    BOOST_TEST(percent == '%');
+    const double flops = 2.0 * 50 * 256 * 784;
+    BOOST_TEST(gflops == flops * calls / (ms / 1e3) / 1e9, boost::test_tools::tolerance(0.05));
+    BOOST_TEST(first_ms > 0.0);
+    BOOST_TEST(first_ms < ms);
+    // Computed from the other columns (printed to 0.1, 0.01 ms): a loose tolerance.
+    BOOST_TEST(gflops_after_first == flops * (calls - 1) / ((ms - first_ms) / 1e3) / 1e9,
+               boost::test_tools::tolerance(0.05));
     BOOST_TEST(contains(r.err, "(outside device ops)"));
     // Without the variable, nothing is printed.
     const auto quiet = run_plexus("train '" + kExample + "' --out '" + out.path.string() +

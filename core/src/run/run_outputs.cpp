@@ -95,13 +95,12 @@ void write_run_outputs(const FinishedTraining& run, RunResult& result, std::ostr
     // weights are taken from the device here; encoding, writing and syncing the file (11 ms of
     // model (a)'s) go on a helper thread while the test set is evaluated. The report reads the
     // file, and a failure to write it ends the command, so it is joined before either.
-    std::optional<Background> saving;
-    saving.emplace([&trainer, file = (result.run_dir / "model.safetensors").string(),
-                    tensors = trainer.model_tensors()] { trainer.write_model(file, tensors); });
+    Background saving([&trainer, file = (result.run_dir / "model.safetensors").string(),
+                       tensors = trainer.model_tensors()] { trainer.write_model(file, tensors); });
 
     nlohmann::json metrics = training_json(run, result);
     if (result.ended != "failed") final_evaluation(run, result, metrics, out);
-    saving->join();
+    saving.join();
     DiagnoseOptions diagnose_options;
     diagnose_options.regression = run.targets.source != TargetSource::labels;
     if (!diagnose_options.regression) diagnose_options.classes = run.data.classes;

@@ -80,9 +80,10 @@ std::unique_ptr<Communicator> connect_mpi(const LauncherEnv& env) {
     void* handle = dlopen(lib.c_str(), RTLD_NOW | RTLD_GLOBAL);  // never closed
     if (!handle) {
         const char* why = dlerror();
-        throw Error("started as " + std::to_string(*env.size) + " ranks (" + env.source +
-                    ") but " + lib.string() + " cannot be loaded (" + (why ? why : "unknown") +
-                    "): install Open MPI's runtime (apt install openmpi-bin) or reinstall plexus");
+        // dlerror's message starts with the file's path.
+        throw Error("started as " + std::to_string(*env.size) + " ranks (" + env.source + ") but " +
+                    std::string(kMpiLibrary) + " cannot be loaded (" +
+                    (why ? std::string(why) : lib.string()) + "): install Open MPI's runtime (apt install openmpi-bin) or reinstall plexus");
     }
     using ConnectFn = Communicator* (*)(const LauncherEnv*);
     const auto connect = reinterpret_cast<ConnectFn>(dlsym(handle, kConnectMpiSymbol));
