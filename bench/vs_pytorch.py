@@ -92,8 +92,7 @@ def training_gemm_rate(plexus, tmp, model, steps=60):
     together. The test set is cut to batch - 12 samples so that the evaluation's forward
     products have shapes of their own and stay out of the figure. None when a shape is missing."""
     _, _, batch, widths = MODELS[model]
-    out = Path(tmp) / f"gemm-profile-{model}"
-    out.mkdir()
+    out = Path(tempfile.mkdtemp(prefix=f"gemm-profile-{model}-", dir=tmp))
     res = run([plexus, "train", ROOT / "bench" / "models" / MODELS[model][0], "--set", "train.epochs=1",
                "--set", f"data.train_limit={steps * batch}", "--set", f"data.test_limit={batch - 12}",
                "--out", out], env=dict(os.environ, PLEXUS_PROFILE="1"))
