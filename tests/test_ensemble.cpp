@@ -5,6 +5,7 @@
 #define BOOST_TEST_MODULE ensemble
 #include <boost/test/unit_test.hpp>
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -147,6 +148,63 @@ BOOST_AUTO_TEST_CASE(one_table_of_members_and_ensemble) {
                    m.data + "' --json");
     BOOST_REQUIRE_MESSAGE(r.exit_code == 0, r.err);
     BOOST_TEST(r.out.find("\"accuracy\": 1.0") != std::string::npos, r.out);
+}
+
+// Each member's device prints its op table (PLEXUS_PROFILE): one forward product per member
+// for the whole table — its own row and the ensemble's come from the same pass (3 samples,
+// one batch), where the ensemble's row used to run every member again.
+BOOST_AUTO_TEST_CASE(each_member_runs_once_for_the_table) {
+    Members m;
+    const auto r = run_plexus(m.cli("--method average"), "PLEXUS_PROFILE=1");
+    BOOST_REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    BOOST_TEST(line_of(r.out, "ensemble (average)").find(" 0.0000") != std::string::npos, r.out);
+    std::size_t tables = 0, forward_calls = 0;
+    for (std::size_t at = 0; (at = r.err.find("device profile", at)) != std::string::npos; ++at)
+        ++tables;
+    const std::string key = "gemm NN 3x3x4";
+    for (std::size_t at = 0; (at = r.err.find(key, at)) != std::string::npos; at += key.size()) {
+        forward_calls += std::strtoul(r.err.c_str() + at + key.size(), nullptr, 10);
+    }
+    BOOST_TEST(tables == 3u, r.err);
+    BOOST_TEST(forward_calls == 3u, r.err);
+}
+
+// evaluate_outputs on the members' own outputs gives what evaluate and predict give.
+BOOST_AUTO_TEST_CASE(evaluate_outputs_combines_given_member_outputs) {
+    Members m;
+    const std::vector<std::uint32_t> ids = {0, 1, 2};
+    for (const std::string method : {"average", "vote", "weighted"}) {
+        auto e = m.make({m.a, m.b, m.c}, method, method == "weighted" ? std::vector<double>{1, 2, 2}
+                                                                       : std::vector<double>{});
+        const core::Dataset reference = e->reference();  // label b is the models' class 1
+        const core::Dataset d = core::load_dataset(m.data, {}, "", &reference);
+        std::vector<std::vector<float>> outputs(3);
+        for (std::size_t i = 0; i < 3; ++i) e->members[i]->predict(d, ids, outputs[i]);
+        const auto accuracy = [&](auto&& run) {
+            std::vector<std::shared_ptr<Metric>> metrics{m.registry.create_as<Metric>("accuracy")};
+            std::vector<float> out;
+            run(metrics, out);
+            return std::make_pair(metrics.front()->result().front().second, out);
+        };
+        const auto [given, given_out] = accuracy([&](const auto& metrics, auto& out) {
+            e->evaluate_outputs(d, ids, outputs, metrics, &out);
+        });
+        const auto [ran, ran_out] = accuracy([&](const auto& metrics, auto& out) {
+            e->evaluate(d, ids, metrics, &out);
+        });
+        BOOST_TEST(given == ran, method);
+        BOOST_TEST(given_out == ran_out, boost::test_tools::per_element());
+        // vote says b, right on every sample; the average (0.5 for a) and the 1:2:2 weights
+        // (0.42 for a) say a, wrong on every one
+        BOOST_TEST(given == (method == "vote" ? 1.0 : 0.0), method << ": " << given);
+    }
+    auto e = m.make({m.a, m.b}, "average");
+    const core::Dataset reference = e->reference();
+    const core::Dataset d = core::load_dataset(m.data, {}, "", &reference);
+    std::vector<std::vector<float>> one(1, std::vector<float>(9, 0.5f));
+    BOOST_CHECK_THROW(e->evaluate_outputs(d, ids, one, {}, nullptr), Error);
+    one.resize(2, std::vector<float>(6, 0.5f));  // the second has the wrong size
+    BOOST_CHECK_THROW(e->evaluate_outputs(d, ids, one, {}, nullptr), Error);
 }
 
 BOOST_AUTO_TEST_CASE(regression_members_average) {

@@ -179,13 +179,15 @@ int cmd_ensemble(const std::vector<std::string>& args) {
             for (const auto& [name, value] : m->result()) out.emplace_back(name, value);
         return out;
     };
+    // Each member runs once: its outputs score its own row and are combined for the last.
     std::vector<std::pair<std::string, std::vector<std::pair<std::string, double>>>> rows;
+    std::vector<std::vector<float>> outputs(ensemble->members.size());
     for (std::size_t i = 0; i < ensemble->members.size(); ++i)
         rows.emplace_back(names[i], evaluate([&](const auto& metrics) {
-                              ensemble->members[i]->evaluate(data, ids, metrics, nullptr);
+                              ensemble->members[i]->evaluate(data, ids, metrics, &outputs[i]);
                           }));
     rows.emplace_back("ensemble (" + method + ")", evaluate([&](const auto& metrics) {
-                          ensemble->evaluate(data, ids, metrics, nullptr);
+                          ensemble->evaluate_outputs(data, ids, outputs, metrics, nullptr);
                       }));
 
     std::size_t width = 6;

@@ -102,58 +102,105 @@ void Ensemble::warm_up() {
     for (auto& m : members) m->warm_up();
 }
 
-void Ensemble::predict(const Dataset& data, const std::vector<std::uint32_t>& ids,
-                       std::vector<float>& out) {
-    if (single()) return members.front()->predict(data, ids, out);
+void Ensemble::add_member_output(std::size_t m, const std::vector<float>& one,
+                                 std::vector<double>& sum) const {
     const std::size_t cols = output_columns();
-    std::vector<double> sum(ids.size() * cols, 0.0);
-    std::vector<float> one;
-    for (std::size_t m = 0; m < members.size(); ++m) {
-        members[m]->predict(data, ids, one);
-        if (method == "vote") {
-            // One vote per member; one binary column holds the share voting for class 1.
-            for (std::size_t i = 0; i < ids.size(); ++i) {
-                const std::size_t k = class_of(one.data() + i * cols, cols);
-                sum[i * cols + (cols == 1 ? 0 : k)] += cols == 1 ? double(k) : 1.0;
-            }
-            continue;
+    if (method == "vote") {
+        // One vote per member; one binary column holds the share voting for class 1.
+        for (std::size_t i = 0; i < one.size() / cols; ++i) {
+            const std::size_t k = class_of(one.data() + i * cols, cols);
+            sum[i * cols + (cols == 1 ? 0 : k)] += cols == 1 ? double(k) : 1.0;
         }
-        for (std::size_t i = 0; i < sum.size(); ++i) sum[i] += weights[m] * double(one[i]);
+        return;
     }
+    for (std::size_t i = 0; i < sum.size(); ++i) sum[i] += weights[m] * double(one[i]);
+}
+
+void Ensemble::finish_combined(const std::vector<double>& sum, std::vector<float>& out) const {
     out.resize(sum.size());
     const double votes = static_cast<double>(members.size());
     for (std::size_t i = 0; i < sum.size(); ++i)
         out[i] = static_cast<float>(method == "vote" ? sum[i] / votes : sum[i]);
 }
 
+void Ensemble::predict(const Dataset& data, const std::vector<std::uint32_t>& ids,
+                       std::vector<float>& out) {
+    if (single()) return members.front()->predict(data, ids, out);
+    std::vector<double> sum(ids.size() * output_columns(), 0.0);
+    std::vector<float> one;
+    for (std::size_t m = 0; m < members.size(); ++m) {
+        members[m]->predict(data, ids, one);
+        add_member_output(m, one, sum);
+    }
+    finish_combined(sum, out);
+}
+
+void Ensemble::check_scorable(const Dataset& data, const std::vector<std::uint32_t>& ids,
+                              bool scoring) const {
+    if (data.unlabeled && scoring)
+        throw DataError(data.source + ": has no labels; evaluating needs them (plexus predict "
+                        "runs a model on unlabelled data)");
+    if (data.unlabeled) return;  // nothing to score: predictions only
+    const std::size_t cols = output_columns();
+    if (float_targets()) {
+        if (data.target_width != cols)
+            throw DataError(data.source + ": samples have " + std::to_string(data.target_width) +
+                            " float targets, the ensemble predicts " + std::to_string(cols));
+        return;
+    }
+    for (const auto i : ids)
+        if (data.labels[i] >= std::max<std::size_t>(cols, 2))
+            throw DataError(data.source + ": holds labels the model's " + std::to_string(cols) +
+                            " outputs cannot score");
+}
+
 void Ensemble::evaluate(const Dataset& data, const std::vector<std::uint32_t>& ids,
                         const std::vector<std::shared_ptr<Metric>>& metrics,
                         std::vector<float>* out) {
     if (single()) return members.front()->evaluate(data, ids, metrics, out);
-    if (data.unlabeled && !metrics.empty())
-        throw DataError(data.source + ": has no labels; evaluating needs them (plexus predict "
-                        "runs a model on unlabelled data)");
-    const std::size_t cols = output_columns();
-    const bool values = float_targets();
-    if (values && data.target_width != cols)
-        throw DataError(data.source + ": samples have " + std::to_string(data.target_width) +
-                        " float targets, the ensemble predicts " + std::to_string(cols));
-    if (!values)
-        for (const auto i : ids)
-            if (data.labels[i] >= std::max<std::size_t>(cols, 2))
-                throw DataError(data.source + ": holds labels the model's " +
-                                std::to_string(cols) + " outputs cannot score");
+    check_scorable(data, ids, !metrics.empty());
     std::vector<float> combined;
     predict(data, ids, combined);
+    score(data, ids, combined, metrics);
+    if (out) *out = std::move(combined);
+}
+
+void Ensemble::evaluate_outputs(const Dataset& data, const std::vector<std::uint32_t>& ids,
+                                const std::vector<std::vector<float>>& member_outputs,
+                                const std::vector<std::shared_ptr<Metric>>& metrics,
+                                std::vector<float>* out) const {
+    const std::size_t n = ids.size() * output_columns();
+    if (member_outputs.size() != members.size())
+        throw Error("ensemble: " + std::to_string(member_outputs.size()) + " members' outputs for " +
+                    std::to_string(members.size()) + " members");
+    for (const auto& one : member_outputs)
+        if (one.size() != n)
+            throw Error("ensemble: a member's output holds " + std::to_string(one.size()) +
+                        " values, not " + std::to_string(n));
+    check_scorable(data, ids, !metrics.empty());
+    std::vector<double> sum(n, 0.0);
+    for (std::size_t m = 0; m < members.size(); ++m) add_member_output(m, member_outputs[m], sum);
+    std::vector<float> combined;
+    finish_combined(sum, combined);
+    score(data, ids, combined, metrics);
+    if (out) *out = std::move(combined);
+}
+
+void Ensemble::score(const Dataset& data, const std::vector<std::uint32_t>& ids,
+                     const std::vector<float>& combined,
+                     const std::vector<std::shared_ptr<Metric>>& metrics) const {
+    const std::size_t cols = output_columns();
+    const bool values = float_targets();
     Device& device = *members.front()->device;
     const Shape out_shape = members.front()->model.output_shape();
     for (auto& m : metrics) {
         m->build(out_shape, device);
         m->reset();
     }
+    if (metrics.empty()) return;
     const Tensor y = device.alloc(out_shape), t = device.alloc(Shape{batch, cols});
     std::vector<float> yh(batch * cols), th(batch * cols);
-    for (std::size_t begin = 0; begin < ids.size() && !metrics.empty(); begin += batch) {
+    for (std::size_t begin = 0; begin < ids.size(); begin += batch) {
         const std::size_t rows = std::min(batch, ids.size() - begin);
         std::fill(th.begin(), th.end(), 0.0f);
         for (std::size_t r = 0; r < rows; ++r) {
@@ -183,7 +230,6 @@ void Ensemble::evaluate(const Dataset& data, const std::vector<std::uint32_t>& i
         device.upload(tb, std::span<const float>(th.data(), rows * cols));
         for (auto& m : metrics) m->update(yb, tb);
     }
-    if (out) *out = std::move(combined);
 }
 
 }  // namespace plexus::core

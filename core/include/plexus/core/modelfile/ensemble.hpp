@@ -53,6 +53,28 @@ struct Ensemble {
     /// float targets in their units. A single model: SavedModel::evaluate.
     void evaluate(const Dataset& data, const std::vector<std::uint32_t>& ids,
                   const std::vector<std::shared_ptr<Metric>>& metrics, std::vector<float>* out);
+    /// evaluate from the members' own outputs on `ids` (SavedModel::evaluate's or predict's,
+    /// one vector per member in order) instead of running them again: `plexus ensemble`
+    /// scores each member first. Combined as predict combines, also for an ensemble of one.
+    /// Throws Error when a vector is missing or has another size.
+    void evaluate_outputs(const Dataset& data, const std::vector<std::uint32_t>& ids,
+                          const std::vector<std::vector<float>>& member_outputs,
+                          const std::vector<std::shared_ptr<Metric>>& metrics,
+                          std::vector<float>* out) const;
+
+private:
+    // predict's combination, one member at a time: `sum` (ids x output_columns, zeroed) gains
+    // member m's output; finish_combined turns the sums into the combined prediction.
+    void add_member_output(std::size_t m, const std::vector<float>& one,
+                           std::vector<double>& sum) const;
+    void finish_combined(const std::vector<double>& sum, std::vector<float>& out) const;
+    // The DataErrors evaluate gives for data the combination cannot be scored on.
+    void check_scorable(const Dataset& data, const std::vector<std::uint32_t>& ids,
+                        bool scoring) const;
+    // Updates `metrics` (built and reset here) with the combined prediction.
+    void score(const Dataset& data, const std::vector<std::uint32_t>& ids,
+               const std::vector<float>& combined,
+               const std::vector<std::shared_ptr<Metric>>& metrics) const;
 };
 
 /// Combines `members` (named `names`) with `method`; `weights` (only for "weighted"; empty:
