@@ -22,7 +22,6 @@
 #include <chrono>
 #include <cstddef>
 #include <optional>
-#include <string>
 #include <string_view>
 
 namespace plexus_cpu {
@@ -63,6 +62,22 @@ inline std::string_view read_proc(const char* path, std::array<char, 512>& buffe
     return got > 0 ? std::string_view(buffer.data(), static_cast<std::size_t>(got)) : std::string_view{};
 }
 
+// "/proc/self/task/TID/stat" for a /proc/self/task entry that is a thread id (digits, at
+// most 16), written into `path`; null for any other entry ("." and ".."). A stack buffer,
+// not a std::string: the sample is taken inside a GEMM call of a training step, which
+// allocates nothing.
+using TaskStatPath = std::array<char, 16 + 16 + 5 + 1>;
+inline const char* task_stat_path(std::string_view tid, TaskStatPath& path) {
+    constexpr std::string_view kPrefix = "/proc/self/task/", kSuffix = "/stat";
+    if (tid.empty() || tid.size() > 16 || tid.find_first_not_of("0123456789") != tid.npos)
+        return nullptr;
+    char* at = std::copy(kPrefix.begin(), kPrefix.end(), path.begin());
+    at = std::copy(tid.begin(), tid.end(), at);
+    at = std::copy(kSuffix.begin(), kSuffix.end(), at);
+    *at = '\0';
+    return path.data();
+}
+
 // Runnable threads of other processes at this moment; nullopt where /proc does not say.
 inline std::optional<long> other_runnable_threads() {
     std::array<char, 512> buffer;
@@ -71,11 +86,10 @@ inline std::optional<long> other_runnable_threads() {
     DIR* tasks = ::opendir("/proc/self/task");
     if (!tasks) return std::nullopt;
     long own = 0;
-    while (const dirent* e = ::readdir(tasks)) {
-        if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
-        const std::string path = std::string("/proc/self/task/") + e->d_name + "/stat";
-        own += stat_state(read_proc(path.c_str(), buffer)) == 'R';
-    }
+    TaskStatPath path;
+    while (const dirent* e = ::readdir(tasks))
+        if (const char* file = task_stat_path(e->d_name, path))
+            own += stat_state(read_proc(file, buffer)) == 'R';
     ::closedir(tasks);
     return std::max(0L, *running - own);
 }

@@ -3,10 +3,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <mutex>
 #include <set>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -32,6 +34,23 @@ BOOST_AUTO_TEST_CASE(task_state_follows_the_last_parenthesis) {
     BOOST_TEST(plexus_cpu::stat_state("7 (plexus) S 1 7") == 'S');
     for (const char* bad : {"", "garbage", "1 (x)", "1 (x) ", "1 (x)R 2"})
         BOOST_TEST(plexus_cpu::stat_state(bad) == 0, "'" << bad << "'");
+}
+
+BOOST_AUTO_TEST_CASE(task_stat_paths_only_for_thread_ids) {
+    plexus_cpu::TaskStatPath path;
+    const char* p = plexus_cpu::task_stat_path("4242", path);
+    BOOST_TEST_REQUIRE(p != nullptr);
+    BOOST_TEST(std::string(p) == "/proc/self/task/4242/stat");
+    p = plexus_cpu::task_stat_path("1234567890123456", path);  // the longest taken
+    BOOST_TEST_REQUIRE(p != nullptr);
+    BOOST_TEST(std::string(p) == "/proc/self/task/1234567890123456/stat");
+    for (const char* other : {"", ".", "..", "12a", "-1", "12345678901234567"})
+        BOOST_TEST(plexus_cpu::task_stat_path(other, path) == nullptr, "'" << other << "'");
+    // This thread's own file, found through the path: it is running, so its state is R.
+    const std::string tid = std::to_string(static_cast<long>(::gettid()));
+    std::array<char, 512> buffer;
+    BOOST_TEST(plexus_cpu::stat_state(plexus_cpu::read_proc(plexus_cpu::task_stat_path(tid, path),
+                                                            buffer)) == 'R');
 }
 
 BOOST_AUTO_TEST_CASE(threads_are_the_cores_others_leave) {
