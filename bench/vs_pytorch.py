@@ -8,8 +8,8 @@ and prints steady-state training samples/s, seconds per epoch, inference samples
 ceiling measured in the same run through the same BLAS, and against the same GEMMs back to
 back through the device (the library it runs them on): both the GEMMs' own rate inside
 training steps (a PLEXUS_PROFILE run of 60 steps, alternated with the ceiling) and the whole
-step's (GEMM work over the steady epoch time, Adam and the elementwise ops included); then `plexus plugins` start-up
-(median of 10) and peak RSS. Plexus's inference figure is whole `plexus evaluate` processes
+step's (GEMM work over the steady epoch time, Adam and the elementwise ops included); then
+`plexus plugins` start-up (median of 10) and peak RSS. Plexus's inference figure is whole `plexus evaluate` processes
 on the 10,000 test images (the median of 5 per repeat); PyTorch's is one timed pass over the
 test tensor in the process that trained.
 

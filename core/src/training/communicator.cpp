@@ -83,7 +83,8 @@ std::unique_ptr<Communicator> connect_mpi(const LauncherEnv& env) {
         // dlerror's message starts with the file's path.
         throw Error("started as " + std::to_string(*env.size) + " ranks (" + env.source + ") but " +
                     std::string(kMpiLibrary) + " cannot be loaded (" +
-                    (why ? std::string(why) : lib.string()) + "): install Open MPI's runtime (apt install openmpi-bin) or reinstall plexus");
+                    (why ? std::string(why) : lib.string()) +
+                    "): install Open MPI's runtime (apt install openmpi-bin) or reinstall plexus");
     }
     using ConnectFn = Communicator* (*)(const LauncherEnv*);
     const auto connect = reinterpret_cast<ConnectFn>(dlsym(handle, kConnectMpiSymbol));

@@ -67,10 +67,10 @@ public:
                    span);
         fmt::print(out, "  {:<44} {:>9} {:>10} {:>7} {:>8} {:>9} {:>9}\n", "op", "calls", "ms", "share",
                    "GFLOP/s", "first ms", "GFLOP/s'");
+        const auto rate = [](double flops, double seconds) {
+            return flops > 0 && seconds > 0 ? fmt::format("{:.1f}", flops / seconds / 1e9) : "";
+        };
         for (const auto& r : rows) {
-            const auto rate = [&](double flops, double seconds) {
-                return flops > 0 && seconds > 0 ? fmt::format("{:.1f}", flops / seconds / 1e9) : "";
-            };
             // The first call of a shape makes its kernels (oneDNN generates code per shape) and
             // first touches its buffers: GFLOP/s' is the rate of the calls after it, the one to
             // set against a shape's speed back to back.
